@@ -1,0 +1,197 @@
+"""The command line: train in the foreground into the store, list runs, resume a run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.errors import NNLabError
+from nnlab.models import MODELS
+from nnlab.runs import RESUMABLE, RunRecord, RunStore
+from nnlab.train import Callback, EpochRecord, Progress, Trainer
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence, no usage dump
+        sys.stderr.write(f"nnlab: {message[0].upper()}{message[1:].rstrip('.')}; see --help.\n")
+        sys.exit(2)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})") from None
+
+
+def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(v.strip() for v in text.split(",") if v.strip())
+        bad = [v for v in items if v not in options]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(bad)}; use some of {', '.join(options)}")
+        return items
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m nnlab`."""
+    p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser("train", help="train one model in the foreground")
+    t.add_argument("--arch", required=True, choices=list(MODELS))
+    t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
+    add_train_options(t)
+    t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    r = sub.add_parser("runs", help="list the runs in the store")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--status", help="only runs with this status")
+    u = sub.add_parser("resume", help="continue an interrupted or stopped run")
+    u.add_argument("run_id")
+    u.add_argument("--json", action="store_true")
+    for s in (t, r, u):
+        s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+    return p
+
+
+def add_train_options(t: argparse.ArgumentParser) -> None:
+    """The RunConfig options; anything not given takes the architecture's default."""
+    a = t.add_argument
+    a("--data", dest="data_path", help="your CSV, zip or image folder")
+    a("--data-root", help="folder of torchvision / aclImdb files")
+    a("--label-column"), a("--text-column"), a("--target", help="series CSV column to forecast")
+    a("--epochs", type=int), a("--batch-size", type=int), a("--lr", type=float)
+    a("--optimizer", choices=OPTIMIZERS), a("--momentum", type=float)
+    a("--weight-decay", type=float), a("--dropout", type=float)
+    a("--hidden-sizes", type=_int_list, help="MLP layer sizes, like 256,128,64")
+    a("--hidden", type=int, help="units of the LSTMs or the CNN/ResNet head")
+    a("--batchnorm", action="store_true", default=None)
+    a("--schedule", choices=SCHEDULES), a("--lr-patience", type=int)
+    a("--step-size", type=int), a("--gamma", type=float)
+    a("--patience", type=int, help="early-stopping patience in epochs")
+    a("--min-delta", type=float)
+    a("--no-early-stopping", dest="early_stopping", action="store_false", default=None)
+    a("--seed", type=int), a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
+    a("--threads", type=int)
+    a("--no-pretrained", dest="pretrained", action="store_false", default=None)
+    a("--unfreeze", dest="freeze_backbone", action="store_false", default=None,
+      help="train the whole ResNet, not only its new head")
+    a("--weights", dest="weights_path", help="a ResNet-18 state dict file to start from")
+    a("--image-size", type=int), a("--augment", type=_choices_list(AUGMENTATIONS))
+    a("--vocab-size", type=int), a("--max-len", type=int)
+    a("--window", type=int), a("--horizon", type=int)
+    a("--val-fraction", type=float), a("--test-fraction", type=float)
+    a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
+
+
+_NOT_CONFIG = {"command", "json", "store", "arch"}
+
+
+class ProgressBar(Callback):
+    """A tqdm bar on stderr: one per epoch, with the smoothed loss and samples/s."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm, self.bar = tqdm, None
+
+    def _bar(self, trainer: Trainer, epoch: int):
+        if self.bar is None:
+            self.bar = self._tqdm(total=trainer.steps_per_epoch * trainer.cfg.batch_size, unit="sample",
+                                  desc=f"epoch {epoch}/{trainer.cfg.epochs}", file=sys.stderr, leave=False)
+        return self.bar
+
+    def on_progress(self, trainer: Trainer, p: Progress) -> None:
+        bar = self._bar(trainer, p.epoch)
+        bar.n = int(p.fraction * len(trainer.data.train))
+        bar.set_postfix(loss=f"{p.train_loss:.4f}", refresh=True)
+
+    def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        name = "val_rmse" if trainer.regression else "val_acc"
+        sys.stderr.write(f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
+                         f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
+                         f"{'  *' if improved else ''}\n")
+
+
+def summary(rec: RunRecord) -> dict[str, Any]:
+    """The one-line JSON summary of a run."""
+    out: dict[str, Any] = {"run_id": rec.run_id, "status": rec.status, "arch": rec.arch,
+                           "dataset": rec.dataset, "epochs": rec.epochs_done,
+                           "samples_per_s": rec.samples_per_s, "seconds": rec.seconds, "device": rec.device}
+    for key in ("accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
+        if key in rec.summary:
+            out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
+    if rec.reason:
+        out["reason"] = rec.reason
+    return out
+
+
+def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+    from nnlab.runner import execute
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
+    if rec.reason and rec.status not in ("finished",):
+        sys.stderr.write(f"nnlab: {rec.reason}\n")
+    s = summary(rec)
+    if as_json:
+        print(json.dumps(s))
+    else:
+        print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
+    return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Validate the options, record a run, train it here."""
+    given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
+    cfg = check(make_config(args.arch, **given))
+    store = RunStore(args.store)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    return _foreground(store, run_id, False, args.json)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue an interrupted or stopped run from its last checkpoint."""
+    store = RunStore(args.store)
+    rec = store.get(args.run_id)
+    if rec.status not in RESUMABLE:
+        raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted or stopped runs can be resumed.")
+    store.update(rec.run_id, status="queued", reason="")
+    store.claim_queued(rec.run_id)
+    return _foreground(store, rec.run_id, True, args.json)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Print the runs, newest first."""
+    runs = RunStore(args.store).list(args.status)
+    if args.json:
+        print(json.dumps([r.to_json_dict() for r in runs]))
+        return 0
+    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test score':>16}  created")
+    for r in runs:
+        score = f"{r.test_metric} {r.test_score:.4f}" if r.test_score is not None else "-"
+        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {score:>16}  {r.created_iso}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a user's mistake is one sentence on stderr and a non-zero exit."""
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume}
+    try:
+        return commands[args.command](args)
+    except NNLabError as exc:
+        sys.stderr.write(f"nnlab: {exc}\n")
+        return 2

@@ -1,0 +1,123 @@
+"""Prepared in-memory datasets, their splits, and the dataset registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from nnlab.config import RunConfig
+from nnlab.errors import DataError
+
+KINDS = ("tabular", "image", "text", "series")
+
+
+@dataclass
+class Split:
+    """One split's tensors: x (images uint8 (N,C,H,W); tables float (N,F); text long (N,T);
+    series float (N,window,F)), y (long classes or float (N,horizon)), text lengths."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    lengths: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: torch.device | str) -> Split:
+        """The same split on another device."""
+        move = (lambda t: None if t is None else t.to(device))  # noqa: E731
+        return Split(move(self.x), move(self.y), move(self.lengths))
+
+    def subset(self, idx: np.ndarray | torch.Tensor) -> Split:
+        """Rows idx of this split."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return Split(self.x[idx], self.y[idx], None if self.lengths is None else self.lengths[idx])
+
+
+@dataclass
+class Dataset:
+    """A dataset ready to train on: three splits, class names, and facts learned from the data.
+
+    `info` is JSON-serialisable and is all the model and the Playground need (classes, input shape,
+    vocabulary, normalisation); `display` holds the test split in viewable form (images, texts, rows).
+    """
+
+    name: str
+    kind: str
+    train: Split
+    val: Split
+    test: Split
+    classes: list[str]
+    info: dict[str, Any]
+    display: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.kind == "series" else "classification"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset the registry offers: what it is, which architectures fit it, and how to load it."""
+
+    name: str
+    title: str
+    kind: str
+    archs: tuple[str, ...]
+    load: Callable[[RunConfig], Dataset]
+    description: str = ""
+    needs: str = ""  # "", "data_path" (a file or folder of the user's) or "data_root" (optional folder)
+    options: tuple[str, ...] = ()  # further RunConfig fields the form should ask for (e.g. "label_column")
+    builtin: bool = False  # works offline with nothing on disk
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Add a dataset to the registry the form, the command line and the trainer read."""
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple[np.ndarray, ...]:
+    """Train / validation / test row indices fixed by the seed (stratified by class when possible)."""
+    idx = np.arange(len(y))
+    strat = y if stratify and _can_stratify(y, cfg) else None
+    rest, test = train_test_split(idx, test_size=cfg.test_fraction, random_state=cfg.seed, stratify=strat)
+    val_share = cfg.val_fraction / (1 - cfg.test_fraction)
+    strat_rest = y[rest] if strat is not None else None
+    train, val = train_test_split(rest, test_size=val_share, random_state=cfg.seed, stratify=strat_rest)
+    return train, val, test
+
+
+def _can_stratify(y: np.ndarray, cfg: RunConfig) -> bool:
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    smallest_split = len(y) * min(cfg.test_fraction, cfg.val_fraction)
+    return counts.min() >= 3 and smallest_split >= len(counts)
+
+
+def check_classes(y: np.ndarray, classes: list[str], source: str, min_per_class: int = 3) -> None:
+    """Refuse data with fewer than two classes or too few examples of one."""
+    counts = np.bincount(y, minlength=len(classes))
+    if len(classes) < 2 or (counts > 0).sum() < 2:
+        raise DataError(f"{source} has only one class; a classifier needs at least two.")
+    small = [classes[i] for i, c in enumerate(counts) if c < min_per_class]
+    if small:
+        raise DataError(
+            f"{source} has fewer than {min_per_class} examples of class {', '.join(map(str, small[:5]))}; "
+            "add examples or remove that class."
+        )
+
+
+def make_splits(split_of: Callable[[np.ndarray], Split], y: np.ndarray, cfg: RunConfig,
+                stratify: bool = True) -> tuple[Split, Split, Split, np.ndarray]:
+    """Apply split_indices and build the three Splits; also returns the test indices."""
+    tr, va, te = split_indices(y, cfg, stratify)
+    return split_of(tr), split_of(va), split_of(te), te

@@ -1,0 +1,94 @@
+"""Batches gathered from a permuted index on the training device, and per-batch image transforms."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from nnlab.data.base import Split
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+Transform = Callable[[torch.Tensor, bool], torch.Tensor]
+
+
+def iterate_batches(split: Split, batch_size: int, shuffle: bool = False,
+                    generator: torch.Generator | None = None) -> Iterator[Batch]:
+    """(x, y, lengths) batches; no per-sample DataLoader: one index_select per tensor per batch."""
+    n = len(split)
+    device = split.y.device
+    order = torch.randperm(n, generator=generator, device="cpu").to(device) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            sl = slice(start, start + batch_size)
+            x, y = split.x[sl], split.y[sl]
+            lengths = None if split.lengths is None else split.lengths[sl]
+        else:
+            idx = order[start : start + batch_size]
+            x, y = split.x.index_select(0, idx), split.y.index_select(0, idx)
+            lengths = None if split.lengths is None else split.lengths.index_select(0, idx)
+        if lengths is not None:  # drop padding columns no text in this batch reaches
+            x = x[:, : int(lengths.max())]
+        yield x, y, lengths
+
+
+def num_batches(n: int, batch_size: int) -> int:
+    """Batches per epoch for n samples."""
+    return math.ceil(n / batch_size)
+
+
+def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
+    """The transform of tables, texts and series: none."""
+    return x
+
+
+def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...],
+                   device: torch.device) -> Transform:
+    """The per-batch input transform: for images uint8 -> float, augment (train only), resize, normalise."""
+    if kind != "image":
+        return identity
+    mean = torch.tensor(info["mean"], device=device).view(1, -1, 1, 1)
+    std = torch.tensor(info["std"], device=device).view(1, -1, 1, 1)
+    size, channels = info["image_size"], info["input_shape"][0]
+
+    def transform(x: torch.Tensor, train: bool) -> torch.Tensor:
+        x = x.float().div_(255)  # (B, C, H, W) in [0, 1]
+        if x.shape[1] != channels:
+            x = x.expand(-1, channels, -1, -1)
+        if train and augment:
+            x = augment_batch(x, augment)
+        if x.shape[-1] != size or x.shape[-2] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        return (x - mean) / std
+
+    return transform
+
+
+def augment_batch(x: torch.Tensor, augment: tuple[str, ...]) -> torch.Tensor:
+    """Random resized crop, horizontal flip, small rotation and colour jitter, drawn per sample."""
+    b, dev = x.shape[0], x.device
+    if "crop" in augment or "rotate" in augment:
+        x = _affine(x, "crop" in augment, "rotate" in augment)
+    if "flip" in augment:
+        flip = torch.rand(b, 1, 1, 1, device=dev) < 0.5
+        x = torch.where(flip, x.flip(-1), x)
+    if "jitter" in augment:
+        bright = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2)
+        contrast = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * contrast + mean) * bright
+    return x.clamp_(0, 1)
+
+
+def _affine(x: torch.Tensor, crop: bool, rotate: bool) -> torch.Tensor:
+    b, dev = x.shape[0], x.device
+    scale = torch.empty(b, device=dev).uniform_(0.75, 1.0) if crop else torch.ones(b, device=dev)
+    shift = (1 - scale).unsqueeze(1) * torch.empty(b, 2, device=dev).uniform_(-1, 1)
+    angle = torch.empty(b, device=dev).uniform_(-15, 15).deg2rad() if rotate else torch.zeros(b, device=dev)
+    cos, sin = angle.cos() * scale, angle.sin() * scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)

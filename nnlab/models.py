@@ -1,0 +1,227 @@
+"""The architectures (nn.Modules only) and the registry the form and the trainer read."""
+
+from __future__ import annotations
+
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from nnlab.config import RunConfig
+from nnlab.errors import NNLabError
+
+
+class MLP(nn.Module):
+    """Linear -> [BatchNorm1d] -> ReLU -> Dropout per hidden layer, then Linear to the classes."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], classes: int, dropout: float,
+                 batchnorm: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for size in hidden:
+            layers.append(nn.Linear(width, size))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(size))
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, classes)
+
+
+def _conv_block(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class CNN(nn.Module):
+    """Three Conv3x3-BN-ReLU blocks (32/64/128), pooling, then a two-layer head."""
+
+    def __init__(self, in_channels: int, classes: int, dropout: float, hidden: int = 256):
+        super().__init__()
+        self.features = nn.Sequential(
+            *_conv_block(in_channels, 32), nn.MaxPool2d(2),
+            *_conv_block(32, 64), nn.MaxPool2d(2),
+            *_conv_block(64, 128), nn.AdaptiveAvgPool2d(4),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(128 * 4 * 4, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(hidden, classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # (B, C, H, W) -> (B, classes)
+
+
+class ResNet18Transfer(nn.Module):
+    """torchvision's ResNet-18 with a new head; a frozen backbone stays in eval mode."""
+
+    def __init__(self, classes: int, dropout: float, hidden: int = 256, freeze: bool = True,
+                 state_dict: dict[str, torch.Tensor] | None = None):
+        super().__init__()
+        from torchvision.models import resnet18
+
+        self.backbone = resnet18(weights=None)
+        if state_dict is not None:
+            self.backbone.load_state_dict(state_dict)
+        self.backbone.fc = nn.Sequential(
+            nn.Linear(512, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, classes)
+        )
+        self.frozen = freeze
+        if freeze:
+            for name, p in self.backbone.named_parameters():
+                p.requires_grad = name.startswith("fc.")
+
+    def train(self, mode: bool = True) -> ResNet18Transfer:
+        super().train(mode)
+        if self.frozen:  # keep BatchNorm statistics of the pretrained backbone fixed
+            for name, module in self.backbone.named_children():
+                if name != "fc":
+                    module.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)  # (B, 3, H, W) -> (B, classes)
+
+
+class TextLSTM(nn.Module):
+    """Embedding -> 2-layer bidirectional LSTM -> last forward and backward states -> Linear."""
+
+    def __init__(self, vocab: int, classes: int, dropout: float, hidden: int = 256, embed: int = 128):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed, padding_idx=0)
+        self.lstm = nn.LSTM(embed, hidden, num_layers=2, bidirectional=True, batch_first=True,
+                            dropout=dropout)
+        self.drop = nn.Dropout(dropout)
+        self.fc = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.embed(x)  # (B, T, E)
+        if lengths is not None:  # packed: padding never reaches the final states
+            emb = pack_padded_sequence(emb, lengths.clamp(min=1).cpu(), batch_first=True,
+                                       enforce_sorted=False)
+        _, (h, _) = self.lstm(emb)  # h: (layers * 2, B, H)
+        last = torch.cat([h[-2], h[-1]], dim=1)  # (B, 2H)
+        return self.fc(self.drop(last))
+
+
+class SeriesLSTM(nn.Module):
+    """2-layer LSTM over (B, window, features); Linear on the last step gives the next value(s)."""
+
+    def __init__(self, features: int, horizon: int, hidden: int = 64, dropout: float = 0.0):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=2, batch_first=True, dropout=dropout)
+        self.fc = nn.Linear(hidden, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)  # (B, T, H)
+        return self.fc(out[:, -1])  # (B, horizon)
+
+
+def load_imagenet_weights(weights_path: str = "") -> dict[str, torch.Tensor]:
+    """ResNet-18 ImageNet weights from a file, or torchvision's weights API and cache."""
+    if weights_path:
+        return load_weights_file(weights_path)
+    from torchvision.models import ResNet18_Weights
+
+    try:
+        return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, weights_only=True)
+    except (urllib.error.URLError, OSError) as exc:
+        raise NNLabError(
+            "Pretrained ResNet-18 weights are not in torchvision's cache and could not be downloaded "
+            f"({type(exc).__name__}); point at a weights file (--weights FILE) or train from "
+            "scratch (--no-pretrained)."
+        ) from exc
+
+
+def load_weights_file(path: str) -> dict[str, torch.Tensor]:
+    """A state dict from a user's file, loaded without running any pickled code."""
+    p = Path(path)
+    if not p.is_file():
+        raise NNLabError(f"Weights file {path} does not exist; give the path of a .pth state dict.")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise NNLabError(
+            f"Weights file {p.name} could not be read safely ({type(exc).__name__}); "
+            "it must be a PyTorch state dict saved with torch.save(model.state_dict())."
+        ) from exc
+    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise NNLabError(f"Weights file {p.name} holds no state dict of tensors; save model.state_dict().")
+    return obj
+
+
+def _build_resnet(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
+    state = load_imagenet_weights(cfg.weights_path) if cfg.pretrained else None
+    try:
+        return ResNet18Transfer(info["num_classes"], cfg.dropout, cfg.hidden, cfg.freeze_backbone, state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0][:200]
+        raise NNLabError(f"Weights file does not fit ResNet-18: {detail}") from exc
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """What the form and the trainer need to know about one architecture."""
+
+    name: str
+    title: str
+    kinds: tuple[str, ...]  # data kinds it accepts
+    task: str  # "classification" or "regression"
+    build: Callable[[RunConfig, dict[str, Any]], nn.Module]
+    default_dataset: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def _in_features(info: dict[str, Any]) -> int:
+    n = 1
+    for d in info["input_shape"]:
+        n *= d
+    return n
+
+
+MODELS: dict[str, ArchSpec] = {
+    spec.name: spec
+    for spec in [
+        ArchSpec("mlp", "MLP", ("tabular", "image"), "classification",
+                 lambda c, i: MLP(_in_features(i), c.hidden_sizes, i["num_classes"], c.dropout, c.batchnorm),
+                 "digits", {"hidden_sizes": (256, 128, 64), "dropout": 0.2},
+                 "Fully connected layers; for feature tables and small images."),
+        ArchSpec("cnn", "CNN", ("image",), "classification",
+                 lambda c, i: CNN(i["input_shape"][0], i["num_classes"], c.dropout, c.hidden),
+                 "shapes", {"dropout": 0.5, "hidden": 256},
+                 "Three convolution blocks; for images trained from scratch."),
+        ArchSpec("resnet18", "ResNet-18 (transfer)", ("image",), "classification", _build_resnet,
+                 "shapes", {"dropout": 0.3, "hidden": 256, "pretrained": True, "freeze_backbone": True},
+                 "ImageNet-pretrained ResNet-18 with a new head; for photos."),
+        ArchSpec("lstm", "LSTM (text)", ("text",), "classification",
+                 lambda c, i: TextLSTM(i["vocab_size"], i["num_classes"], c.dropout, c.hidden),
+                 "reviews", {"dropout": 0.3, "hidden": 256, "vocab_size": 10_000, "max_len": 256},
+                 "Bidirectional LSTM over word embeddings; for text classification."),
+        ArchSpec("ts-lstm", "LSTM (time series)", ("series",), "regression",
+                 lambda c, i: SeriesLSTM(i["input_shape"][1], c.horizon, c.hidden, c.dropout),
+                 "series", {"dropout": 0.0, "hidden": 64, "window": 32},
+                 "LSTM forecaster of the next value(s) of a series."),
+    ]
+}
+
+
+def build_model(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
+    """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary)."""
+    return MODELS[cfg.arch].build(cfg, info)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,188 @@
+"""Carry out one stored run: load data, build the model, fit with the store listening, write artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nnlab.config import RunConfig, check
+from nnlab.data import Dataset, load_dataset
+from nnlab.errors import NNLabError
+from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
+from nnlab.models import build_model, count_parameters
+from nnlab.runs import RunRecord, RunStore
+from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
+
+CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a crash never leaves a half-written checkpoint."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """JSON written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint read without running pickled code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class StoreListener(Callback):
+    """Writes live progress and each epoch's metrics into the run store (the pages' only source)."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None:
+        self.store.set_progress(self.run_id, {**asdict(progress), "lr": trainer.optimizer.param_groups[0]["lr"],
+                                              "time": time.time()})
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        best = (trainer.best_loss, record.val_score, record.epoch) if improved else None
+        self.store.add_epoch(self.run_id, record, best)
+        self.store.set_progress(self.run_id, {"epoch": record.epoch, "epochs": trainer.cfg.epochs,
+                                              "fraction": 1.0, "samples_per_s": record.samples_per_s,
+                                              "eta_s": _eta(trainer, record), "train_loss": record.train_loss,
+                                              "lr": trainer.optimizer.param_groups[0]["lr"], "time": time.time()})
+
+
+def _eta(trainer: Trainer, record: EpochRecord) -> float:
+    return (trainer.cfg.epochs - record.epoch) * record.seconds
+
+
+class CheckpointListener(Callback):
+    """Saves the resumable state after every epoch and the best weights when validation improves."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        if improved:
+            atomic_save(trainer.model.state_dict(), self.run_dir / CHECKPOINT_BEST)
+        atomic_save(trainer.state_dict(), self.run_dir / CHECKPOINT_LAST)
+
+
+def device_label(device: torch.device) -> str:
+    """"cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type
+
+
+def set_threads(cfg: RunConfig, leave_core: bool) -> None:
+    """cfg.threads if given; in the dashboard, leave one core to the UI on machines with few cores."""
+    cores = os.cpu_count() or 1
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    elif leave_core and cores > 1:
+        torch.set_num_threads(max(1, cores - 1))
+
+
+def execute(store: RunStore, run_id: str, stop: threading.Event | None = None,
+            callbacks: tuple[Callback, ...] = (), resume: bool = False, leave_core: bool = False) -> RunRecord:
+    """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure."""
+    run_dir = store.run_dir(run_id)
+    try:
+        cfg = check(store.get(run_id).config)
+        _train(store, run_id, cfg, run_dir, stop or threading.Event(), callbacks, resume, leave_core)
+    except NNLabError as exc:
+        _fail(store, run_id, str(exc))
+    except torch.OutOfMemoryError:
+        _log_traceback(run_dir)
+        _fail(store, run_id, "The GPU ran out of memory; lower the batch size (or the image size) and run again.")
+    except Exception as exc:  # a bug or an unexpected input: the run fails, the process lives on
+        _log_traceback(run_dir)
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        _fail(store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder).")
+    return store.get(run_id)
+
+
+def _fail(store: RunStore, run_id: str, reason: str) -> None:
+    store.update(run_id, status="failed", reason=reason, progress={})
+
+
+def _log_traceback(run_dir: Path) -> None:
+    with open(run_dir / "log.txt", "a") as f:
+        f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
+
+
+def _train(store: RunStore, run_id: str, cfg: RunConfig, run_dir: Path, stop: threading.Event,
+           callbacks: tuple[Callback, ...], resume: bool, leave_core: bool) -> None:
+    set_threads(cfg, leave_core)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    data = load_dataset(cfg)
+    model = build_model(cfg, data.info)
+    write_json(run_dir / "info.json", {**data.info, "kind": data.kind, "task": data.task})
+    listeners = (StoreListener(store, run_id), CheckpointListener(run_dir), *callbacks)
+    trainer = Trainer(cfg, model, data, device, listeners, stop)
+    if resume and (run_dir / CHECKPOINT_LAST).exists():
+        trainer.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_LAST))
+    store.truncate_metrics(run_id, len(trainer.history))
+    store.update(run_id, device=device_label(device), summary={
+        "parameters": count_parameters(trainer.model),
+        "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
+        "train_size": len(data.train), "val_size": len(data.val), "test_size": len(data.test)})
+    result = trainer.fit()
+    _record_outcome(store, run_id, trainer, data, result, run_dir)
+
+
+def _record_outcome(store: RunStore, run_id: str, trainer: Trainer, data: Dataset, result: FitResult,
+                    run_dir: Path) -> None:
+    summary = store.get(run_id).summary
+    summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
+    if result.status == "diverged":
+        store.update(run_id, status="diverged", reason=result.reason, progress={}, summary=summary)
+        return
+    metrics = write_test_artifacts(trainer, data, run_dir)
+    metric, score = test_score_of(metrics)
+    summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
+    if metrics["task"] == "classification":
+        summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
+    status = "stopped" if result.status == "stopped" else "finished"
+    reason = "Stopped by the user." if status == "stopped" else ""
+    store.update(run_id, status=status, reason=reason, test_metric=metric, test_score=score, progress={},
+                 summary=summary)
+
+
+def write_test_artifacts(trainer: Trainer, data: Dataset, run_dir: Path) -> dict[str, Any]:
+    """Evaluate on the test split; save weights, predictions, viewable examples and the report."""
+    atomic_save(trainer.model.state_dict(), run_dir / WEIGHTS)
+    out = trainer.predict(data.test.to(trainer.device)).float()
+    y = data.test.y.cpu()
+    if data.task == "classification":
+        probs = torch.softmax(out, dim=1).numpy()
+        y_true, y_pred = y.numpy(), probs.argmax(1)
+        metrics = classification_metrics(y_true, y_pred, data.classes)
+        np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, probs=probs)
+    else:
+        info = data.info
+        t_idx = info["target_index"]
+        mean, std = info["mean"][t_idx], info["std"][t_idx]
+        y_true, y_pred = y.numpy() * std + mean, out.numpy() * std + mean
+        last = data.test.x[:, -1, t_idx].cpu().numpy() * std + mean  # naive: the last value seen
+        naive = np.repeat(last[:, None], y_true.shape[1], axis=1)
+        metrics = regression_metrics(y_true, y_pred, naive)
+        np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, naive=naive)
+    np.savez_compressed(run_dir / "examples.npz", **data.display)
+    write_json(run_dir / "report.json", metrics)
+    return metrics

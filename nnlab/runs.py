@@ -1,0 +1,290 @@
+"""The run store: SQLite (WAL) for records and metrics, a folder per run for artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nnlab.config import RunConfig
+from nnlab.errors import NNLabError
+from nnlab.train import EpochRecord
+
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged", "interrupted")
+ACTIVE = ("queued", "running")
+RESUMABLE = ("interrupted", "stopped")
+DONE_WITH_RESULTS = ("finished", "stopped")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL, status TEXT NOT NULL,
+    arch TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL, reason TEXT DEFAULT '',
+    epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_score REAL, best_epoch INTEGER,
+    test_metric TEXT, test_score REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
+    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_score REAL,
+    lr REAL, seconds REAL, samples_per_s REAL, PRIMARY KEY (run_id, epoch)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored: its frozen config and what training learned about it."""
+
+    run_id: str
+    created: float
+    updated: float
+    status: str
+    arch: str
+    dataset: str
+    config: RunConfig
+    reason: str
+    epochs_done: int
+    best_val_loss: float | None
+    best_val_score: float | None
+    best_epoch: int | None
+    test_metric: str | None
+    test_score: float | None
+    seconds: float
+    samples_per_s: float | None
+    device: str
+    pid: int | None
+    progress: dict[str, Any]
+    summary: dict[str, Any]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def created_iso(self) -> str:
+        return datetime.fromtimestamp(self.created, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A flat, JSON-ready view for the command line."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("config", "progress")}
+        d["created"] = self.created_iso
+        d["config"] = json.loads(self.config.to_json())
+        if self.test_metric:
+            d[f"test_{self.test_metric}"] = self.test_score
+        return d
+
+
+_COLUMNS = [f.name for f in fields(RunRecord)]
+
+
+def default_home() -> Path:
+    """The workspace: $NNLAB_HOME, else ./nnlab-workspace."""
+    return Path(os.environ.get("NNLAB_HOME") or "nnlab-workspace")
+
+
+def new_run_id() -> str:
+    """Sortable and short: date, time and 4 random hex digits."""
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Records, metrics and artifacts of runs under one workspace folder; safe to share between threads."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root else default_home()
+        try:
+            (self.root / "runs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NNLabError(f"Workspace {self.root} cannot be created ({exc.strerror}); choose another folder.") from exc
+        self.db_path = self.root / "nnlab.db"
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+        self.recover()
+
+    # -- connection ---------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- runs -----------------------------------------------------------------------------------
+    def create(self, cfg: RunConfig, status: str = "queued") -> str:
+        """A new run record (queued) and its folder; returns the run id."""
+        run_id, now = new_run_id(), time.time()
+        while (self.root / "runs" / run_id).exists():
+            run_id = new_run_id()
+        self.run_dir(run_id).mkdir(parents=True)
+        (self.run_dir(run_id) / "config.json").write_text(cfg.to_json())
+        with self._tx() as db:
+            db.execute("INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid) "
+                       "VALUES (?,?,?,?,?,?,?,?)",
+                       (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid()))
+        return run_id
+
+    def run_dir(self, run_id: str) -> Path:
+        """The run's artifact folder."""
+        if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+            raise NNLabError(f"Run id {run_id!r} is not valid.")
+        return self.root / "runs" / run_id
+
+    def get(self, run_id: str) -> RunRecord:
+        """The record of one run; NNLabError when there is none."""
+        row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NNLabError(f"Run {run_id} is not in the store at {self.root}.")
+        return _record(row)
+
+    def find(self, run_id: str) -> RunRecord | None:
+        """The record, or None."""
+        row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _record(row) if row else None
+
+    def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally only some statuses."""
+        sql, args = "SELECT * FROM runs", []
+        if status:
+            statuses = (status,) if isinstance(status, str) else status
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            args += list(statuses)
+        sql += " ORDER BY created DESC, run_id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_record(r) for r in self._conn().execute(sql, args)]
+
+    def update(self, run_id: str, **values: Any) -> None:
+        """Set some columns of a run (dicts are stored as JSON)."""
+        unknown = set(values) - set(_COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown run fields {unknown}")
+        values = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in values.items()}
+        values["updated"] = time.time()
+        cols = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", [*values.values(), run_id])
+
+    def set_status(self, run_id: str, status: str, reason: str = "") -> None:
+        """Move a run to a status, with a one-sentence reason where it failed."""
+        assert status in STATUSES, status
+        self.update(run_id, status=status, reason=reason)
+
+    def claim_queued(self, run_id: str) -> bool:
+        """Atomically move a queued run to running for this process; False if it was not queued."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE runs SET status='running', pid=?, updated=?, reason='' "
+                             "WHERE run_id=? AND status='queued'", (os.getpid(), time.time(), run_id))
+        return cur.rowcount == 1
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """The live, within-epoch progress of a running run."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET progress = ? WHERE run_id = ?", (json.dumps(progress), run_id))
+
+    def add_epoch(self, run_id: str, rec: EpochRecord, best: tuple[float, float, int] | None) -> None:
+        """Append one epoch's metrics and update the run's summary columns in one transaction."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)",
+                       (run_id, rec.epoch, rec.train_loss, rec.val_loss, rec.val_score, rec.lr,
+                        rec.seconds, rec.samples_per_s))
+            db.execute("UPDATE runs SET epochs_done=?, samples_per_s=?, updated=?, "
+                       "seconds = (SELECT SUM(seconds) FROM metrics WHERE run_id=?) WHERE run_id=?",
+                       (rec.epoch, rec.samples_per_s, time.time(), run_id, run_id))
+            if best is not None:
+                db.execute("UPDATE runs SET best_val_loss=?, best_val_score=?, best_epoch=? WHERE run_id=?",
+                           (*best, run_id))
+
+    def truncate_metrics(self, run_id: str, after_epoch: int) -> None:
+        """Forget epochs after the checkpoint a resumed run continues from."""
+        with self._tx() as db:
+            db.execute("DELETE FROM metrics WHERE run_id=? AND epoch>?", (run_id, after_epoch))
+
+    def metrics(self, run_id: str, after_epoch: int = 0) -> list[EpochRecord]:
+        """Epoch records of a run; after_epoch lets a poller read only what is new."""
+        rows = self._conn().execute(
+            "SELECT epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
+            "WHERE run_id=? AND epoch>? ORDER BY epoch", (run_id, after_epoch))
+        return [EpochRecord(*r) for r in rows]
+
+    def metrics_many(self, run_ids: list[str]) -> dict[str, list[EpochRecord]]:
+        """Epoch records of several runs in one query."""
+        out: dict[str, list[EpochRecord]] = {r: [] for r in run_ids}
+        if not run_ids:
+            return out
+        rows = self._conn().execute(
+            "SELECT run_id, epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
+            f"WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids)
+        for r in rows:
+            out[r[0]].append(EpochRecord(*r[1:]))
+        return out
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run that is not active, its metrics and its folder."""
+        rec = self.get(run_id)
+        if rec.status == "running" and pid_alive(rec.pid):
+            raise NNLabError(f"Run {run_id} is running; stop it before deleting it.")
+        with self._tx() as db:
+            db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
+            db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def recover(self) -> list[str]:
+        """Runs left running or queued by a process that is gone become interrupted; returns their ids."""
+        rows = self._conn().execute("SELECT run_id, pid, status FROM runs WHERE status IN ('running','queued')")
+        # the owner's pid is kept from creation on, so a queued run of a live process is left alone
+        lost = [r["run_id"] for r in rows if r["pid"] != os.getpid() and not pid_alive(r["pid"])]
+        for run_id in lost:
+            self.set_status(run_id, "interrupted", "The server stopped before this run ended; resume it to continue.")
+        return lost
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    d = dict(row)
+    d["config"] = RunConfig.from_json(d["config"])
+    d["progress"] = json.loads(d["progress"] or "{}")
+    d["summary"] = json.loads(d["summary"] or "{}")
+    return RunRecord(**{k: d.get(k) for k in _COLUMNS})

@@ -1,0 +1,314 @@
+"""The training loop: fit() = train_one_epoch + evaluate + schedule, with a few named callback events."""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnlab.config import RunConfig
+from nnlab.data.base import Dataset, Split
+from nnlab.data.batches import iterate_batches, make_transform, num_batches
+from nnlab.errors import NNLabError
+
+PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
+
+
+class Diverged(NNLabError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch's metrics, as stored and plotted."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_score: float  # accuracy (classifiers) or RMSE in the data's units (regressors)
+    lr: float
+    seconds: float
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where training is within an epoch, sent to listeners a few times a second."""
+
+    epoch: int
+    epochs: int
+    fraction: float  # of this epoch
+    samples_per_s: float
+    eta_s: float  # to the end of the run
+    train_loss: float  # smoothed
+
+
+@dataclass
+class FitResult:
+    """How fit() ended: "finished", "early_stopped", "stopped" or "diverged", and the history."""
+
+    status: str
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    reason: str = ""
+
+
+class Callback:
+    """A listener; override any of these. A listener that lacks a hook is simply not called."""
+
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None: ...
+    def on_fit_end(self, trainer: Trainer, result: FitResult) -> None: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto: CUDA, then Apple MPS, then CPU; an unavailable explicit choice is refused."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise NNLabError(f"Device {name} is not available on this machine; choose auto or cpu.")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (all devices) and numpy."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def make_optimizer(cfg: RunConfig, params: list[nn.Parameter], device: torch.device) -> torch.optim.Optimizer:
+    """Adam, AdamW or SGD with momentum; the fused kernel where PyTorch has one for this device."""
+    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+    extra = {"momentum": cfg.momentum} if cfg.optimizer == "sgd" else {}
+    cls = kinds[cfg.optimizer]
+    for speed in ({"fused": True}, {"foreach": True}, {}):
+        try:
+            return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **extra, **speed)
+        except (RuntimeError, TypeError, ValueError):
+            continue
+    raise AssertionError("unreachable")
+
+
+def make_scheduler(cfg: RunConfig, opt: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
+    """The LR schedule; one-cycle steps per batch, the others per epoch."""
+    s = torch.optim.lr_scheduler
+    if cfg.schedule == "plateau":
+        return s.ReduceLROnPlateau(opt, mode="min", patience=cfg.lr_patience, factor=0.1)
+    if cfg.schedule == "step":
+        return s.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+    if cfg.schedule == "cosine":
+        return s.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    if cfg.schedule == "onecycle":
+        return s.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
+    return None
+
+
+def lr_preview(cfg: RunConfig, steps_per_epoch: int) -> list[float]:
+    """The LR at the start of each epoch if validation never stalls (plateau drops only when it does)."""
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=cfg.lr)
+    sched = make_scheduler(cfg, opt, max(1, steps_per_epoch))
+    lrs = []
+    for _ in range(cfg.epochs):
+        lrs.append(opt.param_groups[0]["lr"])
+        if cfg.schedule == "onecycle":
+            for _ in range(steps_per_epoch):
+                opt.step()
+                sched.step()
+        elif sched is not None and cfg.schedule != "plateau":
+            opt.step()
+            sched.step()
+    return lrs
+
+
+class Trainer:
+    """Holds the model, optimizer, schedule and data on the device, and runs the epochs."""
+
+    def __init__(self, cfg: RunConfig, model: nn.Module, data: Dataset, device: torch.device,
+                 callbacks: list[Callback] | tuple[Callback, ...] = (), stop: threading.Event | None = None):
+        self.cfg, self.device, self.data = cfg, device, data
+        self.regression = data.task == "regression"
+        self.model = model.to(device)
+        if device.type == "cuda" and data.kind == "image":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_split, self.val_split = data.train.to(device), data.val.to(device)
+        self.transform = make_transform(data.kind, data.info, cfg.augment, device)
+        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
+        self.optimizer = make_optimizer(cfg, params, device)
+        self.scheduler = make_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        self.callbacks = list(callbacks)
+        self.stop = stop or threading.Event()
+        self.amp = device.type == "cuda" and cfg.precision in ("auto", "bf16")
+        self.history: list[EpochRecord] = []
+        self.best_loss, self.best_epoch, self.bad_epochs = math.inf, 0, 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self._fit_start = time.perf_counter()
+
+    # -- events ---------------------------------------------------------------------------------
+    def emit(self, event: str, *args: Any) -> None:
+        """Call `event` on every listener that has it."""
+        for cb in self.callbacks:
+            hook = getattr(cb, event, None)
+            if hook is not None:
+                hook(self, *args)
+
+    # -- one pass -------------------------------------------------------------------------------
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+
+    def _forward(self, x: torch.Tensor, lengths: torch.Tensor | None, train: bool) -> torch.Tensor:
+        x = self.transform(x, train)
+        if x.dim() == 4 and self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            out = self.model(x, lengths) if lengths is not None else self.model(x)
+        return out.float()
+
+    def train_one_epoch(self, epoch: int) -> float:
+        """One pass over the training split; returns the mean training loss."""
+        self.model.train()
+        gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + epoch)
+        n, seen, total = len(self.train_split), 0, torch.zeros((), device=self.device)
+        start = last_tick = time.perf_counter()
+        smooth, tick_loss, tick_n = math.nan, torch.zeros((), device=self.device), 0
+        for x, y, lengths in iterate_batches(self.train_split, self.cfg.batch_size, True, gen):
+            if self.stop.is_set():
+                break
+            loss = self.loss_fn(self._forward(x, lengths, True), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.cfg.schedule == "onecycle" and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
+                self.scheduler.step()
+            batch_loss = loss.detach() * len(y)
+            total += batch_loss
+            tick_loss += batch_loss
+            seen, tick_n = seen + len(y), tick_n + len(y)
+            now = time.perf_counter()
+            if now - last_tick >= PROGRESS_INTERVAL_S:  # the only per-batch read-back, a few per second
+                avg = self._finite(tick_loss.item() / tick_n, epoch)
+                smooth = avg if math.isnan(smooth) else 0.7 * smooth + 0.3 * avg
+                tick_loss.zero_()
+                tick_n, last_tick = 0, now
+                self.emit("on_progress", self._progress(epoch, seen / n, seen / (now - start), smooth))
+        self._last_epoch_rate = seen / max(time.perf_counter() - start, 1e-9)
+        return self._finite(total.item() / max(seen, 1), epoch)
+
+    def _finite(self, value: float, epoch: int) -> float:
+        if not math.isfinite(value):
+            raise Diverged(
+                f"Training diverged in epoch {epoch}: the loss became {value}; lower the learning rate "
+                f"(now {self.cfg.lr:g}), or try gradient-friendlier settings such as Adam or batch normalisation."
+            )
+        return value
+
+    def _progress(self, epoch: int, fraction: float, rate: float, loss: float) -> Progress:
+        left = (self.cfg.epochs - epoch + 1 - fraction) * len(self.train_split)
+        return Progress(epoch, self.cfg.epochs, fraction, rate, left / max(rate, 1e-9), loss)
+
+    @torch.no_grad()
+    def predict(self, split: Split, batch_size: int = 512) -> torch.Tensor:
+        """Model outputs for a whole split, in order, on the CPU (logits or forecasts)."""
+        self.model.eval()
+        outs = [self._forward(x, lengths, False).cpu()
+                for x, _, lengths in iterate_batches(split, batch_size)]
+        return torch.cat(outs) if outs else torch.empty(0)
+
+    def evaluate(self, split: Split) -> tuple[float, float]:
+        """(loss, score) on a split: accuracy for classifiers, RMSE in data units for regressors."""
+        out = self.predict(split)
+        y = split.y.cpu()
+        loss = float(self.loss_fn(out, y))
+        if self.regression:
+            std = self.data.info["std"][self.data.info["target_index"]]
+            return loss, float(torch.sqrt(((out - y) ** 2).mean())) * std
+        return loss, float((out.argmax(1) == y).float().mean())
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self) -> FitResult:
+        """Train until the epochs run out, early stopping triggers, the stop flag is set, or the loss diverges."""
+        self._fit_start = time.perf_counter()
+        self.emit("on_fit_start")
+        result = FitResult("finished", self.history)
+        try:
+            for epoch in range(len(self.history) + 1, self.cfg.epochs + 1):
+                if self._run_epoch(epoch):
+                    result.status = "early_stopped"
+                    break
+                if self.stop.is_set():
+                    result.status = "stopped"
+                    break
+        except Diverged as exc:
+            result.status, result.reason = "diverged", str(exc)
+        if self.stop.is_set() and result.status != "diverged":
+            result.status = "stopped"
+        if self.cfg.early_stopping and self.best_state is not None and result.status != "diverged":
+            self.model.load_state_dict(self.best_state)  # restore the best weights
+        result.best_epoch = self.best_epoch
+        self.emit("on_fit_end", result)
+        return result
+
+    def _run_epoch(self, epoch: int) -> bool:
+        """Train, evaluate, step the schedule, record; True when early stopping says stop."""
+        t0 = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss = self.train_one_epoch(epoch)
+        if self.stop.is_set():
+            return False  # a partial epoch is not recorded; the last checkpoint stays the resume point
+        val_loss, val_score = self.evaluate(self.val_split)
+        self._finite(val_loss, epoch)
+        self._step_schedule(val_loss)
+        record = EpochRecord(epoch, train_loss, val_loss, val_score, lr, time.perf_counter() - t0,
+                             self._last_epoch_rate)
+        self.history.append(record)
+        improved = val_loss < self.best_loss - self.cfg.min_delta
+        if improved:
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        else:
+            self.bad_epochs += 1
+        self.emit("on_epoch_end", record, improved)
+        return self.cfg.early_stopping and self.bad_epochs >= self.cfg.patience
+
+    def _step_schedule(self, val_loss: float) -> None:
+        if self.scheduler is None or self.cfg.schedule == "onecycle":
+            return
+        if self.cfg.schedule == "plateau":
+            self.scheduler.step(val_loss)
+        else:
+            self.scheduler.step()
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume after the last completed epoch (tensors and plain values only)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+            "history": [asdict(r) for r in self.history],
+            "best": {"loss": self.best_loss, "epoch": self.best_epoch, "bad": self.bad_epochs},
+            "best_model": self.best_state or {},
+            "config": self.cfg.to_json(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a state_dict() (loaded with weights_only=True)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"]:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.history[:] = [EpochRecord(**r) for r in state["history"]]
+        best = state["best"]
+        self.best_loss, self.best_epoch, self.bad_epochs = best["loss"], best["epoch"], best["bad"]
+        self.best_state = state["best_model"] or None
