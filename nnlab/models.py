@@ -69,11 +69,11 @@ class ResNet18Transfer(nn.Module):
         from torchvision.models import resnet18
 
         self.backbone = resnet18(weights=None)
-        if state_dict is not None:
-            self.backbone.load_state_dict(state_dict)
         self.backbone.fc = nn.Sequential(
             nn.Linear(512, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, classes)
         )
+        if state_dict is not None:
+            load_backbone(self.backbone, state_dict)
         self.frozen = freeze
         if freeze:
             for name, p in self.backbone.named_parameters():
@@ -160,14 +160,50 @@ def load_weights_file(path: str) -> dict[str, torch.Tensor]:
     return obj
 
 
+_PREFIXES = ("module.", "backbone.")  # DataParallel's wrapper; nnlab's own ResNet18Transfer
+
+
+def load_backbone(backbone: nn.Module, state: dict[str, torch.Tensor], source: str = "The weights") -> None:
+    """Load a ResNet-18 state dict into backbone, all but its classifier `fc` (the head is always new).
+
+    Keys may carry a "module." or "backbone." prefix (so an nnlab model.pt fits); anything else that does
+    not fit is refused naming the first mismatch: a wrong shape, a missing tensor or an unknown one.
+    """
+    state = {_strip(k): v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    own = {k: v for k, v in backbone.state_dict().items() if not k.startswith("fc.")}
+    wrong = [k for k in state if k in own and state[k].shape != own[k].shape]
+    missing = [k for k in own if k not in state]
+    unknown = [k for k in state if k not in own]
+    fix = "; use a ResNet-18 state dict (torch.save(model.state_dict())) or train from scratch (--no-pretrained)."
+    if wrong:
+        k = wrong[0]
+        raise NNLabError(f"{source} does not fit ResNet-18: {k} has shape {tuple(state[k].shape)} where the "
+                         f"model needs {tuple(own[k].shape)}{_more(wrong)}{fix}")
+    if missing:
+        raise NNLabError(f"{source} does not fit ResNet-18: it lacks {missing[0]}{_more(missing)}{fix}")
+    if unknown:
+        raise NNLabError(f"{source} does not fit ResNet-18: it has {unknown[0]}, which ResNet-18 lacks"
+                         f"{_more(unknown)}{fix}")
+    backbone.load_state_dict(state, strict=False)
+
+
+def _strip(key: str) -> str:
+    while key.startswith(_PREFIXES):
+        key = key.split(".", 1)[1]
+    return key
+
+
+def _more(keys: list[str]) -> str:
+    return f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
+
+
 def _build_resnet(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
-    state = load_imagenet_weights(cfg.weights_path) if cfg.pretrained else None
-    try:
-        return ResNet18Transfer(info["num_classes"], cfg.dropout, cfg.hidden, cfg.freeze_backbone, state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0][:200]
-        raise NNLabError(f"Weights file does not fit ResNet-18: {detail}") from exc
+    model = ResNet18Transfer(info["num_classes"], cfg.dropout, cfg.hidden, cfg.freeze_backbone)
+    if cfg.pretrained:
+        source = f"Weights file {Path(cfg.weights_path).name}" if cfg.weights_path else "The ImageNet weights"
+        load_backbone(model.backbone, load_imagenet_weights(cfg.weights_path), source)
+    return model
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nnlab.config import RunConfig
-from nnlab.data import builtin  # noqa: F401  (registers the built-ins)
+from nnlab.data import builtin, files, images, standard  # noqa: F401  (each registers its datasets)
 from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register
 from nnlab.errors import DataError
 

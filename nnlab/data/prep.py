@@ -19,14 +19,26 @@ PAD, UNK = "<pad>", "<unk>"
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 DISPLAY_MAX_SIDE = 64
+DISPLAY_MAX_CHARS = 1000  # characters of a text kept for viewing
 
 
 def image_dataset(name: str, images: np.ndarray, labels: np.ndarray, classes: list[str],
-                  cfg: RunConfig) -> Dataset:
-    """images: uint8 (N, C, H, W); labels: int (N,). Normalisation uses the training split only."""
+                  cfg: RunConfig, test_images: np.ndarray | None = None,
+                  test_labels: np.ndarray | None = None) -> Dataset:
+    """images: uint8 (N, C, H, W); labels: int (N,). Normalisation uses the training split only.
+
+    With test_images given (a standard set's own test split), the images are split into train and
+    validation only.
+    """
     check_classes(labels, classes, name)
     x, y = torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64))
-    train, val, test, test_idx = make_splits(lambda i: Split(x[i], y[i]), labels, cfg)
+    if test_images is None:
+        train, val, test, _ = make_splits(lambda i: Split(x[i], y[i]), labels, cfg)
+    else:
+        tr, va = _two_way(labels, cfg)
+        train, val = Split(x[tr], y[tr]), Split(x[va], y[va])
+        test = Split(torch.from_numpy(np.ascontiguousarray(test_images)),
+                     torch.from_numpy(test_labels.astype(np.int64)))
     pretrained = cfg.arch == "resnet18" and cfg.pretrained
     channels = 3 if cfg.arch == "resnet18" else images.shape[1]
     size = cfg.image_size or (224 if pretrained else images.shape[2])
@@ -120,7 +132,8 @@ def text_dataset(name: str, texts: list[str], labels: np.ndarray, classes: list[
 
     info = {"num_classes": len(classes), "classes": classes, "input_shape": [cfg.max_len],
             "vocab_size": len(vocab), "vocab": vocab, "max_len": cfg.max_len}
-    display = {"texts": np.array([all_texts[i] for i in te], dtype=str)}
+    # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
+    display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
     return Dataset(name, "text", split_of(tr), split_of(va), split_of(te), classes, info, display)
 
 

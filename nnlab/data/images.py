@@ -1,0 +1,136 @@
+"""The user's images: a zip (or tar) or a folder holding one folder per class, for cnn and resnet18."""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from nnlab.config import RunConfig
+from nnlab.data.archive import extract_cached, is_archive
+from nnlab.data.base import Dataset, DatasetSpec, register
+from nnlab.data.files import user_path
+from nnlab.data.prep import image_dataset
+from nnlab.errors import DataError
+
+log = logging.getLogger("nnlab.data")
+MIN_PER_CLASS = 5
+MAX_IMAGES = 200_000
+LOAD_SIZE = {"resnet18": 128}  # default square side images are stored at; the rest get 64
+_SKIP = ("__MACOSX", ".")
+
+
+def load_size(cfg: RunConfig) -> int:
+    """The side images are resized to when loaded: cfg.image_size, else a size fit for the architecture."""
+    return cfg.image_size or LOAD_SIZE.get(cfg.arch, 64)
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(_SKIP)
+
+
+def class_folders(root: Path, source: str) -> list[Path]:
+    """The class folders: root's sub-folders, descending through a lone wrapping folder (photos/cats, ...)."""
+    while True:
+        entries = [p for p in root.iterdir() if _visible(p.name)]
+        dirs = [p for p in entries if p.is_dir()]
+        if len(dirs) == 1 and len(entries) == 1:
+            root = dirs[0]
+            continue
+        break
+    if len(dirs) < 2:
+        raise DataError(
+            f"{source} needs one folder per class (like cats/ and dogs/) holding that class's "
+            f"images; it has {len(dirs)} folder{'s' if len(dirs) != 1 else ''} at its top."
+        )
+    return sorted(dirs, key=lambda p: p.name)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and all(map(_visible, p.relative_to(folder).parts)))
+
+
+def read_image(path: Path, size: int) -> np.ndarray | None:
+    """uint8 (3, size, size) RGB, centre-cropped to a square; None when PIL cannot read the file."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
+            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
+    except Exception:  # any decoder failure (truncated, not an image, a decompression bomb) skips the file
+        return None
+
+
+def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Images (N, 3, size, size) and labels (N,) of the class folders, and how many files were unreadable."""
+    files = [(f, label) for label, d in enumerate(dirs) for f in _image_files(d)]
+    if len(files) > MAX_IMAGES:
+        raise DataError(
+            f"{source} has {len(files):,} files, more than the {MAX_IMAGES:,} nnlab keeps in "
+            "memory; use a sample of them."
+        )
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes outside the GIL
+        images = list(pool.map(lambda fl: read_image(fl[0], size), files))
+    kept = [i for i, im in enumerate(images) if im is not None]
+    labels = np.array([files[i][1] for i in kept], dtype=np.int64)
+    x = np.stack([images[i] for i in kept]) if kept else np.zeros((0, 3, size, size), np.uint8)
+    return x, labels, len(files) - len(kept)
+
+
+def _check_counts(labels: np.ndarray, dirs: list[Path], source: str) -> None:
+    counts = np.bincount(labels, minlength=len(dirs))
+    small = [f"{d.name} ({c})" for d, c in zip(dirs, counts, strict=True) if c < MIN_PER_CLASS]
+    if small:
+        raise DataError(
+            f"{source} has fewer than {MIN_PER_CLASS} readable images in class folder "
+            f"{', '.join(small[:5])}; add images there or remove the folder."
+        )
+
+
+def image_root(path: Path) -> Path:
+    """A folder as it is; an archive checked, then extracted once into the workspace."""
+    from nnlab.runs import default_home
+
+    if path.is_dir():
+        return path
+    if not is_archive(path):
+        raise DataError(
+            f"{path.name} is neither a folder nor a zip or tar archive; give a zip of one "
+            "folder per class, or the folder itself."
+        )
+    return extract_cached(path, default_home() / "data" / "extracted")
+
+
+def load_image_folder(cfg: RunConfig) -> Dataset:
+    """One folder per class (folder names are the class names); images resized to a common square size."""
+    path = user_path(cfg, "zip or folder of images")
+    dirs = class_folders(image_root(path), path.name)
+    x, labels, skipped = read_folder_images(dirs, load_size(cfg), path.name)
+    _check_counts(labels, dirs, path.name)
+    notes = []
+    if skipped:
+        notes.append(f"Skipped {skipped} unreadable file{'s' if skipped != 1 else ''} in {path.name}.")
+        log.warning(notes[-1])
+    ds = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
+    ds.info.update(notes=notes, source=path.name)
+    return ds
+
+
+register(
+    DatasetSpec(
+        "image-folder",
+        "Your images (zip or folder)",
+        "image",
+        ("cnn", "resnet18"),
+        load_image_folder,
+        "One folder per class, named after it; images are resized to a common square size.",
+        needs="data_path",
+        options=("image_size",),
+    )
+)

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import torch
+
+from nnlab.config import make_config
+from nnlab.data import DATASETS, datasets_for, load_dataset
+from nnlab.data.builtin import make_reviews
+from nnlab.data.prep import build_vocab, encode, tokenize
+from nnlab.errors import DataError
+
+ARCH = {"digits": "mlp", "shapes": "cnn", "reviews": "lstm", "series": "ts-lstm"}
+
+
+@pytest.mark.parametrize("name", list(ARCH))
+def test_builtins_load_offline_with_three_disjoint_splits(name):
+    data = load_dataset(make_config(ARCH[name], dataset=name))
+    sizes = [len(data.train), len(data.val), len(data.test)]
+    assert min(sizes) > 0 and sizes[0] > sizes[1]
+    assert DATASETS[name].builtin and ARCH[name] in DATASETS[name].archs
+    if data.task == "classification":
+        assert data.info["num_classes"] == len(data.classes) >= 2
+
+
+@pytest.mark.parametrize("name", list(ARCH))
+def test_splits_are_fixed_by_the_seed(name):
+    a = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
+    b = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
+    c = load_dataset(make_config(ARCH[name], dataset=name, seed=4))
+    assert torch.equal(a.test.x, b.test.x)
+    if name != "series":  # the series is split in time order whatever the seed
+        assert not torch.equal(a.test.x, c.test.x)
+
+
+def test_digits_are_the_real_scikit_learn_digits():
+    data = load_dataset(make_config("mlp"))
+    assert len(data.train) + len(data.val) + len(data.test) == 1797
+    assert data.train.x.dtype == torch.uint8 and data.train.x.shape[1:] == (1, 8, 8)
+
+
+def test_review_labels_depend_on_negation_not_on_the_words_alone():
+    from nnlab.data.builtin import _NEG, _POS
+
+    texts, labels = make_reviews(600, np.random.default_rng(0))
+    seen = {}
+    for text, label in zip(texts, labels, strict=True):
+        words = text.split()
+        adjectives = [w for w in words if w in _POS or w in _NEG]
+        if len(adjectives) != 1:
+            continue
+        negated = "not" in words or "never" in words
+        assert label == int((adjectives[0] in _POS) != negated), text
+        seen.setdefault(adjectives[0], set()).add(label)
+    assert any(len(labels) == 2 for labels in seen.values())  # same adjective, both labels
+
+
+def test_tokeniser_lowercases_and_splits_punctuation_and_html_breaks():
+    assert tokenize("Great film!<br /><br />Didn't LOVE it.") == ["great", "film", "!", "didn't", "love", "it", "."]
+
+
+def test_vocabulary_keeps_padding_and_unknown_and_lengths():
+    vocab = build_vocab([["a", "b", "a"], ["c"]], size=3)
+    assert vocab == ["<pad>", "<unk>", "a"]
+    ids, lengths = encode([["a", "zzz"], []], vocab, max_len=4)
+    assert ids.tolist() == [[2, 1, 0, 0], [1, 0, 0, 0]] and lengths.tolist() == [2, 1]
+
+
+def test_series_is_split_in_time_order_and_scaled_on_training_part():
+    data = load_dataset(make_config("ts-lstm"))
+    assert data.display["t"][0] > 0 and np.all(np.diff(data.display["t"]) == 1)
+    assert abs(float(data.train.y.mean())) < 0.2  # scaled with the training part's statistics
+
+
+def test_too_short_a_series_is_refused():
+    from nnlab.data.prep import series_dataset
+
+    with pytest.raises(DataError, match="needs at least"):
+        series_dataset("tiny", np.arange(50.0)[:, None], ["v"], 0, make_config("ts-lstm"))
+
+
+def test_each_architecture_has_a_builtin_dataset():
+    for arch in ("mlp", "cnn", "resnet18", "lstm", "ts-lstm"):
+        assert any(DATASETS[d].builtin for d in datasets_for(arch))

@@ -1,0 +1,120 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nnlab.cli import main
+from nnlab.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "nnlab", *args], capture_output=True, text=True, env=env,
+                          timeout=300, **kw)
+
+
+def test_train_json_summary_is_the_last_line(workspace, capsys):
+    code = main(["train", "--arch", "mlp", "--dataset", "digits", "--epochs", "2", "--hidden-sizes", "32",
+                 "--json", "--store", str(workspace)])
+    out = capsys.readouterr()
+    summary = json.loads(out.out.strip().splitlines()[-1])
+    assert code == 0 and summary["status"] == "finished"
+    assert {"run_id", "test_accuracy", "epochs", "samples_per_s", "seconds", "device"} <= set(summary)
+    assert summary["epochs"] == 2 and 0.5 < summary["test_accuracy"] <= 1
+    assert "epoch 2/2" in out.err  # progress goes to stderr
+
+
+def test_ts_lstm_summary_has_rmse_and_naive_rmse(workspace, capsys):
+    assert main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--json",
+                 "--store", str(workspace)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["test_rmse"] > 0 and summary["naive_rmse"] > 0
+
+
+def test_runs_json_lists_every_run_with_its_score(workspace, capsys):
+    for seed in ("0", "1"):
+        main(["train", "--arch", "mlp", "--epochs", "1", "--hidden-sizes", "32", "--seed", seed,
+              "--store", str(workspace)])
+    capsys.readouterr()
+    assert main(["runs", "--json", "--store", str(workspace)]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 2
+    assert all({"run_id", "status", "arch", "dataset", "created", "test_accuracy"} <= set(r) for r in runs)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--arch", "mlp", "--lr", "5"], "Learning rate 5 is outside"),
+        (["--arch", "mlp", "--lr", "abc"], "invalid float value"),
+        (["--arch", "lstm", "--dataset", "digits"], "does not fit dataset digits"),
+        (["--arch", "mlp", "--dataset", "nope"], "Dataset 'nope' is unknown"),
+        (["--arch", "mlp", "--hidden-sizes", "64,x"], "whole numbers"),
+        (["--arch", "transformer"], "invalid choice"),
+        (["--arch", "mlp", "--batch-size", "-3"], "Batch size -3"),
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_one_sentence(workspace, args, words):
+    result = _cli("train", *args, "--store", str(workspace))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert all(r.status not in ("running", "queued") for r in RunStore(workspace).list())
+
+
+def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(workspace):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--epochs", "150",
+                             "--no-early-stopping", "--hidden-sizes", "64", "--store", str(workspace)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RunStore(workspace)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = store.list()
+        if runs and runs[0].epochs_done >= 2:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the training process ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert runs and runs[0].epochs_done >= 2
+    run_id = runs[0].run_id
+
+    listing = _cli("runs", "--json", "--store", str(workspace))
+    assert json.loads(listing.stdout)[0]["status"] == "interrupted"
+    integrity = __import__("sqlite3").connect(store.db_path).execute("PRAGMA integrity_check").fetchone()[0]
+    assert integrity == "ok"
+
+    done_before = RunStore(workspace).get(run_id).epochs_done
+    assert done_before >= 2
+    resumed = subprocess.Popen([sys.executable, "-m", "nnlab", "resume", run_id, "--json", "--store", str(workspace)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    while RunStore(workspace).get(run_id).epochs_done < done_before + 2:
+        time.sleep(0.1)
+    resumed.send_signal(signal.SIGINT)  # a user's Ctrl-C stops it cleanly at a batch boundary
+    out, _ = resumed.communicate(timeout=120)
+    rec = RunStore(workspace).get(run_id)
+    assert rec.status == "stopped" and rec.epochs_done >= done_before + 2
+    epochs = [m.epoch for m in RunStore(workspace).metrics(run_id)]
+    assert epochs == list(range(1, rec.epochs_done + 1))  # no gap, no repeat: it continued
+    assert json.loads(out.strip().splitlines()[-1])["status"] == "stopped"
+
+
+def test_resume_finishes_an_interrupted_run(workspace):
+    store = RunStore(workspace)
+    assert main(["train", "--arch", "mlp", "--epochs", "3", "--no-early-stopping", "--hidden-sizes", "32",
+                 "--store", str(workspace)]) == 0
+    run_id = store.list()[0].run_id
+    store.truncate_metrics(run_id, 0)
+    store.update(run_id, status="interrupted", epochs_done=0)
+    assert main(["resume", run_id, "--store", str(workspace)]) == 0
+    rec = store.get(run_id)
+    assert rec.status == "finished" and rec.epochs_done == 3

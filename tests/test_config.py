@@ -1,0 +1,77 @@
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnlab.config import RANGES, RunConfig, check, make_config, validate
+from nnlab.errors import ConfigError
+
+
+def test_defaults_are_valid_and_follow_the_reference_designs():
+    assert validate(RunConfig()) == []
+    cfg = make_config("cnn")
+    assert (cfg.dataset, cfg.dropout) == ("shapes", 0.5)
+    assert make_config("ts-lstm").hidden == 64
+    assert make_config("lstm").vocab_size == 10_000 and make_config("lstm").max_len == 256
+
+
+def test_json_round_trip_keeps_every_field():
+    cfg = make_config("mlp", hidden_sizes=(64, 32), augment=("flip",), lr=0.003, seed=7)
+    back = RunConfig.from_json(cfg.to_json())
+    assert back == cfg
+    assert isinstance(back.hidden_sizes, tuple)
+
+
+def test_unknown_keys_from_an_older_store_are_ignored():
+    data = json.loads(RunConfig().to_json()) | {"no_longer_a_field": 1}
+    assert RunConfig.from_dict(data) == RunConfig()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("lr", 0.5, ["Learning rate", "0.0001", "0.01"]),
+        ("batch_size", 8, ["Batch size", "16", "256"]),
+        ("dropout", 0.9, ["Dropout", "0.1", "0.5"]),
+        ("weight_decay", 0.5, ["Weight decay", "1e-05", "0.001"]),
+        ("epochs", 0, ["Epochs"]),
+        ("lr", "fast", ["Learning rate", "number"]),
+    ],
+)
+def test_out_of_range_values_name_the_field_and_its_range(field, value, words):
+    problems = validate(RunConfig().replace(**{field: value}))
+    assert len(problems) == 1
+    assert all(w in problems[0] for w in words), problems
+
+
+def test_zero_is_allowed_where_the_spec_says_so():
+    assert validate(RunConfig(dropout=0.0, weight_decay=0.0)) == []
+
+
+def test_expert_mode_widens_ranges_visibly():
+    assert validate(RunConfig(lr=0.5))
+    assert validate(RunConfig(lr=0.5, expert=True)) == []
+
+
+def test_hidden_layer_sizes_are_checked_each():
+    problems = validate(RunConfig(hidden_sizes=(256, 4096)))
+    assert problems and "Hidden layer size 4096" in problems[0]
+
+
+def test_architecture_that_does_not_fit_the_dataset_is_refused():
+    problems = validate(make_config("lstm", dataset="digits"))
+    assert problems == ["Architecture lstm does not fit dataset digits (image data); use mlp or cnn or resnet18."]
+
+
+def test_check_raises_with_every_message():
+    with pytest.raises(ConfigError) as err:
+        check(RunConfig(lr=5, batch_size=1))
+    assert len(err.value.messages) == 2
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_learning_rate_validation_never_crashes_and_accepts_only_the_range(lr):
+    problems = validate(RunConfig(lr=lr))
+    lo, hi = RANGES["lr"].bounds(False)
+    assert (problems == []) == (lo <= lr <= hi)

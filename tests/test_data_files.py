@@ -1,0 +1,421 @@
+"""The user's files by path: tabular, text and series CSVs, and zips or folders of images, one per class."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.cli import main
+from nnlab.config import make_config
+from nnlab.data import DATASETS, load_dataset
+from nnlab.errors import DataError
+
+# --- writers (also used to check the command line by hand) ---------------------------------------------
+
+
+def write_table_csv(
+    path: Path, n: int = 300, missing: int = 0, seed: int = 0, sep: str = ",", encoding: str = "utf-8"
+) -> Path:
+    """Three species of iris-like flowers, four measurements each, blank cells in `missing` rows."""
+    rng = np.random.default_rng(seed)
+    species = np.array(["setosa", "versicolor", "virginica"])
+    y = rng.integers(0, 3, n)
+    centres = np.array([[5.0, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.6, 2.0]])
+    x = centres[y] + rng.normal(0, 0.25, (n, 4))
+    rows = [sep.join(f"{v:.2f}" for v in row) + f"{sep}{species[k]}" for row, k in zip(x, y, strict=True)]
+    for i in range(missing):
+        rows[i * 3] = rows[i * 3].replace(rows[i * 3].split(sep)[1], "", 1)
+    header = sep.join(["sepal length", "sepal width", "petal length", "petal width", "species"])
+    path.write_text("\n".join([header, *rows]) + "\n", encoding=encoding)
+    return path
+
+
+POS = ["great", "wonderful", "superb", "moving", "brilliant"]
+NEG = ["awful", "boring", "dull", "tedious", "terrible"]
+FILL = ["the", "service", "food", "staff", "room", "place", "was", "and", "a", "of", "it"]
+
+
+def write_text_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
+    """A CSV of short reviews (quoted, with commas inside) and a sentiment label."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    texts = []
+    for label in labels:
+        words = list(rng.choice(FILL, 10)) + list(rng.choice(POS if label else NEG, 2))
+        rng.shuffle(words)
+        texts.append(" ".join(words[:6]) + ", " + " ".join(words[6:]) + "!")
+    pd.DataFrame({"review": texts, "sentiment": np.where(labels, "positive", "negative")}).to_csv(path, index=False)
+    return path
+
+
+def write_series_csv(path: Path, steps: int = 600, seed: int = 0) -> Path:
+    """A daily series with a date column, a seasonal load and a temperature that drives it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    temp = 15 + 8 * np.sin(2 * np.pi * t / 30) + rng.normal(0, 0.5, steps)
+    load = 100 + 0.05 * t + 2.0 * temp + 5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 1.0, steps)
+    dates = pd.date_range("2024-01-01", periods=steps, freq="D").strftime("%Y-%m-%d")
+    pd.DataFrame({"date": dates, "temperature": temp.round(2), "load": load.round(2)}).to_csv(path, index=False)
+    return path
+
+
+COLOURS = [(220, 40, 40), (40, 200, 60), (50, 70, 230)]
+
+
+def png(label: int, rng: np.random.Generator, size: int = 40) -> bytes:
+    """A PNG of a noisy background with a blob in the class's colour, somewhere."""
+    from PIL import Image
+
+    img = rng.integers(0, 90, (size, size, 3))
+    cx, cy, r = *rng.integers(10, size - 10, 2), rng.integers(5, 9)
+    yy, xx = np.mgrid[:size, :size]
+    img[(xx - cx) ** 2 + (yy - cy) ** 2 <= r**2] = COLOURS[label]
+    buf = io.BytesIO()
+    Image.fromarray(img.astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image_entries(per_class: int = 30, seed: int = 0, names=("red", "green", "blue")) -> dict[str, bytes]:
+    """photos/<class>/<i>.png for each class, plus the junk real zips carry."""
+    rng = np.random.default_rng(seed)
+    entries = {f"photos/{name}/{i:03d}.png": png(k, rng) for k, name in enumerate(names) for i in range(per_class)}
+    entries["__MACOSX/photos/red/._000.png"] = b"\0\5\26\7 mac resource fork"
+    entries["photos/.DS_Store"] = b"\0\0\0\1Bud1"
+    return entries
+
+
+def write_image_zip(path: Path, per_class: int = 30, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in {**image_entries(per_class), **(extra or {})}.items():
+            zf.writestr(name, data)
+    return path
+
+
+def write_image_dir(root: Path, per_class: int = 30, extra: dict[str, bytes] | None = None) -> Path:
+    for name, data in {**image_entries(per_class), **(extra or {})}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root / "photos"
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def train(tmp_path: Path, capsys, *args: str) -> dict:
+    """Run `python -m nnlab train ... --epochs 3 --json` in-process; the JSON summary."""
+    code = main(["train", *args, "--epochs", "3", "--threads", "1", "--json", "--store", str(tmp_path / "ws")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out.strip().splitlines()[-1])
+
+
+@pytest.fixture(autouse=True)
+def keep_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def refused(cfg_or_path, **cfg) -> str:
+    """The DataError message loading a config gives; it must be one line."""
+    with pytest.raises(DataError) as err:
+        load_dataset(make_config(**cfg))
+    msg = str(err.value)
+    assert "\n" not in msg and msg.endswith(".")
+    return msg
+
+
+# --- the registry tells the form what to ask ------------------------------------------------------------
+
+
+def test_file_datasets_ask_for_a_path_and_their_columns():
+    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column",)
+    assert DATASETS["text-csv"].options == ("text_column", "label_column")
+    assert DATASETS["series-csv"].options == ("target", "window", "horizon")
+    assert DATASETS["image-folder"].archs == ("cnn", "resnet18")
+    assert all(DATASETS[n].needs == "data_root" for n in ("mnist", "fashion-mnist", "cifar10", "imdb"))
+
+
+def test_a_file_dataset_without_a_path_says_to_give_one():
+    msg = refused(None, arch="mlp", dataset="csv")
+    assert "--data" in msg
+
+
+def test_a_path_that_does_not_exist_is_named(tmp_path):
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(tmp_path / "nope.csv"))
+    assert "nope.csv does not exist" in msg
+
+
+# --- tabular CSV ---------------------------------------------------------------------------------------
+
+
+def test_tabular_csv_trains_from_the_command_line(tmp_path, capsys):
+    path = write_table_csv(tmp_path / "iris.csv", n=1500, missing=6)
+    s = train(
+        tmp_path,
+        capsys,
+        "--arch",
+        "mlp",
+        "--dataset",
+        "csv",
+        "--data",
+        str(path),
+        "--label-column",
+        "species",
+        "--hidden-sizes",
+        "32",
+        "--batch-size",
+        "32",
+    )
+    assert s["status"] == "finished" and s["test_accuracy"] > 0.8  # chance is 1/3
+
+
+def test_tabular_csv_drops_missing_rows_with_a_count_and_standardises_on_train(tmp_path, caplog):
+    path = write_table_csv(tmp_path / "iris.csv", missing=6)
+    ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="species"))
+    assert ds.classes == ["setosa", "versicolor", "virginica"]
+    assert ds.info["notes"] == ["Dropped 6 of 300 rows of iris.csv with missing values."]
+    assert "Dropped 6 of 300" in caplog.text
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 294
+    assert torch.allclose(ds.train.x.mean(0), torch.zeros(4), atol=1e-4)
+    assert ds.info["columns"] == ["sepal length", "sepal width", "petal length", "petal width"]
+
+
+@pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8-sig"), ("\t", "utf-8"), (",", "utf-16")])
+def test_tabular_csv_accepts_common_separators_and_encodings(tmp_path, sep, encoding):
+    path = write_table_csv(tmp_path / "iris.csv", n=90, sep=sep, encoding=encoding)
+    ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="species"))
+    assert ds.info["input_shape"] == [4]
+
+
+def test_label_column_is_found_ignoring_case(tmp_path):
+    path = write_table_csv(tmp_path / "iris.csv", n=90)
+    ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="Species"))
+    assert len(ds.classes) == 3
+
+
+def test_a_missing_label_column_is_named_with_the_columns_there(tmp_path):
+    path = write_table_csv(tmp_path / "iris.csv", n=30)
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path))
+    assert "no column 'label'" in msg and "petal width, species" in msg and "--label-column" in msg
+
+
+def test_non_numeric_feature_columns_are_refused_by_name(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("age,city,income,label\n" + "".join(f"{20 + i},Paris,{i * 3},{i % 2}\n" for i in range(30)))
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path))
+    assert "non-numeric feature columns 'city'" in msg
+
+
+def test_numeric_labels_become_sorted_class_names(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("x,label\n" + "".join(f"{i},{[10, 2, 7][i % 3]}\n" for i in range(30)))
+    ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path)))
+    assert ds.classes == ["2", "7", "10"]
+
+
+def test_fractional_labels_are_refused(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text("x,label\n" + "".join(f"{i},{i * 0.37:.2f}\n" for i in range(30)))
+    assert "fractional numbers" in refused(None, arch="mlp", dataset="csv", data_path=str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty"),
+        (b"  \n\n", "is empty"),
+        (b"a,b,label\n", "no data rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+        ("a,b,label\n1,2,caf\u00e9\n".encode("latin-1"), "not valid UTF-8 text"),
+        (b'a,b,label\n1,2,3\n4,"5,6\n', "not a well-formed CSV"),
+    ],
+)
+def test_unusable_files_get_one_sentence(tmp_path, content, expected):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path))
+    assert expected in msg and "data.csv" in msg
+
+
+def test_a_table_where_every_row_misses_a_value_is_refused(tmp_path):
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},,{i % 2}\n" for i in range(10)))
+    assert "Every row of holes.csv has a missing value" in refused(None, arch="mlp", dataset="csv", data_path=str(path))
+
+
+def test_a_folder_given_as_a_csv_is_refused(tmp_path):
+    assert "is a folder" in refused(None, arch="mlp", dataset="csv", data_path=str(tmp_path))
+
+
+# --- text CSV ------------------------------------------------------------------------------------------
+
+
+def test_text_csv_trains_an_lstm_from_the_command_line(tmp_path, capsys):
+    path = write_text_csv(tmp_path / "reviews.csv")
+    s = train(
+        tmp_path,
+        capsys,
+        "--arch",
+        "lstm",
+        "--dataset",
+        "text-csv",
+        "--data",
+        str(path),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--hidden",
+        "32",
+        "--max-len",
+        "32",
+        "--batch-size",
+        "32",
+    )
+    assert s["test_accuracy"] > 0.75
+
+
+def test_text_csv_keeps_class_names_lengths_and_names_a_missing_text_column(tmp_path):
+    path = write_text_csv(tmp_path / "reviews.csv", n=60)
+    ds = load_dataset(
+        make_config(
+            "lstm", dataset="text-csv", data_path=str(path), text_column="review", label_column="sentiment", max_len=20
+        )
+    )
+    assert ds.classes == ["negative", "positive"] and ds.train.lengths is not None
+    msg = refused(None, arch="lstm", dataset="text-csv", data_path=str(path), label_column="sentiment")
+    assert "no column 'text'" in msg and "review, sentiment" in msg and "--text-column" in msg
+
+
+# --- series CSV ----------------------------------------------------------------------------------------
+
+
+def test_series_csv_trains_and_reports_rmse_beside_the_naive_one(tmp_path, capsys):
+    path = write_series_csv(tmp_path / "load.csv")
+    s = train(
+        tmp_path,
+        capsys,
+        "--arch",
+        "ts-lstm",
+        "--dataset",
+        "series-csv",
+        "--data",
+        str(path),
+        "--target",
+        "load",
+        "--window",
+        "14",
+        "--hidden",
+        "32",
+        "--lr",
+        "0.01",
+    )
+    assert s["status"] == "finished" and s["test_rmse"] > 0 and s["naive_rmse"] > 0
+
+
+def test_series_csv_splits_in_time_order_and_scales_on_the_training_part(tmp_path):
+    path = write_series_csv(tmp_path / "load.csv", steps=400)
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=10)
+    ds = load_dataset(cfg)
+    assert ds.info["columns"] == ["temperature", "load"] and ds.info["target"] == "load"
+    assert ds.info["notes"] == ["Ignored non-numeric columns date of load.csv."]
+    values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=2)
+    train_end = len(ds.train) + 10 + 1 - 1  # time steps the training windows reach
+    assert ds.info["mean"][1] == pytest.approx(values[:train_end].mean(), rel=1e-6)
+    assert ds.info["mean"][1] < values.mean()  # the trend: later values are larger and unseen
+
+
+def test_series_target_must_be_named_among_several_numeric_columns(tmp_path):
+    path = write_series_csv(tmp_path / "load.csv", steps=200)
+    msg = refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path))
+    assert "temperature, load" in msg and "--target" in msg
+    assert "not numeric" in refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="date")
+    assert "no column 'price'" in refused(
+        None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="price"
+    )
+
+
+def test_a_series_shorter_than_a_few_windows_is_refused(tmp_path):
+    path = write_series_csv(tmp_path / "short.csv", steps=60)
+    msg = refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=32)
+    assert "60 time steps" in msg and "smaller window" in msg
+
+
+# --- image folders -------------------------------------------------------------------------------------
+
+
+def test_a_zip_of_class_folders_trains_a_cnn_from_the_command_line(tmp_path, capsys, workspace):
+    path = write_image_zip(tmp_path / "photos.zip", per_class=40)
+    s = train(
+        tmp_path,
+        capsys,
+        "--arch",
+        "cnn",
+        "--dataset",
+        "image-folder",
+        "--data",
+        str(path),
+        "--image-size",
+        "32",
+        "--hidden",
+        "32",
+        "--batch-size",
+        "16",
+    )
+    assert s["test_accuracy"] > 0.6  # chance is 1/3
+    assert len(list((tmp_path / "ws" / "data" / "extracted").glob("*/photos/red/*.png"))) == 40  # in --store
+
+
+def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(tmp_path, workspace, caplog):
+    path = write_image_zip(tmp_path / "photos.zip", per_class=10, extra={"photos/red/broken.jpg": b"not a jpeg"})
+    ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(path), image_size=24))
+    assert ds.classes == ["blue", "green", "red"]
+    assert ds.info["notes"] == ["Skipped 1 unreadable file in photos.zip."] and "Skipped 1" in caplog.text
+    assert tuple(ds.train.x.shape[1:]) == (3, 24, 24) and ds.train.x.dtype == torch.uint8
+    assert len(list((workspace / "data" / "extracted").glob("*/photos/red/*.png"))) == 10
+
+
+def test_an_image_directory_works_as_well(tmp_path):
+    root = write_image_dir(tmp_path / "src", per_class=8)
+    ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(root)))
+    assert ds.classes == ["blue", "green", "red"] and ds.info["image_size"] == 64
+
+
+def test_too_few_images_in_a_class_are_refused_by_folder_name(tmp_path):
+    extra = {"photos/grey/a.png": png(0, np.random.default_rng(1)), "photos/grey/b.txt": b"notes"}
+    path = write_image_zip(tmp_path / "photos.zip", per_class=8, extra=extra)
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(path))
+    assert "fewer than 5 readable images in class folder grey (1)" in msg
+
+
+def test_a_zip_without_class_folders_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "flat.zip", "w") as zf:
+        for i in range(6):
+            zf.writestr(f"img{i}.png", png(0, np.random.default_rng(i)))
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "flat.zip"))
+    assert "one folder per class" in msg
+
+
+def test_a_file_that_is_no_archive_is_refused(tmp_path):
+    (tmp_path / "photo.png").write_bytes(png(0, np.random.default_rng(0)))
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "photo.png"))
+    assert "neither a folder nor a zip" in msg
+
+
+def test_image_folder_refuses_an_mlp_in_one_sentence(tmp_path, capsys):
+    code = main(
+        ["train", "--arch", "mlp", "--dataset", "image-folder", "--data", "x.zip", "--store", str(tmp_path / "ws")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "does not fit dataset image-folder" in err and err.count("\n") == 1

@@ -1,0 +1,80 @@
+import threading
+
+import pytest
+
+from nnlab.errors import ConfigError, NNLabError
+from nnlab.jobs import JobManager
+from tests.helpers import tiny_config
+
+
+@pytest.fixture
+def manager(store):
+    m = JobManager(store, leave_core=False)
+    yield m
+    m.shutdown()
+
+
+def test_jobs_run_in_the_background_in_fifo_order(manager):
+    first = manager.submit(tiny_config("mlp", epochs=2))
+    second = manager.submit(tiny_config("mlp", epochs=1, seed=1))
+    assert manager.store.get(second).status == "queued"
+    assert manager.wait(first).status == "finished"
+    assert manager.wait(second).status == "finished"
+    assert manager.store.get(first).updated <= manager.store.get(second).updated
+
+
+def test_invalid_config_is_refused_before_it_is_queued(manager):
+    with pytest.raises(ConfigError, match="Learning rate"):
+        manager.submit(tiny_config(lr=3.0))
+    assert manager.store.list() == []
+
+
+def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(manager):
+    running = manager.submit(tiny_config("mlp", epochs=200, early_stopping=False))
+    queued = manager.submit(tiny_config("mlp", epochs=1))
+    assert "removed from the queue" in manager.stop(queued)
+    assert manager.store.get(queued).status == "stopped"
+    while manager.store.get(running).epochs_done < 1:
+        threading.Event().wait(0.05)
+    assert "will stop" in manager.stop(running)
+    rec = manager.wait(running)
+    assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_score is not None
+
+
+def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
+    import nnlab.runner
+
+    real = nnlab.runner.load_dataset
+    calls = []
+
+    def flaky(cfg):
+        calls.append(cfg.seed)
+        if cfg.seed == 13:
+            raise ValueError("bad luck")
+        return real(cfg)
+
+    monkeypatch.setattr(nnlab.runner, "load_dataset", flaky)
+    bad = manager.submit(tiny_config(seed=13))
+    good = manager.submit(tiny_config(seed=14))
+    assert manager.wait(bad).status == "failed"
+    assert manager.wait(good).status == "finished"
+
+
+def test_stopped_run_resumes_from_its_checkpoint(manager):
+    run_id = manager.submit(tiny_config("mlp", epochs=4, early_stopping=False))
+    while manager.store.get(run_id).epochs_done < 1:
+        threading.Event().wait(0.02)
+    manager.stop(run_id)
+    stopped = manager.wait(run_id)
+    assert stopped.status == "stopped" and stopped.epochs_done < 4
+    manager.resume(run_id)
+    done = manager.wait(run_id)
+    assert done.status == "finished" and done.epochs_done == 4
+    assert [m.epoch for m in manager.store.metrics(run_id)] == [1, 2, 3, 4]
+
+
+def test_only_interrupted_or_stopped_runs_resume(manager):
+    run_id = manager.submit(tiny_config())
+    manager.wait(run_id)
+    with pytest.raises(NNLabError, match="only interrupted or stopped"):
+        manager.resume(run_id)
