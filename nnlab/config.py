@@ -208,7 +208,26 @@ def _check_pairing(cfg: RunConfig) -> list[str]:
     if cfg.arch not in spec.archs:
         return [f"Architecture {cfg.arch} does not fit dataset {cfg.dataset} ({spec.kind} data); "
                 f"use {' or '.join(spec.archs)}."]
-    return []
+    return _check_paths(cfg, spec.needs)
+
+
+def _check_paths(cfg: RunConfig, needs: str) -> list[str]:
+    from pathlib import Path
+
+    problems = []
+    if needs == "data_path" and not cfg.data_path:
+        problems.append(f"Dataset {cfg.dataset} reads your own file; give its path with --data FILE (or upload it).")
+    elif needs == "data_path" and not Path(cfg.data_path).exists():
+        problems.append(f"Data file {cfg.data_path} does not exist; check the path.")
+    if cfg.data_root and not Path(cfg.data_root).is_dir() and Path(cfg.data_root).exists():
+        problems.append(f"Data folder {cfg.data_root} is a file, not a folder; give the folder that holds the data.")
+    if cfg.weights_path:
+        if cfg.arch != "resnet18" or not cfg.pretrained:
+            problems.append("A weights file is only used by resnet18 with pretrained weights; drop --weights "
+                            "or use --arch resnet18 without --no-pretrained.")
+        elif not Path(cfg.weights_path).is_file():
+            problems.append(f"Weights file {cfg.weights_path} does not exist; check the path.")
+    return problems
 
 
 def check(cfg: RunConfig) -> RunConfig:

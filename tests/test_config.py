@@ -75,3 +75,17 @@ def test_learning_rate_validation_never_crashes_and_accepts_only_the_range(lr):
     problems = validate(RunConfig(lr=lr))
     lo, hi = RANGES["lr"].bounds(False)
     assert (problems == []) == (lo <= lr <= hi)
+
+
+def test_a_dataset_that_reads_a_file_needs_an_existing_path(tmp_path):
+    assert "give its path with --data FILE" in validate(make_config("mlp", dataset="csv"))[0]
+    missing = validate(make_config("mlp", dataset="csv", data_path=str(tmp_path / "nope.csv")))
+    assert missing == [f"Data file {tmp_path / 'nope.csv'} does not exist; check the path."]
+
+
+def test_a_weights_file_without_pretrained_resnet_is_refused(tmp_path):
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"x")
+    assert "only used by resnet18" in validate(make_config("mlp", weights_path=str(weights)))[0]
+    assert "only used by resnet18" in validate(make_config("resnet18", pretrained=False, weights_path=str(weights)))[0]
+    assert validate(make_config("resnet18", weights_path=str(weights))) == []

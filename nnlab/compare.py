@@ -1,0 +1,132 @@
+"""Runs side by side as tables: the runs table, hyperparameters against the score, and config diffs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from nnlab.runs import RunRecord
+
+# the hyperparameters a person varies most often, as columns of the runs table
+KEY_HYPERPARAMETERS = ("lr", "batch_size", "hidden", "dropout", "weight_decay", "optimizer", "schedule", "epochs")
+NOT_COMPARED = {"data_path", "data_root", "weights_path", "expert", "threads", "device", "precision"}
+
+
+def width(rec: RunRecord) -> str:
+    """The model's size as the user set it: MLP layer sizes or the hidden units of the others."""
+    cfg = rec.config
+    return ",".join(map(str, cfg.hidden_sizes)) if cfg.arch == "mlp" else str(cfg.hidden)
+
+
+def _row(rec: RunRecord) -> dict[str, Any]:
+    cfg = rec.config
+    return {
+        "run": rec.run_id,
+        "status": rec.status,
+        "arch": rec.arch,
+        "dataset": rec.dataset,
+        "lr": cfg.lr,
+        "batch_size": cfg.batch_size,
+        "hidden": width(rec),
+        "dropout": cfg.dropout,
+        "weight_decay": cfg.weight_decay,
+        "optimizer": cfg.optimizer,
+        "schedule": cfg.schedule,
+        "epochs": f"{rec.epochs_done}/{cfg.epochs}",
+        "best_val_score": rec.best_val_score,
+        "test_metric": rec.test_metric or "",
+        "test_score": rec.test_score,
+        "seconds": rec.seconds,
+        "device": rec.device,
+        "created": pd.Timestamp(rec.created, unit="s"),
+    }
+
+
+def runs_table(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per run (newest first as given), indexed by run id."""
+    df = pd.DataFrame([_row(r) for r in records], columns=list(_row_columns()))
+    return df.set_index("run", drop=False)
+
+
+def _row_columns() -> tuple[str, ...]:
+    return (
+        "run",
+        "status",
+        "arch",
+        "dataset",
+        "lr",
+        "batch_size",
+        "hidden",
+        "dropout",
+        "weight_decay",
+        "optimizer",
+        "schedule",
+        "epochs",
+        "best_val_score",
+        "test_metric",
+        "test_score",
+        "seconds",
+        "device",
+        "created",
+    )
+
+
+def filter_runs(
+    df: pd.DataFrame, statuses: Sequence[str] = (), archs: Sequence[str] = (), datasets: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Rows whose status, arch and dataset are among those given (an empty choice keeps all)."""
+    keep = pd.Series(True, index=df.index)
+    for col, chosen in (("status", statuses), ("arch", archs), ("dataset", datasets)):
+        if chosen:
+            keep &= df[col].isin(list(chosen))
+    return df[keep]
+
+
+def config_values(rec: RunRecord) -> dict[str, Any]:
+    """A run's config as plain, comparable values (tuples as text)."""
+    out = {}
+    for k, v in dataclasses.asdict(rec.config).items():
+        out[k] = ",".join(map(str, v)) if isinstance(v, (tuple, list)) else v
+    return out
+
+
+def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Only the config fields that differ between the runs: one row per field, one column per run."""
+    values = {r.run_id: config_values(r) for r in records}
+    df = pd.DataFrame(values)
+    if df.empty:
+        return df
+    differs = df.astype(str).nunique(axis=1) > 1
+    return df[differs]
+
+
+def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Config fields that vary across runs with a test score, plus the score (for parallel coordinates)."""
+    scored = [r for r in records if r.test_score is not None]
+    if not scored:
+        return pd.DataFrame()
+    df = pd.DataFrame([config_values(r) for r in scored], index=[r.run_id for r in scored])
+    df = df.drop(columns=[c for c in NOT_COMPARED if c in df.columns])
+    df = df.loc[:, df.astype(str).nunique() > 1]
+    for col in df.columns:  # numbers stay numeric axes; the rest become categories
+        converted = pd.to_numeric(df[col], errors="coerce")
+        if converted.notna().all() and df[col].map(type).ne(bool).all():
+            df[col] = converted
+    df["test_score"] = [r.test_score for r in scored]
+    return df
+
+
+def common_metric(records: Sequence[RunRecord]) -> str | None:
+    """The test metric most of the scored runs share (accuracy or rmse), None when none is scored."""
+    metrics = pd.Series([r.test_metric for r in records if r.test_metric])
+    return None if metrics.empty else str(metrics.mode().iloc[0])
+
+
+def task_of(rec: RunRecord) -> str:
+    """ "classification" or "regression", from the run's architecture."""
+    from nnlab.models import MODELS
+
+    return MODELS[rec.arch].task if rec.arch in MODELS else "classification"

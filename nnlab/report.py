@@ -1,0 +1,166 @@
+"""A self-contained HTML report of one run: curves, test metrics, confusion matrix, config; opens offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from nnlab.artifacts import Results
+from nnlab.metrics import per_class_f1
+from nnlab.plots import (
+    confusion_figure,
+    curves_figure,
+    f1_figure,
+    forecast_vs_actual_figure,
+    residuals_figure,
+)
+from nnlab.runs import RunRecord
+from nnlab.train import EpochRecord
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;
+color:#111827}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #E5E7EB}
+.muted{color:#6B7280} table{border-collapse:collapse;font-size:.9rem}
+th,td{padding:.25rem .7rem;border-bottom:1px solid #E5E7EB;text-align:right}
+th:first-child,td:first-child{text-align:left} .metrics{display:flex;gap:2rem;flex-wrap:wrap}
+.metric b{display:block;font-size:1.5rem}
+"""
+
+
+def esc(value: Any) -> str:
+    """Any value as HTML-safe text."""
+    return html.escape(str(value), quote=True)
+
+
+def report_table(report: dict[str, Any], accuracy: float | None = None) -> pd.DataFrame:
+    """sklearn's report dict as rows of precision/recall/F1/support: classes, [accuracy], macro and weighted avg."""
+    rows = {name: vals for name, vals in report.items() if isinstance(vals, dict)}
+    df = pd.DataFrame.from_dict(rows, orient="index")[["precision", "recall", "f1-score", "support"]]
+    df = df.rename(columns={"f1-score": "F1"})
+    df["support"] = df["support"].astype(int)
+    if accuracy is not None:  # as in scikit-learn's text report: no precision or recall for it
+        n = len(df) - 2
+        acc = pd.DataFrame({"F1": [accuracy], "support": [int(df["support"].iloc[:n].sum())]}, index=["accuracy"])
+        df = pd.concat([df.iloc[:n], acc, df.iloc[n:]])
+    return df
+
+
+def _table(df: pd.DataFrame, digits: int = 3) -> str:
+    head = "".join(f"<th>{esc(c)}</th>" for c in ["", *df.columns])
+    body = "".join(
+        "<tr><td>" + esc(idx) + "</td>" + "".join(f"<td>{esc(_fmt(v, digits))}</td>" for v in row) + "</tr>"
+        for idx, row in zip(df.index, df.itertuples(index=False), strict=True)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if isinstance(value, float) and value != value:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _metrics(pairs: Sequence[tuple[str, str]]) -> str:
+    return (
+        '<div class="metrics">'
+        + "".join(f'<div class="metric">{esc(k)}<b>{esc(v)}</b></div>' for k, v in pairs)
+        + "</div>"
+    )
+
+
+def headline(res: Results) -> list[tuple[str, str]]:
+    """The run's test metrics as (label, value) pairs."""
+    r = res.report
+    if res.task == "regression":
+        return [
+            ("test RMSE", f"{r['rmse']:.4g}"),
+            ("naive RMSE", f"{r['naive_rmse']:.4g}"),
+            ("test MAE", f"{r['mae']:.4g}"),
+            ("naive MAE", f"{r.get('naive_mae', float('nan')):.4g}"),
+            ("R²", f"{r['r2']:.3f}"),
+        ]
+    macro = r["report"]["macro avg"]["f1-score"]
+    return [
+        ("test accuracy", f"{r['accuracy']:.2%}"),
+        ("macro F1", f"{macro:.3f}"),
+        ("test examples", str(len(res.predictions.y_true))),
+        ("classes", str(len(res.classes))),
+    ]
+
+
+def _figures(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> list[tuple[str, go.Figure]]:
+    figs = [("Training curves", curves_figure(history, res.task))] if history else []
+    if res.task == "regression":
+        p, e = res.predictions, res.examples
+        t = e.t if e.t is not None else list(range(len(p.y_true)))
+        figs += [
+            ("Forecast against actual", forecast_vs_actual_figure(t, p.y_true, p.y_pred, p.naive, e.series)),
+            ("Residuals", residuals_figure(t, p.y_true, p.y_pred, p.naive)),
+        ]
+    else:
+        figs += [
+            ("Confusion matrix (counts)", confusion_figure(res.report["confusion"], res.classes)),
+            (
+                "Confusion matrix (share of each true class)",
+                confusion_figure(res.report["confusion"], res.classes, normalized=True),
+            ),
+            ("F1 per class", f1_figure(per_class_f1(res.report))),
+        ]
+    return figs
+
+
+def _figure_html(fig: go.Figure, first: bool) -> str:
+    # plotly.js goes in once, inline, so the file needs no network; its JSON escapes "<" and ">"
+    return fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
+
+
+def config_table(rec: RunRecord) -> pd.DataFrame:
+    """The run's config as (field, value) rows."""
+    values = dataclasses.asdict(rec.config)
+    return pd.DataFrame({"value": [_fmt(v, 6) for v in values.values()]}, index=list(values))
+
+
+def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
+    """The whole report as one HTML document with plotly.js inline; every user string escaped."""
+    title = f"nnlab run {rec.run_id}: {rec.arch} on {rec.dataset}"
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
+        f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>",
+        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · {esc(rec.epochs_done)} "
+        f"epoch(s) · {esc(rec.device)}</p>",
+        _metrics(headline(res)),
+    ]
+    if res.task == "classification":
+        parts += [
+            "<h2>Classification report (test split)</h2>",
+            _table(report_table(res.report["report"], res.report["accuracy"])),
+        ]
+    for k, (name, fig) in enumerate(_figures(rec, res, history)):
+        parts += [f"<h2>{esc(name)}</h2>", _figure_html(fig, first=k == 0)]
+    parts += ["<h2>Data</h2>", _table(data_facts(res))] if res.info else []
+    parts += ["<h2>Config</h2>", _table(config_table(rec)), "</body></html>"]
+    return "\n".join(parts)
+
+
+def data_facts(res: Results) -> pd.DataFrame:
+    """A few facts learned from the data, as (fact, value) rows (no vocabulary dumps)."""
+    skip = {"vocab", "mean", "std", "classes", "columns", "notes"}
+    facts = {k: _fmt(v, 4) for k, v in res.info.items() if k not in skip}
+    if "columns" in res.info:
+        facts["columns"] = ", ".join(map(str, res.info["columns"][:50]))
+    return pd.DataFrame({"value": list(facts.values())}, index=list(facts))
+
+
+def report_filename(rec: RunRecord) -> str:
+    """A safe file name for the report download."""
+    return f"nnlab-report-{rec.run_id}.html"

@@ -1,0 +1,89 @@
+"""Streamlit pieces of the Compare page: the runs table with filters and selection, and re-running a config."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from nnlab.compare import filter_runs
+from nnlab.errors import NNLabError
+from nnlab.runs import RunRecord
+from nnlab.ui import TRAIN_PAGE, flash, go, manager, page_exists, show_error
+
+KEY_TABLE = "compare_table"
+KEY_FILTER = "compare_filter_{col}"
+KEY_CONFIRM = "compare_confirm_rerun"
+
+_COLUMNS = {
+    "run": st.column_config.TextColumn("run", pinned=True),
+    "lr": st.column_config.NumberColumn("lr", format="%.0e"),
+    "weight_decay": st.column_config.NumberColumn("weight decay", format="%.0e"),
+    "batch_size": st.column_config.NumberColumn("batch"),
+    "dropout": st.column_config.NumberColumn("dropout", format="%.2f"),
+    "best_val_score": st.column_config.NumberColumn("best val score", format="%.4f"),
+    "test_metric": st.column_config.TextColumn("test metric"),
+    "test_score": st.column_config.NumberColumn("test score", format="%.4f"),
+    "seconds": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+    "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+}
+
+
+def filters(df: pd.DataFrame) -> pd.DataFrame:
+    """Multiselects for status, architecture and dataset; the rows that pass."""
+    cols = st.columns(3)
+    chosen = {}
+    for col, name in zip(cols, ("status", "arch", "dataset"), strict=True):
+        options = sorted(df[name].unique())
+        chosen[name] = col.multiselect(
+            name.capitalize() if name != "arch" else "Architecture",
+            options,
+            key=KEY_FILTER.format(col=name),
+            placeholder="all",
+        )
+    return filter_runs(df, chosen["status"], chosen["arch"], chosen["dataset"])
+
+
+def runs_table_ui(df: pd.DataFrame) -> list[str]:
+    """The sortable runs table with row selection; returns the selected run ids, in table order."""
+    event = st.dataframe(
+        df,
+        key=KEY_TABLE,
+        on_select="rerun",
+        selection_mode="multi-row",
+        hide_index=True,
+        width="stretch",
+        height=min(36 * (len(df) + 1) + 3, 420),
+        column_config=_COLUMNS,
+    )
+    rows = event.selection.rows if event is not None else []
+    return [df["run"].iloc[i] for i in sorted(rows) if i < len(df)]
+
+
+def rerun_ui(rec: RunRecord) -> None:
+    """Re-run a run's exact config after a confirmation; the new run opens on the Train page."""
+    if st.session_state.get(KEY_CONFIRM) != rec.run_id:
+        if st.button(f"Re-run {rec.run_id} with the same config", icon=":material/replay:"):
+            st.session_state[KEY_CONFIRM] = rec.run_id
+            st.rerun()
+        return
+    st.warning(
+        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {rec.config.epochs} epochs)?"
+    )
+    yes, no = st.columns([1, 4])
+    if no.button("Cancel", key="compare_rerun_cancel"):
+        st.session_state.pop(KEY_CONFIRM, None)
+        st.rerun()
+    if yes.button("Yes, queue it", type="primary", key="compare_rerun_yes"):
+        st.session_state.pop(KEY_CONFIRM, None)
+        try:
+            run_id = manager().submit(rec.config)
+        except NNLabError as exc:
+            show_error(exc)
+            return
+        flash(f"Run {run_id} queued with the config of {rec.run_id}.")
+        if page_exists(TRAIN_PAGE):
+            try:
+                go(TRAIN_PAGE, run_id)
+            except st.errors.StreamlitAPIException:  # run on its own (AppTest.from_file)
+                pass
+        st.rerun()

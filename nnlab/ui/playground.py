@@ -1,0 +1,186 @@
+"""Streamlit pieces of the Playground: one input widget per data kind, and the prediction display."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnlab.artifacts import Results
+from nnlab.errors import NNLabError
+from nnlab.plots import forecast_figure, probability_figure
+from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
+from nnlab.ui import show_error
+from nnlab.ui.results import draw_digit, upscale
+
+KEY_UPLOAD = "playground_upload"
+KEY_CANVAS = "playground_canvas"
+KEY_TEST_INDEX = "playground_test_index"
+KEY_TEXT = "playground_text"
+KEY_SERIES = "playground_series"
+KEY_STEPS = "playground_steps"
+KEY_ROWS = "playground_rows"
+IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+
+
+def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str) -> None:
+    """The top class as a headline and every class's probability as bars."""
+    best = int(np.argmax(probs))
+    st.metric(
+        "Prediction", predictor.classes[best], f"{probs[best]:.1%} probability", delta_color="off", delta_arrow="off"
+    )
+    st.plotly_chart(probability_figure(probs, predictor.classes), key=key)
+
+
+def _predict_image(predictor: Predictor, image: np.ndarray | object, key: str, caption: str) -> None:
+    try:
+        probs = predictor.predict_image(image)
+        seen = model_view(predictor, image)
+    except NNLabError as exc:
+        show_error(exc)
+        return
+    left, right = st.columns([1, 2])
+    left.image(upscale(seen, 160), caption=caption, width=160)
+    with right:
+        show_probabilities(predictor, probs, key)
+
+
+def image_input(predictor: Predictor, res: Results | None) -> None:
+    """Draw, upload, or take a test image; then the class probabilities."""
+    draw, upload, test = st.tabs(["Draw", "Upload an image", "A test image"])
+    with draw:
+        drawing = draw_digit(KEY_CANVAS)
+        st.caption("Draw one large digit or shape in the middle; the bin icon clears the canvas.")
+        if drawing is not None:
+            _predict_image(predictor, fit_to_ink(_rgb(drawing)), "playground_probs_draw", "what the model sees")
+    with upload:
+        file = st.file_uploader("Image file", type=IMAGE_TYPES, key=KEY_UPLOAD)
+        if file is not None:
+            try:
+                image = open_image(file.getvalue(), file.name)
+            except NNLabError as exc:
+                show_error(exc)
+            else:
+                _predict_image(predictor, image, "playground_probs_upload", "what the model sees")
+    with test:
+        images = res.examples.images if res is not None else None
+        if images is None or not len(images):
+            st.caption("This run kept no test images.")
+            return
+        i = st.number_input("Test image number", 0, len(images) - 1, 0, key=KEY_TEST_INDEX)
+        truth = res.classes[int(res.predictions.y_true[i])]
+        _predict_image(predictor, images[i], "playground_probs_test", f"test image #{i}, true class {truth}")
+
+
+def _rgb(rgba: np.ndarray) -> np.ndarray:
+    """The canvas's RGBA drawing laid over black, as RGB uint8."""
+    from nnlab.predict import to_uint8_image
+
+    return to_uint8_image(rgba, 3)
+
+
+def text_input(predictor: Predictor, res: Results | None) -> None:
+    """A review box; the class probabilities of what is typed."""
+    example = str(res.examples.texts[0]) if res is not None and res.examples.texts is not None else ""
+    text = st.text_area(
+        "Review",
+        example,
+        height=120,
+        key=KEY_TEXT,
+        max_chars=5000,
+        placeholder="Type a review, e.g. the plot was not bad but the acting was dull.",
+    )
+    if not text.strip():
+        st.caption("Type a review to see what the model thinks of it.")
+        return
+    known, total = predictor.known_words(text)
+    if total and known < total:
+        st.caption(f"{total - known} of {total} words are not in the model's vocabulary and count as unknown.")
+    show_probabilities(predictor, predictor.predict_text(text), "playground_probs_text")
+
+
+def rows_input(predictor: Predictor, res: Results | None) -> None:
+    """An editable table of feature rows; the predicted class and probabilities of each row."""
+    columns = [str(c) for c in predictor.info.get("columns", [])] or [
+        f"x{i}" for i in range(len(predictor.info["mean"]))
+    ]
+    start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else np.zeros((1, len(columns)))
+    edited = st.data_editor(pd.DataFrame(start, columns=columns), num_rows="dynamic", key=KEY_ROWS, width="stretch")
+    if edited.empty:
+        st.caption("Add a row of feature values.")
+        return
+    try:
+        probs = predictor.predict_rows(edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64))
+    except NNLabError as exc:
+        show_error(exc)
+        return
+    table = pd.DataFrame(probs, columns=predictor.classes, index=edited.index)
+    table.insert(0, "prediction", [predictor.classes[i] for i in probs.argmax(1)])
+    st.dataframe(
+        table,
+        width="stretch",
+        column_config={
+            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
+            for c in predictor.classes
+        },
+    )
+    show_probabilities(predictor, probs[0], "playground_probs_rows")
+
+
+def series_input(predictor: Predictor, res: Results | None) -> None:
+    """Recent values (edited or from a CSV) and the model's forecast after them."""
+    window, columns = predictor.window, [str(c) for c in predictor.info.get("columns", ["value"])]
+    file = st.file_uploader("Series CSV (rows in time order, the training columns)", type=["csv"], key=KEY_UPLOAD)
+    values = _series_from_csv(file, columns) if file is not None else None
+    if values is None:
+        st.caption(f"The last {window} values the model sees; edit any of them.")
+        edited = st.data_editor(
+            _start_series(res, window, columns, predictor.info),
+            key=KEY_SERIES,
+            width="stretch",
+            num_rows="dynamic",
+            height=min(36 * (window + 1) + 3, 320),
+        )
+        values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    single = len(columns) == 1
+    steps = st.slider(
+        "Steps to forecast",
+        1,
+        3 * window,
+        min(window, 12),
+        key=KEY_STEPS,
+        disabled=not single,
+        help=None if single else "A series of several columns forecasts one horizon.",
+    )
+    try:
+        forecast = predictor.forecast(values, steps if single else 1)
+    except NNLabError as exc:
+        show_error(exc)
+        return
+    target = int(predictor.info.get("target_index", 0))
+    st.plotly_chart(forecast_figure(values[-window:, target], forecast), key="playground_forecast")
+    st.dataframe(pd.DataFrame({"step": np.arange(1, len(forecast) + 1), "forecast": forecast}), hide_index=True)
+
+
+def _start_series(res: Results | None, window: int, columns: list[str], info: dict) -> pd.DataFrame:
+    series = res.examples.series if res is not None and res.examples.series is not None else None
+    df = pd.DataFrame(np.full((window, len(columns)), np.nan), columns=columns)
+    target = int(info.get("target_index", 0))
+    if series is not None and len(series) >= window:
+        df.iloc[:, target] = series[-window:]
+    else:
+        df.iloc[:, target] = info["mean"][target]
+    return df
+
+
+def _series_from_csv(file: object, columns: list[str]) -> np.ndarray | None:
+    try:
+        df = pd.read_csv(file)
+    except Exception:  # pandas raises many types for a file that is not a CSV
+        show_error(f"{file.name} is not a CSV pandas can read; save it as comma-separated text.")
+        return None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        show_error(f"{file.name} lacks the column(s) {', '.join(missing)} the model was trained on.")
+        return None
+    return df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)

@@ -1,0 +1,289 @@
+"""Streamlit pieces of the Results, Compare and Playground pages: cached artifacts, the clickable
+confusion matrix with its example gallery, downloads, and the input widgets of the Playground."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from nnlab.artifacts import Results, has_results, load_results, weights_bytes
+from nnlab.metrics import cell_examples, normalize_confusion
+from nnlab.plots import confusion_figure
+from nnlab.predict import Predictor
+from nnlab.report import build_report, headline, report_filename, report_table
+from nnlab.runs import RunRecord
+from nnlab.ui import TRAIN_PAGE, page_exists, store
+
+# st.session_state keys of these pages (short-lived UI state only)
+KEY_CM_MODE = "results_cm_mode"
+KEY_CM_CHART = "results_cm_chart_{run}_{mode}"  # the chart's selection state
+KEY_CM_TRUE = "results_cell_true_{run}"  # the fallback picker, which also holds the current cell
+KEY_CM_PRED = "results_cell_pred_{run}"
+KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
+KEY_CM_LIMIT = "results_examples_limit"
+MODES = ("counts", "share of true class")
+THUMB_SIDE = 96
+
+
+# -- cached loading ---------------------------------------------------------------------------------
+def _stamp(rec: RunRecord) -> float:
+    return rec.updated  # changes whenever the run's record does, so a resumed run is read again
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _results(run_dir: str, stamp: float) -> Results:
+    from pathlib import Path
+
+    return load_results(Path(run_dir))
+
+
+def results_of(rec: RunRecord) -> Results | None:
+    """The run's test results, or None when it wrote none (failed, diverged, still running)."""
+    run_dir = store().run_dir(rec.run_id)
+    return _results(str(run_dir), _stamp(rec)) if has_results(run_dir) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _predictor(run_dir: str, stamp: float, config_json: str) -> Predictor:
+    from pathlib import Path
+
+    from nnlab.config import RunConfig
+
+    return Predictor.from_run(Path(run_dir), RunConfig.from_json(config_json))
+
+
+def predictor_of(rec: RunRecord) -> Predictor:
+    """The run's rebuilt model (cached per run; a process holds at most a few)."""
+    return _predictor(str(store().run_dir(rec.run_id)), _stamp(rec), rec.config.to_json())
+
+
+# -- headline and report ------------------------------------------------------------------------------
+def metric_row(res: Results) -> None:
+    """The test metrics as metric cards; a regressor's are compared with the naive forecast."""
+    cols = st.columns(len(headline(res)))
+    r = res.report
+    for col, (label, value) in zip(cols, headline(res), strict=True):
+        delta = None
+        if label == "test RMSE":
+            delta = f"{r['rmse'] - r['naive_rmse']:+.4g} vs naive"
+        elif label == "test MAE" and "naive_mae" in r:
+            delta = f"{r['mae'] - r['naive_mae']:+.4g} vs naive"
+        col.metric(label, value, delta=delta, delta_color="inverse")
+
+
+def classification_report_table(res: Results) -> None:
+    """Precision, recall, F1 and support per class, then accuracy and the macro and weighted averages."""
+    df = report_table(res.report["report"], res.report["accuracy"])
+    shown = df.copy()  # as text, so accuracy's precision and recall stay blank as in scikit-learn's report
+    for col in ("precision", "recall", "F1"):
+        shown[col] = [f"{v:.3f}" if v == v else "" for v in df[col]]
+    shown.insert(0, "class", shown.index)
+    config = {c: st.column_config.TextColumn(c, alignment="right", width=62) for c in ("precision", "recall", "F1")}
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=min(35 * (len(df) + 1) + 3, 520),
+        column_config={
+            **config,
+            "support": st.column_config.NumberColumn(width=62),
+            "class": st.column_config.TextColumn(width=100),
+        },
+    )
+
+
+def downloads(rec: RunRecord, res: Results) -> None:
+    """Download buttons for the weights (state dict) and the self-contained HTML report."""
+    run_dir = store().run_dir(rec.run_id)
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "⬇️ Weights (model.pt state dict)",
+        lambda: weights_bytes(run_dir),
+        file_name=f"{rec.run_id}-model.pt",
+        mime="application/octet-stream",
+        key="dl_weights",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "⬇️ HTML report",
+        lambda: build_report(rec, res, store().metrics(rec.run_id)),
+        file_name=report_filename(rec),
+        mime="text/html",
+        key="dl_report",
+        on_click="ignore",
+    )
+
+
+def live_view_link(run_id: str) -> None:
+    """A link to the Train page's live view of a run."""
+    if page_exists(TRAIN_PAGE):
+        try:
+            st.page_link(
+                TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={"run": run_id}
+            )
+            return
+        except StreamlitAPIException:  # run on its own (AppTest.from_file) a page knows no others
+            pass
+    st.markdown(f"[Open the live view on the Train page](./Train?run={run_id})")
+
+
+# -- the confusion matrix -----------------------------------------------------------------------------
+def _clicked(event: object) -> tuple[int, int] | None:
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") or []
+    data = points[0].get("customdata") if points else None
+    return (int(data[0]), int(data[1])) if data is not None and len(data) >= 2 else None
+
+
+def _biggest_mistake(confusion: np.ndarray) -> tuple[int, int]:
+    off = np.asarray(confusion).copy()
+    np.fill_diagonal(off, -1)
+    t, p = np.unravel_index(int(off.argmax()), off.shape)
+    return int(t), int(p)
+
+
+def _set_cell(run: str, cell: tuple[int, int]) -> None:
+    st.session_state[KEY_CM_TRUE.format(run=run)], st.session_state[KEY_CM_PRED.format(run=run)] = cell
+
+
+def confusion_section(res: Results) -> tuple[int, int] | None:
+    """The clickable confusion matrix and a keyboard-friendly cell picker; returns the chosen cell."""
+    run, classes = res.run_id, res.classes
+    mode = st.radio("Confusion matrix shows", MODES, horizontal=True, key=KEY_CM_MODE)
+    fig = confusion_figure(res.report["confusion"], classes, normalized=mode != MODES[0])
+    event = st.plotly_chart(
+        fig,
+        on_select="rerun",
+        selection_mode="points",
+        width="content",
+        key=KEY_CM_CHART.format(run=run, mode=MODES.index(mode)),
+        config={"displayModeBar": False},
+    )
+    clicked, last_key = _clicked(event), KEY_CM_LAST_CLICK.format(run=run)
+    if clicked is not None and clicked != st.session_state.get(last_key):
+        _set_cell(run, clicked)  # a new click moves the picker; a kept selection does not undo a picker change
+    st.session_state[last_key] = clicked
+    st.caption("Click a cell to see its test examples, or pick a cell here:")
+    c1, c2, c3 = st.columns([2, 2, 1.3], vertical_alignment="bottom")
+    fmt = classes.__getitem__
+    t = c1.selectbox(
+        "True class",
+        range(len(classes)),
+        format_func=fmt,
+        index=None,
+        key=KEY_CM_TRUE.format(run=run),
+        placeholder="choose a class",
+    )
+    p = c2.selectbox(
+        "Predicted class",
+        range(len(classes)),
+        format_func=fmt,
+        index=None,
+        key=KEY_CM_PRED.format(run=run),
+        placeholder="choose a class",
+    )
+    c3.button(
+        "Biggest mistake",
+        on_click=_set_cell,
+        args=(run, _biggest_mistake(np.asarray(res.report["confusion"]))),
+        help="The off-diagonal cell with the most test examples",
+    )
+    return (t, p) if t is not None and p is not None else None
+
+
+def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
+    """The test examples of one confusion-matrix cell, most confident prediction first."""
+    t, p = cell
+    classes, pr = res.classes, res.predictions
+    st.subheader(f"Test examples: true {classes[t]}, predicted {classes[p]}")
+    idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
+    share = normalize_confusion(res.report["confusion"])[t, p]
+    verdict = "correct" if t == p else "mistakes"
+    st.caption(f"{len(idx)} test example(s), {share:.1%} of true {classes[t]} ({verdict}), most confident first.")
+    if not len(idx):
+        st.info(f"No test example of class {classes[t]} was predicted as {classes[p]}.")
+        return
+    limit = st.select_slider("Show at most", [12, 24, 48, 96], value=24, key=KEY_CM_LIMIT) if len(idx) > 12 else 12
+    shown = idx[:limit]
+    ex = res.examples
+    if ex.images is not None:
+        _image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
+    elif ex.texts is not None:
+        _text_table(ex.texts[shown], pr.probs[shown], t, p, classes)
+    elif ex.rows is not None:
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, res.info.get("columns"))
+    else:
+        st.info("This run kept no viewable examples.")
+
+
+def upscale(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
+    """(H, W, C) uint8 enlarged by whole pixels (no blur) to about `side` pixels; grey as (H, W)."""
+    k = max(1, side // max(image.shape[:2]))
+    big = image.repeat(k, axis=0).repeat(k, axis=1)
+    return big[:, :, 0] if big.shape[2] == 1 else big
+
+
+def _image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
+    for start in range(0, len(images), per_row):
+        cols = st.columns(per_row)
+        for col, img, cap in zip(
+            cols, images[start : start + per_row], captions[start : start + per_row], strict=False
+        ):
+            col.image(upscale(img), caption=cap, width=THUMB_SIDE)
+
+
+def _text_table(texts: np.ndarray, probs: np.ndarray, t: int, p: int, classes: list[str]) -> None:
+    df = pd.DataFrame({f"P({classes[p]})": probs[:, p], "review": texts})
+    if t != p:
+        df.insert(1, f"P({classes[t]})", probs[:, t])
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
+            for c in df.columns
+            if c.startswith("P(")
+        }
+        | {"review": st.column_config.TextColumn("review", width="large")},
+    )
+
+
+def _row_table(
+    rows: np.ndarray, probs: np.ndarray, t: int, p: int, classes: list[str], columns: list[str] | None
+) -> None:
+    names = columns if columns and len(columns) == rows.shape[1] else [f"x{i}" for i in range(rows.shape[1])]
+    df = pd.DataFrame(rows, columns=names)
+    df.insert(0, f"P({classes[p]})", probs[:, p])
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        column_config={df.columns[0]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent")},
+    )
+
+
+# -- Playground inputs ------------------------------------------------------------------------------------
+def draw_digit(key: str) -> np.ndarray | None:
+    """A canvas to draw on (white on black, like the digits); the drawing as RGBA, or None if unavailable."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:  # the component registers only inside a running server
+        st.info("The drawing canvas is not available here; upload an image instead.")
+        return None
+    result = st_canvas(
+        stroke_width=22,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=280,
+        width=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=key,
+    )
+    data = result.image_data
+    if data is None or np.asarray(data)[..., :3].max(initial=0) == 0:
+        return None
+    return np.asarray(data)

@@ -1,0 +1,36 @@
+"""Playground: try a finished model on a new input (a drawing, an image, a review, a series, a feature row)."""
+
+import streamlit as st
+
+from nnlab.artifacts import has_results
+from nnlab.errors import NNLabError
+from nnlab.runner import WEIGHTS
+from nnlab.ui import page_setup, pick_run, show_error, store
+from nnlab.ui.playground import image_input, rows_input, series_input, text_input
+from nnlab.ui.results import predictor_of, results_of
+
+page_setup("Playground", ":material/toys:")
+st.title("Playground")
+st.caption("Pick a trained model and try it on something new.")
+
+runs = [r for r in store().list(("finished", "stopped")) if (store().run_dir(r.run_id) / WEIGHTS).is_file()]
+rec = pick_run(runs, label="Model", key="playground_run")
+if rec is None:
+    st.info("No trained model yet: train one on the Train page, then try it here.")
+    st.stop()
+
+try:
+    predictor = predictor_of(rec)
+    res = results_of(rec) if has_results(store().run_dir(rec.run_id)) else None
+except NNLabError as exc:
+    show_error(exc)
+    st.stop()
+
+inputs = {"image": image_input, "text": text_input, "tabular": rows_input, "series": series_input}
+if predictor.kind not in inputs:
+    show_error(f"Run {rec.run_id} has {predictor.kind or 'unknown'} data, which the Playground cannot take yet.")
+    st.stop()
+try:
+    inputs[predictor.kind](predictor, res)
+except NNLabError as exc:
+    show_error(exc)

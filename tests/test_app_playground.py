@@ -1,0 +1,80 @@
+"""Playground page (AppTest, tiny real runs): each kind of model answers a new input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from nnlab.artifacts import load_results
+from nnlab.runs import RunStore
+
+PAGE = "../pages/4_Playground.py"
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _open(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if run_id:
+        at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_no_model_yet():
+    assert "No trained model yet" in _open().info[0].value
+
+
+def test_only_finished_models_are_offered(trained):
+    options = _open().selectbox(key="playground_run").options
+    assert len(options) == 6 and not any(trained[k] in o for o in options for k in ("failed", "running"))
+
+
+def test_test_image_gets_the_same_class_as_in_the_report(trained, workspace):
+    run_id = trained["digits"]
+    res = load_results(RunStore(workspace).run_dir(run_id))
+    at = _open(run_id)
+    at.number_input(key="playground_test_index").set_value(5).run()
+    assert at.metric[0].label == "Prediction"
+    assert at.metric[0].value == res.classes[int(res.predictions.y_pred[5])]
+    assert f"true class {res.classes[int(res.predictions.y_true[5])]}" in at.get("image")[0].proto.imgs[0].caption
+
+
+def test_a_typed_review_gets_class_probabilities(trained):
+    at = _open(trained["reviews"])
+    at.text_area(key="playground_text").input("the plot was not bad but the acting was zzzunknown").run()
+    assert at.metric[0].value in ("negative", "positive")
+    assert any("1 of 10 words are not in the model's vocabulary" in c.value for c in at.caption)
+    assert at.get("plotly_chart")
+    at.text_area(key="playground_text").input("").run()
+    assert not at.metric
+
+
+def test_feature_rows_are_classified(trained):
+    at = _open(trained["iris"])
+    assert list(at.dataframe[0].value.columns) == ["sepal length", "sepal width", "petal length", "petal width"]
+    table = at.dataframe[-1].value  # the first is the editable input
+    assert list(table.columns[:1]) == ["prediction"] and len(table) == 3
+    assert at.metric[0].value == table["prediction"].iloc[0]
+
+
+def test_series_forecast_length_follows_the_slider(trained):
+    at = _open(trained["series"])
+    at.slider(key="playground_steps").set_value(5).run()
+    assert len(at.dataframe[0].value) == 8  # the editable window
+    assert len(at.dataframe[-1].value) == 5
+    assert at.get("plotly_chart")
+    assert not at.error
+
+
+def test_uploaded_image_and_a_file_that_is_not_one(trained):
+    at = _open(trained["shapes"])
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buf, format="PNG")
+    at.get("file_uploader")[0].upload("red.png", buf.getvalue(), "image/png").run()
+    assert not at.exception and at.metric[0].value in ("circle", "square", "triangle", "cross")
+    at.get("file_uploader")[0].upload("fake.png", b"not a png", "image/png").run()
+    assert "not an image" in at.error[0].value

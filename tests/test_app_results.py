@@ -1,0 +1,127 @@
+"""AppTest of the Results page on tiny real runs: report, confusion-matrix cell selection, examples, forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnlab.artifacts import load_results
+from nnlab.runs import RunStore
+from tests.trained import TABULAR_CLASSES
+
+PAGE = "../pages/2_Results.py"
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _open(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if run_id:
+        at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _subheaders(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader]
+
+
+def _examples_header(at: AppTest) -> str | None:
+    return next((s for s in _subheaders(at) if s.startswith("Test examples: true ")), None)
+
+
+def _select_cell(at: AppTest, run_id: str, true: int, pred: int, n: int) -> AppTest:
+    """What a click on a cell sends: the chart's selection with that cell's customdata."""
+    i = true * n + pred
+    at.session_state[f"results_cm_chart_{run_id}_0"] = {
+        "selection": {
+            "points": [{"customdata": [true, pred], "point_index": i}],
+            "point_indices": [i],
+            "box": [],
+            "lasso": [],
+        }
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_no_runs_says_where_to_start():
+    at = _open()
+    assert "Train page" in at.info[0].value
+
+
+def test_classification_report_and_headline(trained):
+    at = _open(trained["digits"])
+    assert _subheaders(at)[:2] == ["Confusion matrix", "Classification report"]
+    assert [m.label for m in at.metric][:2] == ["test accuracy", "macro F1"]
+    table = at.dataframe[0].value
+    assert list(table["class"]) == [str(d) for d in range(10)] + ["accuracy", "macro avg", "weighted avg"]
+    assert list(table.columns) == ["class", "precision", "recall", "F1", "support"]
+    assert _examples_header(at) is None  # nothing chosen yet
+    assert {d.label for d in at.get("download_button")} == {"⬇️ Weights (model.pt state dict)", "⬇️ HTML report"}
+
+
+def test_clicking_a_cell_shows_its_image_examples_most_confident_first(trained, workspace):
+    run_id = trained["digits"]
+    res = load_results(RunStore(workspace).run_dir(run_id))
+    at = _select_cell(_open(run_id), run_id, 3, 3, 10)
+    assert _examples_header(at) == "Test examples: true 3, predicted 3"
+    images = at.get("image")
+    n = int(((res.predictions.y_true == 3) & (res.predictions.y_pred == 3)).sum())
+    assert len(images) == min(n, 24)
+    assert at.selectbox(key=f"results_cell_true_{run_id}").value == 3  # the picker follows the click
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"{n} test example(s)") for c in captions)
+
+
+def test_cell_picker_and_biggest_mistake_for_keyboard_users(trained):
+    run_id = trained["reviews"]
+    at = _open(run_id)
+    at.selectbox(key=f"results_cell_true_{run_id}").set_value(1)
+    at.selectbox(key=f"results_cell_pred_{run_id}").set_value(0).run()
+    assert _examples_header(at) == "Test examples: true positive, predicted negative"
+    at.button[0].click().run()  # "Biggest mistake"
+    header = _examples_header(at)
+    assert header is not None and header.split(", ")[0] != header.split("predicted ")[1]
+    reviews = at.dataframe[-1].value
+    assert "review" in reviews.columns and len(reviews) > 0
+    probs = reviews.iloc[:, 0].to_numpy()
+    assert (np.diff(probs) <= 1e-9).all()  # most confident first
+
+
+def test_feature_rows_and_escaped_class_names(trained):
+    run_id = trained["iris"]
+    at = _open(run_id)
+    classes = sorted(TABULAR_CLASSES)  # the CSV loader orders labels
+    assert list(at.dataframe[0].value["class"][:3]) == classes
+    t = classes.index("<b>versi</b>color")
+    at = _select_cell(at, run_id, t, t, 3)
+    assert _examples_header(at) == "Test examples: true <b>versi</b>color, predicted <b>versi</b>color"
+    rows = at.dataframe[-1].value
+    assert "petal length" in rows.columns
+
+
+def test_regression_shows_forecast_residuals_and_naive(trained):
+    at = _open(trained["series"])
+    assert _subheaders(at)[:2] == ["Forecast against actual", "Residuals"]
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["test RMSE", "naive RMSE"] and "R²" in labels
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_failed_run_shows_its_reason_and_running_run_links_to_live_view(trained):
+    at = _open(trained["failed"])
+    assert at.error[0].value == "Training diverged in epoch 3: lower the learning rate."
+    at = _open(trained["running"])
+    assert "results appear here when it ends" in at.info[0].value
+    assert any("live view" in m.value for m in at.markdown) or at.get("page_link")
+
+
+def test_switching_counts_to_shares_keeps_the_chosen_cell(trained):
+    run_id = trained["shapes"]
+    at = _select_cell(_open(run_id), run_id, 0, 1, 4)
+    header = _examples_header(at)
+    at.radio(key="results_cm_mode").set_value("share of true class").run()
+    assert _examples_header(at) == header

@@ -1,0 +1,48 @@
+"""The direction of dependencies: pages -> nnlab, never back; only nnlab.ui imports Streamlit."""
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nnlab
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules() -> list[str]:
+    names = [m.name for m in pkgutil.walk_packages(nnlab.__path__, "nnlab.")]
+    return [n for n in names if not n.startswith("nnlab.ui") and n != "nnlab.__main__"]
+
+
+def test_nothing_in_nnlab_but_the_ui_imports_streamlit():
+    code = (
+        "import importlib, sys\n"
+        f"for name in {_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print('streamlit' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_pages_hold_no_training_code():
+    for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        tree = ast.parse(page.read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "torch" not in imported, page.name
+        assert ".backward(" not in page.read_text(), page.name
+
+
+def test_the_package_never_loads_a_checkpoint_with_plain_pickle():
+    for path in (ROOT / "nnlab").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "load":
+                owner = getattr(node.func.value, "id", "")
+                if owner == "torch":
+                    kw = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
+                    assert kw.get("weights_only") is True, f"{path.name}:{node.lineno}"
+                assert owner != "pickle", f"{path.name}:{node.lineno}"

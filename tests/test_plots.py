@@ -1,0 +1,92 @@
+"""Figures built from arrays: the clickable confusion matrix, comparisons, forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from nnlab.plots import (
+    compare_curves_figure,
+    confusion_diff_figure,
+    confusion_figure,
+    f1_change_figure,
+    f1_figure,
+    forecast_figure,
+    forecast_vs_actual_figure,
+    parallel_figure,
+    probability_figure,
+    residuals_figure,
+)
+from nnlab.train import EpochRecord
+
+CONF = [[5, 1, 0], [2, 3, 0], [0, 0, 0]]
+CLASSES = ["cat", "dog", "<b>bird</b>"]
+
+
+def _cells(fig: go.Figure) -> go.Scatter:
+    return next(t for t in fig.data if isinstance(t, go.Scatter))
+
+
+def test_confusion_cells_are_clickable_scatter_points_with_true_and_predicted():
+    fig = confusion_figure(CONF, CLASSES)
+    cells = _cells(fig)
+    assert cells.marker.symbol.startswith("square")
+    assert len(cells.customdata) == 9
+    assert [list(c) for c in cells.customdata[:4]] == [[0, 0], [0, 1], [0, 2], [1, 0]]
+    assert "2 test example(s)" in cells.hovertext[3] and "40.0% of true dog" in cells.hovertext[3]
+    assert "66.7% of predicted cat" in cells.hovertext[0] or "71.4% of predicted cat" in cells.hovertext[0]
+    assert fig.layout.clickmode == "event+select"
+
+
+def test_confusion_figure_is_identical_across_reruns_and_escapes_labels():
+    assert confusion_figure(CONF, CLASSES).to_json() == confusion_figure(CONF, CLASSES).to_json()
+    fig = confusion_figure(CONF, CLASSES, normalized=True)
+    heat = next(t for t in fig.data if isinstance(t, go.Heatmap))
+    np.testing.assert_allclose(np.asarray(heat.z).sum(axis=1), [1, 1, 0])  # an empty class stays 0
+    assert "&lt;b&gt;bird&lt;/b&gt;" in heat.x and "<b>bird</b>" not in heat.x
+    assert heat.text[0][0] == "83%"
+
+
+def test_f1_and_probability_bars():
+    fig = f1_figure({"a": 0.5, "b": 1.0})
+    assert list(fig.data[0].y) == [0.5, 1.0]
+    probs = probability_figure([0.1, 0.7, 0.2], ["x", "y", "z"])
+    assert list(probs.data[0].y) == ["y", "z", "x"]  # most likely first
+
+
+def test_f1_change_and_confusion_difference_signs():
+    fig = f1_change_figure({"a": 0.5, "b": 0.9}, {"a": 0.7, "b": 0.8}, "A", "B")
+    np.testing.assert_allclose(fig.data[0].y, [0.2, -0.1])
+    assert list(fig.data[0].marker.color) == ["#10B981", "#EF4444"]
+    diff = confusion_diff_figure([[8, 2], [0, 10]], [[10, 0], [1, 9]], ["a", "b"], "A", "B")
+    z = np.asarray(diff.data[0].z)  # improvement: positive = B better
+    assert z[0, 0] > 0 and z[0, 1] > 0  # more of class a right, fewer a->b mistakes
+    assert z[1, 1] < 0 and z[1, 0] < 0
+    assert diff.data[0].text[0][1] == "-20%"  # the text gives the raw change
+
+
+def test_compare_curves_one_colour_per_run():
+    hist = [EpochRecord(e, 1.0 / e, 1.1 / e, 0.5 + e / 10, 1e-3, 1.0, 100.0) for e in (1, 2, 3)]
+    fig = compare_curves_figure({"run-a": hist, "run-b": hist[:2]})
+    assert len(fig.data) == 4
+    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
+
+
+def test_parallel_coordinates_numeric_and_categorical_axes():
+    table = pd.DataFrame({"lr": [1e-3, 3e-3], "optimizer": ["adam", "sgd"], "test_score": [0.9, 0.8]})
+    fig = parallel_figure(table, "test_score", "test accuracy")
+    dims = fig.data[0].dimensions
+    assert [d.label for d in dims] == ["lr", "optimizer", "test accuracy"]
+    assert list(dims[1].ticktext) == ["adam", "sgd"]
+
+
+def test_forecast_figures():
+    t = np.arange(10, 20)
+    y = np.arange(10, dtype=float)[:, None]
+    fig = forecast_vs_actual_figure(t, y, y + 0.5, y - 1, series=np.arange(20.0))
+    assert [d.name for d in fig.data] == ["before the test part", "actual", "model", "naive (last value)"]
+    res = residuals_figure(t, y, y + 0.5, y - 1)
+    np.testing.assert_allclose(res.data[0].y, 0.5)
+    fc = forecast_figure(np.arange(5.0), np.array([5.0, 6.0]))
+    assert list(fc.data[1].x) == [4, 5, 6]

@@ -1,0 +1,118 @@
+"""The Predictor rebuilds each kind of run and reproduces its saved test predictions; bad inputs get one sentence."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnlab.artifacts import load_results, load_weights, read_arrays
+from nnlab.errors import NNLabError
+from nnlab.predict import Predictor, fit_to_ink, model_view, open_image, to_uint8_image
+from nnlab.runs import RunStore
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _load(workspace, run_id):
+    store = RunStore(workspace)
+    run_dir = store.run_dir(run_id)
+    return Predictor.from_run(run_dir, store.get(run_id).config), load_results(run_dir)
+
+
+@pytest.mark.parametrize("name", ["digits", "shapes", "reviews", "iris"])
+def test_classifier_round_trip_matches_saved_probabilities(trained, workspace, name):
+    predictor, res = _load(workspace, trained[name])
+    ex = res.examples
+    if res.kind == "image":
+        probs = predictor.predict_images(list(ex.images))
+    elif res.kind == "text":
+        probs = predictor.predict_texts(list(ex.texts))
+    else:
+        probs = predictor.predict_rows(ex.rows)
+    np.testing.assert_allclose(probs, res.predictions.probs, atol=1e-4)
+    assert (probs.argmax(1) == res.predictions.y_pred).all()
+    assert predictor.classes == res.classes
+
+
+def test_series_round_trip_matches_saved_forecasts(trained, workspace):
+    predictor, res = _load(workspace, trained["series"])
+    ex, w = res.examples, predictor.window
+    forecasts = np.stack([predictor.predict_window(ex.series[t - w : t]) for t in ex.t])
+    np.testing.assert_allclose(forecasts, res.predictions.y_pred, rtol=1e-4, atol=1e-4)
+
+
+def test_forecast_feeds_its_own_values_back(trained, workspace):
+    predictor, res = _load(workspace, trained["series"])
+    history = res.examples.series[:40]
+    out = predictor.forecast(history, 5)
+    assert out.shape == (5,)
+    assert out[1] == pytest.approx(predictor.predict_window(np.append(history, out[0]))[0])
+    with pytest.raises(NNLabError, match="at least 8 time steps"):
+        predictor.predict_window(history[:3])
+
+
+def test_image_inputs_of_any_layout_and_a_pil_image(trained, workspace):
+    predictor, res = _load(workspace, trained["digits"])
+    img = res.examples.images[0]  # (8, 8, 1)
+    expected = res.predictions.probs[0]
+    rgb = np.repeat(img, 3, axis=2)
+    rgba = np.concatenate([rgb, np.full_like(img, 255)], axis=2)
+    for variant in (img[:, :, 0], rgb, rgba, Image.fromarray(rgb), img[:, :, 0] / 255.0):
+        np.testing.assert_allclose(predictor.predict_image(variant), expected, atol=2e-3)
+    big = np.kron(img[:, :, 0], np.ones((10, 10), dtype=np.uint8))  # 80x80 drawing: resized like training
+    assert predictor.predict_image(big).shape == (10,)
+    assert model_view(predictor, big).shape == (8, 8, 1)
+
+
+def test_three_channel_model_takes_grey_input(trained, workspace):
+    predictor, _ = _load(workspace, trained["shapes"])
+    probs = predictor.predict_image(np.zeros((20, 30), dtype=np.uint8))
+    assert probs.shape == (4,) and probs.sum() == pytest.approx(1, abs=1e-5)
+
+
+def test_transparent_pixels_are_laid_over_black():
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    rgba[0, 0] = (255, 255, 255, 255)
+    rgba[1, 1] = (255, 255, 255, 0)
+    grey = to_uint8_image(rgba, 1)
+    assert grey.shape == (2, 2, 1) and grey[0, 0, 0] == 255 and grey[1, 1, 0] == 0
+
+
+def test_fit_to_ink_crops_and_centres_a_drawing():
+    canvas = np.zeros((100, 100, 3), dtype=np.uint8)
+    canvas[10:30, 60:70] = 255
+    out = fit_to_ink(canvas)
+    assert out.shape[0] == out.shape[1] and out.shape[0] < 30
+    assert out.max() == 255
+    assert fit_to_ink(np.zeros((5, 5, 3), dtype=np.uint8)).shape == (5, 5, 3)  # nothing drawn: unchanged
+
+
+def test_wrong_input_kind_and_bad_inputs_say_what_to_do(trained, workspace):
+    predictor, _ = _load(workspace, trained["reviews"])
+    with pytest.raises(NNLabError, match="takes text input"):
+        predictor.predict_image(np.zeros((8, 8), dtype=np.uint8))
+    with pytest.raises(NNLabError, match="empty"):
+        predictor.predict_text("   ")
+    assert predictor.known_words("zzzqqq the") == (1, 2)
+    rows, _ = _load(workspace, trained["iris"])
+    with pytest.raises(NNLabError, match="fill the empty cells"):
+        rows.predict_rows(np.array([[1.0, np.nan, 2.0, 3.0]]))
+    with pytest.raises(NNLabError, match="not an image"):
+        open_image(b"not an image", "notes.txt")
+    buf = io.BytesIO()
+    Image.new("RGB", (5, 4)).save(buf, format="PNG")
+    assert open_image(buf.getvalue()).size == (5, 4)
+
+
+def test_artifacts_refuse_pickles_and_name_missing_files(tmp_path):
+    np.savez(tmp_path / "predictions.npz", y_true=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(NNLabError, match="cannot be read safely"):
+        read_arrays(tmp_path, "predictions.npz")
+    with pytest.raises(NNLabError, match="has no info.json"):
+        load_results(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"garbage")
+    with pytest.raises(NNLabError, match="cannot be loaded"):
+        load_weights(tmp_path)

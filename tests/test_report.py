@@ -1,0 +1,69 @@
+"""The HTML report is self-contained (plotly.js inline once) and shows user strings as text, never markup."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from nnlab.artifacts import Examples, Predictions, Results, load_results
+from nnlab.config import make_config
+from nnlab.metrics import classification_metrics
+from nnlab.report import build_report, report_table
+from nnlab.runs import RunStore
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _fake_results(run_id: str) -> Results:
+    y_true, y_pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
+    classes = [EVIL, "b & c"]
+    probs = np.eye(2)[y_pred] * 0.8 + 0.1
+    info = {"kind": "tabular", "task": "classification", "classes": classes, "columns": ['<img src=x onerror="x">']}
+    return Results(
+        run_id,
+        info,
+        classification_metrics(y_true, y_pred, classes),
+        Predictions(y_true, y_pred, probs),
+        Examples(rows=np.zeros((5, 1))),
+    )
+
+
+def test_user_strings_are_escaped(store):
+    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/<b>bold</b>.csv"))
+    html = build_report(store.get(run_id), _fake_results(run_id), [])
+    assert EVIL not in html and "<img src=x" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the class name, shown as typed in the table
+    assert "&lt;b&gt;bold&lt;/b&gt;.csv" in html  # the file name in the config table
+    assert "b &amp; c" in html
+
+
+def test_report_is_self_contained_with_plotly_inline_once(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["digits"])
+    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert html.count("Plotly.newPlot(") == 4  # curves, two confusion matrices, F1
+    assert html.count("plotly.js v") == 1  # the library's own banner: embedded exactly once
+    assert not re.search(r"<script[^>]*\ssrc=", html)  # no script fetched from anywhere
+    for section in ("Classification report", "macro avg", "weighted avg", "Confusion matrix", "Config", "hidden_sizes"):
+        assert section in html
+
+
+def test_regression_report_has_forecast_and_residuals(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["series"])
+    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    assert "Forecast against actual" in html and "Residuals" in html and "naive RMSE" in html
+    assert "Classification report" not in html
+
+
+def test_report_table_has_every_class_and_the_averages():
+    res = _fake_results("x")
+    df = report_table(res.report["report"])
+    assert list(df.index) == [EVIL, "b & c", "macro avg", "weighted avg"]
+    assert list(df.columns) == ["precision", "recall", "F1", "support"]
+    assert df.loc["b & c", "support"] == 3
+    with_acc = report_table(res.report["report"], res.report["accuracy"])
+    assert list(with_acc.index) == [EVIL, "b & c", "accuracy", "macro avg", "weighted avg"]
+    assert with_acc.loc["accuracy", "F1"] == 0.6 and with_acc.loc["accuracy", "support"] == 5
