@@ -115,7 +115,7 @@ class Range:
 
 
 RANGES: dict[str, Range] = {
-    "lr": Range(1e-4, 1e-2, 1e-3, "Start at 1e-3.", log=True, expert_lo=1e-6, expert_hi=1.0),
+    "lr": Range(1e-4, 1e-2, 1e-3, "Start at 1e-3.", log=True, expert_lo=1e-6, expert_hi=10.0),
     "batch_size": Range(16, 256, 64, "Larger is faster; smaller often generalises better.",
                         expert_lo=1, expert_hi=4096),
     "hidden": Range(32, 1024, 256, "Depends on how hard the problem is.", expert_lo=1, expert_hi=8192),

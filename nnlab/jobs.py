@@ -38,7 +38,7 @@ class JobManager:
         """Queue an interrupted or stopped run to continue from its last checkpoint."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
-            raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted or stopped runs can be resumed.")
+            raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
         self._enqueue(run_id, resume=True)
 

@@ -28,8 +28,11 @@ CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves a half-written checkpoint."""
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -74,9 +77,15 @@ class CheckpointListener(Callback):
         self.run_dir = run_dir
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
-        if improved:
-            atomic_save(trainer.model.state_dict(), self.run_dir / CHECKPOINT_BEST)
-        atomic_save(trainer.state_dict(), self.run_dir / CHECKPOINT_LAST)
+        try:
+            if improved:
+                atomic_save(trainer.model.state_dict(), self.run_dir / CHECKPOINT_BEST)
+            atomic_save(trainer.state_dict(), self.run_dir / CHECKPOINT_LAST)
+        except OSError as exc:  # the previous checkpoint is intact: saves go to a temporary file first
+            raise NNLabError(
+                f"Could not write the checkpoint of epoch {record.epoch} in {self.run_dir} "
+                f"({exc.strerror or exc}); free disk space or fix the folder's permissions, then resume the run."
+            ) from exc
 
 
 def device_label(device: torch.device) -> str:

@@ -76,5 +76,5 @@ def test_stopped_run_resumes_from_its_checkpoint(manager):
 def test_only_interrupted_or_stopped_runs_resume(manager):
     run_id = manager.submit(tiny_config())
     manager.wait(run_id)
-    with pytest.raises(NNLabError, match="only interrupted or stopped"):
+    with pytest.raises(NNLabError, match="only interrupted, stopped or failed"):
         manager.resume(run_id)
