@@ -3,6 +3,8 @@ confusion matrix with its example gallery, downloads, and the input widgets of t
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -193,10 +195,16 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
     return (t, p) if t is not None and p is not None else None
 
 
+def md(text: object) -> str:
+    """User-supplied text (class, column and file names) made literal inside Streamlit markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
+
+
 def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     """The test examples of one confusion-matrix cell, most confident prediction first."""
     t, p = cell
-    classes, pr = res.classes, res.predictions
+    pr = res.predictions
+    classes = [md(c) for c in res.classes]
     st.subheader(f"Test examples: true {classes[t]}, predicted {classes[p]}")
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
     share = normalize_confusion(res.report["confusion"])[t, p]
