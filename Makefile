@@ -21,7 +21,7 @@ run: setup
 # Debian's Chromium for the browser tests; installed when missing and we may (root), otherwise those tests skip.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null) || \
 	  echo "chromium not installed: the browser tests will skip"; }
 
 lint: setup

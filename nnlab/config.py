@@ -109,20 +109,21 @@ class Range:
     def bounds(self, expert: bool) -> tuple[float, float]:
         """(low, high) in force, wider in expert mode."""
         if expert:
-            return (self.expert_lo if self.expert_lo is not None else self.lo,
-                    self.expert_hi if self.expert_hi is not None else self.hi)
+            return (
+                self.expert_lo if self.expert_lo is not None else self.lo,
+                self.expert_hi if self.expert_hi is not None else self.hi,
+            )
         return self.lo, self.hi
 
 
 RANGES: dict[str, Range] = {
     "lr": Range(1e-4, 1e-2, 1e-3, "Start at 1e-3.", log=True, expert_lo=1e-6, expert_hi=10.0),
-    "batch_size": Range(16, 256, 64, "Larger is faster; smaller often generalises better.",
-                        expert_lo=1, expert_hi=4096),
+    "batch_size": Range(
+        16, 256, 64, "Larger is faster; smaller often generalises better.", expert_lo=1, expert_hi=4096
+    ),
     "hidden": Range(32, 1024, 256, "Depends on how hard the problem is.", expert_lo=1, expert_hi=8192),
-    "dropout": Range(0.1, 0.5, 0.2, "More dropout, more regularisation.", zero_ok=True,
-                     expert_lo=0.0, expert_hi=0.9),
-    "weight_decay": Range(1e-5, 1e-3, 1e-4, "L2 strength.", zero_ok=True, log=True,
-                          expert_lo=0.0, expert_hi=0.1),
+    "dropout": Range(0.1, 0.5, 0.2, "More dropout, more regularisation.", zero_ok=True, expert_lo=0.0, expert_hi=0.9),
+    "weight_decay": Range(1e-5, 1e-3, 1e-4, "L2 strength.", zero_ok=True, log=True, expert_lo=0.0, expert_hi=0.1),
     "epochs": Range(1, 200, 20, "Passes over the training data.", expert_hi=10_000),
     "patience": Range(1, 50, 5, "Epochs without improvement before stopping."),
     "lr_patience": Range(1, 20, 3, "Epochs without improvement before the LR drops."),
@@ -142,19 +143,36 @@ RANGES: dict[str, Range] = {
 }
 
 LABELS = {
-    "lr": "Learning rate", "batch_size": "Batch size", "hidden": "Hidden units",
-    "hidden_sizes": "Hidden layer sizes", "dropout": "Dropout", "weight_decay": "Weight decay",
-    "epochs": "Epochs", "patience": "Early-stopping patience", "lr_patience": "LR patience",
-    "momentum": "Momentum", "min_delta": "Minimum improvement", "step_size": "Step size",
-    "gamma": "Gamma", "vocab_size": "Vocabulary size", "max_len": "Maximum length",
-    "window": "Window", "horizon": "Horizon", "image_size": "Image size",
-    "val_fraction": "Validation fraction", "test_fraction": "Test fraction", "threads": "Threads",
-    "seed": "Seed", "optimizer": "Optimizer", "schedule": "LR schedule", "device": "Device",
-    "augment": "Augmentation", "precision": "Precision",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "hidden": "Hidden units",
+    "hidden_sizes": "Hidden layer sizes",
+    "dropout": "Dropout",
+    "weight_decay": "Weight decay",
+    "epochs": "Epochs",
+    "patience": "Early-stopping patience",
+    "lr_patience": "LR patience",
+    "momentum": "Momentum",
+    "min_delta": "Minimum improvement",
+    "step_size": "Step size",
+    "gamma": "Gamma",
+    "vocab_size": "Vocabulary size",
+    "max_len": "Maximum length",
+    "window": "Window",
+    "horizon": "Horizon",
+    "image_size": "Image size",
+    "val_fraction": "Validation fraction",
+    "test_fraction": "Test fraction",
+    "threads": "Threads",
+    "seed": "Seed",
+    "optimizer": "Optimizer",
+    "schedule": "LR schedule",
+    "device": "Device",
+    "augment": "Augmentation",
+    "precision": "Precision",
 }
 
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
-           "precision": PRECISIONS}
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "precision": PRECISIONS}
 
 
 def _fmt(x: float) -> str:
@@ -190,7 +208,9 @@ def validate(cfg: RunConfig) -> list[str]:
     if bad_aug:
         problems.append(f"Augmentation {', '.join(bad_aug)} is unknown; use {', '.join(AUGMENTATIONS)}.")
     if cfg.val_fraction + cfg.test_fraction >= 0.8:
-        problems.append("Validation and test fractions together leave too little to train on; keep their sum under 0.8.")
+        problems.append(
+            "Validation and test fractions together leave too little to train on; keep their sum under 0.8."
+        )
     problems += _check_pairing(cfg)
     return problems
 
@@ -206,8 +226,10 @@ def _check_pairing(cfg: RunConfig) -> list[str]:
         return [f"Dataset {cfg.dataset!r} is unknown; choose one of {', '.join(DATASETS)}."]
     spec = DATASETS[cfg.dataset]
     if cfg.arch not in spec.archs:
-        return [f"Architecture {cfg.arch} does not fit dataset {cfg.dataset} ({spec.kind} data); "
-                f"use {' or '.join(spec.archs)}."]
+        return [
+            f"Architecture {cfg.arch} does not fit dataset {cfg.dataset} ({spec.kind} data); "
+            f"use {' or '.join(spec.archs)}."
+        ]
     return _check_paths(cfg, spec.needs)
 
 
@@ -223,8 +245,10 @@ def _check_paths(cfg: RunConfig, needs: str) -> list[str]:
         problems.append(f"Data folder {cfg.data_root} is a file, not a folder; give the folder that holds the data.")
     if cfg.weights_path:
         if cfg.arch != "resnet18" or not cfg.pretrained:
-            problems.append("A weights file is only used by resnet18 with pretrained weights; drop --weights "
-                            "or use --arch resnet18 without --no-pretrained.")
+            problems.append(
+                "A weights file is only used by resnet18 with pretrained weights; drop --weights "
+                "or use --arch resnet18 without --no-pretrained."
+            )
         elif not Path(cfg.weights_path).is_file():
             problems.append(f"Weights file {cfg.weights_path} does not exist; check the path.")
     return problems
@@ -255,4 +279,3 @@ def make_config(arch: str = "mlp", **given: Any) -> RunConfig:
         values.update(MODELS[arch].defaults)
     values.update({k: v for k, v in given.items() if v is not None})
     return RunConfig.from_dict(values)
-

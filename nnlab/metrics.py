@@ -18,8 +18,9 @@ from sklearn.metrics import (
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, Any]:
     """Per-class precision/recall/F1/support with macro and weighted averages, accuracy, confusion matrix."""
     labels = list(range(len(classes)))
-    report = classification_report(y_true, y_pred, labels=labels, target_names=[str(c) for c in classes],
-                                   output_dict=True, zero_division=0)
+    report = classification_report(
+        y_true, y_pred, labels=labels, target_names=[str(c) for c in classes], output_dict=True, zero_division=0
+    )
     report.pop("accuracy", None)
     return {
         "task": "classification",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -19,8 +20,9 @@ from nnlab.errors import NNLabError
 class MLP(nn.Module):
     """Linear -> [BatchNorm1d] -> ReLU -> Dropout per hidden layer, then Linear to the classes."""
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], classes: int, dropout: float,
-                 batchnorm: bool = False):
+    def __init__(
+        self, in_features: int, hidden: tuple[int, ...], classes: int, dropout: float, batchnorm: bool = False
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
@@ -47,13 +49,19 @@ class CNN(nn.Module):
     def __init__(self, in_channels: int, classes: int, dropout: float, hidden: int = 256):
         super().__init__()
         self.features = nn.Sequential(
-            *_conv_block(in_channels, 32), nn.MaxPool2d(2),
-            *_conv_block(32, 64), nn.MaxPool2d(2),
-            *_conv_block(64, 128), nn.AdaptiveAvgPool2d(4),
+            *_conv_block(in_channels, 32),
+            nn.MaxPool2d(2),
+            *_conv_block(32, 64),
+            nn.MaxPool2d(2),
+            *_conv_block(64, 128),
+            nn.AdaptiveAvgPool2d(4),
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(128 * 4 * 4, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(hidden, classes),
+            nn.Flatten(),
+            nn.Linear(128 * 4 * 4, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,8 +71,14 @@ class CNN(nn.Module):
 class ResNet18Transfer(nn.Module):
     """torchvision's ResNet-18 with a new head; a frozen backbone stays in eval mode."""
 
-    def __init__(self, classes: int, dropout: float, hidden: int = 256, freeze: bool = True,
-                 state_dict: dict[str, torch.Tensor] | None = None):
+    def __init__(
+        self,
+        classes: int,
+        dropout: float,
+        hidden: int = 256,
+        freeze: bool = True,
+        state_dict: dict[str, torch.Tensor] | None = None,
+    ):
         super().__init__()
         from torchvision.models import resnet18
 
@@ -97,19 +111,50 @@ class TextLSTM(nn.Module):
     def __init__(self, vocab: int, classes: int, dropout: float, hidden: int = 256, embed: int = 128):
         super().__init__()
         self.embed = nn.Embedding(vocab, embed, padding_idx=0)
-        self.lstm = nn.LSTM(embed, hidden, num_layers=2, bidirectional=True, batch_first=True,
-                            dropout=dropout)
+        self.lstm = nn.LSTM(embed, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=dropout)
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * hidden, classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.embed(x)  # (B, T, E)
-        if lengths is not None:  # packed: padding never reaches the final states
-            emb = pack_padded_sequence(emb, lengths.clamp(min=1).cpu(), batch_first=True,
-                                       enforce_sorted=False)
+        if lengths is not None and not emb.is_cuda:
+            last = self._final_states(emb, lengths.clamp(min=1))
+            return self.fc(self.drop(last))
+        if lengths is not None:  # packed: padding never reaches the final states (cuDNN runs it fast)
+            emb = pack_padded_sequence(emb, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(emb)  # h: (layers * 2, B, H)
         last = torch.cat([h[-2], h[-1]], dim=1)  # (B, 2H)
         return self.fc(self.drop(last))
+
+    def _final_states(self, emb: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The packed LSTM's final states from one run per layer and direction over the padded batch.
+
+        On the CPU a packed LSTM takes a slow generic kernel (about 8x slower than oneDNN's on 256-word texts);
+        these runs take oneDNN's. Each text is reversed in place for the backward direction, so in every
+        run the padding only follows a text's last word and never reaches the states that are read.
+        """
+        b, t = emb.shape[:2]
+        pos = torch.arange(t, device=emb.device)
+        inside = pos < lengths[:, None]  # (B, T)
+        order = torch.where(inside, lengths[:, None] - 1 - pos, pos)  # per-text reversal, padding stays put
+
+        def flip(z: torch.Tensor) -> torch.Tensor:
+            return z.gather(1, order[..., None].expand_as(z))
+
+        inp = emb
+        for layer in range(self.lstm.num_layers):
+            fwd = self._run(inp, layer, "")  # (B, T, H)
+            bwd = flip(self._run(flip(inp), layer, "_reverse"))  # (B, T, H), aligned with the words again
+            inp = torch.cat([fwd, bwd], dim=2)
+            if layer < self.lstm.num_layers - 1:
+                inp = F.dropout(inp, self.lstm.dropout, self.training)
+        return torch.cat([fwd[torch.arange(b, device=emb.device), lengths - 1], bwd[:, 0]], dim=1)  # (B, 2H)
+
+    def _run(self, inp: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        weights = [getattr(self.lstm, f"{n}_l{layer}{suffix}") for n in names]
+        h0 = inp.new_zeros(1, inp.shape[0], self.lstm.hidden_size)
+        return torch.lstm(inp, (h0, h0), weights, True, 1, 0.0, self.training, False, True)[0]
 
 
 class SeriesLSTM(nn.Module):
@@ -178,13 +223,16 @@ def load_backbone(backbone: nn.Module, state: dict[str, torch.Tensor], source: s
     fix = "; use a ResNet-18 state dict (torch.save(model.state_dict())) or train from scratch (--no-pretrained)."
     if wrong:
         k = wrong[0]
-        raise NNLabError(f"{source} does not fit ResNet-18: {k} has shape {tuple(state[k].shape)} where the "
-                         f"model needs {tuple(own[k].shape)}{_more(wrong)}{fix}")
+        raise NNLabError(
+            f"{source} does not fit ResNet-18: {k} has shape {tuple(state[k].shape)} where the "
+            f"model needs {tuple(own[k].shape)}{_more(wrong)}{fix}"
+        )
     if missing:
         raise NNLabError(f"{source} does not fit ResNet-18: it lacks {missing[0]}{_more(missing)}{fix}")
     if unknown:
-        raise NNLabError(f"{source} does not fit ResNet-18: it has {unknown[0]}, which ResNet-18 lacks"
-                         f"{_more(unknown)}{fix}")
+        raise NNLabError(
+            f"{source} does not fit ResNet-18: it has {unknown[0]}, which ResNet-18 lacks{_more(unknown)}{fix}"
+        )
     backbone.load_state_dict(state, strict=False)
 
 
@@ -230,25 +278,56 @@ def _in_features(info: dict[str, Any]) -> int:
 MODELS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in [
-        ArchSpec("mlp", "MLP", ("tabular", "image"), "classification",
-                 lambda c, i: MLP(_in_features(i), c.hidden_sizes, i["num_classes"], c.dropout, c.batchnorm),
-                 "digits", {"hidden_sizes": (256, 128, 64), "dropout": 0.2},
-                 "Fully connected layers; for feature tables and small images."),
-        ArchSpec("cnn", "CNN", ("image",), "classification",
-                 lambda c, i: CNN(i["input_shape"][0], i["num_classes"], c.dropout, c.hidden),
-                 "shapes", {"dropout": 0.5, "hidden": 256},
-                 "Three convolution blocks; for images trained from scratch."),
-        ArchSpec("resnet18", "ResNet-18 (transfer)", ("image",), "classification", _build_resnet,
-                 "shapes", {"dropout": 0.3, "hidden": 256, "pretrained": True, "freeze_backbone": True},
-                 "ImageNet-pretrained ResNet-18 with a new head; for photos."),
-        ArchSpec("lstm", "LSTM (text)", ("text",), "classification",
-                 lambda c, i: TextLSTM(i["vocab_size"], i["num_classes"], c.dropout, c.hidden),
-                 "reviews", {"dropout": 0.3, "hidden": 256, "vocab_size": 10_000, "max_len": 256},
-                 "Bidirectional LSTM over word embeddings; for text classification."),
-        ArchSpec("ts-lstm", "LSTM (time series)", ("series",), "regression",
-                 lambda c, i: SeriesLSTM(i["input_shape"][1], c.horizon, c.hidden, c.dropout),
-                 "series", {"dropout": 0.0, "hidden": 64, "window": 32},
-                 "LSTM forecaster of the next value(s) of a series."),
+        ArchSpec(
+            "mlp",
+            "MLP",
+            ("tabular", "image"),
+            "classification",
+            lambda c, i: MLP(_in_features(i), c.hidden_sizes, i["num_classes"], c.dropout, c.batchnorm),
+            "digits",
+            {"hidden_sizes": (256, 128, 64), "dropout": 0.2},
+            "Fully connected layers; for feature tables and small images.",
+        ),
+        ArchSpec(
+            "cnn",
+            "CNN",
+            ("image",),
+            "classification",
+            lambda c, i: CNN(i["input_shape"][0], i["num_classes"], c.dropout, c.hidden),
+            "shapes",
+            {"dropout": 0.5, "hidden": 256},
+            "Three convolution blocks; for images trained from scratch.",
+        ),
+        ArchSpec(
+            "resnet18",
+            "ResNet-18 (transfer)",
+            ("image",),
+            "classification",
+            _build_resnet,
+            "shapes",
+            {"dropout": 0.3, "hidden": 256, "pretrained": True, "freeze_backbone": True},
+            "ImageNet-pretrained ResNet-18 with a new head; for photos.",
+        ),
+        ArchSpec(
+            "lstm",
+            "LSTM (text)",
+            ("text",),
+            "classification",
+            lambda c, i: TextLSTM(i["vocab_size"], i["num_classes"], c.dropout, c.hidden),
+            "reviews",
+            {"dropout": 0.3, "hidden": 256, "vocab_size": 10_000, "max_len": 256},
+            "Bidirectional LSTM over word embeddings; for text classification.",
+        ),
+        ArchSpec(
+            "ts-lstm",
+            "LSTM (time series)",
+            ("series",),
+            "regression",
+            lambda c, i: SeriesLSTM(i["input_shape"][1], c.horizon, c.hidden, c.dropout),
+            "series",
+            {"dropout": 0.0, "hidden": 64, "window": 32},
+            "LSTM forecaster of the next value(s) of a series.",
+        ),
     ]
 }
 

@@ -54,16 +54,26 @@ class StoreListener(Callback):
         self.store, self.run_id = store, run_id
 
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
-        self.store.set_progress(self.run_id, {**asdict(progress), "lr": trainer.optimizer.param_groups[0]["lr"],
-                                              "time": time.time()})
+        self.store.set_progress(
+            self.run_id, {**asdict(progress), "lr": trainer.optimizer.param_groups[0]["lr"], "time": time.time()}
+        )
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
         best = (trainer.best_loss, record.val_score, record.epoch) if improved else None
         self.store.add_epoch(self.run_id, record, best)
-        self.store.set_progress(self.run_id, {"epoch": record.epoch, "epochs": trainer.cfg.epochs,
-                                              "fraction": 1.0, "samples_per_s": record.samples_per_s,
-                                              "eta_s": _eta(trainer, record), "train_loss": record.train_loss,
-                                              "lr": trainer.optimizer.param_groups[0]["lr"], "time": time.time()})
+        self.store.set_progress(
+            self.run_id,
+            {
+                "epoch": record.epoch,
+                "epochs": trainer.cfg.epochs,
+                "fraction": 1.0,
+                "samples_per_s": record.samples_per_s,
+                "eta_s": _eta(trainer, record),
+                "train_loss": record.train_loss,
+                "lr": trainer.optimizer.param_groups[0]["lr"],
+                "time": time.time(),
+            },
+        )
 
 
 def _eta(trainer: Trainer, record: EpochRecord) -> float:
@@ -89,7 +99,7 @@ class CheckpointListener(Callback):
 
 
 def device_label(device: torch.device) -> str:
-    """"cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
+    """ "cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
@@ -106,8 +116,14 @@ def set_threads(cfg: RunConfig, leave_core: bool) -> None:
         torch.set_num_threads(max(1, cores - 1))
 
 
-def execute(store: RunStore, run_id: str, stop: threading.Event | None = None,
-            callbacks: tuple[Callback, ...] = (), resume: bool = False, leave_core: bool = False) -> RunRecord:
+def execute(
+    store: RunStore,
+    run_id: str,
+    stop: threading.Event | None = None,
+    callbacks: tuple[Callback, ...] = (),
+    resume: bool = False,
+    leave_core: bool = False,
+) -> RunRecord:
     """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure."""
     run_dir = store.run_dir(run_id)
     try:
@@ -121,7 +137,9 @@ def execute(store: RunStore, run_id: str, stop: threading.Event | None = None,
     except Exception as exc:  # a bug or an unexpected input: the run fails, the process lives on
         _log_traceback(run_dir)
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        _fail(store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder).")
+        _fail(
+            store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
+        )
     return store.get(run_id)
 
 
@@ -134,8 +152,16 @@ def _log_traceback(run_dir: Path) -> None:
         f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
 
 
-def _train(store: RunStore, run_id: str, cfg: RunConfig, run_dir: Path, stop: threading.Event,
-           callbacks: tuple[Callback, ...], resume: bool, leave_core: bool) -> None:
+def _train(
+    store: RunStore,
+    run_id: str,
+    cfg: RunConfig,
+    run_dir: Path,
+    stop: threading.Event,
+    callbacks: tuple[Callback, ...],
+    resume: bool,
+    leave_core: bool,
+) -> None:
     set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
@@ -147,16 +173,24 @@ def _train(store: RunStore, run_id: str, cfg: RunConfig, run_dir: Path, stop: th
     if resume and (run_dir / CHECKPOINT_LAST).exists():
         trainer.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_LAST))
     store.truncate_metrics(run_id, len(trainer.history))
-    store.update(run_id, device=device_label(device), summary={
-        "parameters": count_parameters(trainer.model),
-        "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
-        "train_size": len(data.train), "val_size": len(data.val), "test_size": len(data.test)})
+    store.update(
+        run_id,
+        device=device_label(device),
+        summary={
+            "parameters": count_parameters(trainer.model),
+            "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
+            "train_size": len(data.train),
+            "val_size": len(data.val),
+            "test_size": len(data.test),
+        },
+    )
     result = trainer.fit()
     _record_outcome(store, run_id, trainer, data, result, run_dir)
 
 
-def _record_outcome(store: RunStore, run_id: str, trainer: Trainer, data: Dataset, result: FitResult,
-                    run_dir: Path) -> None:
+def _record_outcome(
+    store: RunStore, run_id: str, trainer: Trainer, data: Dataset, result: FitResult, run_dir: Path
+) -> None:
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
     if result.status == "diverged":
@@ -169,8 +203,9 @@ def _record_outcome(store: RunStore, run_id: str, trainer: Trainer, data: Datase
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
     status = "stopped" if result.status == "stopped" else "finished"
     reason = "Stopped by the user." if status == "stopped" else ""
-    store.update(run_id, status=status, reason=reason, test_metric=metric, test_score=score, progress={},
-                 summary=summary)
+    store.update(
+        run_id, status=status, reason=reason, test_metric=metric, test_score=score, progress={}, summary=summary
+    )
 
 
 def write_test_artifacts(trainer: Trainer, data: Dataset, run_dir: Path) -> dict[str, Any]:

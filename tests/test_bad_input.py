@@ -50,8 +50,18 @@ def _text_csv(text: str) -> Callable[[Path], list[str]]:
     def make(d: Path) -> list[str]:
         f = d / "texts.csv"
         f.write_text(text)
-        return ["--arch", "lstm", "--dataset", "text-csv", "--data", str(f), "--text-column", "text",
-                "--label-column", "label"]
+        return [
+            "--arch",
+            "lstm",
+            "--dataset",
+            "text-csv",
+            "--data",
+            str(f),
+            "--text-column",
+            "text",
+            "--label-column",
+            "label",
+        ]
 
     return make
 
@@ -160,8 +170,11 @@ def test_bad_input_ends_in_one_sentence_and_leaves_the_store_clean(case, tmp_pat
     args = CASES[case](inputs)
     before = set(tmp_path.rglob("*"))
     with pytest.raises(SystemExit) if "not a number" in case else _nothing():
-        code = main(["train", *args, "--epochs", "1", "--store", str(workspace)] if "--epochs" not in args
-                    else ["train", *args, "--store", str(workspace)])
+        code = main(
+            ["train", *args, "--epochs", "1", "--store", str(workspace)]
+            if "--epochs" not in args
+            else ["train", *args, "--store", str(workspace)]
+        )
         assert code != 0
     err = capsys.readouterr().err.strip()
     lines = [line for line in err.splitlines() if not line.startswith("epoch")]
@@ -181,8 +194,9 @@ class _nothing:
         return False
 
 
-def test_a_missing_standard_dataset_with_no_network_says_which_files_to_put_where(tmp_path, workspace, capsys,
-                                                                                    monkeypatch):
+def test_a_missing_standard_dataset_with_no_network_says_which_files_to_put_where(
+    tmp_path, workspace, capsys, monkeypatch
+):
     import urllib.error
 
     import torchvision.datasets.utils as tv_utils
@@ -193,8 +207,21 @@ def test_a_missing_standard_dataset_with_no_network_says_which_files_to_put_wher
     monkeypatch.setattr(tv_utils, "urlretrieve", offline, raising=False)
     monkeypatch.setattr(tv_utils, "download_url", offline)
     monkeypatch.setattr("urllib.request.urlopen", offline)
-    code = main(["train", "--arch", "mlp", "--dataset", "mnist", "--data-root", str(tmp_path / "mn"),
-                 "--epochs", "1", "--store", str(workspace)])
+    code = main(
+        [
+            "train",
+            "--arch",
+            "mlp",
+            "--dataset",
+            "mnist",
+            "--data-root",
+            str(tmp_path / "mn"),
+            "--epochs",
+            "1",
+            "--store",
+            str(workspace),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "MNIST" in err[0]
     assert all(r.status not in ("running", "queued") for r in RunStore(workspace).list())
@@ -212,8 +239,12 @@ def test_the_csv_reader_refuses_arbitrary_bytes_only_with_nnlab_errors(tmp_path,
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=3)),
-                         min_size=3, max_size=3), max_size=30))
+@given(
+    st.lists(
+        st.lists(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=3)), min_size=3, max_size=3),
+        max_size=30,
+    )
+)
 def test_the_csv_reader_takes_any_table_or_says_why_not(tmp_path, rows):
     f = tmp_path / "table.csv"
     f.write_text("a,b,label\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
@@ -247,8 +278,26 @@ def test_workspace_files_are_not_world_writable_and_inputs_are_untouched(tmp_pat
     x = rng.normal(size=(60, 2))
     f.write_text("a,b,label\n" + "".join(f"{a},{b},{int(a > 0)}\n" for a, b in x))
     before = f.read_bytes()
-    assert main(["train", "--arch", "mlp", "--dataset", "csv", "--data", str(f), "--epochs", "1",
-                 "--hidden-sizes", "32", "--store", str(workspace)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--arch",
+                "mlp",
+                "--dataset",
+                "csv",
+                "--data",
+                str(f),
+                "--epochs",
+                "1",
+                "--hidden-sizes",
+                "32",
+                "--store",
+                str(workspace),
+            ]
+        )
+        == 0
+    )
     assert f.read_bytes() == before
     assert not any(p.stat().st_mode & stat.S_IWOTH for p in workspace.rglob("*") if not p.is_symlink())
     os.stat(workspace / "nnlab.db")

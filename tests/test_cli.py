@@ -16,13 +16,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "nnlab", *args], capture_output=True, text=True, env=env,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "nnlab", *args], capture_output=True, text=True, env=env, timeout=300, **kw
+    )
 
 
 def test_train_json_summary_is_the_last_line(workspace, capsys):
-    code = main(["train", "--arch", "mlp", "--dataset", "digits", "--epochs", "2", "--hidden-sizes", "32",
-                 "--json", "--store", str(workspace)])
+    code = main(
+        [
+            "train",
+            "--arch",
+            "mlp",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "2",
+            "--hidden-sizes",
+            "32",
+            "--json",
+            "--store",
+            str(workspace),
+        ]
+    )
     out = capsys.readouterr()
     summary = json.loads(out.out.strip().splitlines()[-1])
     assert code == 0 and summary["status"] == "finished"
@@ -32,16 +47,31 @@ def test_train_json_summary_is_the_last_line(workspace, capsys):
 
 
 def test_ts_lstm_summary_has_rmse_and_naive_rmse(workspace, capsys):
-    assert main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--json",
-                 "--store", str(workspace)]) == 0
+    assert (
+        main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--json", "--store", str(workspace)])
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["test_rmse"] > 0 and summary["naive_rmse"] > 0
 
 
 def test_runs_json_lists_every_run_with_its_score(workspace, capsys):
     for seed in ("0", "1"):
-        main(["train", "--arch", "mlp", "--epochs", "1", "--hidden-sizes", "32", "--seed", seed,
-              "--store", str(workspace)])
+        main(
+            [
+                "train",
+                "--arch",
+                "mlp",
+                "--epochs",
+                "1",
+                "--hidden-sizes",
+                "32",
+                "--seed",
+                seed,
+                "--store",
+                str(workspace),
+            ]
+        )
     capsys.readouterr()
     assert main(["runs", "--json", "--store", str(workspace)]) == 0
     runs = json.loads(capsys.readouterr().out)
@@ -72,9 +102,26 @@ def test_bad_arguments_exit_non_zero_with_one_sentence(workspace, args, words):
 
 def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(workspace):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--epochs", "150",
-                             "--no-early-stopping", "--hidden-sizes", "64", "--store", str(workspace)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nnlab",
+            "train",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "150",
+            "--no-early-stopping",
+            "--hidden-sizes",
+            "64",
+            "--store",
+            str(workspace),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     store = RunStore(workspace)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -95,8 +142,13 @@ def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(worksp
 
     done_before = RunStore(workspace).get(run_id).epochs_done
     assert done_before >= 2
-    resumed = subprocess.Popen([sys.executable, "-m", "nnlab", "resume", run_id, "--json", "--store", str(workspace)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    resumed = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", "resume", run_id, "--json", "--store", str(workspace)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     while RunStore(workspace).get(run_id).epochs_done < done_before + 2:
         time.sleep(0.1)
     resumed.send_signal(signal.SIGINT)  # a user's Ctrl-C stops it cleanly at a batch boundary
@@ -110,8 +162,23 @@ def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(worksp
 
 def test_resume_finishes_an_interrupted_run(workspace):
     store = RunStore(workspace)
-    assert main(["train", "--arch", "mlp", "--epochs", "3", "--no-early-stopping", "--hidden-sizes", "32",
-                 "--store", str(workspace)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--arch",
+                "mlp",
+                "--epochs",
+                "3",
+                "--no-early-stopping",
+                "--hidden-sizes",
+                "32",
+                "--store",
+                str(workspace),
+            ]
+        )
+        == 0
+    )
     run_id = store.list()[0].run_id
     store.truncate_metrics(run_id, 0)
     store.update(run_id, status="interrupted", epochs_done=0)

@@ -30,7 +30,7 @@ class Split:
 
     def to(self, device: torch.device | str) -> Split:
         """The same split on another device."""
-        move = (lambda t: None if t is None else t.to(device))  # noqa: E731
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return Split(move(self.x), move(self.y), move(self.lengths))
 
     def subset(self, idx: np.ndarray | torch.Tensor) -> Split:
@@ -116,8 +116,9 @@ def check_classes(y: np.ndarray, classes: list[str], source: str, min_per_class:
         )
 
 
-def make_splits(split_of: Callable[[np.ndarray], Split], y: np.ndarray, cfg: RunConfig,
-                stratify: bool = True) -> tuple[Split, Split, Split, np.ndarray]:
+def make_splits(
+    split_of: Callable[[np.ndarray], Split], y: np.ndarray, cfg: RunConfig, stratify: bool = True
+) -> tuple[Split, Split, Split, np.ndarray]:
     """Apply split_indices and build the three Splits; also returns the test indices."""
     tr, va, te = split_indices(y, cfg, stratify)
     return split_of(tr), split_of(va), split_of(te), te

@@ -27,12 +27,14 @@ def make_shapes(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray
     cx, cy = (rng.uniform(0.3, 0.7, (2, n, 1, 1)) * size).astype(np.float32)
     r = (rng.uniform(0.15, 0.3, (n, 1, 1)) * size).astype(np.float32)
     dx, dy = np.abs(xx - cx), np.abs(yy - cy)
-    masks = np.stack([
-        dx**2 + dy**2 <= r**2,
-        (dx <= r * 0.85) & (dy <= r * 0.85),
-        (yy - cy <= r) & (yy - cy >= -r) & (dx <= (yy - cy + r) / 2),
-        ((dx <= r / 3) & (dy <= r)) | ((dy <= r / 3) & (dx <= r)),
-    ])[labels, np.arange(n)]  # (n, size, size)
+    masks = np.stack(
+        [
+            dx**2 + dy**2 <= r**2,
+            (dx <= r * 0.85) & (dy <= r * 0.85),
+            (yy - cy <= r) & (yy - cy >= -r) & (dx <= (yy - cy + r) / 2),
+            ((dx <= r / 3) & (dy <= r)) | ((dy <= r / 3) & (dx <= r)),
+        ]
+    )[labels, np.arange(n)]  # (n, size, size)
     background = rng.uniform(0, 0.35, (n, 3, 1, 1)) + rng.normal(0, 0.06, (n, 3, size, size))
     colour = rng.uniform(0.45, 1.0, (n, 3, 1, 1))
     img = np.where(masks[:, None], colour, background)
@@ -45,16 +47,34 @@ def load_shapes(cfg: RunConfig) -> Dataset:
     return image_dataset("shapes", images, labels, list(SHAPES), cfg)
 
 
-_POS = ("good great excellent wonderful brilliant superb enjoyable delightful charming moving funny "
-        "clever beautiful gripping fantastic amazing").split()
-_NEG = ("bad terrible awful boring dull weak poor tedious clumsy bland annoying horrible predictable "
-        "forgettable messy lifeless").split()
-_ASPECTS = ("plot acting script music ending cast pacing dialogue direction story visuals humour "
-            "camera work characters").split()
-_OPENERS = ["i watched this film last night .", "saw it with friends .", "this movie came out last year .",
-            "i had heard a lot about it .", "", "", "my sister picked this one ."]
-_FRAMES = ["the {a} was {n}{j}", "the {a} is {n}{j}", "i found the {a} {n}{j}", "the {a} felt {n}{j}",
-           "honestly the {a} was {n}{j}", "to be fair the {a} was {n}{j}"]
+_POS = (
+    "good great excellent wonderful brilliant superb enjoyable delightful charming moving funny "
+    "clever beautiful gripping fantastic amazing"
+).split()
+_NEG = (
+    "bad terrible awful boring dull weak poor tedious clumsy bland annoying horrible predictable "
+    "forgettable messy lifeless"
+).split()
+_ASPECTS = (
+    "plot acting script music ending cast pacing dialogue direction story visuals humour camera work characters"
+).split()
+_OPENERS = [
+    "i watched this film last night .",
+    "saw it with friends .",
+    "this movie came out last year .",
+    "i had heard a lot about it .",
+    "",
+    "",
+    "my sister picked this one .",
+]
+_FRAMES = [
+    "the {a} was {n}{j}",
+    "the {a} is {n}{j}",
+    "i found the {a} {n}{j}",
+    "the {a} felt {n}{j}",
+    "honestly the {a} was {n}{j}",
+    "to be fair the {a} was {n}{j}",
+]
 _JOINERS = [" , and ", " but ", " . ", " ; ", " , while "]
 
 
@@ -101,13 +121,41 @@ def load_series(cfg: RunConfig) -> Dataset:
 
 
 for _spec in [
-    DatasetSpec("digits", "Handwritten digits (scikit-learn)", "image", ("mlp", "cnn", "resnet18"),
-                load_digits, "1,797 real 8x8 grey images of the digits 0-9.", builtin=True),
-    DatasetSpec("shapes", "Colour shapes (generated)", "image", ("cnn", "resnet18", "mlp"),
-                load_shapes, "3,000 32x32 colour images: circle, square, triangle, cross.", builtin=True),
-    DatasetSpec("reviews", "Movie reviews (generated)", "text", ("lstm",), load_reviews,
-                "4,000 short reviews whose sentiment hinges on negation and word order.", builtin=True),
-    DatasetSpec("series", "Seasonal series (generated)", "series", ("ts-lstm",), load_series,
-                "2,000 steps with trend, two seasons and noise; forecast the next value.", builtin=True),
+    DatasetSpec(
+        "digits",
+        "Handwritten digits (scikit-learn)",
+        "image",
+        ("mlp", "cnn", "resnet18"),
+        load_digits,
+        "1,797 real 8x8 grey images of the digits 0-9.",
+        builtin=True,
+    ),
+    DatasetSpec(
+        "shapes",
+        "Colour shapes (generated)",
+        "image",
+        ("cnn", "resnet18", "mlp"),
+        load_shapes,
+        "3,000 32x32 colour images: circle, square, triangle, cross.",
+        builtin=True,
+    ),
+    DatasetSpec(
+        "reviews",
+        "Movie reviews (generated)",
+        "text",
+        ("lstm",),
+        load_reviews,
+        "4,000 short reviews whose sentiment hinges on negation and word order.",
+        builtin=True,
+    ),
+    DatasetSpec(
+        "series",
+        "Seasonal series (generated)",
+        "series",
+        ("ts-lstm",),
+        load_series,
+        "2,000 steps with trend, two seasons and noise; forecast the next value.",
+        builtin=True,
+    ),
 ]:
     register(_spec)

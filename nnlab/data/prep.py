@@ -22,9 +22,15 @@ DISPLAY_MAX_SIDE = 64
 DISPLAY_MAX_CHARS = 1000  # characters of a text kept for viewing
 
 
-def image_dataset(name: str, images: np.ndarray, labels: np.ndarray, classes: list[str],
-                  cfg: RunConfig, test_images: np.ndarray | None = None,
-                  test_labels: np.ndarray | None = None) -> Dataset:
+def image_dataset(
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    cfg: RunConfig,
+    test_images: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
+) -> Dataset:
     """images: uint8 (N, C, H, W); labels: int (N,). Normalisation uses the training split only.
 
     With test_images given (a standard set's own test split), the images are split into train and
@@ -37,8 +43,9 @@ def image_dataset(name: str, images: np.ndarray, labels: np.ndarray, classes: li
     else:
         tr, va = _two_way(labels, cfg)
         train, val = Split(x[tr], y[tr]), Split(x[va], y[va])
-        test = Split(torch.from_numpy(np.ascontiguousarray(test_images)),
-                     torch.from_numpy(test_labels.astype(np.int64)))
+        test = Split(
+            torch.from_numpy(np.ascontiguousarray(test_images)), torch.from_numpy(test_labels.astype(np.int64))
+        )
     pretrained = cfg.arch == "resnet18" and cfg.pretrained
     channels = 3 if cfg.arch == "resnet18" else images.shape[1]
     size = cfg.image_size or (224 if pretrained else images.shape[2])
@@ -49,9 +56,15 @@ def image_dataset(name: str, images: np.ndarray, labels: np.ndarray, classes: li
         mean, std = tuple(flat.mean(1).tolist()), tuple(flat.std(1).clamp(min=1e-3).tolist())
         if channels != images.shape[1]:
             mean, std = mean * channels, std * channels
-    info = {"num_classes": len(classes), "classes": classes, "input_shape": [channels, size, size],
-            "source_channels": int(images.shape[1]), "mean": list(mean)[:channels],
-            "std": list(std)[:channels], "image_size": size}
+    info = {
+        "num_classes": len(classes),
+        "classes": classes,
+        "input_shape": [channels, size, size],
+        "source_channels": int(images.shape[1]),
+        "mean": list(mean)[:channels],
+        "std": list(std)[:channels],
+        "image_size": size,
+    }
     return Dataset(name, "image", train, val, test, classes, info, {"images": display_images(test.x)})
 
 
@@ -62,11 +75,13 @@ def display_images(x: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def tabular_dataset(name: str, features: np.ndarray, labels: np.ndarray, classes: list[str],
-                    columns: list[str], cfg: RunConfig) -> Dataset:
+def tabular_dataset(
+    name: str, features: np.ndarray, labels: np.ndarray, classes: list[str], columns: list[str], cfg: RunConfig
+) -> Dataset:
     """features: float (N, F) as the user gave them; standardised with training-split statistics."""
     check_classes(labels, classes, name)
     raw = features.astype(np.float32)
+
     def split_of(i: np.ndarray) -> Split:
         return Split(torch.from_numpy(raw[i]), torch.from_numpy(labels[i].astype(np.int64)))
 
@@ -75,8 +90,14 @@ def tabular_dataset(name: str, features: np.ndarray, labels: np.ndarray, classes
     std = train.x.std(0).clamp(min=1e-6)
     for s in (train, val, test):
         s.x = (s.x - mean) / std
-    info = {"num_classes": len(classes), "classes": classes, "input_shape": [raw.shape[1]],
-            "columns": columns, "mean": mean.tolist(), "std": std.tolist()}
+    info = {
+        "num_classes": len(classes),
+        "classes": classes,
+        "input_shape": [raw.shape[1]],
+        "columns": columns,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+    }
     return Dataset(name, "tabular", train, val, test, classes, info, {"rows": raw[test_idx]})
 
 
@@ -103,9 +124,15 @@ def encode(token_lists: list[list[str]], vocab: list[str], max_len: int) -> tupl
     return ids, lengths
 
 
-def text_dataset(name: str, texts: list[str], labels: np.ndarray, classes: list[str],
-                 cfg: RunConfig, test_texts: list[str] | None = None,
-                 test_labels: np.ndarray | None = None) -> Dataset:
+def text_dataset(
+    name: str,
+    texts: list[str],
+    labels: np.ndarray,
+    classes: list[str],
+    cfg: RunConfig,
+    test_texts: list[str] | None = None,
+    test_labels: np.ndarray | None = None,
+) -> Dataset:
     """Tokenise, build the vocabulary on the training split only, encode with lengths kept.
 
     With test_texts given (IMDB's own test half), the texts are split into train and validation only.
@@ -130,8 +157,14 @@ def text_dataset(name: str, texts: list[str], labels: np.ndarray, classes: list[
         i = torch.as_tensor(i)
         return Split(ids[i], y[i], lengths[i])
 
-    info = {"num_classes": len(classes), "classes": classes, "input_shape": [cfg.max_len],
-            "vocab_size": len(vocab), "vocab": vocab, "max_len": cfg.max_len}
+    info = {
+        "num_classes": len(classes),
+        "classes": classes,
+        "input_shape": [cfg.max_len],
+        "vocab_size": len(vocab),
+        "vocab": vocab,
+        "max_len": cfg.max_len,
+    }
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
     return Dataset(name, "text", split_of(tr), split_of(va), split_of(te), classes, info, display)
@@ -145,8 +178,7 @@ def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray
     return train_test_split(idx, test_size=share, random_state=cfg.seed, stratify=labels)
 
 
-def series_dataset(name: str, values: np.ndarray, columns: list[str], target: int,
-                   cfg: RunConfig) -> Dataset:
+def series_dataset(name: str, values: np.ndarray, columns: list[str], target: int, cfg: RunConfig) -> Dataset:
     """values: float (T, F). Sliding windows split in time order; scaled by the training part only."""
     steps, width = len(values), cfg.window + cfg.horizon
     need = 4 * width
@@ -172,10 +204,18 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
     def split_of(a: int, b: int) -> Split:
         return Split(x[a:b].contiguous(), y[a:b].contiguous())
 
-    info = {"input_shape": [cfg.window, values.shape[1]], "columns": columns, "target": columns[target],
-            "target_index": target, "mean": mean.tolist(), "std": std.tolist(),
-            "window": cfg.window, "horizon": cfg.horizon}
+    info = {
+        "input_shape": [cfg.window, values.shape[1]],
+        "columns": columns,
+        "target": columns[target],
+        "target_index": target,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "window": cfg.window,
+        "horizon": cfg.horizon,
+    }
     start = n_train + n_val
     display = {"t": np.arange(start, n) + cfg.window, "series": values[:, target].astype(np.float32)}
-    return Dataset(name, "series", split_of(0, n_train), split_of(n_train, start), split_of(start, n),
-                   [], info, display)
+    return Dataset(
+        name, "series", split_of(0, n_train), split_of(n_train, start), split_of(start, n), [], info, display
+    )

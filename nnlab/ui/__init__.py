@@ -4,19 +4,60 @@ and widgets shared by the pages."""
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
 from nnlab.runs import RunRecord, RunStore, default_home
+from nnlab.ui.auth import require_password
 
 # st.session_state keys (short-lived UI state only; durable facts live in the store)
 KEY_FLASH = "nnlab_flash"  # a one-time message shown at the top of the next page run
+FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
 QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
 
-STATUS_ICONS = {"queued": "⏳", "running": "🏃", "finished": "✅", "stopped": "⏹️", "failed": "❌",
-                "diverged": "💥", "interrupted": "⚠️"}
+STATUS_ICONS = {
+    "queued": "⏳",
+    "running": "🏃",
+    "finished": "✅",
+    "stopped": "⏹️",
+    "failed": "❌",
+    "diverged": "💥",
+    "interrupted": "⚠️",
+}
+STATUS_MATERIAL = {  # Material icons ship with Streamlit, so they render where no emoji font is installed
+    "queued": ":material/hourglass_top:",
+    "running": ":material/sprint:",
+    "finished": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "diverged": ":material/trending_up:",
+    "interrupted": ":material/warning:",
+}
+STATUS_COLORS = {
+    "queued": "gray",
+    "running": "blue",
+    "finished": "green",
+    "stopped": "orange",
+    "failed": "red",
+    "diverged": "red",
+    "interrupted": "orange",
+}
+
+APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding app.py and pages/
+# (script path relative to APP_ROOT, label, icon): the sidebar's navigation, in order
+PAGES = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/2_Results.py", "Results", ":material/analytics:"),
+    ("pages/3_Compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/4_Playground.py", "Playground", ":material/touch_app:"),
+)
+TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = PAGES[1][0], PAGES[2][0], PAGES[3][0]
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,22 +76,65 @@ def store() -> RunStore:
 
 
 def page_setup(title: str, icon: str = "🧪") -> None:
-    """Page config and any message left by the previous action."""
+    """Page config, the sidebar's page links, and any message left by the previous action."""
     st.set_page_config(page_title=f"{title} · nnlab", page_icon=icon, layout="wide")
-    flash = st.session_state.pop(KEY_FLASH, None)
-    if flash:
-        kind, text = flash
-        getattr(st, kind)(text)
+    require_password()  # off unless .streamlit/secrets.toml sets a password
+    nav_sidebar()
+    show_flash(title)
+
+
+def show_flash(page: str) -> None:
+    """The message of the last action: on the next page run, and on reruns of that page for FLASH_S seconds
+    (a live view's status change reruns the page at once, which would otherwise swallow it)."""
+    flash = st.session_state.get(KEY_FLASH)
+    if not flash:
+        return
+    kind, text, *shown = flash
+    now = time.monotonic()
+    if not shown:
+        st.session_state[KEY_FLASH] = (kind, text, page, now + FLASH_S)
+    elif shown[0] != page or now > shown[1]:
+        del st.session_state[KEY_FLASH]
+        return
+    getattr(st, kind)(text)
+
+
+def page_exists(page: str) -> bool:
+    """Whether a page script (like "pages/2_Results.py") is there to link to."""
+    return (APP_ROOT / page).is_file()
+
+
+def nav_sidebar() -> None:
+    """Links to every page that exists, with readable names (the automatic list would say "app")."""
+    with st.sidebar:
+        st.markdown("### :material/science: nnlab")
+        for page, label, icon in PAGES:
+            if page_exists(page):
+                try:
+                    st.page_link(page, label=label, icon=icon)
+                except StreamlitAPIException:  # a page run on its own (AppTest.from_file) knows no other pages
+                    return
+
+
+def go(page: str, run_id: str | None = None) -> None:
+    """Switch to a page, showing run_id there when given."""
+    st.switch_page(page, query_params={QUERY_RUN: run_id} if run_id else None)
 
 
 def flash(text: str, kind: str = "success") -> None:
-    """Show `text` at the top of the next run of a page (it survives st.rerun / st.switch_page)."""
+    """Show `text` at the top of the next run of a page (it survives st.rerun / st.switch_page); kind is an st
+    function name: "success", "info", "warning" or "error"."""
     st.session_state[KEY_FLASH] = (kind, text)
 
 
 def status_label(rec: RunRecord) -> str:
     """'✅ finished' and the like."""
     return f"{STATUS_ICONS.get(rec.status, '')} {rec.status}"
+
+
+def status_badge(status: str) -> None:
+    """The status as a coloured badge."""
+    st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
 def run_label(rec: RunRecord) -> str:
@@ -72,6 +156,23 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = "run_picker")
     return runs[ids.index(chosen)]
 
 
-def show_error(exc: NNLabError) -> None:
+def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(str(exc), icon="🚫")
+    st.error(str(exc), icon=":material/error:")
+
+
+def format_duration(seconds: float | None) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def score_text(rec: RunRecord) -> str:
+    """'accuracy 0.981' / 'rmse 0.42' or '–'."""
+    return f"{rec.test_metric} {rec.test_score:.3f}" if rec.test_score is not None else "–"

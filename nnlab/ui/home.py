@@ -1,0 +1,147 @@
+"""The Home page's parts: the device that will train, the one-click first model, and the recent runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from nnlab.config import RunConfig, make_config
+from nnlab.data import DATASETS
+from nnlab.device import DeviceInfo, detect_device
+from nnlab.errors import NNLabError
+from nnlab.models import MODELS
+from nnlab.runs import RunRecord
+from nnlab.ui import (
+    PAGES,
+    RESULTS_PAGE,
+    TRAIN_PAGE,
+    flash,
+    format_duration,
+    go,
+    manager,
+    page_exists,
+    show_error,
+    status_label,
+    store,
+)
+
+KEY_RECENT = "home_recent"  # the recent-runs table's selection
+RECENT_LIMIT = 10
+
+
+def first_model_config() -> RunConfig:
+    """The default first run: the reference MLP on the built-in handwritten digits (a few seconds on a CPU)."""
+    return make_config("mlp", dataset="digits")
+
+
+@st.cache_resource(show_spinner=False)
+def device() -> DeviceInfo:
+    """The training device, found once per server process."""
+    return detect_device()
+
+
+def device_card() -> None:
+    """Which device will train, and what that means."""
+    info = device()
+    with st.container(border=True):
+        st.markdown("**Training device**")
+        st.markdown(f"### {':material/bolt:' if info.is_gpu else ':material/memory:'} {info.headline}")
+        st.caption(info.detail)
+
+
+def first_model_card() -> None:
+    """One click trains a good default model and opens its live view."""
+    cfg = first_model_config()
+    with st.container(border=True):
+        st.markdown("**New here? Train your first model in one click.**")
+        st.caption(
+            f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
+            f"{DATASETS[cfg.dataset].title.lower()}: up to {cfg.epochs} epochs, stopping early when it stops "
+            "improving. You will watch it learn, then see which digits it confuses."
+        )
+        if st.button(
+            "Train a first model",
+            icon=":material/rocket_launch:",
+            type="primary",
+            key="home_first_model",
+            width="stretch",
+        ):
+            start_first_model(cfg)
+        if page_exists(TRAIN_PAGE):
+            st.page_link(TRAIN_PAGE, label="Or choose the data, model and settings yourself", icon=":material/tune:")
+
+
+def start_first_model(cfg: RunConfig) -> None:
+    """Submit the default run and go to its live view on the Train page."""
+    try:
+        run_id = manager().submit(cfg)
+    except NNLabError as exc:
+        show_error(exc)
+        return
+    flash(
+        f"Run {run_id} started: {MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}. "
+        "The curves grow as each epoch ends."
+    )
+    go(TRAIN_PAGE, run_id)
+
+
+def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
+    """The recent runs as a table a person reads."""
+    return pd.DataFrame(
+        {
+            "run": [r.run_id for r in runs],
+            "status": [status_label(r) for r in runs],
+            "model": [MODELS[r.arch].title if r.arch in MODELS else r.arch for r in runs],
+            "dataset": [DATASETS[r.dataset].title if r.dataset in DATASETS else r.dataset for r in runs],
+            "test score": [f"{r.test_metric} {r.test_score:.3f}" if r.test_score is not None else "–" for r in runs],
+            "epochs": [r.epochs_done for r in runs],
+            "time": [format_duration(r.seconds) for r in runs],
+            "started (UTC)": [r.created_iso for r in runs],
+        }
+    )
+
+
+def recent_runs() -> None:
+    """The last runs; clicking a row opens its live view or its results."""
+    runs = store().list(limit=RECENT_LIMIT)
+    if not runs:
+        st.info("No runs yet. Click **Train a first model** above, or go to **Train** to choose your own.")
+        return
+    active = [r for r in runs if r.active]
+    if active:
+        st.caption(f"{len(active)} run{'s' if len(active) != 1 else ''} in progress.")
+    st.caption("Click a row to open the run: live view while it trains, results once it has finished.")
+    event = st.dataframe(
+        runs_frame(runs),
+        key=KEY_RECENT,
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        open_run(runs[rows[0]])
+
+
+def open_run(rec: RunRecord) -> None:
+    """Results for a run that has them, the live view otherwise."""
+    if rec.test_score is not None and page_exists(RESULTS_PAGE):
+        go(RESULTS_PAGE, rec.run_id)
+    go(TRAIN_PAGE, rec.run_id)
+
+
+def page_links() -> None:
+    """A card per page that exists."""
+    blurbs = {
+        "Train": "Choose data, model and hyperparameters; watch curves live.",
+        "Results": "Report, confusion matrix, and the examples behind each cell.",
+        "Compare": "Runs side by side: curves, settings, what changed.",
+        "Playground": "Try a trained model on your own input.",
+    }
+    pages = [p for p in PAGES[1:] if page_exists(p[0])]
+    cols = st.columns(max(len(pages), 1))
+    for col, (page, label, icon) in zip(cols, pages, strict=False):
+        with col.container(border=True, height=130):
+            st.page_link(page, label=f"**{label}**", icon=icon)
+            st.caption(blurbs.get(label, ""))

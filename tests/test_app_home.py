@@ -1,0 +1,72 @@
+"""AppTest of the Home page: the device, the recent runs, and the one-click first model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from nnlab.device import detect_device
+from nnlab.jobs import JobManager
+from nnlab.runs import RunStore
+from nnlab.ui import manager
+from tests.helpers import tiny_config
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """AppTest shares st.cache_resource across instances in one process: a new job manager per test."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def home() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def test_home_shows_the_device_and_an_empty_workspace():
+    at = home()
+    assert not at.exception
+    device = detect_device()
+    assert any(device.headline in m.value for m in at.markdown)
+    assert any(device.detail == c.value for c in at.caption)
+    assert "No runs yet" in at.info[0].value
+    assert at.button("home_first_model").label == "Train a first model"
+
+
+def test_home_lists_recent_runs_and_opens_one(workspace):
+    jobs = JobManager(RunStore(workspace))
+    done = jobs.submit(tiny_config("mlp"))
+    jobs.wait(done)
+    failed = RunStore(workspace).create(tiny_config("mlp"), status="failed")
+    jobs.shutdown()
+
+    at = home()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == [failed, done]
+    assert list(table["status"]) == ["❌ failed", "✅ finished"]
+    assert table["test score"][1].startswith("accuracy 0.")
+
+    at.session_state["home_recent"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()  # a run with no results opens in the Train page's live view
+    assert at.query_params["run"] in (failed, [failed])
+
+
+def test_train_a_first_model_starts_a_run_and_shows_it_live():
+    at = home()
+    at.button("home_first_model").click().run()
+    assert not at.exception
+    run_id = at.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    rec = RunStore().get(run_id)
+    assert (rec.arch, rec.dataset, rec.config.hidden_sizes) == ("mlp", "digits", (256, 128, 64))
+    assert any(run_id in s.value for s in at.success)  # the flash reached the Train page
+    assert "MLP on Handwritten digits" in at.subheader[0].value
+    manager().stop(run_id)  # the default run takes a while on a busy CPU; this test only needs it started
+    manager().wait(run_id, timeout=60)
