@@ -172,7 +172,9 @@ def _train(
     trainer = Trainer(cfg, model, data, device, listeners, stop)
     if resume and (run_dir / CHECKPOINT_LAST).exists():
         trainer.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_LAST))
-    store.truncate_metrics(run_id, len(trainer.history))
+    store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
+    for record in trainer.history:
+        store.add_epoch(run_id, record, best=None)
     store.update(
         run_id,
         device=device_label(device),
