@@ -62,12 +62,24 @@ def test_one_epoch_of_every_architecture_on_its_builtin(arch):
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
-    trainer = _trainer(tiny_config("mlp", epochs=50, patience=2, lr=0.01, min_delta=0.5))
+    import copy
+
+    class Snapshots(Callback):
+        def __init__(self):
+            self.states = {}
+
+        def on_epoch_end(self, trainer, record, improved):
+            self.states[record.epoch] = copy.deepcopy(trainer.model.state_dict())
+
+    snaps = Snapshots()
+    trainer = _trainer(tiny_config("mlp", epochs=50, patience=2, lr=0.01, min_delta=0.3), [snaps])
     result = trainer.fit()
-    assert result.status == "early_stopped" and len(result.history) == 3
-    assert result.best_epoch == 1
-    best = trainer.best_state
+    assert result.status == "early_stopped"
+    assert len(result.history) == result.best_epoch + 2 < 50
+    best = snaps.states[result.best_epoch]
     assert all(torch.equal(best[k], v) for k, v in trainer.model.state_dict().items())
+    last = snaps.states[len(result.history)]
+    assert not all(torch.equal(last[k], v) for k, v in trainer.model.state_dict().items())
 
 
 def test_nan_loss_ends_the_run_as_diverged_with_advice():
