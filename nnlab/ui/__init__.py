@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
 from nnlab.runs import RunRecord, RunStore, default_home
@@ -159,6 +160,17 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = "run_picker")
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
     st.error(str(exc), icon=":material/error:")
+
+
+def submit_run(cfg: RunConfig, message: str) -> str | None:
+    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+    try:
+        run_id = manager().submit(cfg)
+    except NNLabError as exc:
+        show_error(exc)
+        return None
+    flash(message.format(run_id=run_id))
+    return run_id
 
 
 def format_duration(seconds: float | None) -> str:

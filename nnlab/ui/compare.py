@@ -6,9 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.compare import filter_runs
-from nnlab.errors import NNLabError
 from nnlab.runs import RunRecord
-from nnlab.ui import TRAIN_PAGE, flash, go, manager, page_exists, show_error
+from nnlab.ui import TRAIN_PAGE, go, page_exists, submit_run
 
 KEY_TABLE = "compare_table"
 KEY_FILTER = "compare_filter_{col}"
@@ -75,12 +74,9 @@ def rerun_ui(rec: RunRecord) -> None:
         st.rerun()
     if yes.button("Yes, queue it", type="primary", key="compare_rerun_yes"):
         st.session_state.pop(KEY_CONFIRM, None)
-        try:
-            run_id = manager().submit(rec.config)
-        except NNLabError as exc:
-            show_error(exc)
+        run_id = submit_run(rec.config, f"Run {{run_id}} queued with the config of {rec.run_id}.")
+        if run_id is None:
             return
-        flash(f"Run {run_id} queued with the config of {rec.run_id}.")
         if page_exists(TRAIN_PAGE):
             try:
                 go(TRAIN_PAGE, run_id)

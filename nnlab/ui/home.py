@@ -8,21 +8,18 @@ import streamlit as st
 from nnlab.config import RunConfig, make_config
 from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
-from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.runs import RunRecord
 from nnlab.ui import (
     PAGES,
     RESULTS_PAGE,
     TRAIN_PAGE,
-    flash,
     format_duration,
     go,
-    manager,
     page_exists,
-    show_error,
     status_label,
     store,
+    submit_run,
 )
 
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
@@ -73,16 +70,10 @@ def first_model_card() -> None:
 
 def start_first_model(cfg: RunConfig) -> None:
     """Submit the default run and go to its live view on the Train page."""
-    try:
-        run_id = manager().submit(cfg)
-    except NNLabError as exc:
-        show_error(exc)
-        return
-    flash(
-        f"Run {run_id} started: {MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}. "
-        "The curves grow as each epoch ends."
-    )
-    go(TRAIN_PAGE, run_id)
+    title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}. The curves grow as each epoch ends.")
+    if run_id:
+        go(TRAIN_PAGE, run_id)
 
 
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:

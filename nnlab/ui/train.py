@@ -32,6 +32,7 @@ from nnlab.ui import (
     show_error,
     status_badge,
     store,
+    submit_run,
 )
 
 # session-state keys of this page
@@ -541,14 +542,11 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
 
 def start_run(cfg: RunConfig) -> None:
     """Submit to the job manager and show the run's live view (its id goes into the URL)."""
-    try:
-        run_id = manager().submit(cfg)
-    except NNLabError as exc:
-        show_error(exc)
-        return
-    flash(f"Run {run_id} started: {MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}.", "success")
-    st.query_params[QUERY_RUN] = run_id
-    st.rerun()
+    title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+    if run_id:
+        st.query_params[QUERY_RUN] = run_id
+        st.rerun()
 
 
 # -- live view ------------------------------------------------------------------------------------
