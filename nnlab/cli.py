@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,7 +28,9 @@ def _int_list(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})") from None
+        raise argparse.ArgumentTypeError(
+            f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})"
+        ) from None
 
 
 def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
@@ -37,6 +40,7 @@ def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
         if bad:
             raise argparse.ArgumentTypeError(f"unknown {', '.join(bad)}; use some of {', '.join(options)}")
         return items
+
     return parse
 
 
@@ -57,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
         s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+    b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
+    b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
+    b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    b.add_argument("--json", action="store_true", help="print one JSON line last")
     return p
 
 
@@ -80,8 +88,13 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--seed", type=int), a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
     a("--threads", type=int)
     a("--no-pretrained", dest="pretrained", action="store_false", default=None)
-    a("--unfreeze", dest="freeze_backbone", action="store_false", default=None,
-      help="train the whole ResNet, not only its new head")
+    a(
+        "--unfreeze",
+        dest="freeze_backbone",
+        action="store_false",
+        default=None,
+        help="train the whole ResNet, not only its new head",
+    )
     a("--weights", dest="weights_path", help="a ResNet-18 state dict file to start from")
     a("--image-size", type=int), a("--augment", type=_choices_list(AUGMENTATIONS))
     a("--vocab-size", type=int), a("--max-len", type=int)
@@ -103,8 +116,13 @@ class ProgressBar(Callback):
 
     def _bar(self, trainer: Trainer, epoch: int):
         if self.bar is None:
-            self.bar = self._tqdm(total=trainer.steps_per_epoch * trainer.cfg.batch_size, unit="sample",
-                                  desc=f"epoch {epoch}/{trainer.cfg.epochs}", file=sys.stderr, leave=False)
+            self.bar = self._tqdm(
+                total=trainer.steps_per_epoch * trainer.cfg.batch_size,
+                unit="sample",
+                desc=f"epoch {epoch}/{trainer.cfg.epochs}",
+                file=sys.stderr,
+                leave=False,
+            )
         return self.bar
 
     def on_progress(self, trainer: Trainer, p: Progress) -> None:
@@ -117,16 +135,25 @@ class ProgressBar(Callback):
             self.bar.close()
             self.bar = None
         name = "val_rmse" if trainer.regression else "val_acc"
-        sys.stderr.write(f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
-                         f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
-                         f"{'  *' if improved else ''}\n")
+        sys.stderr.write(
+            f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
+            f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
+            f"{'  *' if improved else ''}\n"
+        )
 
 
 def summary(rec: RunRecord) -> dict[str, Any]:
     """The one-line JSON summary of a run."""
-    out: dict[str, Any] = {"run_id": rec.run_id, "status": rec.status, "arch": rec.arch,
-                           "dataset": rec.dataset, "epochs": rec.epochs_done,
-                           "samples_per_s": rec.samples_per_s, "seconds": rec.seconds, "device": rec.device}
+    out: dict[str, Any] = {
+        "run_id": rec.run_id,
+        "status": rec.status,
+        "arch": rec.arch,
+        "dataset": rec.dataset,
+        "epochs": rec.epochs_done,
+        "samples_per_s": rec.samples_per_s,
+        "seconds": rec.seconds,
+        "device": rec.device,
+    }
     for key in ("accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
@@ -167,7 +194,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     rec = store.get(args.run_id)
     if rec.status not in RESUMABLE:
-        raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted or stopped runs can be resumed.")
+        raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
     store.update(rec.run_id, status="queued", reason="")
     store.claim_queued(rec.run_id)
     return _foreground(store, rec.run_id, True, args.json)
@@ -186,10 +213,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The side-by-side benchmark (see nnlab.bench)."""
+    from nnlab.bench import main as bench
+
+    return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a user's mistake is one sentence on stderr and a non-zero exit."""
     args = build_parser().parse_args(argv)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume}
+    if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
+        os.environ["NNLAB_HOME"] = str(args.store)
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from nnlab.train import EpochRecord
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
-RESUMABLE = ("interrupted", "stopped")
+RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
 DONE_WITH_RESULTS = ("finished", "stopped")
 
 _SCHEMA = """
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_score REAL,
     lr REAL, seconds REAL, samples_per_s REAL, PRIMARY KEY (run_id, epoch)
@@ -72,7 +74,7 @@ class RunRecord:
 
     @property
     def created_iso(self) -> str:
-        return datetime.fromtimestamp(self.created, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     def to_json_dict(self) -> dict[str, Any]:
         """A flat, JSON-ready view for the command line."""
@@ -118,7 +120,9 @@ class RunStore:
         try:
             (self.root / "runs").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise NNLabError(f"Workspace {self.root} cannot be created ({exc.strerror}); choose another folder.") from exc
+            raise NNLabError(
+                f"Workspace {self.root} cannot be created ({exc.strerror}); choose another folder."
+            ) from exc
         self.db_path = self.root / "nnlab.db"
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)
@@ -155,9 +159,11 @@ class RunStore:
         self.run_dir(run_id).mkdir(parents=True)
         (self.run_dir(run_id) / "config.json").write_text(cfg.to_json())
         with self._tx() as db:
-            db.execute("INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid) "
-                       "VALUES (?,?,?,?,?,?,?,?)",
-                       (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid()))
+            db.execute(
+                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid()),
+            )
         return run_id
 
     def run_dir(self, run_id: str) -> Path:
@@ -209,8 +215,10 @@ class RunStore:
     def claim_queued(self, run_id: str) -> bool:
         """Atomically move a queued run to running for this process; False if it was not queued."""
         with self._tx() as db:
-            cur = db.execute("UPDATE runs SET status='running', pid=?, updated=?, reason='' "
-                             "WHERE run_id=? AND status='queued'", (os.getpid(), time.time(), run_id))
+            cur = db.execute(
+                "UPDATE runs SET status='running', pid=?, updated=?, reason='' WHERE run_id=? AND status='queued'",
+                (os.getpid(), time.time(), run_id),
+            )
         return cur.rowcount == 1
 
     def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
@@ -221,15 +229,28 @@ class RunStore:
     def add_epoch(self, run_id: str, rec: EpochRecord, best: tuple[float, float, int] | None) -> None:
         """Append one epoch's metrics and update the run's summary columns in one transaction."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)",
-                       (run_id, rec.epoch, rec.train_loss, rec.val_loss, rec.val_score, rec.lr,
-                        rec.seconds, rec.samples_per_s))
-            db.execute("UPDATE runs SET epochs_done=?, samples_per_s=?, updated=?, "
-                       "seconds = (SELECT SUM(seconds) FROM metrics WHERE run_id=?) WHERE run_id=?",
-                       (rec.epoch, rec.samples_per_s, time.time(), run_id, run_id))
+            db.execute(
+                "INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    rec.epoch,
+                    rec.train_loss,
+                    rec.val_loss,
+                    rec.val_score,
+                    rec.lr,
+                    rec.seconds,
+                    rec.samples_per_s,
+                ),
+            )
+            db.execute(
+                "UPDATE runs SET epochs_done=?, samples_per_s=?, updated=?, "
+                "seconds = (SELECT SUM(seconds) FROM metrics WHERE run_id=?) WHERE run_id=?",
+                (rec.epoch, rec.samples_per_s, time.time(), run_id, run_id),
+            )
             if best is not None:
-                db.execute("UPDATE runs SET best_val_loss=?, best_val_score=?, best_epoch=? WHERE run_id=?",
-                           (*best, run_id))
+                db.execute(
+                    "UPDATE runs SET best_val_loss=?, best_val_score=?, best_epoch=? WHERE run_id=?", (*best, run_id)
+                )
 
     def truncate_metrics(self, run_id: str, after_epoch: int) -> None:
         """Forget epochs after the checkpoint a resumed run continues from."""
@@ -240,7 +261,9 @@ class RunStore:
         """Epoch records of a run; after_epoch lets a poller read only what is new."""
         rows = self._conn().execute(
             "SELECT epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
-            "WHERE run_id=? AND epoch>? ORDER BY epoch", (run_id, after_epoch))
+            "WHERE run_id=? AND epoch>? ORDER BY epoch",
+            (run_id, after_epoch),
+        )
         return [EpochRecord(*r) for r in rows]
 
     def metrics_many(self, run_ids: list[str]) -> dict[str, list[EpochRecord]]:
@@ -250,10 +273,27 @@ class RunStore:
             return out
         rows = self._conn().execute(
             "SELECT run_id, epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
-            f"WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids)
+            f"WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch",
+            run_ids,
+        )
         for r in rows:
             out[r[0]].append(EpochRecord(*r[1:]))
         return out
+
+    def bulk_insert(self, runs: list[RunRecord], histories: dict[str, list[EpochRecord]]) -> None:
+        """Add complete runs and their epoch records in one transaction (imports and test fixtures)."""
+        for rec in runs:
+            self.run_dir(rec.run_id).mkdir(parents=True, exist_ok=True)
+            (self.run_dir(rec.run_id) / "config.json").write_text(rec.config.to_json())
+        rows = [[_column_value(rec, c) for c in _COLUMNS] for rec in runs]
+        points = [
+            (run_id, r.epoch, r.train_loss, r.val_loss, r.val_score, r.lr, r.seconds, r.samples_per_s)
+            for run_id, history in histories.items()
+            for r in history
+        ]
+        with self._tx() as db:
+            db.executemany(f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", rows)
+            db.executemany("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)", points)
 
     def delete(self, run_id: str) -> None:
         """Remove a run that is not active, its metrics and its folder."""
@@ -282,9 +322,27 @@ class RunStore:
             self._local.conn = None
 
 
+def _column_value(rec: RunRecord, column: str) -> Any:
+    value = getattr(rec, column)
+    if column == "config":
+        return value.to_json()
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
+@lru_cache(maxsize=8192)
+def _config(text: str) -> RunConfig:
+    # a config never changes once stored and RunConfig is frozen, so pages that list 1,000 runs on every
+    # rerun parse each one once per process
+    return RunConfig.from_json(text)
+
+
+def _json_dict(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text and text != "{}" else {}
+
+
 def _record(row: sqlite3.Row) -> RunRecord:
     d = dict(row)
-    d["config"] = RunConfig.from_json(d["config"])
-    d["progress"] = json.loads(d["progress"] or "{}")
-    d["summary"] = json.loads(d["summary"] or "{}")
+    d["config"] = _config(d["config"])
+    d["progress"] = _json_dict(d["progress"])
+    d["summary"] = _json_dict(d["summary"])
     return RunRecord(**{k: d.get(k) for k in _COLUMNS})

@@ -43,14 +43,14 @@ def _trainer(cfg, callbacks=(), stop=None):
 
 def test_fit_emits_named_events_and_learns():
     rec, partial = Recorder(), OnlyEpochs()
-    trainer = _trainer(tiny_config("mlp", epochs=3, early_stopping=False), [rec, partial])
+    trainer = _trainer(tiny_config("mlp", epochs=3, early_stopping=False, lr=0.01), [rec, partial])
     result = trainer.fit()
     kinds = [e[0] for e in rec.events]
     assert kinds == ["start", "epoch", "epoch", "epoch", "end"] and result.status == "finished"
     assert partial.epochs == [1, 2, 3]
     history = [e[1] for e in rec.events if e[0] == "epoch"]
     assert history[-1].train_loss < history[0].train_loss
-    assert history[-1].val_score > 0.5 and all(r.samples_per_s > 0 and r.lr == 1e-3 for r in history)
+    assert history[-1].val_score > 0.7 and all(r.samples_per_s > 0 and r.lr == 0.01 for r in history)
 
 
 @pytest.mark.parametrize("arch", ["cnn", "lstm", "ts-lstm", "resnet18"])

@@ -15,8 +15,9 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 Transform = Callable[[torch.Tensor, bool], torch.Tensor]
 
 
-def iterate_batches(split: Split, batch_size: int, shuffle: bool = False,
-                    generator: torch.Generator | None = None) -> Iterator[Batch]:
+def iterate_batches(
+    split: Split, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+) -> Iterator[Batch]:
     """(x, y, lengths) batches; no per-sample DataLoader: one index_select per tensor per batch."""
     n = len(split)
     device = split.y.device
@@ -45,8 +46,7 @@ def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
     return x
 
 
-def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...],
-                   device: torch.device) -> Transform:
+def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...], device: torch.device) -> Transform:
     """The per-batch input transform: for images uint8 -> float, augment (train only), resize, normalise."""
     if kind != "image":
         return identity

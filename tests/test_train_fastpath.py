@@ -1,0 +1,139 @@
+"""The training fast path: permuted batches, no per-batch read-back, fused steps, NHWC convolutions, threads."""
+
+import os
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from nnlab import train
+from nnlab.bench import cifar_like, mnist_like, reviews_like
+from nnlab.config import make_config
+from nnlab.data.base import Split
+from nnlab.data.batches import iterate_batches
+from nnlab.models import TextLSTM, build_model
+from nnlab.runner import set_threads
+from nnlab.train import Trainer, make_optimizer
+
+
+def _trainer(arch="mlp", data=None, **cfg):
+    cfg = make_config(arch, epochs=1, early_stopping=False, batch_size=16, **cfg)
+    data = data or mnist_like(800, 64)
+    return Trainer(cfg, build_model(cfg, data.info), data, torch.device("cpu"))
+
+
+def test_batches_come_from_a_fresh_permutation_each_epoch():
+    split = Split(torch.arange(1000).float()[:, None], torch.arange(1000))
+    epochs = []
+    for seed in (1, 2):
+        gen = torch.Generator().manual_seed(seed)
+        ys = torch.cat([y for _, y, _ in iterate_batches(split, 64, shuffle=True, generator=gen)])
+        assert sorted(ys.tolist()) == list(range(1000))  # every sample exactly once
+        epochs.append(ys)
+    assert not torch.equal(epochs[0], torch.arange(1000)) and not torch.equal(epochs[0], epochs[1])
+
+
+def test_text_batches_drop_padding_columns_no_text_reaches():
+    x = torch.zeros(4, 50, dtype=torch.long)
+    split = Split(x, torch.zeros(4, dtype=torch.long), torch.tensor([3, 7, 5, 2]))
+    ((xb, _, lengths),) = list(iterate_batches(split, 4))
+    assert xb.shape == (4, 7) and lengths.tolist() == [3, 7, 5, 2]
+
+
+def test_the_loop_reads_the_loss_back_a_few_times_a_second_not_every_batch(monkeypatch):
+    trainer = _trainer()  # 800 samples at batch 16: 50 batches
+    calls = []
+    real_item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or real_item(self))
+    monkeypatch.setattr(train, "PROGRESS_INTERVAL_S", 3600.0)
+    trainer.train_one_epoch(1)
+    assert len(calls) <= 2
+
+
+def test_progress_still_reaches_listeners_at_the_read_back_rate(monkeypatch):
+    seen = []
+
+    class Listener(train.Callback):
+        def on_progress(self, trainer, progress):
+            seen.append(progress)
+
+    trainer = _trainer()
+    trainer.callbacks.append(Listener())
+    monkeypatch.setattr(train, "PROGRESS_INTERVAL_S", 0.0)  # every batch
+    loss = trainer.train_one_epoch(1)
+    assert len(seen) == 50 and seen[-1].fraction == 1.0 and 0 < loss < 10
+
+
+def test_optimizer_is_fused_or_foreach_where_pytorch_offers_it():
+    cfg = make_config("mlp")
+    params = list(torch.nn.Linear(4, 2).parameters())
+    for kind in ("adam", "adamw", "sgd"):
+        opt = make_optimizer(cfg.replace(optimizer=kind), params, torch.device("cpu"))
+        assert opt.defaults.get("fused") or opt.defaults.get("foreach"), kind
+
+
+def test_gradients_are_released_with_set_to_none(monkeypatch):
+    trainer = _trainer()
+    flags = []
+    real = trainer.optimizer.zero_grad
+    monkeypatch.setattr(
+        trainer.optimizer, "zero_grad", lambda set_to_none=True: flags.append(set_to_none) or real(set_to_none)
+    )
+    trainer.train_one_epoch(1)
+    assert flags and all(flags)
+
+
+def test_convolutional_models_train_channels_last_on_the_cpu():
+    trainer = _trainer("cnn", cifar_like(64, 16), hidden=32)
+    conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.fit().status == "finished"
+    mlp = _trainer("mlp", cifar_like(64, 16))
+    assert not mlp.channels_last  # no convolutions: nothing to gain
+
+
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_text_lstm_cpu_path_matches_the_packed_lstm(train_mode):
+    data = reviews_like(12, 0, max_len=30, vocab=100)
+    x, lengths = data.train.x, data.train.lengths
+    torch.manual_seed(0)
+    model = TextLSTM(100, 2, dropout=0.0, hidden=16).train(train_mode)
+    emb = model.embed(x)
+    packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+    _, (h, _) = model.lstm(packed)
+    expected = torch.cat([h[-2], h[-1]], dim=1)
+    got = model._final_states(emb, lengths)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    got.sum().backward()  # gradients reach the LSTM's own parameters
+    assert model.lstm.weight_hh_l1_reverse.grad is not None
+
+
+def test_the_dashboard_leaves_a_core_to_the_ui(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    try:
+        set_threads(make_config("mlp"), leave_core=True)
+        assert torch.get_num_threads() == 1
+        set_threads(make_config("mlp", threads=2), leave_core=True)
+        assert torch.get_num_threads() == 2  # an explicit choice wins
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_dropout_keeps_dropouts_distribution_and_leaves_eval_alone():
+    drop = torch.nn.Dropout(0.25)
+    train.fast_dropout(torch.nn.Sequential(drop))
+    assert isinstance(drop, train.CPUDropout) and drop.state_dict() == {}
+    x = torch.ones(200, 500, requires_grad=True)
+    out = drop(x)
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.75))
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, out.detach())  # the gradient goes through the kept units only, scaled
+    assert drop.eval()(x) is x
+
+
+def test_cpu_training_swaps_in_the_faster_dropout():
+    trainer = _trainer()
+    assert any(isinstance(m, train.CPUDropout) for m in trainer.model.modules())
