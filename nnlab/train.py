@@ -183,6 +183,7 @@ class Trainer:
         self.amp = cfg.precision == "bf16" or (device.type == "cuda" and cfg.precision == "auto")
         self.history: list[EpochRecord] = []
         self.best_loss, self.best_epoch, self.bad_epochs = math.inf, 0, 0
+        self.patience_renewed = False
         self.best_state: dict[str, torch.Tensor] | None = None
         self._fit_start = time.perf_counter()
 
@@ -313,10 +314,18 @@ class Trainer:
         if improved:
             self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
             self.best_state = copy.deepcopy(self.model.state_dict())
+        elif self._lowered_rate(lr) and not self.patience_renewed:
+            # the plateau schedule just lowered the rate (after lr_patience bad epochs, one short of the
+            # early-stopping patience): the new rate gets a full patience once per best epoch
+            self.bad_epochs, self.patience_renewed = 0, True
         else:
             self.bad_epochs += 1
+        self.patience_renewed &= not improved
         self.emit("on_epoch_end", record, improved)
         return self.cfg.early_stopping and self.bad_epochs >= self.cfg.patience
+
+    def _lowered_rate(self, lr_before: float) -> bool:
+        return self.cfg.schedule == "plateau" and self.optimizer.param_groups[0]["lr"] < lr_before
 
     def _step_schedule(self, val_loss: float) -> None:
         if self.scheduler is None or self.cfg.schedule == "onecycle":
@@ -334,7 +343,12 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
             "history": [asdict(r) for r in self.history],
-            "best": {"loss": self.best_loss, "epoch": self.best_epoch, "bad": self.bad_epochs},
+            "best": {
+                "loss": self.best_loss,
+                "epoch": self.best_epoch,
+                "bad": self.bad_epochs,
+                "renewed": self.patience_renewed,
+            },
             "best_model": self.best_state or {},
             "config": self.cfg.to_json(),
         }
@@ -348,4 +362,5 @@ class Trainer:
         self.history[:] = [EpochRecord(**r) for r in state["history"]]
         best = state["best"]
         self.best_loss, self.best_epoch, self.bad_epochs = best["loss"], best["epoch"], best["bad"]
+        self.patience_renewed = best.get("renewed", False)
         self.best_state = state["best_model"] or None

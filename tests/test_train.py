@@ -141,3 +141,16 @@ def test_device_auto_falls_back_to_cpu_and_missing_devices_are_refused():
         assert resolve_device("auto").type in ("cpu", "mps")
         with pytest.raises(Exception, match="not available"):
             resolve_device("cuda")
+
+
+def test_early_stopping_gives_a_lowered_rate_one_full_patience(monkeypatch):
+    cfg = tiny_config("mlp", epochs=40, patience=5, lr_patience=3)
+    trainer = _trainer(cfg)
+    monkeypatch.setattr(trainer, "evaluate", lambda split: (1.0, 0.5))  # validation never improves
+    result = trainer.fit()
+    lrs = [r.lr for r in result.history]
+    # best at epoch 1; the rate drops after 4 bad epochs (lr_patience 3), one short of the patience of 5:
+    # the lowered rate then gets 5 epochs of its own, and the run stops at 1 + 4 + 5 = 10
+    assert result.status == "early_stopped" and result.best_epoch == 1
+    assert lrs[5] == pytest.approx(lrs[0] * 0.1)
+    assert len(result.history) == 10
