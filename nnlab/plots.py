@@ -219,14 +219,8 @@ def forecast_vs_actual_figure(
                 x=x, y=np.asarray(y)[:, step], name=name, mode="lines", line=dict(color=color, width=1.5, dash=dash)
             )
         )
-    fig.update_layout(
-        height=CURVE_HEIGHT,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="test part: forecast vs actual",
-        xaxis_title="time step",
-        legend=dict(orientation="h", y=-0.2),
-        hovermode="x unified",
-    )
+    _time_layout(fig, "test part: forecast vs actual")
+    fig.update_layout(hovermode="x unified")
     return fig
 
 
@@ -287,14 +281,19 @@ def forecast_figure(history: np.ndarray, forecast: np.ndarray) -> go.Figure:
             ),
         ]
     )
+    _time_layout(fig, "forecast")
+    return fig
+
+
+def _time_layout(fig: go.Figure, title: str) -> None:
+    """The layout of a plot over time steps, at the curves' fixed height."""
     fig.update_layout(
         height=CURVE_HEIGHT,
         margin=dict(l=10, r=10, t=40, b=10),
-        title="forecast",
+        title=title,
         xaxis_title="time step",
         legend=dict(orientation="h", y=-0.2),
     )
-    return fig
 
 
 # -- comparing runs -----------------------------------------------------------------------------------
