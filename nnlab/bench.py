@@ -284,8 +284,9 @@ def make_plan(mode: str) -> Plan:
     mnist, reviews = cache(lambda: mnist_like(60_000, 1_000)), cache(lambda: reviews_like(5_000, 64))
     lstm_n, cnn_n = (128, 1_280) if quick else (384, 2_560)
     packed = (
-        "nnlab keeps the texts' lengths (padding never reaches the states read) and drops padding columns no "
-        f"text in a batch reaches; the plain loop runs all 256 steps; {lstm_n} of the 5,000 texts a measurement"
+        "nnlab keeps the texts' lengths (padding never reaches the states read), batches texts of similar length "
+        "and drops padding columns no text in a batch reaches; the plain loop runs all 256 steps; "
+        f"{lstm_n} of the 5,000 texts a measurement"
     )
     mlp = Case("mlp b64, 60k x 784", "mlp", 64, 15_000 if quick else 60_000, "mnist-like", mnist)
     lstm = Case("lstm b64, 5k reviews x 256", "lstm", 64, lstm_n, "reviews-like", reviews, packed)

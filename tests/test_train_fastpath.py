@@ -40,6 +40,18 @@ def test_text_batches_drop_padding_columns_no_text_reaches():
     assert xb.shape == (4, 7) and lengths.tolist() == [3, 7, 5, 2]
 
 
+def test_text_batches_group_similar_lengths_and_still_see_every_text_once():
+    gen = torch.Generator().manual_seed(0)
+    lengths = torch.randint(1, 257, (2000,), generator=gen)
+    split = Split(torch.zeros(2000, 256, dtype=torch.long), torch.arange(2000), lengths)
+    batches = list(iterate_batches(split, 64, shuffle=True, generator=torch.Generator().manual_seed(1)))
+    ys = torch.cat([y for _, y, _ in batches])
+    assert sorted(ys.tolist()) == list(range(2000))
+    assert not torch.equal(ys, torch.arange(2000))
+    steps = sum(x.shape[0] * x.shape[1] for x, _, _ in batches)  # what an LSTM pays: batch x longest text
+    assert steps < 0.6 * 2000 * 256  # random batches of uniform lengths would cost about 0.98 of that
+
+
 def test_the_loop_reads_the_loss_back_a_few_times_a_second_not_every_batch(monkeypatch):
     trainer = _trainer()  # 800 samples at batch 16: 50 batches
     calls = []

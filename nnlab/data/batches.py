@@ -20,20 +20,37 @@ def iterate_batches(
 ) -> Iterator[Batch]:
     """(x, y, lengths) batches; no per-sample DataLoader: one index_select per tensor per batch."""
     n = len(split)
-    device = split.y.device
-    order = torch.randperm(n, generator=generator, device="cpu").to(device) if shuffle else None
-    for start in range(0, n, batch_size):
-        if order is None:
-            sl = slice(start, start + batch_size)
-            x, y = split.x[sl], split.y[sl]
-            lengths = None if split.lengths is None else split.lengths[sl]
+    if not shuffle:
+        batches: list[torch.Tensor | slice] = [slice(s, s + batch_size) for s in range(0, n, batch_size)]
+    elif split.lengths is None:
+        batches = list(torch.randperm(n, generator=generator).to(split.y.device).split(batch_size))
+    else:
+        batches = bucketed_batches(split.lengths.cpu(), batch_size, generator)
+    for idx in batches:
+        if isinstance(idx, slice):
+            x, y = split.x[idx], split.y[idx]
+            lengths = None if split.lengths is None else split.lengths[idx]
         else:
-            idx = order[start : start + batch_size]
+            idx = idx.to(split.y.device)
             x, y = split.x.index_select(0, idx), split.y.index_select(0, idx)
             lengths = None if split.lengths is None else split.lengths.index_select(0, idx)
         if lengths is not None:  # drop padding columns no text in this batch reaches
             x = x[:, : int(lengths.max())]
         yield x, y, lengths
+
+
+def bucketed_batches(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None, pool_batches: int = 32
+) -> list[torch.Tensor]:
+    """Random batches of texts of similar length: a random permutation cut into pools of `pool_batches`
+    batches, each pool sorted by length and cut into batches, then all batches shuffled. An LSTM step
+    costs batch x longest text, so this skips most padding while every text is still seen once an epoch."""
+    order = torch.randperm(len(lengths), generator=generator)
+    batches = []
+    for pool in order.split(batch_size * pool_batches):
+        pool = pool[torch.argsort(lengths[pool], stable=True)]
+        batches += list(pool.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
 def num_batches(n: int, batch_size: int) -> int:
