@@ -117,7 +117,7 @@ class ProgressBar(Callback):
     def _bar(self, trainer: Trainer, epoch: int):
         if self.bar is None:
             self.bar = self._tqdm(
-                total=trainer.steps_per_epoch * trainer.cfg.batch_size,
+                total=len(trainer.data.train),
                 unit="sample",
                 desc=f"epoch {epoch}/{trainer.cfg.epochs}",
                 file=sys.stderr,
