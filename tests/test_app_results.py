@@ -8,19 +8,14 @@ from streamlit.testing.v1 import AppTest
 
 from nnlab.artifacts import load_results
 from nnlab.runs import RunStore
-from tests.trained import TABULAR_CLASSES
+from tests.trained import TABULAR_CLASSES, open_page
 
 PAGE = "../pages/2_Results.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def _open(run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if run_id:
-        at.query_params["run"] = run_id
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, run_id)
 
 
 def _subheaders(at: AppTest) -> list[str]:

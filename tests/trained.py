@@ -11,6 +11,7 @@ import pytest
 import streamlit as st
 import torch
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from nnlab.config import make_config
 from nnlab.data.builtin import SHAPES, make_reviews, make_series, make_shapes
@@ -98,3 +99,13 @@ def fresh_caches():
     torch.set_num_threads(threads)
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def open_page(page: str, run_id: str | None = None) -> AppTest:
+    """Run a page script with ?run=<run_id> and assert it raised nothing."""
+    at = AppTest.from_file(page, default_timeout=60)
+    if run_id:
+        at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
