@@ -57,7 +57,8 @@ def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) ->
         if options.get(name, low) < low:
             raise bad_input(f"{name.replace('_', ' ').capitalize()} must be at least {low} (got {options[name]}).")
     n = check_budget(dims, strategy, trials)
-    return SweepSpec(base=base, dims=tuple(dims), trials=n, **options)
+    seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
+    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **options)
 
 
 def run_value(rec: RunRecord, objective: str) -> float | None:

@@ -120,9 +120,18 @@ def _value(name: str, text: str) -> Any:
     return _number(name, text, "value")
 
 
+def _known(name: str) -> str:
+    if name not in _TYPES:
+        raise bad_input(f"There is no field {name!r} to vary; use one of {', '.join(_VARIABLE)}.")
+    if name not in _VARIABLE:
+        hint = "; use --seeds to run each trial with several seeds" if name == "seed" else ""
+        raise bad_input(f"{label_of(name)} ({name}) cannot be varied in a sweep{hint}.")
+    return name
+
+
 def parse_dim(name: str, spec: str) -> Dim:
     """A Dim from the command line's SPEC (LOW:HIGH, LOW:HIGH:log, or V1,V2,V3); bounds are checked later."""
-    name = name.strip().replace("-", "_")
+    name = _known(name.strip().replace("-", "_"))
     if ":" in spec and name not in CHOICES and name not in _BOOLS:
         parts = spec.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "linear")):
@@ -145,13 +154,7 @@ def _bounds_problem(dim: Dim, value: float, expert: bool) -> str | None:
 
 def check_dim(dim: Dim, base: RunConfig, kind: str) -> Dim:
     """dim itself when it fits the field, the architecture and the field's range; ConfigError otherwise."""
-    name = dim.name
-    if name not in _TYPES:
-        raise bad_input(
-            f"There is no field {name!r} to vary; use one of {', '.join(variable_fields(base.arch, kind))}."
-        )
-    if name not in _VARIABLE:
-        raise bad_input(f"{label_of(name)} ({name}) cannot be varied in a sweep; use --seeds for several seeds.")
+    name = _known(dim.name)
     if not applies(name, base.arch, kind):
         raise bad_input(f"{label_of(name)} ({name}) does not apply to {base.arch} on {kind} data; vary another field.")
     if not dim.values:
