@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -113,6 +113,7 @@ class TextLSTM(nn.Module):
         self.embed = nn.Embedding(vocab, embed, padding_idx=0)
         self.lstm = nn.LSTM(embed, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=dropout)
         self.drop = nn.Dropout(dropout)
+        self.between = nn.Dropout(dropout)  # between the LSTM layers on the CPU path (a module: the run seeds it)
         self.fc = nn.Linear(2 * hidden, classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -147,7 +148,7 @@ class TextLSTM(nn.Module):
             bwd = flip(self._run(flip(inp), layer, "_reverse"))  # (B, T, H), aligned with the words again
             inp = torch.cat([fwd, bwd], dim=2)
             if layer < self.lstm.num_layers - 1:
-                inp = F.dropout(inp, self.lstm.dropout, self.training)
+                inp = self.between(inp)
         return torch.cat([fwd[torch.arange(b, device=emb.device), lengths - 1], bwd[:, 0]], dim=1)  # (B, 2H)
 
     def _run(self, inp: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
@@ -332,9 +333,19 @@ MODELS: dict[str, ArchSpec] = {
 }
 
 
+_INIT_LOCK = threading.Lock()
+
+
 def build_model(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
-    """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary)."""
-    return MODELS[cfg.arch].build(cfg, info)
+    """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary).
+
+    Its initial weights depend on cfg.seed only: they are drawn from torch's global generator, seeded and
+    restored around the build under a lock, so models built at the same time in other threads (a preview
+    in the dashboard) neither change them nor are changed by them.
+    """
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return MODELS[cfg.arch].build(cfg, info)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
