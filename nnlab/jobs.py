@@ -8,8 +8,9 @@ import threading
 import time
 from collections import deque
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.registry import check
 from nnlab.runner import execute
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 
