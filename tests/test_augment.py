@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import nnlab.data.batches as batches
-from nnlab.config import AUGMENTATIONS, make_config
+from nnlab.config import AUGMENTATIONS
 from nnlab.data import load_dataset
 from nnlab.data.batches import augment_batch, make_transform
 from nnlab.data.prep import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.models import build_model
+from nnlab.registry import make_config
 from nnlab.train import Trainer
 
 CPU = torch.device("cpu")
