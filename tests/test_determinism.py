@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.config import make_config
 from nnlab.data import load_dataset
 from nnlab.models import build_model
+from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.train import Callback, Trainer
 from tests.helpers import small, tiny_config
