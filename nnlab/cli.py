@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from nnlab import sweep_cli
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.registry import check, make_config
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, Progress, Trainer
 

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.data import Dataset, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
 from nnlab.models import build_model, count_parameters
+from nnlab.registry import check
 from nnlab.runs import RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nnlab.config import check, validate
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
+from nnlab.registry import check, validate
 from nnlab.runs import RunRecord, RunStore
 from nnlab.sweep_space import Dim, bad_input, check_budget, check_space
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, SweepSpec, SweepStore

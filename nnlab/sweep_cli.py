@@ -67,7 +67,7 @@ def default_parallel() -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Start a sweep, or resume one, and drive it here with a progress bar over trials."""
-    from nnlab.config import make_config
+    from nnlab.registry import make_config
     from nnlab.runs import RunStore
     from nnlab.sweep import make_spec
     from nnlab.sweep_space import parse_dim

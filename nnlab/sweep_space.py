@@ -6,18 +6,15 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from nnlab.config import CHOICES, LABELS, RANGES, RunConfig
+from nnlab.config import CHOICES, FIELDS, RANGES, RunConfig
 from nnlab.errors import ConfigError
 
-GRID_POINTS = 3  # a LOW:HIGH range on a grid becomes low, middle and high (geometric middle on a log scale)
 MAX_TRIALS = 500
-FIXED = ("seed", "threads", "device")  # seeds have their own setting (--seeds); the others are not hyperparameters
+FIXED = ("seed", "threads", "device", "expert")  # seeds have their own setting (--seeds); the rest are not tuned
 _TYPES = {f.name: type(f.default) for f in fields(RunConfig)}
-_BOOLS = ("batchnorm", "early_stopping", "pretrained", "freeze_backbone")
-# fields that only some architectures (or kinds of data) use; every other variable field applies to all
-_ONLY_ARCHS = {"hidden": ("cnn", "resnet18", "lstm", "ts-lstm"), "batchnorm": ("mlp",)}
-_ONLY_ARCHS |= {"pretrained": ("resnet18",), "freeze_backbone": ("resnet18",)}
-_ONLY_KINDS = {"vocab_size": "text", "max_len": "text", "window": "series", "horizon": "series", "image_size": "image"}
+# numbers with a range, choices, and on/off switches: what a sweep can vary, in the form's order
+_VARIABLE = [n for n, i in FIELDS.items() if (n in RANGES or n in CHOICES or i.widget == "toggle") and n not in FIXED]
+_BOOLS = tuple(n for n in _VARIABLE if _TYPES[n] is bool)
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,7 @@ def bad_input(message: str) -> ConfigError:
 
 def label_of(name: str) -> str:
     """A field's label as the form shows it."""
-    return LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-_VARIABLE = [n for n in RANGES if n not in FIXED] + [n for n in CHOICES if n not in FIXED] + list(_BOOLS)
+    return FIELDS[name].label if name in FIELDS else name
 
 
 def variable_fields(arch: str, kind: str) -> list[str]:
@@ -87,8 +81,13 @@ def variable_fields(arch: str, kind: str) -> list[str]:
 
 
 def applies(name: str, arch: str, kind: str) -> bool:
-    """Whether an architecture trained on this kind of data uses the field."""
-    return arch in _ONLY_ARCHS.get(name, (arch,)) and _ONLY_KINDS.get(name, kind) == kind
+    """Whether an architecture trained on this kind of data uses the field (its ArchSpec and the field's kinds)."""
+    from nnlab.models import MODELS
+
+    info = FIELDS[name]
+    if info.section == "model" and arch in MODELS and name not in MODELS[arch].fields:
+        return False
+    return not info.kinds or kind in info.kinds
 
 
 def _text(v: Any) -> str:
