@@ -10,8 +10,9 @@ from collections import deque
 
 from nnlab.config import RunConfig, check
 from nnlab.errors import NNLabError
+from nnlab.records import RESUMABLE, RunRecord
 from nnlab.runner import execute
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
+from nnlab.runs import RunStore
 
 
 class JobManager:

@@ -38,7 +38,7 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
         threading.Event().wait(0.05)
     assert "will stop" in manager.stop(running)
     rec = manager.wait(running)
-    assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_score is not None
+    assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_value is not None
 
 
 def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):

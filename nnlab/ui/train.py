@@ -19,7 +19,7 @@ from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
-from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
+from nnlab.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.train import lr_preview
 from nnlab.ui import (
     QUERY_RUN,
@@ -595,7 +595,7 @@ def new_run_button(rec: RunRecord | None = None) -> None:
 def run_actions(rec: RunRecord) -> None:
     """The buttons that fit the run's status, left to right: results, stop or resume, again, new, delete."""
     actions = []
-    if rec.test_score is not None and page_exists(RESULTS_PAGE):
+    if rec.test_value is not None and page_exists(RESULTS_PAGE):
         actions.append(results_button)
     if rec.status in ACTIVE:
         actions.append(stop_button)
@@ -738,17 +738,17 @@ def outcome_panel(rec: RunRecord) -> None:
     """Test score, best epoch, duration, speed and device of a run that has ended."""
     s = rec.summary
     c = st.columns(5)
-    if rec.test_score is not None:
+    if rec.test_value is not None:
         if rec.test_metric == "rmse":
-            c[0].metric("Test RMSE", f"{rec.test_score:.4g}", help="Root mean squared error in the data's units.")
+            c[0].metric("Test RMSE", f"{rec.test_value:.4g}", help="Root mean squared error in the data's units.")
         else:
-            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_score:.1%}")
+            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_value:.1%}")
     early = " (stopped early)" if s.get("stopped_early") else ""
     c[1].metric("Epochs", f"{rec.epochs_done}{early}", help=f"Best epoch: {rec.best_epoch or '–'}.")
     c[2].metric("Time", format_duration(rec.seconds))
     c[3].metric("Samples/s", f"{rec.samples_per_s:,.0f}" if rec.samples_per_s else "–")
     c[4].metric("Device", device_short(rec.device), help=rec.device or None)
-    if rec.status == "finished" and rec.test_score is not None:
+    if rec.status == "finished" and rec.test_value is not None:
         st.success(
             "Training finished. Click **See results** for the report, the confusion matrix and the "
             "examples the model got wrong.",
