@@ -60,6 +60,19 @@ class CheckpointListener(Callback):
             ) from exc
 
 
+class StopFlag(threading.Event):
+    """A run's stop flag that also says how the stopped run ends: "stopped" by the user or "pruned" by a sweep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status, self.reason = "stopped", "Stopped by the user."
+
+    def request(self, status: str = "stopped", reason: str = "Stopped by the user.") -> None:
+        """Stop at the next batch boundary and end with this status and reason."""
+        self.status, self.reason = status, reason
+        self.set()
+
+
 def device_label(device: torch.device) -> str:
     """ "cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
     if device.type == "cuda":
@@ -90,7 +103,7 @@ def execute(
     folder = store.folder(run_id)
     try:
         cfg = check(store.get(run_id).config)
-        _train(store, run_id, cfg, folder, stop or threading.Event(), callbacks, resume, leave_core)
+        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core)
     except NNLabError as exc:
         _fail(store, run_id, str(exc))
     except torch.OutOfMemoryError:
@@ -144,11 +157,17 @@ def _train(
         },
     )
     result = trainer.fit()
-    _record_outcome(store, run_id, trainer, data, result, folder)
+    _record_outcome(store, run_id, trainer, data, result, folder, stop)
 
 
 def _record_outcome(
-    store: RunStore, run_id: str, trainer: Trainer, data: Dataset, result: FitResult, folder: RunFolder
+    store: RunStore,
+    run_id: str,
+    trainer: Trainer,
+    data: Dataset,
+    result: FitResult,
+    folder: RunFolder,
+    stop: threading.Event,
 ) -> None:
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
@@ -160,8 +179,9 @@ def _record_outcome(
     summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
-    status = "stopped" if result.status == "stopped" else "finished"
-    reason = "Stopped by the user." if status == "stopped" else ""
+    status, reason = "finished", ""
+    if result.status == "stopped":  # by the user, or pruned by a sweep (a StopFlag says which)
+        status, reason = getattr(stop, "status", "stopped"), getattr(stop, "reason", "Stopped by the user.")
     store.update(
         run_id, status=status, reason=reason, test_metric=metric, test_value=value, progress=None, summary=summary
     )
