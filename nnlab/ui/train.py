@@ -716,22 +716,17 @@ def status_panel(rec: RunRecord) -> None:
 def running_panel(rec: RunRecord) -> None:
     """Overall and within-epoch progress, speed, time left, learning rate and the smoothed loss."""
     p = rec.progress
-    if not p:
+    if p is None:
         st.info("Loading the data and building the model…", icon=":material/hourglass_top:")
         return
-    epoch, epochs, fraction = (
-        int(p.get("epoch", 1)),
-        int(p.get("epochs", rec.config.epochs)),
-        float(p.get("fraction", 0)),
-    )
-    done = epoch - 1 + fraction
-    st.progress(min(done / max(epochs, 1), 1.0), text=f"Overall: epoch {min(epoch, epochs)} of {epochs}")
-    st.progress(min(fraction, 1.0), text=f"This epoch: {fraction:.0%}")
+    done = p.epoch - 1 + p.fraction
+    st.progress(min(done / max(p.epochs, 1), 1.0), text=f"Overall: epoch {min(p.epoch, p.epochs)} of {p.epochs}")
+    st.progress(min(p.fraction, 1.0), text=f"This epoch: {p.fraction:.0%}")
     c = st.columns(4)
-    c[0].metric("Samples/s", f"{p.get('samples_per_s', 0):,.0f}")
-    c[1].metric("Time left", format_duration(p.get("eta_s")), help="At the current speed, if it runs every epoch.")
-    c[2].metric("Learning rate", f"{p.get('lr', rec.config.lr):.3g}")
-    c[3].metric("Train loss", f"{p.get('train_loss', float('nan')):.4f}", help="Smoothed over the last batches.")
+    c[0].metric("Samples/s", f"{p.samples_per_s:,.0f}")
+    c[1].metric("Time left", format_duration(p.eta_s), help="At the current speed, if it runs every epoch.")
+    c[2].metric("Learning rate", f"{p.lr if p.lr is not None else rec.config.lr:.3g}")
+    c[3].metric("Train loss", f"{p.train_loss:.4f}", help="Smoothed over the last batches.")
 
 
 def outcome_panel(rec: RunRecord) -> None:
