@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
@@ -198,6 +198,8 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
+    from nnlab.registry import check, make_config
+
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
     store = RunStore(args.store)

@@ -10,8 +10,9 @@ from datetime import datetime
 
 import numpy as np
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
 from nnlab.records import EpochRecord, RunRecord
+from nnlab.registry import make_config
 from nnlab.runs import RunStore
 
 # (arch, dataset, test metric, train size) of the kinds of runs a user makes

@@ -9,9 +9,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.records import RESUMABLE, EpochRecord, RunRecord
+from nnlab.registry import check
 from nnlab.runner import StopFlag, execute
 from nnlab.runs import RunStore
 from nnlab.train import Callback, Trainer

@@ -76,6 +76,13 @@ def _pick(cls: type, arrays: dict[str, Any]) -> Any:
     return cls(**{k: v for k, v in arrays.items() if k in cls.__dataclass_fields__})
 
 
+def load_tensors(path: Path) -> Any:
+    """The one torch.load of nnlab: weights_only=True, so a file can hold tensors but never run code."""
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     """write() to a temporary file, then rename: a crash never leaves a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -140,10 +147,7 @@ class RunFolder:
         _atomic(self.path / name, lambda tmp: torch.save(obj, tmp))
 
     def _load(self, name: str) -> Any:
-        """The one torch.load of nnlab: weights_only=True, so a file can hold tensors but never run code."""
-        import torch
-
-        return torch.load(self._existing(name), map_location="cpu", weights_only=True)
+        return load_tensors(self._existing(name))
 
     def save_checkpoint(self, state: dict[str, Any], best_model: dict[str, torch.Tensor] | None = None) -> None:
         """The resumable state of the last epoch (and the best weights when they improved); atomic."""

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.data import Dataset, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.models import build_model, count_parameters
 from nnlab.records import EpochRecord, Progress, RunRecord
+from nnlab.registry import check
 from nnlab.runfolder import Predictions, RunFolder
 from nnlab.runs import RunStore
 from nnlab.train import Callback, FitResult, Trainer, resolve_device, seed_everything

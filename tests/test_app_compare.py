@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
-from nnlab.config import make_config
 from nnlab.records import ACTIVE
+from nnlab.registry import make_config
 from nnlab.runs import RunStore
 
 PAGE = "../pages/3_Compare.py"

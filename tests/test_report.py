@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from nnlab.config import make_config
 from nnlab.metrics import classification_metrics
+from nnlab.registry import make_config
 from nnlab.report import build_report, report_table
 from nnlab.runfolder import Examples, Predictions, Results
 from nnlab.runs import RunStore

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
 from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
 from nnlab.records import RunRecord
+from nnlab.registry import make_config
 from nnlab.ui import (
     PAGES,
     RESULTS_PAGE,
