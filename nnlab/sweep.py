@@ -20,11 +20,11 @@ from typing import Any
 
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
+from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import check, validate
-from nnlab.runs import RunRecord, RunStore
+from nnlab.runs import RunStore
 from nnlab.sweep_space import Dim, bad_input, check_budget, check_space
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, SweepSpec, SweepStore
-from nnlab.train import EpochRecord
 
 TICK_S = 0.25  # how often the driver looks at its runs
 FAILED = ("failed", "diverged")
@@ -63,12 +63,12 @@ def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) ->
 
 def run_value(rec: RunRecord, objective: str) -> float | None:
     """A finished run's objective: validation loss, accuracy or RMSE at its best epoch (the weights it keeps)."""
-    return rec.best_val_loss if objective == "val_loss" else rec.best_val_score
+    return rec.best_val_loss if objective == "val_loss" else rec.best_val_metric
 
 
 def epoch_value(record: EpochRecord, objective: str) -> float:
     """An epoch's objective value, reported to the pruner."""
-    return record.val_loss if objective == "val_loss" else record.val_score
+    return record.val_loss if objective == "val_loss" else record.val_metric
 
 
 def trial_state(runs: list[RunRecord], seeds: int) -> str:

@@ -6,7 +6,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from nnlab.runs import RunRecord, RunStore
+from nnlab.records import RunRecord
+from nnlab.runs import RunStore
 from nnlab.sweep import group_trials, run_value, trial_state
 from nnlab.sweep_store import SweepRecord, SweepStore
 

@@ -51,7 +51,7 @@ def test_every_trial_is_an_ordinary_run_and_pruned_trials_keep_their_curve(manag
     for r in runs:
         assert r.status in ("finished", "pruned") and len(manager.store.metrics(r.run_id)) == r.epochs_done
         if r.status == "pruned":
-            assert 2 <= r.epochs_done < 5 and "Pruned after epoch" in r.reason and r.test_score is not None
+            assert 2 <= r.epochs_done < 5 and "Pruned after epoch" in r.reason and r.test_value is not None
     best = manager.store.get(out["best_run_id"])
     assert best.best_val_loss == pytest.approx(out["best_value"])
     assert out["best_params"] == {"lr": best.config.lr, "batch_size": best.config.batch_size}
