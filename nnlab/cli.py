@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
         _store_option(s)
-    sweep_cli.add_parsers(sub, add_train_options, _store_option)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite

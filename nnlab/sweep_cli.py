@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 from nnlab.errors import NNLabError
-from nnlab.models import MODELS
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES
 
 _SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
@@ -24,7 +23,7 @@ def _vary(text: str) -> tuple[str, str]:
     return name.strip(), spec.strip()
 
 
-def add_parsers(sub: Any, add_train_options: Any, store_option: Any) -> None:
+def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any) -> None:
     """Register `sweep` (and `sweep resume SWEEP_ID`) and `sweeps`."""
     s = sub.add_parser(
         "sweep",
@@ -32,7 +31,7 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any) -> None:
         description="Start a sweep, or `sweep resume SWEEP_ID [--rerun-failed]` to continue one.",
     )
     s.add_argument("action", nargs="*", help=argparse.SUPPRESS)  # "resume SWEEP_ID"
-    s.add_argument("--arch", choices=list(MODELS))
+    s.add_argument("--arch", choices=archs, metavar="ARCH", help="one of %(choices)s")
     s.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(s, seed=False)
     a = s.add_argument
