@@ -61,6 +61,7 @@ PAGES = (
     ("pages/2_Results.py", "Results", ":material/analytics:"),
     ("pages/3_Compare.py", "Compare", ":material/compare_arrows:"),
     ("pages/4_Playground.py", "Playground", ":material/touch_app:"),
+    ("pages/5_Sweep.py", "Sweep", ":material/tune:"),
 )
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = PAGES[1][0], PAGES[2][0], PAGES[3][0]
 
