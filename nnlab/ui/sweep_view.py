@@ -10,7 +10,7 @@ import streamlit as st
 
 from nnlab.errors import NNLabError
 from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, summary, trials_of
-from nnlab.sweep_store import RESUMABLE_SWEEPS, SweepRecord, SweepStore
+from nnlab.sweep_store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
 from nnlab.ui import (
     RESULTS_PAGE,
     STATUS_ICONS,
@@ -69,7 +69,7 @@ def new_sweep_button() -> None:
 def actions(rec: SweepRecord) -> None:
     """Stop, pause, resume, re-run failed, train the best for longer, new sweep."""
     cols = st.columns(5)
-    running = rec.status == "running"
+    running = rec.status in ACTIVE_SWEEPS
     if cols[0].button("Stop", icon=":material/stop:", key="sw_stop", disabled=not running,
                       help="Stop the running trials now (they can resume) and start no more."):  # fmt: skip
         sweeps().request(rec.sweep_id, "stop")
@@ -81,7 +81,7 @@ def actions(rec: SweepRecord) -> None:
         flash("The sweep pauses once its running trials finish.", "info")
         st.rerun()
     if cols[2].button("Resume", icon=":material/play_arrow:", key="sw_resume",
-                      disabled=rec.status not in RESUMABLE_SWEEPS or rec.status == "finished"):  # fmt: skip
+                      disabled=running or rec.status not in RESUMABLE_SWEEPS or rec.status == "finished"):  # fmt: skip
         resume(rec.sweep_id, rerun_failed=False)
     failed = summary(store(), rec)["failed"]
     if cols[3].button(f"Re-run failed ({failed})", icon=":material/replay:", key="sw_rerun",
@@ -109,7 +109,7 @@ def resume(sweep_id: str, rerun_failed: bool) -> None:
 def live_panel(sweep_id: str, status: str) -> None:
     """The panel, polled while the sweep runs; reruns the page when the status changes."""
 
-    @st.fragment(run_every=POLL_S if status == "running" else None)
+    @st.fragment(run_every=POLL_S if status in ACTIVE_SWEEPS else None)
     def panel() -> None:
         rec = sweeps().get(sweep_id)
         if rec.status != status:
