@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.test_browser import SHOTS, page, server, settle  # noqa: F401  (page and server are fixtures)
 
@@ -51,6 +50,8 @@ def start_small_sweep(pg, url: str) -> None:
     shot(pg, "form-820")
     pg.set_viewport_size({"width": 1400, "height": 1000})
     settle(pg)
+    from playwright.sync_api import expect
+
     expect(pg.locator("[data-testid=stMetric]", has_text="Trials").first).to_contain_text("3", timeout=120_000)
     pg.get_by_role("button", name=re.compile("Start sweep")).click()
     pg.wait_for_url(re.compile(r"[?&]sweep=sw-"), timeout=60_000)
