@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
@@ -53,14 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--arch", required=True, choices=list(MODELS))
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
+    add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
+    r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
     u = sub.add_parser("resume", help="continue an interrupted or stopped run")
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
-    for s in (t, r, u):
+    c = add_compare_parser(sub)
+    for s in (t, r, u, c):
         s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
@@ -104,7 +108,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "seeds"}
 
 
 class ProgressBar(Callback):
@@ -163,7 +167,8 @@ def summary(rec: RunRecord) -> dict[str, Any]:
     return out
 
 
-def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
+    """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
     from nnlab.runner import execute
 
     stop = threading.Event()
@@ -172,6 +177,11 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
     rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
     if rec.reason and rec.status not in ("finished",):
         sys.stderr.write(f"nnlab: {rec.reason}\n")
+    return rec
+
+
+def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+    rec = _run_here(store, run_id, resume)
     s = summary(rec)
     if as_json:
         print(json.dumps(s))
@@ -185,6 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
     store = RunStore(args.store)
+    if args.seeds != 1:
+        return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)
@@ -204,6 +216,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """Print the runs, newest first."""
     runs = RunStore(args.store).list(args.status)
+    if args.groups:
+        return print_groups(runs, args.json)
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
@@ -226,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, "compare": cmd_compare}
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -21,6 +21,9 @@ RESAMPLES = 2000
 MAX_CELLS = 2_000_000  # resampled values held at once (rows of a bootstrap are drawn in batches)
 B_BETTER, A_BETTER, NO_DIFFERENCE = "B is better", "A is better", "no difference the data can show"
 HIGHER_IS_BETTER = {"accuracy": True, "rmse": False}
+PAIRED_EXAMPLES = "paired on the same test examples"
+PAIRED_SEEDS = "paired seed by seed on shared test sets"
+UNPAIRED = "unpaired: the sides do not share their test sets seed by seed"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Verdict:
     test: str
     p_value: float
     verdict: str
-    pairing: str  # what was paired: "test examples", "seeds on shared test sets" or "nothing (independent)"
+    pairing: str  # what the difference was paired on (PAIRED_EXAMPLES, PAIRED_SEEDS or UNPAIRED)
 
 
 def metric_of(metric: str, values: np.ndarray, axis: int = -1) -> np.ndarray | float:
@@ -171,7 +174,7 @@ def compare_runs(metric: str, a: np.ndarray, b: np.ndarray, paired: bool, seed: 
         test,
         p,
         decide(metric, bv - av, p),
-        "test examples" if paired else "nothing (independent)",
+        PAIRED_EXAMPLES if paired else UNPAIRED,
     )
 
 
@@ -208,9 +211,11 @@ def group_replicates(metric: str, members: Sequence[np.ndarray], rng: np.random.
 
 
 def _bootstrap_p(replicates: np.ndarray) -> float:
-    """Two-sided p-value of "no difference" read off bootstrap replicates of a difference."""
-    below, above = float(np.mean(replicates <= 0)), float(np.mean(replicates >= 0))
-    return min(1.0, 2 * min(below, above))
+    """Two-sided p-value of "no difference" read off bootstrap replicates of a difference (never exactly 0:
+    with R replicates the smallest is 2 / (R + 1))."""
+    r = len(replicates)
+    below, above = (np.sum(replicates <= 0) + 1) / (r + 1), (np.sum(replicates >= 0) + 1) / (r + 1)
+    return float(min(1.0, 2 * min(below, above)))
 
 
 def compare_groups(
@@ -227,17 +232,17 @@ def compare_groups(
     a_vals = [float(metric_of(metric, np.asarray(m, dtype=np.float64))) for m in a]
     b_vals = [float(metric_of(metric, np.asarray(m, dtype=np.float64))) for m in b]
     a_reps, b_reps = group_replicates(metric, a, rng), group_replicates(metric, b, rng)
-    if pairs:
+    if pairs and len(pairs) == len(a) == len(b):
         per_pair = np.stack(
             [_paired_replicates(metric, np.asarray(a[i], float), np.asarray(b[j], float), rng) for i, j in pairs]
         )
         diff_reps = _over_seeds(per_pair, rng)
         diff = float(np.mean([b_vals[j] - a_vals[i] for i, j in pairs]))
-        test, pairing = "paired bootstrap over seeds and test examples", "seeds on shared test sets"
+        test, pairing = "paired bootstrap over seeds and test examples", PAIRED_SEEDS
     else:
         diff_reps = b_reps - a_reps
         diff = float(np.mean(b_vals) - np.mean(a_vals))
-        test, pairing = "bootstrap over seeds and test examples (independent test sets)", "nothing (independent)"
+        test, pairing = "bootstrap over seeds and test examples, each side apart", UNPAIRED
     p = _bootstrap_p(diff_reps)
     return Verdict(
         metric,

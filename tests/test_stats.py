@@ -68,7 +68,7 @@ def test_regressors_lower_rmse_wins_by_paired_permutation_and_unpaired_runs_are_
     v = stats.compare_runs("rmse", a, b, paired=True)
     assert v.verdict == stats.B_BETTER and v.diff < 0 and v.test == "paired permutation test" and v.p_value < 0.01
     u = stats.compare_runs("rmse", a, b[:150], paired=True)  # different lengths cannot be paired
-    assert u.pairing.startswith("nothing") and u.test.startswith("permutation test (independent")
+    assert u.pairing == stats.UNPAIRED and u.test.startswith("permutation test (independent")
 
 
 def test_groups_of_seeds_paired_by_test_set_find_a_real_shift_and_no_shift_where_there_is_none():
@@ -79,10 +79,10 @@ def test_groups_of_seeds_paired_by_test_set_find_a_real_shift_and_no_shift_where
 
     low, high = seeds(0.80), seeds(0.90)
     v = stats.compare_groups("accuracy", low, high, pairs=[(0, 0), (1, 1), (2, 2)])
-    assert v.verdict == stats.B_BETTER and v.pairing == "seeds on shared test sets" and v.p_value < 0.01
+    assert v.verdict == stats.B_BETTER and v.pairing == stats.PAIRED_SEEDS and v.p_value < 0.01
     assert v.a_ci[0] < v.a_value < v.a_ci[1] and v.diff_ci[0] < v.diff < v.diff_ci[1]
     w = stats.compare_groups("accuracy", seeds(0.85), seeds(0.85))
-    assert w.verdict == stats.NO_DIFFERENCE and w.pairing.startswith("nothing") and w.diff_ci[0] < 0 < w.diff_ci[1]
+    assert w.verdict == stats.NO_DIFFERENCE and w.pairing == stats.UNPAIRED and w.diff_ci[0] < 0 < w.diff_ci[1]
 
 
 def test_a_group_of_one_matches_the_example_bootstrap_of_its_run():
