@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
@@ -103,7 +104,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run"}
 
 
 class ProgressBar(Callback):
@@ -183,6 +184,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    if args.dry_run:
+        from nnlab.preflight import dry_run
+
+        return dry_run(cfg, args.json)
     store = RunStore(args.store)
     run_id = store.create(cfg)
     store.claim_queued(run_id)
