@@ -13,6 +13,8 @@ from typing import Any
 
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
 from nnlab.errors import NNLabError
+from nnlab.export import add_parser as add_export_parser
+from nnlab.export import cmd_export
 from nnlab.models import MODELS
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, Progress, Trainer
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
         s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+    add_export_parser(sub)
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, "export": cmd_export}
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -13,7 +13,9 @@ import copy
 import json
 import math
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -343,9 +345,51 @@ def describe(est: Estimate) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """1.2 s, 3 min 20 s, 2 h 5 min."""
+    """'0.09 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
+    if s < 10:
+        return f"{s:.2g} s"
+    s = int(round(s))
     if s < 60:
-        return f"{s:.2g} s" if s < 10 else f"{s:.0f} s"
+        return f"{s} s"
     if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60)} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class Estimates:
+    """Pre-flight estimates measured one at a time on a background thread, kept by config (for the dashboard)."""
+
+    def __init__(self, leave_core: bool = True, budget: Budget = Budget(), keep: int = 32):
+        self.leave_core, self.budget, self.keep = leave_core, budget, keep
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlab-preflight")
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def request(self, cfg: RunConfig) -> None:
+        """Start measuring cfg unless it is measured or being measured."""
+        key = cfg.to_json()
+        with self._lock:
+            if key in self._futures:
+                return
+            while len(self._futures) >= self.keep:
+                self._futures.pop(next(iter(self._futures)))
+            self._futures[key] = self._pool.submit(estimate, cfg, self.leave_core, self.budget)
+
+    def pending(self, cfg: RunConfig) -> bool:
+        """Whether cfg is being measured now (or waits its turn)."""
+        future = self._futures.get(cfg.to_json())
+        return future is not None and not future.done()
+
+    def result(self, cfg: RunConfig) -> Estimate | str | None:
+        """The estimate, a sentence saying why there is none, or None while it is not ready (or not asked for)."""
+        future = self._futures.get(cfg.to_json())
+        if future is None or not future.done():
+            return None
+        try:
+            return future.result()
+        except NNLabError as exc:
+            return str(exc)
+        except torch.OutOfMemoryError:
+            return "The estimate ran out of memory: this run will not fit; lower the batch size or the model's size."
+        except Exception as exc:  # the form must never show a traceback
+            return f"The estimate failed ({type(exc).__name__}); the run itself may still work."

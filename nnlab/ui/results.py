@@ -17,6 +17,7 @@ from nnlab.predict import Predictor
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runs import RunRecord
 from nnlab.ui import TRAIN_PAGE, page_exists, store
+from nnlab.ui.handover import export_downloads
 
 # st.session_state keys of these pages (short-lived UI state only)
 KEY_CM_MODE = "results_cm_mode"
@@ -116,6 +117,7 @@ def downloads(rec: RunRecord, res: Results) -> None:
         key="dl_report",
         on_click="ignore",
     )
+    export_downloads(rec)
 
 
 def live_view_link(run_id: str) -> None:
