@@ -23,11 +23,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.data import Dataset, load_dataset
 from nnlab.data.batches import iterate_batches
 from nnlab.errors import NNLabError
 from nnlab.models import build_model, count_parameters
+from nnlab.registry import check
 from nnlab.runner import atomic_save, device_label, set_threads
 from nnlab.train import Trainer, resolve_device, seed_everything
 

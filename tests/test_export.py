@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from nnlab.artifacts import read_arrays
-from nnlab.config import make_config
 from nnlab.data import load_dataset
 from nnlab.data.batches import make_transform
 from nnlab.errors import NNLabError
 from nnlab.export import FACTS, TORCHSCRIPT, export_run, export_zip
 from nnlab.predict import Predictor
+from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.runs import RunStore
 

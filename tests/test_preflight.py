@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from nnlab.config import make_config
 from nnlab.data import load_dataset
 from nnlab.models import build_model, count_parameters
 from nnlab.preflight import Budget, Estimate, describe, estimate, sweep_seconds
+from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.runs import RunStore
 from nnlab.train import Callback
