@@ -222,9 +222,9 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
 
 
 def _score_line(rec: Any) -> str:
-    if rec.test_score is None:
+    if rec.test_value is None:
         return "The run has no test score (it did not finish)."
-    return f"In nnlab the run reached test {rec.test_metric} {rec.test_score:.4f} after {rec.epochs_done} epochs."
+    return f"In nnlab the run reached test {rec.test_metric} {rec.test_value:.4f} after {rec.epochs_done} epochs."
 
 
 def _script_readme(rec: Any, plan: DataPlan) -> str:
@@ -249,8 +249,7 @@ def export_torchscript(store: Any, run_id: str, out: Path) -> list[Path]:
     from nnlab.predict import Predictor
 
     rec = store.get(run_id)
-    run_dir = store.run_dir(run_id)
-    predictor = Predictor.from_run(run_dir, rec.config)
+    predictor = Predictor.from_run(store.folder(run_id), rec.config)
     example = _example_input(predictor)
     module = _to_torchscript(predictor.model, example)
     with torch.no_grad():
@@ -354,11 +353,9 @@ def export_run(store: Any, run_id: str, fmt: str, out: Path) -> list[Path]:
 
 def export_problem(store: Any, run_id: str, fmt: str) -> str | None:
     """Why the run cannot be exported in fmt, in one sentence; None when it can (checked without exporting)."""
-    from nnlab.runner import WEIGHTS
-
     cfg = store.get(run_id).config
     if fmt == "torchscript":
-        return None if (store.run_dir(run_id) / WEIGHTS).is_file() else "The run saved no trained model."
+        return None if store.folder(run_id).has_weights() else "The run saved no trained model."
     if cfg.dataset not in SCRIPT_DATA:
         return f"Dataset {cfg.dataset} cannot be exported as a script yet."
     if cfg.dataset in _USER_FILE and not Path(cfg.data_path).exists():

@@ -29,7 +29,8 @@ from nnlab.data.batches import iterate_batches
 from nnlab.errors import NNLabError
 from nnlab.models import build_model, count_parameters
 from nnlab.registry import check
-from nnlab.runner import atomic_save, device_label, set_threads
+from nnlab.runfolder import RunFolder
+from nnlab.runner import device_label, set_threads
 from nnlab.train import Trainer, resolve_device, seed_everything
 
 MB = 2**20
@@ -207,12 +208,12 @@ def time_validation(trainer: Trainer) -> float:
 
 
 def time_checkpoint(trainer: Trainer) -> float:
-    """Seconds of an epoch's checkpoint work: the best-weights copy, best.pt and last.pt written for real."""
+    """Seconds of an epoch's checkpoint work, done for real in a scratch folder: the best-weights copy, best.pt
+    and last.pt."""
     with tempfile.TemporaryDirectory(prefix="nnlab-preflight-") as tmp:
         t0 = time.perf_counter()
-        copy.deepcopy(trainer.model.state_dict())
-        atomic_save(trainer.model.state_dict(), Path(tmp) / "best.pt")
-        atomic_save(trainer.state_dict(), Path(tmp) / "last.pt")
+        best = copy.deepcopy(trainer.model.state_dict())
+        RunFolder(Path(tmp)).save_checkpoint(trainer.state_dict(), best)
         return time.perf_counter() - t0
 
 

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.artifacts import read_arrays
 from nnlab.data import load_dataset
 from nnlab.data.batches import make_transform
 from nnlab.errors import NNLabError
@@ -97,7 +96,7 @@ def test_the_default_digits_mlp_script_reaches_the_runs_accuracy(store, tmp_path
     assert out.returncode == 0, out.stderr[-2000:]
     accuracy = float(re.search(r"test accuracy ([\d.]+)", out.stdout).group(1))
     assert accuracy >= 0.95
-    assert abs(accuracy - store.get(run_id).test_score) <= 0.03  # within the noise of a rerun (540 test digits)
+    assert abs(accuracy - store.get(run_id).test_value) <= 0.03  # within the noise of a rerun (540 test digits)
 
 
 def test_generated_data_is_saved_beside_the_script(trained, store, tmp_path):
@@ -160,7 +159,7 @@ def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
 def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_path, name):
     rec = store.get(trained[name])
     export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
-    predictor = Predictor.from_run(store.run_dir(rec.run_id), rec.config)
+    predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
     inputs = _test_inputs(predictor, rec.config)
     np.savez(tmp_path / "inputs.npz", *inputs)
     (tmp_path / "predict.py").write_text(_LOAD_AND_PREDICT)
@@ -169,7 +168,7 @@ def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tm
     scripted = np.load(tmp_path / "out.npy")
     with torch.no_grad():
         eager = predictor.model(*[torch.from_numpy(a) for a in inputs]).float().numpy()
-    stored = read_arrays(store.run_dir(rec.run_id), "predictions.npz")
+    stored = store.folder(rec.run_id).read_arrays("predictions.npz")
     if predictor.task == "classification":
         assert (scripted.argmax(1) == stored["y_pred"]).all()  # every test example
         probs = torch.softmax(torch.from_numpy(scripted), 1).numpy()
@@ -187,7 +186,7 @@ def test_the_facts_json_is_enough_to_preprocess_like_the_playground(trained, sto
     export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
     facts = json.loads((tmp_path / "ts" / FACTS).read_text())
     model = torch.jit.load(str(tmp_path / "ts" / TORCHSCRIPT))
-    predictor = Predictor.from_run(store.run_dir(rec.run_id), rec.config)
+    predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
     with torch.no_grad():
         if name == "digits":
             image = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
