@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from nnlab import sweep_cli
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.export import add_parser as add_export_parser
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
-        s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+        _store_option(s)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
@@ -89,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_train_options(t: argparse.ArgumentParser) -> None:
-    """The RunConfig options; anything not given takes the architecture's default."""
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+
+
+def add_train_options(t: argparse.ArgumentParser, seed: bool = True) -> None:
+    """The RunConfig options; anything not given takes the architecture's default (a sweep has its own --seed)."""
     a = t.add_argument
     a("--data", dest="data_path", help="your CSV, zip or image folder")
     a("--data-root", help="folder of torchvision / aclImdb files")
@@ -106,7 +112,9 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--patience", type=int, help="early-stopping patience in epochs")
     a("--min-delta", type=float)
     a("--no-early-stopping", dest="early_stopping", action="store_false", default=None)
-    a("--seed", type=int), a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
+    if seed:
+        a("--seed", type=int)
+    a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
     a("--threads", type=int)
     a("--no-pretrained", dest="pretrained", action="store_false", default=None)
     a(
@@ -252,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, "export": cmd_export}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands["export"] = cmd_export
     try:
         return commands[args.command](args)
     except NNLabError as exc:
