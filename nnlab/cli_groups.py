@@ -11,7 +11,8 @@ from typing import Any
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.groups import group_id, groups_of, seed_configs
-from nnlab.runs import RunRecord, RunStore
+from nnlab.records import RunRecord
+from nnlab.runs import RunStore
 
 
 def add_seeds_option(t: argparse.ArgumentParser) -> None:
@@ -54,7 +55,7 @@ def train_group(
         store.claim_queued(run_id)
         rec = run_here(run_id)
         if not as_json:
-            score = f"test {rec.test_metric} {rec.test_score:.4f}" if rec.test_score is not None else rec.status
+            score = f"test {rec.test_metric} {rec.test_value:.4f}" if rec.test_value is not None else rec.status
             print(f"run {rec.run_id}  seed {member.seed}  {score}")
         if rec.status == "stopped":
             break
@@ -66,7 +67,7 @@ def train_group(
 
 def group_summary(cfg: RunConfig, records: list[RunRecord]) -> dict[str, Any]:
     """The group's id, runs and seeds, and the mean and standard deviation of their test score."""
-    scores = [r.test_score for r in records if r.test_score is not None]
+    scores = [r.test_value for r in records if r.test_value is not None]
     metric = next((r.test_metric for r in records if r.test_metric), None)
     return {
         "group": group_id(cfg),

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.artifacts import Results, has_results, load_results
 from nnlab.errors import NNLabError
 from nnlab.groups import GROUP_PREFIX, NOT_IN_GROUP_KEY, find_group
-from nnlab.runs import RunRecord, RunStore
+from nnlab.records import RunRecord
+from nnlab.runfolder import Results
+from nnlab.runs import RunStore
 from nnlab.stats import Verdict, compare_groups, compare_runs, per_example
 
 JSON_KEYS = (
@@ -143,9 +144,7 @@ def resolve(
     store: RunStore, name: str, results: Callable[[RunRecord], Results | None] | None = None, flag: str = "A"
 ) -> Side:
     """The run or group called `name`, with the members that have test results (`results` may cache)."""
-    load = results or (
-        lambda r: load_results(store.run_dir(r.run_id)) if has_results(store.run_dir(r.run_id)) else None
-    )
+    load = results or (lambda r: _stored_results(store, r))
     records = store.list()
     group = find_group(records, name)
     if group is not None:
@@ -159,6 +158,11 @@ def resolve(
     if not members:
         raise NNLabError(f"{flag} {name} has no finished run with test results yet; train it to the end first.")
     return Side(group.group_id if group is not None else name, members)
+
+
+def _stored_results(store: RunStore, rec: RunRecord) -> Results | None:
+    folder = store.folder(rec.run_id)
+    return folder.read_results() if folder.has_results() else None
 
 
 def config_diff(a: Side, b: Side) -> dict[str, tuple[Any, Any]]:

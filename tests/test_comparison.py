@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from nnlab.artifacts import load_results
 from nnlab.cli import main
 from nnlab.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve
 from nnlab.errors import NNLabError
@@ -39,8 +38,8 @@ def test_two_runs_on_one_split_are_compared_paired_with_mcnemar_and_the_flips_ad
     out = tw.to_json()
     assert tuple(out) == JSON_KEYS and json.loads(json.dumps(out)) == out
     assert out["test"].startswith("McNemar") and tw.verdict.pairing == PAIRED_EXAMPLES
-    pa = load_results(store.run_dir(a)).predictions
-    pb = load_results(store.run_dir(b)).predictions
+    pa = store.folder(a).read_results().predictions
+    pb = store.folder(b).read_results().predictions
     ra, rb = pa.y_pred == pa.y_true, pb.y_pred == pb.y_true
     assert out["flipped_a_to_b"] == int(np.sum(ra & ~rb)) and out["flipped_b_to_a"] == int(np.sum(rb & ~ra))
     assert out["a_value"] == pytest.approx(ra.mean()) and out["diff"] == pytest.approx(rb.mean() - ra.mean())
