@@ -1,4 +1,7 @@
-"""The command line: train in the foreground into the store, list runs, resume a run."""
+"""The command line: train in the foreground into the store, list runs, resume a run.
+
+torch and the trainer are imported only by the subcommands that train, so `python -m nnlab runs` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,16 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from nnlab.errors import NNLabError
 from nnlab.flags import add_train_options
-from nnlab.models import MODELS
-from nnlab.registry import check, make_config
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import Callback, EpochRecord, Progress, Trainer
+from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
+from nnlab.runs import RunStore
+
+if TYPE_CHECKING:
+    from nnlab.train import Trainer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,12 +29,24 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class _Architectures:
+    """The registered architecture names, read from the model registry (and torch) only when argparse asks."""
+
+    def __iter__(self) -> Iterator[str]:
+        from nnlab.models import MODELS
+
+        return iter(MODELS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m nnlab`."""
     p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train one model in the foreground")
-    t.add_argument("--arch", required=True, choices=list(MODELS))
+    t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     r = sub.add_parser("runs", help="list the runs in the store")
@@ -50,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 _NOT_CONFIG = {"command", "json", "store", "arch"}
 
 
-class ProgressBar(Callback):
-    """A tqdm bar on stderr: one per epoch, with the smoothed loss and samples/s."""
+class ProgressBar:
+    """A trainer listener: a tqdm bar on stderr, one per epoch, with the smoothed loss and samples/s."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
@@ -81,7 +98,7 @@ class ProgressBar(Callback):
         name = "val_rmse" if trainer.regression else "val_acc"
         sys.stderr.write(
             f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
-            f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
+            f"val_loss {r.val_loss:.4f}  {name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s"
             f"{'  *' if improved else ''}\n"
         )
 
@@ -125,6 +142,8 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
+    from nnlab.registry import check, make_config
+
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
     store = RunStore(args.store)
@@ -150,10 +169,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
-    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test score':>16}  created")
+    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  created")
     for r in runs:
-        score = f"{r.test_metric} {r.test_score:.4f}" if r.test_score is not None else "-"
-        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {score:>16}  {r.created_iso}")
+        value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
+        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}")
     return 0
 
 

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 
 from nnlab.config import FIELDS
-from nnlab.runs import RunRecord
+from nnlab.records import RunRecord
 
 # the settings a person varies most often, as columns of the runs table (their descriptions rank them)
 KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
 NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
 _RUN_COLUMNS = ("run", "status", "arch", "dataset")
-_RESULT_COLUMNS = ("best_val_score", "test_metric", "test_score", "seconds", "device", "created")
+_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created")
 
 
 def width(rec: RunRecord) -> str:
@@ -42,9 +42,9 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "arch": rec.arch,
         "dataset": rec.dataset,
         **{name: _setting(rec, name) for name in KEY_HYPERPARAMETERS},
-        "best_val_score": rec.best_val_score,
+        "best_val_metric": rec.best_val_metric,
         "test_metric": rec.test_metric or "",
-        "test_score": rec.test_score,
+        "test_value": rec.test_value,
         "seconds": rec.seconds,
         "device": rec.device,
         "created": pd.Timestamp(rec.created, unit="s"),
@@ -88,8 +88,8 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Config fields that vary across runs with a test score, plus the score (for parallel coordinates)."""
-    scored = [r for r in records if r.test_score is not None]
+    """Config fields that vary across runs with a test value, plus that value (for parallel coordinates)."""
+    scored = [r for r in records if r.test_value is not None]
     if not scored:
         return pd.DataFrame()
     df = pd.DataFrame([config_values(r) for r in scored], index=[r.run_id for r in scored])
@@ -99,7 +99,7 @@ def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
         converted = pd.to_numeric(df[col], errors="coerce")
         if converted.notna().all() and df[col].map(type).ne(bool).all():
             df[col] = converted
-    df["test_score"] = [r.test_score for r in scored]
+    df["test_value"] = [r.test_value for r in scored]
     return df
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnlab.artifacts import Results
 from nnlab.errors import NNLabError
 from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
+from nnlab.runfolder import Results
 from nnlab.ui import show_error
 from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
 from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
