@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from nnlab import sweep_cli
 from nnlab.errors import NNLabError
 from nnlab.flags import add_train_options
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
@@ -56,12 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
-        s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+        _store_option(s)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
     b.add_argument("--json", action="store_true", help="print one JSON line last")
     return p
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
 _NOT_CONFIG = {"command", "json", "store", "arch"}
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
     try:
         return commands[args.command](args)
     except NNLabError as exc:

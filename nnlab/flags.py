@@ -58,8 +58,9 @@ def _how(name: str, info: FieldInfo) -> dict[str, Any]:
     return {"type": type(default)}
 
 
-def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """A flag per RunConfig field the command line takes; anything not given takes the architecture's default."""
+def add_train_options(parser: argparse.ArgumentParser, seed: bool = True) -> None:
+    """A flag per RunConfig field the command line takes; anything not given takes the architecture's default
+    (seed=False leaves --seed to the caller: a sweep has its own)."""
     for name, info in FIELDS.items():
-        if info.cli:
+        if info.cli and (seed or name != "seed"):
             parser.add_argument(flag_of(name), dest=name, help=_help(name, info), **_how(name, info))
