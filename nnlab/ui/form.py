@@ -30,6 +30,7 @@ from nnlab.ui.fields import (
     section_fields,
     widget_value,
 )
+from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SOURCE, KEY_START, KEY_UPLOAD
 
 UPLOAD_LIMIT_MB = 200
@@ -234,12 +235,15 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     st.markdown("#### Preview")
     todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
     errors = [p for p in problems if not p.startswith(TODO)]
+    estimate = None
     if not problems:
         errors += _preview_or_offer(spec, cfg)
+        estimate = preflight_panel(cfg) if not errors else None
     for text in todo:
         st.info(text, icon=":material/upload_file:")
     for text in errors:
         show_error(text)
+    start_warning(estimate)
     if st.button(
         "Start training",
         icon=":material/play_arrow:",

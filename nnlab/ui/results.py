@@ -18,6 +18,7 @@ from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
 from nnlab.ui import TRAIN_PAGE, store
+from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
     KEY_CM_CHART,
     KEY_CM_LAST_CLICK,
@@ -113,6 +114,7 @@ def downloads(rec: RunRecord, res: Results) -> None:
         key="dl_report",
         on_click="ignore",
     )
+    export_downloads(rec)
 
 
 def live_view_link(run_id: str) -> None:
