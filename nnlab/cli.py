@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nnlab import sweep_cli
+from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
 from nnlab.errors import NNLabError
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
@@ -51,15 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one model in the foreground")
     t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
     add_train_options(t)
+    add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
+    r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
     u = sub.add_parser("resume", help="continue an interrupted or stopped run")
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
-    for s in (t, r, u):
+    for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
@@ -74,7 +77,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds"}
 
 
 class ProgressBar:
@@ -133,7 +136,8 @@ def summary(rec: RunRecord) -> dict[str, Any]:
     return out
 
 
-def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
+    """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
     from nnlab.runner import execute
 
     stop = threading.Event()
@@ -142,6 +146,11 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
     rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
     if rec.reason and rec.status not in ("finished",):
         sys.stderr.write(f"nnlab: {rec.reason}\n")
+    return rec
+
+
+def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+    rec = _run_here(store, run_id, resume)
     s = summary(rec)
     if as_json:
         print(json.dumps(s))
@@ -161,6 +170,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         return dry_run(cfg, args.json)
     store = RunStore(args.store)
+    if args.seeds != 1:
+        return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)
@@ -180,6 +191,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """Print the runs, newest first."""
     runs = RunStore(args.store).list(args.status)
+    if args.groups:
+        return print_groups(runs, args.json)
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
@@ -203,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
-    commands["export"] = cmd_export
+    commands["export"], commands["compare"] = cmd_export, cmd_compare
     try:
         return commands[args.command](args)
     except NNLabError as exc:
