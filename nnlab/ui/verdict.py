@@ -14,11 +14,10 @@ from nnlab.records import RunRecord
 from nnlab.report_compare import build_comparison_report, comparison_filename
 from nnlab.stats import A_BETTER, B_BETTER
 from nnlab.ui import show_error, store
+from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST
 from nnlab.ui.results import clicked_cell, image_grid, md, results_of
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
-KEY_FLIP_CELL = "compare_flip_cell_{a}_{b}"  # the cell picker, which also holds the clicked cell
-KEY_FLIP_LAST = "compare_flip_last_{a}_{b}"
 SHOWN = 24  # examples per list
 
 
