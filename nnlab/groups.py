@@ -8,11 +8,13 @@ import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from nnlab.config import RunConfig
 from nnlab.records import RunRecord
+
+if TYPE_CHECKING:  # pandas (and numpy) load only where a table is built: `nnlab runs` stays light
+    import pandas as pd
 
 # fields that do not make a different experiment: the seed, and where or how fast it ran
 NOT_IN_GROUP_KEY = ("seed", "threads", "device", "expert", "data_root")
