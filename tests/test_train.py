@@ -154,3 +154,25 @@ def test_early_stopping_gives_a_lowered_rate_one_full_patience(monkeypatch):
     assert result.status == "early_stopped" and result.best_epoch == 1
     assert lrs[5] == pytest.approx(lrs[0] * 0.1)
     assert len(result.history) == 10
+
+
+def _never_improving(monkeypatch, trainer):
+    monkeypatch.setattr(trainer, "evaluate", lambda split: (1.0, 0.5))
+    return trainer
+
+
+@pytest.mark.parametrize("layout", ["listener", "before the listener"])
+def test_early_stopping_keeps_its_state_across_a_resume(monkeypatch, layout):
+    cfg = tiny_config("mlp", epochs=40, patience=5, lr_patience=3)
+    first = _never_improving(monkeypatch, _trainer(cfg.replace(epochs=7)))
+    assert first.fit().status == "finished"
+    state = first.state_dict()
+    assert state["callbacks"]["early_stopping"]["bad"] == 2  # renewed at epoch 5, then epochs 6 and 7
+    if layout == "before the listener":  # a checkpoint of an older nnlab: the counters sat beside the best epoch
+        stopper = state.pop("callbacks")["early_stopping"]
+        state["best"] |= {"bad": stopper["bad"], "renewed": stopper["renewed"]}
+        state["best_model"] = stopper["best_model"]
+    second = _never_improving(monkeypatch, _trainer(cfg))
+    second.load_state_dict(state)
+    result = second.fit()
+    assert result.status == "early_stopped" and len(result.history) == 10  # as if never interrupted
