@@ -29,3 +29,12 @@ def small(data, n: int = 300):
     data.val = data.val.subset(np.arange(min(n // 3, len(data.val))))
     data.test = data.test.subset(np.arange(min(n // 3, len(data.test))))
     return data
+
+
+def fill_store(store, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[str]:
+    """Add n finished-looking runs to the store in one transaction; returns their ids."""
+    from nnlab.data.synthetic import fake_runs
+
+    runs, histories = fake_runs(n, epochs, seed)
+    store.bulk_insert(runs, histories)
+    return [r.run_id for r in runs]

@@ -3,8 +3,8 @@
 import json
 
 from nnlab.cli import main
-from nnlab.fixtures import fill_store
 from nnlab.runs import RunStore
+from tests.helpers import fill_store
 
 
 def test_bench_tiny_prints_the_table_and_the_json_line_last(capsys):
