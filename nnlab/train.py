@@ -200,7 +200,7 @@ class Trainer:
         if device.type == "cpu":
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
-        self.transform = make_transform(data.kind, data.info, cfg.augment, device, self.rng)
+        self.transform = make_transform(data.info, cfg.augment, device, self.rng)
         self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
@@ -299,8 +299,8 @@ class Trainer:
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
         if self.regression:
-            std = self.data.info["std"][self.data.info["target_index"]]
-            return loss, float(torch.sqrt(((out - y) ** 2).mean())) * std
+            info = self.data.info
+            return loss, info.scaler.unscale_spread(float(torch.sqrt(((out - y) ** 2).mean())), info.target_index)
         return loss, float((out.argmax(1) == y).float().mean())
 
     # -- the loop -------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ import math
 import time
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import torch
 
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
+from nnlab.facts import DataFacts, ImageFacts, Scaler, TabularFacts, TextFacts
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import make_config
 
@@ -29,8 +29,8 @@ def mnist_like(n: int, val: int, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, n + val)
     x = _centres(rng, 10, (784,))[y] * 0.5 + rng.normal(0, 1, (n + val, 784)).astype(np.float32)
-    info = {"num_classes": 10, "classes": [str(c) for c in range(10)], "input_shape": [784]}
-    return _dataset("mnist-like", "tabular", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+    info = TabularFacts(classes=tuple(str(c) for c in range(10)), features=784)
+    return _dataset("mnist-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
 
 
 def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
@@ -43,16 +43,14 @@ def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
         part = centres[y[start : start + 1000]] * 40 + 128
         x[start : start + 1000] = np.clip(part + rng.normal(0, 40, part.shape), 0, 255)
     flat = torch.from_numpy(x[:n]).float().div_(255).transpose(0, 1).reshape(3, -1)
-    info = {
-        "num_classes": 10,
-        "classes": [str(c) for c in range(10)],
-        "input_shape": [3, 32, 32],
-        "source_channels": 3,
-        "mean": flat.mean(1).tolist(),
-        "std": flat.std(1).tolist(),
-        "image_size": 32,
-    }
-    return _dataset("cifar-like", "image", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+    info = ImageFacts(
+        classes=tuple(str(c) for c in range(10)),
+        channels=3,
+        source_channels=3,
+        image_size=32,
+        scaler=Scaler.of(flat.mean(1).tolist(), flat.std(1).tolist()),
+    )
+    return _dataset("cifar-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
 
 
 def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int = 10_000) -> Dataset:
@@ -65,26 +63,19 @@ def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int
     words = min(50, (vocab - 2) // 2)
     ids = np.where(cue, 2 + y[:, None] * words + rng.integers(0, words, (n + val, max_len)), ids)
     ids[np.arange(max_len)[None, :] >= lengths[:, None]] = 0  # padding
-    info = {
-        "num_classes": 2,
-        "classes": ["negative", "positive"],
-        "input_shape": [max_len],
-        "vocab_size": vocab,
-        "max_len": max_len,
-    }
-    return _dataset(
-        "reviews-like", "text", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info
-    )
+    words = ("<pad>", "<unk>", *(f"w{i}" for i in range(2, vocab)))
+    info = TextFacts(classes=("negative", "positive"), vocab=words, max_len=max_len)
+    return _dataset("reviews-like", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info)
 
 
 def _dataset(
-    name: str, kind: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, info: dict[str, Any]
+    name: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, info: DataFacts
 ) -> Dataset:
     def part(sl: slice) -> Split:
         return Split(x[sl], y[sl], None if lengths is None else lengths[sl])
 
     val = part(slice(n, None))
-    return Dataset(name, kind, part(slice(0, n)), val, val, info["classes"], info)
+    return Dataset(name, part(slice(0, n)), val, val, info)
 
 
 # -- runs: what a store holds after months of use ----------------------------------------------------------
