@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from nnlab.config import RunConfig
@@ -38,3 +40,11 @@ def fill_store(store, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[s
     runs, histories = fake_runs(n, epochs, seed)
     store.bulk_insert(runs, histories)
     return [r.run_id for r in runs]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120, every: float = 0.05) -> None:
+    """Poll condition() until it holds; fail naming `what` once the deadline passes (never wait forever)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up after {timeout:g} s waiting for {what}"
+        time.sleep(every)

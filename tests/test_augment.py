@@ -91,6 +91,7 @@ def test_resnet_from_scratch_uses_the_datasets_own_statistics():
     assert ds.info.scaler.mean[0] == pytest.approx(float(ds.train.x.float().mean() / 255), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_the_trainer_augments_training_batches_only(monkeypatch):
     calls: list[int] = []
 

@@ -12,6 +12,7 @@ ARCH = {"digits": "mlp", "shapes": "cnn", "reviews": "lstm", "series": "ts-lstm"
 
 
 @pytest.mark.parametrize("name", list(ARCH))
+@pytest.mark.slow
 def test_builtins_load_offline_with_three_disjoint_splits(name):
     data = load_dataset(make_config(ARCH[name], dataset=name))
     sizes = [len(data.train), len(data.val), len(data.test)]
@@ -22,6 +23,7 @@ def test_builtins_load_offline_with_three_disjoint_splits(name):
 
 
 @pytest.mark.parametrize("name", list(ARCH))
+@pytest.mark.slow
 def test_splits_are_fixed_by_the_seed(name):
     a = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
     b = load_dataset(make_config(ARCH[name], dataset=name, seed=3))

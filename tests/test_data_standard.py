@@ -176,6 +176,7 @@ def test_mnist_uses_its_own_test_split_and_digit_class_names(tmp_path, monkeypat
     assert tuple(ds.train.x.shape[1:]) == (1, 28, 28) and ds.info.input_shape == (1, 28, 28)
 
 
+@pytest.mark.slow
 def test_fashion_mnist_from_gz_files_trains_with_a_cnn(tmp_path, capsys, monkeypatch):
     write_mnist(tmp_path / "data", folder="FashionMNIST", n_train=400, n_test=150, gz=True, fashion=True)
     forbid_download(monkeypatch)
@@ -264,6 +265,7 @@ def test_images_and_labels_of_different_lengths_are_refused(tmp_path):
 # --- CIFAR-10 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cifar10_batches_train_a_cnn_from_the_command_line(tmp_path, capsys, monkeypatch):
     write_cifar(tmp_path / "data", per_batch=80, n_test=150)
     forbid_download(monkeypatch)
