@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
 from nnlab.plots import (
     confusion_figure,
@@ -124,9 +125,12 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
 
 
 def config_table(rec: RunRecord) -> pd.DataFrame:
-    """The run's config as (field, value) rows."""
+    """The run's config as rows of (label, field, value), labels from the fields' descriptions."""
     values = dataclasses.asdict(rec.config)
-    return pd.DataFrame({"value": [_fmt(v, 6) for v in values.values()]}, index=list(values))
+    return pd.DataFrame(
+        {"field": list(values), "value": [_fmt(v, 6) for v in values.values()]},
+        index=[FIELDS[name].label if name in FIELDS else name for name in values],
+    )
 
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
