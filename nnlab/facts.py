@@ -42,6 +42,7 @@ class DataFacts:
     """What every kind of data tells: its class names (none for a series), notes on loading, its source file."""
 
     kind: ClassVar[str] = ""
+    derived: ClassVar[tuple[str, ...]] = ("input_shape",)  # properties written out for readers of the JSON
     classes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what loading dropped or ignored, in one sentence each
     source: str = ""  # the user's file name, where the data came from one
@@ -61,9 +62,10 @@ class DataFacts:
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the fields, the scaler as mean and std, and the derived facts for readers."""
-        out: dict[str, Any] = {"kind": self.kind, "task": self.task, "input_shape": list(self.input_shape)}
-        if self.task == "classification":
-            out["num_classes"] = self.num_classes
+        out: dict[str, Any] = {"kind": self.kind, "task": self.task}
+        for name in self.derived + (("num_classes",) if self.task == "classification" else ()):
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Scaler):
@@ -112,6 +114,7 @@ class TextFacts(DataFacts):
     """Token ids over a vocabulary built on the training split (0 pads, 1 is unknown), max_len per text."""
 
     kind: ClassVar[str] = "text"
+    derived: ClassVar[tuple[str, ...]] = ("input_shape", "vocab_size")
     vocab: tuple[str, ...]
     max_len: int
 
@@ -129,6 +132,7 @@ class SeriesFacts(DataFacts):
     """Windows of `window` time steps of every column, forecasting `horizon` values of the target column."""
 
     kind: ClassVar[str] = "series"
+    derived: ClassVar[tuple[str, ...]] = ("input_shape", "target")
     columns: tuple[str, ...]
     target_index: int
     window: int

@@ -377,7 +377,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.history[:] = [EpochRecord(**r) for r in state["history"]]
+        self.history[:] = [EpochRecord.from_dict(r) for r in state["history"]]
         best = state["best"]
         self.best_loss, self.best_epoch = best["loss"], best["epoch"]
         # checkpoints written before early stopping was a listener kept its state beside the best epoch

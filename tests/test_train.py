@@ -178,6 +178,7 @@ def test_early_stopping_keeps_its_state_across_a_resume(monkeypatch, layout):
         stopper = state.pop("callbacks")["early_stopping"]
         state["best"] |= {"bad": stopper["bad"], "renewed": stopper["renewed"]}
         state["best_model"] = stopper["best_model"]
+        state["history"] = [{**r, "val_score": r.pop("val_metric")} for r in state["history"]]  # its old name
     second = _never_improving(monkeypatch, _trainer(cfg))
     second.load_state_dict(state)
     result = second.fit()
