@@ -12,11 +12,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.facts import DataFacts
+
+if TYPE_CHECKING:
+    from nnlab.facts import DataFacts
 
 FORMATS = ("script", "torchscript")
 TEMPLATES = Path(__file__).with_name("export_templates")
