@@ -41,6 +41,7 @@ def test_title_and_empty_store():
     assert "No runs yet" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_difference(trained):
     at = _open()
     assert len(at.dataframe[0].value) == len(trained)
@@ -67,6 +68,7 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
     assert len(moved) == 2
 
 
+@pytest.mark.slow
 def test_seed_groups_show_mean_and_spread_and_curves_with_a_band(trained, workspace):
     store = RunStore(workspace)
     base = store.get(trained["digits"]).config
@@ -138,6 +140,7 @@ def test_tables_behind_the_page(trained, workspace):
     assert hp["lr"].dtype.kind == "f"
 
 
+@pytest.mark.slow
 def test_page_stays_fast_with_a_thousand_runs(store):
     cfg = make_config("mlp", dataset="digits")
     for i in range(1000):
