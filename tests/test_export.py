@@ -150,7 +150,7 @@ def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
     """The run's test split, preprocessed as the Playground preprocesses (model inputs, in order)."""
     test = load_dataset(cfg).test
     if predictor.kind == "image":
-        return [make_transform("image", predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
+        return [make_transform(predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
     if predictor.kind == "text":
         return [test.x[:, : int(test.lengths.max())].numpy(), test.lengths.numpy()]
     return [test.x.numpy()]
