@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
 from nnlab.plots import (
     confusion_figure,
@@ -19,6 +20,7 @@ from nnlab.plots import (
     residuals_figure,
 )
 from nnlab.records import EpochRecord, RunRecord
+from nnlab.report_examples import EXAMPLES_CSS, mistakes_html
 from nnlab.runfolder import Results
 
 _CSS = """
@@ -124,9 +126,12 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
 
 
 def config_table(rec: RunRecord) -> pd.DataFrame:
-    """The run's config as (field, value) rows."""
+    """The run's config as rows of (label, field, value), labels from the fields' descriptions."""
     values = dataclasses.asdict(rec.config)
-    return pd.DataFrame({"value": [_fmt(v, 6) for v in values.values()]}, index=list(values))
+    return pd.DataFrame(
+        {"field": list(values), "value": [_fmt(v, 6) for v in values.values()]},
+        index=[FIELDS[name].label if name in FIELDS else name for name in values],
+    )
 
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
@@ -134,7 +139,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     title = f"nnlab run {rec.run_id}: {rec.arch} on {rec.dataset}"
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-        f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>",
+        f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
         f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · {esc(rec.epochs_done)} "
         f"epoch(s) · {esc(rec.device)}</p>",
         _metrics(headline(res)),
@@ -146,6 +151,8 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
         ]
     for k, (name, fig) in enumerate(_figures(rec, res, history)):
         parts += [f"<h2>{esc(name)}</h2>", _figure_html(fig, first=k == 0)]
+    if mistakes := mistakes_html(res):
+        parts += ["<h2>Most confident mistakes per class pair</h2>", mistakes]
     parts += ["<h2>Data</h2>", _table(data_facts(res))] if res.info else []
     parts += ["<h2>Config</h2>", _table(config_table(rec)), "</body></html>"]
     return "\n".join(parts)
@@ -153,10 +160,11 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
 
 def data_facts(res: Results) -> pd.DataFrame:
     """A few facts learned from the data, as (fact, value) rows (no vocabulary dumps)."""
+    info = res.info.to_json_dict()
     skip = {"vocab", "mean", "std", "classes", "columns", "notes"}
-    facts = {k: _fmt(v, 4) for k, v in res.info.items() if k not in skip}
-    if "columns" in res.info:
-        facts["columns"] = ", ".join(map(str, res.info["columns"][:50]))
+    facts = {k: _fmt(v, 4) for k, v in info.items() if k not in skip}
+    if "columns" in info:
+        facts["columns"] = ", ".join(map(str, info["columns"][:50]))
     return pd.DataFrame({"value": list(facts.values())}, index=list(facts))
 
 

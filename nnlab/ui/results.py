@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from nnlab.config import RunConfig
 from nnlab.metrics import cell_examples, normalize_confusion
@@ -18,15 +17,18 @@ from nnlab.predict import Predictor
 from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
-from nnlab.ui import TRAIN_PAGE, page_exists, store
+from nnlab.ui import TRAIN_PAGE, store
+from nnlab.ui.handover import export_downloads
+from nnlab.ui.keys import (
+    KEY_CM_CHART,
+    KEY_CM_LAST_CLICK,
+    KEY_CM_LIMIT,
+    KEY_CM_MODE,
+    KEY_CM_PRED,
+    KEY_CM_TRUE,
+    QUERY_RUN,
+)
 
-# st.session_state keys of these pages (short-lived UI state only)
-KEY_CM_MODE = "results_cm_mode"
-KEY_CM_CHART = "results_cm_chart_{run}_{mode}"  # the chart's selection state
-KEY_CM_TRUE = "results_cell_true_{run}"  # the fallback picker, which also holds the current cell
-KEY_CM_PRED = "results_cell_pred_{run}"
-KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
-KEY_CM_LIMIT = "results_examples_limit"
 MODES = ("counts", "share of true class")
 THUMB_SIDE = 96
 
@@ -112,23 +114,17 @@ def downloads(rec: RunRecord, res: Results) -> None:
         key="dl_report",
         on_click="ignore",
     )
+    export_downloads(rec)
 
 
 def live_view_link(run_id: str) -> None:
     """A link to the Train page's live view of a run."""
-    if page_exists(TRAIN_PAGE):
-        try:
-            st.page_link(
-                TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={"run": run_id}
-            )
-            return
-        except StreamlitAPIException:  # run on its own (AppTest.from_file) a page knows no others
-            pass
-    st.markdown(f"[Open the live view on the Train page](./Train?run={run_id})")
+    st.page_link(TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={QUERY_RUN: run_id})
 
 
 # -- the confusion matrix -----------------------------------------------------------------------------
-def _clicked(event: object) -> tuple[int, int] | None:
+def clicked_cell(event: object) -> tuple[int, int] | None:
+    """The (true, predicted) cell a click on a confusion-matrix chart selected, or None."""
     selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
     points = (selection or {}).get("points") or []
     data = points[0].get("customdata") if points else None
@@ -159,7 +155,7 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
         key=KEY_CM_CHART.format(run=run, mode=MODES.index(mode)),
         config={"displayModeBar": False},
     )
-    clicked, last_key = _clicked(event), KEY_CM_LAST_CLICK.format(run=run)
+    clicked, last_key = clicked_cell(event), KEY_CM_LAST_CLICK.format(run=run)
     if clicked is not None and clicked != st.session_state.get(last_key):
         _set_cell(run, clicked)  # a new click moves the picker; a kept selection does not undo a picker change
     st.session_state[last_key] = clicked
@@ -213,11 +209,11 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     shown = idx[:limit]
     ex = res.examples
     if ex.images is not None:
-        _image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
+        image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
     elif ex.texts is not None:
         _text_table(ex.texts[shown], pr.probs[shown], t, p, classes)
     elif ex.rows is not None:
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, res.info.get("columns"))
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None))
     else:
         st.info("This run kept no viewable examples.")
 
@@ -229,7 +225,8 @@ def upscale(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
     return big[:, :, 0] if big.shape[2] == 1 else big
 
 
-def _image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
+def image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
+    """Thumbnails in rows of per_row, each with its caption."""
     for start in range(0, len(images), per_row):
         cols = st.columns(per_row)
         for col, img, cap in zip(

@@ -12,8 +12,8 @@ from nnlab.errors import NNLabError
 from nnlab.sweep_space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.ui import format_duration, manager, show_error, store
-from nnlab.ui.train import TODO
-from nnlab.ui.train import _form_inputs as base_form_inputs  # the Train form itself, widgets and keys shared
+from nnlab.ui.form import TODO
+from nnlab.ui.form import _form_inputs as base_form_inputs  # the Train form itself, widgets and keys shared
 
 KEY_VARY = "sw_vary"
 KEY_START = "sw_start"
