@@ -240,8 +240,9 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     errors = [p for p in problems if not p.startswith(TODO)]
     estimate = None
     if not problems:
-        errors += _preview_or_offer(spec, cfg)
-        estimate = preflight_panel(cfg) if not errors else None
+        shown, more = _preview_or_offer(spec, cfg)
+        errors += more
+        estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
     for text in todo:
         st.info(text, icon=":material/upload_file:")
     for text in errors:
@@ -268,21 +269,22 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         start_run(cfg, seeds)
 
 
-def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> list[str]:
-    """The preview when the data is at hand; a button to load it first where that may download (MNIST & co)."""
+def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str]]:
+    """The preview when the data is at hand; a button to load it first where that may download (MNIST & co).
+    Returns whether the preview is shown, and any problem loading the data."""
     key = data_key(cfg)
     local = spec.builtin or spec.needs == "data_path" or bool(cfg.data_root)
     if not local and key not in st.session_state.get(KEY_LOADED, ()):
         st.caption(f"{spec.title} is read from its data folder, or downloaded on first use; the preview loads it.")
         if not st.button("Load the data for the preview", key="tr_load_preview", icon=":material/download:"):
-            return []
+            return False, []
         st.session_state[KEY_LOADED] = {*st.session_state.get(KEY_LOADED, ()), key}
     try:
         facts = data_facts(key)
     except NNLabError as exc:
-        return [str(exc)]
+        return False, [str(exc)]
     preview(cfg, facts)
-    return []
+    return True, []
 
 
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
