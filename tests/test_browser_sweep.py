@@ -59,7 +59,7 @@ def start_small_sweep(pg, url: str) -> None:
 
 def watch_it_finish(pg) -> None:
     done = pg.locator("[data-testid=stMetric]", has_text="Trials done")
-    seen, deadline = [], time.monotonic() + 300
+    seen, deadline = [], time.monotonic() + 600  # a cap: seconds on an idle machine
     while time.monotonic() < deadline:
         text = done.first.inner_text() if done.count() else ""
         if text and (not seen or seen[-1] != text):
