@@ -55,7 +55,9 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    return JobManager(RunStore(home))
+    jobs = JobManager(RunStore(home))
+    jobs.take_over()  # queued runs of the previous server start on their own
+    return jobs
 
 
 def manager() -> JobManager:
