@@ -13,6 +13,8 @@ from typing import Any
 
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
 from nnlab.errors import NNLabError
+from nnlab.executors import make_executor
+from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.models import MODELS
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, Progress, Trainer
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
@@ -103,7 +106,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "executor", "ray_address"}
 
 
 class ProgressBar(Callback):
@@ -134,12 +137,16 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        name = "val_rmse" if trainer.regression else "val_acc"
-        sys.stderr.write(
-            f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
-            f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
-            f"{'  *' if improved else ''}\n"
-        )
+        sys.stderr.write(epoch_line(r, trainer.cfg.epochs, trainer.regression, improved))
+
+
+def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) -> str:
+    """One finished epoch as the command line prints it."""
+    name = "val_rmse" if regression else "val_acc"
+    return (
+        f"epoch {r.epoch}/{epochs}  train_loss {r.train_loss:.4f}  val_loss {r.val_loss:.4f}  "
+        f"{name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s{'  *' if improved else ''}\n"
+    )
 
 
 def summary(rec: RunRecord) -> dict[str, Any]:
@@ -169,6 +176,11 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
+    return report(rec, as_json)
+
+
+def report(rec: RunRecord, as_json: bool) -> int:
+    """Print how a run ended (one JSON line with --json); the exit code says finished, stopped or not."""
     if rec.reason and rec.status not in ("finished",):
         sys.stderr.write(f"nnlab: {rec.reason}\n")
     s = summary(rec)
@@ -183,7 +195,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
+    if executor.is_ray:
+        return train_elsewhere(store, cfg, executor, args.json)
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)

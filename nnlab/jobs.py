@@ -10,12 +10,15 @@ from collections import deque
 
 from nnlab.config import RunConfig, check
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
+from nnlab.executors.ray_jobs import Observer, RayBackend
 from nnlab.runner import execute
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 
 
 class JobManager:
-    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default)."""
+    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default), or hands them to a
+    Ray cluster (nnlab.executors) when the run's executor says so."""
 
     def __init__(self, store: RunStore, concurrency: int = 1, leave_core: bool = True):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
@@ -24,23 +27,34 @@ class JobManager:
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
+        self.ray = RayBackend(store)
+        self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
         atexit.register(self.shutdown)
 
     # -- public ---------------------------------------------------------------------------------
-    def submit(self, cfg: RunConfig) -> str:
-        """Validate, record as queued, and put on the queue; returns the run id."""
+    def submit(self, cfg: RunConfig, executor: Executor | None = None, on_epoch: Observer | None = None) -> str:
+        """Validate, record as queued, and queue here or hand to Ray; returns the run id. on_epoch (Ray runs)
+        sees each epoch as it reaches the store and prunes the run by returning True."""
         check(cfg)
         run_id = self.store.create(cfg)
-        self._enqueue(run_id, resume=False)
+        self._dispatch(run_id, False, executor, on_epoch)
         return run_id
 
-    def resume(self, run_id: str) -> None:
-        """Queue an interrupted or stopped run to continue from its last checkpoint."""
+    def resume(self, run_id: str, executor: Executor | None = None) -> None:
+        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there)."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+        if self.ray.is_active(run_id):
+            raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._enqueue(run_id, resume=True)
+        self._dispatch(run_id, True, executor or self.ray.previous(run_id))
+
+    def _dispatch(self, run_id: str, resume: bool, executor: Executor | None, on_epoch: Observer | None = None) -> None:
+        if executor is not None and executor.is_ray:
+            self.ray.submit(run_id, executor, resume, on_epoch)
+        else:
+            self._enqueue(run_id, resume)
 
     def stop(self, run_id: str) -> str:
         """Stop a queued run at once or a running one at the next batch; returns what happened."""
@@ -51,6 +65,8 @@ class JobManager:
                     self.store.update(run_id, status="stopped", reason="Stopped before it started.")
                     return f"Run {run_id} was removed from the queue."
             event = self._running.get(run_id)
+        if event is None and self.ray.stop(run_id):
+            return f"Run {run_id} will stop at the end of the current batch on its Ray worker."
         if event is None:
             return f"Run {run_id} is not running in this server."
         event.set()
@@ -59,7 +75,9 @@ class JobManager:
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""
         with self._cv:
-            return run_id in self._running or any(r == run_id for r, _ in self._queue)
+            if run_id in self._running or any(r == run_id for r, _ in self._queue):
+                return True
+        return self.ray.is_active(run_id)
 
     def queued(self) -> list[str]:
         """Run ids waiting, in order."""

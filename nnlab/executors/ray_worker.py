@@ -1,0 +1,134 @@
+"""What runs on a Ray worker: the ordinary runner (nnlab.runner.execute) writing to a RelayStore, which keeps
+what the runner records (updates, epochs, progress, files) for the driver to pull through Ray. Nothing here
+opens the store or writes on the dashboard's machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from nnlab.runs import RunRecord
+from nnlab.train import EpochRecord
+
+TERMINAL = ("finished", "stopped", "failed", "diverged")
+
+
+class RelayStore:
+    """The part of RunStore the runner uses, recording into memory and a worker-side run folder."""
+
+    def __init__(self, record: RunRecord, folder: Path):
+        self.record, self.folder = record, folder
+        self.events: list[tuple[str, Any]] = []
+        self.progress: dict[str, Any] = {}
+        self.versions: dict[str, tuple[int, int, int]] = {}  # name -> (version, mtime_ns, size)
+        self.lock = threading.Lock()
+
+    def get(self, run_id: str) -> RunRecord:
+        return self.record
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.folder
+
+    def update(self, run_id: str, **values: Any) -> None:
+        with self.lock:
+            known = {k: v for k, v in values.items() if k in self.record.__dataclass_fields__}
+            self.record = dataclasses.replace(self.record, **known)
+            if values.get("status") in TERMINAL:
+                self._snapshot()  # the final files travel before the status that says they exist
+            self.events.append(("update", values))
+            if "progress" in values:
+                self.progress = values["progress"]
+
+    def set_status(self, run_id: str, status: str, reason: str = "") -> None:
+        self.update(run_id, status=status, reason=reason)
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        with self.lock:
+            self.progress = progress
+
+    def add_epoch(self, run_id: str, rec: EpochRecord, best: tuple[float, float, int] | None) -> None:
+        with self.lock:
+            self._snapshot()  # this epoch's checkpoint
+            self.events.append(("epoch", (dataclasses.asdict(rec), best)))
+
+    def truncate_metrics(self, run_id: str, after_epoch: int) -> None:
+        with self.lock:
+            self.events.append(("truncate", after_epoch))
+
+    def _snapshot(self) -> None:
+        for path in self.folder.iterdir():
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            st = path.stat()
+            version, mtime, size = self.versions.get(path.name, (0, -1, -1))
+            if (st.st_mtime_ns, st.st_size) != (mtime, size):
+                self.versions[path.name] = (version + 1, st.st_mtime_ns, st.st_size)
+
+    def changes(self, cursor: int, known: dict[str, int] | None) -> dict[str, Any]:
+        """Events after `cursor`, the latest progress, and the files newer than the versions the driver has
+        (none when `known` is None: the folder is on storage the dashboard shares)."""
+        with self.lock:
+            events, progress = self.events[cursor:], dict(self.progress)
+            versions = self.versions if known is not None else {}
+            wanted = {n: v for n, (v, _, _) in versions.items() if v > (known or {}).get(n, 0)}
+        files = {}
+        for name, version in wanted.items():
+            try:
+                files[name] = (version, (self.folder / name).read_bytes())
+            except FileNotFoundError:
+                continue
+        return {"events": events, "progress": progress, "files": files}
+
+
+class RunWorker:
+    """The Ray actor (created by the driver with ray.remote) that trains one run in a background thread."""
+
+    def __init__(self, record: RunRecord, files: dict[str, bytes], resume: bool, shared_dir: str = ""):
+        self.scratch = not shared_dir
+        folder = Path(shared_dir) if shared_dir else Path(tempfile.mkdtemp(prefix=f"nnlab-{record.run_id}-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():  # the run folder's state to resume from (config, last checkpoint)
+            (folder / Path(name).name).write_bytes(data)
+        self.relay = RelayStore(record, folder)
+        self.relay._snapshot()
+        self.relay.versions = {n: (0, m, s) for n, (_, m, s) in self.relay.versions.items()}  # the driver has these
+        self.stop_event = threading.Event()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._train, args=(record.run_id, resume), daemon=True)
+        self.thread.start()
+
+    def _train(self, run_id: str, resume: bool) -> None:
+        from nnlab.runner import execute
+
+        try:
+            execute(self.relay, run_id, self.stop_event, resume=resume)  # type: ignore[arg-type]
+        finally:
+            self.done.set()
+
+    def where(self) -> dict[str, Any]:
+        """The worker's process id and node address."""
+        import ray
+
+        return {"pid": os.getpid(), "node": ray.util.get_node_ip_address()}
+
+    def poll(self, cursor: int, known: dict[str, int] | None) -> dict[str, Any]:
+        """What happened since `cursor` (see RelayStore.changes), and whether training has ended."""
+        done = self.done.is_set()  # read first: a run that ended has recorded everything before this
+        return {**self.relay.changes(cursor, known), "done": done, **self.where()}
+
+    def stop(self) -> None:
+        """Stop at the end of the current batch; the run still records its results."""
+        self.stop_event.set()
+
+    def close(self) -> None:
+        """Remove the worker-side folder and end the actor (after the driver has pulled everything)."""
+        import ray
+
+        if self.scratch:
+            shutil.rmtree(self.relay.folder, ignore_errors=True)
+        ray.actor.exit_actor()
