@@ -11,11 +11,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.executors import make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.models import MODELS
+from nnlab.registry import check, make_config
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, Progress, Trainer
 

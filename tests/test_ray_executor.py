@@ -70,7 +70,7 @@ def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
 def test_a_ray_run_matches_the_same_run_in_a_local_thread(manager, on_ray):
     cfg = tiny_config("mlp", epochs=3, seed=0, threads=1)
     local = manager.wait(manager.submit(cfg), timeout=120)
-    remote = manager.wait(manager.submit(cfg, on_ray), timeout=180)
+    remote = manager.wait(manager.submit(cfg, executor=on_ray), timeout=180)
     assert local.status == "finished", local.reason
     assert remote.status == "finished", remote.reason
     assert abs(remote.summary["accuracy"] - local.summary["accuracy"]) <= 0.01
@@ -88,7 +88,7 @@ def long_config(**changes):
 
 
 def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(manager, on_ray):
-    run_id = manager.submit(long_config(), on_ray)
+    run_id = manager.submit(long_config(), executor=on_ray)
     assert manager.store.get(run_id).status == "queued"
     live = wait_for(
         lambda: (r := manager.store.get(run_id)).status == "running" and r.epochs_done >= 2 and r.progress and r,
@@ -105,7 +105,7 @@ def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(m
 
 
 def test_kill_9_of_the_ray_worker_leaves_the_run_interrupted_and_resumable(manager, on_ray):
-    run_id = manager.submit(long_config(), on_ray)
+    run_id = manager.submit(long_config(), executor=on_ray)
     wait_for(lambda: manager.store.get(run_id).epochs_done >= 2, what="two epochs")
     os.kill(RayTable(manager.store).get(run_id).worker_pid, signal.SIGKILL)
     rec = wait_for(lambda: (r := manager.store.get(run_id)).status != "running" and r, timeout=60, what="the end")
@@ -121,7 +121,7 @@ def test_kill_9_of_the_ray_worker_leaves_the_run_interrupted_and_resumable(manag
 
 
 def test_a_run_wanting_a_gpu_the_cluster_lacks_waits_queued_with_the_reason(manager, on_ray):
-    run_id = manager.submit(tiny_config("mlp", device="cuda"), on_ray)
+    run_id = manager.submit(tiny_config("mlp", device="cuda"), executor=on_ray)
     rec = wait_for(lambda: "GPU" in (r := manager.store.get(run_id)).reason and r, timeout=60, what="the reason")
     assert rec.status == "queued"
     assert rec.reason.startswith("Waiting for a GPU:") and "has none" in rec.reason
@@ -137,7 +137,7 @@ from nnlab.jobs import JobManager
 from nnlab.runs import RunStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
-run_id = m.submit(tiny_config("mlp", epochs=25, early_stopping=False, threads=1), Executor("ray", sys.argv[2]))
+run_id = m.submit(tiny_config("mlp", epochs=25, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
 print(run_id, flush=True)
 time.sleep(600)
 """
@@ -182,3 +182,17 @@ def test_cli_train_with_the_ray_executor_reports_like_a_local_run(workspace, on_
     assert "epoch 10/10" in remote.stderr
     runs = subprocess.run([sys.executable, "-m", "nnlab", "runs", "--json"], cwd=ROOT, capture_output=True, text=True)
     assert b["run_id"] in {r["run_id"] for r in json.loads(runs.stdout)}
+
+
+def test_an_observer_on_the_dashboard_side_prunes_a_ray_run(manager, on_ray):
+    seen: list[int] = []
+
+    def observer(run_id: str, record) -> bool:
+        seen.append(record.epoch)
+        return record.epoch >= 2
+
+    run_id = manager.submit(long_config(), observer, executor=on_ray)
+    rec = manager.wait(run_id, timeout=120)
+    assert rec.status == "pruned" and rec.reason.startswith("Pruned after epoch 2")
+    assert seen[:2] == [1, 2] and 2 <= rec.epochs_done < 10
+    assert rec.test_score is not None  # a pruned trial keeps its curve and results

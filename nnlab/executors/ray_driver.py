@@ -21,7 +21,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, GetTimeoutErro
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
 from nnlab.executors.ray_worker import RunWorker
-from nnlab.runs import ACTIVE, STATUSES, RunStore
+from nnlab.runs import ACTIVE, RunStore
 from nnlab.train import EpochRecord
 
 POLL_S = 0.3  # how often each actor is asked for news
@@ -143,11 +143,13 @@ class Driver:
             return
         m.request = row.request
         if m.started:
-            m.actor.stop.remote()
+            m.actor.stop.remote(row.request, row.request_reason)
             return
         ray.kill(m.actor)  # still waiting for resources: nothing trained, nothing to keep
         self.monitors.pop(m.run_id)
-        self.end(m.run_id, "stopped", "Stopped before it started.")
+        self.end(
+            m.run_id, row.request, "Stopped before it started." if row.request == "stopped" else row.request_reason
+        )
 
     def collect(self) -> None:
         """Wait up to POLL_S for the actors' answers and apply them; ask again."""
@@ -230,9 +232,6 @@ class Driver:
             values = dict(value)
             if values.get("device"):
                 values["device"] = f"{values['device']} · Ray node {m.node}"
-            if values.get("status") == "stopped" and m.request == "prune":
-                values["status"] = "pruned" if "pruned" in STATUSES else "stopped"
-                values["reason"] = "Pruned: its validation curve fell behind the sweep's other trials."
             self.store.update(m.run_id, **values)
 
     def finish(self, m: Monitor) -> None:

@@ -13,24 +13,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.executors import Executor
 from nnlab.runs import RunStore, pid_alive
-from nnlab.train import EpochRecord
+
+if TYPE_CHECKING:
+    from nnlab.jobs import EpochObserver
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the nnlab package
 NAMESPACE = "nnlab"  # the Ray namespace of nnlab's detached run actors
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ray_runs (
     run_id TEXT PRIMARY KEY, address TEXT NOT NULL, shared INTEGER DEFAULT 0, resume INTEGER DEFAULT 0,
-    state TEXT NOT NULL, request TEXT DEFAULT '', worker_pid INTEGER, node TEXT DEFAULT '', updated REAL
+    state TEXT NOT NULL, request TEXT DEFAULT '', request_reason TEXT DEFAULT '', worker_pid INTEGER,
+    node TEXT DEFAULT '', updated REAL
 )
 """
-# state: "submitted" (waiting for the driver), "active" (its actor exists), "done"; request: "", "stop", "prune"
+# state: "submitted" (waiting for the driver), "active" (its actor exists), "done"; request: "" or the status a
+# stop asks the run to end with ("stopped" by the user, "pruned" by a sweep), with its reason
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class RayRun:
     resume: bool
     state: str
     request: str
+    request_reason: str
     worker_pid: int | None
     node: str
 
@@ -103,12 +107,13 @@ class RayTable:
         cols = ", ".join(f"{k}=?" for k in values)
         self._conn().execute(f"UPDATE ray_runs SET {cols} WHERE run_id=?", [*values.values(), run_id])
 
-    def request(self, run_id: str, action: str) -> bool:
-        """Ask the driver to stop ("stop") or prune ("prune") a run; False when it is not an active Ray run."""
+    def request(self, run_id: str, status: str, reason: str) -> bool:
+        """Ask the driver to stop a run, ending as `status` ("stopped", "pruned"); False when not an active Ray run."""
         if not self.exists():
             return False
         cur = self._conn().execute(
-            "UPDATE ray_runs SET request=?, updated=? WHERE run_id=? AND state != 'done'", (action, time.time(), run_id)
+            "UPDATE ray_runs SET request=?, request_reason=?, updated=? WHERE run_id=? AND state != 'done'",
+            (status, reason, time.time(), run_id),
         )
         return cur.rowcount == 1
 
@@ -117,7 +122,7 @@ def _row(row: sqlite3.Row) -> RayRun:
     d = dict(row)
     return RayRun(
         d["run_id"], d["address"], bool(d["shared"]), bool(d["resume"]), d["state"], d["request"] or "",
-        d["worker_pid"], d["node"] or "",
+        d["request_reason"] or "", d["worker_pid"], d["node"] or "",
     )  # fmt: skip
 
 
@@ -176,9 +181,6 @@ def cluster_info(store: RunStore) -> list[dict[str, Any]]:
 
 
 # -- what the job manager calls ----------------------------------------------------------------------------
-Observer = Callable[[str, EpochRecord], bool]  # called with each new epoch; True prunes the run
-
-
 class RayBackend:
     """Submits runs to Ray through the driver, relays stop requests, and feeds observers epochs from the store."""
 
@@ -187,21 +189,22 @@ class RayBackend:
     def __init__(self, store: RunStore):
         self.store, self.table = store, RayTable(store)
 
-    def submit(self, run_id: str, executor: Executor, resume: bool, on_epoch: Observer | None = None) -> None:
-        """Hand a queued run to the driver of executor.address (starting it when needed)."""
+    def submit(self, run_id: str, executor: Executor, resume: bool, observer: EpochObserver | None = None) -> None:
+        """Hand a queued run to the driver of executor.address (starting it when needed); the observer sees each
+        epoch here, on the dashboard's side, as it reaches the store."""
         self.table.add(run_id, executor, resume)
         ensure_driver(self.store, executor.address)
-        if on_epoch is not None:
-            threading.Thread(target=self._observe, args=(run_id, on_epoch), daemon=True, name="nnlab-ray-obs").start()
+        if observer is not None:
+            threading.Thread(target=self._observe, args=(run_id, observer), daemon=True, name="nnlab-ray-obs").start()
 
     def previous(self, run_id: str) -> Executor | None:
         """The Ray executor a run last trained on, or None when it never went to Ray."""
         row = self.table.get(run_id)
         return Executor("ray", row.address, row.shared) if row else None
 
-    def stop(self, run_id: str, action: str = "stop") -> bool:
-        """Ask the driver to stop a run at its next batch; False when it is not an active Ray run."""
-        return self.table.request(run_id, action)
+    def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> bool:
+        """Ask the driver to stop a run at its next batch, ending as `status`; False when not an active Ray run."""
+        return self.table.request(run_id, status, reason)
 
     def is_active(self, run_id: str) -> bool:
         """A Ray run its driver still answers for: queued, training, or being re-adopted after a driver restart."""
@@ -213,14 +216,16 @@ class RayBackend:
         for address in {r.address for r in self.table.pending()}:
             ensure_driver(self.store, address)
 
-    def _observe(self, run_id: str, on_epoch: Observer) -> None:
+    def _observe(self, run_id: str, observer: EpochObserver) -> None:
+        from nnlab.jobs import PRUNED_REASON
+
         seen = 0
         while True:
             active = self.is_active(run_id)
             for record in self.store.metrics(run_id, after_epoch=seen):
                 seen = record.epoch
-                if on_epoch(run_id, record):
-                    self.stop(run_id, "prune")
+                if observer(run_id, record):
+                    self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
                     return
             if not active:
                 return

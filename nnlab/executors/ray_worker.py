@@ -97,7 +97,9 @@ class RunWorker:
         self.relay = RelayStore(record, folder)
         self.relay._snapshot()
         self.relay.versions = {n: (0, m, s) for n, (_, m, s) in self.relay.versions.items()}  # the driver has these
-        self.stop_event = threading.Event()
+        from nnlab.runner import StopFlag
+
+        self.stop_flag = StopFlag()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._train, args=(record.run_id, resume), daemon=True)
         self.thread.start()
@@ -106,7 +108,7 @@ class RunWorker:
         from nnlab.runner import execute
 
         try:
-            execute(self.relay, run_id, self.stop_event, resume=resume)  # type: ignore[arg-type]
+            execute(self.relay, run_id, self.stop_flag, resume=resume)  # type: ignore[arg-type]
         finally:
             self.done.set()
 
@@ -121,9 +123,9 @@ class RunWorker:
         done = self.done.is_set()  # read first: a run that ended has recorded everything before this
         return {**self.relay.changes(cursor, known), "done": done, **self.where()}
 
-    def stop(self) -> None:
-        """Stop at the end of the current batch; the run still records its results."""
-        self.stop_event.set()
+    def stop(self, status: str = "stopped", reason: str = "Stopped by the user.") -> None:
+        """Stop at the end of the current batch, ending as `status` ("stopped" or "pruned"), results recorded."""
+        self.stop_flag.request(status, reason)
 
     def close(self) -> None:
         """Remove the worker-side folder and end the actor (after the driver has pulled everything)."""
