@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    b.add_argument("--ray", action="store_true", help="the Ray executor against the local one (nnlab.executors.bench)")
+    b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
     return p
 
@@ -231,6 +233,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """The side-by-side benchmark (see nnlab.bench)."""
+    if args.ray:
+        from nnlab.executors.bench import main as bench_ray
+
+        return bench_ray(args.json, args.ray_address)
     from nnlab.bench import main as bench
 
     return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)

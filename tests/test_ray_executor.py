@@ -196,3 +196,16 @@ def test_an_observer_on_the_dashboard_side_prunes_a_ray_run(manager, on_ray):
     assert rec.status == "pruned" and rec.reason.startswith("Pruned after epoch 2")
     assert seen[:2] == [1, 2] and 2 <= rec.epochs_done < 10
     assert rec.test_score is not None  # a pruned trial keeps its curve and results
+
+
+def test_an_address_where_no_cluster_answers_fails_the_run_with_one_sentence(workspace):
+    env = {**os.environ, "NNLAB_RAY_CONNECT_S": "5"}
+    cli = [sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--epochs", "1", "--json"]
+    out = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", "127.0.0.1:9"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 1
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["status"] == "failed"
+    assert summary["reason"].startswith("Could not connect to the Ray cluster at 127.0.0.1:9 (no answer within 5 s)")
+    assert "Traceback" not in out.stderr

@@ -37,7 +37,7 @@ def train_elsewhere(store: RunStore, cfg: RunConfig, executor: Executor, as_json
     from nnlab.models import MODELS
 
     manager = JobManager(store, leave_core=False)
-    run_id = manager.submit(cfg, executor)
+    run_id = manager.submit(cfg, executor=executor)
     sys.stderr.write(f"run {run_id} submitted to {executor.where}\n")
     stop = _on_interrupt(lambda: manager.stop(run_id))
     shown, said, best, regression = 0, "", float("inf"), MODELS[cfg.arch].task == "regression"

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ POLL_S = 0.3  # how often each actor is asked for news
 LOST_S = 20.0  # an actor unreachable this long means its node or the cluster is gone
 IDLE_S = float(os.environ.get("NNLAB_RAY_DRIVER_IDLE_S", "120"))  # exit after this long with nothing to do
 INFO_S = 5.0  # how often the cluster's size is written for the Home page
+CONNECT_S = float(os.environ.get("NNLAB_RAY_CONNECT_S", "60"))  # a cluster that has not answered by then is out
 
 
 @dataclass
@@ -319,6 +321,25 @@ def fail_submitted(store: RunStore, address: str, reason: str) -> None:
             store.update(row.run_id, status="failed", reason=reason, progress={})
 
 
+def connect_within(driver: Driver, seconds: float) -> None:
+    """driver.connect(), or TimeoutError when the address does not answer in time (ray.init retries for long)."""
+    failure: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            driver.connect()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:.0f} s")
+    if failure:
+        raise failure[0]
+
+
 def connect_error(where: str, exc: Exception) -> str:
     """One sentence on why ray.init failed (Ray's messages never contain the token)."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
@@ -345,10 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0  # another driver serves this address
     driver = Driver(store, args.address)
     try:
-        driver.connect()
+        connect_within(driver, CONNECT_S)
     except Exception as exc:  # a wrong address, a refused token, no Ray on that port
         fail_submitted(store, args.address, connect_error(driver.where, exc))
-        return 1
+        os._exit(1)  # ray.init may still be retrying in its thread
     driver.publish()
     driver.run()
     return 0

@@ -12,6 +12,7 @@ from streamlit.errors import StreamlitAPIException
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.jobs import JobManager
 from nnlab.runs import RunRecord, RunStore, default_home
 from nnlab.ui.auth import require_password
@@ -165,10 +166,11 @@ def show_error(exc: NNLabError | str) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
-def submit_run(cfg: RunConfig, message: str) -> str | None:
-    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
+    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
+    after showing why not."""
     try:
-        run_id = manager().submit(cfg)
+        run_id = manager().submit(cfg, executor=executor)
     except NNLabError as exc:
         show_error(exc)
         return None

@@ -22,6 +22,7 @@ from nnlab.ui import (
     store,
     submit_run,
 )
+from nnlab.ui.cluster import cluster_card
 
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
 RECENT_LIMIT = 10
@@ -45,6 +46,7 @@ def device_card() -> None:
         st.markdown("**Training device**")
         st.markdown(f"### {':material/bolt:' if info.is_gpu else ':material/memory:'} {info.headline}")
         st.caption(info.detail)
+    cluster_card()
 
 
 def first_model_card() -> None:

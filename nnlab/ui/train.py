@@ -17,6 +17,7 @@ import streamlit as st
 from nnlab.config import AUGMENTATIONS, CHOICES, DATA_FIELDS, LABELS, RANGES, RunConfig, range_text
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
 from nnlab.registry import arch_defaults, make_config, validate
@@ -35,6 +36,7 @@ from nnlab.ui import (
     store,
     submit_run,
 )
+from nnlab.ui.cluster import executor_picker
 
 # session-state keys of this page
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
@@ -471,16 +473,19 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         st.info(text, icon=":material/upload_file:")
     for text in errors:
         show_error(text)
+    executor, where_problem = executor_picker()
+    if where_problem:
+        show_error(where_problem)
     if st.button(
         "Start training",
         icon=":material/play_arrow:",
         type="primary",
         key=KEY_START,
-        disabled=bool(problems or errors),
+        disabled=bool(problems or errors or where_problem),
         width="stretch",
         help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
     ):
-        start_run(cfg)
+        start_run(cfg, executor)
 
 
 def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> list[str]:
@@ -519,10 +524,11 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig) -> None:
+def start_run(cfg: RunConfig, executor: Executor | None = None) -> None:
     """Submit to the job manager and show the run's live view (its id goes into the URL)."""
     title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
-    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+    where = f" on {executor.where}" if executor and executor.is_ray else ""
+    run_id = submit_run(cfg, f"Run {{run_id}} started{where}: {title}.", executor)
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()
@@ -677,9 +683,12 @@ def status_panel(rec: RunRecord) -> None:
         ahead = manager().queued()
         place = ahead.index(rec.run_id) if rec.run_id in ahead else 0
         st.info(
-            f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
-            if place
-            else "Starting: loading the data and building the model…",
+            rec.reason  # why a run handed to Ray still waits (a free worker, a GPU the cluster lacks)
+            or (
+                f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
+                if place
+                else "Starting: loading the data and building the model…"
+            ),
             icon=":material/hourglass_top:",
         )
     elif rec.status == "running":
