@@ -1,4 +1,7 @@
-"""The command line: train in the foreground into the store, list runs, resume a run."""
+"""The command line: train in the foreground into the store, list runs, resume a run.
+
+torch and the trainer are imported only by the subcommands that train, so `python -m nnlab runs` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,18 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.executors import make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
-from nnlab.models import MODELS
-from nnlab.registry import check, make_config
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import Callback, EpochRecord, Progress, Trainer
+from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
+from nnlab.runs import RunStore
+
+if TYPE_CHECKING:
+    from nnlab.train import Trainer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,12 +51,24 @@ def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+class _Architectures:
+    """The registered architecture names, read from the model registry (and torch) only when argparse asks."""
+
+    def __iter__(self) -> Iterator[str]:
+        from nnlab.models import MODELS
+
+        return iter(MODELS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m nnlab`."""
     p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train one model in the foreground")
-    t.add_argument("--arch", required=True, choices=list(MODELS))
+    t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
@@ -112,8 +128,8 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
 _NOT_CONFIG = {"command", "json", "store", "arch", "executor", "ray_address"}
 
 
-class ProgressBar(Callback):
-    """A tqdm bar on stderr: one per epoch, with the smoothed loss and samples/s."""
+class ProgressBar:
+    """A trainer listener: a tqdm bar on stderr, one per epoch, with the smoothed loss and samples/s."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
@@ -148,7 +164,7 @@ def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) ->
     name = "val_rmse" if regression else "val_acc"
     return (
         f"epoch {r.epoch}/{epochs}  train_loss {r.train_loss:.4f}  val_loss {r.val_loss:.4f}  "
-        f"{name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s{'  *' if improved else ''}\n"
+        f"{name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s{'  *' if improved else ''}\n"
     )
 
 
@@ -196,6 +212,8 @@ def report(rec: RunRecord, as_json: bool) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
+    from nnlab.registry import check, make_config
+
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
     executor = make_executor(args.executor, args.ray_address)
@@ -224,10 +242,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
-    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test score':>16}  created")
+    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  created")
     for r in runs:
-        score = f"{r.test_metric} {r.test_score:.4f}" if r.test_score is not None else "-"
-        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {score:>16}  {r.created_iso}")
+        value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
+        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}")
     return 0
 
 

@@ -13,10 +13,11 @@ from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayBackend
+from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import Callback, EpochRecord, Trainer
+from nnlab.runs import RunStore
+from nnlab.train import Callback, Trainer
 
 # Called on the driver (this process) with each epoch's record of a run, after the store has it; True means
 # "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.

@@ -94,12 +94,12 @@ def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(m
         lambda: (r := manager.store.get(run_id)).status == "running" and r.epochs_done >= 2 and r.progress and r,
         what="progress of the running run",
     )
-    assert live.progress["epochs"] == 200 and live.progress["epoch"] >= 1
+    assert live.progress.epochs == 200 and live.progress.epoch >= 1
     assert manager.is_active(run_id)
     assert "Ray worker" in manager.stop(run_id)
     rec = manager.wait(run_id, timeout=60)
     assert rec.status == "stopped" and rec.reason == "Stopped by the user."
-    assert 2 <= rec.epochs_done < 200 and rec.test_score is not None
+    assert 2 <= rec.epochs_done < 200 and rec.test_value is not None
     assert (manager.store.run_dir(run_id) / "predictions.npz").is_file()
     assert RayTable(manager.store).get(run_id).state == "done"
 
@@ -195,7 +195,7 @@ def test_an_observer_on_the_dashboard_side_prunes_a_ray_run(manager, on_ray):
     rec = manager.wait(run_id, timeout=120)
     assert rec.status == "pruned" and rec.reason.startswith("Pruned after epoch 2")
     assert seen[:2] == [1, 2] and 2 <= rec.epochs_done < 10
-    assert rec.test_score is not None  # a pruned trial keeps its curve and results
+    assert rec.test_value is not None  # a pruned trial keeps its curve and results
 
 
 def test_an_address_where_no_cluster_answers_fails_the_run_with_one_sentence(workspace):

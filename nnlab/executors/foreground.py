@@ -10,7 +10,8 @@ import time
 
 from nnlab.config import RunConfig
 from nnlab.executors import EXECUTORS, Executor
-from nnlab.runs import ACTIVE, RunStore
+from nnlab.records import ACTIVE
+from nnlab.runs import RunStore
 
 POLL_S = 0.3
 

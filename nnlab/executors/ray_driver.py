@@ -22,8 +22,9 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, GetTimeoutErro
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
 from nnlab.executors.ray_worker import RunWorker
-from nnlab.runs import ACTIVE, RunStore
-from nnlab.train import EpochRecord
+from nnlab.records import ACTIVE, EpochRecord
+from nnlab.runfolder import CHECKPOINT_LAST
+from nnlab.runs import RunStore
 
 POLL_S = 0.3  # how often each actor is asked for news
 LOST_S = 20.0  # an actor unreachable this long means its node or the cluster is gone
@@ -106,9 +107,9 @@ class Driver:
             return
         gpus = self.gpus_for(rec.config.device)
         cpus = rec.config.threads or 1
-        folder = self.store.run_dir(row.run_id)
-        last = folder / "last.pt"
-        files = {"last.pt": last.read_bytes()} if row.resume and not row.shared and last.exists() else {}
+        folder = self.store.folder(row.run_id)
+        resume = row.resume and not row.shared and folder.has_checkpoint()
+        files = {CHECKPOINT_LAST: folder.read_file(CHECKPOINT_LAST)} if resume else {}
         self.forget_actor(row.run_id)
         actor = self.worker_cls.options(
             name=actor_name(row.run_id),
@@ -117,7 +118,7 @@ class Driver:
             num_gpus=gpus,
             max_restarts=0,
             max_concurrency=2,
-        ).remote(rec, files, row.resume, str(folder.resolve()) if row.shared else "")
+        ).remote(rec, files, row.resume, str(folder.path.resolve()) if row.shared else "")
         self.store.update(row.run_id, pid=os.getpid(), reason=self.wait_reason(cpus, gpus))
         self.table.set(row.run_id, state="active", request="")
         self.monitors[row.run_id] = Monitor(row.run_id, actor, row.shared)
@@ -212,11 +213,9 @@ class Driver:
 
     def apply(self, m: Monitor, out: dict[str, Any]) -> None:
         """Files first (so a finished status never precedes its results), then events, then progress."""
-        folder = self.store.run_dir(m.run_id)
+        folder = self.store.folder(m.run_id)
         for name, (version, data) in out["files"].items():
-            tmp = folder / f".{name}.ray-tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, folder / name)
+            folder.write_file(name, data)
             m.known[name] = version
         for kind, value in out["events"]:
             self.apply_event(m, kind, value)
@@ -264,7 +263,7 @@ class Driver:
         """Record an end the runner could not (its worker is gone), unless the run already ended."""
         self.table.set(run_id, state="done")
         if self.store.get(run_id).status in (*ACTIVE, "interrupted"):
-            self.store.update(run_id, status=status, reason=reason, progress={})
+            self.store.update(run_id, status=status, reason=reason, progress=None)
 
     def forget_actor(self, run_id: str) -> None:
         """A leftover actor of the same run (an earlier attempt) is killed before a new one takes its name."""
@@ -318,7 +317,7 @@ def fail_submitted(store: RunStore, address: str, reason: str) -> None:
     for row in table.pending(address):
         table.set(row.run_id, state="done")
         if store.get(row.run_id).status in ACTIVE:
-            store.update(row.run_id, status="failed", reason=reason, progress={})
+            store.update(row.run_id, status="failed", reason=reason, progress=None)
 
 
 def connect_within(driver: Driver, seconds: float) -> None:

@@ -12,8 +12,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from nnlab.runs import RunRecord
-from nnlab.train import EpochRecord
+from nnlab.errors import NNLabError
+from nnlab.records import EpochRecord, Progress, RunRecord
+from nnlab.runfolder import RunFolder
 
 TERMINAL = ("finished", "stopped", "failed", "diverged")
 
@@ -21,18 +22,18 @@ TERMINAL = ("finished", "stopped", "failed", "diverged")
 class RelayStore:
     """The part of RunStore the runner uses, recording into memory and a worker-side run folder."""
 
-    def __init__(self, record: RunRecord, folder: Path):
-        self.record, self.folder = record, folder
+    def __init__(self, record: RunRecord, folder: RunFolder):
+        self.record, self.run_folder = record, folder
         self.events: list[tuple[str, Any]] = []
-        self.progress: dict[str, Any] = {}
+        self.progress: Progress | None = None
         self.versions: dict[str, tuple[int, int, int]] = {}  # name -> (version, mtime_ns, size)
         self.lock = threading.Lock()
 
     def get(self, run_id: str) -> RunRecord:
         return self.record
 
-    def run_dir(self, run_id: str) -> Path:
-        return self.folder
+    def folder(self, run_id: str) -> RunFolder:
+        return self.run_folder
 
     def update(self, run_id: str, **values: Any) -> None:
         with self.lock:
@@ -47,7 +48,7 @@ class RelayStore:
     def set_status(self, run_id: str, status: str, reason: str = "") -> None:
         self.update(run_id, status=status, reason=reason)
 
-    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+    def set_progress(self, run_id: str, progress: Progress | None) -> None:
         with self.lock:
             self.progress = progress
 
@@ -61,26 +62,23 @@ class RelayStore:
             self.events.append(("truncate", after_epoch))
 
     def _snapshot(self) -> None:
-        for path in self.folder.iterdir():
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            st = path.stat()
-            version, mtime, size = self.versions.get(path.name, (0, -1, -1))
-            if (st.st_mtime_ns, st.st_size) != (mtime, size):
-                self.versions[path.name] = (version + 1, st.st_mtime_ns, st.st_size)
+        for name, state in self.run_folder.file_states().items():
+            version, *seen = self.versions.get(name, (0, -1, -1))
+            if tuple(seen) != state:
+                self.versions[name] = (version + 1, *state)
 
     def changes(self, cursor: int, known: dict[str, int] | None) -> dict[str, Any]:
         """Events after `cursor`, the latest progress, and the files newer than the versions the driver has
         (none when `known` is None: the folder is on storage the dashboard shares)."""
         with self.lock:
-            events, progress = self.events[cursor:], dict(self.progress)
+            events, progress = self.events[cursor:], self.progress
             versions = self.versions if known is not None else {}
             wanted = {n: v for n, (v, _, _) in versions.items() if v > (known or {}).get(n, 0)}
         files = {}
         for name, version in wanted.items():
             try:
-                files[name] = (version, (self.folder / name).read_bytes())
-            except FileNotFoundError:
+                files[name] = (version, self.run_folder.read_file(name))
+            except NNLabError:  # gone since the snapshot
                 continue
         return {"events": events, "progress": progress, "files": files}
 
@@ -89,11 +87,11 @@ class RunWorker:
     """The Ray actor (created by the driver with ray.remote) that trains one run in a background thread."""
 
     def __init__(self, record: RunRecord, files: dict[str, bytes], resume: bool, shared_dir: str = ""):
-        self.scratch = not shared_dir
-        folder = Path(shared_dir) if shared_dir else Path(tempfile.mkdtemp(prefix=f"nnlab-{record.run_id}-"))
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():  # the run folder's state to resume from (config, last checkpoint)
-            (folder / Path(name).name).write_bytes(data)
+        self.scratch = None if shared_dir else Path(tempfile.mkdtemp(prefix="nnlab-"))
+        folder = RunFolder(Path(shared_dir) if shared_dir else self.scratch / record.run_id)
+        folder.create(record.config, exist_ok=True)
+        for name, data in files.items():  # the run folder's state to resume from (the last checkpoint)
+            folder.write_file(name, data)
         self.relay = RelayStore(record, folder)
         self.relay._snapshot()
         self.relay.versions = {n: (0, m, s) for n, (_, m, s) in self.relay.versions.items()}  # the driver has these
@@ -132,5 +130,5 @@ class RunWorker:
         import ray
 
         if self.scratch:
-            shutil.rmtree(self.relay.folder, ignore_errors=True)
+            shutil.rmtree(self.scratch, ignore_errors=True)
         ray.actor.exit_actor()
