@@ -14,10 +14,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from nnlab import sweep_cli
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
 from nnlab.executors import make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
+from nnlab.export import add_parser as add_export_parser
+from nnlab.export import cmd_export
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
 
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
@@ -80,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
-        s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+        _store_option(s)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
+    add_export_parser(sub)
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
@@ -90,8 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_train_options(t: argparse.ArgumentParser) -> None:
-    """The RunConfig options; anything not given takes the architecture's default."""
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+
+
+def add_train_options(t: argparse.ArgumentParser, seed: bool = True) -> None:
+    """The RunConfig options; anything not given takes the architecture's default (a sweep has its own --seed)."""
     a = t.add_argument
     a("--data", dest="data_path", help="your CSV, zip or image folder")
     a("--data-root", help="folder of torchvision / aclImdb files")
@@ -107,7 +117,9 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--patience", type=int, help="early-stopping patience in epochs")
     a("--min-delta", type=float)
     a("--no-early-stopping", dest="early_stopping", action="store_false", default=None)
-    a("--seed", type=int), a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
+    if seed:
+        a("--seed", type=int)
+    a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
     a("--threads", type=int)
     a("--no-pretrained", dest="pretrained", action="store_false", default=None)
     a(
@@ -125,7 +137,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch", "executor", "ray_address"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "executor", "ray_address"}
 
 
 class ProgressBar:
@@ -216,6 +228,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    if args.dry_run:
+        from nnlab.preflight import dry_run
+
+        return dry_run(cfg, args.json)
     executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
     if executor.is_ray:
@@ -265,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands["export"] = cmd_export
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -41,8 +41,11 @@ class JobManager:
     """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default), or hands them to a
     Ray cluster (nnlab.executors) when the run's executor says so."""
 
-    def __init__(self, store: RunStore, concurrency: int = 1, leave_core: bool = True):
+    def __init__(
+        self, store: RunStore, concurrency: int = 1, leave_core: bool = True, executor: Executor | None = None
+    ):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
+        self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
         self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
         self._running: dict[str, StopFlag] = {}
         self._cv = threading.Condition()
@@ -64,7 +67,7 @@ class JobManager:
         (executor); returns the run id."""
         check(cfg)
         run_id = run_id or self.store.create(cfg)
-        self._dispatch(run_id, False, observer, executor)
+        self._dispatch(run_id, False, observer, executor or self.executor)
         return run_id
 
     def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
@@ -75,7 +78,7 @@ class JobManager:
         if self.ray.is_active(run_id):
             raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id))
+        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
 
     def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
         if executor is not None and executor.is_ray:

@@ -88,6 +88,8 @@ class RunRecord:
     pid: int | None
     progress: Progress | None
     summary: dict[str, Any]
+    sweep_id: str | None = None  # the sweep this run is a trial of (nnlab.sweep), and its trial number there
+    trial: int | None = None
 
     @property
     def active(self) -> bool:

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS runs (
     arch TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL, reason TEXT DEFAULT '',
     epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_metric REAL, best_epoch INTEGER,
     test_metric TEXT, test_value REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
-    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}'
+    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}', sweep_id TEXT, trial INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
@@ -82,6 +82,7 @@ class RunStore:
         self._local = threading.local()
         self._migrate()
         self._conn().executescript(_SCHEMA)
+        self._add_columns()
         self.recover()
 
     # -- connection ---------------------------------------------------------------------------
@@ -118,18 +119,29 @@ class RunStore:
     def _column_names(self, table: str) -> set[str]:
         return {r["name"] for r in self._conn().execute(f"PRAGMA table_info({table})")}
 
+    def _add_columns(self) -> None:
+        """Columns added since a store was first created (older workspaces keep working)."""
+        have = self._column_names("runs")
+        with self._tx() as db:
+            for column, kind in (("sweep_id", "TEXT"), ("trial", "INTEGER")):
+                if column not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial)")
+
     # -- runs -----------------------------------------------------------------------------------
-    def create(self, cfg: RunConfig, status: str = "queued") -> str:
-        """A new run record (queued) and its folder; returns the run id."""
+    def create(
+        self, cfg: RunConfig, status: str = "queued", sweep_id: str | None = None, trial: int | None = None
+    ) -> str:
+        """A new run record (queued) and its folder, a sweep's trial when sweep_id is given; returns the run id."""
         run_id, now = new_run_id(), time.time()
         while (self.root / "runs" / run_id).exists():
             run_id = new_run_id()
         self.folder(run_id).create(cfg)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid()),
+                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid, sweep_id, trial) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid(), sweep_id, trial),
             )
         return run_id
 
@@ -155,13 +167,19 @@ class RunStore:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return _record(row) if row else None
 
-    def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first, optionally only some statuses."""
-        sql, args = "SELECT * FROM runs", []
+    def list(
+        self, status: str | tuple[str, ...] | None = None, limit: int | None = None, sweep_id: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally only some statuses or only one sweep's trials."""
+        where, args = [], []
         if status:
             statuses = (status,) if isinstance(status, str) else status
-            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
             args += list(statuses)
+        if sweep_id:
+            where.append("sweep_id = ?")
+            args.append(sweep_id)
+        sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created DESC, run_id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"

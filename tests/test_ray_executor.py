@@ -16,6 +16,8 @@ from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayTable, driver_alive, driver_paths
 from nnlab.jobs import JobManager
 from nnlab.runs import RunStore
+from nnlab.sweep import open_study
+from nnlab.sweep_store import SweepStore
 from tests.helpers import tiny_config
 
 pytestmark = pytest.mark.slow
@@ -135,6 +137,8 @@ import sys, time
 from nnlab.executors import Executor
 from nnlab.jobs import JobManager
 from nnlab.runs import RunStore
+from nnlab.sweep import open_study
+from nnlab.sweep_store import SweepStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
 run_id = m.submit(tiny_config("mlp", epochs=25, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
@@ -209,3 +213,28 @@ def test_an_address_where_no_cluster_answers_fails_the_run_with_one_sentence(wor
     assert summary["status"] == "failed"
     assert summary["reason"].startswith("Could not connect to the Ray cluster at 127.0.0.1:9 (no answer within 5 s)")
     assert "Traceback" not in out.stderr
+
+
+def test_a_sweep_of_4_trials_trains_2_at_a_time_on_ray_with_its_pruner_fed_every_epoch(workspace, on_ray):
+    cli = [sys.executable, "-m", "nnlab", "sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32"]
+    cli += ["--vary", "lr=1e-4:1e-2:log", "--strategy", "random", "--seed", "29", "--trials", "4", "--parallel", "2"]
+    cli += ["--pruner", "median", "--epochs", "12", "--no-early-stopping", "--threads", "1", "--json"]
+    out = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", on_ray.address], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["status"] == "finished" and summary["trials"] == 4
+    assert summary["finished"] + summary["pruned"] == 4 and summary["failed"] == 0
+    store = RunStore(workspace)
+    runs = store.list(sweep_id=summary["sweep_id"])
+    assert len(runs) == 4 and all("Ray node" in r.device for r in runs)
+    # the sweep's pruner (on this side) was told every epoch of every trial as it came back from its Ray worker
+    study = open_study(SweepStore(store), SweepStore(store).get(summary["sweep_id"]))
+    for trial in study.trials:
+        run = next(r for r in runs if r.trial == trial.number)
+        assert sorted(trial.intermediate_values) == list(range(1, run.epochs_done + 1))
+        if run.status == "pruned":  # (whether one is depends on timing: the median pruner waits for 3 trials)
+            assert run.reason.startswith("Pruned after epoch") and run.epochs_done < 12
+    starts = sorted((r.created, r.updated) for r in runs)  # two trials trained side by side
+    assert any(b[0] < a[1] for a, b in zip(starts, starts[1:], strict=False))

@@ -195,8 +195,6 @@ class Driver:
         m.lost_since = None
         if not m.started:
             self.started(m, out)
-        if out["done"]:  # before the final status lands, so no reader sees an ended run still handed to Ray
-            self.table.set(m.run_id, state="done")
         self.apply(m, out)
         if out["done"]:
             self.finish(m)

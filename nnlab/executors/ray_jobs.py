@@ -188,6 +188,7 @@ class RayBackend:
 
     def __init__(self, store: RunStore):
         self.store, self.table = store, RayTable(store)
+        self._observing: set[str] = set()  # runs whose observer has epochs still to see
 
     def submit(self, run_id: str, executor: Executor, resume: bool, observer: EpochObserver | None = None) -> None:
         """Hand a queued run to the driver of executor.address (starting it when needed); the observer sees each
@@ -195,6 +196,7 @@ class RayBackend:
         self.table.add(run_id, executor, resume)
         ensure_driver(self.store, executor.address)
         if observer is not None:
+            self._observing.add(run_id)
             threading.Thread(target=self._observe, args=(run_id, observer), daemon=True, name="nnlab-ray-obs").start()
 
     def previous(self, run_id: str) -> Executor | None:
@@ -207,7 +209,10 @@ class RayBackend:
         return self.table.request(run_id, status, reason)
 
     def is_active(self, run_id: str) -> bool:
-        """A Ray run its driver still answers for: queued, training, or being re-adopted after a driver restart."""
+        """A Ray run its driver still answers for (queued, training, being re-adopted after a driver restart), or
+        whose observer has not seen its last epochs yet."""
+        if run_id in self._observing:
+            return True
         row = self.table.get(run_id)
         return row is not None and row.state != "done"
 
@@ -220,13 +225,18 @@ class RayBackend:
         from nnlab.jobs import PRUNED_REASON
 
         seen = 0
-        while True:
-            active = self.is_active(run_id)
-            for record in self.store.metrics(run_id, after_epoch=seen):
-                seen = record.epoch
-                if observer(run_id, record):
-                    self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
+        try:
+            while True:
+                row = self.table.get(run_id)
+                ended = row is None or row.state == "done"  # then every epoch is in the store already
+                for record in self.store.metrics(run_id, after_epoch=seen):
+                    seen = record.epoch
+                    if observer(run_id, record):
+                        self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
+                        ended = True
+                        break
+                if ended:
                     return
-            if not active:
-                return
-            time.sleep(self.POLL_S)
+                time.sleep(self.POLL_S)
+        finally:
+            self._observing.discard(run_id)
