@@ -347,7 +347,9 @@ def describe(est: Estimate) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """'0.09 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
+    """'4.7 ms', '0.11 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
+    if s < 0.1:
+        return f"{s * 1000:.2g} ms"
     if s < 10:
         return f"{s:.2g} s"
     s = int(round(s))

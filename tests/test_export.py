@@ -174,8 +174,7 @@ def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tm
         probs = torch.softmax(torch.from_numpy(scripted), 1).numpy()
         np.testing.assert_allclose(probs, stored["probs"], atol=1e-5)
     else:
-        t = int(predictor.info["target_index"])
-        forecast = scripted * predictor.info["std"][t] + predictor.info["mean"][t]
+        forecast = predictor.info.scaler.unscale(scripted, predictor.info.target_index)
         np.testing.assert_allclose(forecast, stored["y_pred"], rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(scripted, eager, atol=1e-5)
 

@@ -55,7 +55,10 @@ def train_elsewhere(store: RunStore, cfg: RunConfig, executor: Executor, as_json
             break
         time.sleep(POLL_S)
     del stop
-    return report(store.get(run_id), as_json)
+    rec = store.get(run_id)
+    if rec.reason and rec.status != "finished":
+        sys.stderr.write(f"nnlab: {rec.reason}\n")
+    return report(rec, as_json)
 
 
 def _on_interrupt(action) -> list:

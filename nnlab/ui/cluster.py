@@ -9,8 +9,8 @@ from nnlab.errors import NNLabError
 from nnlab.executors import Executor, default_address, make_executor
 from nnlab.executors.ray_jobs import cluster_info
 from nnlab.ui import store
+from nnlab.ui.keys import KEY_RAY_ADDRESS, KEY_WHERE
 
-KEY_WHERE, KEY_ADDRESS = "tr_where", "tr_ray_address"
 WHERE = {"local": "This machine", "ray": "Ray cluster"}
 
 
@@ -30,7 +30,7 @@ def executor_picker() -> tuple[Executor | None, str]:
     address = st.text_input(
         "Ray address",
         value=default_address(),
-        key=KEY_ADDRESS,
+        key=KEY_RAY_ADDRESS,
         placeholder="head-node:6379 (empty: a local Ray instance on this machine)",
         help="The cluster's head (from `ray start --head`), or `auto` for one started on this machine. "
         "Empty starts a local Ray instance. Token authentication: see the README, Scaling out.",
