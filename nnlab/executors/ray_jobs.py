@@ -224,17 +224,16 @@ class RayBackend:
     def _observe(self, run_id: str, observer: EpochObserver) -> None:
         from nnlab.jobs import PRUNED_REASON
 
-        seen = 0
+        seen, pruned = 0, False
         try:
             while True:
                 row = self.table.get(run_id)
                 ended = row is None or row.state == "done"  # then every epoch is in the store already
+                # epochs trained while a prune travels to the worker (about a second) are observed too
                 for record in self.store.metrics(run_id, after_epoch=seen):
                     seen = record.epoch
-                    if observer(run_id, record):
-                        self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
-                        ended = True
-                        break
+                    if observer(run_id, record) and not pruned:
+                        pruned = self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
                 if ended:
                     return
                 time.sleep(self.POLL_S)
