@@ -187,7 +187,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if executor.is_ray:
         if args.seeds != 1:
             raise NNLabError("--seeds runs on this machine for now; drop --executor ray, or run each seed with it.")
-        return train_elsewhere(store, cfg, executor, args.json)
+        from nnlab.models import MODELS
+
+        regression = MODELS[cfg.arch].task == "regression"
+        show = lambda r, improved: sys.stderr.write(epoch_line(r, cfg.epochs, regression, improved))  # noqa: E731
+        return report(train_elsewhere(store, cfg, executor, show), args.json)
     if args.seeds != 1:
         return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
     run_id = store.create(cfg)

@@ -51,7 +51,7 @@ class JobManager:
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
-        self.ray = RayBackend(store)
+        self.ray = RayBackend(store, PRUNED_REASON)
         self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
         atexit.register(self.shutdown)
 

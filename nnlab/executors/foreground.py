@@ -7,10 +7,11 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from nnlab.config import RunConfig
 from nnlab.executors import EXECUTORS, Executor
-from nnlab.records import ACTIVE
+from nnlab.records import ACTIVE, EpochRecord, RunRecord
 from nnlab.runs import RunStore
 
 POLL_S = 0.3
@@ -31,17 +32,18 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def train_elsewhere(store: RunStore, cfg: RunConfig, executor: Executor, as_json: bool) -> int:
-    """Submit to the executor, print each epoch as it reaches the store, and report how the run ended."""
-    from nnlab.cli import epoch_line, report
+def train_elsewhere(
+    store: RunStore, cfg: RunConfig, executor: Executor, on_epoch: Callable[[EpochRecord, bool], None]
+) -> RunRecord:
+    """Submit to the executor, hand each epoch to on_epoch (with whether it improved) as it reaches the store,
+    and return the run's record once it has ended."""
     from nnlab.jobs import JobManager
-    from nnlab.models import MODELS
 
     manager = JobManager(store, leave_core=False)
     run_id = manager.submit(cfg, executor=executor)
     sys.stderr.write(f"run {run_id} submitted to {executor.where}\n")
     stop = _on_interrupt(lambda: manager.stop(run_id))
-    shown, said, best, regression = 0, "", float("inf"), MODELS[cfg.arch].task == "regression"
+    shown, said, best = 0, "", float("inf")
     while True:
         rec = store.get(run_id)
         if rec.status == "queued" and rec.reason and rec.reason != said:
@@ -49,7 +51,7 @@ def train_elsewhere(store: RunStore, cfg: RunConfig, executor: Executor, as_json
             sys.stderr.write(f"nnlab: {said}\n")
         for r in store.metrics(run_id, after_epoch=shown):
             improved, best = r.val_loss < best - cfg.min_delta, min(best, r.val_loss)
-            sys.stderr.write(epoch_line(r, cfg.epochs, regression, improved))
+            on_epoch(r, improved)
             shown = r.epoch
         if rec.status not in ACTIVE:
             break
@@ -58,7 +60,7 @@ def train_elsewhere(store: RunStore, cfg: RunConfig, executor: Executor, as_json
     rec = store.get(run_id)
     if rec.reason and rec.status != "finished":
         sys.stderr.write(f"nnlab: {rec.reason}\n")
-    return report(rec, as_json)
+    return rec
 
 
 def _on_interrupt(action) -> list:

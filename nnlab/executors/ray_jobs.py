@@ -13,15 +13,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nnlab.executors import Executor
+from nnlab.records import EpochRecord
 from nnlab.runs import RunStore, pid_alive
 
-if TYPE_CHECKING:
-    from nnlab.jobs import EpochObserver
+EpochObserver = Callable[[str, EpochRecord], bool]  # nnlab.jobs's observer: True prunes the run
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the nnlab package
 NAMESPACE = "nnlab"  # the Ray namespace of nnlab's detached run actors
@@ -186,8 +187,8 @@ class RayBackend:
 
     POLL_S = 0.3
 
-    def __init__(self, store: RunStore):
-        self.store, self.table = store, RayTable(store)
+    def __init__(self, store: RunStore, prune_reason: str = "Pruned after epoch {epoch}."):
+        self.store, self.table, self.prune_reason = store, RayTable(store), prune_reason
         self._observing: set[str] = set()  # runs whose observer has epochs still to see
 
     def submit(self, run_id: str, executor: Executor, resume: bool, observer: EpochObserver | None = None) -> None:
@@ -222,8 +223,6 @@ class RayBackend:
             ensure_driver(self.store, address)
 
     def _observe(self, run_id: str, observer: EpochObserver) -> None:
-        from nnlab.jobs import PRUNED_REASON
-
         seen, pruned = 0, False
         try:
             while True:
@@ -233,7 +232,7 @@ class RayBackend:
                 for record in self.store.metrics(run_id, after_epoch=seen):
                     seen = record.epoch
                     if observer(run_id, record) and not pruned:
-                        pruned = self.stop(run_id, "pruned", PRUNED_REASON.format(epoch=record.epoch))
+                        pruned = self.stop(run_id, "pruned", self.prune_reason.format(epoch=record.epoch))
                 if ended:
                     return
                 time.sleep(self.POLL_S)
