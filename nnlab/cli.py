@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, MISSING, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
@@ -100,6 +100,8 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--vocab-size", type=int), a("--max-len", type=int)
     a("--window", type=int), a("--horizon", type=int)
     a("--val-fraction", type=float), a("--test-fraction", type=float)
+    a("--missing", choices=MISSING, help="blank CSV cells: fill (table median, series interpolation) or drop rows")
+    a("--class-weights", action="store_true", default=None, help="weigh classes by inverse training frequency")
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
@@ -154,7 +156,7 @@ def summary(rec: RunRecord) -> dict[str, Any]:
         "seconds": rec.seconds,
         "device": rec.device,
     }
-    for key in ("accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
     if rec.reason:

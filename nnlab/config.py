@@ -15,6 +15,7 @@ SCHEDULES = ("plateau", "step", "cosine", "onecycle", "none")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AUGMENTATIONS = ("crop", "flip", "rotate", "jitter")
 PRECISIONS = ("auto", "fp32", "bf16")
+MISSING = ("fill", "drop")  # fill: tables take the training median, series interpolate in time
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RunConfig:
     horizon: int = 1
     val_fraction: float = 0.1
     test_fraction: float = 0.15
+    missing: str = "fill"  # CSV cells with no value: "fill" them in, or "drop" their rows
     # model
     arch: str = "mlp"
     hidden_sizes: tuple[int, ...] = (256, 128, 64)  # mlp
@@ -49,8 +51,8 @@ class RunConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
-    batch_size: int = 64
-    epochs: int = 20
+    batch_size: int = 0  # 0: fit to the data (64, smaller for small data)
+    epochs: int = 0  # 0: fit to the data (20, more for small data)
     weight_decay: float = 1e-4
     schedule: str = "plateau"
     lr_patience: int = 3
@@ -59,6 +61,7 @@ class RunConfig:
     early_stopping: bool = True
     patience: int = 5
     min_delta: float = 0.001
+    class_weights: bool = False  # weigh each class's loss by its inverse training frequency
     # environment
     seed: int = 0
     device: str = "auto"
@@ -119,12 +122,18 @@ class Range:
 RANGES: dict[str, Range] = {
     "lr": Range(1e-4, 1e-2, 1e-3, "Start at 1e-3.", log=True, expert_lo=1e-6, expert_hi=10.0),
     "batch_size": Range(
-        16, 256, 64, "Larger is faster; smaller often generalises better.", expert_lo=1, expert_hi=4096
+        16,
+        256,
+        64,
+        "Larger is faster; smaller often generalises better. 0: fit to the data.",
+        zero_ok=True,
+        expert_lo=1,
+        expert_hi=4096,
     ),
     "hidden": Range(32, 1024, 256, "Depends on how hard the problem is.", expert_lo=1, expert_hi=8192),
     "dropout": Range(0.1, 0.5, 0.2, "More dropout, more regularisation.", zero_ok=True, expert_lo=0.0, expert_hi=0.9),
     "weight_decay": Range(1e-5, 1e-3, 1e-4, "L2 strength.", zero_ok=True, log=True, expert_lo=0.0, expert_hi=0.1),
-    "epochs": Range(1, 200, 20, "Passes over the training data.", expert_hi=10_000),
+    "epochs": Range(1, 200, 20, "Passes over the training data. 0: fit to the data.", zero_ok=True, expert_hi=10_000),
     "patience": Range(1, 50, 5, "Epochs without improvement before stopping."),
     "lr_patience": Range(1, 20, 3, "Epochs without improvement before the LR drops."),
     "momentum": Range(0.0, 0.99, 0.9, "SGD momentum."),
@@ -170,9 +179,17 @@ LABELS = {
     "device": "Device",
     "augment": "Augmentation",
     "precision": "Precision",
+    "missing": "Missing values",
+    "class_weights": "Class weights",
 }
 
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "precision": PRECISIONS}
+CHOICES = {
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "device": DEVICES,
+    "precision": PRECISIONS,
+    "missing": MISSING,
+}
 
 
 def _fmt(x: float) -> str:

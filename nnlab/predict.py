@@ -13,7 +13,7 @@ from PIL import Image
 from nnlab.artifacts import load_info, load_weights
 from nnlab.config import RunConfig
 from nnlab.data.batches import make_transform
-from nnlab.data.prep import encode, tokenize
+from nnlab.data.prep import encode, relative_windows, tokenize
 from nnlab.errors import NNLabError
 from nnlab.models import build_model
 
@@ -153,12 +153,16 @@ class Predictor:
             )
         if not np.isfinite(v).all():
             raise NNLabError("The series has empty or non-numeric values; fill them first.")
-        mean, std = np.asarray(self.info["mean"]), np.asarray(self.info["std"])
-        x = torch.from_numpy(((v[-self.window :] - mean) / std).astype(np.float32))[None]  # (1, window, F)
+        t, recent = int(self.info["target_index"]), v[-self.window :]
+        if self.info.get("normalise") == "last":  # changes from the window's last value
+            scale, base = np.asarray(self.info["scale"]), recent[-1]
+            x = relative_windows(recent[None], scale, self.window)
+        else:  # runs trained before changes were forecast: levels standardised
+            scale, base = np.asarray(self.info["std"]), np.asarray(self.info["mean"])
+            x = ((recent - base) / scale).astype(np.float32)[None]
         with torch.no_grad():
-            out = self.model(x)[0].double().numpy()  # (horizon,) scaled
-        t = int(self.info["target_index"])
-        return out * std[t] + mean[t]
+            out = self.model(torch.from_numpy(x))[0].double().numpy()  # (horizon,) scaled
+        return out * scale[t] + base[t]
 
     def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
         """`steps` future values; a single-column series feeds its own forecasts back in."""

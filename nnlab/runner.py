@@ -16,6 +16,7 @@ import torch
 
 from nnlab.config import RunConfig, check
 from nnlab.data import Dataset, load_dataset
+from nnlab.data.prep import series_levels
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
 from nnlab.models import build_model, count_parameters
@@ -184,6 +185,8 @@ def _train(
             "train_size": len(data.train),
             "val_size": len(data.val),
             "test_size": len(data.test),
+            "batch_size": trainer.cfg.batch_size,  # as given, or fitted to the data (see fit_to_data)
+            "epochs": trainer.cfg.epochs,
         },
     )
     result = trainer.fit()
@@ -200,7 +203,9 @@ def _record_outcome(
         return
     metrics = write_test_artifacts(trainer, data, run_dir)
     metric, score = test_score_of(metrics)
-    summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
+    summary.update(
+        {k: metrics[k] for k in ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics}
+    )
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
     status = "stopped" if result.status == "stopped" else "finished"
@@ -221,12 +226,7 @@ def write_test_artifacts(trainer: Trainer, data: Dataset, run_dir: Path) -> dict
         metrics = classification_metrics(y_true, y_pred, data.classes)
         np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, probs=probs)
     else:
-        info = data.info
-        t_idx = info["target_index"]
-        mean, std = info["mean"][t_idx], info["std"][t_idx]
-        y_true, y_pred = y.numpy() * std + mean, out.numpy() * std + mean
-        last = data.test.x[:, -1, t_idx].cpu().numpy() * std + mean  # naive: the last value seen
-        naive = np.repeat(last[:, None], y_true.shape[1], axis=1)
+        y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
         metrics = regression_metrics(y_true, y_pred, naive)
         np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, naive=naive)
     np.savez_compressed(run_dir / "examples.npz", **data.display)

@@ -73,6 +73,11 @@ class RunRecord:
         return self.status in ACTIVE
 
     @property
+    def epochs_planned(self) -> int:
+        """The epochs the run trains at most: as given, or as fitted to the data when given as 0 (auto)."""
+        return int(self.summary.get("epochs") or self.config.epochs)
+
+    @property
     def created_iso(self) -> str:
         return datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
 

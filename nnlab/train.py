@@ -104,6 +104,58 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
+AUTO_BATCH, AUTO_EPOCHS = 64, 20  # what batch size 0 and epochs 0 mean on data of a few thousand rows or more
+MIN_STEPS = 1000  # optimiser steps an automatic epoch count reaches at least (early stopping may end sooner)
+MAX_AUTO_EPOCHS = 200
+
+
+def fit_to_data(cfg: RunConfig, train_size: int) -> RunConfig:
+    """cfg with batch size 0 and epochs 0 ("fit to the data") replaced by values scaled to train_size.
+
+    Small data gets a batch that gives at least ~16 steps an epoch (16 to 64) and enough epochs for
+    MIN_STEPS optimiser steps (20 to 200): 20 epochs at batch 64 on a few hundred rows is under 100 steps,
+    and such runs ended with the validation loss still falling. Values the user gave are kept.
+    """
+    batch = cfg.batch_size or int(min(AUTO_BATCH, max(16, 2 ** math.floor(math.log2(max(train_size, 1) / 16)))))
+    steps = num_batches(train_size, batch)
+    epochs = cfg.epochs or min(MAX_AUTO_EPOCHS, max(AUTO_EPOCHS, math.ceil(MIN_STEPS / max(steps, 1))))
+    return cfg.replace(batch_size=batch, epochs=epochs)
+
+
+def fit_notes(given: RunConfig, train_size: int) -> list[str]:
+    """Sentences for the values fit_to_data chose (none when the user gave batch size and epochs)."""
+    fitted = fit_to_data(given, train_size)
+    steps = num_batches(train_size, fitted.batch_size)
+    notes = []
+    if not given.batch_size:
+        notes.append(
+            f"Batch size fitted to the data: {fitted.batch_size} ({train_size:,} training examples, {steps:,} "
+            "steps an epoch); give a batch size to choose your own."
+        )
+    if not given.epochs:
+        notes.append(
+            f"Epochs fitted to the data: up to {fitted.epochs}, {fitted.epochs * steps:,} optimiser steps (at least "
+            f"{AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so small data is not under-trained); early stopping "
+            "ends the run sooner once validation stops improving."
+        )
+    return notes
+
+
+def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """scikit-learn's "balanced" class weights, n / (classes * count), from the training labels (absent: 0)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = y.cpu().numpy()
+    present = np.unique(labels)
+    weights = np.zeros(num_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    return torch.from_numpy(weights)
+
+
+def _to(t: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if t is None else t.to(device)
+
+
 def make_optimizer(cfg: RunConfig, params: list[nn.Parameter], device: torch.device) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD with momentum; the fused kernel where PyTorch has one for this device."""
     kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -160,7 +212,9 @@ class Trainer:
         callbacks: list[Callback] | tuple[Callback, ...] = (),
         stop: threading.Event | None = None,
     ):
-        self.cfg, self.device, self.data = cfg, device, data
+        self.given = cfg  # as the user gave it; self.cfg has "fit to the data" (0) values filled in
+        self.cfg, self.device, self.data = fit_to_data(cfg, len(data.train)), device, data
+        cfg = self.cfg
         self.regression = data.task == "regression"
         self.model = model.to(device)
         # convolutions run faster on NHWC: tensor cores on CUDA, oneDNN on the CPU (measured in `nnlab bench`)
@@ -171,7 +225,10 @@ class Trainer:
             fast_dropout(self.model)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
         self.transform = make_transform(data.kind, data.info, cfg.augment, device)
-        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
+        weights = (
+            balanced_weights(data.train.y, len(data.classes)) if cfg.class_weights and not self.regression else None
+        )
+        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss(weight=_to(weights, device))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
         self.optimizer = make_optimizer(cfg, params, device)
@@ -268,8 +325,8 @@ class Trainer:
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
         if self.regression:
-            std = self.data.info["std"][self.data.info["target_index"]]
-            return loss, float(torch.sqrt(((out - y) ** 2).mean())) * std
+            scale = self.data.info["scale"][self.data.info["target_index"]]
+            return loss, float(torch.sqrt(((out - y) ** 2).mean())) * scale
         return loss, float((out.argmax(1) == y).float().mean())
 
     # -- the loop -------------------------------------------------------------------------------

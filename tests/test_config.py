@@ -35,7 +35,7 @@ def test_unknown_keys_from_an_older_store_are_ignored():
         ("batch_size", 8, ["Batch size", "16", "256"]),
         ("dropout", 0.9, ["Dropout", "0.1", "0.5"]),
         ("weight_decay", 0.5, ["Weight decay", "1e-05", "0.001"]),
-        ("epochs", 0, ["Epochs"]),
+        ("epochs", -1, ["Epochs"]),
         ("lr", "fast", ["Learning rate", "number"]),
     ],
 )

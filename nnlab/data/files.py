@@ -12,10 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_numeric_dtype
 
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, DatasetSpec, register
+from nnlab.data.layout import (
+    class_balance,
+    drop_empty_columns,
+    drop_saved_index,
+    find_time_column,
+    interpolate_gaps,
+    is_number_column,
+    order_by_time,
+    read_decimal_commas,
+    suspicious_columns,
+)
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
 from nnlab.errors import DataError
 
@@ -36,8 +46,11 @@ def user_path(cfg: RunConfig, what: str) -> Path:
     return path
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8 with or without BOM, or UTF-16 with BOM; comma, semicolon, tab or bar separated)."""
+def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """A CSV (UTF-8 with or without BOM, or UTF-16 with BOM; comma, semicolon, tab or bar separated).
+
+    Numbers written with decimal commas are read as numbers; what was done is added to notes.
+    """
     if not path.is_file():
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
     raw = path.read_bytes()
@@ -56,7 +69,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise DataError(f"{path.name} has a header but no data rows; add rows below the header.")
-    return df
+    return read_decimal_commas(df, path.name, notes if notes is not None else [])
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -100,7 +113,7 @@ def find_column(df: pd.DataFrame, name: str, field: str, option: str, path: Path
 
 def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarray, list[str]]:
     """Class indices (N,) and class names sorted (numerically for numbers) from a label column."""
-    if is_numeric_dtype(values) and values.dtype != bool:
+    if is_number_column(values):
         numbers = values.to_numpy(dtype=np.float64)
         if not np.allclose(numbers, np.round(numbers)):
             raise DataError(
@@ -120,7 +133,9 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
     return labels.astype(np.int64), classes
 
 
-def drop_missing(df: pd.DataFrame, columns: list[str], path: Path, notes: list[str]) -> pd.DataFrame:
+def drop_missing(
+    df: pd.DataFrame, columns: list[str], path: Path, notes: list[str], what: str = "missing values"
+) -> pd.DataFrame:
     """Rows with a missing (or infinite) value in columns dropped, with a note; refused when none remain."""
     part = df[columns].replace([np.inf, -np.inf], np.nan)
     keep = part.notna().all(axis=1)
@@ -131,37 +146,49 @@ def drop_missing(df: pd.DataFrame, columns: list[str], path: Path, notes: list[s
         )
     dropped = int((~keep).sum())
     if dropped:
-        note = f"Dropped {dropped} of {len(df)} rows of {path.name} with missing values."
+        note = f"Dropped {dropped} of {len(df)} rows of {path.name} with {what}."
         notes.append(note)
         log.warning(note)
     return df[keep].reset_index(drop=True)
 
 
-def _with_notes(ds: Dataset, notes: list[str], path: Path) -> Dataset:
-    ds.info["notes"] = notes
+def _with_notes(ds: Dataset, notes: list[str], path: Path, warnings: list[str] = ()) -> Dataset:
+    ds.info["notes"] = notes + ds.info.get("notes", [])
+    ds.info["warnings"] = list(warnings)
     ds.info["source"] = path.name
     return ds
 
 
 def load_csv(cfg: RunConfig) -> Dataset:
-    """A table of numeric features and a label column; features standardised with training statistics."""
+    """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
     path = user_path(cfg, "CSV file")
-    df = read_csv(path)
+    notes: list[str] = []
+    df = drop_saved_index(read_csv(path, notes), path.name, notes)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
+    df = drop_empty_columns(df, label, path.name, notes)
     features = [c for c in df.columns if c != label]
     if not features:
         raise DataError(f"{path.name} has only the label column {label!r}; add feature columns.")
-    text_cols = [c for c in features if not is_numeric_dtype(df[c])]
-    if text_cols:
-        raise DataError(
-            f"{path.name} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))}; "
-            "remove them or encode them as numbers (the MLP reads numbers only)."
-        )
-    notes: list[str] = []
-    df = drop_missing(df, [*features, label], path, notes)
+    _refuse_text_features(df, features, path)
+    df = drop_missing(df, [label], path, notes, "no label")
+    if cfg.missing == "drop":
+        df = drop_missing(df, features, path, notes)
     labels, classes = encode_labels(df[label], label, path)
-    x = df[features].to_numpy(dtype=np.float32)
-    return _with_notes(tabular_dataset(path.name, x, labels, classes, features, cfg), notes, path)
+    warnings = suspicious_columns(df, features, label, path.name) + class_balance(labels, classes)
+    x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
+    ds = tabular_dataset(path.name, x, labels, classes, features, cfg)
+    return _with_notes(ds, notes, path, warnings)
+
+
+def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
+    text_cols = [c for c in features if not is_number_column(df[c])]
+    if text_cols:
+        example = df[text_cols[0]].dropna().astype(str).head(1).tolist()
+        raise DataError(
+            f"{path.name} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))} "
+            f"(values like {example[0] if example else ''!r}); remove them or encode them as numbers "
+            "(the MLP reads numbers only)."
+        )
 
 
 def load_text_csv(cfg: RunConfig) -> Dataset:
@@ -180,21 +207,40 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
-    """A CSV of numeric columns over time (rows in time order); forecast the target column."""
+    """A CSV of numeric columns over time; a time column orders the rows and is not an input."""
     path = user_path(cfg, "CSV file")
-    df = read_csv(path)
-    numeric = [
-        c for c in df.columns if is_numeric_dtype(df[c]) and df[c].dtype != bool and not c.startswith("Unnamed:")
-    ]  # pandas' saved row index is no signal
-    target = _series_target(df, cfg.target, numeric, path)
     notes: list[str] = []
-    ignored = [c for c in df.columns if c not in numeric]
-    if ignored:
-        notes.append(f"Ignored non-numeric columns {', '.join(ignored[:8])} of {path.name}.")
-    df = drop_missing(df, numeric, path, notes)
+    df = drop_saved_index(read_csv(path, notes), path.name, notes)
+    given = find_column(df, cfg.target, "target", "--target", path) if cfg.target else ""
+    df = drop_empty_columns(df, given, path.name, notes)
+    time = _time_axis(df, given)
+    numeric = [c for c in df.columns if c != time and is_number_column(df[c])]
+    target = _series_target(df, given, numeric, path)
+    if time:
+        df = order_by_time(df, time, path.name, notes)
+    ignored = [c for c in df.columns if c not in numeric and c != time]
+    notes.append(_inputs_note(time, numeric, target, ignored))
+    if cfg.missing == "drop":
+        df = drop_missing(df, numeric, path, notes, "missing values (the steps either side of each gap are joined)")
+    else:
+        df = interpolate_gaps(df, numeric, path.name, notes)
     values = df[numeric].to_numpy(dtype=np.float64)
     ds = series_dataset(path.name, values, numeric, numeric.index(target), cfg)
+    ds.info["time"] = time or ""
     return _with_notes(ds, notes, path)
+
+
+def _time_axis(df: pd.DataFrame, target: str) -> str | None:
+    """The time column, unless it is the only column of numbers (then it is the series itself)."""
+    time = find_time_column(df, target)
+    numbers = [c for c in df.columns if is_number_column(df[c])]
+    return None if time is not None and numbers == [time] else time
+
+
+def _inputs_note(time: str | None, inputs: list[str], target: str, ignored: list[str]) -> str:
+    axis = f"{time!r} is the time axis, not an input" if time else "rows are taken as evenly spaced time steps"
+    skipped = f"; ignored non-numeric {', '.join(map(repr, ignored[:8]))}" if ignored else ""
+    return f"Forecasting {target!r}; {axis}; inputs: {', '.join(map(repr, inputs))}{skipped}."
 
 
 def _series_target(df: pd.DataFrame, given: str, numeric: list[str], path: Path) -> str:

@@ -14,16 +14,19 @@ from typing import Any
 
 import streamlit as st
 
+from nnlab.artifacts import load_info
 from nnlab.config import AUGMENTATIONS, CHOICES, LABELS, RANGES, RunConfig, arch_defaults, make_config, validate
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS, build_model, count_parameters
+from nnlab.notes import data_notes, run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
 from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
-from nnlab.train import lr_preview
+from nnlab.train import fit_to_data, lr_preview
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
+    data_notes_ui,
     flash,
     format_duration,
     go,
@@ -524,15 +527,19 @@ def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> list[str]:
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
     total, trainable = parameter_count(cfg.to_json(), facts["info"])
-    steps = math.ceil(facts["train"] / cfg.batch_size)
+    fitted = fit_to_data(cfg, facts["train"])  # batch size and epochs given as 0: fitted to the data
+    steps = math.ceil(facts["train"] / fitted.batch_size)
     a, b = st.columns(2)
     a.metric("Parameters", f"{total:,}", help="Weights and biases the model will learn.")
     b.metric(
-        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {cfg.batch_size}."
+        "Steps per epoch",
+        f"{steps:,}",
+        help=f"{facts['train']:,} training examples / batch size {fitted.batch_size}.",
     )
     frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
     st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
-    lrs = lr_preview(cfg, steps)
+    data_notes_ui(data_notes(facts["info"], cfg, facts["train"]))
+    lrs = lr_preview(fitted, steps)
     fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
     st.plotly_chart(fig, key="tr_lr_preview", config={"displayModeBar": False})
@@ -557,8 +564,8 @@ def config_summary(cfg: RunConfig) -> str:
         model,
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
-        f"batch {cfg.batch_size}",
-        f"{cfg.epochs} epochs",
+        f"batch {cfg.batch_size or 'fit to the data'}",
+        f"{cfg.epochs or 'auto'} epochs",
         CHOICE_LABELS.get(cfg.optimizer, cfg.optimizer),
         f"{CHOICE_LABELS.get(cfg.schedule, cfg.schedule).lower()} schedule",
     ]
@@ -581,8 +588,18 @@ def live_view(run_id: str) -> None:
     with badge:
         status_badge(rec.status)
     st.caption(f"Run {rec.run_id} · started {rec.created_iso} UTC · {config_summary(rec.config)}")
+    run_data_notes(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
+
+
+def run_data_notes(rec: RunRecord) -> None:
+    """What was done to the run's data, once it is loaded (the runner writes its facts before training)."""
+    try:
+        info = load_info(store().run_dir(rec.run_id))
+    except NNLabError:
+        return
+    data_notes_ui(run_notes(rec, info))
 
 
 def new_run_button(rec: RunRecord | None = None) -> None:
@@ -721,7 +738,7 @@ def running_panel(rec: RunRecord) -> None:
         return
     epoch, epochs, fraction = (
         int(p.get("epoch", 1)),
-        int(p.get("epochs", rec.config.epochs)),
+        int(p.get("epochs", rec.epochs_planned)),
         float(p.get("fraction", 0)),
     )
     done = epoch - 1 + fraction
@@ -770,7 +787,7 @@ def curves(rec: RunRecord) -> None:
     cached = st.session_state.get(KEY_CURVES)
     if cached is None or cached[0] != signature:
         task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
-        last = max(rec.config.epochs if rec.active else len(history), len(history), 2)
+        last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
         fig = curves_figure(history, task).update_xaxes(range=[0.5, last + 0.5])  # the axis the curve will fill
         cached = (signature, fig)
         st.session_state[KEY_CURVES] = cached
