@@ -25,10 +25,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.fixtures import fill_store
 from nnlab.models import build_model
+from nnlab.registry import make_config
 from nnlab.runner import CheckpointListener, StoreListener, device_label
 from nnlab.runs import RunStore
 from nnlab.train import Callback, Trainer, resolve_device
@@ -206,7 +207,7 @@ def nnlab_fit(
     store.claim_queued(run_id)
     listeners: list[Callback] = [TimedStoreListener(store, run_id)] if logging else []
     if checkpoints:
-        listeners.append(CheckpointListener(store.run_dir(run_id)))
+        listeners.append(CheckpointListener(store.folder(run_id)))
     trainer = Trainer(cfg, model, data, device, listeners)
     view = LiveView(store, run_id) if logging else None
     with view or nullcontext():

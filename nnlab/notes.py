@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnlab.config import RunConfig
-from nnlab.runs import RunRecord
+from nnlab.fitted import fit_notes
+from nnlab.records import RunRecord
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,5 @@ def run_notes(rec: RunRecord, info: dict[str, Any]) -> DataNotes:
 
 def data_notes(info: dict[str, Any], cfg: RunConfig, train_size: int | None) -> DataNotes:
     """The notes of a dataset's facts (info) and of the values fitted to its training size for cfg."""
-    from nnlab.train import fit_notes
-
     fitted = fit_notes(cfg, train_size) if train_size else []
     return DataNotes(tuple(info.get("notes", [])) + tuple(fitted), tuple(info.get("warnings", [])))

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from nnlab.artifacts import Results
 from nnlab.metrics import per_class_f1
 from nnlab.notes import DataNotes, run_notes
 from nnlab.plots import (
@@ -20,8 +19,8 @@ from nnlab.plots import (
     forecast_vs_actual_figure,
     residuals_figure,
 )
-from nnlab.runs import RunRecord
-from nnlab.train import EpochRecord
+from nnlab.records import EpochRecord, RunRecord
+from nnlab.runfolder import Results
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;

@@ -18,37 +18,14 @@ from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
+from nnlab.records import EpochRecord, Progress
 
 PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
 
 
 class Diverged(NNLabError):
     """The loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch's metrics, as stored and plotted."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float
-    val_score: float  # accuracy (classifiers) or RMSE in the data's units (regressors)
-    lr: float
-    seconds: float
-    samples_per_s: float
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where training is within an epoch, sent to listeners a few times a second."""
-
-    epoch: int
-    epochs: int
-    fraction: float  # of this epoch
-    samples_per_s: float
-    eta_s: float  # to the end of the run
-    train_loss: float  # smoothed
 
 
 @dataclass
@@ -71,21 +48,37 @@ class Callback:
 
 
 class CPUDropout(nn.Dropout):
-    """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by rand_like: on the CPU bernoulli_ costs
-    about 7.5 ns an element against rand_like's 3, a fifth of an MLP's step at batch 256."""
+    """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by torch.rand: on the CPU bernoulli_ costs
+    about 7.5 ns an element against rand's 3, a fifth of an MLP's step at batch 256. The mask comes from the
+    run's own generator, so another thread drawing random numbers (the dashboard building a model for a
+    preview) cannot change this run's masks."""
+
+    generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        scale = torch.rand_like(x).ge_(self.p).mul_(1 / (1 - self.p)) if self.p < 1 else torch.zeros_like(x)
-        return x * scale
+        if self.p >= 1:
+            return x * torch.zeros_like(x)
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
+        return x * keep.ge_(self.p).mul_(1 / (1 - self.p))
 
 
-def fast_dropout(model: nn.Module) -> None:
-    """Give the model's plain nn.Dropout layers CPUDropout's forward (no weights change; eval is untouched)."""
+def fast_dropout(model: nn.Module, generator: torch.Generator | None = None) -> None:
+    """Give the model's plain nn.Dropout layers CPUDropout's forward, drawing from `generator` (no weights
+    change; eval is untouched)."""
     for module in model.modules():
-        if type(module) is nn.Dropout:
+        if type(module) in (nn.Dropout, CPUDropout):
             module.__class__ = CPUDropout
+            module.generator = generator
+
+
+def run_generator(seed: int, device: torch.device) -> torch.Generator | None:
+    """The run's own random stream on its device (dropout masks, augmentation), seeded by the run's seed."""
+    try:
+        return torch.Generator(device=device).manual_seed(seed)
+    except RuntimeError:  # a device without its own generators: the global stream, seeded by seed_everything
+        return None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -102,43 +95,6 @@ def seed_everything(seed: int) -> None:
     """Seed torch (all devices) and numpy."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-
-
-AUTO_BATCH, AUTO_EPOCHS = 64, 20  # what batch size 0 and epochs 0 mean on data of a few thousand rows or more
-MIN_STEPS = 1000  # optimiser steps an automatic epoch count reaches at least (early stopping may end sooner)
-MAX_AUTO_EPOCHS = 200
-
-
-def fit_to_data(cfg: RunConfig, train_size: int) -> RunConfig:
-    """cfg with batch size 0 and epochs 0 ("fit to the data") replaced by values scaled to train_size.
-
-    Small data gets a batch that gives at least ~16 steps an epoch (16 to 64) and enough epochs for
-    MIN_STEPS optimiser steps (20 to 200): 20 epochs at batch 64 on a few hundred rows is under 100 steps,
-    and such runs ended with the validation loss still falling. Values the user gave are kept.
-    """
-    batch = cfg.batch_size or int(min(AUTO_BATCH, max(16, 2 ** math.floor(math.log2(max(train_size, 1) / 16)))))
-    steps = num_batches(train_size, batch)
-    epochs = cfg.epochs or min(MAX_AUTO_EPOCHS, max(AUTO_EPOCHS, math.ceil(MIN_STEPS / max(steps, 1))))
-    return cfg.replace(batch_size=batch, epochs=epochs)
-
-
-def fit_notes(given: RunConfig, train_size: int) -> list[str]:
-    """Sentences for the values fit_to_data chose (none when the user gave batch size and epochs)."""
-    fitted = fit_to_data(given, train_size)
-    steps = num_batches(train_size, fitted.batch_size)
-    notes = []
-    if not given.batch_size:
-        notes.append(
-            f"Batch size fitted to the data: {fitted.batch_size} ({train_size:,} training examples, {steps:,} "
-            "steps an epoch); give a batch size to choose your own."
-        )
-    if not given.epochs:
-        notes.append(
-            f"Epochs fitted to the data: up to {fitted.epochs}, {fitted.epochs * steps:,} optimiser steps (at least "
-            f"{AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so small data is not under-trained); early stopping "
-            "ends the run sooner once validation stops improving."
-        )
-    return notes
 
 
 def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -221,10 +177,11 @@ class Trainer:
         self.channels_last = device.type in ("cuda", "cpu") and any(isinstance(m, nn.Conv2d) for m in model.modules())
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.rng = run_generator(cfg.seed, device)
         if device.type == "cpu":
-            fast_dropout(self.model)
+            fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
-        self.transform = make_transform(data.kind, data.info, cfg.augment, device)
+        self.transform = make_transform(data.kind, data.info, cfg.augment, device, self.rng)
         weights = (
             balanced_weights(data.train.y, len(data.classes)) if cfg.class_weights and not self.regression else None
         )
@@ -320,7 +277,7 @@ class Trainer:
         return torch.cat(outs) if outs else torch.empty(0)
 
     def evaluate(self, split: Split) -> tuple[float, float]:
-        """(loss, score) on a split: accuracy for classifiers, RMSE in data units for regressors."""
+        """(loss, metric) on a split: accuracy for classifiers, RMSE in data units for regressors."""
         out = self.predict(split)
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
@@ -360,11 +317,11 @@ class Trainer:
         train_loss = self.train_one_epoch(epoch)
         if self.stop.is_set():
             return False  # a partial epoch is not recorded; the last checkpoint stays the resume point
-        val_loss, val_score = self.evaluate(self.val_split)
+        val_loss, val_metric = self.evaluate(self.val_split)
         self._finite(val_loss, epoch)
         self._step_schedule(val_loss)
         record = EpochRecord(
-            epoch, train_loss, val_loss, val_score, lr, time.perf_counter() - t0, self._last_epoch_rate
+            epoch, train_loss, val_loss, val_metric, lr, time.perf_counter() - t0, self._last_epoch_rate
         )
         self.history.append(record)
         improved = val_loss < self.best_loss - self.cfg.min_delta
@@ -408,6 +365,7 @@ class Trainer:
             },
             "best_model": self.best_state or {},
             "config": self.cfg.to_json(),
+            "rng": self.rng.get_state() if self.rng is not None else torch.empty(0, dtype=torch.uint8),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -421,3 +379,5 @@ class Trainer:
         self.best_loss, self.best_epoch, self.bad_epochs = best["loss"], best["epoch"], best["bad"]
         self.patience_renewed = best.get("renewed", False)
         self.best_state = state["best_model"] or None
+        if self.rng is not None and state.get("rng") is not None and state["rng"].numel():
+            self.rng.set_state(state["rng"])  # a resumed run draws the masks an uninterrupted one would

@@ -14,8 +14,8 @@ import torch
 from nnlab.cli import main
 from nnlab.config import make_config
 from nnlab.data import load_dataset
+from nnlab.fitted import MIN_STEPS, fit_to_data
 from nnlab.notes import data_notes
-from nnlab.train import MIN_STEPS, fit_to_data
 
 # --- files in the real layouts ---------------------------------------------------------------------------
 

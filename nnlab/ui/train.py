@@ -14,15 +14,16 @@ from typing import Any
 
 import streamlit as st
 
-from nnlab.artifacts import load_info
-from nnlab.config import AUGMENTATIONS, CHOICES, LABELS, RANGES, RunConfig, arch_defaults, make_config, validate
+from nnlab.config import AUGMENTATIONS, CHOICES, DATA_FIELDS, LABELS, RANGES, RunConfig, range_text
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.notes import data_notes, run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
-from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
-from nnlab.train import fit_to_data, lr_preview
+from nnlab.records import ACTIVE, RESUMABLE, RunRecord
+from nnlab.registry import arch_defaults, make_config, validate
+from nnlab.train import lr_preview
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
@@ -58,24 +59,6 @@ ARCH_FIELDS = {
     "ts-lstm": ("hidden", "dropout"),
 }
 KIND_FIELDS = {"image": ("image_size", "augment"), "text": ("vocab_size", "max_len"), "series": ("window", "horizon")}
-DATA_FIELDS = (
-    "dataset",
-    "data_path",
-    "data_root",
-    "label_column",
-    "text_column",
-    "target",
-    "image_size",
-    "vocab_size",
-    "max_len",
-    "window",
-    "horizon",
-    "val_fraction",
-    "test_fraction",
-    "arch",
-    "pretrained",
-    "seed",
-)  # the fields a dataset's loading depends on
 LOG_FIELDS, POW2_FIELDS = ("lr", "weight_decay"), ("batch_size", "hidden")
 STEPS = {"momentum": 0.01, "min_delta": 0.0005, "gamma": 0.05, "val_fraction": 0.05, "test_fraction": 0.05}
 
@@ -226,11 +209,7 @@ def _number(name: str, key: str, expert: bool, label: str, help_text: str) -> An
 
 def range_help(name: str, expert: bool) -> str:
     """The hint and the range in force, e.g. 'Start at 1e-3. Range 0.0001 to 0.01.'"""
-    rng = RANGES[name]
-    lo, hi = rng.bounds(expert)
-    zero = " (or 0)" if rng.zero_ok and lo > 0 else ""
-    wider = " Expert range." if expert and (lo, hi) != (rng.lo, rng.hi) else ""
-    return f"{rng.hint} Range {_fmt(lo)} to {_fmt(hi)}{zero}.{wider}"
+    return range_text(name, expert)
 
 
 def expert_ranges() -> str:
@@ -596,7 +575,7 @@ def live_view(run_id: str) -> None:
 def run_data_notes(rec: RunRecord) -> None:
     """What was done to the run's data, once it is loaded (the runner writes its facts before training)."""
     try:
-        info = load_info(store().run_dir(rec.run_id))
+        info = store().folder(rec.run_id).read_info()
     except NNLabError:
         return
     data_notes_ui(run_notes(rec, info))
@@ -612,7 +591,7 @@ def new_run_button(rec: RunRecord | None = None) -> None:
 def run_actions(rec: RunRecord) -> None:
     """The buttons that fit the run's status, left to right: results, stop or resume, again, new, delete."""
     actions = []
-    if rec.test_score is not None and page_exists(RESULTS_PAGE):
+    if rec.test_value is not None and page_exists(RESULTS_PAGE):
         actions.append(results_button)
     if rec.status in ACTIVE:
         actions.append(stop_button)
@@ -733,39 +712,34 @@ def status_panel(rec: RunRecord) -> None:
 def running_panel(rec: RunRecord) -> None:
     """Overall and within-epoch progress, speed, time left, learning rate and the smoothed loss."""
     p = rec.progress
-    if not p:
+    if p is None:
         st.info("Loading the data and building the model…", icon=":material/hourglass_top:")
         return
-    epoch, epochs, fraction = (
-        int(p.get("epoch", 1)),
-        int(p.get("epochs", rec.epochs_planned)),
-        float(p.get("fraction", 0)),
-    )
-    done = epoch - 1 + fraction
-    st.progress(min(done / max(epochs, 1), 1.0), text=f"Overall: epoch {min(epoch, epochs)} of {epochs}")
-    st.progress(min(fraction, 1.0), text=f"This epoch: {fraction:.0%}")
+    done = p.epoch - 1 + p.fraction
+    st.progress(min(done / max(p.epochs, 1), 1.0), text=f"Overall: epoch {min(p.epoch, p.epochs)} of {p.epochs}")
+    st.progress(min(p.fraction, 1.0), text=f"This epoch: {p.fraction:.0%}")
     c = st.columns(4)
-    c[0].metric("Samples/s", f"{p.get('samples_per_s', 0):,.0f}")
-    c[1].metric("Time left", format_duration(p.get("eta_s")), help="At the current speed, if it runs every epoch.")
-    c[2].metric("Learning rate", f"{p.get('lr', rec.config.lr):.3g}")
-    c[3].metric("Train loss", f"{p.get('train_loss', float('nan')):.4f}", help="Smoothed over the last batches.")
+    c[0].metric("Samples/s", f"{p.samples_per_s:,.0f}")
+    c[1].metric("Time left", format_duration(p.eta_s), help="At the current speed, if it runs every epoch.")
+    c[2].metric("Learning rate", f"{p.lr if p.lr is not None else rec.config.lr:.3g}")
+    c[3].metric("Train loss", f"{p.train_loss:.4f}", help="Smoothed over the last batches.")
 
 
 def outcome_panel(rec: RunRecord) -> None:
     """Test score, best epoch, duration, speed and device of a run that has ended."""
     s = rec.summary
     c = st.columns(5)
-    if rec.test_score is not None:
+    if rec.test_value is not None:
         if rec.test_metric == "rmse":
-            c[0].metric("Test RMSE", f"{rec.test_score:.4g}", help="Root mean squared error in the data's units.")
+            c[0].metric("Test RMSE", f"{rec.test_value:.4g}", help="Root mean squared error in the data's units.")
         else:
-            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_score:.1%}")
+            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_value:.1%}")
     early = " (stopped early)" if s.get("stopped_early") else ""
     c[1].metric("Epochs", f"{rec.epochs_done}{early}", help=f"Best epoch: {rec.best_epoch or '–'}.")
     c[2].metric("Time", format_duration(rec.seconds))
     c[3].metric("Samples/s", f"{rec.samples_per_s:,.0f}" if rec.samples_per_s else "–")
     c[4].metric("Device", device_short(rec.device), help=rec.device or None)
-    if rec.status == "finished" and rec.test_score is not None:
+    if rec.status == "finished" and rec.test_value is not None:
         st.success(
             "Training finished. Click **See results** for the report, the confusion matrix and the "
             "examples the model got wrong.",
