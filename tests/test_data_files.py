@@ -139,9 +139,9 @@ def refused(cfg_or_path, **cfg) -> str:
 
 
 def test_file_datasets_ask_for_a_path_and_their_columns():
-    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column",)
+    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column", "missing")
     assert DATASETS["text-csv"].options == ("text_column", "label_column")
-    assert DATASETS["series-csv"].options == ("target", "window", "horizon")
+    assert DATASETS["series-csv"].options == ("target", "missing", "window", "horizon")
     assert DATASETS["image-folder"].archs == ("cnn", "resnet18")
     assert all(DATASETS[n].needs == "data_root" for n in ("mnist", "fashion-mnist", "cifar10", "imdb"))
 

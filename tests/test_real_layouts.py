@@ -4,6 +4,7 @@ as a CSV, a `year,value` series, semicolons with decimal commas, blank cells; an
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from nnlab.cli import main
-from nnlab.config import make_config
+from nnlab.registry import make_config
 from nnlab.data import load_dataset
 from nnlab.fitted import MIN_STEPS, fit_to_data
 from nnlab.notes import data_notes
@@ -275,3 +276,54 @@ def test_class_weights_raise_the_balanced_accuracy_of_an_imbalanced_table(tmp_pa
     plain = train_json(tmp_path, capsys, *args)
     weighted = train_json(tmp_path, capsys, *args, "--class-weights")
     assert weighted["test_balanced_accuracy"] > plain["test_balanced_accuracy"] + 0.05
+
+
+# --- what the user is told: the form's preview, the run's page, the Results page and the report ----------
+
+PAGES = Path(__file__).resolve().parents[1] / "pages"
+
+
+def _boxes(at) -> str:
+    return "\n".join(e.value for e in [*at.info, *at.warning])
+
+
+def test_the_upload_preview_says_what_was_done_and_what_looks_wrong(fresh_caches):
+    from streamlit.testing.v1 import AppTest
+
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    noise["label"] = np.sort(rng.integers(0, 3, 300))
+    noise["code"] = noise["label"] * 7 + 1  # gives the label away
+    at = AppTest.from_file(str(PAGES / "1_Train.py"), default_timeout=60).run()
+    at.selectbox("tr_dataset").set_value("csv").run()
+    at.file_uploader[0].upload("sorted.csv", noise.to_csv().encode(), "text/csv").run()
+    assert not at.exception
+    shown = _boxes(at)
+    assert "'Unnamed: 0'" in shown and "row index pandas saves" in shown
+    assert "'code'" in shown and "determines the label" in shown
+    assert "Batch size fitted to the data: 16" in shown
+    train, steps = map(int, re.search(r"\((\d+) training examples, (\d+) steps", shown).groups())
+    assert {m.label: m.value for m in at.metric}["Steps per epoch"] == str(steps) == str(-(-train // 16))
+
+
+@pytest.mark.slow
+def test_the_run_page_results_page_and_report_repeat_the_notes(tmp_path, capsys, workspace, fresh_caches):
+    from nnlab.report import build_report
+    from nnlab.runs import RunStore
+    from tests.trained import open_page
+
+    path = sorted_noise_csv(tmp_path / "noise.csv")
+    run = ["--arch", "mlp", "--dataset", "csv", "--data", str(path), "--hidden-sizes", "16", "--epochs", "2"]
+    code = main(["train", *run, "--json"])  # into the test's workspace ($NNLAB_HOME)
+    assert code == 0
+    run_id = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_id"]
+    for page in ("1_Train.py", "2_Results.py"):
+        shown = _boxes(open_page(str(PAGES / page), run_id))
+        assert "row index pandas saves" in shown and "Batch size fitted to the data: 16" in shown, page
+    store = RunStore(workspace)
+    rec = store.get(run_id)
+    html = build_report(rec, store.folder(run_id).read_results(), store.metrics(run_id))
+    store.close()
+    assert "What was done to the data" in html and "row index pandas saves" in html
+    assert "balanced accuracy" in html
+    assert rec.config.batch_size == 0 and rec.summary["batch_size"] == 16  # as given; as fitted

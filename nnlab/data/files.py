@@ -269,9 +269,9 @@ for _spec in [
         "Your CSV table",
         "tabular",
         load_csv,
-        "Numeric feature columns and a label column; rows with missing values are dropped.",
+        "Numeric feature columns and a label column; blank cells take the column's training median.",
         needs="data_path",
-        options=("label_column",),
+        options=("label_column", "missing"),
     ),
     DatasetSpec(
         "text-csv",
@@ -287,9 +287,10 @@ for _spec in [
         "Your time series CSV",
         "series",
         load_series_csv,
-        "Rows in time order; forecast the target column from the past window of every numeric column.",
+        "Numeric columns over time (a year or date column orders the rows); forecast the target column "
+        "from the past window of every numeric column; gaps are interpolated.",
         needs="data_path",
-        options=("target", "window", "horizon"),
+        options=("target", "missing", "window", "horizon"),
     ),
 ]:
     register(_spec)

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from nnlab.config import AUGMENTATIONS, CHOICES, DATA_FIELDS, LABELS, RANGES, RunConfig, range_text
+from nnlab.config import AUGMENTATIONS, CHOICES, DATA_FIELDS, FIELDS, LABELS, RANGES, RunConfig, range_text
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.fitted import fit_to_data
@@ -133,6 +133,10 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _fmt_field(name: str, x: float) -> str:
+    return "fit to the data" if x == 0 and name in ("batch_size", "epochs") else _fmt(x)
+
+
 def widget_value(name: str, value: Any) -> Any:
     """A config value in the shape its widget holds."""
     if name == "hidden_sizes":
@@ -185,7 +189,7 @@ def _slider(name: str, key: str, expert: bool, label: str, help_text: str) -> An
     current = st.session_state[key]
     if current not in options:  # a loaded run's exact value, or one left from expert mode: kept, and
         options = sorted({*options, current})  # validate() names it when it is out of range
-    return st.select_slider(label, options, format_func=_fmt, key=key, help=help_text)
+    return st.select_slider(label, options, format_func=lambda v: _fmt_field(name, v), key=key, help=help_text)
 
 
 def _number(name: str, key: str, expert: bool, label: str, help_text: str) -> Any:
@@ -237,10 +241,14 @@ def field_widget(name: str, base: RunConfig, expert: bool) -> Any:
         return tuple(st.multiselect(label, AUGMENTATIONS, key=key, help=HELP[name]))
     if name in CHOICES:
         return st.selectbox(
-            label, CHOICES[name], format_func=lambda c: CHOICE_LABELS.get(c, c), key=key, help=HELP.get(name)
+            label,
+            CHOICES[name],
+            format_func=lambda c: CHOICE_LABELS.get(c, FIELDS[name].option_label(c)),
+            key=key,
+            help=HELP.get(name, FIELDS[name].hint),
         )
     if _TYPES.get(name) is bool:
-        return st.toggle(label, key=key, help=HELP.get(name))
+        return st.toggle(label, key=key, help=HELP.get(name, FIELDS[name].hint))
     return st.text_input(label, key=key, help=HELP.get(name))
 
 
@@ -383,6 +391,8 @@ def training_fields(base: RunConfig, expert: bool) -> dict[str, Any]:
         v["early_stopping"] = field_widget("early_stopping", base, expert)
         if v["early_stopping"]:
             v["patience"] = field_widget("patience", base, expert)
+        if base.dataset in DATASETS and DATASETS[base.dataset].kind in FIELDS["class_weights"].kinds:
+            v["class_weights"] = field_widget("class_weights", base, expert)
     return v
 
 
