@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from nnlab.cli import main
-from nnlab.registry import make_config
 from nnlab.data import load_dataset
 from nnlab.fitted import MIN_STEPS, fit_to_data
 from nnlab.notes import data_notes
+from nnlab.registry import make_config
 
 # --- files in the real layouts ---------------------------------------------------------------------------
 
