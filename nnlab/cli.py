@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from nnlab import sweep_cli
 from nnlab.config import AUGMENTATIONS, DEVICES, FIELDS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from nnlab.errors import NNLabError
+from nnlab.export import add_parser as add_export_parser
+from nnlab.export import cmd_export
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
 
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     for s in (t, r, u):
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
+    add_export_parser(sub)
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
@@ -134,7 +138,7 @@ def add_train_options(t: argparse.ArgumentParser, seed: bool = True) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run"}
 
 
 class ProgressBar:
@@ -216,6 +220,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    if args.dry_run:
+        from nnlab.preflight import dry_run
+
+        return dry_run(cfg, args.json)
     store = RunStore(args.store)
     run_id = store.create(cfg)
     store.claim_queued(run_id)
@@ -259,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands["export"] = cmd_export
     try:
         return commands[args.command](args)
     except NNLabError as exc:

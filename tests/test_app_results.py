@@ -54,7 +54,12 @@ def test_classification_report_and_headline(trained):
     assert list(table["class"]) == [str(d) for d in range(10)] + ["accuracy", "macro avg", "weighted avg"]
     assert list(table.columns) == ["class", "precision", "recall", "F1", "support"]
     assert _examples_header(at) is None  # nothing chosen yet
-    assert {d.label for d in at.get("download_button")} == {"⬇️ Weights (model.pt state dict)", "⬇️ HTML report"}
+    assert {d.label for d in at.get("download_button")} == {
+        "⬇️ Weights (model.pt state dict)",
+        "⬇️ HTML report",
+        "⬇️ Code (train.py folder, zip)",
+        "⬇️ TorchScript model (zip)",
+    }
 
 
 def test_clicking_a_cell_shows_its_image_examples_most_confident_first(trained, workspace):

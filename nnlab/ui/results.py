@@ -19,6 +19,7 @@ from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
 from nnlab.ui import TRAIN_PAGE, page_exists, store
+from nnlab.ui.handover import export_downloads
 
 # st.session_state keys of these pages (short-lived UI state only)
 KEY_CM_MODE = "results_cm_mode"
@@ -112,6 +113,7 @@ def downloads(rec: RunRecord, res: Results) -> None:
         key="dl_report",
         on_click="ignore",
     )
+    export_downloads(rec)
 
 
 def live_view_link(run_id: str) -> None:

@@ -38,6 +38,7 @@ from nnlab.ui import (
     store,
     submit_run,
 )
+from nnlab.ui.handover import preflight_panel, start_warning
 
 # session-state keys of this page
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
@@ -478,12 +479,15 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     st.markdown("#### Preview")
     todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
     errors = [p for p in problems if not p.startswith(TODO)]
+    estimate = None
     if not problems:
         errors += _preview_or_offer(spec, cfg)
+        estimate = preflight_panel(cfg) if not errors else None
     for text in todo:
         st.info(text, icon=":material/upload_file:")
     for text in errors:
         show_error(text)
+    start_warning(estimate)
     if st.button(
         "Start training",
         icon=":material/play_arrow:",
