@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,11 @@ MAX_CLASSES = 200
 _SEPARATORS = ",;\t|"
 
 
+def shown_name(path: Path) -> str:
+    """The file's name as the user knows it: without the content-hash prefix the dashboard gives uploads."""
+    return re.sub(r"^[0-9a-f]{12}-", "", path.name)
+
+
 def user_path(cfg: RunConfig, what: str) -> Path:
     """cfg.data_path as an existing path; DataError saying what to give otherwise."""
     if not cfg.data_path:
@@ -55,35 +61,35 @@ def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
     raw = path.read_bytes()
     if not raw.strip():
-        raise DataError(f"{path.name} is empty; give a CSV with a header row and data rows.")
+        raise DataError(f"{shown_name(path)} is empty; give a CSV with a header row and data rows.")
     text = _decode(raw, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path.name} has no columns; give a CSV with a header row and data rows.") from None
+        raise DataError(f"{shown_name(path)} has no columns; give a CSV with a header row and data rows.") from None
     except (pd.errors.ParserError, ValueError) as exc:
         detail = (str(exc).strip().splitlines() or [""])[-1].rstrip(".")
         raise DataError(
-            f"{path.name} is not a well-formed CSV ({detail}); check that every row has as many fields as the header."
+            f"{shown_name(path)} is not a well-formed CSV ({detail}); check that every row has as many fields as the header."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
-        raise DataError(f"{path.name} has a header but no data rows; add rows below the header.")
-    return read_decimal_commas(df, path.name, notes if notes is not None else [])
+        raise DataError(f"{shown_name(path)} has a header but no data rows; add rows below the header.")
+    return read_decimal_commas(df, shown_name(path), notes if notes is not None else [])
 
 
 def _decode(raw: bytes, path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     elif b"\x00" in raw[:4096]:
-        raise DataError(f"{path.name} is not a text file; give a CSV saved as text (UTF-8).")
+        raise DataError(f"{shown_name(path)} is not a text file; give a CSV saved as text (UTF-8).")
     else:
         encoding = "utf-8-sig"
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"{path.name} is not valid {encoding.upper().removesuffix('-SIG')} text (byte {exc.start}); "
+            f"{shown_name(path)} is not valid {encoding.upper().removesuffix('-SIG')} text (byte {exc.start}); "
             "save it as CSV UTF-8 and try again."
         ) from None
 
@@ -107,7 +113,7 @@ def find_column(df: pd.DataFrame, name: str, field: str, option: str, path: Path
     cols = list(df.columns)
     shown = ", ".join(cols[:12]) + (f" and {len(cols) - 12} more" if len(cols) > 12 else "")
     raise DataError(
-        f"{path.name} has no column {name!r} for the {field}; its columns are {shown}; name one with {option}."
+        f"{shown_name(path)} has no column {name!r} for the {field}; its columns are {shown}; name one with {option}."
     )
 
 
@@ -117,7 +123,7 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
         numbers = values.to_numpy(dtype=np.float64)
         if not np.allclose(numbers, np.round(numbers)):
             raise DataError(
-                f"Label column {column!r} of {path.name} holds fractional numbers, not classes; "
+                f"Label column {column!r} of {shown_name(path)} holds fractional numbers, not classes; "
                 "name the column that holds the class with --label-column."
             )
         uniques, labels = np.unique(numbers.astype(np.int64), return_inverse=True)
@@ -127,7 +133,7 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
         classes = [str(u) for u in uniques]
     if len(classes) > MAX_CLASSES:
         raise DataError(
-            f"Label column {column!r} of {path.name} has {len(classes)} different values, more than "
+            f"Label column {column!r} of {shown_name(path)} has {len(classes)} different values, more than "
             f"{MAX_CLASSES} classes; name the column that holds the class with --label-column."
         )
     return labels.astype(np.int64), classes
@@ -141,12 +147,12 @@ def drop_missing(
     keep = part.notna().all(axis=1)
     if (~keep).all():
         raise DataError(
-            f"Every row of {path.name} has a missing value in {', '.join(columns[:8])}; "
+            f"Every row of {shown_name(path)} has a missing value in {', '.join(columns[:8])}; "
             "fill in the blanks or drop the emptiest columns."
         )
     dropped = int((~keep).sum())
     if dropped:
-        note = f"Dropped {dropped} of {len(df)} rows of {path.name} with {what}."
+        note = f"Dropped {dropped} of {len(df)} rows of {shown_name(path)} with {what}."
         notes.append(note)
         log.warning(note)
     return df[keep].reset_index(drop=True)
@@ -155,7 +161,7 @@ def drop_missing(
 def _with_notes(ds: Dataset, notes: list[str], path: Path, warnings: list[str] = ()) -> Dataset:
     ds.info["notes"] = notes + ds.info.get("notes", [])
     ds.info["warnings"] = list(warnings)
-    ds.info["source"] = path.name
+    ds.info["source"] = shown_name(path)
     return ds
 
 
@@ -163,20 +169,20 @@ def load_csv(cfg: RunConfig) -> Dataset:
     """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
     path = user_path(cfg, "CSV file")
     notes: list[str] = []
-    df = drop_saved_index(read_csv(path, notes), path.name, notes)
+    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
-    df = drop_empty_columns(df, label, path.name, notes)
+    df = drop_empty_columns(df, label, shown_name(path), notes)
     features = [c for c in df.columns if c != label]
     if not features:
-        raise DataError(f"{path.name} has only the label column {label!r}; add feature columns.")
+        raise DataError(f"{shown_name(path)} has only the label column {label!r}; add feature columns.")
     _refuse_text_features(df, features, path)
     df = drop_missing(df, [label], path, notes, "no label")
     if cfg.missing == "drop":
         df = drop_missing(df, features, path, notes)
     labels, classes = encode_labels(df[label], label, path)
-    warnings = suspicious_columns(df, features, label, path.name) + class_balance(labels, classes)
+    warnings = suspicious_columns(df, features, label, shown_name(path)) + class_balance(labels, classes)
     x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
-    ds = tabular_dataset(path.name, x, labels, classes, features, cfg)
+    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg)
     return _with_notes(ds, notes, path, warnings)
 
 
@@ -185,7 +191,7 @@ def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> 
     if text_cols:
         example = df[text_cols[0]].dropna().astype(str).head(1).tolist()
         raise DataError(
-            f"{path.name} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))} "
+            f"{shown_name(path)} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))} "
             f"(values like {example[0] if example else ''!r}); remove them or encode them as numbers "
             "(the MLP reads numbers only)."
         )
@@ -198,34 +204,36 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
     text = find_column(df, cfg.text_column, "text", "--text-column", path)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
     if text == label:
-        raise DataError(f"The text and label columns of {path.name} are both {text!r}; name two different columns.")
+        raise DataError(
+            f"The text and label columns of {shown_name(path)} are both {text!r}; name two different columns."
+        )
     notes: list[str] = []
     df = drop_missing(df, [text, label], path, notes)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return _with_notes(text_dataset(path.name, texts, labels, classes, cfg), notes, path)
+    return _with_notes(text_dataset(shown_name(path), texts, labels, classes, cfg), notes, path)
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
     """A CSV of numeric columns over time; a time column orders the rows and is not an input."""
     path = user_path(cfg, "CSV file")
     notes: list[str] = []
-    df = drop_saved_index(read_csv(path, notes), path.name, notes)
+    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
     given = find_column(df, cfg.target, "target", "--target", path) if cfg.target else ""
-    df = drop_empty_columns(df, given, path.name, notes)
+    df = drop_empty_columns(df, given, shown_name(path), notes)
     time = _time_axis(df, given)
     numeric = [c for c in df.columns if c != time and is_number_column(df[c])]
     target = _series_target(df, given, numeric, path)
     if time:
-        df = order_by_time(df, time, path.name, notes)
+        df = order_by_time(df, time, shown_name(path), notes)
     ignored = [c for c in df.columns if c not in numeric and c != time]
     notes.append(_inputs_note(time, numeric, target, ignored))
     if cfg.missing == "drop":
         df = drop_missing(df, numeric, path, notes, "missing values (the steps either side of each gap are joined)")
     else:
-        df = interpolate_gaps(df, numeric, path.name, notes)
+        df = interpolate_gaps(df, numeric, shown_name(path), notes)
     values = df[numeric].to_numpy(dtype=np.float64)
-    ds = series_dataset(path.name, values, numeric, numeric.index(target), cfg)
+    ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
     ds.info["time"] = time or ""
     return _with_notes(ds, notes, path)
 
@@ -245,19 +253,19 @@ def _inputs_note(time: str | None, inputs: list[str], target: str, ignored: list
 
 def _series_target(df: pd.DataFrame, given: str, numeric: list[str], path: Path) -> str:
     if not numeric:
-        raise DataError(f"{path.name} has no numeric column to forecast; give a CSV with a column of numbers.")
+        raise DataError(f"{shown_name(path)} has no numeric column to forecast; give a CSV with a column of numbers.")
     if not given:
         if len(numeric) == 1:
             return numeric[0]
         raise DataError(
-            f"{path.name} has several numeric columns ({', '.join(numeric[:8])}); "
+            f"{shown_name(path)} has several numeric columns ({', '.join(numeric[:8])}); "
             "name the one to forecast with --target."
         )
     target = find_column(df, given, "target", "--target", path)
     if target not in numeric:
         example = df[target].dropna().astype(str).head(1).tolist()
         raise DataError(
-            f"Target column {target!r} of {path.name} is not numeric (it holds values like "
+            f"Target column {target!r} of {shown_name(path)} is not numeric (it holds values like "
             f"{example[0] if example else '?'!r}); pick a column of numbers with --target."
         )
     return target

@@ -557,7 +557,7 @@ def config_summary(cfg: RunConfig) -> str:
         model,
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
-        f"batch {cfg.batch_size or 'fit to the data'}",
+        f"batch {cfg.batch_size or 'auto'}",
         f"{cfg.epochs or 'auto'} epochs",
         CHOICE_LABELS.get(cfg.optimizer, cfg.optimizer),
         f"{CHOICE_LABELS.get(cfg.schedule, cfg.schedule).lower()} schedule",
