@@ -4,9 +4,9 @@ Train form's preview, the run's page and the report."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from nnlab.config import RunConfig
+from nnlab.facts import DataFacts
 from nnlab.fitted import fit_notes
 from nnlab.records import RunRecord
 
@@ -23,12 +23,12 @@ class DataNotes:
         return bool(self.done or self.warnings)
 
 
-def run_notes(rec: RunRecord, info: dict[str, Any]) -> DataNotes:
+def run_notes(rec: RunRecord, info: DataFacts) -> DataNotes:
     """The notes of a run: its data's, and those of the values fitted to its training split."""
     return data_notes(info, rec.config, rec.summary.get("train_size"))
 
 
-def data_notes(info: dict[str, Any], cfg: RunConfig, train_size: int | None) -> DataNotes:
-    """The notes of a dataset's facts (info) and of the values fitted to its training size for cfg."""
+def data_notes(info: DataFacts, cfg: RunConfig, train_size: int | None) -> DataNotes:
+    """The notes of a dataset's facts and of the values fitted to its training size for cfg."""
     fitted = fit_notes(cfg, train_size) if train_size else []
-    return DataNotes(tuple(info.get("notes", [])) + tuple(fitted), tuple(info.get("warnings", [])))
+    return DataNotes(info.notes + tuple(fitted), info.warnings)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
 from nnlab.notes import DataNotes, run_notes
 from nnlab.plots import (
@@ -126,9 +127,12 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
 
 
 def config_table(rec: RunRecord) -> pd.DataFrame:
-    """The run's config as (field, value) rows."""
+    """The run's config as rows of (label, field, value), labels from the fields' descriptions."""
     values = dataclasses.asdict(rec.config)
-    return pd.DataFrame({"value": [_fmt(v, 6) for v in values.values()]}, index=list(values))
+    return pd.DataFrame(
+        {"field": list(values), "value": [_fmt(v, 6) for v in values.values()]},
+        index=[FIELDS[name].label if name in FIELDS else name for name in values],
+    )
 
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
@@ -165,10 +169,11 @@ def _notes_html(notes: DataNotes) -> str:
 
 def data_facts(res: Results) -> pd.DataFrame:
     """A few facts learned from the data, as (fact, value) rows (no vocabulary dumps)."""
-    skip = {"vocab", "mean", "std", "scale", "fill", "classes", "columns", "notes", "warnings"}
-    facts = {k: _fmt(v, 4) for k, v in res.info.items() if k not in skip}
-    if "columns" in res.info:
-        facts["columns"] = ", ".join(map(str, res.info["columns"][:50]))
+    info = res.info.to_json_dict()
+    skip = {"vocab", "mean", "std", "fill", "classes", "columns", "notes", "warnings"}
+    facts = {k: _fmt(v, 4) for k, v in info.items() if k not in skip}
+    if "columns" in info:
+        facts["columns"] = ", ".join(map(str, info["columns"][:50]))
     return pd.DataFrame({"value": list(facts.values())}, index=list(facts))
 
 

@@ -138,7 +138,7 @@ def _train(
     seed_everything(cfg.seed)
     data = load_dataset(cfg)
     model = build_model(cfg, data.info)
-    folder.write_info({**data.info, "kind": data.kind, "task": data.task})
+    folder.write_info(data.info)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
     trainer = Trainer(cfg, model, data, device, listeners, stop)
     if resume and folder.has_checkpoint():

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from streamlit.testing.v1 import AppTest
 
 from nnlab.config import RunConfig
 from nnlab.registry import make_config
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 TINY: dict[str, dict[str, Any]] = {
     "mlp": {"dataset": "digits", "hidden_sizes": (32,), "epochs": 2},
@@ -14,6 +21,17 @@ TINY: dict[str, dict[str, Any]] = {
     "lstm": {"dataset": "reviews", "epochs": 1, "hidden": 32, "max_len": 40},
     "ts-lstm": {"dataset": "series", "epochs": 2, "hidden": 32},
 }
+
+
+def app_at(page: str = "", run_id: str | None = None) -> AppTest:
+    """The app from its entrypoint, switched to a page ("pages/1_Train.py"; "" for Home), as Streamlit's docs
+    say for multipage apps; with ?run=<run_id>. Not run yet."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at.switch_page(f"pages/{Path(page).name}")
+    if run_id:
+        at.query_params["run"] = run_id
+    return at
 
 
 def tiny_config(arch: str = "mlp", **changes: Any) -> RunConfig:
@@ -29,3 +47,20 @@ def small(data, n: int = 300):
     data.val = data.val.subset(np.arange(min(n // 3, len(data.val))))
     data.test = data.test.subset(np.arange(min(n // 3, len(data.test))))
     return data
+
+
+def fill_store(store, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[str]:
+    """Add n finished-looking runs to the store in one transaction; returns their ids."""
+    from nnlab.data.synthetic import fake_runs
+
+    runs, histories = fake_runs(n, epochs, seed)
+    store.bulk_insert(runs, histories)
+    return [r.run_id for r in runs]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120, every: float = 0.05) -> None:
+    """Poll condition() until it holds; fail naming `what` once the deadline passes (never wait forever)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up after {timeout:g} s waiting for {what}"
+        time.sleep(every)

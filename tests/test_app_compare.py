@@ -11,14 +11,14 @@ from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_t
 from nnlab.records import ACTIVE
 from nnlab.registry import make_config
 from nnlab.runs import RunStore
+from tests.helpers import app_at
 
 PAGE = "../pages/3_Compare.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
+    at = app_at(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -38,6 +38,7 @@ def test_title_and_empty_store():
     assert "No runs yet" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_dataset_show_curves_diff_f1_change_and_confusion_difference(trained):
     at = _open()
     assert len(at.dataframe[0].value) == len(trained)
@@ -86,6 +87,7 @@ def test_tables_behind_the_page(trained, workspace):
     assert hp["lr"].dtype.kind == "f"
 
 
+@pytest.mark.slow
 def test_page_stays_fast_with_a_thousand_runs(store):
     cfg = make_config("mlp", dataset="digits")
     for i in range(1000):

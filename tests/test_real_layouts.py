@@ -83,8 +83,8 @@ def train_json(tmp_path: Path, capsys, *args: str) -> dict:
 
 def test_pandas_saved_index_is_dropped_with_a_note(tmp_path):
     ds = table(sorted_noise_csv(tmp_path / "noise.csv"))
-    assert ds.info["columns"] == ["f0", "f1", "f2", "f3", "f4"] and ds.info["input_shape"] == [5]
-    assert any("'Unnamed: 0'" in n and "row index pandas saves" in n for n in ds.info["notes"])
+    assert ds.info.columns == ("f0", "f1", "f2", "f3", "f4") and ds.info.input_shape == (5,)
+    assert any("'Unnamed: 0'" in n and "row index pandas saves" in n for n in ds.info.notes)
 
 
 def test_id_like_and_label_copying_columns_are_flagged(tmp_path):
@@ -92,14 +92,14 @@ def test_id_like_and_label_copying_columns_are_flagged(tmp_path):
     df.insert(0, "id", np.arange(1000, 1000 + len(df)))
     df["group"] = df["label"].map({0: 17, 1: 4, 2: 9})  # a code of the label
     df.to_csv(tmp_path / "leaky.csv", index=False)
-    warnings = table(tmp_path / "leaky.csv").info["warnings"]
+    warnings = table(tmp_path / "leaky.csv").info.warnings
     assert len(warnings) == 2
     assert "'id'" in warnings[0] and "row ID" in warnings[0]
     assert "'group'" in warnings[1] and "determines the label" in warnings[1]
 
 
 def test_honest_columns_are_not_flagged(tmp_path):
-    assert table(digits_csv(tmp_path / "digits.csv"), label_column="target").info["warnings"] == []
+    assert table(digits_csv(tmp_path / "digits.csv"), label_column="target").info.warnings == ()
 
 
 def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_path):
@@ -110,7 +110,7 @@ def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_pa
 
     ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target", seed=3)
     raw = pd.read_csv(tmp_path / "digits.csv", index_col=0).drop(columns="target").to_numpy(np.float32)
-    constant = np.flatnonzero(np.asarray(ds.info["std"]) == 1.0)
+    constant = np.flatnonzero(np.asarray(ds.info.scaler.std) == 1.0)
     assert len(constant) >= 2  # pixel_0_0 is always 0; seed 3 leaves more pixels constant in training
     rows = {tuple(r) for r in raw[:, constant]}
     assert len(rows) > 1  # ...which are not constant in the whole file: the old scale blew them up 1e6-fold
@@ -118,8 +118,8 @@ def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_pa
         assert split.x[:, constant].abs().max() <= 16
     train_rows, _, _ = split_indices(load_digits().target, make_config("mlp", seed=3))
     expected = StandardScaler().fit(raw[train_rows])
-    assert np.allclose(ds.info["std"], expected.scale_, rtol=1e-5)
-    assert np.allclose(ds.info["mean"], expected.mean_, rtol=1e-5, atol=1e-6)
+    assert np.allclose(ds.info.scaler.std, expected.scale_, rtol=1e-5)
+    assert np.allclose(ds.info.scaler.mean, expected.mean_, rtol=1e-5, atol=1e-6)
 
 
 def test_blank_cells_are_filled_with_the_training_median_and_counted(tmp_path):
@@ -127,11 +127,11 @@ def test_blank_cells_are_filled_with_the_training_median_and_counted(tmp_path):
     blanks = int(pd.read_csv(path, index_col=0).isna().sum().sum())
     ds = table(path, label_column="outcome")
     assert len(ds.train) + len(ds.val) + len(ds.test) == 400  # no row dropped (dropping lost ~34% here)
-    assert any(n.startswith(f"Filled {blanks} blank cells") for n in ds.info["notes"])
+    assert any(n.startswith(f"Filled {blanks} blank cells") for n in ds.info.notes)
     assert torch.isfinite(ds.train.x).all() and torch.isfinite(ds.test.x).all()
     dropped = table(path, label_column="outcome", missing="drop")
     assert len(dropped.train) + len(dropped.val) + len(dropped.test) < 300
-    assert any(n.startswith("Dropped ") for n in dropped.info["notes"])
+    assert any(n.startswith("Dropped ") for n in dropped.info.notes)
 
 
 def test_semicolons_with_decimal_commas_are_read_as_numbers(tmp_path):
@@ -142,9 +142,9 @@ def test_semicolons_with_decimal_commas_are_read_as_numbers(tmp_path):
     first_row = (tmp_path / "export.csv").read_text().splitlines()[1]
     assert first_row.count(";") == 3 and first_row.count(",") == 3  # 5,126;3,4;...
     ds = table(tmp_path / "export.csv", label_column="sorte")
-    assert ds.info["input_shape"] == [3]
-    assert any("decimal commas" in n for n in ds.info["notes"])
-    mean = np.asarray(ds.info["mean"])
+    assert ds.info.input_shape == (3,)
+    assert any("decimal commas" in n for n in ds.info.notes)
+    mean = np.asarray(ds.info.scaler.mean)
     assert np.all((mean > 4) & (mean < 6))  # 5,123 read as 5.123, not 5123 or text
 
 
@@ -153,7 +153,7 @@ def test_thousands_dots_with_decimal_commas(tmp_path):
         "betrag;klasse\n" + "".join(f"{1 + i % 9}.{100 + i:03d}.000,5;{'ab'[i % 2]}\n" for i in range(60))
     )
     ds = table(tmp_path / "money.csv", label_column="klasse")
-    assert ds.info["mean"][0] > 1_000_000  # 1.000.000,5 style: dots group thousands
+    assert ds.info.scaler.mean[0] > 1_000_000  # 1.000.000,5 style: dots group thousands
 
 
 def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_path):
@@ -165,7 +165,7 @@ def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_p
     y = np.r_[np.zeros(270, int), np.ones(30, int)]
     pd.DataFrame({"x": rng.normal(size=300) + y, "y": y}).to_csv(tmp_path / "rare.csv")
     ds = table(tmp_path / "rare.csv", label_column="y")
-    assert any("imbalanced" in w for w in ds.info["warnings"])
+    assert any("imbalanced" in w for w in ds.info.warnings)
     w = balanced_weights(ds.train.y, 2).numpy()
     assert w == pytest.approx(compute_class_weight("balanced", classes=np.arange(2), y=ds.train.y.numpy()))
     assert w[1] > 5 * w[0]
@@ -176,9 +176,9 @@ def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_p
 
 def test_a_numeric_year_column_is_the_time_axis_not_an_input(tmp_path):
     ds = series(year_value_csv(tmp_path / "yearly.csv", trend_season_series(300)))
-    assert ds.info["columns"] == ["value"] and ds.info["input_shape"] == [32, 1]
-    assert ds.info["time"] == "year"
-    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.info["notes"][0]
+    assert ds.info.columns == ("value",) and ds.info.input_shape == (32, 1)
+    assert ds.info.time == "year"
+    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.info.notes[0]
 
 
 def test_a_newest_first_date_column_orders_the_rows(tmp_path):
@@ -186,13 +186,13 @@ def test_a_newest_first_date_column_orders_the_rows(tmp_path):
     dates = pd.date_range("2020-01-01", periods=300, freq="D").strftime("%d.%m.%Y")
     pd.DataFrame({"Datum": dates, "Wert": values}).iloc[::-1].to_csv(tmp_path / "daily.csv", index=False)
     ds = series(tmp_path / "daily.csv")
-    assert any("Sorted the rows" in n for n in ds.info["notes"])
+    assert any("Sorted the rows" in n for n in ds.info.notes)
     assert np.allclose(ds.display["series"], values)
 
 
 def test_a_single_evenly_stepped_column_is_still_the_series(tmp_path):
     pd.DataFrame({"count": np.arange(200) * 3.0}).to_csv(tmp_path / "ramp.csv", index=False)
-    assert series(tmp_path / "ramp.csv", window=8).info["columns"] == ["count"]
+    assert series(tmp_path / "ramp.csv", window=8).info.columns == ("count",)
 
 
 def test_missing_series_values_are_interpolated_in_time(tmp_path):
@@ -201,7 +201,7 @@ def test_missing_series_values_are_interpolated_in_time(tmp_path):
     holes[[40, 41, 150]] = np.nan
     year_value_csv(tmp_path / "gaps.csv", holes)
     ds = series(tmp_path / "gaps.csv")
-    assert any(n.startswith("Filled 3 missing values") for n in ds.info["notes"])
+    assert any(n.startswith("Filled 3 missing values") for n in ds.info.notes)
     assert len(ds.display["series"]) == 300  # no time step dropped
     assert ds.display["series"][40] == pytest.approx(values[39] + (values[42] - values[39]) / 3, abs=1e-3)
 

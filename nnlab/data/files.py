@@ -158,13 +158,6 @@ def drop_missing(
     return df[keep].reset_index(drop=True)
 
 
-def _with_notes(ds: Dataset, notes: list[str], path: Path, warnings: list[str] = ()) -> Dataset:
-    ds.info["notes"] = notes + ds.info.get("notes", [])
-    ds.info["warnings"] = list(warnings)
-    ds.info["source"] = shown_name(path)
-    return ds
-
-
 def load_csv(cfg: RunConfig) -> Dataset:
     """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
     path = user_path(cfg, "CSV file")
@@ -183,7 +176,7 @@ def load_csv(cfg: RunConfig) -> Dataset:
     warnings = suspicious_columns(df, features, label, shown_name(path)) + class_balance(labels, classes)
     x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
     ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg)
-    return _with_notes(ds, notes, path, warnings)
+    return ds.noted(notes, shown_name(path), warnings)
 
 
 def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
@@ -211,7 +204,7 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
     df = drop_missing(df, [text, label], path, notes)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return _with_notes(text_dataset(shown_name(path), texts, labels, classes, cfg), notes, path)
+    return text_dataset(shown_name(path), texts, labels, classes, cfg).noted(notes, shown_name(path))
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
@@ -234,8 +227,7 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
         df = interpolate_gaps(df, numeric, shown_name(path), notes)
     values = df[numeric].to_numpy(dtype=np.float64)
     ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
-    ds.info["time"] = time or ""
-    return _with_notes(ds, notes, path)
+    return ds.noted(notes, shown_name(path), time=time or "")
 
 
 def _time_axis(df: pd.DataFrame, target: str) -> str | None:

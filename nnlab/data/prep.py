@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
 from nnlab.errors import DataError
+from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.models import inputs_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -58,16 +59,14 @@ def image_dataset(
         mean, std = tuple(flat.mean(1).tolist()), tuple(flat.std(1).clamp(min=1e-3).tolist())
         if channels != images.shape[1]:
             mean, std = mean * channels, std * channels
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [channels, size, size],
-        "source_channels": int(images.shape[1]),
-        "mean": list(mean)[:channels],
-        "std": list(std)[:channels],
-        "image_size": size,
-    }
-    return Dataset(name, "image", train, val, test, classes, info, {"images": display_images(test.x)})
+    info = ImageFacts(
+        classes=tuple(classes),
+        channels=channels,
+        source_channels=int(images.shape[1]),
+        image_size=size,
+        scaler=Scaler.of(mean[:channels], std[:channels]),
+    )
+    return Dataset(name, train, val, test, info, {"images": display_images(test.x)})
 
 
 def display_images(x: torch.Tensor) -> np.ndarray:
@@ -85,23 +84,21 @@ def tabular_dataset(
     raw = features.astype(np.float32)
     tr, va, te = split_indices(labels, cfg)
     prep = table_prep().fit(raw[tr])
-    imputer, scaler = prep.named_steps["simpleimputer"], prep.named_steps["standardscaler"]
 
     def split_of(i: np.ndarray) -> Split:
         x = prep.transform(raw[i]).astype(np.float32)
         return Split(torch.from_numpy(x), torch.from_numpy(labels[i].astype(np.int64)))
 
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [raw.shape[1]],
-        "columns": columns,
-        "mean": scaler.mean_.tolist(),
-        "std": scaler.scale_.tolist(),  # 1 where a column is constant in the training split
-        "fill": imputer.statistics_.tolist(),  # each column's training median, for blank cells
-        "notes": _fill_notes(raw, columns, name),
-    }
-    return Dataset(name, "tabular", split_of(tr), split_of(va), split_of(te), classes, info, {"rows": raw[te]})
+    scaler = prep.named_steps["standardscaler"]  # scale 1 where a column is constant in the training split
+    info = TabularFacts(
+        classes=tuple(classes),
+        features=raw.shape[1],
+        columns=tuple(columns),
+        scaler=Scaler.of(scaler.mean_, scaler.scale_),
+        fill=tuple(float(v) for v in prep.named_steps["simpleimputer"].statistics_),
+        notes=tuple(_fill_notes(raw, columns, name)),
+    )
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, {"rows": raw[te]})
 
 
 def table_prep():
@@ -185,17 +182,10 @@ def text_dataset(
         i = torch.as_tensor(i)
         return Split(ids[i], y[i], lengths[i])
 
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [cfg.max_len],
-        "vocab_size": len(vocab),
-        "vocab": vocab,
-        "max_len": cfg.max_len,
-    }
+    info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len)
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
-    return Dataset(name, "text", split_of(tr), split_of(va), split_of(te), classes, info, display)
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, display)
 
 
 def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -229,14 +219,14 @@ def series_scale(train_values: np.ndarray) -> np.ndarray:
     return StandardScaler().fit(train_values).scale_
 
 
-def relative_windows(windows: np.ndarray, scale: np.ndarray, window: int) -> np.ndarray:
-    """windows (N, L, F) as changes from each window's last input step, divided by scale: float32.
+def relative_windows(windows: np.ndarray, scaler: Scaler, window: int) -> np.ndarray:
+    """windows (N, L, F) as changes from each window's last input step, divided by the scaler's std: float32.
 
     A model that outputs zero then forecasts the last value (the naive forecast), and a trend that
     leaves the training range still gives inputs and targets in the range the model was trained on.
     """
     last = windows[:, window - 1 : window, :]  # (N, 1, F)
-    return ((windows - last) / scale).astype(np.float32)
+    return ((windows - last) / np.asarray(scaler.std)).astype(np.float32)
 
 
 def series_dataset(name: str, values: np.ndarray, columns: list[str], target: int, cfg: RunConfig) -> Dataset:
@@ -254,9 +244,9 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
             f"at least {need} (the training windows end before the validation and test parts); "
             "use a longer series or a smaller window."
         )
-    scale = series_scale(values[:val_start])
+    scaler = Scaler.of(values[:val_start].mean(0), series_scale(values[:val_start]))
     windows = sliding_window_view(values.astype(np.float64), width, axis=0).transpose(0, 2, 1)  # (n, width, F)
-    rel = torch.from_numpy(relative_windows(windows, scale, cfg.window))
+    rel = torch.from_numpy(relative_windows(windows, scaler, cfg.window))
     x, y = rel[:, : cfg.window], rel[:, cfg.window :, target]
     first = np.arange(len(windows)) + cfg.window  # the time step of each window's first target
     ends = first + cfg.horizon
@@ -266,35 +256,24 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         return Split(x[i].contiguous(), y[i].contiguous())
 
     test = first >= test_start
-    info = {
-        "input_shape": [cfg.window, values.shape[1]],
-        "columns": columns,
-        "target": columns[target],
-        "target_index": target,
-        "mean": values[:val_start].mean(0).tolist(),
-        "std": values[:val_start].std(0).tolist(),
-        "scale": scale.tolist(),
-        "normalise": "last",  # inputs and targets are changes from the window's last value
-        "window": cfg.window,
-        "horizon": cfg.horizon,
-        "test_start": test_start,
-    }
-    display = {"t": first[test], "series": values[:, target].astype(np.float64)}
-    return Dataset(
-        name,
-        "series",
-        split_of(ends <= val_start),
-        split_of((first >= val_start) & (ends <= test_start)),
-        split_of(test),
-        [],
-        info,
-        display,
+    info = SeriesFacts(
+        columns=tuple(columns),
+        target_index=target,
+        window=cfg.window,
+        horizon=cfg.horizon,
+        scaler=scaler,
+        relative=True,
+        test_start=test_start,
     )
+    display = {"t": first[test], "series": values[:, target].astype(np.float64)}
+    train, val = split_of(ends <= val_start), split_of((first >= val_start) & (ends <= test_start))
+    return Dataset(name, train, val, split_of(test), info, display)
 
 
 def series_levels(data: Dataset, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, ...]:
     """Test targets, forecasts and the naive forecast (N, horizon) in the data's units, from scaled changes."""
-    scale = data.info["scale"][data.info["target_index"]]
+    t = data.info.target_index
     last = data.display["series"][data.display["t"] - 1][:, None]  # (N, 1) the last value each window saw
     naive = np.repeat(last, y.shape[1], axis=1)
-    return y * scale + last, out * scale + last, naive
+    spread = data.info.scaler.unscale_spread
+    return spread(y, t) + last, spread(out, t) + last, naive
