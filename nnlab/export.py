@@ -306,6 +306,11 @@ def preprocessing_facts(data: DataFacts, cfg: RunConfig) -> dict[str, Any]:
     }[kind]
     facts.update({k: info[k] for k in keys if k in info})
     facts["input"], facts["output"] = _io_words(kind)
+    if info.get("relative"):  # a series forecast as changes from each window's last value
+        facts["input"], facts["output"] = (
+            "float (B, window, features): the last window rows minus the window's last row, / std per column",
+            "scaled changes (B, horizon): value * std[target_index] + the window's last target value",
+        )
     if kind == "text":
         facts["tokenizer"] = {
             "lowercase": True,
