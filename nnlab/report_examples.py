@@ -15,7 +15,7 @@ from nnlab.runfolder import Results
 
 EXAMPLES_CSS = """
 .examples{display:flex;flex-wrap:wrap;gap:.6rem;margin:.4rem 0 1rem}
-.example{width:112px;font-size:.75rem;color:#374151} .example img{width:96px;height:96px;image-rendering:pixelated;
+.example{width:112px;margin:0;font-size:.75rem;color:#374151} .example img{width:96px;height:96px;image-rendering:pixelated;
 border:1px solid #E5E7EB;display:block} .text-example{max-width:100%;width:100%;font-size:.85rem;
 border-left:3px solid #E5E7EB;padding:.2rem .6rem}
 """
