@@ -137,7 +137,7 @@ def summary(rec: RunRecord) -> dict[str, Any]:
         "seconds": rec.seconds,
         "device": rec.device,
     }
-    for key in ("accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
     if rec.reason:

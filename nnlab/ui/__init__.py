@@ -12,6 +12,7 @@ from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.jobs import JobManager
+from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
@@ -133,6 +134,14 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
     if st.query_params.get(QUERY_RUN) != chosen:
         st.query_params[QUERY_RUN] = chosen
     return runs[ids.index(chosen)]
+
+
+def data_notes_ui(notes: DataNotes) -> None:
+    """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
+    if notes.warnings:
+        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+    if notes.done:
+        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
 
 
 def show_error(exc: NNLabError | str) -> None:

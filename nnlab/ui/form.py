@@ -17,12 +17,14 @@ from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.facts import DataFacts
+from nnlab.fitted import fit_to_data
 from nnlab.groups import group_id, seed_configs
 from nnlab.models import MODELS, build_model, count_parameters
+from nnlab.notes import data_notes
 from nnlab.plots import lr_figure
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
-from nnlab.ui import QUERY_RUN, show_error, store, submit_run
+from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.fields import (
     expert_ranges,
@@ -165,7 +167,8 @@ def training_fields(base: RunConfig, expert: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column, place in enumerate(st.columns(2)):
         with place:
-            values |= field_widgets(section_fields("training", column), base, expert)
+            kind = DATASETS[base.dataset].kind if base.dataset in DATASETS else ""
+            values |= field_widgets(section_fields("training", column, kind), base, expert)
     return values
 
 
@@ -295,15 +298,17 @@ def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
     total, trainable = parameter_count(cfg.to_json(), facts["info"])
-    steps = math.ceil(facts["train"] / cfg.batch_size)
+    fitted = fit_to_data(cfg, facts["train"])  # batch size and epochs given as 0: fitted to the data
+    steps = math.ceil(facts["train"] / fitted.batch_size)
     a, b = st.columns(2)
     a.metric("Parameters", f"{total:,}", help="Weights and biases the model will learn.")
     b.metric(
-        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {cfg.batch_size}."
+        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {fitted.batch_size}."
     )
     frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
     st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
-    lrs = lr_preview(cfg, steps)
+    data_notes_ui(data_notes(facts["info"], cfg, facts["train"]))
+    lrs = lr_preview(fitted, steps)
     fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
     st.plotly_chart(fig, key="tr_lr_preview", config={"displayModeBar": False})

@@ -47,8 +47,8 @@ def first_model_card() -> None:
         st.markdown("**New here? Train your first model in one click.**")
         st.caption(
             f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
-            f"{DATASETS[cfg.dataset].title.lower()}: up to {cfg.epochs} epochs, stopping early when it stops "
-            "improving. You will watch it learn, then see which digits it confuses."
+            f"{DATASETS[cfg.dataset].title.lower()}: {f'up to {cfg.epochs}' if cfg.epochs else 'as many'} "
+            "epochs as the data needs, stopping early when it stops improving. You will watch it learn, then see which digits it confuses."
         )
         if st.button(
             "Train a first model",
