@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -300,11 +300,12 @@ class RunStore:
         )
         return [r for r in rows if not owner_alive(r["owner"], r["beat"], r["pid"])]
 
-    def adopt_orphans(self) -> list[str]:
-        """Take over queued runs (not a sweep's) whose owner is gone, oldest first; returns the ids now ours."""
+    def adopt_orphans(self, wanted: Callable[[str], bool] = lambda run_id: True) -> list[str]:
+        """Take over queued runs (not a sweep's) whose owner is gone and that `wanted`, oldest first; returns the
+        ids now ours."""
         taken = []
         for row in self._orphan_rows():
-            if row["status"] == "queued" and not row["sweep_id"]:
+            if row["status"] == "queued" and not row["sweep_id"] and wanted(row["run_id"]):
                 with self._tx() as db:
                     now = time.time()
                     cur = db.execute(
