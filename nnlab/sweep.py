@@ -370,8 +370,14 @@ _DRIVERS_LOCK = threading.Lock()
 def _drive_quietly(manager: JobManager, sweep_id: str) -> None:
     import traceback
 
+    sweeps = SweepStore(manager.store)
     try:
         SweepDriver(manager, sweep_id).run()
-    except Exception:  # the sweep is left interrupted with its reason; the server lives on
-        log = manager.store.root / "sweeps" / f"{sweep_id}.log"
+    except NNLabError as exc:
+        if sweeps.get(sweep_id).status != "running":  # another process drives it: leave its record alone
+            sweeps.finish_session(sweep_id, "interrupted", str(exc))
+    except Exception as exc:  # the sweep is left interrupted with its reason; the server lives on
+        log = sweeps.journal_path(sweep_id).with_suffix(".log")
         log.write_text(traceback.format_exc())
+        reason = f"The sweep's driver failed with {type(exc).__name__}; details in {log}; resume it."
+        sweeps.finish_session(sweep_id, "interrupted", reason)

@@ -50,6 +50,10 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
     a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
     a("--json", action="store_true", help="print one JSON summary line last")
+    bench = sub.add_parser("sweep-bench", help="the same sweep with and without pruning: wall time and best value")
+    bench.add_argument("--quick", action="store_true", help="12 trials x 10 epochs, one repeat")
+    bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    bench.add_argument("--json", action="store_true", help="print one JSON line last")
     w = sub.add_parser("sweeps", help="list the sweeps in the store")
     w.add_argument("--json", action="store_true")
     for p in (s, w):
@@ -164,4 +168,11 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "sweeps": cmd_sweeps}
+def cmd_sweep_bench(args: argparse.Namespace) -> int:
+    """The pruning benchmark (see nnlab.sweep_bench)."""
+    from nnlab.sweep_bench import main as bench
+
+    return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)
+
+
+COMMANDS = {"sweep": cmd_sweep, "sweeps": cmd_sweeps, "sweep-bench": cmd_sweep_bench}

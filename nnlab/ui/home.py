@@ -120,6 +120,7 @@ def page_links(pages: list[StreamlitPage]) -> None:
         "Results": "Report, confusion matrix, and the examples behind each cell.",
         "Compare": "Runs side by side: curves, settings, what changed.",
         "Playground": "Try a trained model on your own input.",
+        "Sweep": "Search hyperparameters; prune hopeless trials; see what mattered.",
     }
     for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
         with col.container(border=True, height=130):
