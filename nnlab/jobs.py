@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
+from nnlab.executors.ray_jobs import RayBackend
 from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute
@@ -36,32 +38,53 @@ class _Observe(Callback):
 
 
 class JobManager:
-    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default)."""
+    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default), or hands them to a
+    Ray cluster (nnlab.executors) when the run's executor says so."""
 
-    def __init__(self, store: RunStore, concurrency: int = 1, leave_core: bool = True):
+    def __init__(
+        self, store: RunStore, concurrency: int = 1, leave_core: bool = True, executor: Executor | None = None
+    ):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
+        self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
         self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
         self._running: dict[str, StopFlag] = {}
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
+        self.ray = RayBackend(store, PRUNED_REASON)
+        self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
         atexit.register(self.shutdown)
 
     # -- public ---------------------------------------------------------------------------------
-    def submit(self, cfg: RunConfig, observer: EpochObserver | None = None, run_id: str | None = None) -> str:
-        """Validate, record as queued (or queue the given queued record), put on the queue; returns the run id."""
+    def submit(
+        self,
+        cfg: RunConfig,
+        observer: EpochObserver | None = None,
+        run_id: str | None = None,
+        executor: Executor | None = None,
+    ) -> str:
+        """Validate, record as queued (or take the given queued record), queue it here or hand it to Ray
+        (executor); returns the run id."""
         check(cfg)
         run_id = run_id or self.store.create(cfg)
-        self._enqueue(run_id, resume=False, observer=observer)
+        self._dispatch(run_id, False, observer, executor or self.executor)
         return run_id
 
-    def resume(self, run_id: str, observer: EpochObserver | None = None) -> None:
-        """Queue an interrupted or stopped run to continue from its last checkpoint."""
+    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
+        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there)."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+        if self.ray.is_active(run_id):
+            raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._enqueue(run_id, resume=True, observer=observer)
+        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
+
+    def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
+        if executor is not None and executor.is_ray:
+            self.ray.submit(run_id, executor, resume, observer)
+        else:
+            self._enqueue(run_id, resume=resume, observer=observer)
 
     def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> str:
         """Stop a queued run at once or a running one at the next batch, ending as `status`; says what happened."""
@@ -73,6 +96,8 @@ class JobManager:
                     self.store.update(run_id, status=status, reason=before)
                     return f"Run {run_id} was removed from the queue."
             flag = self._running.get(run_id)
+        if flag is None and self.ray.stop(run_id, status, reason):
+            return f"Run {run_id} will stop at the end of the current batch on its Ray worker."
         if flag is None:
             return f"Run {run_id} is not running in this server."
         flag.request(status, reason)
@@ -81,7 +106,9 @@ class JobManager:
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""
         with self._cv:
-            return run_id in self._running or any(item[0] == run_id for item in self._queue)
+            if run_id in self._running or any(item[0] == run_id for item in self._queue):
+                return True
+        return self.ray.is_active(run_id)
 
     def queued(self) -> list[str]:
         """Run ids waiting, in order."""

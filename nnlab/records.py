@@ -102,6 +102,11 @@ class RunRecord:
         return self.status in ACTIVE
 
     @property
+    def epochs_planned(self) -> int:
+        """The epochs the run trains at most: as given, or as fitted to the data when given as 0 (auto)."""
+        return int(self.summary.get("epochs") or self.config.epochs)
+
+    @property
     def higher_is_better(self) -> bool | None:
         """The direction of test_value and best_val_metric; None before the run has a test metric."""
         return higher_is_better(self.test_metric) if self.test_metric else None

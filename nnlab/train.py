@@ -18,6 +18,7 @@ from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
 from nnlab.records import EpochRecord, Progress
 
 PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
@@ -133,6 +134,21 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
+def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """scikit-learn's "balanced" class weights, n / (classes * count), from the training labels (absent: 0)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = y.cpu().numpy()
+    present = np.unique(labels)
+    weights = np.zeros(num_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    return torch.from_numpy(weights)
+
+
+def _to(t: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if t is None else t.to(device)
+
+
 def make_optimizer(cfg: RunConfig, params: list[nn.Parameter], device: torch.device) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD with momentum; the fused kernel where PyTorch has one for this device."""
     kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -189,7 +205,9 @@ class Trainer:
         callbacks: list[Callback] | tuple[Callback, ...] = (),
         stop: threading.Event | None = None,
     ):
-        self.cfg, self.device, self.data = cfg, device, data
+        self.given = cfg  # as the user gave it; self.cfg has "fit to the data" (0) values filled in
+        self.cfg, self.device, self.data = fit_to_data(cfg, len(data.train)), device, data
+        cfg = self.cfg
         self.regression = data.task == "regression"
         self.model = model.to(device)
         # convolutions run faster on NHWC: tensor cores on CUDA, oneDNN on the CPU (measured in `nnlab bench`)
@@ -201,7 +219,8 @@ class Trainer:
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
         self.transform = make_transform(data.info, cfg.augment, device, self.rng)
-        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
+        weights = balanced_weights(data.train.y, data.info.num_classes) if cfg.class_weights else None
+        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss(weight=_to(weights, device))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
         self.optimizer = make_optimizer(cfg, params, device)

@@ -10,7 +10,9 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.jobs import JobManager
+from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
@@ -134,15 +136,24 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
     return runs[ids.index(chosen)]
 
 
+def data_notes_ui(notes: DataNotes) -> None:
+    """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
+    if notes.warnings:
+        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+    if notes.done:
+        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+
+
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
     st.error(str(exc), icon=":material/error:")
 
 
-def submit_run(cfg: RunConfig, message: str) -> str | None:
-    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
+    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
+    after showing why not."""
     try:
-        run_id = manager().submit(cfg)
+        run_id = manager().submit(cfg, executor=executor)
     except NNLabError as exc:
         show_error(exc)
         return None

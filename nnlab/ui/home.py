@@ -13,6 +13,7 @@ from nnlab.models import MODELS
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
 from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, format_duration, go, status_label, store, submit_run
+from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT
 
 RECENT_LIMIT = 10
@@ -36,6 +37,7 @@ def device_card() -> None:
         st.markdown("**Training device**")
         st.markdown(f"### {':material/bolt:' if info.is_gpu else ':material/memory:'} {info.headline}")
         st.caption(info.detail)
+    cluster_card()
 
 
 def first_model_card() -> None:
@@ -45,8 +47,8 @@ def first_model_card() -> None:
         st.markdown("**New here? Train your first model in one click.**")
         st.caption(
             f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
-            f"{DATASETS[cfg.dataset].title.lower()}: up to {cfg.epochs} epochs, stopping early when it stops "
-            "improving. You will watch it learn, then see which digits it confuses."
+            f"{DATASETS[cfg.dataset].title.lower()}: {f'up to {cfg.epochs}' if cfg.epochs else 'as many'} "
+            "epochs as the data needs, stopping early when it stops improving. You will watch it learn, then see which digits it confuses."
         )
         if st.button(
             "Train a first model",
@@ -120,6 +122,7 @@ def page_links(pages: list[StreamlitPage]) -> None:
         "Results": "Report, confusion matrix, and the examples behind each cell.",
         "Compare": "Runs side by side: curves, settings, what changed.",
         "Playground": "Try a trained model on your own input.",
+        "Sweep": "Search hyperparameters; prune hopeless trials; see what mattered.",
     }
     for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
         with col.container(border=True, height=130):

@@ -12,10 +12,11 @@ from nnlab.errors import NNLabError
 from nnlab.plots_compare import error_gap_figure, flip_matrix_figure
 from nnlab.records import RunRecord
 from nnlab.report_compare import build_comparison_report, comparison_filename
+from nnlab.report_examples import EXAMPLES_CSS, examples_html, feature_names
 from nnlab.stats import A_BETTER, B_BETTER
 from nnlab.ui import show_error, store
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST
-from nnlab.ui.results import clicked_cell, image_grid, md, results_of
+from nnlab.ui.results import clicked_cell, md, results_of
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
@@ -50,7 +51,7 @@ def verdict_section(tw: TwoWay) -> None:
         if rows:
             st.markdown("**Config fields that differ**")
             df = pd.DataFrame(rows, columns=["field", "A", "B"])
-            st.dataframe(df, hide_index=True, width="stretch", height=min(36 * (len(df) + 1) + 3, 300))
+            st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300))
         else:
             st.caption("The configs are the same: only the seed's randomness differs.")
     st.download_button(
@@ -133,10 +134,10 @@ def _cell_lists(ma: Member, mb: Member, cell: tuple[int, int]) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown(f"**Into the cell ({len(into)})**: B predicts {classes[p]}, A did not")
-        examples(ma, mb, into, "B's most confident first.", per_row=4)
+        examples(ma, mb, into, "B's most confident first.")
     with right:
         st.markdown(f"**Out of the cell ({len(out)})**: A predicted {classes[p]}, B does not")
-        examples(ma, mb, out, "A's most confident first.", per_row=4)
+        examples(ma, mb, out, "A's most confident first.")
 
 
 def _said(member: Member, i: int) -> str:
@@ -145,7 +146,7 @@ def _said(member: Member, i: int) -> str:
     return f"{label} {p.probs[i, p.y_pred[i]]:.0%}" if p.probs is not None else label
 
 
-def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, per_row: int = 8) -> None:
+def examples(ma: Member, mb: Member, idx: np.ndarray, order: str) -> None:
     """Test examples idx as thumbnails, review texts or feature rows, with the true class and each run's answer."""
     if not len(idx):
         st.caption("None.")
@@ -153,9 +154,9 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, per_row: int =
     shown = idx[:SHOWN]
     st.caption(f"{len(idx)} example(s); {order}" + (f" The first {SHOWN} are shown." if len(idx) > SHOWN else ""))
     ex, classes, y = ma.results.examples, ma.results.classes, ma.results.predictions.y_true
-    if ex.images is not None:
+    if ex.images is not None:  # a wrapping row of thumbnails, as in the exported HTML: it fits any width
         captions = [f"#{i} · true {classes[int(y[i])]} · A {_said(ma, i)} · B {_said(mb, i)}" for i in shown]
-        image_grid(ex.images[shown], captions, per_row)
+        st.html(f"<style>{EXAMPLES_CSS}</style>{examples_html(ma.results, shown, captions)}")
         return
     df = pd.DataFrame(
         {
@@ -168,8 +169,7 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, per_row: int =
     if ex.texts is not None:
         df["review"] = ex.texts[shown]
     elif ex.rows is not None:
-        columns = ma.results.info.column_names  # rows: tabular data
-        df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=columns[: ex.rows.shape[1]])], axis=1)
+        df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=feature_names(ma.results))], axis=1)
     st.dataframe(
         df,
         hide_index=True,
