@@ -173,8 +173,3 @@ def format_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def score_text(rec: RunRecord) -> str:
-    """'accuracy 0.981' / 'rmse 0.42' or '–'."""
-    return f"{rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else "–"
