@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.errors import NNLabError
+from nnlab.fitted import AUTO_EPOCHS
 from nnlab.jobs import JobManager
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import check, validate
@@ -119,7 +120,7 @@ def make_pruner(spec: SweepSpec) -> Any:
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
     if spec.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(spec.base.epochs, 2))
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(spec.base.epochs or AUTO_EPOCHS, 2))
     return optuna.pruners.NopPruner()
 
 
