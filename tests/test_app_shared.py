@@ -85,3 +85,14 @@ def test_wrong_passwords_are_rate_limited():
     at.text_input[0].input("s3cret").run()  # even the right one waits now
     assert "Too many wrong passwords" in at.error[0].value
     assert [t.label for t in at.text_input] == ["Password"]
+
+
+@pytest.mark.parametrize("page", ["pages/1_Train.py", "pages/2_Results.py"])
+def test_a_crafted_run_link_puts_none_of_its_text_in_the_page(page):
+    crafted = "x](https://evil.example/p.png) ![img](https://evil.example/i.png) [log in here](https://evil.example)"
+    at = app_at(page, crafted).run()
+    assert not at.exception
+    everything = " ".join(
+        str(e.value) for kind in (at.error, at.warning, at.info, at.markdown, at.caption) for e in kind
+    )
+    assert "evil.example" not in everything
