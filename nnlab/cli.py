@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--status", help="only runs with this status")
     r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
     u = sub.add_parser("resume", help="continue an interrupted or stopped run")
-    u.add_argument("run_id")
+    u.add_argument("run_id", nargs="?")
+    u.add_argument("--all", action="store_true", help="every interrupted run (not a sweep's), oldest first")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
@@ -200,14 +201,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    """Continue an interrupted or stopped run from its last checkpoint."""
+    """Continue an interrupted or stopped run (or, with --all, every interrupted one) from its last checkpoint."""
     store = RunStore(args.store)
-    rec = store.get(args.run_id)
+    if args.all == bool(args.run_id):
+        raise NNLabError("Give a run id or --all (every interrupted run), not both and not neither.")
+    if args.all:
+        ids = [r.run_id for r in reversed(store.list("interrupted")) if not r.sweep_id]
+        return max((_resume_one(store, run_id, args.json) for run_id in ids), default=0)
+    return _resume_one(store, args.run_id, args.json)
+
+
+def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
+    rec = store.get(run_id)
     if rec.status not in RESUMABLE:
         raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
     store.update(rec.run_id, status="queued", reason="")
     store.claim_queued(rec.run_id)
-    return _foreground(store, rec.run_id, True, args.json)
+    return _foreground(store, rec.run_id, True, as_json)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

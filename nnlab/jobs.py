@@ -13,6 +13,7 @@ from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayBackend
+from nnlab.liveness import Heartbeat
 from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute
@@ -23,6 +24,7 @@ from nnlab.train import Callback, Trainer
 # "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.
 # The local executor calls it from the run's epoch listener; a remote executor calls it as epochs arrive.
 EpochObserver = Callable[[str, EpochRecord], bool]
+SHUTDOWN_REASON = "Interrupted (server shut down); resume it to continue from its last complete epoch."
 PRUNED_REASON = "Pruned after epoch {epoch}: its validation value was behind the other trials' at that epoch."
 
 
@@ -51,9 +53,34 @@ class JobManager:
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
+        self._heartbeat: Heartbeat | None = None
         self.ray = RayBackend(store, PRUNED_REASON)
         self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
         atexit.register(self.shutdown)
+
+    def take_over(self) -> list[str]:
+        """The dashboard's manager: queue the queued runs an earlier server left behind (oldest first) and keep
+        doing so, renewing this process's heartbeat and marking lost runs interrupted; returns the ids queued."""
+        if self._heartbeat is None:
+            self._heartbeat = Heartbeat(self._tick, name="nnlab-manager-heartbeat")
+        return self._adopt()
+
+    def _tick(self) -> None:
+        self.store.beat()
+        self._adopt()
+
+    def _adopt(self) -> list[str]:
+        taken = self.store.adopt_orphans(lambda run_id: not self.ray.is_active(run_id))  # Ray's driver has those
+        for run_id in taken:  # resume=True: a run that was resumed before it was queued continues its checkpoint
+            self._enqueue(run_id, resume=True, observer=None)
+        return taken
+
+    def resume_all(self) -> list[str]:
+        """Queue every interrupted run (not a sweep's trial: its sweep resumes it), oldest first; returns their ids."""
+        runs = [r for r in reversed(self.store.list("interrupted")) if not r.sweep_id]
+        for rec in runs:
+            self.resume(rec.run_id)
+        return [r.run_id for r in runs]
 
     # -- public ---------------------------------------------------------------------------------
     def submit(
@@ -123,12 +150,15 @@ class JobManager:
         return self.store.get(run_id)
 
     def shutdown(self, timeout: float = 10) -> None:
-        """Ask running jobs to stop, then wait for them to save their checkpoint and exit."""
+        """Interrupt running jobs (resumable, not the user's Stop) and wait for them to exit; queued runs stay
+        queued in the store for the next server to start."""
         with self._cv:
             self._closed = True
             for flag in self._running.values():
-                flag.set()
+                flag.request("interrupted", SHUTDOWN_REASON)
             self._cv.notify_all()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         for t in self._workers:
             t.join(timeout)
 

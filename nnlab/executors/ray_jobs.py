@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.executors import Executor
+from nnlab.liveness import pid_alive
 from nnlab.records import EpochRecord
-from nnlab.runs import RunStore, pid_alive
+from nnlab.runs import RunStore
 
 EpochObserver = Callable[[str, EpochRecord], bool]  # nnlab.jobs's observer: True prunes the run
 

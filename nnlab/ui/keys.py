@@ -11,6 +11,7 @@ QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refres
 
 # Home
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
+KEY_RESUME_ALL = "home_resume_all"  # the "resume all interrupted runs" button
 
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
