@@ -29,6 +29,7 @@ from nnlab.config import RunConfig, make_config
 from nnlab.data.base import Dataset, Split
 from nnlab.fixtures import fill_store
 from nnlab.models import build_model
+from nnlab.precision import Bf16Check, bf16_check
 from nnlab.runner import CheckpointListener, StoreListener, device_label
 from nnlab.runs import RunStore
 from nnlab.train import Callback, Trainer, resolve_device
@@ -269,11 +270,13 @@ def make_plan(mode: str) -> Plan:
     """
     if mode == "tiny":
         mlp = Case("mlp b64", "mlp", 64, 512, "mnist-like", cache(lambda: mnist_like(512, 128)))
+        lstm = Case("lstm b64", "lstm", 64, 64, "reviews-like", cache(lambda: reviews_like(64, 16, max_len=24)))
         return Plan(
             (
                 mlp,
                 Case("cnn b64", "cnn", 64, 128, "cifar-like", cache(lambda: cifar_like(128, 64))),
-                Case("lstm b64", "lstm", 64, 64, "reviews-like", cache(lambda: reviews_like(64, 16, max_len=24))),
+                lstm,
+                replace(lstm, name="lstm b64, bf16", precision="bf16"),
             ),
             reps=1,
             pairs=1,
@@ -321,6 +324,12 @@ def measure_case(
     same load, so it is steadier on a shared machine than the ratio of the two medians.
     """
     full = case.data()
+    bf16 = bf16_check(case.arch, full.kind, device) if case.precision == "bf16" else Bf16Check()
+    if bf16.problem:
+        log(f"  {case.name}: skipped, {bf16.problem}")
+        return {"case": case.name, "samples": case.samples, "batch_size": case.batch_size, "skipped": bf16.problem}
+    if bf16.note:
+        case = replace(case, note=f"{case.note}; {bf16.note}")
     cfg, data = case.config(), head(full, case.samples)
     x, y = plain_inputs(data), data.train.y
     warm = head(full, min(case.samples, max(2 * case.batch_size, case.samples // 4)))
@@ -488,6 +497,9 @@ def format_table(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for c in result["cases"]:
+        if "skipped" in c:
+            lines.append(f"| {c['case']} | {c['samples']:,} | – | – | skipped (see the note) |")
+            continue
         lines.append(
             f"| {c['case']} | {c['samples']:,} | {c['baseline_samples_per_s']:,.0f} | "
             f"{c['nnlab_samples_per_s']:,.0f} | {c['ratio']:.2f}x |"
@@ -513,6 +525,7 @@ def format_table(result: dict[str, Any]) -> str:
         f"(filled in {s['fill_s']:.1f} s)"
     )
     lines += [f"note ({c['case']}): {c['note']}" for c in result["cases"] if c.get("note")]
+    lines += [f"note ({c['case']}): not measured, {c['skipped']}" for c in result["cases"] if c.get("skipped")]
     lines.append(
         "1-minute load average before and after: {} and {} (other processes skew the timings)".format(
             *result["load_average"]

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig, check, make_config
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
@@ -106,13 +106,28 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
 _NOT_CONFIG = {"command", "json", "store", "arch"}
 
 
+def _display(hook: Callable[..., None]) -> Callable[..., None]:
+    """A display hook that goes quiet for good once its terminal or pipe is gone (`... | head -2`):
+    losing the progress display must never fail the run."""
+
+    def quiet(self: ProgressBar, *args: Any) -> None:
+        if self.gone:
+            return
+        try:
+            hook(self, *args)
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file
+            self.gone = True
+
+    return quiet
+
+
 class ProgressBar(Callback):
     """A tqdm bar on stderr: one per epoch, with the smoothed loss and samples/s."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
 
-        self._tqdm, self.bar = tqdm, None
+        self._tqdm, self.bar, self.gone = tqdm, None, False
 
     def _bar(self, trainer: Trainer, epoch: int):
         if self.bar is None:
@@ -125,11 +140,13 @@ class ProgressBar(Callback):
             )
         return self.bar
 
+    @_display
     def on_progress(self, trainer: Trainer, p: Progress) -> None:
         bar = self._bar(trainer, p.epoch)
         bar.n = int(p.fraction * len(trainer.data.train))
         bar.set_postfix(loss=f"{p.train_loss:.4f}", refresh=True)
 
+    @_display
     def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -183,10 +200,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    bf16_before_run(cfg)
     store = RunStore(args.store)
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)
+
+
+def bf16_before_run(cfg: RunConfig) -> None:
+    """--precision bf16 where this machine cannot train it: refused; where it is emulated: said, then trained."""
+    from nnlab.data import DATASETS
+    from nnlab.precision import run_bf16_check
+
+    bf16 = run_bf16_check(cfg, DATASETS[cfg.dataset].kind)
+    if bf16.problem:
+        raise NNLabError(f"--precision bf16 cannot train here: {bf16.problem}; use --precision fp32 or auto.")
+    if bf16.note:
+        sys.stderr.write(f"nnlab: --precision bf16 will train slower than fp32 here: {bf16.note}.\n")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -231,3 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     except NNLabError as exc:
         sys.stderr.write(f"nnlab: {exc}\n")
         return 2
+    except BrokenPipeError:  # the reader left (`| head`) after the run was recorded: nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

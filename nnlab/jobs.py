@@ -10,8 +10,9 @@ from collections import deque
 
 from nnlab.config import RunConfig, check
 from nnlab.errors import NNLabError
-from nnlab.runner import execute
+from nnlab.runner import execute, refuse_unrunnable_precision
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
+from nnlab.train import resolve_device
 
 
 class JobManager:
@@ -30,6 +31,7 @@ class JobManager:
     def submit(self, cfg: RunConfig) -> str:
         """Validate, record as queued, and put on the queue; returns the run id."""
         check(cfg)
+        refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
         run_id = self.store.create(cfg)
         self._enqueue(run_id, resume=False)
         return run_id

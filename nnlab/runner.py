@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from nnlab.config import RunConfig, check
-from nnlab.data import Dataset, load_dataset
+from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
 from nnlab.models import build_model, count_parameters
+from nnlab.precision import bf16_check
 from nnlab.runs import RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
 
@@ -116,6 +117,14 @@ def set_threads(cfg: RunConfig, leave_core: bool) -> None:
         torch.set_num_threads(max(1, cores - 1))
 
 
+def refuse_unrunnable_precision(cfg: RunConfig, device: torch.device) -> None:
+    """A bfloat16 run this machine cannot train fails at once with the reason, not with a kernel's error."""
+    if cfg.precision == "bf16" and cfg.dataset in DATASETS:
+        problem = bf16_check(cfg.arch, DATASETS[cfg.dataset].kind, device).problem
+        if problem:
+            raise NNLabError(f"Precision bfloat16 cannot train here: {problem}; choose fp32 or automatic precision.")
+
+
 def execute(
     store: RunStore,
     run_id: str,
@@ -164,6 +173,7 @@ def _train(
 ) -> None:
     set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
+    refuse_unrunnable_precision(cfg, device)
     seed_everything(cfg.seed)
     data = load_dataset(cfg)
     model = build_model(cfg, data.info)
