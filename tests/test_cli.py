@@ -185,3 +185,18 @@ def test_resume_finishes_an_interrupted_run(workspace):
     assert main(["resume", run_id, "--store", str(workspace)]) == 0
     rec = store.get(run_id)
     assert rec.status == "finished" and rec.epochs_done == 3
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_never_fails_the_run(workspace):
+    """`python -m nnlab train ... 2>&1 | head -2`: the progress display going away leaves the run finished."""
+    args = ["train", "--arch", "mlp", "--epochs", "3", "--hidden-sizes", "32", "--store", str(workspace)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    proc.stdout.read(200)  # the first bytes of the progress bar, as `head` reads them
+    proc.stdout.close()  # the reader leaves
+    proc.wait(timeout=300)
+    [run] = RunStore(workspace).list()
+    assert run.status == "finished", run.reason
