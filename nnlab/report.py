@@ -20,6 +20,7 @@ from nnlab.plots import (
     residuals_figure,
 )
 from nnlab.runs import RunRecord
+from nnlab.text import plural
 from nnlab.train import EpochRecord
 
 _CSS = """
@@ -136,8 +137,8 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>",
-        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · {esc(rec.epochs_done)} "
-        f"epoch(s) · {esc(rec.device)}</p>",
+        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
+        f"{esc(plural(rec.epochs_done, 'epoch'))} · {esc(rec.device)}</p>",
         _metrics(headline(res)),
     ]
     if res.task == "classification":

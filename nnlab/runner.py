@@ -21,6 +21,7 @@ from nnlab.metrics import classification_metrics, regression_metrics, test_score
 from nnlab.models import build_model, count_parameters
 from nnlab.precision import bf16_check
 from nnlab.runs import RunRecord, RunStore
+from nnlab.text import plural
 from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
 
 CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
@@ -104,7 +105,7 @@ def device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        return f"cpu ({plural(torch.get_num_threads(), 'thread')})"
     return device.type
 
 

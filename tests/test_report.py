@@ -67,3 +67,10 @@ def test_report_table_has_every_class_and_the_averages():
     with_acc = report_table(res.report["report"], res.report["accuracy"])
     assert list(with_acc.index) == [EVIL, "b & c", "accuracy", "macro avg", "weighted avg"]
     assert with_acc.loc["accuracy", "F1"] == 0.6 and with_acc.loc["accuracy", "support"] == 5
+
+
+def test_report_header_counts_epochs_in_words(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["digits"])  # two epochs
+    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    assert "· 2 epochs ·" in html and "epoch(s)" not in html

@@ -16,6 +16,7 @@ from nnlab.plots import confusion_figure
 from nnlab.predict import Predictor
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runs import RunRecord
+from nnlab.text import plural
 from nnlab.ui import TRAIN_PAGE, page_exists, store
 
 # st.session_state keys of these pages (short-lived UI state only)
@@ -209,7 +210,9 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
     share = normalize_confusion(res.report["confusion"])[t, p]
     verdict = "correct" if t == p else "mistakes"
-    st.caption(f"{len(idx)} test example(s), {share:.1%} of true {classes[t]} ({verdict}), most confident first.")
+    st.caption(
+        f"{plural(len(idx), 'test example')}, {share:.1%} of true {classes[t]} ({verdict}), most confident first."
+    )
     if not len(idx):
         st.info(f"No test example of class {classes[t]} was predicted as {classes[p]}.")
         return

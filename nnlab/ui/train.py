@@ -20,6 +20,7 @@ from nnlab.errors import NNLabError
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
 from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
+from nnlab.text import plural
 from nnlab.train import lr_preview
 from nnlab.ui import (
     QUERY_RUN,
@@ -558,7 +559,7 @@ def config_summary(cfg: RunConfig) -> str:
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
         f"batch {cfg.batch_size}",
-        f"{cfg.epochs} epochs",
+        plural(cfg.epochs, "epoch"),
         CHOICE_LABELS.get(cfg.optimizer, cfg.optimizer),
         f"{CHOICE_LABELS.get(cfg.schedule, cfg.schedule).lower()} schedule",
     ]
@@ -771,7 +772,7 @@ def curves(rec: RunRecord) -> None:
     if cached is None or cached[0] != signature:
         task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
         last = max(rec.config.epochs if rec.active else len(history), len(history), 2)
-        fig = curves_figure(history, task).update_xaxes(range=[0.5, last + 0.5])  # the axis the curve will fill
+        fig = curves_figure(history, task, last)  # the axis the curve will fill
         cached = (signature, fig)
         st.session_state[KEY_CURVES] = cached
     if not history:
