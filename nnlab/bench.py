@@ -25,11 +25,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.fixtures import fill_store
 from nnlab.models import build_model
 from nnlab.precision import Bf16Check, bf16_check
+from nnlab.registry import make_config
 from nnlab.runner import CheckpointListener, StoreListener, device_label
 from nnlab.runs import RunStore
 from nnlab.train import Callback, Trainer, resolve_device

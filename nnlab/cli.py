@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig, check, make_config
+from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.registry import check, make_config
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
 from nnlab.train import Callback, EpochRecord, Progress, Trainer
 

@@ -1,20 +1,90 @@
-"""RunConfig: everything one run needs, frozen, validated in one place, saved as JSON."""
+"""RunConfig: everything one run needs, frozen, saved as JSON; each field described once, where it is declared.
+
+A field's description (label, range, hint, widget, form section, whether it changes the loaded data) is its
+dataclass metadata; the form, the command-line flags, the compare table and the report are views of it.
+This module is a leaf: checks that need the architecture and dataset registries live in nnlab.registry.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-from nnlab.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "step", "cosine", "onecycle", "none")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AUGMENTATIONS = ("crop", "flip", "rotate", "jitter")
 PRECISIONS = ("auto", "fp32", "bf16")
+WIDGETS = ("log-slider", "pow2-slider", "slider", "number", "select", "multiselect", "toggle", "sizes", "text")
+SECTIONS = ("data", "model", "training", "advanced", "")  # "": the form places the field itself
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric field's accepted range and its typical value; expert mode may widen it."""
+
+    lo: float
+    hi: float
+    typical: float
+    zero_ok: bool = False
+    log: bool = False
+    expert_lo: float | None = None
+    expert_hi: float | None = None
+
+    def bounds(self, expert: bool) -> tuple[float, float]:
+        """(low, high) in force, wider in expert mode."""
+        if expert:
+            return (
+                self.expert_lo if self.expert_lo is not None else self.lo,
+                self.expert_hi if self.expert_hi is not None else self.hi,
+            )
+        return self.lo, self.hi
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """How one RunConfig field is named, checked and shown; every view of a config reads this."""
+
+    label: str
+    hint: str = ""
+    range: Range | None = None
+    widget: str = "text"  # one of WIDGETS
+    section: str = ""  # one of SECTIONS
+    column: int = 0  # left (0) or right (1) column of its section
+    when: tuple[str, Any] | None = None  # shown only while another field holds this value
+    kinds: tuple[str, ...] = ()  # data kinds it applies to; () for all
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) of each choice
+    step: float = 0.0  # a number input's step (0: 1 for whole numbers, 0.01 otherwise)
+    loads_data: bool = False  # changing it changes the loaded dataset (the preview's cache key)
+    flag: str = ""  # the command-line flag when it is not --<name> (e.g. --data, --no-pretrained)
+    flag_help: str = ""  # the flag's help when the form's hint does not fit the command line
+    cli: bool = True  # whether `train` takes it as a flag of its own
+    key: bool = False  # a column of the Compare page's runs table
+    compared: bool = True  # an axis of Compare's hyperparameters-against-score plot
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values a choice field accepts."""
+        return tuple(value for value, _ in self.options)
+
+    def option_label(self, value: str) -> str:
+        """A choice's label in the form."""
+        return dict(self.options).get(value, value)
+
+
+def _f(default: Any, label: str, **info: Any) -> Any:
+    return field(default=default, metadata={"info": FieldInfo(label, **info)})
+
+
+def _same(*values: str) -> tuple[tuple[str, str], ...]:
+    return tuple((v, v) for v in values)
+
+
+_AUTO = ("auto", "Automatic")
+_FRACTION = {"step": 0.05, "widget": "number", "section": "advanced", "loads_data": True}
 
 
 @dataclass(frozen=True)
@@ -22,49 +92,173 @@ class RunConfig:
     """One run's settings exactly as the user gave them; facts learned from data live elsewhere."""
 
     # data
-    dataset: str = "digits"
-    data_path: str = ""  # the user's CSV, zip or folder
-    data_root: str = ""  # torchvision / aclImdb root folder
-    label_column: str = "label"
-    text_column: str = "text"
-    target: str = ""  # series CSV: the column to forecast
-    image_size: int = 0  # 0: the data's own size (224 for pretrained resnet18)
-    augment: tuple[str, ...] = ()
-    vocab_size: int = 10_000
-    max_len: int = 256
-    window: int = 32
-    horizon: int = 1
-    val_fraction: float = 0.1
-    test_fraction: float = 0.15
-    # model
-    arch: str = "mlp"
-    hidden_sizes: tuple[int, ...] = (256, 128, 64)  # mlp
-    hidden: int = 256  # head of cnn/resnet18, units of lstm/ts-lstm
-    batchnorm: bool = False
-    dropout: float = 0.2
-    pretrained: bool = True
-    freeze_backbone: bool = True
-    weights_path: str = ""
-    # optimisation
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    batch_size: int = 64
-    epochs: int = 20
-    weight_decay: float = 1e-4
-    schedule: str = "plateau"
-    lr_patience: int = 3
-    step_size: int = 10
-    gamma: float = 0.1
-    early_stopping: bool = True
-    patience: int = 5
-    min_delta: float = 0.001
+    dataset: str = _f(
+        "digits", "Dataset", hint="Built-in datasets work offline; the others read your files or download once.",
+        loads_data=True, flag_help="a dataset name (default: the architecture's built-in)",
+    )  # fmt: skip
+    data_path: str = _f(
+        "", "Path to your data", loads_data=True, flag="--data", flag_help="your CSV, zip or image folder",
+        compared=False,
+    )  # fmt: skip
+    data_root: str = _f(
+        "", "Data folder (optional)", loads_data=True, compared=False, flag_help="folder of torchvision / aclImdb files",
+        hint="Folder holding the dataset's files; leave empty to use the workspace (downloaded on first use).",
+    )  # fmt: skip
+    label_column: str = _f("label", "Label column", hint="Name of the column holding the class of each row.",
+                           loads_data=True)  # fmt: skip
+    text_column: str = _f("text", "Text column", hint="Name of the column holding the text.", loads_data=True)
+    target: str = _f(
+        "", "Column to forecast", hint="Name of the column to forecast; empty for the last numeric column.",
+        loads_data=True, flag_help="series CSV column to forecast",
+    )  # fmt: skip
+    image_size: int = _f(
+        0, "Image size", hint="Resize images to this square size (0: keep).", range=Range(0, 512, 0, zero_ok=True),
+        widget="number", section="advanced", kinds=("image",), loads_data=True,
+    )  # fmt: skip
+    augment: tuple[str, ...] = _f(
+        (), "Augmentation", hint="Random changes to training images, so the model sees more variety.",
+        widget="multiselect", section="advanced", kinds=("image",), options=_same(*AUGMENTATIONS),
+    )  # fmt: skip
+    vocab_size: int = _f(
+        10_000, "Vocabulary size", hint="Most frequent words kept.", range=Range(100, 100_000, 10_000),
+        widget="number", section="advanced", kinds=("text",), loads_data=True,
+    )  # fmt: skip
+    max_len: int = _f(
+        256, "Maximum length", hint="Tokens kept per text.", range=Range(8, 2048, 256),
+        widget="number", section="advanced", kinds=("text",), loads_data=True,
+    )  # fmt: skip
+    window: int = _f(
+        32, "Window", hint="Past time steps the model sees.", range=Range(2, 1024, 32),
+        widget="number", section="advanced", kinds=("series",), loads_data=True,
+    )  # fmt: skip
+    horizon: int = _f(
+        1, "Horizon", hint="Future steps predicted.", range=Range(1, 256, 1),
+        widget="number", section="advanced", kinds=("series",), loads_data=True,
+    )  # fmt: skip
+    val_fraction: float = _f(
+        0.1, "Validation fraction", hint="Share of the data held out for validation.", range=Range(0.05, 0.5, 0.1),
+        **_FRACTION,
+    )  # fmt: skip
+    test_fraction: float = _f(
+        0.15, "Test fraction", hint="Share of the data held out for the final report.",
+        range=Range(0.05, 0.5, 0.15), **_FRACTION,
+    )  # fmt: skip
+    # model (which of these an architecture uses, and in what order, is in its ArchSpec)
+    arch: str = _f("mlp", "Architecture", hint="Only the architectures that fit this dataset are offered.",
+                   loads_data=True, cli=False)  # fmt: skip
+    hidden_sizes: tuple[int, ...] = _f(
+        (256, 128, 64), "Hidden layer sizes", widget="sizes", section="model",
+        hint="Units per hidden layer, first to last, separated by commas; depends on how hard the problem is.",
+        flag_help="MLP layer sizes, like 256,128,64",
+    )  # fmt: skip
+    hidden: int = _f(
+        256, "Hidden units", hint="Depends on how hard the problem is.", key=True, widget="pow2-slider",
+        range=Range(32, 1024, 256, expert_lo=1, expert_hi=8192), section="model",
+        flag_help="units of the LSTMs or the CNN/ResNet head",
+    )  # fmt: skip
+    batchnorm: bool = _f(
+        False, "Batch normalisation", widget="toggle", section="model",
+        hint="Normalise after each layer; often trains faster and tolerates higher learning rates.",
+    )  # fmt: skip
+    dropout: float = _f(
+        0.2, "Dropout", hint="More dropout, more regularisation.", widget="slider", section="model", key=True,
+        range=Range(0.1, 0.5, 0.2, zero_ok=True, expert_lo=0.0, expert_hi=0.9),
+    )  # fmt: skip
+    pretrained: bool = _f(
+        True, "Start from ImageNet weights", widget="toggle", section="model", loads_data=True,
+        hint="Reuse features learned on ImageNet (needs the weights in torchvision's cache or a file).",
+        flag="--no-pretrained", flag_help="train from scratch, not from ImageNet weights",
+    )  # fmt: skip
+    freeze_backbone: bool = _f(
+        True, "Freeze the pretrained backbone", widget="toggle", section="model",
+        hint="Train only the new head; much faster, and enough for most small datasets.",
+        flag="--unfreeze", flag_help="train the whole ResNet, not only its new head",
+    )  # fmt: skip
+    weights_path: str = _f(
+        "", "ResNet-18 weights file (optional)", section="model", when=("pretrained", True), compared=False,
+        hint="A resnet18 .pth state dict to use when torchvision's cache has none; leave empty otherwise.",
+        flag="--weights", flag_help="a ResNet-18 state dict file to start from",
+    )  # fmt: skip
+    # optimisation, in the form's order
+    epochs: int = _f(
+        20, "Epochs", hint="Passes over the training data.", range=Range(1, 200, 20, expert_hi=10_000),
+        widget="number", section="training", key=True,
+    )  # fmt: skip
+    lr: float = _f(
+        1e-3, "Learning rate", hint="Start at 1e-3.", range=Range(1e-4, 1e-2, 1e-3, log=True, expert_lo=1e-6, expert_hi=10.0),
+        widget="log-slider", section="training", key=True,
+    )  # fmt: skip
+    batch_size: int = _f(
+        64, "Batch size", hint="Larger is faster; smaller often generalises better.", key=True,
+        range=Range(16, 256, 64, expert_lo=1, expert_hi=4096), widget="pow2-slider", section="training",
+    )  # fmt: skip
+    weight_decay: float = _f(
+        1e-4, "Weight decay", hint="L2 strength.", widget="log-slider", section="training", key=True,
+        range=Range(1e-5, 1e-3, 1e-4, zero_ok=True, log=True, expert_lo=0.0, expert_hi=0.1),
+    )  # fmt: skip
+    optimizer: str = _f(
+        "adam", "Optimizer", hint="Adam is a safe default; SGD with momentum can generalise better with tuning.",
+        widget="select", section="training", column=1, key=True,
+        options=(("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD with momentum")),
+    )  # fmt: skip
+    momentum: float = _f(
+        0.9, "Momentum", hint="SGD momentum.", range=Range(0.0, 0.99, 0.9), widget="number", step=0.01,
+        section="training", column=1, when=("optimizer", "sgd"),
+    )  # fmt: skip
+    schedule: str = _f(
+        "plateau", "LR schedule", hint="How the learning rate changes over the epochs (preview on the right).",
+        widget="select", section="training", column=1, key=True,
+        options=(("plateau", "Reduce on plateau"), ("step", "Step decay"), ("cosine", "Cosine annealing"),
+                 ("onecycle", "One-cycle"), ("none", "Constant")),
+    )  # fmt: skip
+    lr_patience: int = _f(
+        3, "LR patience", hint="Epochs without improvement before the LR drops.", range=Range(1, 20, 3),
+        widget="number", section="training", column=1, when=("schedule", "plateau"),
+    )  # fmt: skip
+    step_size: int = _f(
+        10, "Step size", hint="Epochs between LR drops (step schedule).", range=Range(1, 1000, 10),
+        widget="number", section="training", column=1, when=("schedule", "step"),
+    )  # fmt: skip
+    gamma: float = _f(
+        0.1, "Gamma", hint="LR multiplier at each drop (step schedule).", range=Range(0.01, 1.0, 0.1),
+        widget="number", step=0.05, section="training", column=1, when=("schedule", "step"),
+    )  # fmt: skip
+    early_stopping: bool = _f(
+        True, "Early stopping", hint="Stop when validation stops improving and keep the best weights.",
+        widget="toggle", section="training", column=1, flag="--no-early-stopping",
+        flag_help="train every epoch, however validation goes",
+    )  # fmt: skip
+    patience: int = _f(
+        5, "Early-stopping patience", hint="Epochs without improvement before stopping.", range=Range(1, 50, 5),
+        widget="number", section="training", column=1, when=("early_stopping", True),
+        flag_help="early-stopping patience in epochs",
+    )  # fmt: skip
+    min_delta: float = _f(
+        0.001, "Minimum improvement", hint="Smallest validation-loss drop that counts.", range=Range(0.0, 1.0, 0.001),
+        widget="number", step=0.0005, section="advanced",
+    )  # fmt: skip
     # environment
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # bf16 autocast on CUDA when auto
-    threads: int = 0  # 0: let the runner decide
-    expert: bool = False  # widens the ranges, visibly
+    seed: int = _f(
+        0, "Seed", hint="Fixes the data split and initial weights.", range=Range(0, 2**31 - 1, 0),
+        widget="number", section="advanced", column=1, loads_data=True,
+    )  # fmt: skip
+    device: str = _f(
+        "auto", "Device", hint="Where training runs; automatic picks the GPU when there is one.", widget="select",
+        section="advanced", column=1, compared=False,
+        options=(_AUTO, ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)")),
+    )  # fmt: skip
+    precision: str = _f(
+        "auto", "Precision", widget="select", section="advanced", column=1, compared=False,
+        hint="Automatic: bfloat16 mixed precision on CUDA, float32 elsewhere; bfloat16 also speeds up CPUs "
+        "with native support.",
+        options=(_AUTO, ("fp32", "fp32"), ("bf16", "bfloat16")),
+    )  # fmt: skip
+    threads: int = _f(
+        0, "Threads", hint="CPU threads for training (0: automatic).", range=Range(0, 256, 0, zero_ok=True),
+        widget="number", section="advanced", column=1, compared=False,
+    )  # fmt: skip
+    expert: bool = _f(False, "Expert mode: wider ranges", widget="toggle", compared=False,
+                      flag_help="widen the hyperparameter ranges")  # fmt: skip
 
     def to_json(self) -> str:
         """The config as a JSON object string."""
@@ -93,90 +287,24 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Range:
-    """A numeric field's accepted range, its typical value and a one-line hint for the form."""
-
-    lo: float
-    hi: float
-    typical: float
-    hint: str
-    zero_ok: bool = False
-    log: bool = False
-    expert_lo: float | None = None
-    expert_hi: float | None = None
-
-    def bounds(self, expert: bool) -> tuple[float, float]:
-        """(low, high) in force, wider in expert mode."""
-        if expert:
-            return (
-                self.expert_lo if self.expert_lo is not None else self.lo,
-                self.expert_hi if self.expert_hi is not None else self.hi,
-            )
-        return self.lo, self.hi
-
-
-RANGES: dict[str, Range] = {
-    "lr": Range(1e-4, 1e-2, 1e-3, "Start at 1e-3.", log=True, expert_lo=1e-6, expert_hi=10.0),
-    "batch_size": Range(
-        16, 256, 64, "Larger is faster; smaller often generalises better.", expert_lo=1, expert_hi=4096
-    ),
-    "hidden": Range(32, 1024, 256, "Depends on how hard the problem is.", expert_lo=1, expert_hi=8192),
-    "dropout": Range(0.1, 0.5, 0.2, "More dropout, more regularisation.", zero_ok=True, expert_lo=0.0, expert_hi=0.9),
-    "weight_decay": Range(1e-5, 1e-3, 1e-4, "L2 strength.", zero_ok=True, log=True, expert_lo=0.0, expert_hi=0.1),
-    "epochs": Range(1, 200, 20, "Passes over the training data.", expert_hi=10_000),
-    "patience": Range(1, 50, 5, "Epochs without improvement before stopping."),
-    "lr_patience": Range(1, 20, 3, "Epochs without improvement before the LR drops."),
-    "momentum": Range(0.0, 0.99, 0.9, "SGD momentum."),
-    "min_delta": Range(0.0, 1.0, 0.001, "Smallest validation-loss drop that counts."),
-    "step_size": Range(1, 1000, 10, "Epochs between LR drops (step schedule)."),
-    "gamma": Range(0.01, 1.0, 0.1, "LR multiplier at each drop (step schedule)."),
-    "vocab_size": Range(100, 100_000, 10_000, "Most frequent words kept."),
-    "max_len": Range(8, 2048, 256, "Tokens kept per text."),
-    "window": Range(2, 1024, 32, "Past time steps the model sees."),
-    "horizon": Range(1, 256, 1, "Future steps predicted."),
-    "image_size": Range(0, 512, 0, "Resize images to this square size (0: keep).", zero_ok=True),
-    "val_fraction": Range(0.05, 0.5, 0.1, "Share of the data held out for validation."),
-    "test_fraction": Range(0.05, 0.5, 0.15, "Share of the data held out for the final report."),
-    "threads": Range(0, 256, 0, "CPU threads for training (0: automatic).", zero_ok=True),
-    "seed": Range(0, 2**31 - 1, 0, "Fixes the data split and initial weights."),
-}
-
-LABELS = {
-    "lr": "Learning rate",
-    "batch_size": "Batch size",
-    "hidden": "Hidden units",
-    "hidden_sizes": "Hidden layer sizes",
-    "dropout": "Dropout",
-    "weight_decay": "Weight decay",
-    "epochs": "Epochs",
-    "patience": "Early-stopping patience",
-    "lr_patience": "LR patience",
-    "momentum": "Momentum",
-    "min_delta": "Minimum improvement",
-    "step_size": "Step size",
-    "gamma": "Gamma",
-    "vocab_size": "Vocabulary size",
-    "max_len": "Maximum length",
-    "window": "Window",
-    "horizon": "Horizon",
-    "image_size": "Image size",
-    "val_fraction": "Validation fraction",
-    "test_fraction": "Test fraction",
-    "threads": "Threads",
-    "seed": "Seed",
-    "optimizer": "Optimizer",
-    "schedule": "LR schedule",
-    "device": "Device",
-    "augment": "Augmentation",
-    "precision": "Precision",
-}
-
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES, "precision": PRECISIONS}
+FIELDS: dict[str, FieldInfo] = {f.name: f.metadata["info"] for f in dataclasses.fields(RunConfig)}
+RANGES: dict[str, Range] = {name: info.range for name, info in FIELDS.items() if info.range is not None}
+LABELS: dict[str, str] = {name: info.label for name, info in FIELDS.items()}
+CHOICES: dict[str, tuple[str, ...]] = {n: i.choices for n, i in FIELDS.items() if i.widget == "select"}
+DATA_FIELDS = tuple(name for name, info in FIELDS.items() if info.loads_data)  # what loading a dataset reads
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def range_text(name: str, expert: bool) -> str:
+    """A numeric field's hint and the range in force, e.g. 'Start at 1e-3. Range 0.0001 to 0.01.'"""
+    info, rng = FIELDS[name], RANGES[name]
+    lo, hi = rng.bounds(expert)
+    zero = " (or 0)" if rng.zero_ok and lo > 0 else ""
+    wider = " Expert range." if expert and (lo, hi) != (rng.lo, rng.hi) else ""
+    return f"{info.hint} Range {_fmt(lo)} to {_fmt(hi)}{zero}.{wider}"
 
 
 def _check_number(name: str, value: Any, expert: bool) -> str | None:
@@ -193,14 +321,12 @@ def _check_number(name: str, value: Any, expert: bool) -> str | None:
     return None
 
 
-def validate(cfg: RunConfig) -> list[str]:
-    """Every problem with cfg, each one sentence naming the field and its range; [] when fine."""
+def field_problems(cfg: RunConfig) -> list[str]:
+    """Every problem of cfg's values on their own (ranges, choices, fractions); nnlab.registry adds the rest."""
     problems = [p for name in RANGES if (p := _check_number(name, getattr(cfg, name), cfg.expert))]
     for size in cfg.hidden_sizes:
         if (p := _check_number("hidden", size, cfg.expert)) is not None:
             problems.append(p.replace("Hidden units", "Hidden layer size"))
-    if not cfg.hidden_sizes and cfg.arch == "mlp":
-        problems.append("Hidden layer sizes is empty; give at least one size, like 256,128,64.")
     for name, options in CHOICES.items():
         if getattr(cfg, name) not in options:
             problems.append(f"{LABELS[name]} {getattr(cfg, name)!r} is not one of {', '.join(options)}.")
@@ -211,71 +337,4 @@ def validate(cfg: RunConfig) -> list[str]:
         problems.append(
             "Validation and test fractions together leave too little to train on; keep their sum under 0.8."
         )
-    problems += _check_pairing(cfg)
     return problems
-
-
-def _check_pairing(cfg: RunConfig) -> list[str]:
-    # imported here: the registries import this module
-    from nnlab.data import DATASETS
-    from nnlab.models import MODELS
-
-    if cfg.arch not in MODELS:
-        return [f"Architecture {cfg.arch!r} is unknown; choose one of {', '.join(MODELS)}."]
-    if cfg.dataset not in DATASETS:
-        return [f"Dataset {cfg.dataset!r} is unknown; choose one of {', '.join(DATASETS)}."]
-    spec = DATASETS[cfg.dataset]
-    if cfg.arch not in spec.archs:
-        return [
-            f"Architecture {cfg.arch} does not fit dataset {cfg.dataset} ({spec.kind} data); "
-            f"use {' or '.join(spec.archs)}."
-        ]
-    return _check_paths(cfg, spec.needs)
-
-
-def _check_paths(cfg: RunConfig, needs: str) -> list[str]:
-    from pathlib import Path
-
-    problems = []
-    if needs == "data_path" and not cfg.data_path:
-        problems.append(f"Dataset {cfg.dataset} reads your own file; give its path with --data FILE (or upload it).")
-    elif needs == "data_path" and not Path(cfg.data_path).exists():
-        problems.append(f"Data file {cfg.data_path} does not exist; check the path.")
-    if cfg.data_root and not Path(cfg.data_root).is_dir() and Path(cfg.data_root).exists():
-        problems.append(f"Data folder {cfg.data_root} is a file, not a folder; give the folder that holds the data.")
-    if cfg.weights_path:
-        if cfg.arch != "resnet18" or not cfg.pretrained:
-            problems.append(
-                "A weights file is only used by resnet18 with pretrained weights; drop --weights "
-                "or use --arch resnet18 without --no-pretrained."
-            )
-        elif not Path(cfg.weights_path).is_file():
-            problems.append(f"Weights file {cfg.weights_path} does not exist; check the path.")
-    return problems
-
-
-def check(cfg: RunConfig) -> RunConfig:
-    """cfg itself when valid; otherwise ConfigError carrying every message."""
-    problems = validate(cfg)
-    if problems:
-        raise ConfigError(problems)
-    return cfg
-
-
-def arch_defaults(arch: str) -> dict[str, Any]:
-    """The reference design's defaults for an architecture (SPEC "Architectures")."""
-    from nnlab.models import MODELS
-
-    return dict(MODELS[arch].defaults) if arch in MODELS else {}
-
-
-def make_config(arch: str = "mlp", **given: Any) -> RunConfig:
-    """A RunConfig with the architecture's defaults, then what the user gave on top."""
-    from nnlab.models import MODELS
-
-    values: dict[str, Any] = {"arch": arch}
-    if arch in MODELS:
-        values["dataset"] = MODELS[arch].default_dataset
-        values.update(MODELS[arch].defaults)
-    values.update({k: v for k, v in given.items() if v is not None})
-    return RunConfig.from_dict(values)

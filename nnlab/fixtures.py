@@ -10,7 +10,8 @@ from datetime import datetime
 
 import numpy as np
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
+from nnlab.registry import make_config
 from nnlab.runs import RunRecord, RunStore
 from nnlab.train import EpochRecord
 

@@ -7,12 +7,31 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.runner import execute, refuse_unrunnable_precision
+from nnlab.registry import check
+from nnlab.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import resolve_device
+from nnlab.train import Callback, EpochRecord, Trainer, resolve_device
+
+# Called on the driver (this process) with each epoch's record of a run, after the store has it; True means
+# "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.
+# The local executor calls it from the run's epoch listener; a remote executor calls it as epochs arrive.
+EpochObserver = Callable[[str, EpochRecord], bool]
+PRUNED_REASON = "Pruned after epoch {epoch}: its validation value was behind the other trials' at that epoch."
+
+
+class _Observe(Callback):
+    """Hands each finished epoch to an EpochObserver and prunes the run when it says so."""
+
+    def __init__(self, run_id: str, observer: EpochObserver, flag: StopFlag):
+        self.run_id, self.observer, self.flag = run_id, observer, flag
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        if not self.flag.is_set() and self.observer(self.run_id, record):
+            self.flag.request("pruned", PRUNED_REASON.format(epoch=record.epoch))
 
 
 class JobManager:
@@ -20,53 +39,54 @@ class JobManager:
 
     def __init__(self, store: RunStore, concurrency: int = 1, leave_core: bool = True):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
-        self._queue: deque[tuple[str, bool]] = deque()
-        self._running: dict[str, threading.Event] = {}
+        self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
+        self._running: dict[str, StopFlag] = {}
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
         atexit.register(self.shutdown)
 
     # -- public ---------------------------------------------------------------------------------
-    def submit(self, cfg: RunConfig) -> str:
-        """Validate, record as queued, and put on the queue; returns the run id."""
+    def submit(self, cfg: RunConfig, observer: EpochObserver | None = None, run_id: str | None = None) -> str:
+        """Validate, record as queued (or queue the given queued record), put on the queue; returns the run id."""
         check(cfg)
         refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
-        run_id = self.store.create(cfg)
-        self._enqueue(run_id, resume=False)
+        run_id = run_id or self.store.create(cfg)
+        self._enqueue(run_id, resume=False, observer=observer)
         return run_id
 
-    def resume(self, run_id: str) -> None:
+    def resume(self, run_id: str, observer: EpochObserver | None = None) -> None:
         """Queue an interrupted or stopped run to continue from its last checkpoint."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._enqueue(run_id, resume=True)
+        self._enqueue(run_id, resume=True, observer=observer)
 
-    def stop(self, run_id: str) -> str:
-        """Stop a queued run at once or a running one at the next batch; returns what happened."""
+    def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> str:
+        """Stop a queued run at once or a running one at the next batch, ending as `status`; says what happened."""
         with self._cv:
             for item in list(self._queue):
                 if item[0] == run_id:
                     self._queue.remove(item)
-                    self.store.update(run_id, status="stopped", reason="Stopped before it started.")
+                    before = "Stopped before it started." if status == "stopped" else reason
+                    self.store.update(run_id, status=status, reason=before)
                     return f"Run {run_id} was removed from the queue."
-            event = self._running.get(run_id)
-        if event is None:
+            flag = self._running.get(run_id)
+        if flag is None:
             return f"Run {run_id} is not running in this server."
-        event.set()
+        flag.request(status, reason)
         return f"Run {run_id} will stop at the end of the current batch."
 
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""
         with self._cv:
-            return run_id in self._running or any(r == run_id for r, _ in self._queue)
+            return run_id in self._running or any(item[0] == run_id for item in self._queue)
 
     def queued(self) -> list[str]:
         """Run ids waiting, in order."""
         with self._cv:
-            return [r for r, _ in self._queue]
+            return [item[0] for item in self._queue]
 
     def wait(self, run_id: str, timeout: float = 600) -> RunRecord:
         """Block until a run leaves the queue and finishes (for the command line and tests)."""
@@ -79,41 +99,42 @@ class JobManager:
         """Ask running jobs to stop, then wait for them to save their checkpoint and exit."""
         with self._cv:
             self._closed = True
-            for event in self._running.values():
-                event.set()
+            for flag in self._running.values():
+                flag.set()
             self._cv.notify_all()
         for t in self._workers:
             t.join(timeout)
 
     # -- workers --------------------------------------------------------------------------------
-    def _enqueue(self, run_id: str, resume: bool) -> None:
+    def _enqueue(self, run_id: str, resume: bool, observer: EpochObserver | None) -> None:
         with self._cv:
             if self._closed:
                 raise NNLabError("The job manager is shutting down; start the run again after the restart.")
-            self._queue.append((run_id, resume))
+            self._queue.append((run_id, resume, observer))
             if len(self._workers) < self.concurrency:
                 t = threading.Thread(target=self._work, name=f"nnlab-worker-{len(self._workers)}", daemon=True)
                 self._workers.append(t)
                 t.start()
             self._cv.notify()
 
-    def _next(self) -> tuple[str, bool, threading.Event] | None:
+    def _next(self) -> tuple[str, bool, EpochObserver | None, StopFlag] | None:
         with self._cv:
             while not self._queue and not self._closed:
                 self._cv.wait()
             if self._closed:
                 return None
-            run_id, resume = self._queue.popleft()
-            event = threading.Event()
-            self._running[run_id] = event
-            return run_id, resume, event
+            run_id, resume, observer = self._queue.popleft()
+            flag = StopFlag()
+            self._running[run_id] = flag
+            return run_id, resume, observer, flag
 
     def _work(self) -> None:
         while (job := self._next()) is not None:
-            run_id, resume, event = job
+            run_id, resume, observer, flag = job
+            listeners = (_Observe(run_id, observer, flag),) if observer is not None else ()
             try:
                 if self.store.claim_queued(run_id):
-                    execute(self.store, run_id, event, resume=resume, leave_core=self.leave_core)
+                    execute(self.store, run_id, flag, listeners, resume=resume, leave_core=self.leave_core)
             finally:
                 with self._cv:
                     self._running.pop(run_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -113,6 +113,7 @@ class TextLSTM(nn.Module):
         self.embed = nn.Embedding(vocab, embed, padding_idx=0)
         self.lstm = nn.LSTM(embed, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=dropout)
         self.drop = nn.Dropout(dropout)
+        self.between = nn.Dropout(dropout)  # between the LSTM layers on the CPU path (a module: the run seeds it)
         self.fc = nn.Linear(2 * hidden, classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -147,7 +148,7 @@ class TextLSTM(nn.Module):
             bwd = flip(self._run(flip(inp), layer, "_reverse"))  # (B, T, H), aligned with the words again
             inp = torch.cat([fwd, bwd], dim=2)
             if layer < self.lstm.num_layers - 1:
-                inp = F.dropout(inp, self.lstm.dropout, self.training)
+                inp = self.between(inp)
         return torch.cat([fwd[torch.arange(b, device=emb.device), lengths - 1], bwd[:, 0]], dim=1)  # (B, 2H)
 
     def _run(self, inp: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
@@ -255,17 +256,32 @@ def _build_resnet(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
 
 
 @dataclass(frozen=True)
+class InputSpec:
+    """The data an architecture takes; data preparation reads this, never the architecture's name."""
+
+    kinds: tuple[str, ...]  # data kinds it accepts: "tabular", "image", "text", "series"
+    channels: int = 0  # images: the channels the model needs (0: the data's own)
+    load_size: int = 0  # images of any size (a user's folder) are loaded at this side; 0: it takes none
+    pretrained_size: int = 0  # the side its pretrained weights expect, with ImageNet statistics; 0: none
+
+    def accepts(self, kind: str, any_size: bool = False) -> bool:
+        """Whether data of this kind fits (any_size: images that come in any size, resized when loaded)."""
+        return kind in self.kinds and not (kind == "image" and any_size and not self.load_size)
+
+
+@dataclass(frozen=True)
 class ArchSpec:
-    """What the form and the trainer need to know about one architecture."""
+    """What the form, data preparation and the trainer need to know about one architecture."""
 
     name: str
     title: str
-    kinds: tuple[str, ...]  # data kinds it accepts
+    inputs: InputSpec
     task: str  # "classification" or "regression"
     build: Callable[[RunConfig, dict[str, Any]], nn.Module]
     default_dataset: str
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    fields: tuple[str, ...] = ("hidden", "dropout")  # the RunConfig model fields it reads, in the form's order
 
 
 def _in_features(info: dict[str, Any]) -> int:
@@ -281,17 +297,18 @@ MODELS: dict[str, ArchSpec] = {
         ArchSpec(
             "mlp",
             "MLP",
-            ("tabular", "image"),
+            InputSpec(("tabular", "image")),  # flattened pixels: small images of a fixed size only
             "classification",
             lambda c, i: MLP(_in_features(i), c.hidden_sizes, i["num_classes"], c.dropout, c.batchnorm),
             "digits",
             {"hidden_sizes": (256, 128, 64), "dropout": 0.2},
             "Fully connected layers; for feature tables and small images.",
+            ("hidden_sizes", "dropout", "batchnorm"),
         ),
         ArchSpec(
             "cnn",
             "CNN",
-            ("image",),
+            InputSpec(("image",), load_size=64),
             "classification",
             lambda c, i: CNN(i["input_shape"][0], i["num_classes"], c.dropout, c.hidden),
             "shapes",
@@ -301,17 +318,18 @@ MODELS: dict[str, ArchSpec] = {
         ArchSpec(
             "resnet18",
             "ResNet-18 (transfer)",
-            ("image",),
+            InputSpec(("image",), channels=3, load_size=128, pretrained_size=224),
             "classification",
             _build_resnet,
             "shapes",
             {"dropout": 0.3, "hidden": 256, "pretrained": True, "freeze_backbone": True},
             "ImageNet-pretrained ResNet-18 with a new head; for photos.",
+            ("pretrained", "freeze_backbone", "hidden", "dropout", "weights_path"),
         ),
         ArchSpec(
             "lstm",
             "LSTM (text)",
-            ("text",),
+            InputSpec(("text",)),
             "classification",
             lambda c, i: TextLSTM(i["vocab_size"], i["num_classes"], c.dropout, c.hidden),
             "reviews",
@@ -321,7 +339,7 @@ MODELS: dict[str, ArchSpec] = {
         ArchSpec(
             "ts-lstm",
             "LSTM (time series)",
-            ("series",),
+            InputSpec(("series",)),
             "regression",
             lambda c, i: SeriesLSTM(i["input_shape"][1], c.horizon, c.hidden, c.dropout),
             "series",
@@ -332,9 +350,24 @@ MODELS: dict[str, ArchSpec] = {
 }
 
 
+def inputs_of(arch: str) -> InputSpec:
+    """The input spec of a registered architecture; one that takes every kind as it is for an unknown name."""
+    return MODELS[arch].inputs if arch in MODELS else InputSpec(("tabular", "image", "text", "series"))
+
+
+_INIT_LOCK = threading.Lock()
+
+
 def build_model(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
-    """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary)."""
-    return MODELS[cfg.arch].build(cfg, info)
+    """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary).
+
+    Its initial weights depend on cfg.seed only: they are drawn from torch's global generator, seeded and
+    restored around the build under a lock, so models built at the same time in other threads (a preview
+    in the dashboard) neither change them nor are changed by them.
+    """
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return MODELS[cfg.arch].build(cfg, info)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

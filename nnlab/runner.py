@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.config import RunConfig, check
+from nnlab.config import RunConfig
 from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
 from nnlab.models import build_model, count_parameters
 from nnlab.precision import bf16_check
+from nnlab.registry import check
 from nnlab.runs import RunRecord, RunStore
 from nnlab.text import plural
 from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
@@ -100,6 +101,19 @@ class CheckpointListener(Callback):
             ) from exc
 
 
+class StopFlag(threading.Event):
+    """A run's stop flag that also says how the stopped run ends: "stopped" by the user or "pruned" by a sweep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status, self.reason = "stopped", "Stopped by the user."
+
+    def request(self, status: str = "stopped", reason: str = "Stopped by the user.") -> None:
+        """Stop at the next batch boundary and end with this status and reason."""
+        self.status, self.reason = status, reason
+        self.set()
+
+
 def device_label(device: torch.device) -> str:
     """ "cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
     if device.type == "cuda":
@@ -138,7 +152,7 @@ def execute(
     run_dir = store.run_dir(run_id)
     try:
         cfg = check(store.get(run_id).config)
-        _train(store, run_id, cfg, run_dir, stop or threading.Event(), callbacks, resume, leave_core)
+        _train(store, run_id, cfg, run_dir, stop or StopFlag(), callbacks, resume, leave_core)
     except NNLabError as exc:
         _fail(store, run_id, str(exc))
     except torch.OutOfMemoryError:
@@ -198,11 +212,17 @@ def _train(
         },
     )
     result = trainer.fit()
-    _record_outcome(store, run_id, trainer, data, result, run_dir)
+    _record_outcome(store, run_id, trainer, data, result, run_dir, stop)
 
 
 def _record_outcome(
-    store: RunStore, run_id: str, trainer: Trainer, data: Dataset, result: FitResult, run_dir: Path
+    store: RunStore,
+    run_id: str,
+    trainer: Trainer,
+    data: Dataset,
+    result: FitResult,
+    run_dir: Path,
+    stop: threading.Event,
 ) -> None:
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
@@ -214,8 +234,9 @@ def _record_outcome(
     summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
-    status = "stopped" if result.status == "stopped" else "finished"
-    reason = "Stopped by the user." if status == "stopped" else ""
+    status, reason = "finished", ""
+    if result.status == "stopped":  # by the user, or pruned by a sweep (a StopFlag says which)
+        status, reason = getattr(stop, "status", "stopped"), getattr(stop, "reason", "Stopped by the user.")
     store.update(
         run_id, status=status, reason=reason, test_metric=metric, test_score=score, progress={}, summary=summary
     )

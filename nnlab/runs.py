@@ -21,10 +21,10 @@ from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.train import EpochRecord
 
-STATUSES = ("queued", "running", "finished", "stopped", "failed", "diverged", "interrupted")
+STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
-DONE_WITH_RESULTS = ("finished", "stopped")
+DONE_WITH_RESULTS = ("finished", "stopped", "pruned")  # pruned: stopped early by a sweep, curve kept
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -71,21 +71,37 @@ class Callback:
 
 
 class CPUDropout(nn.Dropout):
-    """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by rand_like: on the CPU bernoulli_ costs
-    about 7.5 ns an element against rand_like's 3, a fifth of an MLP's step at batch 256."""
+    """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by torch.rand: on the CPU bernoulli_ costs
+    about 7.5 ns an element against rand's 3, a fifth of an MLP's step at batch 256. The mask comes from the
+    run's own generator, so another thread drawing random numbers (the dashboard building a model for a
+    preview) cannot change this run's masks."""
+
+    generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        scale = torch.rand_like(x).ge_(self.p).mul_(1 / (1 - self.p)) if self.p < 1 else torch.zeros_like(x)
-        return x * scale
+        if self.p >= 1:
+            return x * torch.zeros_like(x)
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
+        return x * keep.ge_(self.p).mul_(1 / (1 - self.p))
 
 
-def fast_dropout(model: nn.Module) -> None:
-    """Give the model's plain nn.Dropout layers CPUDropout's forward (no weights change; eval is untouched)."""
+def fast_dropout(model: nn.Module, generator: torch.Generator | None = None) -> None:
+    """Give the model's plain nn.Dropout layers CPUDropout's forward, drawing from `generator` (no weights
+    change; eval is untouched)."""
     for module in model.modules():
-        if type(module) is nn.Dropout:
+        if type(module) in (nn.Dropout, CPUDropout):
             module.__class__ = CPUDropout
+            module.generator = generator
+
+
+def run_generator(seed: int, device: torch.device) -> torch.Generator | None:
+    """The run's own random stream on its device (dropout masks, augmentation), seeded by the run's seed."""
+    try:
+        return torch.Generator(device=device).manual_seed(seed)
+    except RuntimeError:  # a device without its own generators: the global stream, seeded by seed_everything
+        return None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -167,10 +183,11 @@ class Trainer:
         self.channels_last = device.type in ("cuda", "cpu") and any(isinstance(m, nn.Conv2d) for m in model.modules())
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.rng = run_generator(cfg.seed, device)
         if device.type == "cpu":
-            fast_dropout(self.model)
+            fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
-        self.transform = make_transform(data.kind, data.info, cfg.augment, device)
+        self.transform = make_transform(data.kind, data.info, cfg.augment, device, self.rng)
         self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
@@ -351,6 +368,7 @@ class Trainer:
             },
             "best_model": self.best_state or {},
             "config": self.cfg.to_json(),
+            "rng": self.rng.get_state() if self.rng is not None else torch.empty(0, dtype=torch.uint8),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -364,3 +382,5 @@ class Trainer:
         self.best_loss, self.best_epoch, self.bad_epochs = best["loss"], best["epoch"], best["bad"]
         self.patience_renewed = best.get("renewed", False)
         self.best_state = state["best_model"] or None
+        if self.rng is not None and state.get("rng") is not None and state["rng"].numel():
+            self.rng.set_state(state["rng"])  # a resumed run draws the masks an uninterrupted one would

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
+from nnlab.registry import make_config
 
 TINY: dict[str, dict[str, Any]] = {
     "mlp": {"dataset": "digits", "hidden_sizes": (32,), "epochs": 2},

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
-from nnlab.config import make_config
+from nnlab.registry import make_config
 from nnlab.runs import ACTIVE, RunStore
 
 PAGE = "../pages/3_Compare.py"

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import nnlab.data.batches as batches
-from nnlab.config import AUGMENTATIONS, make_config
+from nnlab.config import AUGMENTATIONS
 from nnlab.data import load_dataset
 from nnlab.data.batches import augment_batch, make_transform
 from nnlab.data.prep import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.models import build_model
+from nnlab.registry import make_config
 from nnlab.train import Trainer
 
 CPU = torch.device("cpu")
@@ -91,9 +92,9 @@ def test_resnet_from_scratch_uses_the_datasets_own_statistics():
 def test_the_trainer_augments_training_batches_only(monkeypatch):
     calls: list[int] = []
 
-    def spy(x, augment):
+    def spy(x, augment, generator=None):
         calls.append(len(x))
-        return augment_batch(x, augment)
+        return augment_batch(x, augment, generator)
 
     monkeypatch.setattr(batches, "augment_batch", spy)
     cfg = make_config("cnn", dataset="digits", augment=("crop", "flip"), hidden=32, epochs=1, batch_size=256)
@@ -106,3 +107,11 @@ def test_the_trainer_augments_training_batches_only(monkeypatch):
     trainer.evaluate(trainer.val_split)
     trainer.predict(ds.test)
     assert calls == []
+
+
+def test_augmentation_draws_from_the_generator_it_is_given():
+    x = torch.rand(6, 3, 16, 16)
+    first = augment_batch(x.clone(), AUGMENTATIONS, torch.Generator().manual_seed(3))
+    torch.rand(10)  # the global stream moves on; the run's own does not
+    again = augment_batch(x.clone(), AUGMENTATIONS, torch.Generator().manual_seed(3))
+    assert torch.equal(first, again)

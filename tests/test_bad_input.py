@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from nnlab.cli import main
-from nnlab.config import make_config
 from nnlab.data import load_dataset
 from nnlab.errors import NNLabError
+from nnlab.registry import make_config
 from nnlab.runs import RunStore
 
 MARKER = "nnlab-pwned"

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnlab.config import RANGES, RunConfig, check, make_config, validate
+from nnlab.config import RANGES, RunConfig
 from nnlab.errors import ConfigError
+from nnlab.registry import check, make_config, validate
 
 
 def test_defaults_are_valid_and_follow_the_reference_designs():

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from nnlab.cli import main
-from nnlab.config import make_config
 from nnlab.data import DATASETS, load_dataset
 from nnlab.errors import DataError
+from nnlab.registry import make_config
 
 # --- writers (also used to check the command line by hand) ---------------------------------------------
 

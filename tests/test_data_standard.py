@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from nnlab.cli import main
-from nnlab.config import make_config
 from nnlab.data import load_dataset
 from nnlab.data.prep import IMAGENET_MEAN
 from nnlab.errors import DataError
+from nnlab.registry import make_config
 
 # --- writers of the real formats (also used to check the command line by hand) -----------------------
 

@@ -7,8 +7,8 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from nnlab.bench import cifar_like, mnist_like, reviews_like
-from nnlab.config import make_config
 from nnlab.models import TextLSTM, build_model
+from nnlab.registry import make_config
 from nnlab.train import Trainer
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]

@@ -78,3 +78,26 @@ def test_only_interrupted_or_stopped_runs_resume(manager):
     manager.wait(run_id)
     with pytest.raises(NNLabError, match="only interrupted, stopped or failed"):
         manager.resume(run_id)
+
+
+def test_an_observer_sees_every_epoch_on_the_driver_and_can_prune_the_run(manager):
+    seen = []
+
+    def observer(run_id, record):
+        seen.append((run_id, record.epoch, manager.store.get(run_id).epochs_done))
+        return record.epoch == 2
+
+    run_id = manager.submit(tiny_config("mlp", epochs=6, early_stopping=False), observer=observer)
+    rec = manager.wait(run_id)
+    assert rec.status == "pruned" and "Pruned after epoch 2" in rec.reason
+    assert seen == [(run_id, 1, 1), (run_id, 2, 2)]  # called after the store has the epoch, never after pruning
+    assert [m.epoch for m in manager.store.metrics(run_id)] == [1, 2]  # the curve is kept
+    assert rec.test_score is not None  # and the results of the weights it had
+
+
+def test_a_queued_run_can_be_stopped_as_pruned(manager):
+    running = manager.submit(tiny_config("mlp", epochs=3))
+    queued = manager.submit(tiny_config("mlp", epochs=1, seed=2))
+    manager.stop(queued, status="pruned", reason="Pruned before it started.")
+    assert manager.store.get(queued).status == "pruned"
+    assert manager.wait(running).status == "finished"

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from nnlab.config import make_config
 from nnlab.errors import NNLabError
 from nnlab.models import MLP, MODELS, build_model, count_parameters
+from nnlab.registry import make_config
 
 INFO = {
     "mlp": {"num_classes": 10, "input_shape": [1, 8, 8]},

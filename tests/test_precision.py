@@ -69,7 +69,7 @@ def test_cli_says_emulated_bf16_is_slower_then_trains(workspace):
 def test_dashboard_submit_and_a_stored_bf16_run_give_the_reason_not_onednn_gibberish(workspace):
     script = """
 import json, sys
-from nnlab.config import make_config
+from nnlab.registry import make_config
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
 from nnlab.runner import execute

@@ -7,8 +7,8 @@ import re
 import numpy as np
 
 from nnlab.artifacts import Examples, Predictions, Results, load_results
-from nnlab.config import make_config
 from nnlab.metrics import classification_metrics
+from nnlab.registry import make_config
 from nnlab.report import build_report, report_table
 from nnlab.runs import RunStore
 

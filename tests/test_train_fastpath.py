@@ -8,10 +8,10 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from nnlab import train
 from nnlab.bench import cifar_like, mnist_like, reviews_like
-from nnlab.config import make_config
 from nnlab.data.base import Split
 from nnlab.data.batches import iterate_batches
 from nnlab.models import TextLSTM, build_model
+from nnlab.registry import make_config
 from nnlab.runner import set_threads
 from nnlab.train import Trainer, make_optimizer
 

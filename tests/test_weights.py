@@ -12,9 +12,9 @@ import torch
 from torchvision.models import resnet18
 
 from nnlab.cli import main
-from nnlab.config import make_config
 from nnlab.errors import NNLabError
 from nnlab.models import build_model, load_imagenet_weights, load_weights_file
+from nnlab.registry import make_config
 from tests.test_data_files import write_image_zip
 
 

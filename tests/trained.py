@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnlab.config import make_config
 from nnlab.data.builtin import SHAPES, make_reviews, make_series, make_shapes
+from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.runs import RunStore
 

@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from nnlab.config import RunConfig
 from nnlab.errors import DataError
+from nnlab.models import MODELS
 
 KINDS = ("tabular", "image", "text", "series")
 
@@ -63,17 +64,23 @@ class Dataset:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset the registry offers: what it is, which architectures fit it, and how to load it."""
+    """A dataset the registry offers: what it is and how to load it (the architectures that fit follow)."""
 
     name: str
     title: str
     kind: str
-    archs: tuple[str, ...]
     load: Callable[[RunConfig], Dataset]
     description: str = ""
     needs: str = ""  # "", "data_path" (a file or folder of the user's) or "data_root" (optional folder)
     options: tuple[str, ...] = ()  # further RunConfig fields the form should ask for (e.g. "label_column")
     builtin: bool = False  # works offline with nothing on disk
+    any_size: bool = False  # images come in any size and are loaded at the architecture's load_size
+
+    @property
+    def archs(self) -> tuple[str, ...]:
+        """The architectures whose input spec takes this data; those made for it first, then registry order."""
+        fits = [a for a, spec in MODELS.items() if spec.inputs.accepts(self.kind, self.any_size)]
+        return tuple(sorted(fits, key=lambda a: MODELS[a].default_dataset != self.name))
 
 
 DATASETS: dict[str, DatasetSpec] = {}

@@ -63,8 +63,15 @@ def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
     return x
 
 
-def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...], device: torch.device) -> Transform:
-    """The per-batch input transform: for images uint8 -> float, augment (train only), resize, normalise."""
+def make_transform(
+    kind: str,
+    info: dict[str, Any],
+    augment: tuple[str, ...],
+    device: torch.device,
+    generator: torch.Generator | None = None,
+) -> Transform:
+    """The per-batch input transform: for images uint8 -> float, augment (train only, drawing from
+    `generator`), resize, normalise."""
     if kind != "image":
         return identity
     mean = torch.tensor(info["mean"], device=device).view(1, -1, 1, 1)
@@ -76,7 +83,7 @@ def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...], de
         if x.shape[1] != channels:
             x = x.expand(-1, channels, -1, -1)
         if train and augment:
-            x = augment_batch(x, augment)
+            x = augment_batch(x, augment, generator)
         if x.shape[-1] != size or x.shape[-2] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         return (x - mean) / std
@@ -84,27 +91,29 @@ def make_transform(kind: str, info: dict[str, Any], augment: tuple[str, ...], de
     return transform
 
 
-def augment_batch(x: torch.Tensor, augment: tuple[str, ...]) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, augment: tuple[str, ...], generator: torch.Generator | None = None) -> torch.Tensor:
     """Random resized crop, horizontal flip, small rotation and colour jitter, drawn per sample."""
     b, dev = x.shape[0], x.device
     if "crop" in augment or "rotate" in augment:
-        x = _affine(x, "crop" in augment, "rotate" in augment)
+        x = _affine(x, "crop" in augment, "rotate" in augment, generator)
     if "flip" in augment:
-        flip = torch.rand(b, 1, 1, 1, device=dev) < 0.5
+        flip = torch.rand(b, 1, 1, 1, device=dev, generator=generator) < 0.5
         x = torch.where(flip, x.flip(-1), x)
     if "jitter" in augment:
-        bright = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2)
-        contrast = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2)
+        bright = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2, generator=generator)
+        contrast = torch.empty(b, 1, 1, 1, device=dev).uniform_(0.8, 1.2, generator=generator)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - mean) * contrast + mean) * bright
     return x.clamp_(0, 1)
 
 
-def _affine(x: torch.Tensor, crop: bool, rotate: bool) -> torch.Tensor:
+def _affine(x: torch.Tensor, crop: bool, rotate: bool, gen: torch.Generator | None) -> torch.Tensor:
     b, dev = x.shape[0], x.device
-    scale = torch.empty(b, device=dev).uniform_(0.75, 1.0) if crop else torch.ones(b, device=dev)
-    shift = (1 - scale).unsqueeze(1) * torch.empty(b, 2, device=dev).uniform_(-1, 1)
-    angle = torch.empty(b, device=dev).uniform_(-15, 15).deg2rad() if rotate else torch.zeros(b, device=dev)
+    scale = torch.empty(b, device=dev).uniform_(0.75, 1.0, generator=gen) if crop else torch.ones(b, device=dev)
+    shift = (1 - scale).unsqueeze(1) * torch.empty(b, 2, device=dev).uniform_(-1, 1, generator=gen)
+    angle = (
+        torch.empty(b, device=dev).uniform_(-15, 15, generator=gen).deg2rad() if rotate else torch.zeros(b, device=dev)
+    )
     cos, sin = angle.cos() * scale, angle.sin() * scale
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)

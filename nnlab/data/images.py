@@ -15,17 +15,17 @@ from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.files import user_path
 from nnlab.data.prep import image_dataset
 from nnlab.errors import DataError
+from nnlab.models import inputs_of
 
 log = logging.getLogger("nnlab.data")
 MIN_PER_CLASS = 5
 MAX_IMAGES = 200_000
-LOAD_SIZE = {"resnet18": 128}  # default square side images are stored at; the rest get 64
 _SKIP = ("__MACOSX", ".")
 
 
 def load_size(cfg: RunConfig) -> int:
-    """The side images are resized to when loaded: cfg.image_size, else a size fit for the architecture."""
-    return cfg.image_size or LOAD_SIZE.get(cfg.arch, 64)
+    """The side images are resized to when loaded: cfg.image_size, else the architecture's load size."""
+    return cfg.image_size or inputs_of(cfg.arch).load_size or 64
 
 
 def _visible(name: str) -> bool:
@@ -127,10 +127,10 @@ register(
         "image-folder",
         "Your images (zip or folder)",
         "image",
-        ("cnn", "resnet18"),
         load_image_folder,
         "One folder per class, named after it; images are resized to a common square size.",
         needs="data_path",
         options=("image_size",),
+        any_size=True,
     )
 )

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
 from nnlab.errors import DataError
+from nnlab.models import inputs_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -46,9 +47,10 @@ def image_dataset(
         test = Split(
             torch.from_numpy(np.ascontiguousarray(test_images)), torch.from_numpy(test_labels.astype(np.int64))
         )
-    pretrained = cfg.arch == "resnet18" and cfg.pretrained
-    channels = 3 if cfg.arch == "resnet18" else images.shape[1]
-    size = cfg.image_size or (224 if pretrained else images.shape[2])
+    inputs = inputs_of(cfg.arch)
+    pretrained = bool(inputs.pretrained_size) and cfg.pretrained
+    channels = inputs.channels or images.shape[1]
+    size = cfg.image_size or (inputs.pretrained_size if pretrained else images.shape[2])
     if pretrained:
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     else:

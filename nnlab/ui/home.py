@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnlab.config import RunConfig, make_config
+from nnlab.config import RunConfig
 from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
+from nnlab.registry import make_config
 from nnlab.runs import RunRecord
 from nnlab.ui import (
     PAGES,

@@ -14,11 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from nnlab.config import AUGMENTATIONS, CHOICES, LABELS, RANGES, RunConfig, arch_defaults, make_config, validate
+from nnlab.config import AUGMENTATIONS, CHOICES, DATA_FIELDS, LABELS, RANGES, RunConfig, range_text
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
+from nnlab.registry import arch_defaults, make_config, validate
 from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
 from nnlab.text import plural
 from nnlab.train import lr_preview
@@ -56,24 +57,6 @@ ARCH_FIELDS = {
     "ts-lstm": ("hidden", "dropout"),
 }
 KIND_FIELDS = {"image": ("image_size", "augment"), "text": ("vocab_size", "max_len"), "series": ("window", "horizon")}
-DATA_FIELDS = (
-    "dataset",
-    "data_path",
-    "data_root",
-    "label_column",
-    "text_column",
-    "target",
-    "image_size",
-    "vocab_size",
-    "max_len",
-    "window",
-    "horizon",
-    "val_fraction",
-    "test_fraction",
-    "arch",
-    "pretrained",
-    "seed",
-)  # the fields a dataset's loading depends on
 LOG_FIELDS, POW2_FIELDS = ("lr", "weight_decay"), ("batch_size", "hidden")
 STEPS = {"momentum": 0.01, "min_delta": 0.0005, "gamma": 0.05, "val_fraction": 0.05, "test_fraction": 0.05}
 
@@ -224,11 +207,7 @@ def _number(name: str, key: str, expert: bool, label: str, help_text: str) -> An
 
 def range_help(name: str, expert: bool) -> str:
     """The hint and the range in force, e.g. 'Start at 1e-3. Range 0.0001 to 0.01.'"""
-    rng = RANGES[name]
-    lo, hi = rng.bounds(expert)
-    zero = " (or 0)" if rng.zero_ok and lo > 0 else ""
-    wider = " Expert range." if expert and (lo, hi) != (rng.lo, rng.hi) else ""
-    return f"{rng.hint} Range {_fmt(lo)} to {_fmt(hi)}{zero}.{wider}"
+    return range_text(name, expert)
 
 
 def expert_ranges() -> str:
