@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from collections.abc import Sequence
 from typing import Any
@@ -11,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nnlab.artifacts import Results
+from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
 from nnlab.plots import (
     confusion_figure,
@@ -19,6 +19,7 @@ from nnlab.plots import (
     forecast_vs_actual_figure,
     residuals_figure,
 )
+from nnlab.registry import fields_that_apply
 from nnlab.runs import RunRecord
 from nnlab.text import plural
 from nnlab.train import EpochRecord
@@ -126,9 +127,21 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
 
 
 def config_table(rec: RunRecord) -> pd.DataFrame:
-    """The run's config as (field, value) rows."""
-    values = dataclasses.asdict(rec.config)
-    return pd.DataFrame({"value": [_fmt(v, 6) for v in values.values()]}, index=list(values))
+    """The config fields this run's architecture and data use, as (label, value) rows."""
+    names = fields_that_apply(rec.config)
+    values = [config_value(n, getattr(rec.config, n)) for n in names]
+    return pd.DataFrame({"value": values}, index=[FIELDS[n].label for n in names])
+
+
+def config_value(name: str, value: Any) -> str:
+    """A config value as the form shows it: 0.001 (not 0.001000), yes / no, "Reduce on plateau"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str) and FIELDS[name].options:
+        return FIELDS[name].option_label(value)
+    return _fmt(value, 6) if value not in ("", ()) else "–"
 
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
