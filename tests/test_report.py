@@ -97,7 +97,6 @@ def test_config_table_lists_only_the_fields_the_run_uses(store):
         "Hidden units",
         "Vocabulary size",
         "Window",
-        "Image size",
         "Momentum",
         "Step size",
         "Label column",
