@@ -5,7 +5,7 @@ import streamlit as st
 from nnlab.ui import page_setup
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
 
-page_setup("Home", ":material/science:")
+page_setup("Home")
 
 st.title(":material/science: nnlab")
 st.markdown(

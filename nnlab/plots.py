@@ -90,6 +90,14 @@ def _labels(classes: Sequence[str]) -> list[str]:
     return [html.escape(str(c)) for c in classes]
 
 
+CONFUSION_FRAME = 140  # pixels of axis titles and labels around the confusion matrix's cells
+
+
+def confusion_side(n: int) -> int:
+    """A confusion-matrix cell's side in pixels: up to 20 classes fit 480 px, a window of 800 with the sidebar."""
+    return max(16, min(90, 340 // max(n, 1)))
+
+
 def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str], normalized: bool = False) -> go.Figure:
     """The confusion matrix: a Heatmap for the colours under one Scatter square marker per cell.
 
@@ -104,7 +112,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     col_tot = counts.sum(axis=0)
     values = rates if normalized else counts
     t, p = np.divmod(np.arange(n * n), n)  # row-major: true class, then predicted class
-    cell = max(16, min(90, 480 // max(n, 1)))
+    cell = confusion_side(n)
     text = [[f"{v:.0%}" for v in row] for row in rates] if normalized else counts.astype(str).tolist()
     hover = [
         f"true {labels[i]}, predicted {labels[j]}<br>{plural(int(counts[i, j]), 'test example')}"
@@ -147,7 +155,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     fig.update_yaxes(title_text="true class", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
     fig.update_layout(
         height=side + 110,
-        width=side + 140,
+        width=side + CONFUSION_FRAME,
         margin=dict(l=10, r=10, t=60, b=10),
         plot_bgcolor="white",
         dragmode=False,

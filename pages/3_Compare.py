@@ -10,7 +10,7 @@ from nnlab.ui import page_setup, show_error, store
 from nnlab.ui.compare import filters, rerun_ui, runs_table_ui
 from nnlab.ui.results import results_of
 
-page_setup("Compare runs", ":material/compare_arrows:")
+page_setup("Compare runs")
 st.title("Compare runs")
 
 records = store().list()

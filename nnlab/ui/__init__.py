@@ -52,6 +52,7 @@ STATUS_COLORS = {
     "interrupted": "orange",
 }
 
+FAVICON = Path(__file__).with_name("favicon.png")
 APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding app.py and pages/
 # (script path relative to APP_ROOT, label, icon): the sidebar's navigation, in order
 PAGES = (
@@ -79,9 +80,10 @@ def store() -> RunStore:
     return manager().store
 
 
-def page_setup(title: str, icon: str = "🧪") -> None:
+def page_setup(title: str) -> None:
     """Page config, the sidebar's page links, and any message left by the previous action."""
-    st.set_page_config(page_title=f"{title} · nnlab", page_icon=icon, layout="wide")
+    # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
+    st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
     nav_sidebar()
     show_flash(title)
