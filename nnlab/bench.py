@@ -208,7 +208,7 @@ def nnlab_fit(
     store.claim_queued(run_id)
     listeners: list[Callback] = [TimedStoreListener(store, run_id)] if logging else []
     if checkpoints:
-        listeners.append(CheckpointListener(store.run_dir(run_id)))
+        listeners.append(CheckpointListener(store.folder(run_id)))
     trainer = Trainer(cfg, model, data, device, listeners)
     view = LiveView(store, run_id) if logging else None
     with view or nullcontext():

@@ -1,4 +1,7 @@
-"""The command line: train in the foreground into the store, list runs, resume a run."""
+"""The command line: train in the foreground into the store, list runs, resume a run.
+
+torch and the trainer are imported only by the subcommands that train, so `python -m nnlab runs` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,19 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
+from nnlab import sweep_cli
 from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig
 from nnlab.errors import NNLabError
-from nnlab.models import MODELS
-from nnlab.registry import check, make_config
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import Callback, EpochRecord, Progress, Trainer
+from nnlab.export import add_parser as add_export_parser
+from nnlab.export import cmd_export
+from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
+from nnlab.runs import RunStore
+
+if TYPE_CHECKING:
+    from nnlab.train import Trainer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,15 +52,28 @@ def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+class _Architectures:
+    """The registered architecture names, read from the model registry (and torch) only when argparse asks."""
+
+    def __iter__(self) -> Iterator[str]:
+        from nnlab.models import MODELS
+
+        return iter(MODELS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m nnlab`."""
     p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train one model in the foreground")
-    t.add_argument("--arch", required=True, choices=list(MODELS))
+    t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
     t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
@@ -61,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u):
-        s.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+        _store_option(s)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
+    add_export_parser(sub)
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
@@ -69,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_train_options(t: argparse.ArgumentParser) -> None:
-    """The RunConfig options; anything not given takes the architecture's default."""
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+
+
+def add_train_options(t: argparse.ArgumentParser, seed: bool = True) -> None:
+    """The RunConfig options; anything not given takes the architecture's default (a sweep has its own --seed)."""
     a = t.add_argument
     a("--data", dest="data_path", help="your CSV, zip or image folder")
     a("--data-root", help="folder of torchvision / aclImdb files")
@@ -86,7 +112,9 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--patience", type=int, help="early-stopping patience in epochs")
     a("--min-delta", type=float)
     a("--no-early-stopping", dest="early_stopping", action="store_false", default=None)
-    a("--seed", type=int), a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
+    if seed:
+        a("--seed", type=int)
+    a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
     a("--threads", type=int)
     a("--no-pretrained", dest="pretrained", action="store_false", default=None)
     a(
@@ -104,7 +132,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run"}
 
 
 def _display(hook: Callable[..., None]) -> Callable[..., None]:
@@ -122,8 +150,8 @@ def _display(hook: Callable[..., None]) -> Callable[..., None]:
     return quiet
 
 
-class ProgressBar(Callback):
-    """A tqdm bar on stderr: one per epoch, with the smoothed loss and samples/s."""
+class ProgressBar:
+    """A trainer listener: a tqdm bar on stderr, one per epoch, with the smoothed loss and samples/s."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
@@ -155,7 +183,7 @@ class ProgressBar(Callback):
         name = "val_rmse" if trainer.regression else "val_acc"
         sys.stderr.write(
             f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
-            f"val_loss {r.val_loss:.4f}  {name} {r.val_score:.4f}  {r.samples_per_s:,.0f} samples/s"
+            f"val_loss {r.val_loss:.4f}  {name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s"
             f"{'  *' if improved else ''}\n"
         )
 
@@ -199,9 +227,15 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Validate the options, record a run, train it here."""
+    from nnlab.registry import check, make_config
+
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
     bf16_before_run(cfg)
+    if args.dry_run:
+        from nnlab.preflight import dry_run
+
+        return dry_run(cfg, args.json)
     store = RunStore(args.store)
     run_id = store.create(cfg)
     store.claim_queued(run_id)
@@ -237,10 +271,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
-    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test score':>16}  created")
+    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  created")
     for r in runs:
-        score = f"{r.test_metric} {r.test_score:.4f}" if r.test_score is not None else "-"
-        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {score:>16}  {r.created_iso}")
+        value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
+        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}")
     return 0
 
 
@@ -256,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
-    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench}
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands["export"] = cmd_export
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from nnlab.runs import RunRecord
+from nnlab.records import RunRecord
 
 # the hyperparameters a person varies most often, as columns of the runs table
 KEY_HYPERPARAMETERS = ("lr", "batch_size", "hidden", "dropout", "weight_decay", "optimizer", "schedule", "epochs")
@@ -36,9 +36,9 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "optimizer": cfg.optimizer,
         "schedule": cfg.schedule,
         "epochs": f"{rec.epochs_done}/{cfg.epochs}",
-        "best_val_score": rec.best_val_score,
+        "best_val_metric": rec.best_val_metric,
         "test_metric": rec.test_metric or "",
-        "test_score": rec.test_score,
+        "test_value": rec.test_value,
         "seconds": rec.seconds,
         "device": rec.device,
         "created": pd.Timestamp(rec.created, unit="s"),
@@ -65,9 +65,9 @@ def _row_columns() -> tuple[str, ...]:
         "optimizer",
         "schedule",
         "epochs",
-        "best_val_score",
+        "best_val_metric",
         "test_metric",
-        "test_score",
+        "test_value",
         "seconds",
         "device",
         "created",
@@ -104,8 +104,8 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Config fields that vary across runs with a test score, plus the score (for parallel coordinates)."""
-    scored = [r for r in records if r.test_score is not None]
+    """Config fields that vary across runs with a test value, plus that value (for parallel coordinates)."""
+    scored = [r for r in records if r.test_value is not None]
     if not scored:
         return pd.DataFrame()
     df = pd.DataFrame([config_values(r) for r in scored], index=[r.run_id for r in scored])
@@ -115,7 +115,7 @@ def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
         converted = pd.to_numeric(df[col], errors="coerce")
         if converted.notna().all() and df[col].map(type).ne(bool).all():
             df[col] = converted
-    df["test_score"] = [r.test_score for r in scored]
+    df["test_value"] = [r.test_value for r in scored]
     return df
 
 

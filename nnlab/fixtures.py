@@ -11,9 +11,9 @@ from datetime import datetime
 import numpy as np
 
 from nnlab.config import RunConfig
+from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import make_config
-from nnlab.runs import RunRecord, RunStore
-from nnlab.train import EpochRecord
+from nnlab.runs import RunStore
 
 # (arch, dataset, test metric, train size) of the kinds of runs a user makes
 _KINDS = (
@@ -81,8 +81,8 @@ def _fake_history(rng: np.random.Generator, cfg: RunConfig, regression: bool, do
     for e in range(1, done + 1):
         train = floor + 2.0 * math.exp(-speed * e) + rng.normal(0, 0.01)
         val = train * rng.uniform(1.0, 1.2) + 0.002 * max(0, e - 12)  # a little overfitting late on
-        score = math.sqrt(val) if regression else min(0.999, 1.0 - 0.4 * val)
-        out.append(EpochRecord(e, train, val, score, cfg.lr * 0.5 ** (e // 8), seconds, rate))
+        metric = math.sqrt(val) if regression else min(0.999, 1.0 - 0.4 * val)
+        out.append(EpochRecord(e, train, val, metric, cfg.lr * 0.5 ** (e // 8), seconds, rate))
     return out
 
 
@@ -94,7 +94,7 @@ def _fake_run(rng: np.random.Generator, created: float, epochs: int, taken: set[
     history = _fake_history(rng, cfg, kind[2] == "rmse", done)
     best = min(history, key=lambda r: r.val_loss)
     scored = status in ("finished", "stopped")
-    test_score = best.val_score * rng.uniform(0.97, 1.03) if scored else None
+    test_value = best.val_metric * rng.uniform(0.97, 1.03) if scored else None
     summary = {
         "parameters": int(rng.integers(10_000, 12_000_000)),
         "train_size": kind[3],
@@ -102,7 +102,7 @@ def _fake_run(rng: np.random.Generator, created: float, epochs: int, taken: set[
         "stopped_early": done < epochs and status == "finished",
     }
     if scored:
-        summary[kind[2]] = test_score
+        summary[kind[2]] = test_value
     rec = RunRecord(
         run_id=_run_id(created, rng, taken),
         created=created,
@@ -114,15 +114,15 @@ def _fake_run(rng: np.random.Generator, created: float, epochs: int, taken: set[
         reason=_REASONS.get(status, ""),
         epochs_done=done,
         best_val_loss=best.val_loss,
-        best_val_score=best.val_score,
+        best_val_metric=best.val_metric,
         best_epoch=best.epoch,
         test_metric=kind[2] if scored else None,
-        test_score=test_score,
+        test_value=test_value,
         seconds=sum(r.seconds for r in history),
         samples_per_s=history[-1].samples_per_s,
         device="cpu (2 threads)",
         pid=None,
-        progress={},
+        progress=None,
         summary=json.loads(json.dumps(summary)),
     )
     return rec, history

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nnlab.config import RunConfig
-from nnlab.runs import RunRecord
+from nnlab.records import RunRecord
 
 # fields that do not make a different experiment: the seed, and where or how fast it ran
 NOT_IN_GROUP_KEY = ("seed", "threads", "device", "expert", "data_root")

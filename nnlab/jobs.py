@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute, refuse_unrunnable_precision
-from nnlab.runs import RESUMABLE, RunRecord, RunStore
-from nnlab.train import Callback, EpochRecord, Trainer, resolve_device
+from nnlab.runs import RunStore
+from nnlab.train import Callback, Trainer, resolve_device
 
 # Called on the driver (this process) with each epoch's record of a run, after the store has it; True means
 # "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.

@@ -62,8 +62,8 @@ def cell_examples(y_true: np.ndarray, y_pred: np.ndarray, probs: np.ndarray, tru
     return idx[np.argsort(-probs[idx, pred], kind="stable")]
 
 
-def test_score_of(metrics: dict[str, Any]) -> tuple[str, float]:
-    """The headline test score: ("accuracy", higher is better) or ("rmse", lower is better)."""
+def test_metric_of(metrics: dict[str, Any]) -> tuple[str, float]:
+    """The headline test metric and its value: ("accuracy", higher is better) or ("rmse", lower is better)."""
     if metrics["task"] == "classification":
         return "accuracy", metrics["accuracy"]
     return "rmse", metrics["rmse"]

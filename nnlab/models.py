@@ -15,6 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.runfolder import load_tensors
 
 
 class MLP(nn.Module):
@@ -193,7 +194,7 @@ def load_weights_file(path: str) -> dict[str, torch.Tensor]:
     if not p.is_file():
         raise NNLabError(f"Weights file {path} does not exist; give the path of a .pth state dict.")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        obj = load_tensors(p)
     except Exception as exc:
         raise NNLabError(
             f"Weights file {p.name} could not be read safely ({type(exc).__name__}); "

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nnlab.metrics import normalize_confusion
+from nnlab.records import EpochRecord
 from nnlab.text import plural
-from nnlab.train import EpochRecord
 
 CURVE_HEIGHT = 340
 # room for tick labels such as "0.0001" or "1,950" beside and under the axes, in the dashboard and in the
@@ -21,8 +21,8 @@ MARGIN = dict(l=60, r=20, t=40, b=40)
 COLORS = ("#4F46E5", "#F59E0B", "#10B981", "#EF4444", "#06B6D4", "#8B5CF6", "#84CC16", "#EC4899")
 
 
-def score_name(task: str) -> str:
-    """What val_score means for a task."""
+def val_metric_label(task: str) -> str:
+    """What an epoch record's val_metric is for a task."""
     return "val RMSE" if task == "regression" else "val accuracy"
 
 
@@ -39,11 +39,11 @@ def _score_axis(fig: go.Figure, task: str, col: int) -> None:
 
 
 def curves_figure(history: Sequence[EpochRecord], task: str = "classification", last: int | None = None) -> go.Figure:
-    """Train and validation loss (left) and the validation score (right) per epoch over epochs 1..last.
+    """Train and validation loss (left) and the validation metric (right) per epoch over epochs 1..last.
 
     The legend names the two losses; the right panel's title names its one curve.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", score_name(task)), horizontal_spacing=0.1)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", val_metric_label(task)), horizontal_spacing=0.1)
     epochs = [r.epoch for r in history]
     for name, values, color in (
         ("train loss", [r.train_loss for r in history], COLORS[0]),
@@ -53,8 +53,8 @@ def curves_figure(history: Sequence[EpochRecord], task: str = "classification", 
     fig.add_trace(
         go.Scatter(
             x=epochs,
-            y=[r.val_score for r in history],
-            name=score_name(task),
+            y=[r.val_metric for r in history],
+            name=val_metric_label(task),
             mode="lines+markers",
             line_color=COLORS[2],
             showlegend=False,
@@ -313,8 +313,8 @@ def _time_layout(fig: go.Figure, title: str) -> None:
 
 # -- comparing runs -----------------------------------------------------------------------------------
 def compare_curves_figure(histories: dict[str, Sequence[EpochRecord]], task: str = "classification") -> go.Figure:
-    """Validation loss (left) and validation score (right) per epoch, one colour per run."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("val loss", score_name(task)), horizontal_spacing=0.1)
+    """Validation loss (left) and validation metric (right) per epoch, one colour per run."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("val loss", val_metric_label(task)), horizontal_spacing=0.1)
     for k, (name, hist) in enumerate(histories.items()):
         color, epochs = COLORS[k % len(COLORS)], [r.epoch for r in hist]
         fig.add_trace(
@@ -332,7 +332,7 @@ def compare_curves_figure(histories: dict[str, Sequence[EpochRecord]], task: str
         fig.add_trace(
             go.Scatter(
                 x=epochs,
-                y=[r.val_score for r in hist],
+                y=[r.val_metric for r in hist],
                 name=name,
                 legendgroup=name,
                 showlegend=False,

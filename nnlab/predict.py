@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from nnlab.artifacts import load_info, load_weights
 from nnlab.config import RunConfig
 from nnlab.data.batches import make_transform
 from nnlab.data.prep import encode, tokenize
 from nnlab.errors import NNLabError
 from nnlab.models import build_model
+from nnlab.runfolder import RunFolder
 
 MAX_IMAGE_SIDE = 4096
 
@@ -70,9 +69,9 @@ class Predictor:
         self.model.eval()
 
     @classmethod
-    def from_run(cls, run_dir: Path, cfg: RunConfig) -> Predictor:
-        """The model of the run stored in run_dir."""
-        return cls(cfg, load_info(run_dir), load_weights(run_dir))
+    def from_run(cls, folder: RunFolder, cfg: RunConfig) -> Predictor:
+        """The model of the run stored in this folder."""
+        return cls(cfg, folder.read_info(), folder.load_weights())
 
     @property
     def classes(self) -> list[str]:

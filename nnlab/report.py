@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from nnlab.artifacts import Results
 from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
 from nnlab.plots import (
@@ -19,10 +18,10 @@ from nnlab.plots import (
     forecast_vs_actual_figure,
     residuals_figure,
 )
+from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import fields_that_apply
-from nnlab.runs import RunRecord
+from nnlab.runfolder import Results
 from nnlab.text import plural
-from nnlab.train import EpochRecord
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;

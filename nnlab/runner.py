@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
-import traceback
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,37 +14,15 @@ import torch
 from nnlab.config import RunConfig
 from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.errors import NNLabError
-from nnlab.metrics import classification_metrics, regression_metrics, test_score_of
+from nnlab.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.models import build_model, count_parameters
 from nnlab.precision import bf16_check
+from nnlab.records import EpochRecord, Progress, RunRecord
 from nnlab.registry import check
-from nnlab.runs import RunRecord, RunStore
+from nnlab.runfolder import Predictions, RunFolder
+from nnlab.runs import RunStore
 from nnlab.text import plural
-from nnlab.train import Callback, EpochRecord, FitResult, Progress, Trainer, resolve_device, seed_everything
-
-CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file, then rename: a crash never leaves a half-written checkpoint."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """JSON written atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint read without running pickled code."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+from nnlab.train import Callback, FitResult, Trainer, resolve_device, seed_everything
 
 
 class StoreListener(Callback):
@@ -57,46 +32,33 @@ class StoreListener(Callback):
         self.store, self.run_id = store, run_id
 
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
-        self.store.set_progress(
-            self.run_id, {**asdict(progress), "lr": trainer.optimizer.param_groups[0]["lr"], "time": time.time()}
-        )
+        self.store.set_progress(self.run_id, _stamped(trainer, progress))
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
-        best = (trainer.best_loss, record.val_score, record.epoch) if improved else None
+        best = (trainer.best_loss, record.val_metric, record.epoch) if improved else None
         self.store.add_epoch(self.run_id, record, best)
-        self.store.set_progress(
-            self.run_id,
-            {
-                "epoch": record.epoch,
-                "epochs": trainer.cfg.epochs,
-                "fraction": 1.0,
-                "samples_per_s": record.samples_per_s,
-                "eta_s": _eta(trainer, record),
-                "train_loss": record.train_loss,
-                "lr": trainer.optimizer.param_groups[0]["lr"],
-                "time": time.time(),
-            },
-        )
+        eta = (trainer.cfg.epochs - record.epoch) * record.seconds
+        end = Progress(record.epoch, trainer.cfg.epochs, 1.0, record.samples_per_s, eta, record.train_loss)
+        self.store.set_progress(self.run_id, _stamped(trainer, end))
 
 
-def _eta(trainer: Trainer, record: EpochRecord) -> float:
-    return (trainer.cfg.epochs - record.epoch) * record.seconds
+def _stamped(trainer: Trainer, progress: Progress) -> Progress:
+    """The progress with the optimizer's current rate and the time it was stored."""
+    return replace(progress, lr=trainer.optimizer.param_groups[0]["lr"], time=time.time())
 
 
 class CheckpointListener(Callback):
     """Saves the resumable state after every epoch and the best weights when validation improves."""
 
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
         try:
-            if improved:
-                atomic_save(trainer.model.state_dict(), self.run_dir / CHECKPOINT_BEST)
-            atomic_save(trainer.state_dict(), self.run_dir / CHECKPOINT_LAST)
+            self.folder.save_checkpoint(trainer.state_dict(), trainer.model.state_dict() if improved else None)
         except OSError as exc:  # the previous checkpoint is intact: saves go to a temporary file first
             raise NNLabError(
-                f"Could not write the checkpoint of epoch {record.epoch} in {self.run_dir} "
+                f"Could not write the checkpoint of epoch {record.epoch} in {self.folder.path} "
                 f"({exc.strerror or exc}); free disk space or fix the folder's permissions, then resume the run."
             ) from exc
 
@@ -149,17 +111,17 @@ def execute(
     leave_core: bool = False,
 ) -> RunRecord:
     """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure."""
-    run_dir = store.run_dir(run_id)
+    folder = store.folder(run_id)
     try:
         cfg = check(store.get(run_id).config)
-        _train(store, run_id, cfg, run_dir, stop or StopFlag(), callbacks, resume, leave_core)
+        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core)
     except NNLabError as exc:
         _fail(store, run_id, str(exc))
     except torch.OutOfMemoryError:
-        _log_traceback(run_dir)
+        folder.log_traceback()
         _fail(store, run_id, "The GPU ran out of memory; lower the batch size (or the image size) and run again.")
     except Exception as exc:  # a bug or an unexpected input: the run fails, the process lives on
-        _log_traceback(run_dir)
+        folder.log_traceback()
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         _fail(
             store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
@@ -168,19 +130,14 @@ def execute(
 
 
 def _fail(store: RunStore, run_id: str, reason: str) -> None:
-    store.update(run_id, status="failed", reason=reason, progress={})
-
-
-def _log_traceback(run_dir: Path) -> None:
-    with open(run_dir / "log.txt", "a") as f:
-        f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
+    store.update(run_id, status="failed", reason=reason, progress=None)
 
 
 def _train(
     store: RunStore,
     run_id: str,
     cfg: RunConfig,
-    run_dir: Path,
+    folder: RunFolder,
     stop: threading.Event,
     callbacks: tuple[Callback, ...],
     resume: bool,
@@ -192,11 +149,11 @@ def _train(
     seed_everything(cfg.seed)
     data = load_dataset(cfg)
     model = build_model(cfg, data.info)
-    write_json(run_dir / "info.json", {**data.info, "kind": data.kind, "task": data.task})
-    listeners = (StoreListener(store, run_id), CheckpointListener(run_dir), *callbacks)
+    folder.write_info({**data.info, "kind": data.kind, "task": data.task})
+    listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
     trainer = Trainer(cfg, model, data, device, listeners, stop)
-    if resume and (run_dir / CHECKPOINT_LAST).exists():
-        trainer.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_LAST))
+    if resume and folder.has_checkpoint():
+        trainer.load_state_dict(folder.load_checkpoint())
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
     for record in trainer.history:
         store.add_epoch(run_id, record, best=None)
@@ -212,7 +169,7 @@ def _train(
         },
     )
     result = trainer.fit()
-    _record_outcome(store, run_id, trainer, data, result, run_dir, stop)
+    _record_outcome(store, run_id, trainer, data, result, folder, stop)
 
 
 def _record_outcome(
@@ -221,16 +178,16 @@ def _record_outcome(
     trainer: Trainer,
     data: Dataset,
     result: FitResult,
-    run_dir: Path,
+    folder: RunFolder,
     stop: threading.Event,
 ) -> None:
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
     if result.status == "diverged":
-        store.update(run_id, status="diverged", reason=result.reason, progress={}, summary=summary)
+        store.update(run_id, status="diverged", reason=result.reason, progress=None, summary=summary)
         return
-    metrics = write_test_artifacts(trainer, data, run_dir)
-    metric, score = test_score_of(metrics)
+    metrics = write_test_outputs(trainer, data, folder)
+    metric, value = test_metric_of(metrics)
     summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
@@ -238,20 +195,20 @@ def _record_outcome(
     if result.status == "stopped":  # by the user, or pruned by a sweep (a StopFlag says which)
         status, reason = getattr(stop, "status", "stopped"), getattr(stop, "reason", "Stopped by the user.")
     store.update(
-        run_id, status=status, reason=reason, test_metric=metric, test_score=score, progress={}, summary=summary
+        run_id, status=status, reason=reason, test_metric=metric, test_value=value, progress=None, summary=summary
     )
 
 
-def write_test_artifacts(trainer: Trainer, data: Dataset, run_dir: Path) -> dict[str, Any]:
-    """Evaluate on the test split; save weights, predictions, viewable examples and the report."""
-    atomic_save(trainer.model.state_dict(), run_dir / WEIGHTS)
+def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> dict[str, Any]:
+    """Evaluate on the test split; save the weights, predictions, viewable examples and the report."""
+    folder.save_weights(trainer.model.state_dict())
     out = trainer.predict(data.test.to(trainer.device)).float()
     y = data.test.y.cpu()
     if data.task == "classification":
         probs = torch.softmax(out, dim=1).numpy()
         y_true, y_pred = y.numpy(), probs.argmax(1)
         metrics = classification_metrics(y_true, y_pred, data.classes)
-        np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, probs=probs)
+        predictions = Predictions(y_true, y_pred, probs=probs)
     else:
         info = data.info
         t_idx = info["target_index"]
@@ -260,7 +217,6 @@ def write_test_artifacts(trainer: Trainer, data: Dataset, run_dir: Path) -> dict
         last = data.test.x[:, -1, t_idx].cpu().numpy() * std + mean  # naive: the last value seen
         naive = np.repeat(last[:, None], y_true.shape[1], axis=1)
         metrics = regression_metrics(y_true, y_pred, naive)
-        np.savez_compressed(run_dir / "predictions.npz", y_true=y_true, y_pred=y_pred, naive=naive)
-    np.savez_compressed(run_dir / "examples.npz", **data.display)
-    write_json(run_dir / "report.json", metrics)
+        predictions = Predictions(y_true, y_pred, naive=naive)
+    folder.write_results(metrics, predictions, data.display)
     return metrics

@@ -1,92 +1,47 @@
-"""The run store: SQLite (WAL) for records and metrics, a folder per run for artifacts."""
+"""The run store: SQLite (WAL) for run and epoch records, a RunFolder per run for its files; no torch here."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.train import EpochRecord
-
-STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
-ACTIVE = ("queued", "running")
-RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
-DONE_WITH_RESULTS = ("finished", "stopped", "pruned")  # pruned: stopped early by a sweep, curve kept
+from nnlab.records import EPOCH_COLUMNS, RUN_COLUMNS, STATUSES, EpochRecord, Progress, RunRecord
+from nnlab.runfolder import RunFolder
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL, status TEXT NOT NULL,
     arch TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL, reason TEXT DEFAULT '',
-    epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_score REAL, best_epoch INTEGER,
-    test_metric TEXT, test_score REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
-    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}'
+    epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_metric REAL, best_epoch INTEGER,
+    test_metric TEXT, test_value REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
+    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}', sweep_id TEXT, trial INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
 CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_score REAL,
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_metric REAL,
     lr REAL, seconds REAL, samples_per_s REAL, PRIMARY KEY (run_id, epoch)
 ) WITHOUT ROWID;
 """
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run as stored: its frozen config and what training learned about it."""
-
-    run_id: str
-    created: float
-    updated: float
-    status: str
-    arch: str
-    dataset: str
-    config: RunConfig
-    reason: str
-    epochs_done: int
-    best_val_loss: float | None
-    best_val_score: float | None
-    best_epoch: int | None
-    test_metric: str | None
-    test_score: float | None
-    seconds: float
-    samples_per_s: float | None
-    device: str
-    pid: int | None
-    progress: dict[str, Any]
-    summary: dict[str, Any]
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def created_iso(self) -> str:
-        return datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """A flat, JSON-ready view for the command line."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("config", "progress")}
-        d["created"] = self.created_iso
-        d["config"] = json.loads(self.config.to_json())
-        if self.test_metric:
-            d[f"test_{self.test_metric}"] = self.test_score
-        return d
-
-
-_COLUMNS = [f.name for f in fields(RunRecord)]
+# columns renamed since the first stores were written: (table, old name, new name); RMSE is not a score
+_RENAMED = (
+    ("runs", "best_val_score", "best_val_metric"),
+    ("runs", "test_score", "test_value"),
+    ("metrics", "val_score", "val_metric"),
+)
+_EPOCH_SELECT = ", ".join(EPOCH_COLUMNS)
 
 
 def default_home() -> Path:
@@ -125,7 +80,9 @@ class RunStore:
             ) from exc
         self.db_path = self.root / "nnlab.db"
         self._local = threading.local()
+        self._migrate()
         self._conn().executescript(_SCHEMA)
+        self._add_columns()
         self.recover()
 
     # -- connection ---------------------------------------------------------------------------
@@ -150,27 +107,53 @@ class RunStore:
             raise
         conn.execute("COMMIT")
 
+    def _migrate(self) -> None:
+        """Rename the columns of a store written by an older nnlab, so old workspaces still open."""
+        if not any(old in self._column_names(table) for table, old, _ in _RENAMED):
+            return
+        with self._tx() as db:
+            for table, old, new in _RENAMED:
+                if old in self._column_names(table):  # checked again: another process may have renamed it
+                    db.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
+
+    def _column_names(self, table: str) -> set[str]:
+        return {r["name"] for r in self._conn().execute(f"PRAGMA table_info({table})")}
+
+    def _add_columns(self) -> None:
+        """Columns added since a store was first created (older workspaces keep working)."""
+        have = self._column_names("runs")
+        with self._tx() as db:
+            for column, kind in (("sweep_id", "TEXT"), ("trial", "INTEGER")):
+                if column not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial)")
+
     # -- runs -----------------------------------------------------------------------------------
-    def create(self, cfg: RunConfig, status: str = "queued") -> str:
-        """A new run record (queued) and its folder; returns the run id."""
+    def create(
+        self, cfg: RunConfig, status: str = "queued", sweep_id: str | None = None, trial: int | None = None
+    ) -> str:
+        """A new run record (queued) and its folder, a sweep's trial when sweep_id is given; returns the run id."""
         run_id, now = new_run_id(), time.time()
         while (self.root / "runs" / run_id).exists():
             run_id = new_run_id()
-        self.run_dir(run_id).mkdir(parents=True)
-        (self.run_dir(run_id) / "config.json").write_text(cfg.to_json())
+        self.folder(run_id).create(cfg)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid()),
+                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid, sweep_id, trial) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid(), sweep_id, trial),
             )
         return run_id
 
     def run_dir(self, run_id: str) -> Path:
-        """The run's artifact folder."""
+        """The path of the run's folder."""
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
             raise NNLabError(f"Run id {run_id!r} is not valid.")
         return self.root / "runs" / run_id
+
+    def folder(self, run_id: str) -> RunFolder:
+        """The run's folder: its files and their reads and writes."""
+        return RunFolder(self.run_dir(run_id))
 
     def get(self, run_id: str) -> RunRecord:
         """The record of one run; NNLabError when there is none."""
@@ -184,13 +167,19 @@ class RunStore:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return _record(row) if row else None
 
-    def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first, optionally only some statuses."""
-        sql, args = "SELECT * FROM runs", []
+    def list(
+        self, status: str | tuple[str, ...] | None = None, limit: int | None = None, sweep_id: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally only some statuses or only one sweep's trials."""
+        where, args = [], []
         if status:
             statuses = (status,) if isinstance(status, str) else status
-            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
             args += list(statuses)
+        if sweep_id:
+            where.append("sweep_id = ?")
+            args.append(sweep_id)
+        sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created DESC, run_id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -198,10 +187,10 @@ class RunStore:
 
     def update(self, run_id: str, **values: Any) -> None:
         """Set some columns of a run (dicts are stored as JSON)."""
-        unknown = set(values) - set(_COLUMNS)
+        unknown = set(values) - set(RUN_COLUMNS)
         if unknown:
             raise KeyError(f"unknown run fields {unknown}")
-        values = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in values.items()}
+        values = {k: _column_value(k, v) for k, v in values.items()}
         values["updated"] = time.time()
         cols = ", ".join(f"{k} = ?" for k in values)
         with self._tx() as db:
@@ -221,27 +210,15 @@ class RunStore:
             )
         return cur.rowcount == 1
 
-    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
-        """The live, within-epoch progress of a running run."""
+    def set_progress(self, run_id: str, progress: Progress | None) -> None:
+        """The live, within-epoch progress of a running run (None: none any more)."""
         with self._tx() as db:
-            db.execute("UPDATE runs SET progress = ? WHERE run_id = ?", (json.dumps(progress), run_id))
+            db.execute("UPDATE runs SET progress = ? WHERE run_id = ?", (_column_value("progress", progress), run_id))
 
     def add_epoch(self, run_id: str, rec: EpochRecord, best: tuple[float, float, int] | None) -> None:
         """Append one epoch's metrics and update the run's summary columns in one transaction."""
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    rec.epoch,
-                    rec.train_loss,
-                    rec.val_loss,
-                    rec.val_score,
-                    rec.lr,
-                    rec.seconds,
-                    rec.samples_per_s,
-                ),
-            )
+            db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)", (run_id, *_epoch_row(rec)))
             db.execute(
                 "UPDATE runs SET epochs_done=?, samples_per_s=?, updated=?, "
                 "seconds = (SELECT SUM(seconds) FROM metrics WHERE run_id=?) WHERE run_id=?",
@@ -249,7 +226,7 @@ class RunStore:
             )
             if best is not None:
                 db.execute(
-                    "UPDATE runs SET best_val_loss=?, best_val_score=?, best_epoch=? WHERE run_id=?", (*best, run_id)
+                    "UPDATE runs SET best_val_loss=?, best_val_metric=?, best_epoch=? WHERE run_id=?", (*best, run_id)
                 )
 
     def truncate_metrics(self, run_id: str, after_epoch: int) -> None:
@@ -260,8 +237,7 @@ class RunStore:
     def metrics(self, run_id: str, after_epoch: int = 0) -> list[EpochRecord]:
         """Epoch records of a run; after_epoch lets a poller read only what is new."""
         rows = self._conn().execute(
-            "SELECT epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
-            "WHERE run_id=? AND epoch>? ORDER BY epoch",
+            f"SELECT {_EPOCH_SELECT} FROM metrics WHERE run_id=? AND epoch>? ORDER BY epoch",
             (run_id, after_epoch),
         )
         return [EpochRecord(*r) for r in rows]
@@ -272,8 +248,7 @@ class RunStore:
         if not run_ids:
             return out
         rows = self._conn().execute(
-            "SELECT run_id, epoch, train_loss, val_loss, val_score, lr, seconds, samples_per_s FROM metrics "
-            f"WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch",
+            f"SELECT run_id, {_EPOCH_SELECT} FROM metrics WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch",
             run_ids,
         )
         for r in rows:
@@ -283,16 +258,13 @@ class RunStore:
     def bulk_insert(self, runs: list[RunRecord], histories: dict[str, list[EpochRecord]]) -> None:
         """Add complete runs and their epoch records in one transaction (imports and test fixtures)."""
         for rec in runs:
-            self.run_dir(rec.run_id).mkdir(parents=True, exist_ok=True)
-            (self.run_dir(rec.run_id) / "config.json").write_text(rec.config.to_json())
-        rows = [[_column_value(rec, c) for c in _COLUMNS] for rec in runs]
-        points = [
-            (run_id, r.epoch, r.train_loss, r.val_loss, r.val_score, r.lr, r.seconds, r.samples_per_s)
-            for run_id, history in histories.items()
-            for r in history
-        ]
+            self.folder(rec.run_id).create(rec.config, exist_ok=True)
+        rows = [[_column_value(c, getattr(rec, c)) for c in RUN_COLUMNS] for rec in runs]
+        points = [(run_id, *_epoch_row(r)) for run_id, history in histories.items() for r in history]
         with self._tx() as db:
-            db.executemany(f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", rows)
+            db.executemany(
+                f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({','.join('?' * len(RUN_COLUMNS))})", rows
+            )
             db.executemany("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)", points)
 
     def delete(self, run_id: str) -> None:
@@ -303,7 +275,7 @@ class RunStore:
         with self._tx() as db:
             db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        self.folder(run_id).remove()
 
     def recover(self) -> list[str]:
         """Runs left running or queued by a process that is gone become interrupted; returns their ids."""
@@ -322,10 +294,16 @@ class RunStore:
             self._local.conn = None
 
 
-def _column_value(rec: RunRecord, column: str) -> Any:
-    value = getattr(rec, column)
+def _epoch_row(rec: EpochRecord) -> tuple[Any, ...]:
+    return tuple(getattr(rec, c) for c in EPOCH_COLUMNS)
+
+
+def _column_value(column: str, value: Any) -> Any:
+    """A record field as its SQLite column holds it (config, progress and dicts as JSON)."""
     if column == "config":
         return value.to_json()
+    if column == "progress":
+        return value.to_json() if value is not None else "{}"
     return json.dumps(value) if isinstance(value, dict) else value
 
 
@@ -343,6 +321,6 @@ def _json_dict(text: str | None) -> dict[str, Any]:
 def _record(row: sqlite3.Row) -> RunRecord:
     d = dict(row)
     d["config"] = _config(d["config"])
-    d["progress"] = _json_dict(d["progress"])
+    d["progress"] = Progress.from_json(d["progress"])
     d["summary"] = _json_dict(d["summary"])
-    return RunRecord(**{k: d.get(k) for k in _COLUMNS})
+    return RunRecord(**{k: d.get(k) for k in RUN_COLUMNS})

@@ -18,37 +18,13 @@ from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.errors import NNLabError
+from nnlab.records import EpochRecord, Progress
 
 PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
 
 
 class Diverged(NNLabError):
     """The loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch's metrics, as stored and plotted."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float
-    val_score: float  # accuracy (classifiers) or RMSE in the data's units (regressors)
-    lr: float
-    seconds: float
-    samples_per_s: float
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where training is within an epoch, sent to listeners a few times a second."""
-
-    epoch: int
-    epochs: int
-    fraction: float  # of this epoch
-    samples_per_s: float
-    eta_s: float  # to the end of the run
-    train_loss: float  # smoothed
 
 
 @dataclass
@@ -280,7 +256,7 @@ class Trainer:
         return torch.cat(outs) if outs else torch.empty(0)
 
     def evaluate(self, split: Split) -> tuple[float, float]:
-        """(loss, score) on a split: accuracy for classifiers, RMSE in data units for regressors."""
+        """(loss, metric) on a split: accuracy for classifiers, RMSE in data units for regressors."""
         out = self.predict(split)
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
@@ -320,11 +296,11 @@ class Trainer:
         train_loss = self.train_one_epoch(epoch)
         if self.stop.is_set():
             return False  # a partial epoch is not recorded; the last checkpoint stays the resume point
-        val_loss, val_score = self.evaluate(self.val_split)
+        val_loss, val_metric = self.evaluate(self.val_split)
         self._finite(val_loss, epoch)
         self._step_schedule(val_loss)
         record = EpochRecord(
-            epoch, train_loss, val_loss, val_score, lr, time.perf_counter() - t0, self._last_epoch_rate
+            epoch, train_loss, val_loss, val_metric, lr, time.perf_counter() - t0, self._last_epoch_rate
         )
         self.history.append(record)
         improved = val_loss < self.best_loss - self.cfg.min_delta

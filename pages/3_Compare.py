@@ -6,6 +6,7 @@ from nnlab.compare import common_metric, config_diff, hyperparameter_frame, runs
 from nnlab.errors import NNLabError
 from nnlab.metrics import per_class_f1
 from nnlab.plots import compare_curves_figure, confusion_diff_figure, f1_change_figure, parallel_figure
+from nnlab.records import higher_is_better
 from nnlab.ui import page_setup, show_error, store
 from nnlab.ui.compare import filters, rerun_ui, runs_table_ui
 from nnlab.ui.results import results_of
@@ -47,10 +48,10 @@ if hp is None or hp.shape[1] < 2:
     )
 else:
     st.caption(
-        f"{len(hp)} runs scored by test {metric} ({'lower' if metric == 'rmse' else 'higher'} is better); "
+        f"{len(hp)} runs scored by test {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better); "
         "drag along an axis to highlight a range."
     )
-    st.plotly_chart(parallel_figure(hp, "test_score", f"test {metric}"), key="compare_parallel")
+    st.plotly_chart(parallel_figure(hp, "test_value", f"test {metric}"), key="compare_parallel")
 
 if len(selected) >= 2:
     st.subheader("Config differences", anchor=False)

@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from nnlab.artifacts import has_results
 from nnlab.errors import NNLabError
-from nnlab.runner import WEIGHTS
 from nnlab.ui import page_setup, pick_run, show_error, store
 from nnlab.ui.playground import image_input, rows_input, series_input, text_input
 from nnlab.ui.results import predictor_of, results_of
@@ -13,7 +11,7 @@ page_setup("Playground")
 st.title("Playground")
 st.caption("Pick a trained model and try it on something new.")
 
-runs = [r for r in store().list(("finished", "stopped")) if (store().run_dir(r.run_id) / WEIGHTS).is_file()]
+runs = [r for r in store().list(("finished", "stopped")) if store().folder(r.run_id).has_weights()]
 rec = pick_run(runs, label="Model", key="playground_run")
 if rec is None:
     st.info("No trained model yet: train one on the Train page, then try it here.")
@@ -21,7 +19,7 @@ if rec is None:
 
 try:
     predictor = predictor_of(rec)
-    res = results_of(rec) if has_results(store().run_dir(rec.run_id)) else None
+    res = results_of(rec)
 except NNLabError as exc:
     show_error(exc)
     st.stop()

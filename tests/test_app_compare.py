@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
+from nnlab.records import ACTIVE
 from nnlab.registry import make_config
-from nnlab.runs import ACTIVE, RunStore
+from nnlab.runs import RunStore
 
 PAGE = "../pages/3_Compare.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -75,13 +76,13 @@ def test_rerun_asks_first_then_queues_the_same_config(trained, workspace):
 def test_tables_behind_the_page(trained, workspace):
     records = RunStore(workspace).list()
     df = runs_table(records)
-    assert {"status", "arch", "dataset", "lr", "best_val_score", "test_score", "seconds", "device"} <= set(df.columns)
+    assert {"status", "arch", "dataset", "lr", "best_val_metric", "test_value", "seconds", "device"} <= set(df.columns)
     assert len(filter_runs(df, statuses=["finished"])) == 6
     by_id = {r.run_id: r for r in records}
     pair = [by_id[trained["digits"]], by_id[trained["digits_b"]]]
     assert list(config_diff(pair).index) == ["hidden_sizes", "dropout", "lr"]
     hp = hyperparameter_frame(pair)
-    assert list(hp.columns) == ["hidden_sizes", "dropout", "lr", "test_score"]
+    assert list(hp.columns) == ["hidden_sizes", "dropout", "lr", "test_value"]
     assert hp["lr"].dtype.kind == "f"
 
 

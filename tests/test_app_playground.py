@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnlab.artifacts import load_results
 from nnlab.runs import RunStore
 from tests.trained import open_page
 
@@ -31,7 +30,7 @@ def test_only_finished_models_are_offered(trained):
 
 def test_test_image_gets_the_same_class_as_in_the_report(trained, workspace):
     run_id = trained["digits"]
-    res = load_results(RunStore(workspace).run_dir(run_id))
+    res = RunStore(workspace).folder(run_id).read_results()
     at = _open(run_id)
     at.number_input(key="playground_test_index").set_value(5).run()
     assert at.metric[0].label == "Prediction"

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.artifacts import load_results
 from nnlab.runs import RunStore
 from tests.trained import TABULAR_CLASSES, open_page
 
@@ -55,12 +54,17 @@ def test_classification_report_and_headline(trained):
     assert list(table["class"]) == [str(d) for d in range(10)] + ["accuracy", "macro avg", "weighted avg"]
     assert list(table.columns) == ["class", "precision", "recall", "F1", "support"]
     assert _examples_header(at) is None  # nothing chosen yet
-    assert {d.label for d in at.get("download_button")} == {"⬇️ Weights (model.pt state dict)", "⬇️ HTML report"}
+    assert {d.label for d in at.get("download_button")} == {
+        "⬇️ Weights (model.pt state dict)",
+        "⬇️ HTML report",
+        "⬇️ Code (train.py folder, zip)",
+        "⬇️ TorchScript model (zip)",
+    }
 
 
 def test_clicking_a_cell_shows_its_image_examples_most_confident_first(trained, workspace):
     run_id = trained["digits"]
-    res = load_results(RunStore(workspace).run_dir(run_id))
+    res = RunStore(workspace).folder(run_id).read_results()
     at = _select_cell(_open(run_id), run_id, 3, 3, 10)
     assert _examples_header(at) == "Test examples: true 3, predicted 3"
     images = at.get("image")

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from nnlab.data import DATASETS, load_dataset
 from nnlab.jobs import JobManager
 from nnlab.models import build_model, count_parameters
-from nnlab.runs import ACTIVE, RunStore
+from nnlab.records import ACTIVE
+from nnlab.runs import RunStore
 from tests.helpers import tiny_config
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")

@@ -7,7 +7,8 @@ import torch
 
 import nnlab.runner
 from nnlab.jobs import JobManager
-from nnlab.runner import CHECKPOINT_LAST, execute, load_checkpoint
+from nnlab.runfolder import CHECKPOINT_LAST
+from nnlab.runner import execute
 from tests.helpers import tiny_config
 
 
@@ -32,7 +33,7 @@ def test_a_disk_error_while_checkpointing_fails_clearly_and_keeps_the_previous_c
     rec = _run(store, tiny_config("mlp", epochs=4, early_stopping=False))
     assert rec.status == "failed"
     assert "No space left on device" in rec.reason and "resume" in rec.reason
-    state = load_checkpoint(store.run_dir(rec.run_id) / CHECKPOINT_LAST)
+    state = store.folder(rec.run_id).load_checkpoint()
     assert len(state["history"]) == 1  # the epoch-1 checkpoint is whole and loadable
     assert not list(store.run_dir(rec.run_id).glob(".*.tmp"))
 
@@ -68,7 +69,7 @@ def test_a_nan_loss_is_recorded_as_diverged_with_advice_and_no_report(store, mon
     monkeypatch.setattr(nnlab.train.nn, "CrossEntropyLoss", ExplodingLoss)
     rec = _run(store, tiny_config("mlp", epochs=3))
     assert rec.status == "diverged" and "lower the learning rate" in rec.reason
-    assert rec.test_score is None
+    assert rec.test_value is None
 
 
 def test_two_sessions_starting_runs_at_once_both_queue_and_both_finish(store):

@@ -38,7 +38,7 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
         threading.Event().wait(0.05)
     assert "will stop" in manager.stop(running)
     rec = manager.wait(running)
-    assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_score is not None
+    assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_value is not None
 
 
 def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
@@ -92,7 +92,7 @@ def test_an_observer_sees_every_epoch_on_the_driver_and_can_prune_the_run(manage
     assert rec.status == "pruned" and "Pruned after epoch 2" in rec.reason
     assert seen == [(run_id, 1, 1), (run_id, 2, 2)]  # called after the store has the epoch, never after pruning
     assert [m.epoch for m in manager.store.metrics(run_id)] == [1, 2]  # the curve is kept
-    assert rec.test_score is not None  # and the results of the weights it had
+    assert rec.test_value is not None  # and the results of the weights it had
 
 
 def test_a_queued_run_can_be_stopped_as_pruned(manager):

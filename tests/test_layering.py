@@ -46,3 +46,18 @@ def test_the_package_never_loads_a_checkpoint_with_plain_pickle():
                     kw = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
                     assert kw.get("weights_only") is True, f"{path.name}:{node.lineno}"
                 assert owner != "pickle", f"{path.name}:{node.lineno}"
+
+
+def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "import nnlab.runs\n"
+        "print('torch' in sys.modules)\n"
+        "from nnlab.cli import main\n"
+        f"main(['runs', '--store', {str(tmp_path)!r}])\n"
+        "print('torch' in sys.modules, 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "False" and lines[-1] == "False False", out.stdout

@@ -18,7 +18,7 @@ from nnlab.plots import (
     probability_figure,
     residuals_figure,
 )
-from nnlab.train import EpochRecord
+from nnlab.records import EpochRecord
 
 CONF = [[5, 1, 0], [2, 3, 0], [0, 0, 0]]
 CLASSES = ["cat", "dog", "<b>bird</b>"]
@@ -74,8 +74,8 @@ def test_compare_curves_one_colour_per_run():
 
 
 def test_parallel_coordinates_numeric_and_categorical_axes():
-    table = pd.DataFrame({"lr": [1e-3, 3e-3], "optimizer": ["adam", "sgd"], "test_score": [0.9, 0.8]})
-    fig = parallel_figure(table, "test_score", "test accuracy")
+    table = pd.DataFrame({"lr": [1e-3, 3e-3], "optimizer": ["adam", "sgd"], "test_value": [0.9, 0.8]})
+    fig = parallel_figure(table, "test_value", "test accuracy")
     dims = fig.data[0].dimensions
     assert [d.label for d in dims] == ["lr", "optimizer", "test accuracy"]
     assert list(dims[1].ticktext) == ["adam", "sgd"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnlab.artifacts import load_results, load_weights, read_arrays
 from nnlab.errors import NNLabError
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image, to_uint8_image
+from nnlab.runfolder import RunFolder
 from nnlab.runs import RunStore
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 def _load(workspace, run_id):
     store = RunStore(workspace)
-    run_dir = store.run_dir(run_id)
-    return Predictor.from_run(run_dir, store.get(run_id).config), load_results(run_dir)
+    folder = store.folder(run_id)
+    return Predictor.from_run(folder, store.get(run_id).config), folder.read_results()
 
 
 @pytest.mark.parametrize("name", ["digits", "shapes", "reviews", "iris"])
@@ -110,9 +110,9 @@ def test_wrong_input_kind_and_bad_inputs_say_what_to_do(trained, workspace):
 def test_artifacts_refuse_pickles_and_name_missing_files(tmp_path):
     np.savez(tmp_path / "predictions.npz", y_true=np.array([{"a": 1}], dtype=object))
     with pytest.raises(NNLabError, match="cannot be read safely"):
-        read_arrays(tmp_path, "predictions.npz")
+        RunFolder(tmp_path).read_arrays("predictions.npz")
     with pytest.raises(NNLabError, match="has no info.json"):
-        load_results(tmp_path)
+        RunFolder(tmp_path).read_results()
     (tmp_path / "model.pt").write_bytes(b"garbage")
     with pytest.raises(NNLabError, match="cannot be loaded"):
-        load_weights(tmp_path)
+        RunFolder(tmp_path).load_weights()

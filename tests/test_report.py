@@ -6,10 +6,10 @@ import re
 
 import numpy as np
 
-from nnlab.artifacts import Examples, Predictions, Results, load_results
 from nnlab.metrics import classification_metrics
 from nnlab.registry import make_config
 from nnlab.report import build_report, report_table
+from nnlab.runfolder import Examples, Predictions, Results
 from nnlab.runs import RunStore
 
 EVIL = "<script>alert(1)</script>"
@@ -41,7 +41,7 @@ def test_user_strings_are_escaped(store):
 def test_report_is_self_contained_with_plotly_inline_once(trained, workspace):
     store = RunStore(workspace)
     rec = store.get(trained["digits"])
-    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert html.count("Plotly.newPlot(") == 4  # curves, two confusion matrices, F1
     assert html.count("plotly.js v") == 1  # the library's own banner: embedded exactly once
@@ -60,7 +60,7 @@ def test_report_is_self_contained_with_plotly_inline_once(trained, workspace):
 def test_regression_report_has_forecast_and_residuals(trained, workspace):
     store = RunStore(workspace)
     rec = store.get(trained["series"])
-    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
     assert "Forecast against actual" in html and "Residuals" in html and "naive RMSE" in html
     assert "Classification report" not in html
 
@@ -79,7 +79,7 @@ def test_report_table_has_every_class_and_the_averages():
 def test_report_header_counts_epochs_in_words(trained, workspace):
     store = RunStore(workspace)
     rec = store.get(trained["digits"])  # two epochs
-    html = build_report(rec, load_results(store.run_dir(rec.run_id)), store.metrics(rec.run_id))
+    html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
     assert "· 2 epochs ·" in html and "epoch(s)" not in html
 
 

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from nnlab.errors import NNLabError
-from nnlab.runner import execute, load_checkpoint
+from nnlab.records import EpochRecord, Progress, higher_is_better
+from nnlab.runner import execute
 from nnlab.runs import RunStore
-from nnlab.train import EpochRecord
 from tests.helpers import tiny_config
 
 
@@ -24,7 +24,7 @@ def test_store_round_trip_of_record_and_metrics(store):
     assert [m.epoch for m in store.metrics(run_id, after_epoch=1)] == [2]
     rec = store.get(run_id)
     assert (rec.epochs_done, rec.best_val_loss, rec.best_epoch, rec.seconds) == (2, 0.8, 1, 3.0)
-    assert store.metrics_many([run_id])[run_id][1].val_score == 0.8
+    assert store.metrics_many([run_id])[run_id][1].val_metric == 0.8
 
 
 def test_store_uses_wal_and_a_folder_per_run(store):
@@ -63,13 +63,13 @@ def test_a_run_writes_checkpoints_predictions_and_report(store):
     store.claim_queued(run_id)
     rec = execute(store, run_id)
     folder = store.run_dir(run_id)
-    assert rec.status == "finished" and rec.test_metric == "accuracy" and rec.test_score > 0.5
+    assert rec.status == "finished" and rec.test_metric == "accuracy" and rec.test_value > 0.5
     for name in ("last.pt", "best.pt", "model.pt", "predictions.npz", "examples.npz", "report.json", "info.json"):
         assert (folder / name).is_file(), name
-    state = load_checkpoint(folder / "last.pt")
+    state = store.folder(run_id).load_checkpoint()
     assert len(state["history"]) == 2
     report = json.loads((folder / "report.json").read_text())
-    assert report["accuracy"] == rec.test_score and len(report["confusion"]) == 10
+    assert report["accuracy"] == rec.test_value and len(report["confusion"]) == 10
 
 
 def test_regressor_run_reports_rmse_beside_the_naive_forecast(store):
@@ -99,3 +99,58 @@ def test_runs_are_invisible_to_other_working_directories(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert RunStore().root.resolve() == (tmp_path / "nnlab-workspace").resolve()
     assert os.path.isdir(tmp_path / "nnlab-workspace" / "runs")
+
+
+def test_progress_is_a_typed_record_from_store_to_reader(store):
+    run_id = store.create(tiny_config())
+    assert store.get(run_id).progress is None
+    progress = Progress(2, 5, 0.25, 1234.5, 60.0, 0.42, lr=1e-3, time=1.0)
+    store.set_progress(run_id, progress)
+    assert store.get(run_id).progress == progress
+    store.update(run_id, progress=None)
+    assert store.get(run_id).progress is None
+
+
+def test_each_metric_says_which_way_is_better(store):
+    assert higher_is_better("accuracy") and not higher_is_better("rmse")
+    run_id = store.create(tiny_config("ts-lstm"))
+    assert store.get(run_id).higher_is_better is None  # no test metric yet
+    store.update(run_id, status="finished", test_metric="rmse", test_value=0.3)
+    rec = store.get(run_id)
+    assert rec.higher_is_better is False and rec.to_json_dict()["test_rmse"] == 0.3
+
+
+_OLD_SCHEMA = """
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL, status TEXT NOT NULL,
+    arch TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL, reason TEXT DEFAULT '',
+    epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_score REAL, best_epoch INTEGER,
+    test_metric TEXT, test_score REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
+    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}'
+);
+CREATE TABLE metrics (
+    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_score REAL,
+    lr REAL, seconds REAL, samples_per_s REAL, PRIMARY KEY (run_id, epoch)
+) WITHOUT ROWID;
+"""
+
+
+def test_a_store_written_with_the_old_score_columns_still_opens(workspace):
+    workspace.mkdir(parents=True)
+    db = sqlite3.connect(workspace / "nnlab.db")
+    db.executescript(_OLD_SCHEMA)
+    progress = '{"epoch": 1, "epochs": 2, "fraction": 0.5, "samples_per_s": 10.0, "eta_s": 3.0, "train_loss": 0.5}'
+    db.execute(
+        "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, best_val_score, test_metric, "
+        "test_score, progress) VALUES ('r1', 1, 1, 'finished', 'mlp', 'digits', ?, 0.9, 'accuracy', 0.88, ?)",
+        (tiny_config().to_json(), progress),
+    )
+    db.execute("INSERT INTO metrics VALUES ('r1', 1, 0.5, 0.4, 0.9, 0.001, 1.0, 100.0)")
+    db.commit()
+    db.close()
+    store = RunStore(workspace)
+    rec = store.get("r1")
+    assert (rec.best_val_metric, rec.test_metric, rec.test_value) == (0.9, "accuracy", 0.88)
+    assert rec.progress == Progress(1, 2, 0.5, 10.0, 3.0, 0.5)
+    assert store.metrics("r1")[0].val_metric == 0.9
+    RunStore(workspace)  # a second open finds the new names and changes nothing

@@ -50,7 +50,7 @@ def test_fit_emits_named_events_and_learns():
     assert partial.epochs == [1, 2, 3]
     history = [e[1] for e in rec.events if e[0] == "epoch"]
     assert history[-1].train_loss < history[0].train_loss
-    assert history[-1].val_score > 0.7 and all(r.samples_per_s > 0 and r.lr == 0.01 for r in history)
+    assert history[-1].val_metric > 0.7 and all(r.samples_per_s > 0 and r.lr == 0.01 for r in history)
 
 
 @pytest.mark.parametrize("arch", ["cnn", "lstm", "ts-lstm", "resnet18"])

@@ -41,9 +41,14 @@ def make_shapes(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray
     return (np.clip(img, 0, 1) * 255).astype(np.uint8), labels
 
 
+def shapes_data() -> tuple[np.ndarray, np.ndarray]:
+    """The built-in shapes set's raw images (3000, 3, 32, 32) uint8 and labels, always the same."""
+    return make_shapes(3000, 32, np.random.default_rng(1234))
+
+
 def load_shapes(cfg: RunConfig) -> Dataset:
     """3,000 generated 32x32 colour images of four shapes."""
-    images, labels = make_shapes(3000, 32, np.random.default_rng(1234))
+    images, labels = shapes_data()
     return image_dataset("shapes", images, labels, list(SHAPES), cfg)
 
 
@@ -102,10 +107,18 @@ def make_reviews(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarra
     return texts, labels
 
 
+REVIEW_CLASSES = ["negative", "positive"]
+
+
+def reviews_data() -> tuple[list[str], np.ndarray]:
+    """The built-in reviews set's 4,000 texts and labels (0 negative, 1 positive), always the same."""
+    return make_reviews(4000, np.random.default_rng(4321))
+
+
 def load_reviews(cfg: RunConfig) -> Dataset:
     """4,000 generated movie reviews, negative (0) or positive (1)."""
-    texts, labels = make_reviews(4000, np.random.default_rng(4321))
-    return text_dataset("reviews", texts, labels, ["negative", "positive"], cfg)
+    texts, labels = reviews_data()
+    return text_dataset("reviews", texts, labels, REVIEW_CLASSES, cfg)
 
 
 def make_series(steps: int, rng: np.random.Generator) -> np.ndarray:
@@ -115,9 +128,14 @@ def make_series(steps: int, rng: np.random.Generator) -> np.ndarray:
     return (value + rng.normal(0, 0.3, steps))[:, None]
 
 
+def series_data() -> np.ndarray:
+    """The built-in series' 2,000 steps (2000, 1), always the same."""
+    return make_series(2000, np.random.default_rng(99))
+
+
 def load_series(cfg: RunConfig) -> Dataset:
     """2,000 steps of a generated seasonal series with trend and noise."""
-    return series_dataset("series", make_series(2000, np.random.default_rng(99)), ["value"], 0, cfg)
+    return series_dataset("series", series_data(), ["value"], 0, cfg)
 
 
 for _spec in [

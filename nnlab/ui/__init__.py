@@ -13,7 +13,8 @@ from streamlit.errors import StreamlitAPIException
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.jobs import JobManager
-from nnlab.runs import RunRecord, RunStore, default_home
+from nnlab.records import RunRecord
+from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
 
 # st.session_state keys (short-lived UI state only; durable facts live in the store)
@@ -145,7 +146,7 @@ def status_badge(status: str) -> None:
 
 def run_label(rec: RunRecord) -> str:
     """One line naming a run in pickers."""
-    score = f" · test {rec.test_metric} {rec.test_score:.3f}" if rec.test_score is not None else ""
+    score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
     return f"{rec.run_id} · {rec.arch} on {rec.dataset} · {rec.status}{score}"
 
 
@@ -192,4 +193,4 @@ def format_duration(seconds: float | None) -> str:
 
 def score_text(rec: RunRecord) -> str:
     """'accuracy 0.981' / 'rmse 0.42' or '–'."""
-    return f"{rec.test_metric} {rec.test_score:.3f}" if rec.test_score is not None else "–"
+    return f"{rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else "–"

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.compare import filter_runs
-from nnlab.runs import RunRecord
+from nnlab.records import RunRecord
 from nnlab.ui import TRAIN_PAGE, go, page_exists, submit_run
 
 KEY_TABLE = "compare_table"
@@ -19,9 +19,9 @@ _COLUMNS = {
     "weight_decay": st.column_config.NumberColumn("weight decay", format="%.0e"),
     "batch_size": st.column_config.NumberColumn("batch"),
     "dropout": st.column_config.NumberColumn("dropout", format="%.2f"),
-    "best_val_score": st.column_config.NumberColumn("best val score", format="%.4f"),
+    "best_val_metric": st.column_config.NumberColumn("best val value", format="%.4f"),
     "test_metric": st.column_config.TextColumn("test metric"),
-    "test_score": st.column_config.NumberColumn("test score", format="%.4f"),
+    "test_value": st.column_config.NumberColumn("test value", format="%.4f"),
     "seconds": st.column_config.NumberColumn("duration (s)", format="%.1f"),
     "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
 }

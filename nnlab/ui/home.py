@@ -9,8 +9,8 @@ from nnlab.config import RunConfig
 from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
+from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.runs import RunRecord
 from nnlab.ui import (
     PAGES,
     RESULTS_PAGE,
@@ -85,7 +85,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "status": [status_label(r) for r in runs],
             "model": [MODELS[r.arch].title if r.arch in MODELS else r.arch for r in runs],
             "dataset": [DATASETS[r.dataset].title if r.dataset in DATASETS else r.dataset for r in runs],
-            "test score": [f"{r.test_metric} {r.test_score:.3f}" if r.test_score is not None else "–" for r in runs],
+            "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
             "epochs": [r.epochs_done for r in runs],
             "time": [format_duration(r.seconds) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
@@ -118,7 +118,7 @@ def recent_runs() -> None:
 
 def open_run(rec: RunRecord) -> None:
     """Results for a run that has them, the live view otherwise."""
-    if rec.test_score is not None and page_exists(RESULTS_PAGE):
+    if rec.test_value is not None and page_exists(RESULTS_PAGE):
         go(RESULTS_PAGE, rec.run_id)
     go(TRAIN_PAGE, rec.run_id)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnlab.artifacts import Results
 from nnlab.errors import NNLabError
 from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
+from nnlab.runfolder import Results
 from nnlab.ui import show_error
 from nnlab.ui.results import draw_digit, upscale
 

@@ -4,20 +4,23 @@ confusion matrix with its example gallery, downloads, and the input widgets of t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from nnlab.artifacts import Results, has_results, load_results, weights_bytes
+from nnlab.config import RunConfig
 from nnlab.metrics import cell_examples, normalize_confusion
 from nnlab.plots import CONFUSION_FRAME, confusion_figure, confusion_side
 from nnlab.predict import Predictor
+from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
-from nnlab.runs import RunRecord
+from nnlab.runfolder import Results, RunFolder
 from nnlab.text import plural
 from nnlab.ui import TRAIN_PAGE, page_exists, store
+from nnlab.ui.handover import export_downloads
 
 # st.session_state keys of these pages (short-lived UI state only)
 KEY_CM_MODE = "results_cm_mode"
@@ -37,24 +40,18 @@ def _stamp(rec: RunRecord) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _results(run_dir: str, stamp: float) -> Results:
-    from pathlib import Path
-
-    return load_results(Path(run_dir))
+    return RunFolder(Path(run_dir)).read_results()
 
 
 def results_of(rec: RunRecord) -> Results | None:
     """The run's test results, or None when it wrote none (failed, diverged, still running)."""
-    run_dir = store().run_dir(rec.run_id)
-    return _results(str(run_dir), _stamp(rec)) if has_results(run_dir) else None
+    folder = store().folder(rec.run_id)
+    return _results(str(folder.path), _stamp(rec)) if folder.has_results() else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _predictor(run_dir: str, stamp: float, config_json: str) -> Predictor:
-    from pathlib import Path
-
-    from nnlab.config import RunConfig
-
-    return Predictor.from_run(Path(run_dir), RunConfig.from_json(config_json))
+    return Predictor.from_run(RunFolder(Path(run_dir)), RunConfig.from_json(config_json))
 
 
 def predictor_of(rec: RunRecord) -> Predictor:
@@ -99,11 +96,11 @@ def classification_report_table(res: Results) -> None:
 
 def downloads(rec: RunRecord, res: Results) -> None:
     """Download buttons for the weights (state dict) and the self-contained HTML report."""
-    run_dir = store().run_dir(rec.run_id)
+    folder = store().folder(rec.run_id)
     c1, c2 = st.columns(2)
     c1.download_button(
         "⬇️ Weights (model.pt state dict)",
-        lambda: weights_bytes(run_dir),
+        folder.weights_bytes,
         file_name=f"{rec.run_id}-model.pt",
         mime="application/octet-stream",
         key="dl_weights",
@@ -117,6 +114,7 @@ def downloads(rec: RunRecord, res: Results) -> None:
         key="dl_report",
         on_click="ignore",
     )
+    export_downloads(rec)
 
 
 def live_view_link(run_id: str) -> None:

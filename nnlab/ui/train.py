@@ -19,8 +19,8 @@ from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import CURVE_HEIGHT, curves_figure, lr_figure
+from nnlab.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.registry import arch_defaults, make_config, validate
-from nnlab.runs import ACTIVE, RESUMABLE, RunRecord
 from nnlab.text import plural
 from nnlab.train import lr_preview
 from nnlab.ui import (
@@ -36,6 +36,7 @@ from nnlab.ui import (
     store,
     submit_run,
 )
+from nnlab.ui.handover import preflight_panel, start_warning
 
 # session-state keys of this page
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
@@ -466,12 +467,15 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     st.markdown("#### Preview")
     todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
     errors = [p for p in problems if not p.startswith(TODO)]
+    estimate = None
     if not problems:
         errors += _preview_or_offer(spec, cfg)
+        estimate = preflight_panel(cfg) if not errors else None
     for text in todo:
         st.info(text, icon=":material/upload_file:")
     for text in errors:
         show_error(text)
+    start_warning(estimate)
     if st.button(
         "Start training",
         icon=":material/play_arrow:",
@@ -575,7 +579,7 @@ def new_run_button(rec: RunRecord | None = None) -> None:
 def run_actions(rec: RunRecord) -> None:
     """The buttons that fit the run's status, left to right: results, stop or resume, again, new, delete."""
     actions = []
-    if rec.test_score is not None and page_exists(RESULTS_PAGE):
+    if rec.test_value is not None and page_exists(RESULTS_PAGE):
         actions.append(results_button)
     if rec.status in ACTIVE:
         actions.append(stop_button)
@@ -696,39 +700,34 @@ def status_panel(rec: RunRecord) -> None:
 def running_panel(rec: RunRecord) -> None:
     """Overall and within-epoch progress, speed, time left, learning rate and the smoothed loss."""
     p = rec.progress
-    if not p:
+    if p is None:
         st.info("Loading the data and building the model…", icon=":material/hourglass_top:")
         return
-    epoch, epochs, fraction = (
-        int(p.get("epoch", 1)),
-        int(p.get("epochs", rec.config.epochs)),
-        float(p.get("fraction", 0)),
-    )
-    done = epoch - 1 + fraction
-    st.progress(min(done / max(epochs, 1), 1.0), text=f"Overall: epoch {min(epoch, epochs)} of {epochs}")
-    st.progress(min(fraction, 1.0), text=f"This epoch: {fraction:.0%}")
+    done = p.epoch - 1 + p.fraction
+    st.progress(min(done / max(p.epochs, 1), 1.0), text=f"Overall: epoch {min(p.epoch, p.epochs)} of {p.epochs}")
+    st.progress(min(p.fraction, 1.0), text=f"This epoch: {p.fraction:.0%}")
     c = st.columns(4)
-    c[0].metric("Samples/s", f"{p.get('samples_per_s', 0):,.0f}")
-    c[1].metric("Time left", format_duration(p.get("eta_s")), help="At the current speed, if it runs every epoch.")
-    c[2].metric("Learning rate", f"{p.get('lr', rec.config.lr):.3g}")
-    c[3].metric("Train loss", f"{p.get('train_loss', float('nan')):.4f}", help="Smoothed over the last batches.")
+    c[0].metric("Samples/s", f"{p.samples_per_s:,.0f}")
+    c[1].metric("Time left", format_duration(p.eta_s), help="At the current speed, if it runs every epoch.")
+    c[2].metric("Learning rate", f"{p.lr if p.lr is not None else rec.config.lr:.3g}")
+    c[3].metric("Train loss", f"{p.train_loss:.4f}", help="Smoothed over the last batches.")
 
 
 def outcome_panel(rec: RunRecord) -> None:
     """Test score, best epoch, duration, speed and device of a run that has ended."""
     s = rec.summary
     c = st.columns(5)
-    if rec.test_score is not None:
+    if rec.test_value is not None:
         if rec.test_metric == "rmse":
-            c[0].metric("Test RMSE", f"{rec.test_score:.4g}", help="Root mean squared error in the data's units.")
+            c[0].metric("Test RMSE", f"{rec.test_value:.4g}", help="Root mean squared error in the data's units.")
         else:
-            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_score:.1%}")
+            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_value:.1%}")
     early = " (stopped early)" if s.get("stopped_early") else ""
     c[1].metric("Epochs", f"{rec.epochs_done}{early}", help=f"Best epoch: {rec.best_epoch or '–'}.")
     c[2].metric("Time", format_duration(rec.seconds))
     c[3].metric("Samples/s", f"{rec.samples_per_s:,.0f}" if rec.samples_per_s else "–")
     c[4].metric("Device", device_short(rec.device), help=rec.device or None)
-    if rec.status == "finished" and rec.test_score is not None:
+    if rec.status == "finished" and rec.test_value is not None:
         st.success(
             "Training finished. Click **See results** for the report, the confusion matrix and the "
             "examples the model got wrong.",

@@ -1,0 +1,123 @@
+"""Before and after a run, in the dashboard: the pre-flight estimate in the Train preview (measured on a
+background thread, never in the form's script run) and the Results page's export downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnlab.config import RunConfig
+from nnlab.preflight import Estimate, Estimates, format_seconds
+from nnlab.runs import RunRecord
+from nnlab.ui import store
+
+KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
+POLL_S = 1.0
+
+
+@st.cache_resource(show_spinner=False)
+def estimates() -> Estimates:
+    """The process-wide queue of pre-flight estimates (one measured at a time)."""
+    return Estimates(leave_core=True)
+
+
+def preflight_panel(cfg: RunConfig) -> Estimate | None:
+    """The estimate of cfg once measured; a button to measure it; progress while it runs off this thread."""
+    queue = estimates()
+    found = queue.result(cfg)
+    if isinstance(found, Estimate):
+        _show(found)
+        return found
+    if isinstance(found, str):
+        st.warning(found, icon=":material/warning:")
+        return None
+    if queue.pending(cfg):
+        _wait(cfg)
+        return None
+    if st.button(
+        "Estimate time and memory",
+        key=KEY_ESTIMATE,
+        icon=":material/timer:",
+        help="Builds the model and times a few real training steps on the chosen device (a few seconds).",
+    ):
+        queue.request(cfg)
+        st.rerun()
+    return None
+
+
+def _wait(cfg: RunConfig) -> None:
+    @st.fragment(run_every=POLL_S)
+    def waiting() -> None:
+        if not estimates().pending(cfg):
+            st.rerun()  # the whole page: the preview and the Start warning read the result
+        st.caption(":material/hourglass_top: Measuring: one batch forward and backward, then a few timed steps…")
+
+    waiting()
+
+
+def _show(est: Estimate) -> None:
+    a, b, c = st.columns(3)
+    a.metric("Memory", _mb(est.memory_mb), help=_memory_help(est))
+    if est.seconds_per_epoch is not None:
+        b.metric("Per epoch", format_seconds(est.seconds_per_epoch), help=_time_help(est))
+        c.metric(
+            "Whole run",
+            f"≤ {format_seconds(est.seconds_total or 0)}",
+            help="Loading, every epoch and the test pass; early stopping can end it sooner.",
+        )
+    st.caption(f"Measured on {est.device}.{_busy_note()}")
+    if not est.fits:
+        st.warning(f"This run will not fit in memory: {est.reason}", icon=":material/memory:")
+
+
+def _mb(mb: float) -> str:
+    return f"{mb / 1024:,.1f} GB" if mb >= 1024 else f"{mb:,.1f} MB" if mb >= 1 else f"{mb * 1024:,.0f} KB"
+
+
+def _memory_help(est: Estimate) -> str:
+    return (
+        f"Weights {_mb(est.weights_mb)}, gradients {_mb(est.gradients_mb)}, optimizer state "
+        f"{_mb(est.optimizer_mb)}, activations of one batch {_mb(est.activations_mb)}, best-weights copy "
+        f"{_mb(est.best_weights_mb)}. {est.trainable_params:,} of {est.params:,} parameters train."
+    )
+
+
+def _time_help(est: Estimate) -> str:
+    return (
+        f"{est.steps_per_epoch:,} steps of {format_seconds(est.step_seconds)} (timed over {est.timed_steps} real "
+        f"steps after a warm-up), plus validation {format_seconds(est.validation_seconds)} and checkpoints "
+        f"{format_seconds(est.checkpoint_seconds)}."
+    )
+
+
+def _busy_note() -> str:
+    running = store().list("running", limit=1)
+    return " A run was training at the same time, so these times may be too long." if running else ""
+
+
+def start_warning(est: Estimate | None) -> None:
+    """Above Start: say so when the estimate says the run will not fit."""
+    if est is not None and not est.fits:
+        st.warning("The estimate says this run will not fit in memory; Start anyway only if you know better.")
+
+
+# -- Results: the run handed over ---------------------------------------------------------------------
+def export_downloads(rec: RunRecord) -> None:
+    """Download the run as a plain PyTorch script folder and as a TorchScript model, each zipped."""
+    from nnlab.export import export_problem, export_zip
+
+    c1, c2 = st.columns(2)
+    for col, fmt, label, help_text in (
+        (c1, "script", "Code (train.py folder, zip)", "train.py, config.json and the data: trains without nnlab."),
+        (c2, "torchscript", "TorchScript model (zip)", "The trained model for torch.jit.load, and its preprocessing."),
+    ):
+        problem = export_problem(store(), rec.run_id, fmt)
+        col.download_button(
+            f"⬇️ {label}",
+            lambda fmt=fmt: export_zip(store(), rec.run_id, fmt),
+            file_name=f"nnlab-{rec.run_id}-{fmt}.zip",
+            mime="application/zip",
+            key=f"dl_export_{fmt}",
+            on_click="ignore",
+            disabled=problem is not None,
+            help=problem or help_text,
+        )

@@ -1,0 +1,62 @@
+"""The dashboard's pre-flight estimate (Train preview, measured off the script thread) and export downloads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnlab.export import export_problem
+from nnlab.preflight import Budget
+from nnlab.registry import make_config
+from nnlab.ui.handover import estimates
+from tests.trained import open_page
+
+TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _estimate_on_the_page(timeout: float = 120) -> AppTest:
+    """Open Train, ask for the estimate, and rerun (AppTest ignores run_every) until it is shown."""
+    at = AppTest.from_file(TRAIN_PAGE, default_timeout=60).run()
+    assert [m.label for m in at.metric][:2] == ["Parameters", "Steps per epoch"]  # the preview is up at once
+    at.button(key="tr_estimate").click().run()
+    deadline = time.monotonic() + timeout
+    while not _estimated(at) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _estimated(at: AppTest) -> bool:
+    return any(m.label == "Memory" for m in at.metric) or any("not fit" in w.value for w in at.warning)
+
+
+@pytest.mark.slow
+def test_the_estimate_is_measured_in_the_background_and_shown_in_the_preview():
+    at = _estimate_on_the_page()
+    labels = [m.label for m in at.metric]
+    assert {"Memory", "Per epoch", "Whole run"} <= set(labels)
+    assert any(c.value.startswith("Measured on cpu") for c in at.caption)
+    assert not at.button(key="tr_start").disabled and not any("not fit" in w.value for w in at.warning)
+
+
+def test_a_run_that_will_not_fit_is_warned_about_before_start():
+    estimates().budget = Budget(max_memory_mb=1)  # the default digits MLP plans about 1.2 MB
+    at = _estimate_on_the_page()
+    warnings = [w.value for w in at.warning]
+    assert any("will not fit in memory" in w for w in warnings)
+    assert any("more than the 1 MB at hand" in w for w in warnings)
+
+
+def test_results_offer_the_code_and_the_model_and_say_when_the_data_is_gone(trained, store, tmp_path):
+    at = open_page("../pages/2_Results.py", trained["iris"])
+    buttons = {b.label: b for b in at.get("download_button")}
+    assert "⬇️ Code (train.py folder, zip)" in buttons and "⬇️ TorchScript model (zip)" in buttons
+    gone = store.create(make_config("mlp", dataset="csv", data_path=str(tmp_path / "deleted.csv")))
+    assert "deleted.csv is no longer there" in export_problem(store, gone, "script")
+    assert export_problem(store, gone, "torchscript") == "The run saved no trained model."
+    assert export_problem(store, trained["iris"], "script") is None

@@ -1,0 +1,217 @@
+"""Export: a script folder that trains without nnlab, and a TorchScript model that predicts like the run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.data import load_dataset
+from nnlab.data.batches import make_transform
+from nnlab.errors import NNLabError
+from nnlab.export import FACTS, TORCHSCRIPT, export_run, export_zip
+from nnlab.predict import Predictor
+from nnlab.registry import make_config
+from nnlab.runner import execute
+from nnlab.runs import RunStore
+
+KINDS = (
+    "digits",
+    "shapes",
+    "reviews",
+    "series",
+    "iris",
+)  # the tiny trained runs: image, image folder, text, series, table
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+def _isolated(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Python in isolated mode from a folder outside the repository: nnlab cannot be imported."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-I", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _script(store: RunStore, run_id: str, out: Path) -> Path:
+    export_run(store, run_id, "script", out)
+    return out / "train.py"
+
+
+def test_nnlab_is_not_importable_where_the_scripts_run(tmp_path):
+    out = _isolated(["-c", "import nnlab"], tmp_path)
+    assert out.returncode != 0 and "No module named 'nnlab'" in out.stderr
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_the_script_is_plain_pytorch_and_lint_clean(trained, store, tmp_path, name):
+    train_py = _script(store, trained[name], tmp_path / "out")
+    text = train_py.read_text()
+    modules = {m.split(".")[0] for m in re.findall(r"^(?:from|import) ([\w.]+)", text, re.M)}
+    assert modules <= {"__future__", "copy", "csv", "io", "json", "math", "time", "re", "collections", "pathlib"} | {
+        "numpy",
+        "pandas",
+        "torch",
+        "torchvision",
+        "sklearn",
+    }
+    assert "nnlab" not in modules
+    cfg = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert cfg["arch"] == store.get(trained[name]).config.arch
+    if RUFF.exists():
+        lint = subprocess.run(
+            [str(RUFF), "check", "--no-cache", "--config", "pyproject.toml", str(train_py)], capture_output=True
+        )
+        assert lint.returncode == 0, lint.stdout.decode()
+    compile(text, str(train_py), "exec")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", KINDS)
+def test_the_exported_script_trains_without_nnlab(trained, store, tmp_path, name):
+    train_py = _script(store, trained[name], tmp_path / "out")
+    out = _isolated([train_py.name], train_py.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    metric = "rmse" if name == "series" else "accuracy"
+    score = float(re.search(rf"test {metric} ([\d.]+)", out.stdout).group(1))
+    assert np.isfinite(score) and (tmp_path / "out" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+def test_the_default_digits_mlp_script_reaches_the_runs_accuracy(store, tmp_path):
+    cfg = make_config("mlp", dataset="digits", threads=1)  # the default digits MLP (one thread: a shared CPU)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    train_py = _script(store, run_id, tmp_path / "digits-script")
+    out = _isolated([train_py.name], train_py.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    accuracy = float(re.search(r"test accuracy ([\d.]+)", out.stdout).group(1))
+    assert accuracy >= 0.95
+    assert abs(accuracy - store.get(run_id).test_value) <= 0.03  # within the noise of a rerun (540 test digits)
+
+
+def test_generated_data_is_saved_beside_the_script(trained, store, tmp_path):
+    _script(store, trained["reviews"], tmp_path / "text")
+    _script(store, trained["shapes"], tmp_path / "images")
+    assert (tmp_path / "text" / "data.csv").read_text().startswith("text,label")  # a copy of the user's CSV
+    with np.load(tmp_path / "images" / "data.npz") as z:
+        assert z["images"].dtype == np.uint8 and len(z["images"]) == len(z["labels"]) == 160
+        assert list(z["classes"]) == ["circle", "cross", "square", "triangle"]
+    builtin = store.create(make_config("lstm", dataset="reviews"))
+    export_run(store, builtin, "script", tmp_path / "reviews")
+    lines = (tmp_path / "reviews" / "data.csv").read_text().splitlines()
+    assert lines[0] == "text,label" and len(lines) > 4000  # the 4,000 generated reviews, as the run saw them
+    assert "saved, not regenerated" in (tmp_path / "reviews" / "README.md").read_text()
+
+
+def test_export_refuses_a_folder_in_use_and_an_unknown_run(trained, store, tmp_path, capsys):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(NNLabError, match="not an empty folder"):
+        export_run(store, trained["digits"], "script", tmp_path / "busy")
+    from nnlab.cli import main
+
+    assert main(["export", "no-such-run", "--out", str(tmp_path / "x")]) == 2
+    assert "is not in the store" in capsys.readouterr().err
+
+
+def test_the_zip_holds_the_folder(trained, store):
+    data = export_zip(store, trained["digits"], "script")
+    import io
+
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    folder = f"nnlab-{trained['digits']}-script"
+    assert sorted(names) == sorted(f"{folder}/{n}" for n in ("README.md", "config.json", "train.py"))
+
+
+# -- TorchScript ------------------------------------------------------------------------------------
+_LOAD_AND_PREDICT = """
+import json, sys
+import numpy as np, torch
+model = torch.jit.load(sys.argv[1])
+args = [torch.from_numpy(a) for a in np.load(sys.argv[2]).values()]
+with torch.no_grad():
+    np.save(sys.argv[3], model(*args).float().numpy())
+"""
+
+
+def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
+    """The run's test split, preprocessed as the Playground preprocesses (model inputs, in order)."""
+    test = load_dataset(cfg).test
+    if predictor.kind == "image":
+        return [make_transform("image", predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
+    if predictor.kind == "text":
+        return [test.x[:, : int(test.lengths.max())].numpy(), test.lengths.numpy()]
+    return [test.x.numpy()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", KINDS)
+def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_path, name):
+    rec = store.get(trained[name])
+    export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
+    predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
+    inputs = _test_inputs(predictor, rec.config)
+    np.savez(tmp_path / "inputs.npz", *inputs)
+    (tmp_path / "predict.py").write_text(_LOAD_AND_PREDICT)
+    out = _isolated(["predict.py", str(tmp_path / "ts" / TORCHSCRIPT), "inputs.npz", "out.npy"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    scripted = np.load(tmp_path / "out.npy")
+    with torch.no_grad():
+        eager = predictor.model(*[torch.from_numpy(a) for a in inputs]).float().numpy()
+    stored = store.folder(rec.run_id).read_arrays("predictions.npz")
+    if predictor.task == "classification":
+        assert (scripted.argmax(1) == stored["y_pred"]).all()  # every test example
+        probs = torch.softmax(torch.from_numpy(scripted), 1).numpy()
+        np.testing.assert_allclose(probs, stored["probs"], atol=1e-5)
+    else:
+        t = int(predictor.info["target_index"])
+        forecast = scripted * predictor.info["std"][t] + predictor.info["mean"][t]
+        np.testing.assert_allclose(forecast, stored["y_pred"], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(scripted, eager, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["digits", "reviews", "iris", "series"])
+def test_the_facts_json_is_enough_to_preprocess_like_the_playground(trained, store, tmp_path, name):
+    rec = store.get(trained[name])
+    export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
+    facts = json.loads((tmp_path / "ts" / FACTS).read_text())
+    model = torch.jit.load(str(tmp_path / "ts" / TORCHSCRIPT))
+    predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
+    with torch.no_grad():
+        if name == "digits":
+            image = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
+            x = (image[None, None] / 255 - np.array(facts["mean"])[:, None, None]) / np.array(facts["std"])[
+                :, None, None
+            ]
+            got = torch.softmax(model(torch.tensor(x, dtype=torch.float32)), 1)[0].numpy()
+            want = predictor.predict_image(image)
+        elif name == "reviews":
+            words = re.findall(
+                facts["tokenizer"]["pattern"], "The plot was not good , but the cast was great .".lower()
+            )
+            index = {w: i for i, w in enumerate(facts["vocab"])}
+            ids = torch.tensor([[index.get(w, facts["tokenizer"]["unknown"]) for w in words]])
+            got = torch.softmax(model(ids, torch.tensor([len(words)])), 1)[0].numpy()
+            want = predictor.predict_text("The plot was not good, but the cast was great.")
+        elif name == "iris":
+            row = np.array([[5.9, 3.0, 5.1, 1.8]])
+            x = (row - np.array(facts["mean"])) / np.array(facts["std"])
+            got = torch.softmax(model(torch.tensor(x, dtype=torch.float32)), 1)[0].numpy()
+            want = predictor.predict_rows(row)[0]
+        else:
+            values = np.sin(np.arange(40) / 5.0) * 2 + 10
+            x = (values[-facts["window"] :, None] - facts["mean"]) / np.array(facts["std"])
+            scaled = model(torch.tensor(x[None], dtype=torch.float32))[0].numpy()
+            t = facts["target_index"]
+            got, want = scaled * facts["std"][t] + facts["mean"][t], predictor.predict_window(values)
+    np.testing.assert_allclose(got, want, atol=1e-5)

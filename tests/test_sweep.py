@@ -1,0 +1,176 @@
+"""Sweeps end to end on tiny digits MLPs: accounting, pruning, seeds, reproducibility, pause/stop/resume,
+re-running failed trials, and recovery from a crash between Optuna's proposal and the store."""
+
+import threading
+import time
+
+import pytest
+
+from nnlab.jobs import JobManager
+from nnlab.sweep import SweepDriver, make_spec, open_study, rerun_failed_trials, start_in_thread
+from nnlab.sweep_results import summary, trials_of
+from nnlab.sweep_space import parse_dim
+from nnlab.sweep_store import SweepStore
+from tests.helpers import tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def manager(store):
+    m = JobManager(store, leave_core=False)
+    yield m
+    m.shutdown()
+
+
+def new_sweep(store, trials=4, epochs=3, **options):
+    base = tiny_config("mlp", epochs=epochs, early_stopping=False)
+    dims = [parse_dim("lr", "1e-4:1e-2:log"), parse_dim("batch_size", "32,128")]
+    return SweepStore(store).create(make_spec(base, dims, trials, **options))
+
+
+def params_of(store, sweep_id):
+    return [(t.number, t.params) for t in trials_of(store, SweepStore(store).get(sweep_id))]
+
+
+def wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_every_trial_is_an_ordinary_run_and_pruned_trials_keep_their_curve(manager):
+    sweep_id = new_sweep(manager.store, trials=6, epochs=5, pruner="median", strategy="random", seed=3)
+    rec = SweepDriver(manager, sweep_id).run()
+    out = summary(manager.store, rec)
+    assert rec.status == "finished" and out["trials"] == 6
+    assert out["finished"] + out["pruned"] + out["failed"] == 6 and out["pruned"] >= 1
+    runs = manager.store.list(sweep_id=sweep_id)
+    assert sorted(r.trial for r in runs) == list(range(6))
+    for r in runs:
+        assert r.status in ("finished", "pruned") and len(manager.store.metrics(r.run_id)) == r.epochs_done
+        if r.status == "pruned":
+            assert 2 <= r.epochs_done < 5 and "Pruned after epoch" in r.reason and r.test_value is not None
+    best = manager.store.get(out["best_run_id"])
+    assert best.best_val_loss == pytest.approx(out["best_value"])
+    assert out["best_params"] == {"lr": best.config.lr, "batch_size": best.config.batch_size}
+
+
+def test_the_same_sweep_proposes_the_same_trials(manager):
+    first = new_sweep(manager.store, trials=4, strategy="tpe", seed=7)
+    second = new_sweep(manager.store, trials=4, strategy="tpe", seed=7)
+    other = new_sweep(manager.store, trials=4, strategy="tpe", seed=8)
+    for sweep_id in (first, second, other):
+        SweepDriver(manager, sweep_id).run()
+    assert params_of(manager.store, first) == params_of(manager.store, second)
+    assert params_of(manager.store, first) != params_of(manager.store, other)
+
+
+def test_each_trial_runs_its_seeds_and_scores_their_mean(manager):
+    sweep_id = new_sweep(manager.store, trials=2, epochs=2, seeds=2, seed=5)
+    rec = SweepDriver(manager, sweep_id).run()
+    for t in trials_of(manager.store, rec):
+        assert [r.config.seed for r in t.runs] == [5, 6]
+        assert t.value == pytest.approx(sum(r.best_val_loss for r in t.runs) / 2)
+    assert summary(manager.store, rec)["trials"] == 2
+
+
+def test_a_proposal_the_store_never_saw_is_trained_after_a_crash(manager):
+    sweep_id = new_sweep(manager.store, trials=2, epochs=1, seed=1)
+    sweeps = SweepStore(manager.store)
+    study = open_study(sweeps, sweeps.get(sweep_id))
+    asked = study.ask({d.name: d.distribution() for d in sweeps.get(sweep_id).spec.dims})  # then "killed"
+    rec = SweepDriver(manager, sweep_id).run()
+    trials = trials_of(manager.store, rec)
+    assert [t.number for t in trials] == [0, 1] and trials[0].params == asked.params
+    assert all(t.state == "finished" and len(t.runs) == 1 for t in trials)
+
+
+def test_pause_stop_and_resume(manager):
+    sweeps = SweepStore(manager.store)
+    sweep_id = new_sweep(manager.store, trials=3, epochs=12, seed=2)
+    thread = start_in_thread(manager, sweep_id)
+    wait_for(lambda: any(r.epochs_done >= 1 for r in manager.store.list(sweep_id=sweep_id)))
+    sweeps.request(sweep_id, "stop")
+    thread.join(120)
+    rec = sweeps.get(sweep_id)
+    assert rec.status == "stopped" and [r.status for r in manager.store.list(sweep_id=sweep_id)] == ["stopped"]
+    stopped_at = manager.store.list(sweep_id=sweep_id)[0].epochs_done
+    thread = start_in_thread(manager, sweep_id)  # resume: the stopped trial continues from its checkpoint
+    wait_for(lambda: len(manager.store.list(sweep_id=sweep_id)) == 2)
+    sweeps.request(sweep_id, "pause")  # no new trials; the running one finishes
+    thread.join(240)
+    rec = sweeps.get(sweep_id)
+    assert rec.status == "paused" and summary(manager.store, rec)["finished"] == 2
+    first = manager.store.list(sweep_id=sweep_id)[-1]
+    assert [m.epoch for m in manager.store.metrics(first.run_id)] == list(range(1, 13)) and stopped_at < 12
+    rec = SweepDriver(manager, sweep_id).run()
+    assert rec.status == "finished" and summary(manager.store, rec)["trials"] == 3
+
+
+def test_failed_trials_run_again(manager, monkeypatch):
+    import nnlab.runner
+
+    real, calls = nnlab.runner.load_dataset, []
+
+    def first_call_fails(cfg):
+        calls.append(cfg)
+        if len(calls) == 1:
+            raise ValueError("disk hiccup")
+        return real(cfg)
+
+    monkeypatch.setattr(nnlab.runner, "load_dataset", first_call_fails)
+    sweep_id = new_sweep(manager.store, trials=3, epochs=1, seed=4)
+    rec = SweepDriver(manager, sweep_id).run()
+    first = summary(manager.store, rec)
+    assert first["failed"] == 1 and first["trials"] == 3
+    assert rerun_failed_trials(manager.store, sweep_id) == 1
+    rec = SweepDriver(manager, sweep_id).run()
+    again = summary(manager.store, rec)
+    assert again["trials"] == 3 and again["failed"] == 0 and again["finished"] == 3
+    trials = trials_of(manager.store, rec)
+    assert trials[-1].params == {"lr": calls[0].lr, "batch_size": calls[0].batch_size}
+
+
+def test_a_sweep_driven_elsewhere_is_not_driven_twice(manager):
+    sweep_id = new_sweep(manager.store, trials=1, epochs=20)
+    thread = start_in_thread(manager, sweep_id)
+    assert start_in_thread(manager, sweep_id) is thread
+    wait_for(lambda: SweepStore(manager.store).get(sweep_id).status == "running")
+    with pytest.raises(Exception, match="already running"):
+        SweepDriver(manager, sweep_id).run()
+    SweepStore(manager.store).request(sweep_id, "stop")
+    thread.join(60)
+    assert not thread.is_alive() and threading.active_count() >= 1
+
+
+def test_kill_9_mid_sweep_then_resume_ends_with_exactly_the_budget(workspace, store):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from nnlab.cli import main
+
+    args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "8"]
+    args += ["--no-early-stopping", "--vary", "lr=1e-4:1e-2:log", "--trials", "3", "--store", str(workspace)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: any(r.epochs_done >= 2 for r in store.list() if r.trial == 1), timeout=300)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    store.recover()  # what opening the store does: the dead driver's sweep and run are interrupted
+    sweeps = SweepStore(store)
+    (rec,) = sweeps.list()
+    assert rec.status == "interrupted"
+    assert [r.status for r in store.list(sweep_id=rec.sweep_id)] == ["interrupted", "finished"]
+    assert main(["sweep", "resume", rec.sweep_id, "--json", "--store", str(workspace)]) == 0
+    runs = store.list(sweep_id=rec.sweep_id)
+    assert sorted(r.trial for r in runs) == [0, 1, 2] and {r.status for r in runs} == {"finished"}
+    resumed = next(r for r in runs if r.trial == 1)
+    assert [m.epoch for m in store.metrics(resumed.run_id)] == list(range(1, 9))
+    assert summary(store, sweeps.get(rec.sweep_id))["trials"] == 3
