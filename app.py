@@ -1,25 +1,36 @@
-"""Home: the device that will train, a one-click first model, recent runs, and the way to every page."""
+"""nnlab's entry point: every page declared once; Home is the page function below."""
 
 import streamlit as st
 
 from nnlab.ui import page_setup
+from nnlab.ui.auth import locked
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
 
-page_setup("Home")
 
-st.title(":material/science: nnlab")
-st.markdown(
-    "Train neural networks by point and click: watch them learn, find the examples they get wrong, "
-    "compare runs, and show the result."
-)
+def home() -> None:
+    """The device that will train, a one-click first model, the way to every page, and recent runs."""
+    page_setup("Home")
+    st.title(":material/science: nnlab")
+    st.markdown(
+        "Train neural networks by point and click: watch them learn, find the examples they get wrong, "
+        "compare runs, and show the result."
+    )
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        first_model_card()
+    with right:
+        device_card()
+    page_links(PAGES[1:])
+    st.subheader("Recent runs", anchor=False)
+    recent_runs()
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    first_model_card()
-with right:
-    device_card()
 
-page_links()
+PAGES = [
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page("pages/1_Train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/2_Results.py", title="Results", icon=":material/analytics:"),
+    st.Page("pages/3_Compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/4_Playground.py", title="Playground", icon=":material/touch_app:"),
+]
 
-st.subheader("Recent runs", anchor=False)
-recent_runs()
+st.navigation(PAGES, position="hidden" if locked() else "sidebar").run()

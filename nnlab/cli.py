@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nnlab import sweep_cli
-from nnlab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig
+from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
+from nnlab.flags import add_train_options
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
 
@@ -30,26 +32,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one sentence, no usage dump
         sys.stderr.write(f"nnlab: {message[0].upper()}{message[1:].rstrip('.')}; see --help.\n")
         sys.exit(2)
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})"
-        ) from None
-
-
-def _choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
-    def parse(text: str) -> tuple[str, ...]:
-        items = tuple(v.strip() for v in text.split(",") if v.strip())
-        bad = [v for v in items if v not in options]
-        if bad:
-            raise argparse.ArgumentTypeError(f"unknown {', '.join(bad)}; use some of {', '.join(options)}")
-        return items
-
-    return parse
 
 
 class _Architectures:
@@ -70,17 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train one model in the foreground")
     t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
-    t.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(t)
+    add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
+    r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
     u = sub.add_parser("resume", help="continue an interrupted or stopped run")
     u.add_argument("run_id")
     u.add_argument("--json", action="store_true")
-    for s in (t, r, u):
+    for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
@@ -95,44 +78,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
-def add_train_options(t: argparse.ArgumentParser, seed: bool = True) -> None:
-    """The RunConfig options; anything not given takes the architecture's default (a sweep has its own --seed)."""
-    a = t.add_argument
-    a("--data", dest="data_path", help="your CSV, zip or image folder")
-    a("--data-root", help="folder of torchvision / aclImdb files")
-    a("--label-column"), a("--text-column"), a("--target", help="series CSV column to forecast")
-    a("--epochs", type=int), a("--batch-size", type=int), a("--lr", type=float)
-    a("--optimizer", choices=OPTIMIZERS), a("--momentum", type=float)
-    a("--weight-decay", type=float), a("--dropout", type=float)
-    a("--hidden-sizes", type=_int_list, help="MLP layer sizes, like 256,128,64")
-    a("--hidden", type=int, help="units of the LSTMs or the CNN/ResNet head")
-    a("--batchnorm", action="store_true", default=None)
-    a("--schedule", choices=SCHEDULES), a("--lr-patience", type=int)
-    a("--step-size", type=int), a("--gamma", type=float)
-    a("--patience", type=int, help="early-stopping patience in epochs")
-    a("--min-delta", type=float)
-    a("--no-early-stopping", dest="early_stopping", action="store_false", default=None)
-    if seed:
-        a("--seed", type=int)
-    a("--device", choices=DEVICES), a("--precision", choices=PRECISIONS)
-    a("--threads", type=int)
-    a("--no-pretrained", dest="pretrained", action="store_false", default=None)
-    a(
-        "--unfreeze",
-        dest="freeze_backbone",
-        action="store_false",
-        default=None,
-        help="train the whole ResNet, not only its new head",
-    )
-    a("--weights", dest="weights_path", help="a ResNet-18 state dict file to start from")
-    a("--image-size", type=int), a("--augment", type=_choices_list(AUGMENTATIONS))
-    a("--vocab-size", type=int), a("--max-len", type=int)
-    a("--window", type=int), a("--horizon", type=int)
-    a("--val-fraction", type=float), a("--test-fraction", type=float)
-    a("--expert", action="store_true", default=None, help="widen the hyperparameter ranges")
-
-
-_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds"}
 
 
 def _display(hook: Callable[..., None]) -> Callable[..., None]:
@@ -208,7 +154,8 @@ def summary(rec: RunRecord) -> dict[str, Any]:
     return out
 
 
-def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
+    """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
     from nnlab.runner import execute
 
     stop = threading.Event()
@@ -217,6 +164,11 @@ def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> in
     rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
     if rec.reason and rec.status not in ("finished",):
         sys.stderr.write(f"nnlab: {rec.reason}\n")
+    return rec
+
+
+def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+    rec = _run_here(store, run_id, resume)
     s = summary(rec)
     if as_json:
         print(json.dumps(s))
@@ -237,6 +189,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         return dry_run(cfg, args.json)
     store = RunStore(args.store)
+    if args.seeds != 1:
+        return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)
@@ -268,6 +222,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """Print the runs, newest first."""
     runs = RunStore(args.store).list(args.status)
+    if args.groups:
+        return print_groups(runs, args.json)
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
@@ -291,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
-    commands["export"] = cmd_export
+    commands["export"], commands["compare"] = cmd_export, cmd_compare
     try:
         return commands[args.command](args)
     except NNLabError as exc:

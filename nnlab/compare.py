@@ -8,34 +8,40 @@ from typing import Any
 
 import pandas as pd
 
+from nnlab.config import FIELDS
 from nnlab.records import RunRecord
 
-# the hyperparameters a person varies most often, as columns of the runs table
-KEY_HYPERPARAMETERS = ("lr", "batch_size", "hidden", "dropout", "weight_decay", "optimizer", "schedule", "epochs")
-NOT_COMPARED = {"data_path", "data_root", "weights_path", "expert", "threads", "device", "precision"}
+# the settings a person varies most often, as columns of the runs table (their descriptions rank them)
+KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
+NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
+_RUN_COLUMNS = ("run", "status", "arch", "dataset")
+_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created")
 
 
 def width(rec: RunRecord) -> str:
     """The model's size as the user set it: MLP layer sizes or the hidden units of the others."""
+    from nnlab.models import MODELS
+
     cfg = rec.config
-    return ",".join(map(str, cfg.hidden_sizes)) if cfg.arch == "mlp" else str(cfg.hidden)
+    sizes = cfg.arch in MODELS and "hidden_sizes" in MODELS[cfg.arch].fields
+    return ",".join(map(str, cfg.hidden_sizes)) if sizes else str(cfg.hidden)
+
+
+def _setting(rec: RunRecord, name: str) -> Any:
+    if name == "hidden":
+        return width(rec)
+    if name == "epochs":
+        return f"{rec.epochs_done}/{rec.config.epochs}"
+    return getattr(rec.config, name)
 
 
 def _row(rec: RunRecord) -> dict[str, Any]:
-    cfg = rec.config
     return {
         "run": rec.run_id,
         "status": rec.status,
         "arch": rec.arch,
         "dataset": rec.dataset,
-        "lr": cfg.lr,
-        "batch_size": cfg.batch_size,
-        "hidden": width(rec),
-        "dropout": cfg.dropout,
-        "weight_decay": cfg.weight_decay,
-        "optimizer": cfg.optimizer,
-        "schedule": cfg.schedule,
-        "epochs": f"{rec.epochs_done}/{cfg.epochs}",
+        **{name: _setting(rec, name) for name in KEY_HYPERPARAMETERS},
         "best_val_metric": rec.best_val_metric,
         "test_metric": rec.test_metric or "",
         "test_value": rec.test_value,
@@ -47,31 +53,9 @@ def _row(rec: RunRecord) -> dict[str, Any]:
 
 def runs_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per run (newest first as given), indexed by run id."""
-    df = pd.DataFrame([_row(r) for r in records], columns=list(_row_columns()))
+    columns = [*_RUN_COLUMNS, *KEY_HYPERPARAMETERS, *_RESULT_COLUMNS]
+    df = pd.DataFrame([_row(r) for r in records], columns=columns)
     return df.set_index("run", drop=False)
-
-
-def _row_columns() -> tuple[str, ...]:
-    return (
-        "run",
-        "status",
-        "arch",
-        "dataset",
-        "lr",
-        "batch_size",
-        "hidden",
-        "dropout",
-        "weight_decay",
-        "optimizer",
-        "schedule",
-        "epochs",
-        "best_val_metric",
-        "test_metric",
-        "test_value",
-        "seconds",
-        "device",
-        "created",
-    )
 
 
 def filter_runs(

@@ -62,7 +62,7 @@ class FieldInfo:
     flag: str = ""  # the command-line flag when it is not --<name> (e.g. --data, --no-pretrained)
     flag_help: str = ""  # the flag's help when the form's hint does not fit the command line
     cli: bool = True  # whether `train` takes it as a flag of its own
-    key: bool = False  # a column of the Compare page's runs table
+    key: int = 0  # its place among the Compare runs table's setting columns (0: not one of them)
     compared: bool = True  # an axis of Compare's hyperparameters-against-score plot
 
     @property
@@ -152,7 +152,7 @@ class RunConfig:
         flag_help="MLP layer sizes, like 256,128,64",
     )  # fmt: skip
     hidden: int = _f(
-        256, "Hidden units", hint="Depends on how hard the problem is.", key=True, widget="pow2-slider",
+        256, "Hidden units", hint="Depends on how hard the problem is.", key=3, widget="pow2-slider",
         range=Range(32, 1024, 256, expert_lo=1, expert_hi=8192), section="model",
         flag_help="units of the LSTMs or the CNN/ResNet head",
     )  # fmt: skip
@@ -161,7 +161,7 @@ class RunConfig:
         hint="Normalise after each layer; often trains faster and tolerates higher learning rates.",
     )  # fmt: skip
     dropout: float = _f(
-        0.2, "Dropout", hint="More dropout, more regularisation.", widget="slider", section="model", key=True,
+        0.2, "Dropout", hint="More dropout, more regularisation.", widget="slider", section="model", key=4,
         range=Range(0.1, 0.5, 0.2, zero_ok=True, expert_lo=0.0, expert_hi=0.9),
     )  # fmt: skip
     pretrained: bool = _f(
@@ -182,23 +182,23 @@ class RunConfig:
     # optimisation, in the form's order
     epochs: int = _f(
         20, "Epochs", hint="Passes over the training data.", range=Range(1, 200, 20, expert_hi=10_000),
-        widget="number", section="training", key=True,
+        widget="number", section="training", key=8,
     )  # fmt: skip
     lr: float = _f(
         1e-3, "Learning rate", hint="Start at 1e-3.", range=Range(1e-4, 1e-2, 1e-3, log=True, expert_lo=1e-6, expert_hi=10.0),
-        widget="log-slider", section="training", key=True,
+        widget="log-slider", section="training", key=1,
     )  # fmt: skip
     batch_size: int = _f(
-        64, "Batch size", hint="Larger is faster; smaller often generalises better.", key=True,
+        64, "Batch size", hint="Larger is faster; smaller often generalises better.", key=2,
         range=Range(16, 256, 64, expert_lo=1, expert_hi=4096), widget="pow2-slider", section="training",
     )  # fmt: skip
     weight_decay: float = _f(
-        1e-4, "Weight decay", hint="L2 strength.", widget="log-slider", section="training", key=True,
+        1e-4, "Weight decay", hint="L2 strength.", widget="log-slider", section="training", key=5,
         range=Range(1e-5, 1e-3, 1e-4, zero_ok=True, log=True, expert_lo=0.0, expert_hi=0.1),
     )  # fmt: skip
     optimizer: str = _f(
         "adam", "Optimizer", hint="Adam is a safe default; SGD with momentum can generalise better with tuning.",
-        widget="select", section="training", column=1, key=True,
+        widget="select", section="training", column=1, key=6,
         options=(("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD with momentum")),
     )  # fmt: skip
     momentum: float = _f(
@@ -206,8 +206,8 @@ class RunConfig:
         section="training", column=1, when=("optimizer", "sgd"),
     )  # fmt: skip
     schedule: str = _f(
-        "plateau", "LR schedule", hint="How the learning rate changes over the epochs (preview on the right).",
-        widget="select", section="training", column=1, key=True,
+        "plateau", "LR schedule", hint="How the learning rate changes over the epochs.",
+        widget="select", section="training", column=1, key=7,
         options=(("plateau", "Reduce on plateau"), ("step", "Step decay"), ("cosine", "Cosine annealing"),
                  ("onecycle", "One-cycle"), ("none", "Constant")),
     )  # fmt: skip
@@ -257,8 +257,10 @@ class RunConfig:
         0, "Threads", hint="CPU threads for training (0: automatic).", range=Range(0, 256, 0, zero_ok=True),
         widget="number", section="advanced", column=1, compared=False,
     )  # fmt: skip
-    expert: bool = _f(False, "Expert mode: wider ranges", widget="toggle", compared=False,
-                      flag_help="widen the hyperparameter ranges")  # fmt: skip
+    expert: bool = _f(
+        False, "Expert mode: wider ranges", widget="toggle", compared=False, flag_help="widen the hyperparameter ranges",
+        hint="Lets every hyperparameter go beyond the usual range; the help of each field shows the range in force.",
+    )  # fmt: skip
 
     def to_json(self) -> str:
         """The config as a JSON object string."""

@@ -50,7 +50,7 @@ class Group:
     @property
     def scored(self) -> tuple[RunRecord, ...]:
         """The members with a test score."""
-        return tuple(r for r in self.runs if r.test_score is not None)
+        return tuple(r for r in self.runs if r.test_value is not None)
 
 
 def groups_of(records: Sequence[RunRecord]) -> list[Group]:

@@ -32,7 +32,6 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     )
     s.add_argument("action", nargs="*", help=argparse.SUPPRESS)  # "resume SWEEP_ID"
     s.add_argument("--arch", choices=archs, metavar="ARCH", help="one of %(choices)s")
-    s.add_argument("--dataset", help="a dataset name (default: the architecture's built-in)")
     add_train_options(s, seed=False)
     a = s.add_argument
     a("--vary", action="append", type=_vary, default=[], help="FIELD=LOW:HIGH, LOW:HIGH:log or V1,V2,V3 (repeatable)")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from nnlab.errors import NNLabError
 from nnlab.ui import page_setup, pick_run, show_error, store
+from nnlab.ui.keys import KEY_MODEL_PICKER
 from nnlab.ui.playground import image_input, rows_input, series_input, text_input
 from nnlab.ui.results import predictor_of, results_of
 
@@ -12,7 +13,7 @@ st.title("Playground")
 st.caption("Pick a trained model and try it on something new.")
 
 runs = [r for r in store().list(("finished", "stopped")) if store().folder(r.run_id).has_weights()]
-rec = pick_run(runs, label="Model", key="playground_run")
+rec = pick_run(runs, label="Model", key=KEY_MODEL_PICKER)
 if rec is None:
     st.info("No trained model yet: train one on the Train page, then try it here.")
     st.stop()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from streamlit.testing.v1 import AppTest
 
 from nnlab.config import RunConfig
 from nnlab.registry import make_config
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 TINY: dict[str, dict[str, Any]] = {
     "mlp": {"dataset": "digits", "hidden_sizes": (32,), "epochs": 2},
@@ -14,6 +19,17 @@ TINY: dict[str, dict[str, Any]] = {
     "lstm": {"dataset": "reviews", "epochs": 1, "hidden": 32, "max_len": 40},
     "ts-lstm": {"dataset": "series", "epochs": 2, "hidden": 32},
 }
+
+
+def app_at(page: str = "", run_id: str | None = None) -> AppTest:
+    """The app from its entrypoint, switched to a page ("pages/1_Train.py"; "" for Home), as Streamlit's docs
+    say for multipage apps; with ?run=<run_id>. Not run yet."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at.switch_page(f"pages/{Path(page).name}")
+    if run_id:
+        at.query_params["run"] = run_id
+    return at
 
 
 def tiny_config(arch: str = "mlp", **changes: Any) -> RunConfig:

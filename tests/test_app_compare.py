@@ -11,14 +11,14 @@ from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_t
 from nnlab.records import ACTIVE
 from nnlab.registry import make_config
 from nnlab.runs import RunStore
+from tests.helpers import app_at
 
 PAGE = "../pages/3_Compare.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
+    at = app_at(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -12,7 +12,7 @@ from nnlab.device import detect_device
 from nnlab.jobs import JobManager
 from nnlab.runs import RunStore
 from nnlab.ui import manager
-from tests.helpers import tiny_config
+from tests.helpers import app_at, tiny_config
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -26,7 +26,7 @@ def fresh_caches():
 
 
 def home() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=60).run()
+    return app_at().run()
 
 
 def test_home_shows_the_device_and_an_empty_workspace():

@@ -8,6 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import app_at
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["app.py", "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py", "pages/4_Playground.py"]
 
@@ -20,7 +22,7 @@ def fresh_caches():
 
 
 def _page(name: str, password: str | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / name), default_timeout=60)
+    at = app_at("" if name == "app.py" else name)
     if password:
         at.secrets["password"] = password
     return at.run()

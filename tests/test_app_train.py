@@ -14,7 +14,7 @@ from nnlab.jobs import JobManager
 from nnlab.models import build_model, count_parameters
 from nnlab.records import ACTIVE
 from nnlab.runs import RunStore
-from tests.helpers import tiny_config
+from tests.helpers import app_at, tiny_config
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
 
@@ -28,10 +28,7 @@ def fresh_caches():
 
 
 def train_page(run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(TRAIN_PAGE, default_timeout=60)
-    if run_id:
-        at.query_params["run"] = run_id
-    return at.run()
+    return app_at(TRAIN_PAGE, run_id).run()
 
 
 def texts(elements) -> list[str]:
@@ -198,3 +195,14 @@ def test_live_view_of_a_finished_regressor(workspace):
     at = train_page(run_id)
     assert not at.exception
     assert float({m.label: m.value for m in at.metric}["Test RMSE"]) > 0
+
+
+def test_fields_that_depend_on_another_appear_when_it_applies():
+    at = train_page()
+    labels = {n.label for n in at.number_input}
+    assert "LR patience" in labels and "Momentum" not in labels and "Step size" not in labels
+    at.selectbox(key="tr_optimizer").set_value("sgd").run()
+    at.selectbox(key="tr_schedule").set_value("step").run()
+    labels = {n.label for n in at.number_input}
+    assert {"Momentum", "Step size", "Gamma"} <= labels and "LR patience" not in labels
+    assert not at.exception

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.cli import main
+from nnlab.cli import build_parser, main
 from nnlab.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,6 +185,33 @@ def test_resume_finishes_an_interrupted_run(workspace):
     assert main(["resume", run_id, "--store", str(workspace)]) == 0
     rec = store.get(run_id)
     assert rec.status == "finished" and rec.epochs_done == 3
+
+
+# the flags `train` took when they were written by hand; generated from the field descriptions now
+HAND_WRITTEN_FLAGS = (
+    "--arch --dataset --data --data-root --label-column --text-column --target --epochs --batch-size --lr "
+    "--optimizer --momentum --weight-decay --dropout --hidden-sizes --hidden --batchnorm --schedule --lr-patience "
+    "--step-size --gamma --patience --min-delta --no-early-stopping --seed --device --precision --threads "
+    "--no-pretrained --unfreeze --weights --image-size --augment --vocab-size --max-len --window --horizon "
+    "--val-fraction --test-fraction --expert --json --store"
+).split()
+
+
+def _train_parser():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sub.choices["train"]
+
+
+def test_train_flags_are_generated_from_the_fields_and_keep_every_name():
+    flags = {s for a in _train_parser()._actions for s in a.option_strings} - {"-h", "--help"}
+    assert set(HAND_WRITTEN_FLAGS) <= flags
+    args = _train_parser().parse_args(
+        "--arch resnet18 --data x.zip --lr 0.003 --hidden-sizes 8,4 --augment flip,crop --no-pretrained "
+        "--unfreeze --batchnorm --optimizer sgd --epochs 3".split()
+    )
+    assert (args.data_path, args.lr, args.hidden_sizes, args.augment) == ("x.zip", 0.003, (8, 4), ("flip", "crop"))
+    assert (args.pretrained, args.freeze_backbone, args.batchnorm, args.early_stopping) == (False, False, True, None)
+    assert (args.optimizer, args.epochs, args.dropout) == ("sgd", 3, None)
 
 
 @pytest.mark.slow

@@ -1,10 +1,11 @@
+import dataclasses
 import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnlab.config import RANGES, RunConfig
+from nnlab.config import DATA_FIELDS, FIELDS, RANGES, SECTIONS, WIDGETS, RunConfig
 from nnlab.errors import ConfigError
 from nnlab.registry import check, make_config, validate
 
@@ -90,3 +91,20 @@ def test_a_weights_file_without_pretrained_resnet_is_refused(tmp_path):
     assert "only used by resnet18" in validate(make_config("mlp", weights_path=str(weights)))[0]
     assert "only used by resnet18" in validate(make_config("resnet18", pretrained=False, weights_path=str(weights)))[0]
     assert validate(make_config("resnet18", weights_path=str(weights))) == []
+
+
+def test_every_field_is_described_once_with_a_widget_and_section_the_form_knows():
+    assert set(FIELDS) == {f.name for f in dataclasses.fields(RunConfig)}
+    for name, info in FIELDS.items():
+        assert info.label and info.widget in WIDGETS and info.section in SECTIONS, name
+        if info.widget in ("log-slider", "pow2-slider", "slider", "number"):
+            lo, hi = RANGES[name].bounds(False)
+            assert lo <= getattr(RunConfig(), name) <= hi or RANGES[name].zero_ok, name
+        if info.when:
+            assert info.when[0] in FIELDS and info.when[0] != name
+        if info.widget == "select":
+            assert getattr(RunConfig(), name) in info.choices
+    assert set(DATA_FIELDS) == {
+        *("dataset", "data_path", "data_root", "label_column", "text_column", "target", "image_size"),
+        *("vocab_size", "max_len", "window", "horizon", "val_fraction", "test_fraction", "arch", "pretrained", "seed"),
+    }

@@ -17,6 +17,7 @@ from nnlab.data.builtin import SHAPES, make_reviews, make_series, make_shapes
 from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.runs import RunStore
+from tests.helpers import app_at
 
 TABULAR_CLASSES = ("setosa", "<b>versi</b>color", "virginica")  # a tag in a class name must show as typed
 
@@ -103,9 +104,6 @@ def fresh_caches():
 
 def open_page(page: str, run_id: str | None = None) -> AppTest:
     """Run a page script with ?run=<run_id> and assert it raised nothing."""
-    at = AppTest.from_file(page, default_timeout=60)
-    if run_id:
-        at.query_params["run"] = run_id
-    at.run()
+    at = app_at(page, run_id).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -1,5 +1,5 @@
-"""The only part of nnlab that imports Streamlit: the process-wide store and job manager, session keys,
-and widgets shared by the pages."""
+"""The only part of nnlab that imports Streamlit: the process-wide store and job manager, opening a page,
+and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
@@ -16,11 +15,9 @@ from nnlab.jobs import JobManager
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
+from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
 
-# st.session_state keys (short-lived UI state only; durable facts live in the store)
-KEY_FLASH = "nnlab_flash"  # a one-time message shown at the top of the next page run
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
-QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -54,16 +51,8 @@ STATUS_COLORS = {
 }
 
 FAVICON = Path(__file__).with_name("favicon.png")
-APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding app.py and pages/
-# (script path relative to APP_ROOT, label, icon): the sidebar's navigation, in order
-PAGES = (
-    ("app.py", "Home", ":material/home:"),
-    ("pages/1_Train.py", "Train", ":material/model_training:"),
-    ("pages/2_Results.py", "Results", ":material/analytics:"),
-    ("pages/3_Compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/4_Playground.py", "Playground", ":material/touch_app:"),
-)
-TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = PAGES[1][0], PAGES[2][0], PAGES[3][0]
+# the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
+TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,11 +71,13 @@ def store() -> RunStore:
 
 
 def page_setup(title: str) -> None:
-    """Page config, the sidebar's page links, and any message left by the previous action."""
+    """A page's first call: its tab title, the password gate and the last action's message.
+
+    Each page makes it itself, not app.py around page.run(): next to a pages/ folder Streamlit runs a page
+    script on its own in a server's first run and in AppTest, and the gate must hold there too."""
     # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
     st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
-    nav_sidebar()
     show_flash(title)
 
 
@@ -104,23 +95,6 @@ def show_flash(page: str) -> None:
         del st.session_state[KEY_FLASH]
         return
     getattr(st, kind)(text)
-
-
-def page_exists(page: str) -> bool:
-    """Whether a page script (like "pages/2_Results.py") is there to link to."""
-    return (APP_ROOT / page).is_file()
-
-
-def nav_sidebar() -> None:
-    """Links to every page that exists, with readable names (the automatic list would say "app")."""
-    with st.sidebar:
-        st.markdown("### :material/science: nnlab")
-        for page, label, icon in PAGES:
-            if page_exists(page):
-                try:
-                    st.page_link(page, label=label, icon=icon)
-                except StreamlitAPIException:  # a page run on its own (AppTest.from_file) knows no other pages
-                    return
 
 
 def go(page: str, run_id: str | None = None) -> None:
@@ -150,7 +124,7 @@ def run_label(rec: RunRecord) -> str:
     return f"{rec.run_id} · {rec.arch} on {rec.dataset} · {rec.status}{score}"
 
 
-def pick_run(runs: list[RunRecord], label: str = "Run", key: str = "run_picker") -> RunRecord | None:
+def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER) -> RunRecord | None:
     """A selectbox of runs that follows and updates ?run=<id> in the URL; None when there are none."""
     if not runs:
         return None

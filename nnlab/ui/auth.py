@@ -6,7 +6,7 @@ import hmac
 
 import streamlit as st
 
-KEY_AUTHED = "nnlab_authenticated"
+from nnlab.ui.keys import KEY_AUTHED, KEY_PASSWORD
 
 
 def _expected() -> str | None:
@@ -17,16 +17,21 @@ def _expected() -> str | None:
     return str(value) if value else None
 
 
+def locked() -> bool:
+    """Whether a password is set and this session has not typed it yet."""
+    return _expected() is not None and not st.session_state.get(KEY_AUTHED)
+
+
 def require_password() -> None:
     """Stop the page behind a password box until this session has typed the configured password."""
-    expected = _expected()
-    if expected is None or st.session_state.get(KEY_AUTHED):
+    if not locked():
         return
+    expected = str(_expected())
     st.title("nnlab")
     typed = st.text_input(
         "Password",
         type="password",
-        key="nnlab_password",
+        key=KEY_PASSWORD,
         help="This dashboard is shared with a password; ask the person who shared it.",
     )
     if typed and hmac.compare_digest(typed.encode(), expected.encode()):

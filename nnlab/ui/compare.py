@@ -7,11 +7,8 @@ import streamlit as st
 
 from nnlab.compare import filter_runs
 from nnlab.records import RunRecord
-from nnlab.ui import TRAIN_PAGE, go, page_exists, submit_run
-
-KEY_TABLE = "compare_table"
-KEY_FILTER = "compare_filter_{col}"
-KEY_CONFIRM = "compare_confirm_rerun"
+from nnlab.ui import TRAIN_PAGE, go, submit_run
+from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_TABLE
 
 _COLUMNS = {
     "run": st.column_config.TextColumn("run", pinned=True),
@@ -75,11 +72,5 @@ def rerun_ui(rec: RunRecord) -> None:
     if yes.button("Yes, queue it", type="primary", key="compare_rerun_yes"):
         st.session_state.pop(KEY_CONFIRM, None)
         run_id = submit_run(rec.config, f"Run {{run_id}} queued with the config of {rec.run_id}.")
-        if run_id is None:
-            return
-        if page_exists(TRAIN_PAGE):
-            try:
-                go(TRAIN_PAGE, run_id)
-            except st.errors.StreamlitAPIException:  # run on its own (AppTest.from_file)
-                pass
-        st.rerun()
+        if run_id is not None:
+            go(TRAIN_PAGE, run_id)

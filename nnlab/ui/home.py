@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from nnlab.config import RunConfig
 from nnlab.data import DATASETS
@@ -11,19 +12,9 @@ from nnlab.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.ui import (
-    PAGES,
-    RESULTS_PAGE,
-    TRAIN_PAGE,
-    format_duration,
-    go,
-    page_exists,
-    status_label,
-    store,
-    submit_run,
-)
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, format_duration, go, status_label, store, submit_run
+from nnlab.ui.keys import KEY_RECENT
 
-KEY_RECENT = "home_recent"  # the recent-runs table's selection
 RECENT_LIMIT = 10
 
 
@@ -65,8 +56,7 @@ def first_model_card() -> None:
             width="stretch",
         ):
             start_first_model(cfg)
-        if page_exists(TRAIN_PAGE):
-            st.page_link(TRAIN_PAGE, label="Or choose the data, model and settings yourself", icon=":material/tune:")
+        st.page_link(TRAIN_PAGE, label="Or choose the data, model and settings yourself", icon=":material/tune:")
 
 
 def start_first_model(cfg: RunConfig) -> None:
@@ -118,22 +108,20 @@ def recent_runs() -> None:
 
 def open_run(rec: RunRecord) -> None:
     """Results for a run that has them, the live view otherwise."""
-    if rec.test_value is not None and page_exists(RESULTS_PAGE):
+    if rec.test_value is not None:
         go(RESULTS_PAGE, rec.run_id)
     go(TRAIN_PAGE, rec.run_id)
 
 
-def page_links() -> None:
-    """A card per page that exists."""
+def page_links(pages: list[StreamlitPage]) -> None:
+    """A card per page (as app.py declares them)."""
     blurbs = {
         "Train": "Choose data, model and hyperparameters; watch curves live.",
         "Results": "Report, confusion matrix, and the examples behind each cell.",
         "Compare": "Runs side by side: curves, settings, what changed.",
         "Playground": "Try a trained model on your own input.",
     }
-    pages = [p for p in PAGES[1:] if page_exists(p[0])]
-    cols = st.columns(max(len(pages), 1))
-    for col, (page, label, icon) in zip(cols, pages, strict=False):
+    for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
         with col.container(border=True, height=130):
-            st.page_link(page, label=f"**{label}**", icon=icon)
-            st.caption(blurbs.get(label, ""))
+            st.page_link(page, label=f"**{page.title}**", icon=page.icon)
+            st.caption(blurbs.get(page.title, ""))

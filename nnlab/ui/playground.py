@@ -11,15 +11,10 @@ from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.runfolder import Results
 from nnlab.ui import show_error
+from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
+from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
 
-KEY_UPLOAD = "playground_upload"
-KEY_CANVAS = "playground_canvas"
-KEY_TEST_INDEX = "playground_test_index"
-KEY_TEXT = "playground_text"
-KEY_SERIES = "playground_series"
-KEY_STEPS = "playground_steps"
-KEY_ROWS = "playground_rows"
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from nnlab.config import RunConfig
 from nnlab.metrics import cell_examples, normalize_confusion
@@ -19,16 +18,18 @@ from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
 from nnlab.text import plural
-from nnlab.ui import TRAIN_PAGE, page_exists, store
+from nnlab.ui import TRAIN_PAGE, store
 from nnlab.ui.handover import export_downloads
+from nnlab.ui.keys import (
+    KEY_CM_CHART,
+    KEY_CM_LAST_CLICK,
+    KEY_CM_LIMIT,
+    KEY_CM_MODE,
+    KEY_CM_PRED,
+    KEY_CM_TRUE,
+    QUERY_RUN,
+)
 
-# st.session_state keys of these pages (short-lived UI state only)
-KEY_CM_MODE = "results_cm_mode"
-KEY_CM_CHART = "results_cm_chart_{run}_{mode}"  # the chart's selection state
-KEY_CM_TRUE = "results_cell_true_{run}"  # the fallback picker, which also holds the current cell
-KEY_CM_PRED = "results_cell_pred_{run}"
-KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
-KEY_CM_LIMIT = "results_examples_limit"
 MODES = ("counts", "share of true class")
 THUMB_SIDE = 96
 
@@ -119,15 +120,7 @@ def downloads(rec: RunRecord, res: Results) -> None:
 
 def live_view_link(run_id: str) -> None:
     """A link to the Train page's live view of a run."""
-    if page_exists(TRAIN_PAGE):
-        try:
-            st.page_link(
-                TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={"run": run_id}
-            )
-            return
-        except StreamlitAPIException:  # run on its own (AppTest.from_file) a page knows no others
-            pass
-    st.markdown(f"[Open the live view on the Train page](./Train?run={run_id})")
+    st.page_link(TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={QUERY_RUN: run_id})
 
 
 # -- the confusion matrix -----------------------------------------------------------------------------

@@ -1,0 +1,301 @@
+"""The Train page's form: the dataset, then the architectures that fit it, then its fields section by section
+(each field drawn from its description, nnlab.config.FIELDS), and the preview with Start beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
+from nnlab.data import DATASETS, DatasetSpec, load_dataset
+from nnlab.errors import NNLabError
+from nnlab.models import MODELS, build_model, count_parameters
+from nnlab.plots import lr_figure
+from nnlab.registry import make_config, validate
+from nnlab.train import lr_preview
+from nnlab.ui import QUERY_RUN, show_error, store, submit_run
+from nnlab.ui.fields import (
+    expert_ranges,
+    field_key,
+    field_widget,
+    field_widgets,
+    label_of,
+    parse_sizes,
+    section_fields,
+    widget_value,
+)
+from nnlab.ui.handover import preflight_panel, start_warning
+from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SOURCE, KEY_START, KEY_UPLOAD
+
+UPLOAD_LIMIT_MB = 200
+FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
+TODO = "To do: "  # marks a problem that is only a missing input (shown as a hint, not an error)
+FILE_HINTS = {
+    "tabular": "a CSV of numeric features with a label column",
+    "image": "a zip with one folder per class",
+    "text": "a CSV with a text column and a label column",
+    "series": "a CSV of numeric columns over time",
+}
+
+
+def prefill(cfg: RunConfig) -> None:
+    """Load a run's settings into the form's widgets (for "train again with changes")."""
+    st.session_state[KEY_DATASET], st.session_state[KEY_ARCH] = cfg.dataset, cfg.arch
+    st.session_state[KEY_EXPERT] = cfg.expert
+    for name in FIELDS:
+        if name not in ("dataset", "arch", "expert"):
+            st.session_state[field_key(name, cfg.arch, cfg.dataset)] = widget_value(name, getattr(cfg, name))
+    if cfg.data_path:
+        st.session_state[KEY_SOURCE.format(dataset=cfg.dataset)] = "path"
+
+
+def _dataset_names() -> list[str]:
+    """Built-in datasets first (they work offline), then the rest, each group in registry order."""
+    return sorted(DATASETS, key=lambda n: not DATASETS[n].builtin)
+
+
+def dataset_picker() -> DatasetSpec:
+    """The dataset selectbox and its description."""
+    names = _dataset_names()
+    if st.session_state.get(KEY_DATASET) not in names:
+        st.session_state[KEY_DATASET] = "digits" if "digits" in names else names[0]
+    info = FIELDS["dataset"]
+    name = st.selectbox(info.label, names, key=KEY_DATASET, format_func=lambda n: DATASETS[n].title, help=info.hint)
+    spec = DATASETS[name]
+    st.caption(f"{spec.description}  \nFits: {', '.join(MODELS[a].title for a in spec.archs if a in MODELS)}.")
+    return spec
+
+
+def arch_picker(spec: DatasetSpec) -> str:
+    """The architectures that fit the dataset, as a radio."""
+    archs = [a for a in spec.archs if a in MODELS]
+    if st.session_state.get(KEY_ARCH) not in archs:
+        st.session_state[KEY_ARCH] = archs[0]
+    info = FIELDS["arch"]
+    arch = st.radio(
+        info.label, archs, key=KEY_ARCH, horizontal=True, format_func=lambda a: MODELS[a].title, help=info.hint
+    )
+    st.caption(MODELS[arch].description)
+    return arch
+
+
+def save_upload(name: str, data: bytes, root: Path) -> Path:
+    """Write an uploaded file under root/uploads/ once (named by its content hash); returns its path."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
+    path = root / "uploads" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return path
+
+
+def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
+    hint = FILE_HINTS.get(spec.kind, "your data file")
+    source_key = KEY_SOURCE.format(dataset=spec.name)
+    source = st.radio(
+        "Your data",
+        ["upload", "path"],
+        key=source_key,
+        horizontal=True,
+        format_func=lambda s: "Upload a file" if s == "upload" else "Path on this machine",
+    )
+    if source == "path":
+        key = field_key("data_path", arch, spec.name)
+        path = st.text_input(label_of("data_path"), key=key, help=f"Full path to {hint}.").strip()
+        if not path:
+            return "", f"{TODO}Give the path to {hint}, or upload it."
+        if not Path(path).expanduser().exists():
+            return path, f"Data path {path} does not exist; check the spelling or upload the file."
+        return str(Path(path).expanduser()), None
+    upload = st.file_uploader(
+        f"Upload {hint}",
+        type=FILE_TYPES.get(spec.kind),
+        key=KEY_UPLOAD.format(dataset=spec.name),
+        max_upload_size=UPLOAD_LIMIT_MB,
+        help=f"At most {UPLOAD_LIMIT_MB} MB; saved in the workspace under uploads/.",
+    )
+    if upload is None:
+        return "", f"{TODO}Upload {hint} to train on this dataset."
+    if upload.size > UPLOAD_LIMIT_MB * 2**20:
+        return "", f"File {upload.name} is larger than {UPLOAD_LIMIT_MB} MB; use a path on this machine instead."
+    return str(save_upload(upload.name, upload.getvalue(), store().root)), None
+
+
+def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[str]]:
+    """What the dataset needs (a file, a folder) and its further options; returns values and problems."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    if spec.needs == "data_path":
+        values["data_path"], problem = _data_path_field(spec, base.arch)
+        problems += [problem] if problem else []
+    elif spec.needs == "data_root":
+        key = field_key("data_root", base.arch, spec.name)
+        st.session_state.setdefault(key, base.data_root)
+        values["data_root"] = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint)
+    for name in spec.options:
+        values[name] = field_widget(name, base, expert)
+    return values, problems
+
+
+def model_fields(base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[str]]:
+    """The fields the architecture reads (its spec lists them): layer sizes, dropout, pretrained weights."""
+    values = field_widgets(MODELS[base.arch].fields, base, expert)
+    problems: list[str] = []
+    if "hidden_sizes" in values:
+        values["hidden_sizes"], problem = parse_sizes(values["hidden_sizes"])
+        problems += [problem] if problem else []
+    return values, problems
+
+
+def training_fields(base: RunConfig, expert: bool) -> dict[str, Any]:
+    """The training section's fields in two columns (epochs, learning rate, ...; optimizer, schedule, ...)."""
+    values: dict[str, Any] = {}
+    for column, place in enumerate(st.columns(2)):
+        with place:
+            values |= field_widgets(section_fields("training", column), base, expert)
+    return values
+
+
+def advanced_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> dict[str, Any]:
+    """Data preparation for the dataset's kind, splits, seed and device, folded away."""
+    values: dict[str, Any] = {}
+    with st.expander("Advanced: data preparation, splits, seed, device"):
+        for column, place in enumerate(st.columns(2)):
+            with place:
+                names = [n for n in section_fields("advanced", column, spec.kind) if n not in spec.options]
+                values |= field_widgets(names, base, expert)
+    return values
+
+
+def run_form() -> None:
+    """The whole form: inputs on the left; preview, problems and Start on the right."""
+    form, side = st.columns([3, 2], gap="large")
+    with form:
+        spec, cfg, problems = _form_inputs()
+    with side:
+        _preview_and_start(spec, cfg, problems)
+
+
+def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+    expert = st.toggle(FIELDS["expert"].label, key=KEY_EXPERT, help=FIELDS["expert"].hint)
+    if expert:
+        st.caption(f"Expert ranges in force: {expert_ranges()}.")
+    st.markdown("#### 1 · Data")
+    spec = dataset_picker()
+    st.markdown("#### 2 · Model")
+    arch = arch_picker(spec)
+    base = make_config(arch, dataset=spec.name)
+    data_values, problems = data_fields(spec, base, expert)
+    model_values, model_problems = model_fields(base, expert)
+    st.markdown("#### 3 · Training")
+    train_values = training_fields(base, expert)
+    adv_values = advanced_fields(spec, base, expert)
+    values = {**data_values, **model_values, **train_values, **adv_values, "expert": expert}
+    if model_problems:  # keep the form's default so validate() does not add a second message
+        values.pop("hidden_sizes", None)
+    cfg = make_config(arch, dataset=spec.name, **values)
+    return spec, cfg, problems + model_problems + validate(cfg)
+
+
+# -- preview --------------------------------------------------------------------------------------
+def data_key(cfg: RunConfig) -> str:
+    """The config reduced to what loading its dataset depends on, as JSON (the cache key)."""
+    return RunConfig(**{name: getattr(cfg, name) for name in DATA_FIELDS}).to_json()
+
+
+@st.cache_data(show_spinner="Loading the dataset…", max_entries=16)
+def data_facts(key: str) -> dict[str, Any]:
+    """What the preview needs from a dataset: its info and split sizes (the tensors are not kept)."""
+    data = load_dataset(RunConfig.from_json(key))
+    return {
+        "info": data.info,
+        "kind": data.kind,
+        "train": len(data.train),
+        "val": len(data.val),
+        "test": len(data.test),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def parameter_count(cfg_json: str, info: dict[str, Any]) -> tuple[int, int]:
+    """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
+    model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
+    return count_parameters(model), count_parameters(model, trainable_only=True)
+
+
+def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -> None:
+    st.markdown("#### Preview")
+    todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
+    errors = [p for p in problems if not p.startswith(TODO)]
+    estimate = None
+    if not problems:
+        errors += _preview_or_offer(spec, cfg)
+        estimate = preflight_panel(cfg) if not errors else None
+    for text in todo:
+        st.info(text, icon=":material/upload_file:")
+    for text in errors:
+        show_error(text)
+    start_warning(estimate)
+    if st.button(
+        "Start training",
+        icon=":material/play_arrow:",
+        type="primary",
+        key=KEY_START,
+        disabled=bool(problems or errors),
+        width="stretch",
+        help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
+    ):
+        start_run(cfg)
+
+
+def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> list[str]:
+    """The preview when the data is at hand; a button to load it first where that may download (MNIST & co)."""
+    key = data_key(cfg)
+    local = spec.builtin or spec.needs == "data_path" or bool(cfg.data_root)
+    if not local and key not in st.session_state.get(KEY_LOADED, ()):
+        st.caption(f"{spec.title} is read from its data folder, or downloaded on first use; the preview loads it.")
+        if not st.button("Load the data for the preview", key="tr_load_preview", icon=":material/download:"):
+            return []
+        st.session_state[KEY_LOADED] = {*st.session_state.get(KEY_LOADED, ()), key}
+    try:
+        facts = data_facts(key)
+    except NNLabError as exc:
+        return [str(exc)]
+    preview(cfg, facts)
+    return []
+
+
+def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
+    """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
+    total, trainable = parameter_count(cfg.to_json(), facts["info"])
+    steps = math.ceil(facts["train"] / cfg.batch_size)
+    a, b = st.columns(2)
+    a.metric("Parameters", f"{total:,}", help="Weights and biases the model will learn.")
+    b.metric(
+        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {cfg.batch_size}."
+    )
+    frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
+    st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
+    lrs = lr_preview(cfg, steps)
+    fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
+    fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
+    st.plotly_chart(fig, key="tr_lr_preview", config={"displayModeBar": False})
+    if cfg.schedule == "plateau":
+        st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
+
+
+def start_run(cfg: RunConfig) -> None:
+    """Submit to the job manager and show the run's live view (its id goes into the URL)."""
+    title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+    if run_id:
+        st.query_params[QUERY_RUN] = run_id
+        st.rerun()

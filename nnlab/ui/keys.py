@@ -1,0 +1,48 @@
+"""Every st.session_state key of nnlab's pages, in one place: short-lived UI state only (durable facts
+live in the store). Widgets whose value the code reads back through st.session_state are listed here;
+buttons and charts keep their keys where they are drawn."""
+
+# shared by every page
+KEY_FLASH = "nnlab_flash"  # a one-time message shown at the top of the next page run
+KEY_AUTHED = "nnlab_authenticated"  # this session typed the demo password
+KEY_PASSWORD = "nnlab_password"
+KEY_RUN_PICKER = "run_picker"  # the Results page's run selectbox
+QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
+
+# Home
+KEY_RECENT = "home_recent"  # the recent-runs table's selection
+
+# Train: the form
+KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
+KEY_START = "tr_start"
+KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
+KEY_SOURCE = "tr_source_{dataset}"  # per dataset: upload a file or type a path
+KEY_UPLOAD = "tr_{dataset}_upload"
+KEY_FIELD = "tr_{name}"  # a field's widget; per architecture or dataset where those set its default
+KEY_FIELD_ARCH = "tr_{arch}_{name}"
+KEY_FIELD_DATASET = "tr_{dataset}_{name}"
+# Train: the live view
+KEY_CURVES = "tr_curves"  # (signature, figure) of the live curves, rebuilt only when an epoch arrives
+
+# Results
+KEY_CM_MODE = "results_cm_mode"
+KEY_CM_CHART = "results_cm_chart_{run}_{mode}"  # the chart's selection state
+KEY_CM_TRUE = "results_cell_true_{run}"  # the fallback picker, which also holds the current cell
+KEY_CM_PRED = "results_cell_pred_{run}"
+KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
+KEY_CM_LIMIT = "results_examples_limit"
+
+# Compare
+KEY_TABLE = "compare_table"
+KEY_FILTER = "compare_filter_{col}"
+KEY_CONFIRM = "compare_confirm_rerun"
+
+# Playground
+KEY_MODEL_PICKER = "playground_run"
+KEY_PG_UPLOAD = "playground_upload"
+KEY_CANVAS = "playground_canvas"
+KEY_TEST_INDEX = "playground_test_index"
+KEY_TEXT = "playground_text"
+KEY_SERIES = "playground_series"
+KEY_STEPS = "playground_steps"
+KEY_ROWS = "playground_rows"

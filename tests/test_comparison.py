@@ -1,0 +1,141 @@
+"""Seed groups, the two-way comparison engine and the `compare` / `train --seeds` command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nnlab.cli import main
+from nnlab.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve
+from nnlab.errors import NNLabError
+from nnlab.groups import find_group, group_id, group_key, groups_of, seed_configs
+from nnlab.registry import make_config
+from nnlab.runner import execute
+from nnlab.runs import RunStore
+from nnlab.stats import B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
+from tests.helpers import tiny_config
+
+
+def test_configs_that_differ_only_in_seed_or_environment_share_a_group():
+    cfg = tiny_config("mlp")
+    same = [cfg.replace(seed=3), cfg.replace(threads=1, device="cpu"), cfg.replace(expert=True)]
+    assert all(group_key(c) == group_key(cfg) and group_id(c) == group_id(cfg) for c in same)
+    assert group_id(cfg.replace(lr=0.01)) != group_id(cfg) and group_id(cfg).startswith("g-")
+    assert [c.seed for c in seed_configs(cfg.replace(seed=4), 3)] == [4, 5, 6]
+
+
+def _train(store, cfg):
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    rec = execute(store, run_id)
+    assert rec.status == "finished", rec.reason
+    return run_id
+
+
+def test_two_runs_on_one_split_are_compared_paired_with_mcnemar_and_the_flips_add_up(trained, store):
+    a, b = trained["digits"], trained["digits_b"]
+    tw = compare(store, a, b)
+    out = tw.to_json()
+    assert tuple(out) == JSON_KEYS and json.loads(json.dumps(out)) == out
+    assert out["test"].startswith("McNemar") and tw.verdict.pairing == PAIRED_EXAMPLES
+    pa = store.folder(a).read_results().predictions
+    pb = store.folder(b).read_results().predictions
+    ra, rb = pa.y_pred == pa.y_true, pb.y_pred == pb.y_true
+    assert out["flipped_a_to_b"] == int(np.sum(ra & ~rb)) and out["flipped_b_to_a"] == int(np.sum(rb & ~ra))
+    assert out["a_value"] == pytest.approx(ra.mean()) and out["diff"] == pytest.approx(rb.mean() - ra.mean())
+    assert out["a_ci"][0] <= out["a_value"] <= out["a_ci"][1] and out["diff_ci"][0] <= out["diff"] <= out["diff_ci"][1]
+    assert set(out["config_diff"]) == {"hidden_sizes", "dropout", "lr"}
+    assert out["config_diff"]["lr"] == {"a": 0.001, "b": 0.003}
+    conf = pb.probs[tw.flips.a_better, pb.y_pred[tw.flips.a_better]]  # B's confidence in its mistakes
+    assert np.all(np.diff(conf) <= 0)
+
+
+def test_cell_moves_explain_the_confusion_difference(trained, store):
+    tw = compare(store, trained["digits"], trained["digits_b"])
+    ma, mb = tw.pair
+    ca, cb = np.array(ma.results.report["confusion"]), np.array(mb.results.report["confusion"])
+    for t in range(10):
+        for p in range(10):
+            into, out = cell_moves(ma, mb, t, p)
+            assert len(into) - len(out) == cb[t, p] - ca[t, p]
+            assert np.all(mb.results.predictions.y_pred[into] == p) and np.all(ma.results.predictions.y_pred[out] == p)
+
+
+def test_forecasters_are_compared_by_rmse_and_the_error_gap_runs_along_the_series(trained, store):
+    a = trained["series"]
+    b = _train(store, store.get(a).config.replace(epochs=1, hidden=32, lr=3e-3))
+    tw = compare(store, a, b)
+    assert tw.verdict.metric == "rmse" and tw.verdict.test == "paired permutation test"
+    t, gap = error_gap_along_series(*tw.pair)
+    assert len(t) == len(gap) == len(tw.pair[0].results.predictions.y_true)
+    assert len(tw.flips.a_better) == int(np.sum(gap > 0)) and len(tw.flips.b_better) == int(np.sum(gap < 0))
+
+
+def test_runs_that_cannot_be_compared_are_refused_in_one_sentence(trained, store):
+    with pytest.raises(NNLabError, match="classifier and .* a forecaster"):
+        compare(store, trained["digits"], trained["series"])
+    with pytest.raises(NNLabError, match="neither a run id nor a group id"):
+        compare(store, "nope", trained["digits"])
+    with pytest.raises(NNLabError, match="no finished run with test results"):
+        resolve(store, trained["failed"])
+
+
+@pytest.mark.slow
+def test_a_group_of_seeds_is_compared_seed_by_seed_against_another(store):
+    base = tiny_config("mlp", epochs=2)
+    ids_a = [_train(store, c) for c in seed_configs(base, 2)]
+    ids_b = [_train(store, c) for c in seed_configs(base.replace(lr=1e-4, epochs=1), 2)]
+    groups = {g.group_id: g for g in groups_of(store.list())}
+    ga, gb = group_id(base), group_id(base.replace(lr=1e-4, epochs=1))
+    assert [r.run_id for r in groups[ga].runs] == ids_a and groups[gb].seeds == (0, 1)
+    assert find_group(store.list(), ga[:6]).group_id == ga
+    tw = compare(store, gb, ga)
+    assert tw.a.is_group and len(tw.a.members) == 2 and tw.verdict.pairing == PAIRED_SEEDS
+    assert tw.verdict.verdict == B_BETTER and "seed" not in tw.config_diff
+    assert tw.to_json()["a"] == gb and ids_b[0] in {m.record.run_id for m in tw.a.members}
+
+
+def test_cli_compare_prints_the_verdict_and_ends_with_the_json_object(workspace, trained, capsys):
+    assert main(["compare", trained["digits"], trained["digits_b"], "--json", "--store", str(workspace)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split(" (p ")[0] in {"B is better", "A is better", NO_DIFFERENCE[0].upper() + NO_DIFFERENCE[1:]}
+    assert any(line.startswith("Config fields that differ") for line in lines)
+    assert tuple(json.loads(lines[-1])) == JSON_KEYS
+    assert main(["compare", "nope", trained["digits"], "--store", str(workspace)]) == 2
+    assert "A nope is neither a run id nor a group id" in capsys.readouterr().err
+
+
+def test_cli_train_seeds_creates_one_group_and_prints_its_summary(workspace, capsys):
+    args = ["train", "--arch", "mlp", "--dataset", "digits", "--epochs", "1", "--hidden-sizes", "32"]
+    assert main([*args, "--seeds", "2", "--seed", "5", "--json", "--store", str(workspace)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["seeds"] == [5, 6] and len(summary["runs"]) == 2 and summary["statuses"] == ["finished"] * 2
+    assert summary["group"] == group_id(make_config("mlp", dataset="digits", epochs=1, hidden_sizes=(32,)))
+    assert summary["mean"] == pytest.approx(np.mean(summary["scores"]))
+    assert main(["runs", "--groups", "--store", str(workspace)]) == 0
+    assert f"group {summary['group']}: 2 runs (seeds 5, 6), test accuracy" in capsys.readouterr().out
+    assert main([*args, "--seeds", "0", "--store", str(workspace)]) == 2
+    assert "--seeds must be 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_must_show_a_weak_run_loses_clearly_and_seeds_of_one_config_mostly_tie(workspace, capsys):
+    store = ["--store", str(workspace)]
+    digits = ["train", "--arch", "mlp", "--dataset", "digits", "--json", *store]
+    assert main([*digits, "--epochs", "1", "--lr", "1e-4"]) == 0
+    weak = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_id"]
+    assert main([*digits, "--epochs", "30"]) == 0
+    strong = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_id"]
+    assert main(["compare", weak, strong, "--json", *store]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["verdict"] == B_BETTER and out["p_value"] < 0.01
+    assert main([*digits, "--epochs", "30", "--seeds", "3"]) == 0
+    group = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (
+        len(group["runs"]) == 3 and len({group_id(r.config) for r in map(RunStore(workspace).get, group["runs"])}) == 1
+    )
+    ties = 0
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert main(["compare", group["runs"][i], group["runs"][j], "--json", *store]) == 0
+        ties += json.loads(capsys.readouterr().out.strip().splitlines()[-1])["verdict"] == NO_DIFFERENCE
+    assert ties >= 2
