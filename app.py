@@ -5,6 +5,7 @@ import streamlit as st
 from nnlab.ui import page_setup
 from nnlab.ui.auth import locked
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
+from nnlab.ui.manage import queue_panel
 
 
 def home() -> None:
@@ -21,6 +22,7 @@ def home() -> None:
     with right:
         device_card()
     page_links(PAGES[1:])
+    queue_panel()
     st.subheader("Recent runs", anchor=False)
     recent_runs()
 

@@ -89,6 +89,18 @@ class JobManager:
         with self._cv:
             return [item[0] for item in self._queue]
 
+    def running(self) -> list[str]:
+        """Run ids a worker has taken (loading their data or training), oldest first."""
+        with self._cv:
+            return list(self._running)
+
+    def stop_all(self) -> int:
+        """Empty the queue and stop every running run at its next batch; returns how many were stopped."""
+        ids = [*self.queued(), *self.running()]
+        for run_id in ids:
+            self.stop(run_id)
+        return len(ids)
+
     def wait(self, run_id: str, timeout: float = 600) -> RunRecord:
         """Block until a run leaves the queue and finishes (for the command line and tests)."""
         deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ from nnlab.plots import compare_curves_figure, confusion_diff_figure, f1_change_
 from nnlab.records import higher_is_better
 from nnlab.ui import page_setup, show_error, store
 from nnlab.ui.compare import filters, rerun_ui, runs_table_ui
+from nnlab.ui.manage import delete_selected
 from nnlab.ui.results import results_of
 
 page_setup("Compare runs")
@@ -25,6 +26,7 @@ st.caption(f"{len(shown)} of {len(records)} runs. Click a column header to sort;
 selected = [by_id[i] for i in runs_table_ui(shown)]
 if len(selected) == 1:
     rerun_ui(selected[0])
+delete_selected(selected)
 
 if selected:
     st.subheader("Validation curves", anchor=False)

@@ -118,3 +118,98 @@ def report_axes_and_config(page, report: Path) -> None:
     config = page.locator("h2:has-text('Config') + table td:first-child").all_inner_texts()
     assert "Hidden layer sizes" in config and "Learning rate" in config
     assert not {"Vocabulary size", "Window", "Momentum", "Start from ImageNet weights", "Label column"} & set(config)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of the selectbox labelled `label`."""
+    page.locator("[data-testid=stSelectbox]", has_text=label).first.click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def errors(page) -> list[str]:
+    return page.locator("[data-testid=stAlertContentError]").all_inner_texts()
+
+
+def start(page):
+    return page.get_by_role("button", name=re.compile("Start training"))
+
+
+def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server, tmp_path):
+    """Items 3, 9 and 2: an out-of-range value, an upload without its label column, missing ResNet weights."""
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.goto(f"{server}/Train")
+    settle(page, "button:has-text('Start training')")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("5000")
+    epochs.press("Enter")
+    settle(page)
+    assert epochs.input_value() == "5000"  # kept as typed, not put back to 20
+    assert any("Epochs 5000 is outside 1 to 200" in e for e in errors(page)), errors(page)
+    assert start(page).is_disabled()
+    shot(page, "form-epochs-5000")
+    epochs.fill("3")
+    epochs.press("Enter")
+    settle(page)
+    assert start(page).is_enabled()
+
+    choose(page, "Dataset", "Your CSV table")
+    assert errors(page) == []  # nothing is wrong before the user has done anything
+    table = tmp_path / "wine.csv"
+    table.write_text("alcohol,acidity,quality\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(60)))
+    page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(table))
+    settle(page, "[data-testid=stAlertContentError]")
+    message = " ".join(errors(page))
+    shot(page, "form-csv-without-label")
+    assert "wine.csv" in message and '"Label column"' in message, message
+    assert "--" not in message and not re.search(r"[0-9a-f]{12}", message), message
+    assert start(page).is_disabled()
+
+    choose(page, "Dataset", "Handwritten digits (scikit-learn)")
+    page.locator("[data-testid=stRadio] label", has_text="ResNet-18 (transfer)").click()
+    settle(page, "text=ImageNet weights are not on this machine")
+    assert start(page).is_disabled()
+    shot(page, "form-resnet-weights-missing")
+    page.get_by_role("button", name=re.compile("Train from scratch instead")).click()
+    settle(page)
+    assert not page.get_by_text("ImageNet weights are not on this machine").is_visible()
+    assert not page.get_by_role("switch", name="Start from ImageNet weights").is_checked()
+    assert not page.get_by_role("switch", name="Freeze the pretrained backbone").is_checked()
+    page.locator("label", has_text="Freeze the pretrained backbone").first.click()  # a frozen random backbone
+    settle(page, "[data-testid=stAlertContentError]")
+    assert any("A frozen backbone needs pretrained weights" in e for e in errors(page)), errors(page)
+    assert start(page).is_disabled()
+    shot(page, "form-frozen-random-backbone")
+
+
+def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, server):
+    """Item 4 and 14: two runs started one after the other; the second waits and says for what."""
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    run_ids = []
+    for _ in range(2):
+        page.goto(f"{server}/Train")
+        settle(page, "button:has-text('Start training')")
+        epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+        epochs.fill("200")
+        epochs.press("Enter")
+        settle(page)
+        page.locator("label", has_text="Early stopping").first.click()
+        settle(page)
+        start(page).click()
+        page.wait_for_url(re.compile(r"[?&]run="), timeout=60_000)
+        run_ids.append(re.search(r"run=([\w-]+)", page.url).group(1))
+    note = page.locator("[data-testid=stAlert]", has_text="It waits for").first
+    note.wait_for(timeout=60_000)
+    assert "Queued: number 1 in line" in note.inner_text() and run_ids[0] in note.inner_text()
+    assert page.get_by_text("Starting: loading the data").count() == 0
+    shot(page, "queued-run")
+    page.goto(server)
+    settle(page, "[data-testid=stDataFrame]")
+    shot(page, "home-queue")
+    page.get_by_role("button", name=re.compile(r"Stop all \(2\)")).click()
+    page.get_by_role("button", name="Yes, stop them all").click()
+    settle(page, "text=Stopped 2 runs")
+    page.goto(f"{server}/Train?run={run_ids[1]}")
+    settle(page, "button:has-text('Train again')")
+    assert page.get_by_role("button", name=re.compile("Resume")).count() == 0  # it never ran
+    shot(page, "stopped-in-the-queue")

@@ -42,7 +42,16 @@ def test_sizes_are_those_of_the_model_the_run_builds():
 
 
 def test_frozen_backbone_counts_only_the_head_as_trainable():
-    cfg = make_config("resnet18", dataset="digits", pretrained=False, hidden=32, epochs=1, batch_size=16, threads=1)
+    cfg = make_config(
+        "resnet18",
+        dataset="digits",
+        pretrained=False,
+        freeze_backbone=False,
+        hidden=32,
+        epochs=1,
+        batch_size=16,
+        threads=1,
+    )
     est = estimate(cfg, budget=Budget(max_seconds=0.3))
     head = 512 * 32 + 32 + 32 * 10 + 10
     assert est.trainable_params == head < est.params

@@ -11,6 +11,7 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
@@ -118,6 +119,15 @@ def status_badge(status: str) -> None:
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
+def run_title(rec: RunRecord) -> str:
+    """'MLP on Handwritten digits (scikit-learn)': the architecture and the data as the form names them."""
+    from nnlab.data import DATASETS
+    from nnlab.models import MODELS
+
+    arch = MODELS[rec.arch].title if rec.arch in MODELS else rec.arch
+    return f"{arch} on {DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
+
+
 def run_label(rec: RunRecord) -> str:
     """One line naming a run in pickers."""
     score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
@@ -139,7 +149,7 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
 
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(str(exc), icon=":material/error:")
+    st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
 
 
 def submit_run(cfg: RunConfig, message: str) -> str | None:
@@ -149,8 +159,17 @@ def submit_run(cfg: RunConfig, message: str) -> str | None:
     except NNLabError as exc:
         show_error(exc)
         return None
+    place = queue_place(run_id)
+    if place:  # the run waits: say so, not "started"
+        message = f"Run {{run_id}} is queued: number {place} in line; it starts when the runs ahead of it end."
     flash(message.format(run_id=run_id))
     return run_id
+
+
+def queue_place(run_id: str) -> int:
+    """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
+    waiting = manager().queued()
+    return waiting.index(run_id) + 1 if run_id in waiting else 0
 
 
 def format_duration(seconds: float | None) -> str:

@@ -32,6 +32,7 @@ from nnlab.ui.fields import (
 )
 from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.weights import weights_problem
 
 UPLOAD_LIMIT_MB = 200
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
@@ -86,9 +87,10 @@ def arch_picker(spec: DatasetSpec) -> str:
 
 
 def save_upload(name: str, data: bytes, root: Path) -> Path:
-    """Write an uploaded file under root/uploads/ once (named by its content hash); returns its path."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    path = root / "uploads" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+    """Write an uploaded file once, under root/uploads/<content hash>/ with the name it was uploaded with (so
+    messages and run names show that name); returns its path."""
+    safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).name).strip("._ ") or "upload"
+    path = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / safe
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -195,6 +197,8 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     base = make_config(arch, dataset=spec.name)
     data_values, problems = data_fields(spec, base, expert)
     model_values, model_problems = model_fields(base, expert)
+    missing = weights_problem(make_config(arch, dataset=spec.name, **data_values, **model_values))
+    model_problems += [missing] if missing else []
     st.markdown("#### 3 · Training")
     train_values = training_fields(base, expert)
     adv_values = advanced_fields(spec, base, expert)
@@ -202,7 +206,8 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     if model_problems:  # keep the form's default so validate() does not add a second message
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
-    return spec, cfg, problems + model_problems + validate(cfg)
+    checked_here = ("data_path",) if spec.needs == "data_path" else ()  # the uploader says what it needs
+    return spec, cfg, problems + model_problems + validate(cfg, checked_here)
 
 
 # -- preview --------------------------------------------------------------------------------------

@@ -6,13 +6,24 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.config import FIELDS, RunConfig
-from nnlab.data import DATASETS
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.text import plural
-from nnlab.ui import QUERY_RUN, RESULTS_PAGE, flash, format_duration, go, manager, show_error, status_badge, store
+from nnlab.ui import (
+    QUERY_RUN,
+    RESULTS_PAGE,
+    flash,
+    format_duration,
+    go,
+    manager,
+    queue_place,
+    run_title,
+    show_error,
+    status_badge,
+    store,
+)
 from nnlab.ui.form import prefill, run_form
 from nnlab.ui.keys import KEY_CURVES
 
@@ -48,15 +59,12 @@ def live_view(run_id: str) -> None:
         st.warning(f"Run {run_id} is not in the store; it may have been deleted.")
         new_run_button()
         return
-    title = (
-        f"{MODELS[rec.arch].title if rec.arch in MODELS else rec.arch} on "
-        f"{DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
-    )
     head, badge = st.columns([6, 1], vertical_alignment="center")
-    head.subheader(title, anchor=False)
+    head.subheader(run_title(rec), anchor=False)
     with badge:
         status_badge(rec.status)
-    st.caption(f"Run {rec.run_id} · started {rec.created_iso} UTC · {config_summary(rec.config)}")
+    when = "queued" if rec.status == "queued" else "created"
+    st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
 
@@ -75,7 +83,7 @@ def run_actions(rec: RunRecord) -> None:
         actions.append(results_button)
     if rec.status in ACTIVE:
         actions.append(stop_button)
-    if rec.status in RESUMABLE:
+    if rec.status in RESUMABLE and (rec.epochs_done or rec.device):  # stopped in the queue: it never ran
         actions.append(resume_button)
     actions += [again_button, new_run_button, delete_button]
     for col, action in zip(st.columns(len(actions) + 1), actions, strict=False):
@@ -171,22 +179,29 @@ def live_panel(run_id: str, status: str) -> None:
 def status_panel(rec: RunRecord) -> None:
     """Progress bars and rates while training; the outcome afterwards."""
     if rec.status == "queued":
-        ahead = manager().queued()
-        place = ahead.index(rec.run_id) if rec.run_id in ahead else 0
-        st.info(
-            f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
-            if place
-            else "Starting: loading the data and building the model…",
-            icon=":material/hourglass_top:",
-        )
+        st.info(queue_text(rec.run_id), icon=":material/hourglass_top:")
     elif rec.status == "running":
         running_panel(rec)
     elif rec.status in ("failed", "diverged"):
-        st.error(rec.reason or "The run failed.", icon=":material/error:")
+        show_error(rec.reason or "The run failed.")
     elif rec.status == "interrupted":
         st.warning(rec.reason, icon=":material/warning:")
     if rec.status in ("finished", "stopped") or (rec.status != "running" and rec.epochs_done):
         outcome_panel(rec)
+
+
+def queue_text(run_id: str) -> str:
+    """Where a queued run stands: its place in line and the runs it waits for, or that it is starting."""
+    place = queue_place(run_id)
+    if not place:
+        return "Starting: loading the data and building the model…"
+    running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
+    now = ", ".join(f"{r.run_id} ({run_title(r)})" for r in running) or "the run before it"
+    ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""
+    return (
+        f"Queued: number {place} in line. It waits for {now} to finish{ahead}; "
+        "runs train one at a time, so each gets the whole machine."
+    )
 
 
 def running_panel(rec: RunRecord) -> None:
