@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh machine:  make run  (dashboard)  ·  make test  (whole suite)
+# While developing:  make test-fast  (all but the slow and browser tests)
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8501
 
-.PHONY: setup run test lint format bench browser clean
+.PHONY: setup run test test-fast lint format bench browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ format: setup
 
 test: setup browser lint
 	$(PY) -m pytest
+
+# everything but the tests marked slow (real training, subprocesses) and the browser tests: under a minute on 2 cores
+test-fast: setup lint
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 bench: setup
 	$(PY) -m nnlab bench

@@ -20,14 +20,14 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from nnlab.bench_store import store_timings
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
-from nnlab.fixtures import fill_store
+from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
 from nnlab.models import build_model
 from nnlab.precision import Bf16Check, bf16_check
 from nnlab.registry import make_config
@@ -36,74 +36,6 @@ from nnlab.runs import RunStore
 from nnlab.train import Callback, Trainer, resolve_device
 
 LIVE_POLL_S = 0.5  # how often the simulated live view reads the store while a run trains
-
-
-# -- the data: random but learnable, shaped like the real sets ----------------------------------------------
-def _centres(rng: np.random.Generator, classes: int, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.normal(0, 1, (classes, *shape)).astype(np.float32)
-
-
-def mnist_like(n: int, val: int, seed: int = 0) -> Dataset:
-    """n + val rows of 784 float features in 10 classes (a noisy class centre each), as a table."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n + val)
-    x = _centres(rng, 10, (784,))[y] * 0.5 + rng.normal(0, 1, (n + val, 784)).astype(np.float32)
-    info = {"num_classes": 10, "classes": [str(c) for c in range(10)], "input_shape": [784]}
-    return _dataset("mnist-like", "tabular", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
-
-
-def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
-    """n + val uint8 colour images (3, 32, 32) in 10 classes, stored as nnlab stores images."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n + val)
-    x = np.empty((n + val, 3, 32, 32), dtype=np.uint8)
-    centres = _centres(rng, 10, (3, 32, 32))
-    for start in range(0, n + val, 1000):  # in chunks: the float intermediate of 60k images is large
-        part = centres[y[start : start + 1000]] * 40 + 128
-        x[start : start + 1000] = np.clip(part + rng.normal(0, 40, part.shape), 0, 255)
-    flat = torch.from_numpy(x[:n]).float().div_(255).transpose(0, 1).reshape(3, -1)
-    info = {
-        "num_classes": 10,
-        "classes": [str(c) for c in range(10)],
-        "input_shape": [3, 32, 32],
-        "source_channels": 3,
-        "mean": flat.mean(1).tolist(),
-        "std": flat.std(1).tolist(),
-        "image_size": 32,
-    }
-    return _dataset("cifar-like", "image", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
-
-
-def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int = 10_000) -> Dataset:
-    """n + val token-id texts padded to max_len; lengths like IMDB reviews (median ~175 words, ~30% cut)."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n + val)
-    lengths = np.clip(rng.lognormal(np.log(175 * max_len / 256), 0.75, n + val), 8, max_len).astype(np.int64)
-    ids = rng.integers(2, vocab, (n + val, max_len))
-    cue = rng.random((n + val, max_len)) < 0.1  # a tenth of the words carry the label: 2 disjoint word sets
-    words = min(50, (vocab - 2) // 2)
-    ids = np.where(cue, 2 + y[:, None] * words + rng.integers(0, words, (n + val, max_len)), ids)
-    ids[np.arange(max_len)[None, :] >= lengths[:, None]] = 0  # padding
-    info = {
-        "num_classes": 2,
-        "classes": ["negative", "positive"],
-        "input_shape": [max_len],
-        "vocab_size": vocab,
-        "max_len": max_len,
-    }
-    return _dataset(
-        "reviews-like", "text", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info
-    )
-
-
-def _dataset(
-    name: str, kind: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, info: dict[str, Any]
-) -> Dataset:
-    def part(sl: slice) -> Split:
-        return Split(x[sl], y[sl], None if lengths is None else lengths[sl])
-
-    val = part(slice(n, None))
-    return Dataset(name, kind, part(slice(0, n)), val, val, info["classes"], info)
 
 
 def head(data: Dataset, n: int) -> Dataset:
@@ -120,8 +52,8 @@ def plain_inputs(data: Dataset) -> torch.Tensor:
     """What a practitioner feeds the plain loop: floats normalised once up front; token ids as they are."""
     if data.kind != "image":
         return data.train.x
-    mean = torch.tensor(data.info["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(data.info["std"]).view(1, -1, 1, 1)
+    mean = torch.tensor(data.info.scaler.mean).view(1, -1, 1, 1)
+    std = torch.tensor(data.info.scaler.std).view(1, -1, 1, 1)
     return (data.train.x.float() / 255 - mean) / std
 
 
@@ -408,56 +340,6 @@ def leave_core_cost(case: Case, plan: Plan, device: torch.device, store: RunStor
 
     slower = _paired(fit(cores), fit(cores - 1), plan.pairs)
     return {"case": case.name, "threads": cores, "dashboard_threads": cores - 1, "cost": round(1 - 1 / slower, 4)}
-
-
-# -- the store at scale -------------------------------------------------------------------------------------
-def _timed(fn: Callable[[], Any], reps: int = 5) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def compare_work(store: RunStore, selected: list[str]) -> None:
-    """The Compare page's server-side data work with some runs ticked (list, table, histories, frames, figure)."""
-    records = store.list()
-    by_id = {r.run_id: r for r in records}
-    chosen = [by_id[i] for i in selected]
-    histories = store.metrics_many(selected)
-    try:
-        from nnlab import compare, plots
-    except ImportError:  # the Compare module is optional to the benchmark
-        return
-    compare.filter_runs(compare.runs_table(records), ("finished", "stopped"))
-    compare.hyperparameter_frame(chosen)
-    compare.config_diff(chosen)
-    if hasattr(plots, "compare_curves_figure"):
-        plots.compare_curves_figure(histories, "classification")
-
-
-def store_timings(runs: int) -> dict[str, float]:
-    """Fill a fresh store with `runs` finished runs; time listing, filtering and the Compare page's work."""
-    from nnlab import runs as runs_module
-
-    with tempfile.TemporaryDirectory() as root:
-        store = RunStore(root)
-        start = time.perf_counter()
-        ids = fill_store(store, runs)
-        filled = time.perf_counter() - start
-        runs_module._config.cache_clear()  # a server's first listing parses every config
-        cold = _timed(store.list, reps=1)
-        out = {
-            "runs": runs,
-            "fill_s": filled,
-            "list_cold_s": cold,
-            f"list_{runs}_s": _timed(store.list),
-            "filter_s": _timed(lambda: store.list(("finished", "stopped"))),
-            "compare_10_s": _timed(lambda: compare_work(store, ids[-10:]), reps=3),
-        }
-        store.close()
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
 
 
 # -- the command --------------------------------------------------------------------------------------------

@@ -12,10 +12,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+
+if TYPE_CHECKING:
+    from nnlab.facts import DataFacts
 
 FORMATS = ("script", "torchscript")
 TEMPLATES = Path(__file__).with_name("export_templates")
@@ -200,9 +203,11 @@ def _empty_folder(out: Path) -> Path:
 
 def _exported_config(cfg: RunConfig) -> RunConfig:
     """The run's config; a standard dataset's data_root points at the folder the run read it from."""
-    if cfg.dataset in (*_TORCHVISION, "imdb") and not cfg.data_root:
-        from nnlab.data.standard import data_root
+    from nnlab.data.standard import _torchvision_root, data_root
 
+    if cfg.dataset in _TORCHVISION:  # torchvision's root, also when the run named ROOT/MNIST or ROOT/MNIST/raw
+        return cfg.replace(data_root=str(_torchvision_root(data_root(cfg), _TORCHVISION[cfg.dataset]).resolve()))
+    if cfg.dataset == "imdb":
         return cfg.replace(data_root=str(data_root(cfg).resolve()))
     return cfg
 
@@ -269,9 +274,9 @@ def _example_input(predictor: Any) -> tuple:
 
     info, kind = predictor.info, predictor.kind
     if kind == "text":
-        ids = torch.randint(1, int(info["vocab_size"]), (3, 12))
+        ids = torch.randint(1, info.vocab_size, (3, 12))
         return ids, torch.tensor([12, 7, 1])
-    return (torch.randn(2, *info["input_shape"]),)
+    return (torch.randn(2, *info.input_shape),)
 
 
 def _to_torchscript(model: Any, example: tuple) -> Any:
@@ -289,10 +294,10 @@ def _to_torchscript(model: Any, example: tuple) -> Any:
         return torch.jit.script(model)
 
 
-def preprocessing_facts(info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
+def preprocessing_facts(data: DataFacts, cfg: RunConfig) -> dict[str, Any]:
     """What a program must do to an input before the TorchScript model sees it, and what comes out."""
-    kind = info.get("kind", "")
-    facts: dict[str, Any] = {"kind": kind, "task": info.get("task", "classification"), "arch": cfg.arch}
+    info, kind = data.to_json_dict(), data.kind
+    facts: dict[str, Any] = {"kind": kind, "task": data.task, "arch": cfg.arch}
     keys = {
         "image": ("classes", "input_shape", "source_channels", "image_size", "mean", "std"),
         "tabular": ("classes", "input_shape", "columns", "mean", "std"),

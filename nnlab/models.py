@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import urllib.error
 import urllib.parse
@@ -16,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.facts import DataFacts
 from nnlab.runfolder import load_tensors
 
 
@@ -257,8 +259,8 @@ def _more(keys: list[str]) -> str:
     return f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
 
 
-def _build_resnet(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
-    model = ResNet18Transfer(info["num_classes"], cfg.dropout, cfg.hidden, cfg.freeze_backbone)
+def _build_resnet(cfg: RunConfig, info: DataFacts) -> nn.Module:
+    model = ResNet18Transfer(info.num_classes, cfg.dropout, cfg.hidden, cfg.freeze_backbone)
     if cfg.pretrained:
         source = f"Weights file {Path(cfg.weights_path).name}" if cfg.weights_path else "The ImageNet weights"
         load_backbone(model.backbone, load_imagenet_weights(cfg.weights_path), source)
@@ -287,18 +289,15 @@ class ArchSpec:
     title: str
     inputs: InputSpec
     task: str  # "classification" or "regression"
-    build: Callable[[RunConfig, dict[str, Any]], nn.Module]
+    build: Callable[[RunConfig, DataFacts], nn.Module]
     default_dataset: str
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     fields: tuple[str, ...] = ("hidden", "dropout")  # the RunConfig model fields it reads, in the form's order
 
 
-def _in_features(info: dict[str, Any]) -> int:
-    n = 1
-    for d in info["input_shape"]:
-        n *= d
-    return n
+def _in_features(info: DataFacts) -> int:
+    return math.prod(info.input_shape)
 
 
 MODELS: dict[str, ArchSpec] = {
@@ -309,7 +308,7 @@ MODELS: dict[str, ArchSpec] = {
             "MLP",
             InputSpec(("tabular", "image")),  # flattened pixels: small images of a fixed size only
             "classification",
-            lambda c, i: MLP(_in_features(i), c.hidden_sizes, i["num_classes"], c.dropout, c.batchnorm),
+            lambda c, i: MLP(_in_features(i), c.hidden_sizes, i.num_classes, c.dropout, c.batchnorm),
             "digits",
             {"hidden_sizes": (256, 128, 64), "dropout": 0.2},
             "Fully connected layers; for feature tables and small images.",
@@ -320,7 +319,7 @@ MODELS: dict[str, ArchSpec] = {
             "CNN",
             InputSpec(("image",), load_size=64),
             "classification",
-            lambda c, i: CNN(i["input_shape"][0], i["num_classes"], c.dropout, c.hidden),
+            lambda c, i: CNN(i.input_shape[0], i.num_classes, c.dropout, c.hidden),
             "shapes",
             {"dropout": 0.5, "hidden": 256},
             "Three convolution blocks; for images trained from scratch.",
@@ -341,7 +340,7 @@ MODELS: dict[str, ArchSpec] = {
             "LSTM (text)",
             InputSpec(("text",)),
             "classification",
-            lambda c, i: TextLSTM(i["vocab_size"], i["num_classes"], c.dropout, c.hidden),
+            lambda c, i: TextLSTM(i.vocab_size, i.num_classes, c.dropout, c.hidden),
             "reviews",
             {"dropout": 0.3, "hidden": 256, "vocab_size": 10_000, "max_len": 256},
             "Bidirectional LSTM over word embeddings; for text classification.",
@@ -351,7 +350,7 @@ MODELS: dict[str, ArchSpec] = {
             "LSTM (time series)",
             InputSpec(("series",)),
             "regression",
-            lambda c, i: SeriesLSTM(i["input_shape"][1], c.horizon, c.hidden, c.dropout),
+            lambda c, i: SeriesLSTM(i.input_shape[1], c.horizon, c.hidden, c.dropout),
             "series",
             {"dropout": 0.0, "hidden": 64, "window": 32},
             "LSTM forecaster of the next value(s) of a series.",
@@ -368,7 +367,7 @@ def inputs_of(arch: str) -> InputSpec:
 _INIT_LOCK = threading.Lock()
 
 
-def build_model(cfg: RunConfig, info: dict[str, Any]) -> nn.Module:
+def build_model(cfg: RunConfig, info: DataFacts) -> nn.Module:
     """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary).
 
     Its initial weights depend on cfg.seed only: they are drawn from torch's global generator, seeded and

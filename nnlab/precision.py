@@ -14,6 +14,7 @@ from functools import cache
 import torch
 
 from nnlab.config import RunConfig
+from nnlab.facts import DataFacts, ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 
 # oneDNN's ISA names that include native bfloat16 arithmetic (ONEDNN_MAX_CPU_ISA may cap a capable CPU)
 _NATIVE_ISAS = ("BF16", "AMX", "AVX10", "ALL", "DEFAULT")
@@ -31,20 +32,21 @@ class Bf16Check:
         return not self.problem
 
 
-def _tiny_inputs(kind: str) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
+def _tiny_inputs(kind: str) -> tuple[DataFacts, torch.Tensor, torch.Tensor | None]:
     """(data facts, a batch of 2, lengths) shaped like each kind of data, as small as the models accept."""
-    info: dict = {"num_classes": 2, "classes": ["a", "b"]}
+    two = ("a", "b")
     if kind == "image":
-        info["input_shape"] = [3, 16, 16]
-        return info, torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last), None
+        facts = ImageFacts(
+            classes=two, channels=3, source_channels=3, image_size=16, scaler=Scaler.of([0.5] * 3, [1] * 3)
+        )
+        return facts, torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last), None
     if kind == "text":
-        info.update(input_shape=[6], vocab_size=16, max_len=6)
-        return info, torch.randint(1, 16, (2, 6)), torch.tensor([6, 3])
+        words = tuple(f"w{i}" for i in range(16))
+        return TextFacts(classes=two, vocab=words, max_len=6), torch.randint(1, 16, (2, 6)), torch.tensor([6, 3])
     if kind == "series":
-        info["input_shape"] = [4, 1]
-        return info, torch.randn(2, 4, 1), None
-    info["input_shape"] = [8]
-    return info, torch.randn(2, 8), None
+        facts = SeriesFacts(columns=("y",), target_index=0, window=4, horizon=1, scaler=Scaler.of([0.0], [1.0]))
+        return facts, torch.randn(2, 4, 1), None
+    return TabularFacts(classes=two, features=8), torch.randn(2, 8), None
 
 
 @cache

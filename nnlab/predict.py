@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
@@ -13,6 +12,7 @@ from nnlab.config import RunConfig
 from nnlab.data.batches import make_transform
 from nnlab.data.prep import encode, tokenize
 from nnlab.errors import NNLabError
+from nnlab.facts import DataFacts
 from nnlab.models import build_model
 from nnlab.runfolder import RunFolder
 
@@ -57,9 +57,9 @@ def fit_to_ink(image: np.ndarray, margin: float = 0.1, threshold: int = 30) -> n
 class Predictor:
     """A finished run's model on the CPU, with the preprocessing its data had in training."""
 
-    def __init__(self, cfg: RunConfig, info: dict[str, Any], state: dict[str, torch.Tensor]):
+    def __init__(self, cfg: RunConfig, info: DataFacts, state: dict[str, torch.Tensor]):
         self.cfg, self.info = cfg, info
-        self.kind, self.task = info.get("kind", ""), info.get("task", "classification")
+        self.kind, self.task = info.kind, info.task
         # the trained weights replace any pretrained ones, so never fetch ImageNet weights here
         self.model = build_model(cfg.replace(pretrained=False, weights_path=""), info)
         try:
@@ -75,7 +75,7 @@ class Predictor:
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.info.get("classes", [])]
+        return list(self.info.classes)
 
     def _expect(self, *kinds: str) -> None:
         if self.kind not in kinds:
@@ -89,12 +89,11 @@ class Predictor:
     # -- images -----------------------------------------------------------------------------------
     def image_tensor(self, images: Sequence[Image.Image | np.ndarray]) -> torch.Tensor:
         """Images -> (B, C, size, size) normalised like the training batches (one size per call)."""
-        channels = int(self.info.get("source_channels", self.info["input_shape"][0]))
-        arrays = [to_uint8_image(img, channels) for img in images]
+        arrays = [to_uint8_image(img, self.info.source_channels) for img in images]
         if len({a.shape for a in arrays}) > 1:
             return torch.cat([self.image_tensor([a]) for a in arrays])
         x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # (B, C, H, W) uint8
-        transform = make_transform("image", self.info, (), torch.device("cpu"))
+        transform = make_transform(self.info, (), torch.device("cpu"))
         return transform(x, False)
 
     def predict_images(self, images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
@@ -110,7 +109,7 @@ class Predictor:
     def predict_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities (B, classes), tokenised and encoded with the run's vocabulary."""
         self._expect("text")
-        ids, lengths = encode([tokenize(t) for t in texts], self.info["vocab"], int(self.info["max_len"]))
+        ids, lengths = encode([tokenize(t) for t in texts], list(self.info.vocab), self.info.max_len)
         return self._probs(ids[:, : int(lengths.max())], lengths)
 
     def predict_text(self, text: str) -> np.ndarray:
@@ -121,30 +120,29 @@ class Predictor:
 
     def known_words(self, text: str) -> tuple[int, int]:
         """(words in the vocabulary, words) of a text, to warn about unknown words."""
-        vocab, tokens = set(self.info["vocab"]), tokenize(text)
+        vocab, tokens = set(self.info.vocab), tokenize(text)
         return sum(t in vocab for t in tokens), len(tokens)
 
     # -- feature rows -----------------------------------------------------------------------------
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities (B, classes) of raw feature rows (B, F), standardised like training."""
         self._expect("tabular")
-        x = np.asarray(rows, dtype=np.float32).reshape(-1, len(self.info["mean"]))
+        x = np.asarray(rows, dtype=np.float32).reshape(-1, self.info.features)
         if not np.isfinite(x).all():
             raise NNLabError("Every feature needs a number; fill the empty cells.")
-        mean, std = np.asarray(self.info["mean"], np.float32), np.asarray(self.info["std"], np.float32)
-        return self._probs(torch.from_numpy((x - mean) / std))
+        return self._probs(torch.from_numpy(self.info.scaler.scale(x) if self.info.scaler else x))
 
     # -- series -----------------------------------------------------------------------------------
     @property
     def window(self) -> int:
-        return int(self.info["window"])
+        return self.info.window
 
     def predict_window(self, values: np.ndarray) -> np.ndarray:
         """The next `horizon` target values after the last `window` rows of values (T, F) or (T,)."""
         self._expect("series")
         v = np.asarray(values, dtype=np.float64)
         v = v[:, None] if v.ndim == 1 else v
-        features = len(self.info["mean"])
+        features = len(self.info.columns)
         if v.shape[1] != features or len(v) < self.window:
             raise NNLabError(
                 f"The series needs at least {self.window} time steps of {features} column(s); "
@@ -152,12 +150,10 @@ class Predictor:
             )
         if not np.isfinite(v).all():
             raise NNLabError("The series has empty or non-numeric values; fill them first.")
-        mean, std = np.asarray(self.info["mean"]), np.asarray(self.info["std"])
-        x = torch.from_numpy(((v[-self.window :] - mean) / std).astype(np.float32))[None]  # (1, window, F)
+        x = torch.from_numpy(self.info.scaler.scale(v[-self.window :]).astype(np.float32))[None]  # (1, window, F)
         with torch.no_grad():
             out = self.model(x)[0].double().numpy()  # (horizon,) scaled
-        t = int(self.info["target_index"])
-        return out * std[t] + mean[t]
+        return self.info.scaler.unscale(out, self.info.target_index)
 
     def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
         """`steps` future values; a single-column series feeds its own forecasts back in."""
@@ -193,9 +189,8 @@ def model_view(predictor: Predictor, image: Image.Image | np.ndarray) -> np.ndar
     """What the model sees, for display: the image in the run's channels and size, (size, size, C) uint8."""
     import torch.nn.functional as F
 
-    channels = int(predictor.info.get("source_channels", predictor.info["input_shape"][0]))
-    x = torch.from_numpy(to_uint8_image(image, channels)).permute(2, 0, 1)[None].float()  # (1, C, H, W)
-    size = int(predictor.info["image_size"])
+    x = torch.from_numpy(to_uint8_image(image, predictor.info.source_channels)).permute(2, 0, 1)[None].float()
+    size = predictor.info.image_size  # x: (1, C, H, W)
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return x[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()

@@ -31,7 +31,7 @@ from nnlab.models import build_model, count_parameters
 from nnlab.registry import check
 from nnlab.runfolder import RunFolder
 from nnlab.runner import device_label, set_threads
-from nnlab.train import Trainer, resolve_device, seed_everything
+from nnlab.train import Trainer, resolve_device
 
 MB = 2**20
 WARMUP_STEPS = 3  # the first steps pay one-off costs (allocator, oneDNN primitives, cuDNN autotuning)
@@ -222,18 +222,19 @@ def _planned(sizes: dict[str, float]) -> float:
     return sum(sizes[k] for k in ("weights_mb", "gradients_mb", "optimizer_mb", "best_weights_mb"))
 
 
+def _size_fields(sizes: dict[str, float]) -> dict[str, Any]:
+    """The Estimate fields static_memory() gives."""
+    counts = {k: int(sizes[k]) for k in ("params", "trainable_params")}
+    return counts | {k: sizes[k] for k in ("weights_mb", "gradients_mb", "optimizer_mb", "best_weights_mb")}
+
+
 def _refuse(cfg: RunConfig, sizes: dict[str, float], device: torch.device, avail: float | None, why: str) -> Estimate:
     return Estimate(
-        params=int(sizes["params"]),
-        trainable_params=int(sizes["trainable_params"]),
+        **_size_fields(sizes),
         memory_mb=_planned(sizes),
         seconds_per_epoch=None,
         seconds_total=None,
         device=device_label(device),
-        weights_mb=sizes["weights_mb"],
-        gradients_mb=sizes["gradients_mb"],
-        optimizer_mb=sizes["optimizer_mb"],
-        best_weights_mb=sizes["best_weights_mb"],
         available_mb=avail,
         fits=False,
         epochs=cfg.epochs,
@@ -246,8 +247,7 @@ def estimate(cfg: RunConfig, leave_core: bool = False, budget: Budget = Budget()
     check(cfg)
     set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
-    t0 = time.perf_counter()
-    seed_everything(cfg.seed)
+    t0 = time.perf_counter()  # no global seeding: the dashboard's runs draw from streams of their own
     data = load_dataset(cfg)
     sizes, avail = static_memory(cfg, data), available_mb(device)
     limit = budget.max_memory_mb if budget.max_memory_mb is not None else avail
@@ -272,45 +272,46 @@ def _measure(
     budget: Budget,
     t0: float,
 ) -> Estimate:
-    model = build_model(cfg, data.info)
-    trainer = Trainer(cfg, model, data, device)
+    trainer = Trainer(cfg, build_model(cfg, data.info), data, device)
     setup = time.perf_counter() - t0
     try:
         activations = measure_activations(trainer)
     except torch.OutOfMemoryError:
         return _refuse(cfg, sizes, device, avail, "One batch does not fit in the GPU's memory; lower the batch size.")
-    step, timed = time_steps(trainer, budget.max_seconds)
-    val, ckpt = time_validation(trainer), time_checkpoint(trainer)
-    per_epoch = step * trainer.steps_per_epoch + val + ckpt
-    test = val * len(data.test) / max(len(data.val), 1)
+    times = _epoch_times(trainer, budget)
+    per_epoch = times["step_seconds"] * trainer.steps_per_epoch + times["validation_seconds"]
+    per_epoch += times["checkpoint_seconds"]
+    test = times["validation_seconds"] * len(data.test) / max(len(data.val), 1)
     memory = _planned(sizes) + activations
-    on_device = data_mb(data) if device.type != "cpu" else 0.0
-    fits = limit is None or memory + on_device <= limit
-    reason = "" if fits else f"The run needs about {memory + on_device:,.0f} MB, more than the {limit:,.0f} MB free."
+    needed = memory + (data_mb(data) if device.type != "cpu" else 0.0)
+    fits = limit is None or needed <= limit
     return Estimate(
-        params=int(sizes["params"]),
-        trainable_params=int(sizes["trainable_params"]),
+        **_size_fields(sizes),
+        **times,
         memory_mb=memory,
         seconds_per_epoch=per_epoch,
-        seconds_total=setup + per_epoch * cfg.epochs + test + ckpt,
+        seconds_total=setup + per_epoch * cfg.epochs + test + times["checkpoint_seconds"],
         device=device_label(device),
-        weights_mb=sizes["weights_mb"],
-        gradients_mb=sizes["gradients_mb"],
-        optimizer_mb=sizes["optimizer_mb"],
         activations_mb=activations,
-        best_weights_mb=sizes["best_weights_mb"],
         data_mb=data_mb(data),
         available_mb=avail,
         fits=fits,
         steps_per_epoch=trainer.steps_per_epoch,
-        step_seconds=step,
-        validation_seconds=val,
-        checkpoint_seconds=ckpt,
         setup_seconds=setup,
-        timed_steps=timed,
         epochs=cfg.epochs,
-        reason=reason,
+        reason="" if fits else f"The run needs about {needed:,.0f} MB, more than the {limit:,.0f} MB free.",
     )
+
+
+def _epoch_times(trainer: Trainer, budget: Budget) -> dict[str, Any]:
+    """What an epoch pays, measured: a training step, the validation pass, the checkpoint."""
+    step, timed = time_steps(trainer, budget.max_seconds)
+    return {
+        "step_seconds": step,
+        "timed_steps": timed,
+        "validation_seconds": time_validation(trainer),
+        "checkpoint_seconds": time_checkpoint(trainer),
+    }
 
 
 def sweep_seconds(per_trial: Estimate, trials: int, concurrency: int = 1) -> float | None:
@@ -347,7 +348,9 @@ def describe(est: Estimate) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """'0.09 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
+    """'4.7 ms', '0.11 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
+    if s < 0.1:
+        return f"{s * 1000:.2g} ms"
     if s < 10:
         return f"{s:.2g} s"
     s = int(round(s))

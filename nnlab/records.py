@@ -36,6 +36,14 @@ class EpochRecord:
     seconds: float
     samples_per_s: float
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EpochRecord:
+        """From asdict(), also as checkpoints wrote it when val_metric was called val_score."""
+        d = dict(d)
+        if "val_score" in d:
+            d["val_metric"] = d.pop("val_score")
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -167,10 +167,11 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
 
 def data_facts(res: Results) -> pd.DataFrame:
     """A few facts learned from the data, as (fact, value) rows (no vocabulary dumps)."""
+    info = res.info.to_json_dict()
     skip = {"vocab", "mean", "std", "classes", "columns", "notes"}
-    facts = {k: _fmt(v, 4) for k, v in res.info.items() if k not in skip}
-    if "columns" in res.info:
-        facts["columns"] = ", ".join(map(str, res.info["columns"][:50]))
+    facts = {k: _fmt(v, 4) for k, v in info.items() if k not in skip}
+    if "columns" in info:
+        facts["columns"] = ", ".join(map(str, info["columns"][:50]))
     return pd.DataFrame({"value": list(facts.values())}, index=list(facts))
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from nnlab.facts import DataFacts
+
 CONFIG, LOG = "config.json", "log.txt"
 CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
 INFO, REPORT, PREDICTIONS, EXAMPLES = "info.json", "report.json", "predictions.npz", "examples.npz"
@@ -54,22 +56,22 @@ class Results:
     """Everything the Results page and the report show about one run's test set."""
 
     run_id: str
-    info: dict[str, Any]
+    info: DataFacts
     report: dict[str, Any]
     predictions: Predictions
     examples: Examples = field(default_factory=Examples)
 
     @property
     def task(self) -> str:
-        return self.report.get("task", self.info.get("task", "classification"))
+        return self.report.get("task", self.info.task)
 
     @property
     def kind(self) -> str:
-        return self.info.get("kind", "")
+        return self.info.kind
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.report.get("classes", self.info.get("classes", []))]
+        return [str(c) for c in self.report.get("classes", self.info.classes)]
 
 
 def _pick(cls: type, arrays: dict[str, Any]) -> Any:
@@ -186,12 +188,18 @@ class RunFolder:
         return self._existing(WEIGHTS).read_bytes()
 
     # -- data facts and test outputs ------------------------------------------------------------
-    def write_info(self, info: dict[str, Any]) -> None:
-        """Facts learned from the data (classes, input shape, normalisation, vocabulary, window)."""
-        self.write_json(INFO, info)
+    def write_info(self, info: DataFacts) -> None:
+        """Facts learned from the data (classes, input shape, scaler, vocabulary, window)."""
+        self.write_json(INFO, info.to_json_dict())
 
-    def read_info(self) -> dict[str, Any]:
-        return self.read_json(INFO)
+    def read_info(self) -> DataFacts:
+        """The facts a run saved (by this version or an earlier one); one sentence when they are not readable."""
+        from nnlab.facts import facts_from_json_dict
+
+        try:
+            return facts_from_json_dict(self.read_json(INFO))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NNLabError(f"{INFO} of run {self.run_id} does not describe its data ({type(exc).__name__}).") from exc
 
     def read_arrays(self, name: str) -> dict[str, np.ndarray]:
         """The arrays of an .npz file; object arrays (pickles) are refused."""

@@ -149,7 +149,7 @@ def _train(
     seed_everything(cfg.seed)
     data = load_dataset(cfg)
     model = build_model(cfg, data.info)
-    folder.write_info({**data.info, "kind": data.kind, "task": data.task})
+    folder.write_info(data.info)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
     trainer = Trainer(cfg, model, data, device, listeners, stop)
     if resume and folder.has_checkpoint():
@@ -210,11 +210,9 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         metrics = classification_metrics(y_true, y_pred, data.classes)
         predictions = Predictions(y_true, y_pred, probs=probs)
     else:
-        info = data.info
-        t_idx = info["target_index"]
-        mean, std = info["mean"][t_idx], info["std"][t_idx]
-        y_true, y_pred = y.numpy() * std + mean, out.numpy() * std + mean
-        last = data.test.x[:, -1, t_idx].cpu().numpy() * std + mean  # naive: the last value seen
+        scaler, t = data.info.scaler, data.info.target_index
+        y_true, y_pred = scaler.unscale(y.numpy(), t), scaler.unscale(out.numpy(), t)
+        last = scaler.unscale(data.test.x[:, -1, t].cpu().numpy(), t)  # naive: the last value seen
         naive = np.repeat(last[:, None], y_true.shape[1], axis=1)
         metrics = regression_metrics(y_true, y_pred, naive)
         predictions = Predictions(y_true, y_pred, naive=naive)

@@ -46,6 +46,43 @@ class Callback:
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None: ...
 
 
+class EarlyStopping(Callback):
+    """Ends fit() after `patience` epochs without improvement and restores the best weights (Lightning's shape).
+
+    A lowered rate gets one full patience once per best epoch: the plateau schedule lowers the rate after
+    lr_patience bad epochs, one short of the early-stopping patience, and the new rate deserves its own chance.
+    """
+
+    state_key = "early_stopping"
+
+    def __init__(self, patience: int, plateau: bool):
+        self.patience, self.plateau = patience, plateau
+        self.bad_epochs, self.renewed = 0, False
+        self.best_model: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        if improved:
+            self.bad_epochs, self.renewed = 0, False
+            self.best_model = copy.deepcopy(trainer.model.state_dict())
+        elif self.plateau and trainer.optimizer.param_groups[0]["lr"] < record.lr and not self.renewed:
+            self.bad_epochs, self.renewed = 0, True  # the schedule just lowered the rate
+        else:
+            self.bad_epochs += 1
+        if self.bad_epochs >= self.patience:
+            trainer.should_stop = True
+
+    def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
+        if self.best_model is not None and result.status != "diverged":
+            trainer.model.load_state_dict(self.best_model)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"bad": self.bad_epochs, "renewed": self.renewed, "best_model": self.best_model or {}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.bad_epochs, self.renewed = state["bad"], state.get("renewed", False)
+        self.best_model = state.get("best_model") or None
+
+
 class CPUDropout(nn.Dropout):
     """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by torch.rand: on the CPU bernoulli_ costs
     about 7.5 ns an element against rand's 3, a fifth of an MLP's step at batch 256. The mask comes from the
@@ -163,21 +200,22 @@ class Trainer:
         if device.type == "cpu":
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
-        self.transform = make_transform(data.kind, data.info, cfg.augment, device, self.rng)
+        self.transform = make_transform(data.info, cfg.augment, device, self.rng)
         self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
         self.optimizer = make_optimizer(cfg, params, device)
         self.scheduler = make_scheduler(cfg, self.optimizer, self.steps_per_epoch)
-        self.callbacks = list(callbacks)
+        # early stopping first: the listeners after it (the checkpoint) see its state of this epoch
+        stopper = [EarlyStopping(cfg.patience, cfg.schedule == "plateau")] if cfg.early_stopping else []
+        self.callbacks: list[Callback] = [*stopper, *callbacks]
         self.stop = stop or threading.Event()
+        self.should_stop = False  # set by a listener (early stopping) to end fit() after this epoch
         # bf16 autocast: by default on CUDA; on the CPU only when asked for (it pays on CPUs with native bf16,
         # such as AVX512-BF16 or AMX, for convolutions and LSTMs; see `nnlab bench`)
         self.amp = cfg.precision == "bf16" or (device.type == "cuda" and cfg.precision == "auto")
         self.history: list[EpochRecord] = []
-        self.best_loss, self.best_epoch, self.bad_epochs = math.inf, 0, 0
-        self.patience_renewed = False
-        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_loss, self.best_epoch = math.inf, 0
         self._fit_start = time.perf_counter()
 
     # -- events ---------------------------------------------------------------------------------
@@ -261,19 +299,20 @@ class Trainer:
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
         if self.regression:
-            std = self.data.info["std"][self.data.info["target_index"]]
-            return loss, float(torch.sqrt(((out - y) ** 2).mean())) * std
+            info = self.data.info
+            return loss, info.scaler.unscale_spread(float(torch.sqrt(((out - y) ** 2).mean())), info.target_index)
         return loss, float((out.argmax(1) == y).float().mean())
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> FitResult:
         """Train until the epochs run out, early stopping triggers, the stop flag is set, or the loss diverges."""
-        self._fit_start = time.perf_counter()
+        self._fit_start, self.should_stop = time.perf_counter(), False
         self.emit("on_fit_start")
         result = FitResult("finished", self.history)
         try:
             for epoch in range(len(self.history) + 1, self.cfg.epochs + 1):
-                if self._run_epoch(epoch):
+                self._run_epoch(epoch)
+                if self.should_stop:
                     result.status = "early_stopped"
                     break
                 if self.stop.is_set():
@@ -283,19 +322,17 @@ class Trainer:
             result.status, result.reason = "diverged", str(exc)
         if self.stop.is_set() and result.status != "diverged":
             result.status = "stopped"
-        if self.cfg.early_stopping and self.best_state is not None and result.status != "diverged":
-            self.model.load_state_dict(self.best_state)  # restore the best weights
         result.best_epoch = self.best_epoch
         self.emit("on_fit_end", result)
         return result
 
-    def _run_epoch(self, epoch: int) -> bool:
-        """Train, evaluate, step the schedule, record; True when early stopping says stop."""
+    def _run_epoch(self, epoch: int) -> None:
+        """Train, evaluate, step the schedule, record and tell the listeners."""
         t0 = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]
         train_loss = self.train_one_epoch(epoch)
         if self.stop.is_set():
-            return False  # a partial epoch is not recorded; the last checkpoint stays the resume point
+            return  # a partial epoch is not recorded; the last checkpoint stays the resume point
         val_loss, val_metric = self.evaluate(self.val_split)
         self._finite(val_loss, epoch)
         self._step_schedule(val_loss)
@@ -305,20 +342,8 @@ class Trainer:
         self.history.append(record)
         improved = val_loss < self.best_loss - self.cfg.min_delta
         if improved:
-            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
-            self.best_state = copy.deepcopy(self.model.state_dict())
-        elif self._lowered_rate(lr) and not self.patience_renewed:
-            # the plateau schedule just lowered the rate (after lr_patience bad epochs, one short of the
-            # early-stopping patience): the new rate gets a full patience once per best epoch
-            self.bad_epochs, self.patience_renewed = 0, True
-        else:
-            self.bad_epochs += 1
-        self.patience_renewed &= not improved
+            self.best_loss, self.best_epoch = val_loss, epoch
         self.emit("on_epoch_end", record, improved)
-        return self.cfg.early_stopping and self.bad_epochs >= self.cfg.patience
-
-    def _lowered_rate(self, lr_before: float) -> bool:
-        return self.cfg.schedule == "plateau" and self.optimizer.param_groups[0]["lr"] < lr_before
 
     def _step_schedule(self, val_loss: float) -> None:
         if self.scheduler is None or self.cfg.schedule == "onecycle":
@@ -329,6 +354,10 @@ class Trainer:
             self.scheduler.step()
 
     # -- checkpoints ----------------------------------------------------------------------------
+    def _stateful(self) -> list[Callback]:
+        """The listeners with state of their own to checkpoint (Lightning's state_key)."""
+        return [cb for cb in self.callbacks if hasattr(cb, "state_key")]
+
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume after the last completed epoch (tensors and plain values only)."""
         return {
@@ -336,13 +365,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
             "history": [asdict(r) for r in self.history],
-            "best": {
-                "loss": self.best_loss,
-                "epoch": self.best_epoch,
-                "bad": self.bad_epochs,
-                "renewed": self.patience_renewed,
-            },
-            "best_model": self.best_state or {},
+            "best": {"loss": self.best_loss, "epoch": self.best_epoch},
+            "callbacks": {cb.state_key: cb.state_dict() for cb in self._stateful()},
             "config": self.cfg.to_json(),
             "rng": self.rng.get_state() if self.rng is not None else torch.empty(0, dtype=torch.uint8),
         }
@@ -353,10 +377,12 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.history[:] = [EpochRecord(**r) for r in state["history"]]
+        self.history[:] = [EpochRecord.from_dict(r) for r in state["history"]]
         best = state["best"]
-        self.best_loss, self.best_epoch, self.bad_epochs = best["loss"], best["epoch"], best["bad"]
-        self.patience_renewed = best.get("renewed", False)
-        self.best_state = state["best_model"] or None
+        self.best_loss, self.best_epoch = best["loss"], best["epoch"]
+        # checkpoints written before early stopping was a listener kept its state beside the best epoch
+        legacy = {EarlyStopping.state_key: {**best, "best_model": state.get("best_model", {})}}
+        for cb in self._stateful():
+            cb.load_state_dict(state.get("callbacks", legacy)[cb.state_key])
         if self.rng is not None and state.get("rng") is not None and state["rng"].numel():
             self.rng.set_state(state["rng"])  # a resumed run draws the masks an uninterrupted one would

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +47,20 @@ def small(data, n: int = 300):
     data.val = data.val.subset(np.arange(min(n // 3, len(data.val))))
     data.test = data.test.subset(np.arange(min(n // 3, len(data.test))))
     return data
+
+
+def fill_store(store, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[str]:
+    """Add n finished-looking runs to the store in one transaction; returns their ids."""
+    from nnlab.data.synthetic import fake_runs
+
+    runs, histories = fake_runs(n, epochs, seed)
+    store.bulk_insert(runs, histories)
+    return [r.run_id for r in runs]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120, every: float = 0.05) -> None:
+    """Poll condition() until it holds; fail naming `what` once the deadline passes (never wait forever)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up after {timeout:g} s waiting for {what}"
+        time.sleep(every)

@@ -38,6 +38,7 @@ def test_title_and_empty_store():
     assert "No runs yet" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_dataset_show_curves_diff_f1_change_and_confusion_difference(trained):
     at = _open()
     assert len(at.dataframe[0].value) == len(trained)
@@ -86,6 +87,7 @@ def test_tables_behind_the_page(trained, workspace):
     assert hp["lr"].dtype.kind == "f"
 
 
+@pytest.mark.slow
 def test_page_stays_fast_with_a_thousand_runs(store):
     cfg = make_config("mlp", dataset="digits")
     for i in range(1000):

@@ -4,6 +4,7 @@ the dataset's own normalisation, ImageNet's (and 224 pixels) for pretrained ResN
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,12 +14,13 @@ from nnlab.config import AUGMENTATIONS
 from nnlab.data import load_dataset
 from nnlab.data.batches import augment_batch, make_transform
 from nnlab.data.prep import IMAGENET_MEAN, IMAGENET_STD
+from nnlab.facts import ImageFacts, Scaler, TabularFacts
 from nnlab.models import build_model
 from nnlab.registry import make_config
 from nnlab.train import Trainer
 
 CPU = torch.device("cpu")
-INFO = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "image_size": 32, "input_shape": [3, 32, 32]}
+INFO = ImageFacts(channels=3, source_channels=3, image_size=32, scaler=Scaler.of([0.5] * 3, [0.25] * 3))
 
 
 def images(n: int = 8, channels: int = 3, size: int = 32) -> torch.Tensor:
@@ -40,8 +42,8 @@ def test_every_augmentation_keeps_shape_and_range(augment):
 
 def test_evaluation_is_deterministic_and_unaugmented():
     x = images()
-    plain = make_transform("image", INFO, (), CPU)
-    augmented = make_transform("image", INFO, AUGMENTATIONS, CPU)
+    plain = make_transform(INFO, (), CPU)
+    augmented = make_transform(INFO, AUGMENTATIONS, CPU)
     assert torch.equal(augmented(x, False), augmented(x, False))
     assert torch.equal(augmented(x, False), plain(x, False))
     assert torch.equal(plain(x, True), plain(x, False))  # nothing chosen: training batches untouched too
@@ -49,7 +51,7 @@ def test_evaluation_is_deterministic_and_unaugmented():
 
 def test_training_batches_are_augmented_differently_each_time():
     x = images()
-    t = make_transform("image", INFO, ("crop", "rotate", "jitter"), CPU)
+    t = make_transform(INFO, ("crop", "rotate", "jitter"), CPU)
     a, b = t(x, True), t(x, True)
     assert a.shape == b.shape == (8, 3, 32, 32) and not torch.equal(a, b)
 
@@ -64,20 +66,20 @@ def test_flip_mirrors_some_images_and_leaves_the_others():
 
 
 def test_transform_normalises_with_the_given_statistics_and_resizes():
-    info = dict(INFO, image_size=48, input_shape=[3, 48, 48])
-    out = make_transform("image", info, (), CPU)(torch.full((2, 3, 32, 32), 255, dtype=torch.uint8), False)
+    info = replace(INFO, image_size=48)
+    out = make_transform(info, (), CPU)(torch.full((2, 3, 32, 32), 255, dtype=torch.uint8), False)
     assert out.shape == (2, 3, 48, 48) and torch.allclose(out, torch.full_like(out, 2.0))
 
 
 def test_non_image_data_passes_through():
     x = torch.randn(4, 10)
-    assert make_transform("tabular", {}, AUGMENTATIONS, CPU)(x, True) is x
+    assert make_transform(TabularFacts(features=10), AUGMENTATIONS, CPU)(x, True) is x
 
 
 def test_pretrained_resnet_gets_imagenet_statistics_and_224_pixels_from_grey_8x8_digits():
     ds = load_dataset(make_config("resnet18", dataset="digits"))
-    assert ds.info["mean"] == list(IMAGENET_MEAN) and ds.info["std"] == list(IMAGENET_STD)
-    out = make_transform("image", ds.info, ("flip",), CPU)(ds.test.x[:4], False)
+    assert ds.info.scaler.mean == IMAGENET_MEAN and ds.info.scaler.std == IMAGENET_STD
+    out = make_transform(ds.info, ("flip",), CPU)(ds.test.x[:4], False)
     assert out.shape == (4, 3, 224, 224)
     back = out * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     assert back.min() >= -1e-4 and back.max() <= 1 + 1e-4
@@ -85,10 +87,11 @@ def test_pretrained_resnet_gets_imagenet_statistics_and_224_pixels_from_grey_8x8
 
 def test_resnet_from_scratch_uses_the_datasets_own_statistics():
     ds = load_dataset(make_config("resnet18", dataset="digits", pretrained=False))
-    assert ds.info["image_size"] == 8 and len(ds.info["mean"]) == 3
-    assert ds.info["mean"][0] == pytest.approx(float(ds.train.x.float().mean() / 255), rel=1e-4)
+    assert ds.info.image_size == 8 and len(ds.info.scaler.mean) == 3
+    assert ds.info.scaler.mean[0] == pytest.approx(float(ds.train.x.float().mean() / 255), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_the_trainer_augments_training_batches_only(monkeypatch):
     calls: list[int] = []
 

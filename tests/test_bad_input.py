@@ -245,6 +245,7 @@ def test_the_csv_reader_refuses_arbitrary_bytes_only_with_nnlab_errors(tmp_path,
         max_size=30,
     )
 )
+@pytest.mark.slow
 def test_the_csv_reader_takes_any_table_or_says_why_not(tmp_path, rows):
     f = tmp_path / "table.csv"
     f.write_text("a,b,label\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))

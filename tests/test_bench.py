@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.fixtures import fill_store
 from nnlab.runs import RunStore
+from tests.helpers import fill_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +42,7 @@ def test_bench_tiny_prints_the_table_and_the_json_line_last(workspace):
     assert {"list_cold_s", "filter_s", "compare_10_s"} <= set(result["store"])
 
 
+@pytest.mark.slow
 def test_fill_store_adds_1000_finished_looking_runs_that_list_and_filter(store: RunStore):
     ids = fill_store(store, 1000, epochs=20)
     runs = store.list()

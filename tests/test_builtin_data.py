@@ -12,16 +12,18 @@ ARCH = {"digits": "mlp", "shapes": "cnn", "reviews": "lstm", "series": "ts-lstm"
 
 
 @pytest.mark.parametrize("name", list(ARCH))
+@pytest.mark.slow
 def test_builtins_load_offline_with_three_disjoint_splits(name):
     data = load_dataset(make_config(ARCH[name], dataset=name))
     sizes = [len(data.train), len(data.val), len(data.test)]
     assert min(sizes) > 0 and sizes[0] > sizes[1]
     assert DATASETS[name].builtin and ARCH[name] in DATASETS[name].archs
     if data.task == "classification":
-        assert data.info["num_classes"] == len(data.classes) >= 2
+        assert data.info.num_classes == len(data.classes) >= 2
 
 
 @pytest.mark.parametrize("name", list(ARCH))
+@pytest.mark.slow
 def test_splits_are_fixed_by_the_seed(name):
     a = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
     b = load_dataset(make_config(ARCH[name], dataset=name, seed=3))

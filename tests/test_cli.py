@@ -10,6 +10,7 @@ import pytest
 
 from nnlab.cli import build_parser, main
 from nnlab.runs import RunStore
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,7 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_train_json_summary_is_the_last_line(workspace, capsys):
     code = main(
         [
@@ -46,6 +48,7 @@ def test_train_json_summary_is_the_last_line(workspace, capsys):
     assert "epoch 2/2" in out.err  # progress goes to stderr
 
 
+@pytest.mark.slow
 def test_ts_lstm_summary_has_rmse_and_naive_rmse(workspace, capsys):
     assert (
         main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--json", "--store", str(workspace)])
@@ -55,6 +58,7 @@ def test_ts_lstm_summary_has_rmse_and_naive_rmse(workspace, capsys):
     assert summary["test_rmse"] > 0 and summary["naive_rmse"] > 0
 
 
+@pytest.mark.slow
 def test_runs_json_lists_every_run_with_its_score(workspace, capsys):
     for seed in ("0", "1"):
         main(
@@ -91,6 +95,7 @@ def test_runs_json_lists_every_run_with_its_score(workspace, capsys):
         (["--arch", "mlp", "--batch-size", "-3"], "Batch size -3"),
     ],
 )
+@pytest.mark.slow
 def test_bad_arguments_exit_non_zero_with_one_sentence(workspace, args, words):
     result = _cli("train", *args, "--store", str(workspace))
     assert result.returncode != 0
@@ -100,6 +105,7 @@ def test_bad_arguments_exit_non_zero_with_one_sentence(workspace, args, words):
     assert all(r.status not in ("running", "queued") for r in RunStore(workspace).list())
 
 
+@pytest.mark.slow
 def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(workspace):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -149,8 +155,7 @@ def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(worksp
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    while RunStore(workspace).get(run_id).epochs_done < done_before + 2:
-        time.sleep(0.1)
+    wait_until(lambda: RunStore(workspace).get(run_id).epochs_done >= done_before + 2, "two resumed epochs", every=0.1)
     resumed.send_signal(signal.SIGINT)  # a user's Ctrl-C stops it cleanly at a batch boundary
     out, _ = resumed.communicate(timeout=120)
     rec = RunStore(workspace).get(run_id)
@@ -160,6 +165,7 @@ def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(worksp
     assert json.loads(out.strip().splitlines()[-1])["status"] == "stopped"
 
 
+@pytest.mark.slow
 def test_resume_finishes_an_interrupted_run(workspace):
     store = RunStore(workspace)
     assert (

@@ -173,9 +173,10 @@ def test_mnist_uses_its_own_test_split_and_digit_class_names(tmp_path, monkeypat
     ds = load_dataset(make_config("cnn", dataset="mnist", data_root=str(tmp_path)))
     assert len(ds.test) == 120 and len(ds.train) + len(ds.val) == 300
     assert ds.classes == [str(d) for d in range(10)]
-    assert tuple(ds.train.x.shape[1:]) == (1, 28, 28) and ds.info["input_shape"] == [1, 28, 28]
+    assert tuple(ds.train.x.shape[1:]) == (1, 28, 28) and ds.info.input_shape == (1, 28, 28)
 
 
+@pytest.mark.slow
 def test_fashion_mnist_from_gz_files_trains_with_a_cnn(tmp_path, capsys, monkeypatch):
     write_mnist(tmp_path / "data", folder="FashionMNIST", n_train=400, n_test=150, gz=True, fashion=True)
     forbid_download(monkeypatch)
@@ -264,6 +265,7 @@ def test_images_and_labels_of_different_lengths_are_refused(tmp_path):
 # --- CIFAR-10 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cifar10_batches_train_a_cnn_from_the_command_line(tmp_path, capsys, monkeypatch):
     write_cifar(tmp_path / "data", per_batch=80, n_test=150)
     forbid_download(monkeypatch)
@@ -324,8 +326,8 @@ def test_an_incomplete_cifar_folder_names_what_is_missing(tmp_path):
 def test_pretrained_resnet_on_mnist_uses_imagenet_normalisation_at_224(tmp_path):
     write_mnist(tmp_path, n_train=100, n_test=30)
     ds = load_dataset(make_config("resnet18", dataset="mnist", data_root=str(tmp_path)))
-    assert ds.info["mean"] == list(IMAGENET_MEAN) and ds.info["image_size"] == 224
-    assert ds.info["input_shape"] == [3, 224, 224]
+    assert ds.info.scaler.mean == IMAGENET_MEAN and ds.info.image_size == 224
+    assert ds.info.input_shape == (3, 224, 224)
 
 
 # --- IMDB ----------------------------------------------------------------------------------------------
@@ -355,8 +357,8 @@ def test_aclimdb_folder_trains_an_lstm_from_the_command_line(tmp_path, capsys):
 def test_imdb_vocabulary_comes_from_the_training_half_only(tmp_path):
     write_aclimdb(tmp_path, per_side=20, test_only_word="zanzibar")
     ds = load_dataset(make_config("lstm", dataset="imdb", data_root=str(tmp_path), max_len=30))
-    vocab = ds.info["vocab"]
-    assert "zanzibar" not in vocab and vocab[:2] == ["<pad>", "<unk>"]
+    vocab = ds.info.vocab
+    assert "zanzibar" not in vocab and vocab[:2] == ("<pad>", "<unk>")
     assert "br" not in vocab and "!" in vocab  # HTML breaks dropped, punctuation split off
     assert len(ds.test) == 40 and ds.test.lengths is not None
     assert int(ds.test.lengths.max()) <= 30 and int(ds.test.lengths.min()) >= 1

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nnlab.data import load_dataset
+from nnlab.facts import TabularFacts
 from nnlab.models import build_model
 from nnlab.registry import make_config
 from nnlab.runner import execute
@@ -26,6 +27,7 @@ def _fit(cfg, callbacks=(), state=None):
 
 
 @pytest.mark.parametrize("arch", ["mlp", pytest.param("lstm", marks=pytest.mark.slow)])
+@pytest.mark.slow
 def test_same_config_and_seed_give_identical_predictions(arch):
     cfg = tiny_config(arch, epochs=2, dropout=0.3)
     _, _, first = _fit(cfg)
@@ -44,7 +46,7 @@ def test_other_threads_drawing_random_numbers_do_not_change_a_run():
 
     def disturb():
         other = tiny_config("mlp", seed=7)
-        info = {"input_shape": [64], "num_classes": 10}
+        info = TabularFacts(classes=tuple("0123456789"), features=64)
         while not done.is_set():
             torch.rand(1000)
             build_model(other, info)
@@ -60,7 +62,7 @@ def test_other_threads_drawing_random_numbers_do_not_change_a_run():
 
 
 def test_models_built_with_one_seed_start_from_the_same_weights_and_leave_the_global_stream_alone():
-    cfg, info = tiny_config("mlp"), {"input_shape": [64], "num_classes": 10}
+    cfg, info = tiny_config("mlp"), TabularFacts(classes=tuple("0123456789"), features=64)
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
     a, b = build_model(cfg, info).state_dict(), build_model(cfg, info).state_dict()
@@ -81,6 +83,7 @@ class StopAfter(Callback):
 
 
 @pytest.mark.parametrize("arch", ["mlp", pytest.param("lstm", marks=pytest.mark.slow)])
+@pytest.mark.slow
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(arch):
     cfg = tiny_config(arch, epochs=3, dropout=0.3, early_stopping=False)
     _, _, full = _fit(cfg)
@@ -92,6 +95,7 @@ def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(arch):
     assert torch.equal(full, resumed)
 
 
+@pytest.mark.slow
 def test_two_stored_runs_of_the_digits_mlp_with_one_config_and_seed_predict_identically(store):
     cfg = make_config("mlp", dataset="digits", epochs=3, seed=5)
     preds = []

@@ -95,6 +95,8 @@ def test_the_default_digits_mlp_script_reaches_the_runs_accuracy(store, tmp_path
     out = _isolated([train_py.name], train_py.parent)
     assert out.returncode == 0, out.stderr[-2000:]
     accuracy = float(re.search(r"test accuracy ([\d.]+)", out.stdout).group(1))
+    sizes = store.get(run_id).summary  # the same split as the run's
+    assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
     assert accuracy >= 0.95
     assert abs(accuracy - store.get(run_id).test_value) <= 0.03  # within the noise of a rerun (540 test digits)
 
@@ -148,7 +150,7 @@ def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
     """The run's test split, preprocessed as the Playground preprocesses (model inputs, in order)."""
     test = load_dataset(cfg).test
     if predictor.kind == "image":
-        return [make_transform("image", predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
+        return [make_transform(predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
     if predictor.kind == "text":
         return [test.x[:, : int(test.lengths.max())].numpy(), test.lengths.numpy()]
     return [test.x.numpy()]
@@ -174,8 +176,7 @@ def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tm
         probs = torch.softmax(torch.from_numpy(scripted), 1).numpy()
         np.testing.assert_allclose(probs, stored["probs"], atol=1e-5)
     else:
-        t = int(predictor.info["target_index"])
-        forecast = scripted * predictor.info["std"][t] + predictor.info["mean"][t]
+        forecast = predictor.info.scaler.unscale(scripted, predictor.info.target_index)
         np.testing.assert_allclose(forecast, stored["y_pred"], rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(scripted, eager, atol=1e-5)
 
@@ -215,3 +216,22 @@ def test_the_facts_json_is_enough_to_preprocess_like_the_playground(trained, sto
             t = facts["target_index"]
             got, want = scaled * facts["std"][t] + facts["mean"][t], predictor.predict_window(values)
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_torchvision_set_is_read_from_the_runs_data_folder(store, tmp_path):
+    from tests.test_data_standard import write_mnist
+
+    write_mnist(tmp_path / "data", n_train=300, n_test=100)
+    raw = tmp_path / "data" / "MNIST" / "raw"  # named the way people often do: the folder holding the files
+    cfg = make_config("mlp", dataset="mnist", data_root=str(raw), hidden_sizes=(64,), epochs=2, threads=1)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    train_py = _script(store, run_id, tmp_path / "mnist-script")
+    assert json.loads((train_py.parent / "config.json").read_text())["data_root"] == str(tmp_path / "data")
+    out = _isolated([train_py.name], train_py.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    sizes = store.get(run_id).summary  # the same split as the run's
+    assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
+    assert float(re.search(r"test accuracy ([\d.]+)", out.stdout).group(1)) > 0.5

@@ -9,7 +9,7 @@ import nnlab.runner
 from nnlab.jobs import JobManager
 from nnlab.runfolder import CHECKPOINT_LAST
 from nnlab.runner import execute
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, wait_until
 
 
 def _run(store, cfg):
@@ -18,6 +18,7 @@ def _run(store, cfg):
     return execute(store, run_id)
 
 
+@pytest.mark.slow
 def test_a_disk_error_while_checkpointing_fails_clearly_and_keeps_the_previous_checkpoint(store, monkeypatch):
     real_save, calls = torch.save, []
 
@@ -55,6 +56,7 @@ def test_gpu_out_of_memory_fails_the_run_with_advice(store, monkeypatch):
     assert "Traceback" in (store.run_dir(rec.run_id) / "log.txt").read_text()
 
 
+@pytest.mark.slow
 def test_a_nan_loss_is_recorded_as_diverged_with_advice_and_no_report(store, monkeypatch):
     import nnlab.train
 
@@ -93,8 +95,7 @@ def test_two_sessions_starting_runs_at_once_both_queue_and_both_finish(store):
 def test_shutdown_stops_the_running_job_at_a_batch_and_keeps_it_resumable(store):
     manager = JobManager(store, leave_core=False)
     run_id = manager.submit(tiny_config("mlp", epochs=150, early_stopping=False))
-    while store.get(run_id).epochs_done < 1:
-        threading.Event().wait(0.02)
+    wait_until(lambda: store.get(run_id).epochs_done >= 1, "the first epoch", every=0.02)
     manager.shutdown(timeout=30)
     rec = store.get(run_id)
     assert rec.status == "stopped" and rec.epochs_done < 150

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from nnlab.bench import cifar_like, mnist_like, reviews_like
+from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
 from nnlab.models import TextLSTM, build_model
 from nnlab.registry import make_config
 from nnlab.train import Trainer

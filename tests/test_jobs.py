@@ -1,10 +1,8 @@
-import threading
-
 import pytest
 
 from nnlab.errors import ConfigError, NNLabError
 from nnlab.jobs import JobManager
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, wait_until
 
 
 @pytest.fixture
@@ -34,8 +32,7 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
     queued = manager.submit(tiny_config("mlp", epochs=1))
     assert "removed from the queue" in manager.stop(queued)
     assert manager.store.get(queued).status == "stopped"
-    while manager.store.get(running).epochs_done < 1:
-        threading.Event().wait(0.05)
+    wait_until(lambda: manager.store.get(running).epochs_done >= 1, "the first epoch")
     assert "will stop" in manager.stop(running)
     rec = manager.wait(running)
     assert rec.status == "stopped" and rec.epochs_done < 200 and rec.test_value is not None
@@ -62,8 +59,7 @@ def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
 
 def test_stopped_run_resumes_from_its_checkpoint(manager):
     run_id = manager.submit(tiny_config("mlp", epochs=4, early_stopping=False))
-    while manager.store.get(run_id).epochs_done < 1:
-        threading.Event().wait(0.02)
+    wait_until(lambda: manager.store.get(run_id).epochs_done >= 1, "the first epoch", every=0.02)
     manager.stop(run_id)
     stopped = manager.wait(run_id)
     assert stopped.status == "stopped" and stopped.epochs_done < 4

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import nnlab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +18,7 @@ def _modules() -> list[str]:
     return [n for n in names if not n.startswith("nnlab.ui") and n != "nnlab.__main__"]
 
 
+@pytest.mark.slow
 def test_nothing_in_nnlab_but_the_ui_imports_streamlit():
     code = (
         "import importlib, sys\n"

@@ -2,15 +2,23 @@ import pytest
 import torch
 
 from nnlab.errors import NNLabError
+from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.models import MLP, MODELS, build_model, count_parameters
 from nnlab.registry import make_config
 
+
+def _image(classes: int, channels: int, side: int) -> ImageFacts:
+    scaler = Scaler.of([0.5] * channels, [0.25] * channels)
+    return ImageFacts(classes=tuple(map(str, range(classes))), channels=channels, source_channels=channels,
+                      image_size=side, scaler=scaler)  # fmt: skip
+
+
 INFO = {
-    "mlp": {"num_classes": 10, "input_shape": [1, 8, 8]},
-    "cnn": {"num_classes": 4, "input_shape": [3, 32, 32]},
-    "resnet18": {"num_classes": 4, "input_shape": [3, 32, 32]},
-    "lstm": {"num_classes": 2, "input_shape": [20], "vocab_size": 50},
-    "ts-lstm": {"input_shape": [32, 2]},
+    "mlp": _image(10, 1, 8),
+    "cnn": _image(4, 3, 32),
+    "resnet18": _image(4, 3, 32),
+    "lstm": TextFacts(classes=("neg", "pos"), vocab=tuple(f"w{i}" for i in range(50)), max_len=20),
+    "ts-lstm": SeriesFacts(columns=("a", "b"), target_index=1, window=32, horizon=3, scaler=Scaler.of([0, 0], [1, 1])),
 }
 
 
@@ -19,7 +27,7 @@ def _batch(arch: str) -> tuple:
         return torch.randint(1, 50, (3, 20)), torch.tensor([20, 5, 1])
     if arch == "ts-lstm":
         return (torch.randn(3, 32, 2),)
-    return (torch.randn(3, *INFO[arch]["input_shape"]),)
+    return (torch.randn(3, *INFO[arch].input_shape),)
 
 
 @pytest.mark.parametrize("arch", list(MODELS))
@@ -27,7 +35,7 @@ def test_every_registered_model_returns_one_output_per_class_and_learns(arch):
     cfg = make_config(arch, pretrained=False, horizon=3)
     model = build_model(cfg, INFO[arch])
     out = model(*_batch(arch))
-    width = 3 if arch == "ts-lstm" else INFO[arch]["num_classes"]
+    width = 3 if arch == "ts-lstm" else INFO[arch].num_classes
     assert out.shape == (3, width)
     out.sum().backward()
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -35,7 +43,7 @@ def test_every_registered_model_returns_one_output_per_class_and_learns(arch):
 
 
 def test_default_mlp_on_784_inputs_has_the_reference_parameter_count():
-    model = build_model(make_config("mlp"), {"num_classes": 10, "input_shape": [784]})
+    model = build_model(make_config("mlp"), TabularFacts(classes=tuple("0123456789"), features=784))
     assert count_parameters(model) == 242_762
 
 
@@ -44,6 +52,7 @@ def test_batchnorm_adds_a_batchnorm_after_each_linear():
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == 2
 
 
+@pytest.mark.slow
 def test_packed_lstm_ignores_padding():
     model = build_model(make_config("lstm", dropout=0.0), INFO["lstm"]).eval()
     x = torch.randint(1, 50, (1, 20))

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 
+from nnlab.facts import TabularFacts
 from nnlab.metrics import classification_metrics
 from nnlab.registry import make_config
 from nnlab.report import build_report, report_table
@@ -19,7 +20,7 @@ def _fake_results(run_id: str) -> Results:
     y_true, y_pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
     classes = [EVIL, "b & c"]
     probs = np.eye(2)[y_pred] * 0.8 + 0.1
-    info = {"kind": "tabular", "task": "classification", "classes": classes, "columns": ['<img src=x onerror="x">']}
+    info = TabularFacts(classes=tuple(classes), features=1, columns=('<img src=x onerror="x">',))
     return Results(
         run_id,
         info,

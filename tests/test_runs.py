@@ -58,6 +58,7 @@ def test_delete_removes_the_record_and_its_files(store):
         store.get(run_id)
 
 
+@pytest.mark.slow
 def test_a_run_writes_checkpoints_predictions_and_report(store):
     run_id = store.create(tiny_config("mlp", epochs=2))
     store.claim_queued(run_id)
@@ -72,6 +73,7 @@ def test_a_run_writes_checkpoints_predictions_and_report(store):
     assert report["accuracy"] == rec.test_value and len(report["confusion"]) == 10
 
 
+@pytest.mark.slow
 def test_regressor_run_reports_rmse_beside_the_naive_forecast(store):
     run_id = store.create(tiny_config("ts-lstm", epochs=1))
     store.claim_queued(run_id)

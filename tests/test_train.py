@@ -54,6 +54,7 @@ def test_fit_emits_named_events_and_learns():
 
 
 @pytest.mark.parametrize("arch", ["cnn", "lstm", "ts-lstm", "resnet18"])
+@pytest.mark.slow
 def test_one_epoch_of_every_architecture_on_its_builtin(arch):
     trainer = _trainer(tiny_config(arch, epochs=1))
     result = trainer.fit()
@@ -61,6 +62,7 @@ def test_one_epoch_of_every_architecture_on_its_builtin(arch):
     assert math.isfinite(result.history[0].val_loss)
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_restores_the_best_weights():
     import copy
 
@@ -101,6 +103,7 @@ def test_stop_flag_is_honoured_at_a_batch_boundary():
     assert result.status == "stopped" and len(result.history) == 1
 
 
+@pytest.mark.slow
 def test_resume_from_state_dict_continues_where_it_left_off():
     first = _trainer(tiny_config("mlp", epochs=4, early_stopping=False, schedule="cosine"))
     first.cfg = first.cfg.replace(epochs=2)
@@ -115,6 +118,7 @@ def test_resume_from_state_dict_continues_where_it_left_off():
 
 
 @pytest.mark.parametrize("schedule", ["plateau", "step", "cosine", "onecycle", "none"])
+@pytest.mark.slow
 def test_every_schedule_trains_and_previews(schedule):
     cfg = tiny_config("mlp", epochs=3, schedule=schedule, step_size=1, gamma=0.5)
     assert _trainer(cfg).fit().status in ("finished", "early_stopped")
@@ -143,6 +147,7 @@ def test_device_auto_falls_back_to_cpu_and_missing_devices_are_refused():
             resolve_device("cuda")
 
 
+@pytest.mark.slow
 def test_early_stopping_gives_a_lowered_rate_one_full_patience(monkeypatch):
     cfg = tiny_config("mlp", epochs=40, patience=5, lr_patience=3)
     trainer = _trainer(cfg)
@@ -154,3 +159,27 @@ def test_early_stopping_gives_a_lowered_rate_one_full_patience(monkeypatch):
     assert result.status == "early_stopped" and result.best_epoch == 1
     assert lrs[5] == pytest.approx(lrs[0] * 0.1)
     assert len(result.history) == 10
+
+
+def _never_improving(monkeypatch, trainer):
+    monkeypatch.setattr(trainer, "evaluate", lambda split: (1.0, 0.5))
+    return trainer
+
+
+@pytest.mark.parametrize("layout", ["listener", "before the listener"])
+@pytest.mark.slow
+def test_early_stopping_keeps_its_state_across_a_resume(monkeypatch, layout):
+    cfg = tiny_config("mlp", epochs=40, patience=5, lr_patience=3)
+    first = _never_improving(monkeypatch, _trainer(cfg.replace(epochs=7)))
+    assert first.fit().status == "finished"
+    state = first.state_dict()
+    assert state["callbacks"]["early_stopping"]["bad"] == 2  # renewed at epoch 5, then epochs 6 and 7
+    if layout == "before the listener":  # a checkpoint of an older nnlab: the counters sat beside the best epoch
+        stopper = state.pop("callbacks")["early_stopping"]
+        state["best"] |= {"bad": stopper["bad"], "renewed": stopper["renewed"]}
+        state["best_model"] = stopper["best_model"]
+        state["history"] = [{**r, "val_score": r.pop("val_metric")} for r in state["history"]]  # its old name
+    second = _never_improving(monkeypatch, _trainer(cfg))
+    second.load_state_dict(state)
+    result = second.fit()
+    assert result.status == "early_stopped" and len(result.history) == 10  # as if never interrupted

@@ -7,9 +7,9 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from nnlab import train
-from nnlab.bench import cifar_like, mnist_like, reviews_like
 from nnlab.data.base import Split
 from nnlab.data.batches import iterate_batches
+from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
 from nnlab.models import TextLSTM, build_model
 from nnlab.registry import make_config
 from nnlab.runner import set_threads
@@ -52,6 +52,7 @@ def test_text_batches_group_similar_lengths_and_still_see_every_text_once():
     assert steps < 0.6 * 2000 * 256  # random batches of uniform lengths would cost about 0.98 of that
 
 
+@pytest.mark.slow
 def test_the_loop_reads_the_loss_back_a_few_times_a_second_not_every_batch(monkeypatch):
     trainer = _trainer()  # 800 samples at batch 16: 50 batches
     calls = []
@@ -62,6 +63,7 @@ def test_the_loop_reads_the_loss_back_a_few_times_a_second_not_every_batch(monke
     assert len(calls) <= 2
 
 
+@pytest.mark.slow
 def test_progress_still_reaches_listeners_at_the_read_back_rate(monkeypatch):
     seen = []
 
@@ -84,6 +86,7 @@ def test_optimizer_is_fused_or_foreach_where_pytorch_offers_it():
         assert opt.defaults.get("fused") or opt.defaults.get("foreach"), kind
 
 
+@pytest.mark.slow
 def test_gradients_are_released_with_set_to_none(monkeypatch):
     trainer = _trainer()
     flags = []
@@ -95,6 +98,7 @@ def test_gradients_are_released_with_set_to_none(monkeypatch):
     assert flags and all(flags)
 
 
+@pytest.mark.slow
 def test_convolutional_models_train_channels_last_on_the_cpu():
     trainer = _trainer("cnn", cifar_like(64, 16), hidden=32)
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))

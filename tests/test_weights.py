@@ -13,6 +13,7 @@ from torchvision.models import resnet18
 
 from nnlab.cli import main
 from nnlab.errors import NNLabError
+from nnlab.facts import ImageFacts, Scaler
 from nnlab.models import build_model, load_imagenet_weights, load_weights_file
 from nnlab.registry import make_config
 from tests.test_data_files import write_image_zip
@@ -26,7 +27,9 @@ def keep_threads():
     torch.set_num_threads(n)
 
 
-INFO = {"num_classes": 3, "input_shape": [3, 32, 32]}
+INFO = ImageFacts(
+    classes=("a", "b", "c"), channels=3, source_channels=3, image_size=32, scaler=Scaler.of([0.5] * 3, [0.25] * 3)
+)
 
 
 @pytest.fixture(scope="module")

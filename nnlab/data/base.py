@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -12,6 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from nnlab.config import RunConfig
 from nnlab.errors import DataError
+from nnlab.facts import DataFacts
 from nnlab.models import MODELS
 
 KINDS = ("tabular", "image", "text", "series")
@@ -42,24 +42,35 @@ class Split:
 
 @dataclass
 class Dataset:
-    """A dataset ready to train on: three splits, class names, and facts learned from the data.
+    """A dataset ready to train on: three splits and the facts learned from the data.
 
-    `info` is JSON-serialisable and is all the model and the Playground need (classes, input shape,
-    vocabulary, normalisation); `display` holds the test split in viewable form (images, texts, rows).
+    `info` (typed per kind, saved with the run) is all the model and the Playground need: classes, input
+    shape, vocabulary, the scaler; `display` holds the test split in viewable form (images, texts, rows).
     """
 
     name: str
-    kind: str
     train: Split
     val: Split
     test: Split
-    classes: list[str]
-    info: dict[str, Any]
+    info: DataFacts
     display: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    @property
     def task(self) -> str:
-        return "regression" if self.kind == "series" else "classification"
+        return self.info.task
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info.classes)
+
+    def noted(self, notes: list[str], source: str) -> Dataset:
+        """The dataset with what loading the user's file `source` dropped or ignored, one sentence a note."""
+        self.info = replace(self.info, notes=tuple(notes), source=source)
+        return self
 
 
 @dataclass(frozen=True)

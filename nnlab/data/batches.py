@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from nnlab.data.base import Split
+from nnlab.facts import DataFacts, ImageFacts
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 Transform = Callable[[torch.Tensor, bool], torch.Tensor]
@@ -64,19 +64,18 @@ def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
 
 
 def make_transform(
-    kind: str,
-    info: dict[str, Any],
+    info: DataFacts,
     augment: tuple[str, ...],
     device: torch.device,
     generator: torch.Generator | None = None,
 ) -> Transform:
     """The per-batch input transform: for images uint8 -> float, augment (train only, drawing from
     `generator`), resize, normalise."""
-    if kind != "image":
+    if not isinstance(info, ImageFacts):
         return identity
-    mean = torch.tensor(info["mean"], device=device).view(1, -1, 1, 1)
-    std = torch.tensor(info["std"], device=device).view(1, -1, 1, 1)
-    size, channels = info["image_size"], info["input_shape"][0]
+    mean = torch.tensor(info.scaler.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(info.scaler.std, device=device).view(1, -1, 1, 1)
+    size, channels = info.image_size, info.channels
 
     def transform(x: torch.Tensor, train: bool) -> torch.Tensor:
         x = x.float().div_(255)  # (B, C, H, W) in [0, 1]

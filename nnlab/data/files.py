@@ -137,12 +137,6 @@ def drop_missing(df: pd.DataFrame, columns: list[str], path: Path, notes: list[s
     return df[keep].reset_index(drop=True)
 
 
-def _with_notes(ds: Dataset, notes: list[str], path: Path) -> Dataset:
-    ds.info["notes"] = notes
-    ds.info["source"] = path.name
-    return ds
-
-
 def load_csv(cfg: RunConfig) -> Dataset:
     """A table of numeric features and a label column; features standardised with training statistics."""
     path = user_path(cfg, "CSV file")
@@ -161,7 +155,7 @@ def load_csv(cfg: RunConfig) -> Dataset:
     df = drop_missing(df, [*features, label], path, notes)
     labels, classes = encode_labels(df[label], label, path)
     x = df[features].to_numpy(dtype=np.float32)
-    return _with_notes(tabular_dataset(path.name, x, labels, classes, features, cfg), notes, path)
+    return tabular_dataset(path.name, x, labels, classes, features, cfg).noted(notes, path.name)
 
 
 def load_text_csv(cfg: RunConfig) -> Dataset:
@@ -176,7 +170,7 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
     df = drop_missing(df, [text, label], path, notes)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return _with_notes(text_dataset(path.name, texts, labels, classes, cfg), notes, path)
+    return text_dataset(path.name, texts, labels, classes, cfg).noted(notes, path.name)
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
@@ -194,7 +188,7 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
     df = drop_missing(df, numeric, path, notes)
     values = df[numeric].to_numpy(dtype=np.float64)
     ds = series_dataset(path.name, values, numeric, numeric.index(target), cfg)
-    return _with_notes(ds, notes, path)
+    return ds.noted(notes, path.name)
 
 
 def _series_target(df: pd.DataFrame, given: str, numeric: list[str], path: Path) -> str:

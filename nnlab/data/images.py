@@ -117,9 +117,7 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
     if skipped:
         notes.append(f"Skipped {skipped} unreadable file{'s' if skipped != 1 else ''} in {path.name}.")
         log.warning(notes[-1])
-    ds = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
-    ds.info.update(notes=notes, source=path.name)
-    return ds
+    return image_dataset(path.name, x, labels, [d.name for d in dirs], cfg).noted(notes, path.name)
 
 
 register(

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
 from nnlab.errors import DataError
+from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.models import inputs_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -58,16 +59,14 @@ def image_dataset(
         mean, std = tuple(flat.mean(1).tolist()), tuple(flat.std(1).clamp(min=1e-3).tolist())
         if channels != images.shape[1]:
             mean, std = mean * channels, std * channels
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [channels, size, size],
-        "source_channels": int(images.shape[1]),
-        "mean": list(mean)[:channels],
-        "std": list(std)[:channels],
-        "image_size": size,
-    }
-    return Dataset(name, "image", train, val, test, classes, info, {"images": display_images(test.x)})
+    info = ImageFacts(
+        classes=tuple(classes),
+        channels=channels,
+        source_channels=int(images.shape[1]),
+        image_size=size,
+        scaler=Scaler.of(mean[:channels], std[:channels]),
+    )
+    return Dataset(name, train, val, test, info, {"images": display_images(test.x)})
 
 
 def display_images(x: torch.Tensor) -> np.ndarray:
@@ -88,19 +87,11 @@ def tabular_dataset(
         return Split(torch.from_numpy(raw[i]), torch.from_numpy(labels[i].astype(np.int64)))
 
     train, val, test, test_idx = make_splits(split_of, labels, cfg)
-    mean = train.x.mean(0)
-    std = train.x.std(0).clamp(min=1e-6)
+    scaler = Scaler.of(train.x.mean(0).tolist(), train.x.std(0).clamp(min=1e-6).tolist())
     for s in (train, val, test):
-        s.x = (s.x - mean) / std
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [raw.shape[1]],
-        "columns": columns,
-        "mean": mean.tolist(),
-        "std": std.tolist(),
-    }
-    return Dataset(name, "tabular", train, val, test, classes, info, {"rows": raw[test_idx]})
+        s.x = torch.from_numpy(scaler.scale(s.x.numpy()))
+    info = TabularFacts(classes=tuple(classes), features=raw.shape[1], columns=tuple(columns), scaler=scaler)
+    return Dataset(name, train, val, test, info, {"rows": raw[test_idx]})
 
 
 def tokenize(text: str) -> list[str]:
@@ -159,17 +150,10 @@ def text_dataset(
         i = torch.as_tensor(i)
         return Split(ids[i], y[i], lengths[i])
 
-    info = {
-        "num_classes": len(classes),
-        "classes": classes,
-        "input_shape": [cfg.max_len],
-        "vocab_size": len(vocab),
-        "vocab": vocab,
-        "max_len": cfg.max_len,
-    }
+    info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len)
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
-    return Dataset(name, "text", split_of(tr), split_of(va), split_of(te), classes, info, display)
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, display)
 
 
 def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -196,28 +180,18 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
     n_val = max(1, int(round(n * cfg.val_fraction)))
     n_train = n - n_val - n_test
     train_end = n_train + width - 1  # time steps seen by training windows
-    mean = values[:train_end].mean(0)
     std = values[:train_end].std(0)
-    std = np.where(std < 1e-8, 1.0, std)
-    scaled = torch.from_numpy(((values - mean) / std).astype(np.float32))
+    scaler = Scaler.of(values[:train_end].mean(0), np.where(std < 1e-8, 1.0, std))
+    scaled = torch.from_numpy(scaler.scale(values).astype(np.float32))
     windows = scaled.unfold(0, width, 1).permute(0, 2, 1)  # (n, width, F)
     x, y = windows[:, : cfg.window], windows[:, cfg.window :, target]
 
     def split_of(a: int, b: int) -> Split:
         return Split(x[a:b].contiguous(), y[a:b].contiguous())
 
-    info = {
-        "input_shape": [cfg.window, values.shape[1]],
-        "columns": columns,
-        "target": columns[target],
-        "target_index": target,
-        "mean": mean.tolist(),
-        "std": std.tolist(),
-        "window": cfg.window,
-        "horizon": cfg.horizon,
-    }
+    info = SeriesFacts(
+        columns=tuple(columns), target_index=target, window=cfg.window, horizon=cfg.horizon, scaler=scaler
+    )
     start = n_train + n_val
     display = {"t": np.arange(start, n) + cfg.window, "series": values[:, target].astype(np.float32)}
-    return Dataset(
-        name, "series", split_of(0, n_train), split_of(n_train, start), split_of(start, n), [], info, display
-    )
+    return Dataset(name, split_of(0, n_train), split_of(n_train, start), split_of(start, n), info, display)

@@ -15,6 +15,7 @@ import streamlit as st
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
+from nnlab.facts import DataFacts
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import lr_figure
 from nnlab.registry import make_config, validate
@@ -230,7 +231,7 @@ def data_facts(key: str) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def parameter_count(cfg_json: str, info: dict[str, Any]) -> tuple[int, int]:
+def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
     """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
     model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
     return count_parameters(model), count_parameters(model, trainable_only=True)

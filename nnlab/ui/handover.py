@@ -55,16 +55,14 @@ def _wait(cfg: RunConfig) -> None:
 
 
 def _show(est: Estimate) -> None:
-    a, b, c = st.columns(3)
-    a.metric("Memory", _mb(est.memory_mb), help=_memory_help(est))
+    """One line of figures that wraps in a narrow column, the parts behind them, and any memory warning."""
+    figures = [f":material/memory: **{_mb(est.memory_mb)}** memory"]
     if est.seconds_per_epoch is not None:
-        b.metric("Per epoch", format_seconds(est.seconds_per_epoch), help=_time_help(est))
-        c.metric(
-            "Whole run",
-            f"≤ {format_seconds(est.seconds_total or 0)}",
-            help="Loading, every epoch and the test pass; early stopping can end it sooner.",
-        )
-    st.caption(f"Measured on {est.device}.{_busy_note()}")
+        figures.append(f":material/timer: **{format_seconds(est.seconds_per_epoch)}** per epoch")
+        figures.append(f"**≤ {format_seconds(est.seconds_total or 0)}** for the whole run")
+    st.markdown(" · ".join(figures), help=_memory_help(est))
+    timing = f" {_time_help(est)}" if est.seconds_per_epoch is not None else ""
+    st.caption(f"Measured on {est.device}.{timing}{_busy_note()}")
     if not est.fits:
         st.warning(f"This run will not fit in memory: {est.reason}", icon=":material/memory:")
 
@@ -77,14 +75,15 @@ def _memory_help(est: Estimate) -> str:
     return (
         f"Weights {_mb(est.weights_mb)}, gradients {_mb(est.gradients_mb)}, optimizer state "
         f"{_mb(est.optimizer_mb)}, activations of one batch {_mb(est.activations_mb)}, best-weights copy "
-        f"{_mb(est.best_weights_mb)}. {est.trainable_params:,} of {est.params:,} parameters train."
+        f"{_mb(est.best_weights_mb)}. {est.trainable_params:,} of {est.params:,} parameters train. The whole run: "
+        "loading, every epoch and the test pass; early stopping can end it sooner."
     )
 
 
 def _time_help(est: Estimate) -> str:
     return (
-        f"{est.steps_per_epoch:,} steps of {format_seconds(est.step_seconds)} (timed over {est.timed_steps} real "
-        f"steps after a warm-up), plus validation {format_seconds(est.validation_seconds)} and checkpoints "
+        f"An epoch: {est.steps_per_epoch:,} steps of {format_seconds(est.step_seconds)} ({est.timed_steps} real "
+        f"steps timed), validation {format_seconds(est.validation_seconds)}, checkpoint "
         f"{format_seconds(est.checkpoint_seconds)}."
     )
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.errors import NNLabError
+from nnlab.facts import SeriesFacts
 from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.runfolder import Results
@@ -96,9 +97,7 @@ def text_input(predictor: Predictor, res: Results | None) -> None:
 
 def rows_input(predictor: Predictor, res: Results | None) -> None:
     """An editable table of feature rows; the predicted class and probabilities of each row."""
-    columns = [str(c) for c in predictor.info.get("columns", [])] or [
-        f"x{i}" for i in range(len(predictor.info["mean"]))
-    ]
+    columns = predictor.info.column_names
     start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else np.zeros((1, len(columns)))
     edited = st.data_editor(pd.DataFrame(start, columns=columns), num_rows="dynamic", key=KEY_ROWS, width="stretch")
     if edited.empty:
@@ -124,7 +123,7 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
 
 def series_input(predictor: Predictor, res: Results | None) -> None:
     """Recent values (edited or from a CSV) and the model's forecast after them."""
-    window, columns = predictor.window, [str(c) for c in predictor.info.get("columns", ["value"])]
+    window, columns = predictor.window, list(predictor.info.columns)
     file = st.file_uploader("Series CSV (rows in time order, the training columns)", type=["csv"], key=KEY_UPLOAD)
     values = _series_from_csv(file, columns) if file is not None else None
     if values is None:
@@ -152,19 +151,19 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
     except NNLabError as exc:
         show_error(exc)
         return
-    target = int(predictor.info.get("target_index", 0))
+    target = predictor.info.target_index
     st.plotly_chart(forecast_figure(values[-window:, target], forecast), key="playground_forecast")
     st.dataframe(pd.DataFrame({"step": np.arange(1, len(forecast) + 1), "forecast": forecast}), hide_index=True)
 
 
-def _start_series(res: Results | None, window: int, columns: list[str], info: dict) -> pd.DataFrame:
+def _start_series(res: Results | None, window: int, columns: list[str], info: SeriesFacts) -> pd.DataFrame:
     series = res.examples.series if res is not None and res.examples.series is not None else None
     df = pd.DataFrame(np.full((window, len(columns)), np.nan), columns=columns)
-    target = int(info.get("target_index", 0))
+    target = info.target_index
     if series is not None and len(series) >= window:
         df.iloc[:, target] = series[-window:]
     else:
-        df.iloc[:, target] = info["mean"][target]
+        df.iloc[:, target] = info.scaler.unscale(0.0, target)  # the training mean
     return df
 
 

@@ -222,7 +222,7 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     elif ex.texts is not None:
         _text_table(ex.texts[shown], pr.probs[shown], t, p, classes)
     elif ex.rows is not None:
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, res.info.get("columns"))
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None))
     else:
         st.info("This run kept no viewable examples.")
 

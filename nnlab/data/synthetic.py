@@ -1,4 +1,5 @@
-"""A run store filled with many realistic finished runs, for the benchmark and the tests of pages at scale."""
+"""Synthetic data shared by the tests and the benchmark: learnable datasets shaped like the real sets
+(MNIST, CIFAR-10, IMDB) and realistic finished runs for a store at scale. Nothing here is used by a run."""
 
 from __future__ import annotations
 
@@ -9,12 +10,75 @@ from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
+import torch
 
 from nnlab.config import RunConfig
+from nnlab.data.base import Dataset, Split
+from nnlab.facts import DataFacts, ImageFacts, Scaler, TabularFacts, TextFacts
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import make_config
-from nnlab.runs import RunStore
 
+
+# -- datasets: random but learnable, shaped like the real sets ---------------------------------------------
+def _centres(rng: np.random.Generator, classes: int, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.normal(0, 1, (classes, *shape)).astype(np.float32)
+
+
+def mnist_like(n: int, val: int, seed: int = 0) -> Dataset:
+    """n + val rows of 784 float features in 10 classes (a noisy class centre each), as a table."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n + val)
+    x = _centres(rng, 10, (784,))[y] * 0.5 + rng.normal(0, 1, (n + val, 784)).astype(np.float32)
+    info = TabularFacts(classes=tuple(str(c) for c in range(10)), features=784)
+    return _dataset("mnist-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+
+
+def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
+    """n + val uint8 colour images (3, 32, 32) in 10 classes, stored as nnlab stores images."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n + val)
+    x = np.empty((n + val, 3, 32, 32), dtype=np.uint8)
+    centres = _centres(rng, 10, (3, 32, 32))
+    for start in range(0, n + val, 1000):  # in chunks: the float intermediate of 60k images is large
+        part = centres[y[start : start + 1000]] * 40 + 128
+        x[start : start + 1000] = np.clip(part + rng.normal(0, 40, part.shape), 0, 255)
+    flat = torch.from_numpy(x[:n]).float().div_(255).transpose(0, 1).reshape(3, -1)
+    info = ImageFacts(
+        classes=tuple(str(c) for c in range(10)),
+        channels=3,
+        source_channels=3,
+        image_size=32,
+        scaler=Scaler.of(flat.mean(1).tolist(), flat.std(1).tolist()),
+    )
+    return _dataset("cifar-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+
+
+def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int = 10_000) -> Dataset:
+    """n + val token-id texts padded to max_len; lengths like IMDB reviews (median ~175 words, ~30% cut)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n + val)
+    lengths = np.clip(rng.lognormal(np.log(175 * max_len / 256), 0.75, n + val), 8, max_len).astype(np.int64)
+    ids = rng.integers(2, vocab, (n + val, max_len))
+    cue = rng.random((n + val, max_len)) < 0.1  # a tenth of the words carry the label: 2 disjoint word sets
+    words = min(50, (vocab - 2) // 2)
+    ids = np.where(cue, 2 + y[:, None] * words + rng.integers(0, words, (n + val, max_len)), ids)
+    ids[np.arange(max_len)[None, :] >= lengths[:, None]] = 0  # padding
+    words = ("<pad>", "<unk>", *(f"w{i}" for i in range(2, vocab)))
+    info = TextFacts(classes=("negative", "positive"), vocab=words, max_len=max_len)
+    return _dataset("reviews-like", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info)
+
+
+def _dataset(
+    name: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, info: DataFacts
+) -> Dataset:
+    def part(sl: slice) -> Split:
+        return Split(x[sl], y[sl], None if lengths is None else lengths[sl])
+
+    val = part(slice(n, None))
+    return Dataset(name, part(slice(0, n)), val, val, info)
+
+
+# -- runs: what a store holds after months of use ----------------------------------------------------------
 # (arch, dataset, test metric, train size) of the kinds of runs a user makes
 _KINDS = (
     ("mlp", "digits", "accuracy", 1_257),
@@ -34,11 +98,9 @@ _REASONS = {
 }
 
 
-def fill_store(store: RunStore, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[str]:
-    """Add n finished-looking runs (configs, summaries, up to `epochs` epochs of metrics each); returns their ids.
-
-    Everything goes in with one bulk transaction, so 1,000 runs take about a second.
-    """
+def fake_runs(n: int = 1_000, epochs: int = 20, seed: int = 0) -> tuple[list[RunRecord], dict[str, list[EpochRecord]]]:
+    """n finished-looking runs (configs, summaries, up to `epochs` epochs of metrics each) and their histories,
+    ready for RunStore.bulk_insert (one transaction: 1,000 runs take about a second)."""
     rng = np.random.default_rng(seed)
     now = time.time()
     created = np.sort(now - rng.uniform(0, 90 * 86_400, n))  # spread over the last 90 days
@@ -47,8 +109,7 @@ def fill_store(store: RunStore, n: int = 1_000, epochs: int = 20, seed: int = 0)
         rec, history = _fake_run(rng, float(t), epochs, taken)
         runs.append(rec)
         histories[rec.run_id] = history
-    store.bulk_insert(runs, histories)
-    return [r.run_id for r in runs]
+    return runs, histories
 
 
 def _run_id(created: float, rng: np.random.Generator, taken: set[str]) -> str:
