@@ -1,8 +1,23 @@
 """`python -m nnlab bench`: nnlab's fit() against the plain PyTorch loop a practitioner writes, side by side.
 
-Both paths train the same model (same initial weights) on the same in-memory tensors for the same number of
-samples, in one process, with the same threads, interleaved A B A B after a warm-up; the table gives each side's
-median samples/s and the median of the per-pair ratios.
+Both paths train the same model (same class, same initial weights) on the same in-memory tensors for the same
+number of samples, in one process, with the same threads, interleaved A B A B after a warm-up pair; the table
+gives each side's median samples/s and the median of the per-pair ratios (the two halves of a pair run seconds
+apart under the same load, so that ratio is steadier on a shared machine).
+
+- plain PyTorch: DataLoader(TensorDataset(x, y), batch_size, shuffle=True), torch.optim.Adam with its
+  defaults, model(x) -> CrossEntropyLoss -> backward -> step; no loss read-back, no validation, no
+  checkpoints; images given as float tensors already normalised.
+- nnlab fit(): Trainer.fit() as in a real run: the store listener writes live progress and each epoch to a
+  SQLite run store, a thread polls that store as the dashboard's live view does, the checkpoint listener
+  saves last.pt and best.pt, and a validation split (2% of the samples) is evaluated every epoch; images stay
+  uint8 and are normalised batch by batch; Adam, lr 1e-3, no weight decay, no schedule, like the plain loop.
+- data: random but learnable, shaped like the real sets: 60,000 x 784 floats (MNIST), 10,000 x 3x32x32 uint8
+  images (CIFAR-10), 5,000 token-id texts padded to 256 with IMDB-like lengths (median ~175 words, ~30% cut).
+- also measured: logging + live view overhead (with against without, and two identical fit()s for the noise
+  floor), the dashboard's threads (cores - 1) against all cores, and a store of 1,000 runs (list, filter,
+  the Compare page's work). A case this machine cannot run (bfloat16 where oneDNN lacks the kernel) is
+  skipped with a note; the 1-minute load average before and after is printed.
 """
 
 from __future__ import annotations

@@ -46,6 +46,15 @@ class _Architectures:
         return name in list(self)
 
 
+def _bench_method() -> str:
+    """The method of `bench`, from nnlab/bench.py's docstring (read, not imported: that would import torch)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).with_name("bench.py").read_text()
+    return ast.get_docstring(ast.parse(source)) or ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m nnlab`."""
     p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
@@ -67,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
-    b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
+    b = sub.add_parser(
+        "bench",
+        help="time nnlab's training against a plain PyTorch loop, and the store at scale",
+        description=_bench_method(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
     b.add_argument("--json", action="store_true", help="print one JSON line last")

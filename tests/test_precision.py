@@ -93,3 +93,24 @@ print(json.dumps({"refused": refused, "count": count, "status": rec.status, "rea
     assert result["refused"].startswith("Precision bfloat16 cannot train here") and result["count"] == 0
     assert result["status"] == "failed" and result["reason"].startswith("Precision bfloat16 cannot train here")
     assert "fp32" in result["reason"]
+
+
+@pytest.mark.slow
+def test_the_form_blocks_start_with_the_reason_before_a_bf16_lstm_without_avx512(workspace):
+    script = """
+import json
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("app.py", default_timeout=120)
+at.switch_page("pages/1_Train.py")
+at.run()
+at.selectbox(key="tr_dataset").set_value("reviews").run()
+at.selectbox(key="tr_precision").set_value("bf16").run()
+print(json.dumps({"errors": [e.value for e in at.error], "start_disabled": at.button(key="tr_start").disabled,
+                  "exceptions": [str(e.value) for e in at.exception]}))
+"""
+    out = _run(["-c", script], NO_AVX512, workspace)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["exceptions"] == []
+    assert any(e.startswith("Precision bfloat16 cannot train here") for e in result["errors"]), result
+    assert result["start_disabled"]

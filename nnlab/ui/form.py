@@ -18,6 +18,7 @@ from nnlab.errors import NNLabError
 from nnlab.facts import DataFacts
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import lr_figure
+from nnlab.precision import run_bf16_check
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
 from nnlab.ui import QUERY_RUN, show_error, store, submit_run
@@ -208,7 +209,18 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
     checked_here = ("data_path",) if spec.needs == "data_path" else ()  # the uploader says what it needs
-    return spec, cfg, problems + model_problems + validate(cfg, checked_here)
+    return spec, cfg, problems + model_problems + validate(cfg, checked_here) + precision_problems(cfg, spec)
+
+
+def precision_problems(cfg: RunConfig, spec: DatasetSpec) -> list[str]:
+    """bfloat16 where this machine cannot train it: a problem that blocks Start; where it is emulated: a warning."""
+    if cfg.precision != "bf16":
+        return []
+    with st.spinner("Checking bfloat16 on this machine…"):
+        bf16 = run_bf16_check(cfg, spec.kind)
+    if bf16.note:
+        st.warning(f"Precision bfloat16 will train slower than fp32 here: {bf16.note}.", icon=":material/speed:")
+    return [f"Precision bfloat16 cannot train here: {bf16.problem}; choose fp32 or Automatic."] if bf16.problem else []
 
 
 # -- preview --------------------------------------------------------------------------------------
