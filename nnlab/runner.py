@@ -37,9 +37,10 @@ class StoreListener(Callback):
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
         best = (trainer.best_loss, record.val_metric, record.epoch) if improved else None
         self.store.add_epoch(self.run_id, record, best)
-        eta = (trainer.cfg.epochs - record.epoch) * record.seconds
+        eta = trainer.eta_s(record.epoch, 1.0)
         end = Progress(record.epoch, trainer.cfg.epochs, 1.0, record.samples_per_s, eta, record.train_loss)
-        self.store.set_progress(self.run_id, _stamped(trainer, end))
+        # the rate the epoch trained with, as in its record: the scheduler has already stepped (cosine ends at 0)
+        self.store.set_progress(self.run_id, replace(_stamped(trainer, end), lr=record.lr))
 
 
 def _stamped(trainer: Trainer, progress: Progress) -> Progress:

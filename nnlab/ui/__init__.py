@@ -176,6 +176,8 @@ def format_duration(seconds: float | None) -> str:
     """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
     if seconds is None or seconds != seconds or seconds < 0:
         return "–"
+    if seconds < 9.95:  # a sub-second run is not "0 s"
+        return f"{seconds:.1f} s"
     s = int(round(seconds))
     if s < 60:
         return f"{s} s"

@@ -67,6 +67,14 @@ def start_first_model(cfg: RunConfig) -> None:
         go(TRAIN_PAGE, run_id)
 
 
+def time_so_far(rec: RunRecord) -> float:
+    """Seconds a run has trained: its finished epochs, plus the part of the epoch under way while it runs."""
+    p = rec.progress
+    if rec.status != "running" or p is None or p.fraction >= 1 or not p.samples_per_s:
+        return rec.seconds
+    return rec.seconds + p.fraction * rec.summary.get("train_size", 0) / p.samples_per_s
+
+
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """The recent runs as a table a person reads."""
     return pd.DataFrame(
@@ -77,7 +85,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "dataset": [DATASETS[r.dataset].title if r.dataset in DATASETS else r.dataset for r in runs],
             "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
             "epochs": [r.epochs_done for r in runs],
-            "time": [format_duration(r.seconds) for r in runs],
+            "time": [format_duration(time_so_far(r)) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
         }
     )
