@@ -210,6 +210,6 @@ def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, serve
     page.get_by_role("button", name="Yes, stop them all").click()
     settle(page, "text=Stopped 2 runs")
     page.goto(f"{server}/Train?run={run_ids[1]}")
-    settle(page, "button:has-text('Train again')")
+    settle(page, "button:has-text('Copy settings to the form')")
     assert page.get_by_role("button", name=re.compile("Resume")).count() == 0  # it never ran
     shot(page, "stopped-in-the-queue")

@@ -42,7 +42,8 @@ def first_model_card() -> None:
     """One click trains a good default model and opens its live view."""
     cfg = first_model_config()
     with st.container(border=True):
-        st.markdown("**New here? Train your first model in one click.**")
+        first = not store().list(limit=1)  # "New here?" only where no run was ever trained
+        st.markdown(f"**{'New here? Train your first model' if first else 'Train the reference model'} in one click.**")
         st.caption(
             f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
             f"{DATASETS[cfg.dataset].title.lower()}: up to {cfg.epochs} epochs, stopping early when it stops "

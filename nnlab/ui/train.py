@@ -127,7 +127,7 @@ def resume_button(rec: RunRecord) -> None:
 def again_button(rec: RunRecord) -> None:
     """Load the run's settings into the form."""
     if st.button(
-        "Train again",
+        "Copy settings to the form",
         key="tr_again",
         icon=":material/replay:",
         help="Load these settings into the form, change what you like, and start a new run.",
