@@ -5,11 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nnlab.config import RunConfig
 from nnlab.records import RunRecord
+
+if TYPE_CHECKING:  # pandas (and numpy) load only where a table is built: `nnlab runs` stays light
+    import pandas as pd
 
 # fields that do not make a different experiment: the seed, and where or how fast it ran
 NOT_IN_GROUP_KEY = ("seed", "threads", "device", "expert", "data_root")
@@ -67,3 +72,54 @@ def find_group(records: Sequence[RunRecord], name: str) -> Group | None:
         return None
     found = [g for g in groups_of(records) if g.group_id.startswith(name)]
     return found[0] if len(found) == 1 else None
+
+
+def group_stats(group: Group) -> tuple[float | None, float | None, int]:
+    """(mean, standard deviation, count) of the group's test values; sd is None below two scored seeds."""
+    values = [r.test_value for r in group.scored]
+    if not values:
+        return None, None, 0
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None), len(values)
+
+
+def groups_table(groups: Sequence[Group]) -> pd.DataFrame:
+    """One row per group: its newest run's columns of the runs table, the seed count and mean ± sd."""
+    from nnlab.compare import runs_table
+
+    rows = runs_table([g.runs[-1] for g in groups]).reset_index(drop=True)
+    stats = [group_stats(g) for g in groups]
+    rows.insert(0, "group", [g.group_id for g in groups])
+    rows.insert(1, "seeds", [len(g.runs) for g in groups])
+    rows["status"] = [_statuses(g) for g in groups]
+    rows["test_value"] = [s[0] for s in stats]
+    rows.insert(rows.columns.get_loc("test_value") + 1, "test_sd", [s[1] for s in stats])
+    rows["mean ± sd"] = [_mean_sd(s) for s in stats]
+    return rows.drop(columns=["run", "epochs", "best_val_metric", "seconds"]).set_index("group", drop=False)
+
+
+def _statuses(group: Group) -> str:
+    counts: dict[str, int] = {}
+    for r in group.runs:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def _mean_sd(s: tuple[float | None, float | None, int]) -> str:
+    mean, sd, n = s
+    if mean is None:
+        return "–"
+    return f"{mean:.4f} ± {sd:.4f} (n={n})" if sd is not None else f"{mean:.4f} (n=1)"
+
+
+def group_hyperparameter_frame(groups: Sequence[Group]) -> pd.DataFrame:
+    """Config fields that vary across groups plus each group's mean test value: one line per group."""
+    from nnlab.compare import hyperparameter_frame
+
+    scored = [g for g in groups if g.scored]
+    df = hyperparameter_frame([g.scored[0] for g in scored])
+    if df.empty:
+        return df
+    df = df.drop(columns=[c for c in NOT_IN_GROUP_KEY if c in df.columns])
+    df.index = [g.group_id for g in scored]
+    df["test_value"] = [group_stats(g)[0] for g in scored]
+    return df

@@ -20,6 +20,7 @@ from nnlab.plots import (
 )
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import fields_that_apply
+from nnlab.report_examples import EXAMPLES_CSS, mistakes_html
 from nnlab.runfolder import Results
 from nnlab.text import plural
 
@@ -148,7 +149,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     title = f"nnlab run {rec.run_id}: {rec.arch} on {rec.dataset}"
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-        f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>",
+        f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
         f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
         f"{esc(plural(rec.epochs_done, 'epoch'))} · {esc(rec.device)}</p>",
         _metrics(headline(res)),
@@ -160,6 +161,8 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
         ]
     for k, (name, fig) in enumerate(_figures(rec, res, history)):
         parts += [f"<h2>{esc(name)}</h2>", _figure_html(fig, first=k == 0)]
+    if mistakes := mistakes_html(res):
+        parts += ["<h2>Most confident mistakes per class pair</h2>", mistakes]
     parts += ["<h2>Data</h2>", _table(data_facts(res))] if res.info else []
     parts += ["<h2>Config</h2>", _table(config_table(rec)), "</body></html>"]
     return "\n".join(parts)

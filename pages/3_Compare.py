@@ -1,16 +1,18 @@
-"""Compare runs: a filterable runs table, overlaid curves, hyperparameters against the score, config diff."""
+"""Compare runs or seed groups: the table, a verdict for two, curves with bands, hyperparameters against the
+score, and the test examples that flipped."""
 
 import streamlit as st
 
 from nnlab.compare import common_metric, config_diff, hyperparameter_frame, runs_table, task_of
-from nnlab.errors import NNLabError
+from nnlab.groups import group_hyperparameter_frame, groups_of, groups_table
 from nnlab.metrics import per_class_f1
-from nnlab.plots import compare_curves_figure, confusion_diff_figure, f1_change_figure, parallel_figure
+from nnlab.plots import f1_change_figure, parallel_figure
+from nnlab.plots_compare import group_curves_figure
 from nnlab.records import higher_is_better
-from nnlab.ui import page_setup, show_error, store
-from nnlab.ui.compare import filters, rerun_ui, runs_table_ui
+from nnlab.ui import page_setup, store
+from nnlab.ui.compare import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
 from nnlab.ui.manage import delete_selected
-from nnlab.ui.results import results_of
+from nnlab.ui.verdict import flips_section, two_way, verdict_section
 
 page_setup("Compare runs")
 st.title("Compare runs")
@@ -21,62 +23,70 @@ if not records:
     st.stop()
 by_id = {r.run_id: r for r in records}
 
+grouped = group_toggle()
 shown = filters(runs_table(records))
-st.caption(f"{len(shown)} of {len(records)} runs. Click a column header to sort; tick rows to compare them.")
-selected = [by_id[i] for i in runs_table_ui(shown)]
-if len(selected) == 1:
-    rerun_ui(selected[0])
-delete_selected(selected)
+visible = [by_id[i] for i in shown["run"]]
+if grouped:
+    groups = {g.group_id: g for g in groups_of(visible)}
+    st.caption(f"{len(groups)} groups of {len(visible)} runs. Tick two groups for a verdict, more to overlay them.")
+    chosen = groups_table_ui(groups_table(list(groups.values())))
+    members = {gid: list(groups[gid].runs) for gid in chosen}
+else:
+    st.caption(f"{len(shown)} of {len(records)} runs. Click a column header to sort; tick two runs for a verdict.")
+    chosen = runs_table_ui(shown)
+    members = {run_id: [by_id[run_id]] for run_id in chosen}
+    if len(chosen) == 1:
+        rerun_ui(by_id[chosen[0]])
+    delete_selected([by_id[run_id] for run_id in chosen])
 
-if selected:
-    st.subheader("Validation curves", anchor=False)
-    tasks = {task_of(r) for r in selected}
+tw = None
+if len(chosen) == 2:
+    a, b = sorted(chosen, key=lambda name: min(r.created for r in members[name]))
+    st.subheader(f"B {b} against A {a}", anchor=False)
+    tw = two_way(a, b, records)
+    if tw is not None:
+        verdict_section(tw)
+
+if chosen:
+    st.subheader("Validation curves" + (" (mean of each group's seeds, 95% band)" if grouped else ""), anchor=False)
+    tasks = {task_of(r) for runs in members.values() for r in runs}
     if len(tasks) > 1:
         st.caption(
             "The selection mixes classifiers and forecasters: the right axis holds accuracy for some, RMSE for others."
         )
-    histories = store().metrics_many([r.run_id for r in selected])
-    st.plotly_chart(compare_curves_figure({k: v for k, v in histories.items() if v}, tasks.pop()), key="compare_curves")
+    histories = store().metrics_many([r.run_id for runs in members.values() for r in runs])
+    curves = {name: [histories[r.run_id] for r in runs if histories[r.run_id]] for name, runs in members.items()}
+    st.plotly_chart(group_curves_figure({k: v for k, v in curves.items() if v}, tasks.pop()), key="compare_curves")
 else:
-    st.info("Tick two or more runs in the table to overlay their curves and see what differs.")
+    st.info("Tick two runs (or groups) in the table for a verdict; tick more to overlay their curves.")
 
-st.subheader("Hyperparameters against the test score", anchor=False)
-pool = selected if len(selected) >= 2 else list(shown["run"].map(by_id))
+st.subheader("Hyperparameters against the test value", anchor=False)
+pool = score_pool([r for runs in members.values() for r in runs] if len(chosen) >= 2 else visible)
 metric = common_metric(pool)
-hp = hyperparameter_frame([r for r in pool if r.test_metric == metric]) if metric else None
+pool = [r for r in pool if r.test_metric == metric]
+hp = (group_hyperparameter_frame(groups_of(pool)) if grouped else hyperparameter_frame(pool)) if metric else None
 if hp is None or hp.shape[1] < 2:
-    st.caption(
-        "Parallel coordinates appear once two or more runs scored by the same test metric differ in some setting."
-    )
+    st.caption("Parallel coordinates appear once two or more scored runs of one dataset differ in some setting.")
 else:
+    unit = "groups (mean over seeds)" if grouped else "runs"
+    better = "higher" if higher_is_better(metric) else "lower"
     st.caption(
-        f"{len(hp)} runs scored by test {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better); "
-        "drag along an axis to highlight a range."
+        f"{len(hp)} {unit} scored by test {metric} ({better} is better); drag along an axis to highlight a range."
     )
     st.plotly_chart(parallel_figure(hp, "test_value", f"test {metric}"), key="compare_parallel")
 
-if len(selected) >= 2:
+if len(chosen) > 2 and not grouped:
     st.subheader("Config differences", anchor=False)
-    diff = config_diff(selected)
+    diff = config_diff([by_id[i] for i in chosen])
     if diff.empty:
         st.caption("The selected runs share every setting (only the random outcome differs).")
     else:
         st.dataframe(diff.astype(str), width="stretch")
 
-if len(selected) == 2 and selected[0].dataset == selected[1].dataset:
-    a, b = sorted(selected, key=lambda r: r.created)
-    try:
-        ra, rb = results_of(a), results_of(b)
-    except NNLabError as exc:
-        show_error(exc)
-        ra = rb = None
-    if ra and rb and ra.task == rb.task == "classification" and ra.classes == rb.classes:
-        st.subheader(f"What changed from {a.run_id} to {b.run_id}", anchor=False)
-        st.plotly_chart(
-            f1_change_figure(per_class_f1(ra.report), per_class_f1(rb.report), a.run_id, b.run_id), key="compare_f1"
-        )
-        st.plotly_chart(
-            confusion_diff_figure(ra.report["confusion"], rb.report["confusion"], ra.classes, a.run_id, b.run_id),
-            key="compare_confusion_diff",
-            width="content",
-        )
+if tw is not None:
+    st.subheader("What flipped between A and B", anchor=False)
+    if tw.pair is not None and tw.pair[0].results.task == "classification":
+        ra, rb = tw.pair[0].results, tw.pair[1].results
+        names = (tw.pair[0].record.run_id, tw.pair[1].record.run_id)
+        st.plotly_chart(f1_change_figure(per_class_f1(ra.report), per_class_f1(rb.report), *names), key="compare_f1")
+    flips_section(tw)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
+from nnlab.groups import group_id
 from nnlab.records import ACTIVE
 from nnlab.registry import make_config
+from nnlab.runner import execute
 from nnlab.runs import RunStore
 from tests.helpers import app_at
 
@@ -39,16 +42,66 @@ def test_title_and_empty_store():
 
 
 @pytest.mark.slow
-def test_two_runs_of_one_dataset_show_curves_diff_f1_change_and_confusion_difference(trained):
+def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_difference(trained):
     at = _open()
     assert len(at.dataframe[0].value) == len(trained)
     at = _select(at, [trained["digits"], trained["digits_b"]])
+    a, b = trained["digits"], trained["digits_b"]
     heads = [s.value for s in at.subheader]
-    assert heads[:3] == ["Validation curves", "Hyperparameters against the test score", "Config differences"]
-    assert heads[3] == f"What changed from {trained['digits']} to {trained['digits_b']}"
+    assert heads[0] == f"B {b} against A {a}"
+    assert heads[1:] == ["Validation curves", "Hyperparameters against the test value", "What flipped between A and B"]
+    verdict = [x.value for x in (*at.success, *at.warning, *at.info) if "(p " in x.value]
+    assert len(verdict) == 1 and verdict[0].startswith("**")
+    assert "McNemar" in verdict[0]
+    assert any(f"A {a}: test accuracy" in m.value.replace("\\", "") for m in at.markdown)
     diff = at.dataframe[1].value
-    assert set(diff.index) == {"hidden_sizes", "dropout", "lr"}
-    assert len(at.get("plotly_chart")) == 4  # curves, parallel coordinates, F1 change, confusion difference
+    assert set(diff["field"]) == {"hidden_sizes", "dropout", "lr"} and list(diff.columns) == ["field", "A", "B"]
+    assert len(at.get("plotly_chart")) == 4  # curves, parallel coordinates, F1 change, the difference matrix
+    tabs = [t.label for t in at.tabs]
+    assert tabs[0].startswith("A right, B wrong (") and tabs[1].startswith("B right, A wrong (")
+    cell_key = f"compare_flip_cell_{a}_{b}"
+    cells = at.selectbox(key=cell_key).options
+    assert cells, "the two runs disagree somewhere"
+    at.selectbox(key=cell_key).set_value(at.selectbox(key=cell_key).options[0]).run()
+    assert not at.exception
+    moved = [m.value for m in at.markdown if m.value.startswith("**Into the cell (") or m.value.startswith("**Out of")]
+    assert len(moved) == 2
+
+
+@pytest.mark.slow
+def test_seed_groups_show_mean_and_spread_and_curves_with_a_band(trained, workspace):
+    store = RunStore(workspace)
+    base = store.get(trained["digits"]).config
+    for seed in (1, 2):
+        run_id = store.create(base.replace(seed=seed))
+        store.claim_queued(run_id)
+        assert execute(store, run_id).status == "finished"
+    at = _open()
+    at.toggle(key="compare_grouped").set_value(True).run()
+    table = at.dataframe[0].value
+    gid = group_id(base)
+    row = table.set_index("group").loc[gid]
+    scores = [r.test_value for r in store.list() if group_id(r.config) == gid]
+    assert row["seeds"] == 3 and row["test_value"] == pytest.approx(sum(scores) / 3)
+    assert row["test_sd"] == pytest.approx(statistics.stdev(scores))
+    other = group_id(store.get(trained["digits_b"]).config)
+    rows = [list(table["group"]).index(g) for g in (gid, other)]
+    at.session_state["compare_group_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[0].value == f"B {other} against A {gid}"
+    assert "mean of each group's seeds, 95% band" in at.subheader[1].value
+    curves = at.get("plotly_chart")[0].proto.spec
+    assert '"fill":"toself"' in curves.replace(" ", "") and "mean of 3 seeds" in curves
+    assert any("mean of 3 seeds" in m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_the_score_axis_never_mixes_datasets(trained):
+    at = _open()
+    box = at.selectbox(key="compare_score_dataset")
+    assert box.value == "digits"  # the dataset with the most scored runs
+    box.set_value("image-folder").run()
+    assert "parallel coordinates appear" in " ".join(c.value for c in at.caption).lower()
 
 
 def test_filters_narrow_the_table(trained):

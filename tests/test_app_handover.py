@@ -63,3 +63,11 @@ def test_results_offer_the_code_and_the_model_and_say_when_the_data_is_gone(trai
     assert "deleted.csv is no longer there" in export_problem(store, gone, "script")
     assert export_problem(store, gone, "torchscript") == "The run saved no trained model."
     assert export_problem(store, trained["iris"], "script") is None
+
+
+def test_no_estimate_is_offered_before_the_data_is_loaded():
+    at = AppTest.from_file(TRAIN_PAGE, default_timeout=60).run()
+    at.selectbox("tr_dataset").set_value("mnist").run()  # read from its folder or downloaded: loaded on request
+    assert not at.exception
+    assert at.button(key="tr_load_preview") is not None
+    assert "tr_estimate" not in [b.key for b in at.button]

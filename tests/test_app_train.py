@@ -206,3 +206,21 @@ def test_fields_that_depend_on_another_appear_when_it_applies():
     labels = {n.label for n in at.number_input}
     assert {"Momentum", "Step size", "Gamma"} <= labels and "LR patience" not in labels
     assert not at.exception
+
+
+def test_seeds_start_one_group_of_runs_with_consecutive_seeds():
+    from nnlab.groups import group_id
+
+    at = train_page()
+    at.text_input("tr_mlp_hidden_sizes").set_value("32").run()
+    at.number_input("tr_epochs").set_value(1).run()
+    at.number_input("tr_seeds").set_value(3).run()
+    assert at.button("tr_start").label == "Start 3 runs"
+    at.button("tr_start").click().run()
+    assert not at.exception
+    store = RunStore()
+    runs = sorted(store.list(), key=lambda r: r.config.seed)
+    assert [r.config.seed for r in runs] == [0, 1, 2] and len({group_id(r.config) for r in runs}) == 1
+    assert any("3 runs queued" in s.value and group_id(runs[0].config) in s.value for s in at.success)
+    for rec in runs:  # let the background jobs end before the workspace goes away
+        assert wait_for(at, rec.run_id, ("finished",)) == "finished"

@@ -273,7 +273,7 @@ def second_run_and_compare(page, steps: Steps) -> None:
 
     box = table.bounding_box()  # the grid is a canvas: tick "select all" in the header's checkbox column
     page.mouse.click(box["x"] + 15, box["y"] + 17)
-    settle(page, "text=Config differences")
+    settle(page, "text=/^B [\\w-]+ against A /")  # the verdict of the newer run against the older
     page.get_by_text("Validation curves").first.scroll_into_view_if_needed()
     steps.shot("compare-two-runs")
 

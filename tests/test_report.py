@@ -117,3 +117,39 @@ def test_config_table_lists_only_the_fields_the_run_uses(store):
         "LR patience",
         "Early-stopping patience",
     } & set(rows)
+
+
+def test_the_report_shows_the_most_confident_mistakes_per_class_pair(trained, workspace):
+    from nnlab.report_examples import mistake_pairs
+
+    store = RunStore(workspace)
+    rec = store.get(trained["digits"])
+    res = store.folder(rec.run_id).read_results()
+    html = build_report(rec, res, store.metrics(rec.run_id))
+    assert "Most confident mistakes per class pair" in html
+    pairs = mistake_pairs(res)
+    t, p, count = pairs[0]
+    assert f"<h3>true {res.classes[t]}, predicted {res.classes[p]} ({count})</h3>" in html
+    assert html.count("<img alt='test example") == sum(min(4, c) for _, _, c in pairs)
+    assert html.count("src='data:image/png;base64,") == html.count("<img alt='test example")
+    text_rec = store.get(trained["reviews"])
+    text_html = build_report(text_rec, store.folder(text_rec.run_id).read_results(), [])
+    assert "Most confident mistakes" not in text_html or "class='example text-example'" in text_html
+
+
+def test_a_two_run_comparison_exports_as_one_offline_html_file(trained, workspace):
+    from nnlab.comparison import compare
+    from nnlab.report_compare import build_comparison_report, comparison_filename
+
+    store = RunStore(workspace)
+    tw = compare(store, trained["digits"], trained["digits_b"])
+    html = build_comparison_report(tw, store.metrics_many([trained["digits"], trained["digits_b"]]))
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert html.count("plotly.js v") >= 1 and not re.search(r"<script[^>]+src=", html)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # plotly.js's own source mentions URLs
+    assert not re.search(r"""(src|href)=['"]https?://""", markup)
+    assert tw.verdict.verdict in html.lower() or tw.verdict.verdict.capitalize() in html
+    assert (
+        f"A right, B wrong ({len(tw.flips.a_better)}" in html and f"B right, A wrong ({len(tw.flips.b_better)}" in html
+    )
+    assert comparison_filename(tw) == f"nnlab-compare-{trained['digits']}-vs-{trained['digits_b']}.html"

@@ -8,7 +8,7 @@ import streamlit as st
 from nnlab.compare import filter_runs
 from nnlab.records import RunRecord
 from nnlab.ui import TRAIN_PAGE, go, submit_run
-from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_TABLE
+from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_GROUP_TABLE, KEY_GROUPED, KEY_SCORE_DATASET, KEY_TABLE
 
 _COLUMNS = {
     "run": st.column_config.TextColumn("run", pinned=True),
@@ -74,3 +74,54 @@ def rerun_ui(rec: RunRecord) -> None:
         run_id = submit_run(rec.config, f"Run {{run_id}} queued with the config of {rec.run_id}.")
         if run_id is not None:
             go(TRAIN_PAGE, run_id)
+
+
+_GROUP_COLUMNS = {
+    **_COLUMNS,
+    "group": st.column_config.TextColumn("group", pinned=True, help="Runs whose configs differ only in the seed"),
+    "seeds": st.column_config.NumberColumn("seeds", help="Runs in the group"),
+    "test_value": st.column_config.NumberColumn("test mean", format="%.4f"),
+    "test_sd": st.column_config.NumberColumn("± sd", format="%.4f", help="Standard deviation over seeds"),
+    "mean ± sd": None,  # the text form is for the command line and exports; the table has the two numbers
+}
+
+
+def group_toggle() -> bool:
+    """Whether the table shows one row per group of seeds."""
+    return st.toggle(
+        "Group runs that differ only in the seed",
+        key=KEY_GROUPED,
+        help="One row per config: the mean test value over its seeds, its spread and the number of seeds.",
+    )
+
+
+def groups_table_ui(df: pd.DataFrame) -> list[str]:
+    """The groups table with row selection; returns the selected group ids, in table order."""
+    event = st.dataframe(
+        df,
+        key=KEY_GROUP_TABLE,
+        on_select="rerun",
+        selection_mode="multi-row",
+        hide_index=True,
+        width="stretch",
+        height=min(36 * (len(df) + 1) + 3, 420),
+        column_config=_GROUP_COLUMNS,
+    )
+    rows = event.selection.rows if event is not None else []
+    return [df["group"].iloc[i] for i in sorted(rows) if i < len(df)]
+
+
+def score_pool(records: list[RunRecord]) -> list[RunRecord]:
+    """The scored runs of one dataset (asked for when several): one score axis never mixes datasets."""
+    scored = [r for r in records if r.test_value is not None]
+    datasets = pd.Series([r.dataset for r in scored]).value_counts()
+    if len(datasets) > 1:
+        chosen = st.selectbox(
+            "Score axis for the runs on",
+            list(datasets.index),
+            key=KEY_SCORE_DATASET,
+            format_func=lambda d: f"{d} ({datasets[d]} runs)",
+            help="Test values of different datasets are not comparable, so the plot shows one dataset at a time.",
+        )
+        scored = [r for r in scored if r.dataset == chosen]
+    return scored

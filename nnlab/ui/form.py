@@ -16,6 +16,7 @@ from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
 from nnlab.facts import DataFacts
+from nnlab.groups import group_id, seed_configs
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.plots import lr_figure
 from nnlab.precision import run_bf16_check
@@ -33,10 +34,11 @@ from nnlab.ui.fields import (
     widget_value,
 )
 from nnlab.ui.handover import preflight_panel, start_warning
-from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
 from nnlab.ui.weights import weights_problem
 
 UPLOAD_LIMIT_MB = 200
+MAX_SEEDS = 10  # runs one Start may queue as a group
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
 TODO = "To do: "  # marks a problem that is only a missing input (shown as a hint, not an error)
 FILE_HINTS = {
@@ -255,15 +257,25 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     errors = [p for p in problems if not p.startswith(TODO)]
     estimate = None
     if not problems:
-        errors += _preview_or_offer(spec, cfg)
-        estimate = preflight_panel(cfg) if not errors else None
+        shown, more = _preview_or_offer(spec, cfg)
+        errors += more
+        estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
     for text in todo:
         st.info(text, icon=":material/upload_file:")
     for text in errors:
         show_error(text)
     start_warning(estimate)
+    seeds = st.number_input(
+        "Seeds",
+        min_value=1,
+        max_value=MAX_SEEDS,
+        value=1,
+        key=KEY_SEEDS,
+        help="Run this config once per seed, from the Seed under Advanced upward: the runs form one group, "
+        "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed.",
+    )
     if st.button(
-        "Start training",
+        "Start training" if seeds == 1 else f"Start {seeds} runs",
         icon=":material/play_arrow:",
         type="primary",
         key=KEY_START,
@@ -271,24 +283,25 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         width="stretch",
         help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
     ):
-        start_run(cfg)
+        start_run(cfg, seeds)
 
 
-def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> list[str]:
-    """The preview when the data is at hand; a button to load it first where that may download (MNIST & co)."""
+def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str]]:
+    """The preview when the data is at hand; a button to load it first where that may download (MNIST & co).
+    Returns whether the preview is shown, and any problem loading the data."""
     key = data_key(cfg)
     local = spec.builtin or spec.needs == "data_path" or bool(cfg.data_root)
     if not local and key not in st.session_state.get(KEY_LOADED, ()):
         st.caption(f"{spec.title} is read from its data folder, or downloaded on first use; the preview loads it.")
         if not st.button("Load the data for the preview", key="tr_load_preview", icon=":material/download:"):
-            return []
+            return False, []
         st.session_state[KEY_LOADED] = {*st.session_state.get(KEY_LOADED, ()), key}
     try:
         facts = data_facts(key)
     except NNLabError as exc:
-        return [str(exc)]
+        return False, [str(exc)]
     preview(cfg, facts)
-    return []
+    return True, []
 
 
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
@@ -310,10 +323,18 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig) -> None:
-    """Submit to the job manager and show the run's live view (its id goes into the URL)."""
+def start_run(cfg: RunConfig, seeds: int = 1) -> None:
+    """Submit the run (or one run per seed, a group) and show the first one's live view (its id goes into the URL)."""
     title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
-    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+    if seeds > 1:
+        message = (
+            f"{seeds} runs queued: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, group {group_id(cfg)}; "
+            "this is the first (Compare shows their mean with a band)."
+        )
+        ids = [submit_run(c, message) for c in seed_configs(cfg, seeds)]
+        run_id = ids[0] if all(ids) else None
+    else:
+        run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()

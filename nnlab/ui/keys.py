@@ -15,6 +15,7 @@ KEY_RECENT = "home_recent"  # the recent-runs table's selection
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
 KEY_START = "tr_start"
+KEY_SEEDS = "tr_seeds"  # how many seeds Start runs the config with (one group)
 KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
 KEY_SOURCE = "tr_source_{dataset}"  # per dataset: upload a file or type a path
 KEY_UPLOAD = "tr_{dataset}_upload"
@@ -37,6 +38,11 @@ KEY_CM_LIMIT = "results_examples_limit"
 KEY_TABLE = "compare_table"
 KEY_FILTER = "compare_filter_{col}"
 KEY_CONFIRM = "compare_confirm_rerun"
+KEY_GROUPED = "compare_grouped"  # the table shows one row per group of seeds
+KEY_GROUP_TABLE = "compare_group_table"
+KEY_SCORE_DATASET = "compare_score_dataset"  # the dataset on the parallel coordinates' score axis
+KEY_FLIP_CELL = "compare_flip_cell_{a}_{b}"  # the difference matrix's cell picker, which also holds the clicked cell
+KEY_FLIP_LAST = "compare_flip_last_{a}_{b}"
 
 # Playground
 KEY_MODEL_PICKER = "playground_run"

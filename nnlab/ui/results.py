@@ -124,7 +124,8 @@ def live_view_link(run_id: str) -> None:
 
 
 # -- the confusion matrix -----------------------------------------------------------------------------
-def _clicked(event: object) -> tuple[int, int] | None:
+def clicked_cell(event: object) -> tuple[int, int] | None:
+    """The (true, predicted) cell a click on a confusion-matrix chart selected, or None."""
     selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
     points = (selection or {}).get("points") or []
     data = points[0].get("customdata") if points else None
@@ -160,7 +161,7 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
         key=KEY_CM_CHART.format(run=run, mode=MODES.index(mode)),
         config={"displayModeBar": False},
     )
-    clicked, last_key = _clicked(event), KEY_CM_LAST_CLICK.format(run=run)
+    clicked, last_key = clicked_cell(event), KEY_CM_LAST_CLICK.format(run=run)
     if clicked is not None and clicked != st.session_state.get(last_key):
         _set_cell(run, clicked)  # a new click moves the picker; a kept selection does not undo a picker change
     st.session_state[last_key] = clicked
@@ -218,7 +219,7 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     shown = idx[:limit]
     ex = res.examples
     if ex.images is not None:
-        _image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
+        image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
     elif ex.texts is not None:
         _text_table(ex.texts[shown], pr.probs[shown], t, p, classes)
     elif ex.rows is not None:
@@ -234,7 +235,8 @@ def upscale(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
     return big[:, :, 0] if big.shape[2] == 1 else big
 
 
-def _image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
+def image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
+    """Thumbnails in rows of per_row, each with its caption."""
     for start in range(0, len(images), per_row):
         cols = st.columns(per_row)
         for col, img, cap in zip(
