@@ -52,7 +52,7 @@ def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str]) -> 
             for i, c in zip(idx, captions, strict=True)
         ]
     elif ex.rows is not None:
-        cols = res.info.get("columns") or [f"x{k}" for k in range(ex.rows.shape[1])]
+        cols = getattr(res.info, "column_names", None) or [f"x{k}" for k in range(ex.rows.shape[1])]
         cells = [
             f"<div class='example text-example'><b>{_esc(c)}</b><br>"
             + ", ".join(f"{_esc(n)} {v:.4g}" for n, v in zip(cols, ex.rows[i], strict=False))

@@ -137,6 +137,7 @@ def start(page):
 
 def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server, tmp_path):
     """Items 3, 9 and 2: an out-of-range value, an upload without its label column, missing ResNet weights."""
+    watch = Watch(page, server)
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server}/Train")
     settle(page, "button:has-text('Start training')")
@@ -180,10 +181,12 @@ def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server
     assert any("A frozen backbone needs pretrained weights" in e for e in errors(page)), errors(page)
     assert start(page).is_disabled()
     shot(page, "form-frozen-random-backbone")
+    assert watch.outside == [], f"fetched from the internet: {sorted(set(watch.outside))}"
 
 
 def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, server):
     """Item 4 and 14: two runs started one after the other; the second waits and says for what."""
+    watch = Watch(page, server)
     page.set_viewport_size({"width": 1400, "height": 1400})
     run_ids = []
     for _ in range(2):
@@ -213,3 +216,4 @@ def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, serve
     settle(page, "button:has-text('Copy settings to the form')")
     assert page.get_by_role("button", name=re.compile("Resume")).count() == 0  # it never ran
     shot(page, "stopped-in-the-queue")
+    assert watch.outside == [] and watch.failed == [], (watch.outside, watch.failed)

@@ -169,7 +169,7 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str) -> None:
     if ex.texts is not None:
         df["review"] = ex.texts[shown]
     elif ex.rows is not None:
-        columns = ma.results.info.get("columns") or [f"x{k}" for k in range(ex.rows.shape[1])]
+        columns = getattr(ma.results.info, "column_names", None) or [f"x{k}" for k in range(ex.rows.shape[1])]
         df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=columns[: ex.rows.shape[1]])], axis=1)
     st.dataframe(
         df,
