@@ -160,7 +160,7 @@ def submit_run(cfg: RunConfig, message: str) -> str | None:
         show_error(exc)
         return None
     place = queue_place(run_id)
-    if place:  # the run waits: say so, not "started"
+    if place and "{run_id}" in message:  # a run's own message: it waits, say so, not "started"
         message = f"Run {{run_id}} is queued: number {place} in line; it starts when the runs ahead of it end."
     flash(message.format(run_id=run_id))
     return run_id
