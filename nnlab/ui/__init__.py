@@ -11,8 +11,10 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
+from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
@@ -58,7 +60,9 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    return JobManager(RunStore(home))
+    jobs = JobManager(RunStore(home))
+    jobs.take_over()  # queued runs of the previous server start on their own
+    return jobs
 
 
 def manager() -> JobManager:
@@ -147,15 +151,24 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
     return runs[ids.index(chosen)]
 
 
+def data_notes_ui(notes: DataNotes) -> None:
+    """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
+    if notes.warnings:
+        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+    if notes.done:
+        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+
+
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
     st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
 
 
-def submit_run(cfg: RunConfig, message: str) -> str | None:
-    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
+    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
+    after showing why not."""
     try:
-        run_id = manager().submit(cfg)
+        run_id = manager().submit(cfg, executor=executor)
     except NNLabError as exc:
         show_error(exc)
         return None
@@ -184,8 +197,3 @@ def format_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def score_text(rec: RunRecord) -> str:
-    """'accuracy 0.981' / 'rmse 0.42' or '–'."""
-    return f"{rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else "–"

@@ -8,12 +8,14 @@ import streamlit as st
 from nnlab.config import FIELDS, RunConfig
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.text import plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
+    data_notes_ui,
     flash,
     format_duration,
     go,
@@ -44,8 +46,8 @@ def config_summary(cfg: RunConfig) -> str:
         model,
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
-        f"batch {cfg.batch_size}",
-        plural(cfg.epochs, "epoch"),
+        f"batch {cfg.batch_size or 'auto'}",
+        plural(cfg.epochs, "epoch") if cfg.epochs else "auto epochs",
         FIELDS["optimizer"].option_label(cfg.optimizer),
         f"{FIELDS['schedule'].option_label(cfg.schedule).lower()} schedule",
     ]
@@ -55,8 +57,8 @@ def config_summary(cfg: RunConfig) -> str:
 def live_view(run_id: str) -> None:
     """A run's header, its actions, and the progress and curves that grow while it trains."""
     rec = store().find(run_id)
-    if rec is None:
-        st.warning(f"Run {run_id} is not in the store; it may have been deleted.")
+    if rec is None:  # the link's text is not echoed: a crafted ?run= must not put its markdown in the page
+        st.warning("The run in this link is not in the store; it may have been deleted.")
         new_run_button()
         return
     head, badge = st.columns([6, 1], vertical_alignment="center")
@@ -65,8 +67,18 @@ def live_view(run_id: str) -> None:
         status_badge(rec.status)
     when = "queued" if rec.status == "queued" else "created"
     st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
+    run_data_notes(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
+
+
+def run_data_notes(rec: RunRecord) -> None:
+    """What was done to the run's data, once it is loaded (the runner writes its facts before training)."""
+    try:
+        facts = store().folder(rec.run_id).read_info()
+    except NNLabError:
+        return
+    data_notes_ui(run_notes(rec, facts))
 
 
 def new_run_button(rec: RunRecord | None = None) -> None:
@@ -179,7 +191,7 @@ def live_panel(run_id: str, status: str) -> None:
 def status_panel(rec: RunRecord) -> None:
     """Progress bars and rates while training; the outcome afterwards."""
     if rec.status == "queued":
-        st.info(queue_text(rec.run_id), icon=":material/hourglass_top:")
+        st.info(rec.reason or queue_text(rec.run_id), icon=":material/hourglass_top:")  # Ray says why it waits
     elif rec.status == "running":
         running_panel(rec)
     elif rec.status in ("failed", "diverged"):
@@ -256,7 +268,7 @@ def curves(rec: RunRecord) -> None:
     cached = st.session_state.get(KEY_CURVES)
     if cached is None or cached[0] != signature:
         task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
-        last = max(rec.config.epochs if rec.active else len(history), len(history), 2)
+        last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
         fig = curves_figure(history, task, last)  # the axis the curve will fill
         cached = (signature, fig)
         st.session_state[KEY_CURVES] = cached
