@@ -172,6 +172,9 @@ def _record_outcome(
     folder: RunFolder,
     stop: threading.Event,
 ) -> None:
+    if result.status == "stopped" and getattr(stop, "status", "") == "interrupted":  # the server shut down
+        store.update(run_id, status="interrupted", reason=stop.reason, progress=None)  # type: ignore[attr-defined]
+        return
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
     if result.status == "diverged":

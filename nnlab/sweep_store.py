@@ -13,7 +13,8 @@ from pathlib import Path
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.runs import RunStore, new_run_id, pid_alive
+from nnlab.liveness import pid_alive
+from nnlab.runs import RunStore, new_run_id
 from nnlab.sweep_space import Dim
 
 STRATEGIES = ("tpe", "random", "grid")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import threading
 import time
 from contextlib import nullcontext
@@ -129,9 +130,35 @@ def resolve_device(name: str) -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch (all devices) and numpy."""
+    """Seed torch (all devices), numpy and Python's random."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def global_rng_state() -> dict[str, torch.Tensor]:
+    """The global torch, numpy and Python random states as tensors (a checkpoint loads with weights_only=True)."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, mt, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.concatenate([keys.astype(np.int64), [pos, has_gauss]])),
+        "numpy_gauss": torch.tensor(gauss, dtype=torch.float64),
+        "python": torch.tensor([version, *mt], dtype=torch.int64),
+        "python_gauss": torch.tensor(math.nan if gauss_next is None else gauss_next, dtype=torch.float64),
+    }
+
+
+def set_global_rng_state(state: dict[str, torch.Tensor]) -> None:
+    """Put back what global_rng_state() saved."""
+    torch.set_rng_state(state["torch"])
+    numbers = state["numpy"].numpy()
+    np.random.set_state(
+        ("MT19937", numbers[:-2].astype(np.uint32), int(numbers[-2]), int(numbers[-1]), float(state["numpy_gauss"]))
+    )
+    values = [int(v) for v in state["python"].tolist()]
+    gauss_next = float(state["python_gauss"])
+    random.setstate((values[0], tuple(values[1:]), None if math.isnan(gauss_next) else gauss_next))
 
 
 def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -388,6 +415,7 @@ class Trainer:
             "callbacks": {cb.state_key: cb.state_dict() for cb in self._stateful()},
             "config": self.cfg.to_json(),
             "rng": self.rng.get_state() if self.rng is not None else torch.empty(0, dtype=torch.uint8),
+            "global_rng": global_rng_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -405,3 +433,5 @@ class Trainer:
             cb.load_state_dict(state.get("callbacks", legacy)[cb.state_key])
         if self.rng is not None and state.get("rng") is not None and state["rng"].numel():
             self.rng.set_state(state["rng"])  # a resumed run draws the masks an uninterrupted one would
+        if "global_rng" in state:  # and whatever draws from the global streams (torch, numpy, random) too
+            set_global_rng_state(state["global_rng"])

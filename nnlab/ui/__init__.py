@@ -10,6 +10,7 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.jobs import JobManager
 from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
@@ -56,7 +57,9 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    return JobManager(RunStore(home))
+    jobs = JobManager(RunStore(home))
+    jobs.take_over()  # queued runs of the previous server start on their own
+    return jobs
 
 
 def manager() -> JobManager:
@@ -148,10 +151,11 @@ def show_error(exc: NNLabError | str) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
-def submit_run(cfg: RunConfig, message: str) -> str | None:
-    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
+    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
+    after showing why not."""
     try:
-        run_id = manager().submit(cfg)
+        run_id = manager().submit(cfg, executor=executor)
     except NNLabError as exc:
         show_error(exc)
         return None
@@ -169,8 +173,3 @@ def format_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def score_text(rec: RunRecord) -> str:
-    """'accuracy 0.981' / 'rmse 0.42' or '–'."""
-    return f"{rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else "–"

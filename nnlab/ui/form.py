@@ -15,6 +15,7 @@ import streamlit as st
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.facts import DataFacts
 from nnlab.fitted import fit_to_data
 from nnlab.groups import group_id, seed_configs
@@ -24,6 +25,7 @@ from nnlab.plots import lr_figure
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
 from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
+from nnlab.ui.cluster import executor_picker
 from nnlab.ui.fields import (
     expert_ranges,
     field_key,
@@ -36,6 +38,7 @@ from nnlab.ui.fields import (
 )
 from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.paths import confine
 
 UPLOAD_LIMIT_MB = 200
 MAX_SEEDS = 10  # runs one Start may queue as a group
@@ -117,6 +120,9 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
         path = st.text_input(label_of("data_path"), key=key, help=f"Full path to {hint}.").strip()
         if not path:
             return "", f"{TODO}Give the path to {hint}, or upload it."
+        path, refused = confine(path, store().root, label_of("data_path"))
+        if refused:
+            return path, refused
         if not Path(path).expanduser().exists():
             return path, f"Data path {path} does not exist; check the spelling or upload the file."
         return str(Path(path).expanduser()), None
@@ -144,7 +150,9 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
     elif spec.needs == "data_root":
         key = field_key("data_root", base.arch, spec.name)
         st.session_state.setdefault(key, base.data_root)
-        values["data_root"] = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint)
+        typed = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint).strip()
+        values["data_root"], refused = confine(typed, store().root, label_of("data_root")) if typed else ("", None)
+        problems += [refused] if refused else []
     for name in spec.options:
         values[name] = field_widget(name, base, expert)
     return values, problems
@@ -208,7 +216,7 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     if model_problems:  # keep the form's default so validate() does not add a second message
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
-    return spec, cfg, problems + model_problems + validate(cfg)
+    return spec, cfg, problems + model_problems + validate(cfg, paths=not problems)
 
 
 # -- preview --------------------------------------------------------------------------------------
@@ -260,16 +268,19 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         help="Run this config once per seed, from the Seed under Advanced upward: the runs form one group, "
         "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed.",
     )
+    executor, where_problem = executor_picker()
+    if where_problem:
+        show_error(where_problem)
     if st.button(
         "Start training" if seeds == 1 else f"Start {seeds} runs",
         icon=":material/play_arrow:",
         type="primary",
         key=KEY_START,
-        disabled=bool(problems or errors),
+        disabled=bool(problems or errors or where_problem),
         width="stretch",
         help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
     ):
-        start_run(cfg, seeds)
+        start_run(cfg, seeds, executor)
 
 
 def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str]]:
@@ -311,18 +322,20 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig, seeds: int = 1) -> None:
-    """Submit the run (or one run per seed, a group) and show the first one's live view (its id goes into the URL)."""
+def start_run(cfg: RunConfig, seeds: int = 1, executor: Executor | None = None) -> None:
+    """Submit the run (or one run per seed, a group), here or on Ray per executor, and show the first one's live
+    view (its id goes into the URL)."""
     title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    where = f" on {executor.where}" if executor and executor.is_ray else ""
     if seeds > 1:
         message = (
-            f"{seeds} runs queued: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, group {group_id(cfg)}; "
-            "this is the first (Compare shows their mean with a band)."
+            f"{seeds} runs queued{where}: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, "
+            f"group {group_id(cfg)}; this is the first (Compare shows their mean with a band)."
         )
-        ids = [submit_run(c, message) for c in seed_configs(cfg, seeds)]
+        ids = [submit_run(c, message, executor) for c in seed_configs(cfg, seeds)]
         run_id = ids[0] if all(ids) else None
     else:
-        run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+        run_id = submit_run(cfg, f"Run {{run_id}} started{where}: {title}.", executor)
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()
