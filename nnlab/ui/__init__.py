@@ -55,7 +55,7 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    return JobManager(RunStore(home))
+    return JobManager(RunStore(home), isolate=True)
 
 
 def manager() -> JobManager:
