@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
     b.add_argument("--json", action="store_true", help="print one JSON line last")
+    b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
     return p
 
 
@@ -204,7 +205,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """The side-by-side benchmark (see nnlab.bench)."""
+    """The side-by-side benchmark (see nnlab.bench), or what watching costs (nnlab.bench_live)."""
+    if args.live:
+        from nnlab.bench_live import main as live
+
+        return live(args.json)
     from nnlab.bench import main as bench
 
     return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)

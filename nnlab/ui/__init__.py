@@ -55,7 +55,8 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    return JobManager(RunStore(home), isolate=True)
+    # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
+    return JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
 
 
 def manager() -> JobManager:
