@@ -31,6 +31,7 @@ PAGES = [
     st.Page("pages/2_Results.py", title="Results", icon=":material/analytics:"),
     st.Page("pages/3_Compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/4_Playground.py", title="Playground", icon=":material/touch_app:"),
+    st.Page("pages/5_Sweep.py", title="Sweep", icon=":material/tune:"),
 ]
 
 st.navigation(PAGES, position="hidden" if locked() else "sidebar").run()

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from nnlab import sweep_cli
 from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
 from nnlab.errors import NNLabError
+from nnlab.executors import make_executor
+from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
 from nnlab.flags import add_train_options
@@ -55,12 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
+    add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
     r.add_argument("--status", help="only runs with this status")
     r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
     u = sub.add_parser("resume", help="continue an interrupted or stopped run")
-    u.add_argument("run_id")
+    u.add_argument("run_id", nargs="?")
+    u.add_argument("--all", action="store_true", help="every interrupted run (not a sweep's), oldest first")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
@@ -69,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    b.add_argument("--ray", action="store_true", help="the Ray executor against the local one (nnlab.executors.bench)")
+    b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
     b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
     return p
@@ -78,7 +84,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address"}
 
 
 class ProgressBar:
@@ -109,12 +115,16 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        name = "val_rmse" if trainer.regression else "val_acc"
-        sys.stderr.write(
-            f"epoch {r.epoch}/{trainer.cfg.epochs}  train_loss {r.train_loss:.4f}  "
-            f"val_loss {r.val_loss:.4f}  {name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s"
-            f"{'  *' if improved else ''}\n"
-        )
+        sys.stderr.write(epoch_line(r, trainer.cfg.epochs, trainer.regression, improved))
+
+
+def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) -> str:
+    """One finished epoch as the command line prints it."""
+    name = "val_rmse" if regression else "val_acc"
+    return (
+        f"epoch {r.epoch}/{epochs}  train_loss {r.train_loss:.4f}  val_loss {r.val_loss:.4f}  "
+        f"{name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s{'  *' if improved else ''}\n"
+    )
 
 
 def summary(rec: RunRecord) -> dict[str, Any]:
@@ -129,7 +139,7 @@ def summary(rec: RunRecord) -> dict[str, Any]:
         "seconds": rec.seconds,
         "device": rec.device,
     }
-    for key in ("accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
     if rec.reason:
@@ -151,7 +161,11 @@ def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
 
 
 def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
-    rec = _run_here(store, run_id, resume)
+    return report(_run_here(store, run_id, resume), as_json)
+
+
+def report(rec: RunRecord, as_json: bool) -> int:
+    """Print the run's summary (one JSON line with --json); the exit code says finished, stopped or not."""
     s = summary(rec)
     if as_json:
         print(json.dumps(s))
@@ -170,7 +184,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         from nnlab.preflight import dry_run
 
         return dry_run(cfg, args.json)
+    executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
+    if executor.is_ray:
+        if args.seeds != 1:
+            raise NNLabError("--seeds runs on this machine for now; drop --executor ray, or run each seed with it.")
+        from nnlab.models import MODELS
+
+        regression = MODELS[cfg.arch].task == "regression"
+        show = lambda r, improved: sys.stderr.write(epoch_line(r, cfg.epochs, regression, improved))  # noqa: E731
+        return report(train_elsewhere(store, cfg, executor, show), args.json)
     if args.seeds != 1:
         return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
     run_id = store.create(cfg)
@@ -179,14 +202,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    """Continue an interrupted or stopped run from its last checkpoint."""
+    """Continue an interrupted or stopped run (or, with --all, every interrupted one) from its last checkpoint."""
     store = RunStore(args.store)
-    rec = store.get(args.run_id)
+    if args.all == bool(args.run_id):
+        raise NNLabError("Give a run id or --all (every interrupted run), not both and not neither.")
+    if args.all:
+        ids = [r.run_id for r in reversed(store.list("interrupted")) if not r.sweep_id]
+        return max((_resume_one(store, run_id, args.json) for run_id in ids), default=0)
+    return _resume_one(store, args.run_id, args.json)
+
+
+def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
+    rec = store.get(run_id)
     if rec.status not in RESUMABLE:
         raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
     store.update(rec.run_id, status="queued", reason="")
     store.claim_queued(rec.run_id)
-    return _foreground(store, rec.run_id, True, args.json)
+    return _foreground(store, rec.run_id, True, as_json)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -205,11 +237,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """The side-by-side benchmark (see nnlab.bench), or what watching costs (nnlab.bench_live)."""
+    """The side-by-side benchmark (see nnlab.bench), the Ray executor's overhead, or what watching costs."""
     if args.live:
         from nnlab.bench_live import main as live
 
         return live(args.json)
+    if args.ray:
+        from nnlab.executors.bench import main as bench_ray
+
+        return bench_ray(args.json, args.ray_address)
     from nnlab.bench import main as bench
 
     return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)

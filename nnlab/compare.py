@@ -31,7 +31,9 @@ def _setting(rec: RunRecord, name: str) -> Any:
     if name == "hidden":
         return width(rec)
     if name == "epochs":
-        return f"{rec.epochs_done}/{rec.config.epochs}"
+        return f"{rec.epochs_done}/{rec.epochs_planned}"
+    if name == "batch_size":  # 0 (fit to the data): the batch size it was fitted to
+        return rec.summary.get("batch_size") or rec.config.batch_size
     return getattr(rec.config, name)
 
 

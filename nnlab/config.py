@@ -143,6 +143,12 @@ class RunConfig:
         0.15, "Test fraction", hint="Share of the data held out for the final report.",
         range=Range(0.05, 0.5, 0.15), **_FRACTION,
     )  # fmt: skip
+    missing: str = _f(
+        "fill", "Missing values", widget="select", section="data", kinds=("tabular", "series"), loads_data=True,
+        hint="Blank cells of your CSV: fill them in (a table takes each column's training median, a series "
+        "interpolates in time), or drop their rows.",
+        options=(("fill", "Fill in (median / interpolation)"), ("drop", "Drop the rows")),
+    )  # fmt: skip
     # model (which of these an architecture uses, and in what order, is in its ArchSpec)
     arch: str = _f("mlp", "Architecture", hint="Only the architectures that fit this dataset are offered.",
                    loads_data=True, cli=False)  # fmt: skip
@@ -181,16 +187,17 @@ class RunConfig:
     )  # fmt: skip
     # optimisation, in the form's order
     epochs: int = _f(
-        20, "Epochs", hint="Passes over the training data.", range=Range(1, 200, 20, expert_hi=10_000),
-        widget="number", section="training", key=8,
+        0, "Epochs", hint="Passes over the training data; 0 fits them to the data (20, more on small data).",
+        range=Range(1, 200, 20, zero_ok=True, expert_hi=10_000), widget="number", section="training", key=8,
     )  # fmt: skip
     lr: float = _f(
         1e-3, "Learning rate", hint="Start at 1e-3.", range=Range(1e-4, 1e-2, 1e-3, log=True, expert_lo=1e-6, expert_hi=10.0),
         widget="log-slider", section="training", key=1,
     )  # fmt: skip
     batch_size: int = _f(
-        64, "Batch size", hint="Larger is faster; smaller often generalises better.", key=2,
-        range=Range(16, 256, 64, expert_lo=1, expert_hi=4096), widget="pow2-slider", section="training",
+        0, "Batch size", key=2, widget="pow2-slider", section="training",
+        hint="Larger is faster; smaller often generalises better; 0 fits it to the data (64, less on small data).",
+        range=Range(16, 256, 64, zero_ok=True, expert_lo=1, expert_hi=4096),
     )  # fmt: skip
     weight_decay: float = _f(
         1e-4, "Weight decay", hint="L2 strength.", widget="log-slider", section="training", key=5,
@@ -232,6 +239,12 @@ class RunConfig:
         5, "Early-stopping patience", hint="Epochs without improvement before stopping.", range=Range(1, 50, 5),
         widget="number", section="training", column=1, when=("early_stopping", True),
         flag_help="early-stopping patience in epochs",
+    )  # fmt: skip
+    class_weights: bool = _f(
+        False, "Class weights", widget="toggle", section="training", column=1, kinds=("tabular", "image", "text"),
+        hint="Weigh each class's loss by how rare it is in training (scikit-learn's 'balanced'), so a model "
+        "cannot score by ignoring small classes; read the balanced accuracy.",
+        flag_help="weigh each class's loss by its inverse training frequency",
     )  # fmt: skip
     min_delta: float = _f(
         0.001, "Minimum improvement", hint="Smallest validation-loss drop that counts.", range=Range(0.0, 1.0, 0.001),

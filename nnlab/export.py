@@ -302,10 +302,15 @@ def preprocessing_facts(data: DataFacts, cfg: RunConfig) -> dict[str, Any]:
         "image": ("classes", "input_shape", "source_channels", "image_size", "mean", "std"),
         "tabular": ("classes", "input_shape", "columns", "mean", "std"),
         "text": ("classes", "vocab_size", "max_len", "vocab"),
-        "series": ("input_shape", "columns", "target", "target_index", "mean", "std", "window", "horizon"),
+        "series": ("input_shape", "columns", "target", "target_index", "mean", "std", "relative", "window", "horizon"),
     }[kind]
     facts.update({k: info[k] for k in keys if k in info})
     facts["input"], facts["output"] = _io_words(kind)
+    if info.get("relative"):  # a series forecast as changes from each window's last value
+        facts["input"], facts["output"] = (
+            "float (B, window, features): the last window rows minus the window's last row, / std per column",
+            "scaled changes (B, horizon): value * std[target_index] + the window's last target value",
+        )
     if kind == "text":
         facts["tokenizer"] = {
             "lowercase": True,

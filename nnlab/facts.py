@@ -44,7 +44,8 @@ class DataFacts:
     kind: ClassVar[str] = ""
     derived: ClassVar[tuple[str, ...]] = ("input_shape",)  # properties written out for readers of the JSON
     classes: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()  # what loading dropped or ignored, in one sentence each
+    notes: tuple[str, ...] = ()  # what loading did to the data (dropped, filled, read), in one sentence each
+    warnings: tuple[str, ...] = ()  # what looks wrong with the data (an ID column, a copy of the label, imbalance)
     source: str = ""  # the user's file name, where the data came from one
 
     @property
@@ -98,6 +99,7 @@ class TabularFacts(DataFacts):
     features: int
     columns: tuple[str, ...] = ()
     scaler: Scaler | None = None
+    fill: tuple[float, ...] = ()  # each column's training median, for blank cells (SimpleImputer)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -138,6 +140,9 @@ class SeriesFacts(DataFacts):
     window: int
     horizon: int
     scaler: Scaler  # per column, over the time steps training saw
+    relative: bool = False  # inputs and targets are changes from each window's last value, over scaler.std
+    time: str = ""  # the column that ordered the rows (not an input)
+    test_start: int = 0  # the first time step of the test targets (fixed by time, not by the window)
 
     @property
     def target(self) -> str:

@@ -11,7 +11,10 @@ from collections.abc import Callable
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
+from nnlab.executors.ray_jobs import RayBackend
 from nnlab.isolated import run_isolated
+from nnlab.liveness import Heartbeat
 from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute
@@ -22,6 +25,7 @@ from nnlab.train import Callback, Trainer
 # "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.
 # The local executor calls it from the run's epoch listener; a remote executor calls it as epochs arrive.
 EpochObserver = Callable[[str, EpochRecord], bool]
+SHUTDOWN_REASON = "Interrupted (server shut down); resume it to continue from its last complete epoch."
 PRUNED_REASON = "Pruned after epoch {epoch}: its validation value was behind the other trials' at that epoch."
 
 
@@ -37,33 +41,84 @@ class _Observe(Callback):
 
 
 class JobManager:
-    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default)."""
+    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default), or hands them to a
+    Ray cluster (nnlab.executors) when the run's executor says so."""
 
-    def __init__(self, store: RunStore, concurrency: int = 1, leave_core: bool = True, isolate: bool = False):
+    def __init__(
+        self,
+        store: RunStore,
+        concurrency: int = 1,
+        leave_core: bool = True,
+        executor: Executor | None = None,
+        isolate: bool = False,
+    ):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
+        self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
         self.isolate = isolate  # train in a child process (the dashboard: its script runs keep their own GIL)
         self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
         self._running: dict[str, StopFlag] = {}
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closed = False
+        self._heartbeat: Heartbeat | None = None
+        self.ray = RayBackend(store, PRUNED_REASON)
+        self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
         atexit.register(self.shutdown)
 
+    def take_over(self) -> list[str]:
+        """The dashboard's manager: queue the queued runs an earlier server left behind (oldest first) and keep
+        doing so, renewing this process's heartbeat and marking lost runs interrupted; returns the ids queued."""
+        if self._heartbeat is None:
+            self._heartbeat = Heartbeat(self._tick, name="nnlab-manager-heartbeat")
+        return self._adopt()
+
+    def _tick(self) -> None:
+        self.store.beat()
+        self._adopt()
+
+    def _adopt(self) -> list[str]:
+        taken = self.store.adopt_orphans(lambda run_id: not self.ray.is_active(run_id))  # Ray's driver has those
+        for run_id in taken:  # resume=True: a run that was resumed before it was queued continues its checkpoint
+            self._enqueue(run_id, resume=True, observer=None)
+        return taken
+
+    def resume_all(self) -> list[str]:
+        """Queue every interrupted run (not a sweep's trial: its sweep resumes it), oldest first; returns their ids."""
+        runs = [r for r in reversed(self.store.list("interrupted")) if not r.sweep_id]
+        for rec in runs:
+            self.resume(rec.run_id)
+        return [r.run_id for r in runs]
+
     # -- public ---------------------------------------------------------------------------------
-    def submit(self, cfg: RunConfig, observer: EpochObserver | None = None, run_id: str | None = None) -> str:
-        """Validate, record as queued (or queue the given queued record), put on the queue; returns the run id."""
+    def submit(
+        self,
+        cfg: RunConfig,
+        observer: EpochObserver | None = None,
+        run_id: str | None = None,
+        executor: Executor | None = None,
+    ) -> str:
+        """Validate, record as queued (or take the given queued record), queue it here or hand it to Ray
+        (executor); returns the run id."""
         check(cfg)
         run_id = run_id or self.store.create(cfg)
-        self._enqueue(run_id, resume=False, observer=observer)
+        self._dispatch(run_id, False, observer, executor or self.executor)
         return run_id
 
-    def resume(self, run_id: str, observer: EpochObserver | None = None) -> None:
-        """Queue an interrupted or stopped run to continue from its last checkpoint."""
+    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
+        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there)."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+        if self.ray.is_active(run_id):
+            raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._enqueue(run_id, resume=True, observer=observer)
+        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
+
+    def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
+        if executor is not None and executor.is_ray:
+            self.ray.submit(run_id, executor, resume, observer)
+        else:
+            self._enqueue(run_id, resume=resume, observer=observer)
 
     def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> str:
         """Stop a queued run at once or a running one at the next batch, ending as `status`; says what happened."""
@@ -75,6 +130,8 @@ class JobManager:
                     self.store.update(run_id, status=status, reason=before)
                     return f"Run {run_id} was removed from the queue."
             flag = self._running.get(run_id)
+        if flag is None and self.ray.stop(run_id, status, reason):
+            return f"Run {run_id} will stop at the end of the current batch on its Ray worker."
         if flag is None:
             return f"Run {run_id} is not running in this server."
         flag.request(status, reason)
@@ -83,7 +140,9 @@ class JobManager:
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""
         with self._cv:
-            return run_id in self._running or any(item[0] == run_id for item in self._queue)
+            if run_id in self._running or any(item[0] == run_id for item in self._queue):
+                return True
+        return self.ray.is_active(run_id)
 
     def queued(self) -> list[str]:
         """Run ids waiting, in order."""
@@ -98,12 +157,15 @@ class JobManager:
         return self.store.get(run_id)
 
     def shutdown(self, timeout: float = 10) -> None:
-        """Ask running jobs to stop, then wait for them to save their checkpoint and exit."""
+        """Interrupt running jobs (resumable, not the user's Stop) and wait for them to exit; queued runs stay
+        queued in the store for the next server to start."""
         with self._cv:
             self._closed = True
             for flag in self._running.values():
-                flag.set()
+                flag.request("interrupted", SHUTDOWN_REASON)
             self._cv.notify_all()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         for t in self._workers:
             t.join(timeout)
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
+    balanced_accuracy_score,
     classification_report,
     confusion_matrix,
     mean_absolute_error,
@@ -25,10 +26,20 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list
     return {
         "task": "classification",
         "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": _balanced_accuracy(y_true, y_pred),
         "report": report,
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "classes": [str(c) for c in classes],
     }
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean of the per-class recalls over the classes present in y_true (chance: 1 / classes)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true" is expected on small test sets
+        return float(balanced_accuracy_score(y_true, y_pred))
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, naive: np.ndarray) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from nnlab.config import RunConfig
 from nnlab.data.batches import make_transform
-from nnlab.data.prep import encode, tokenize
+from nnlab.data.prep import encode, relative_windows, tokenize
 from nnlab.errors import NNLabError
 from nnlab.facts import DataFacts
 from nnlab.models import build_model
@@ -150,10 +150,16 @@ class Predictor:
             )
         if not np.isfinite(v).all():
             raise NNLabError("The series has empty or non-numeric values; fill them first.")
-        x = torch.from_numpy(self.info.scaler.scale(v[-self.window :]).astype(np.float32))[None]  # (1, window, F)
+        scaler, t, recent = self.info.scaler, self.info.target_index, v[-self.window :]
+        if self.info.relative:  # changes from the window's last value, over the scaler's std
+            x = relative_windows(recent[None], scaler, self.window)
+        else:  # runs trained before changes were forecast: standardised levels
+            x = scaler.scale(recent).astype(np.float32)[None]
         with torch.no_grad():
-            out = self.model(x)[0].double().numpy()  # (horizon,) scaled
-        return self.info.scaler.unscale(out, self.info.target_index)
+            out = self.model(torch.from_numpy(x))[0].double().numpy()  # (horizon,) scaled
+        if self.info.relative:
+            return scaler.unscale_spread(out, t) + recent[-1, t]
+        return scaler.unscale(out, t)
 
     def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
         """`steps` future values; a single-column series feeds its own forecasts back in."""

@@ -27,6 +27,7 @@ from nnlab.config import RunConfig
 from nnlab.data import Dataset, load_dataset
 from nnlab.data.batches import iterate_batches
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
 from nnlab.models import build_model, count_parameters
 from nnlab.registry import check
 from nnlab.runfolder import RunFolder
@@ -249,6 +250,7 @@ def estimate(cfg: RunConfig, leave_core: bool = False, budget: Budget = Budget()
     device = resolve_device(cfg.device)
     t0 = time.perf_counter()  # no global seeding: the dashboard's runs draw from streams of their own
     data = load_dataset(cfg)
+    cfg = fit_to_data(cfg, len(data.train))  # batch size and epochs given as 0: as the run will fit them
     sizes, avail = static_memory(cfg, data), available_mb(device)
     limit = budget.max_memory_mb if budget.max_memory_mb is not None else avail
     planned = _planned(sizes)

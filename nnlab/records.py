@@ -12,11 +12,9 @@ from nnlab.config import RunConfig
 STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
-DONE_WITH_RESULTS = ("finished", "stopped", "pruned")  # pruned: stopped early by a sweep, curve kept
 
 # the headline metric of each task and its direction (scikit-learn's convention: a *_score is higher-better)
 METRICS: dict[str, bool] = {"accuracy": True, "rmse": False}  # name -> higher is better
-TASK_METRIC = {"classification": "accuracy", "regression": "rmse"}
 
 
 def higher_is_better(metric: str) -> bool:
@@ -102,6 +100,11 @@ class RunRecord:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def epochs_planned(self) -> int:
+        """The epochs the run trains at most: as given, or as fitted to the data when given as 0 (auto)."""
+        return int(self.summary.get("epochs") or self.config.epochs)
 
     @property
     def higher_is_better(self) -> bool | None:

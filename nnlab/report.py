@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
+from nnlab.notes import DataNotes, run_notes
 from nnlab.plots import (
     confusion_figure,
     curves_figure,
@@ -93,6 +94,7 @@ def headline(res: Results) -> list[tuple[str, str]]:
     macro = r["report"]["macro avg"]["f1-score"]
     return [
         ("test accuracy", f"{r['accuracy']:.2%}"),
+        *([("balanced accuracy", f"{r['balanced_accuracy']:.2%}")] if "balanced_accuracy" in r else []),
         ("macro F1", f"{macro:.3f}"),
         ("test examples", str(len(res.predictions.y_true))),
         ("classes", str(len(res.classes))),
@@ -143,6 +145,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
         f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · {esc(rec.epochs_done)} "
         f"epoch(s) · {esc(rec.device)}</p>",
         _metrics(headline(res)),
+        _notes_html(run_notes(rec, res.info)),
     ]
     if res.task == "classification":
         parts += [
@@ -158,10 +161,19 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     return "\n".join(parts)
 
 
+def _notes_html(notes: DataNotes) -> str:
+    """What was done to the data, and what looks wrong with it, as two lists."""
+    parts = ["<h2>What was done to the data</h2>"] if notes else []
+    for title, items in (("Check this", notes.warnings), ("Done", notes.done)):
+        if items:
+            parts.append(f"<p><b>{title}</b></p><ul>" + "".join(f"<li>{esc(n)}</li>" for n in items) + "</ul>")
+    return "\n".join(parts)
+
+
 def data_facts(res: Results) -> pd.DataFrame:
     """A few facts learned from the data, as (fact, value) rows (no vocabulary dumps)."""
     info = res.info.to_json_dict()
-    skip = {"vocab", "mean", "std", "classes", "columns", "notes"}
+    skip = {"vocab", "mean", "std", "fill", "classes", "columns", "notes", "warnings"}
     facts = {k: _fmt(v, 4) for k, v in info.items() if k not in skip}
     if "columns" in info:
         facts["columns"] = ", ".join(map(str, info["columns"][:50]))

@@ -52,7 +52,7 @@ def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str]) -> 
             for i, c in zip(idx, captions, strict=True)
         ]
     elif ex.rows is not None:
-        cols = res.info.get("columns") or [f"x{k}" for k in range(ex.rows.shape[1])]
+        cols = feature_names(res)
         cells = [
             f"<div class='example text-example'><b>{_esc(c)}</b><br>"
             + ", ".join(f"{_esc(n)} {v:.4g}" for n, v in zip(cols, ex.rows[i], strict=False))
@@ -62,6 +62,13 @@ def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str]) -> 
     else:
         return ""
     return f"<div class='examples'>{''.join(cells)}</div>"
+
+
+def feature_names(res: Results) -> list[str]:
+    """The names of a table's feature columns (x0, x1, ... where the data had none)."""
+    width = res.examples.rows.shape[1] if res.examples.rows is not None else 0
+    names = list(getattr(res.info, "column_names", None) or [])
+    return names if len(names) == width else [f"x{k}" for k in range(width)]
 
 
 def mistake_pairs(res: Results, max_pairs: int = 12) -> list[tuple[int, int, int]]:

@@ -30,6 +30,15 @@ CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
 INFO, REPORT, PREDICTIONS, EXAMPLES = "info.json", "report.json", "predictions.npz", "examples.npz"
 
 
+FILES = (CONFIG, LOG, CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS, INFO, REPORT, PREDICTIONS, EXAMPLES)
+
+
+def _run_file(name: str) -> str:
+    if name not in FILES:
+        raise NNLabError(f"{name!r} is not a file of a run folder.")
+    return name
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Test-set outputs: classes (y_true, y_pred (N,), probs (N, classes)) or forecasts (N, horizon) with naive."""
@@ -128,6 +137,23 @@ class RunFolder:
         """Append the exception being handled, with a time stamp, to log.txt."""
         with open(self.path / LOG, "a") as f:
             f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
+
+    # -- whole files, for an executor that trains elsewhere (nnlab.executors) --------------------
+    def file_states(self) -> dict[str, tuple[int, int]]:
+        """(mtime in ns, size) of each run file in the folder (temporary files excluded)."""
+        return {
+            p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in self.path.iterdir()
+            if p.name in FILES and p.is_file()
+        }
+
+    def read_file(self, name: str) -> bytes:
+        """A run file's bytes, to send to the dashboard's copy of the folder."""
+        return self._existing(_run_file(name)).read_bytes()
+
+    def write_file(self, name: str, data: bytes) -> None:
+        """A run file received from a worker, written atomically; only the folder's own file names are taken."""
+        _atomic(self.path / _run_file(name), lambda tmp: tmp.write_bytes(data))
 
     # -- JSON -----------------------------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> None:

@@ -8,11 +8,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from nnlab.config import RunConfig
 from nnlab.data import Dataset, load_dataset
+from nnlab.data.prep import series_levels
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.models import build_model, count_parameters
@@ -155,6 +155,8 @@ def _train(
             "train_size": len(data.train),
             "val_size": len(data.val),
             "test_size": len(data.test),
+            "batch_size": trainer.cfg.batch_size,  # as given, or fitted to the data (see fit_to_data)
+            "epochs": trainer.cfg.epochs,
         },
     )
     result = trainer.fit()
@@ -170,6 +172,9 @@ def _record_outcome(
     folder: RunFolder,
     stop: threading.Event,
 ) -> None:
+    if result.status == "stopped" and getattr(stop, "status", "") == "interrupted":  # the server shut down
+        store.update(run_id, status="interrupted", reason=stop.reason, progress=None)  # type: ignore[attr-defined]
+        return
     summary = store.get(run_id).summary
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
     if result.status == "diverged":
@@ -177,7 +182,9 @@ def _record_outcome(
         return
     metrics = write_test_outputs(trainer, data, folder)
     metric, value = test_metric_of(metrics)
-    summary.update({k: metrics[k] for k in ("accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics})
+    summary.update(
+        {k: metrics[k] for k in ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics}
+    )
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
     status, reason = "finished", ""
@@ -199,10 +206,7 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         metrics = classification_metrics(y_true, y_pred, data.classes)
         predictions = Predictions(y_true, y_pred, probs=probs)
     else:
-        scaler, t = data.info.scaler, data.info.target_index
-        y_true, y_pred = scaler.unscale(y.numpy(), t), scaler.unscale(out.numpy(), t)
-        last = scaler.unscale(data.test.x[:, -1, t].cpu().numpy(), t)  # naive: the last value seen
-        naive = np.repeat(last[:, None], y_true.shape[1], axis=1)
+        y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
         metrics = regression_metrics(y_true, y_pred, naive)
         predictions = Predictions(y_true, y_pred, naive=naive)
     folder.write_results(metrics, predictions, data.display)

@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -17,6 +17,7 @@ from typing import Any
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.liveness import Heartbeat, identity, owner_alive
 from nnlab.records import EPOCH_COLUMNS, RUN_COLUMNS, STATUSES, EpochRecord, Progress, RunRecord
 from nnlab.runfolder import RunFolder
 
@@ -54,17 +55,9 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+LOST_REASON = "The process training this run ended before the run did (killed or crashed); resume it to continue."
+_HEARTBEATS: dict[str, Heartbeat] = {}  # one per workspace and process: it beats for every run the process holds
+_HEARTBEATS_LOCK = threading.Lock()
 
 
 class RunStore:
@@ -123,7 +116,7 @@ class RunStore:
         """Columns added since a store was first created (older workspaces keep working)."""
         have = self._column_names("runs")
         with self._tx() as db:
-            for column, kind in (("sweep_id", "TEXT"), ("trial", "INTEGER")):
+            for column, kind in (("sweep_id", "TEXT"), ("trial", "INTEGER"), ("owner", "TEXT"), ("beat", "REAL")):
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial)")
@@ -139,10 +132,12 @@ class RunStore:
         self.folder(run_id).create(cfg)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid, sweep_id, trial) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid(), sweep_id, trial),
+                "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid, sweep_id, trial, "
+                "owner, beat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid(), sweep_id, trial)
+                + (identity(), now),
             )
+        self._hold()
         return run_id
 
     def run_dir(self, run_id: str) -> Path:
@@ -192,6 +187,10 @@ class RunStore:
             raise KeyError(f"unknown run fields {unknown}")
         values = {k: _column_value(k, v) for k, v in values.items()}
         values["updated"] = time.time()
+        if values.get("pid"):  # a process takes the run over: record who it is, beyond its reusable id
+            values["owner"], values["beat"] = identity(values["pid"]), values["updated"]
+            if values["pid"] == os.getpid():
+                self._hold()
         cols = ", ".join(f"{k} = ?" for k in values)
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", [*values.values(), run_id])
@@ -204,10 +203,13 @@ class RunStore:
     def claim_queued(self, run_id: str) -> bool:
         """Atomically move a queued run to running for this process; False if it was not queued."""
         with self._tx() as db:
+            now = time.time()
             cur = db.execute(
-                "UPDATE runs SET status='running', pid=?, updated=?, reason='' WHERE run_id=? AND status='queued'",
-                (os.getpid(), time.time(), run_id),
+                "UPDATE runs SET status='running', pid=?, owner=?, beat=?, updated=?, reason='' "
+                "WHERE run_id=? AND status='queued'",
+                (os.getpid(), identity(), now, now, run_id),
             )
+        self._hold()
         return cur.rowcount == 1
 
     def set_progress(self, run_id: str, progress: Progress | None) -> None:
@@ -269,8 +271,7 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         """Remove a run that is not active, its metrics and its folder."""
-        rec = self.get(run_id)
-        if rec.status == "running" and pid_alive(rec.pid):
+        if self.get(run_id).status == "running" and run_id not in self.recover():
             raise NNLabError(f"Run {run_id} is running; stop it before deleting it.")
         with self._tx() as db:
             db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
@@ -278,13 +279,57 @@ class RunStore:
         self.folder(run_id).remove()
 
     def recover(self) -> list[str]:
-        """Runs left running or queued by a process that is gone become interrupted; returns their ids."""
-        rows = self._conn().execute("SELECT run_id, pid, status FROM runs WHERE status IN ('running','queued')")
-        # the owner's pid is kept from creation on, so a queued run of a live process is left alone
-        lost = [r["run_id"] for r in rows if r["pid"] != os.getpid() and not pid_alive(r["pid"])]
-        for run_id in lost:
-            self.set_status(run_id, "interrupted", "The server stopped before this run ended; resume it to continue.")
+        """Running runs whose owner is gone become interrupted (returns their ids); queued ones stay queued for
+        the next dashboard to take over (orphans()), except a sweep's trials, which the sweep resumes."""
+        lost = []
+        for row in self._orphan_rows():
+            if row["status"] == "running" or row["sweep_id"]:
+                with self._tx() as db:  # only if no one took it over meanwhile
+                    cur = db.execute(
+                        "UPDATE runs SET status='interrupted', reason=?, progress='{}', updated=? "
+                        "WHERE run_id=? AND status=? AND owner IS ?",
+                        (LOST_REASON, time.time(), row["run_id"], row["status"], row["owner"]),
+                    )
+                lost += [row["run_id"]] * cur.rowcount
         return lost
+
+    def _orphan_rows(self) -> list[sqlite3.Row]:
+        rows = self._conn().execute(
+            "SELECT run_id, status, pid, owner, beat, sweep_id FROM runs WHERE status IN ('running','queued') "
+            "ORDER BY created, run_id"
+        )
+        return [r for r in rows if not owner_alive(r["owner"], r["beat"], r["pid"])]
+
+    def adopt_orphans(self, wanted: Callable[[str], bool] = lambda run_id: True) -> list[str]:
+        """Take over queued runs (not a sweep's) whose owner is gone and that `wanted`, oldest first; returns the
+        ids now ours."""
+        taken = []
+        for row in self._orphan_rows():
+            if row["status"] == "queued" and not row["sweep_id"] and wanted(row["run_id"]):
+                with self._tx() as db:
+                    now = time.time()
+                    cur = db.execute(
+                        "UPDATE runs SET pid=?, owner=?, beat=?, updated=? WHERE run_id=? AND status='queued' "
+                        "AND owner IS ?",
+                        (os.getpid(), identity(), now, now, row["run_id"], row["owner"]),
+                    )
+                taken += [row["run_id"]] * cur.rowcount
+        return taken
+
+    def beat(self) -> None:
+        """Renew the heartbeat of every active run this process holds, and mark others' lost runs."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET beat=? WHERE owner=? AND status IN ('running','queued')", (time.time(), identity())
+            )
+        self.recover()
+
+    def _hold(self) -> None:
+        """This process holds a run here: make sure its heartbeat runs."""
+        key = str(self.db_path.resolve())
+        with _HEARTBEATS_LOCK:
+            if key not in _HEARTBEATS:
+                _HEARTBEATS[key] = Heartbeat(self.beat)
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.errors import NNLabError
+from nnlab.fitted import AUTO_EPOCHS
 from nnlab.jobs import JobManager
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import check, validate
@@ -119,7 +120,7 @@ def make_pruner(spec: SweepSpec) -> Any:
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
     if spec.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(spec.base.epochs, 2))
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(spec.base.epochs or AUTO_EPOCHS, 2))
     return optuna.pruners.NopPruner()
 
 
@@ -370,8 +371,14 @@ _DRIVERS_LOCK = threading.Lock()
 def _drive_quietly(manager: JobManager, sweep_id: str) -> None:
     import traceback
 
+    sweeps = SweepStore(manager.store)
     try:
         SweepDriver(manager, sweep_id).run()
-    except Exception:  # the sweep is left interrupted with its reason; the server lives on
-        log = manager.store.root / "sweeps" / f"{sweep_id}.log"
+    except NNLabError as exc:
+        if sweeps.get(sweep_id).status != "running":  # another process drives it: leave its record alone
+            sweeps.finish_session(sweep_id, "interrupted", str(exc))
+    except Exception as exc:  # the sweep is left interrupted with its reason; the server lives on
+        log = sweeps.journal_path(sweep_id).with_suffix(".log")
         log.write_text(traceback.format_exc())
+        reason = f"The sweep's driver failed with {type(exc).__name__}; details in {log}; resume it."
+        sweeps.finish_session(sweep_id, "interrupted", reason)

@@ -10,10 +10,12 @@ import time
 from typing import Any
 
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor, make_executor
+from nnlab.executors.foreground import add_executor_options
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES
 
 _SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
-_SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed"}
+_SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed", "executor", "ray_address"}
 
 
 def _vary(text: str) -> tuple[str, str]:
@@ -50,6 +52,11 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
     a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
     a("--json", action="store_true", help="print one JSON summary line last")
+    add_executor_options(s)  # --executor ray --ray-address ADDR: the trials train on a Ray cluster
+    bench = sub.add_parser("sweep-bench", help="the same sweep with and without pruning: wall time and best value")
+    bench.add_argument("--quick", action="store_true", help="12 trials x 10 epochs, one repeat")
+    bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    bench.add_argument("--json", action="store_true", help="print one JSON line last")
     w = sub.add_parser("sweeps", help="list the sweeps in the store")
     w.add_argument("--json", action="store_true")
     for p in (s, w):
@@ -72,10 +79,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from nnlab.sweep_store import SweepStore
 
     store = RunStore(args.store)
+    executor = make_executor(args.executor, args.ray_address)
     if args.action:
         if len(args.action) != 2 or args.action[0] != "resume":
             raise NNLabError("Use `sweep resume SWEEP_ID` to continue a sweep, or `sweep --arch ...` to start one.")
-        return _drive(store, args.action[1], args.json, args.rerun_failed)
+        return _drive(store, args.action[1], args.json, args.rerun_failed, executor)
     if not args.arch:
         raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
     given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
@@ -86,10 +94,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = make_spec(base, dims, args.trials, **options)
     sweep_id = SweepStore(store).create(spec)
     sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
-    return _drive(store, sweep_id, args.json, False)
+    return _drive(store, sweep_id, args.json, False, executor)
 
 
-def _drive(store: Any, sweep_id: str, as_json: bool, rerun_failed: bool) -> int:
+def _drive(store: Any, sweep_id: str, as_json: bool, rerun_failed: bool, executor: Executor) -> int:
     from nnlab.jobs import JobManager
     from nnlab.sweep import SweepDriver, rerun_failed_trials
     from nnlab.sweep_results import summary
@@ -101,7 +109,7 @@ def _drive(store: Any, sweep_id: str, as_json: bool, rerun_failed: bool) -> int:
         raise NNLabError(f"Sweep {sweep_id} is {rec.status}; only paused, stopped or interrupted sweeps resume.")
     if rerun_failed:
         sys.stderr.write(f"sweep {sweep_id}: {rerun_failed_trials(store, sweep_id)} failed trials queued again\n")
-    manager = JobManager(store, concurrency=rec.spec.parallel, leave_core=False)
+    manager = JobManager(store, concurrency=rec.spec.parallel, leave_core=False, executor=executor)
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop the running trials at a batch boundary, resumable
         signal.signal(sig, lambda *_: sweeps.request(sweep_id, "stop"))
     bar = TrialBar(store, sweeps.get(sweep_id))
@@ -164,4 +172,11 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "sweeps": cmd_sweeps}
+def cmd_sweep_bench(args: argparse.Namespace) -> int:
+    """The pruning benchmark (see nnlab.sweep_bench)."""
+    from nnlab.sweep_bench import main as bench
+
+    return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)
+
+
+COMMANDS = {"sweep": cmd_sweep, "sweeps": cmd_sweeps, "sweep-bench": cmd_sweep_bench}

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from nnlab.fitted import AUTO_EPOCHS
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore
 from nnlab.sweep import group_trials, run_value, trial_state
@@ -100,7 +101,7 @@ def estimate_seconds(store: RunStore, spec: Any) -> float | None:
     per_epoch = seconds_per_epoch(store, spec.base.arch, spec.base.dataset)
     if per_epoch is None:
         return None
-    return per_epoch * spec.base.epochs * spec.trials * spec.seeds / max(1, spec.parallel)
+    return per_epoch * (spec.base.epochs or AUTO_EPOCHS) * spec.trials * spec.seeds / max(1, spec.parallel)
 
 
 def sweeps_table(store: RunStore) -> list[dict[str, Any]]:

@@ -13,14 +13,16 @@ from pathlib import Path
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.runs import RunStore, new_run_id, pid_alive
+from nnlab.liveness import pid_alive
+from nnlab.runs import RunStore, new_run_id
 from nnlab.sweep_space import Dim
 
 STRATEGIES = ("tpe", "random", "grid")
 PRUNERS = ("none", "median", "hyperband")
 OBJECTIVES = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize"}
-SWEEP_STATUSES = ("running", "paused", "stopped", "finished", "interrupted")
-RESUMABLE_SWEEPS = ("paused", "stopped", "interrupted", "finished")  # finished: to re-run failed trials
+SWEEP_STATUSES = ("queued", "running", "paused", "stopped", "finished", "interrupted")
+ACTIVE_SWEEPS = ("queued", "running")  # queued: recorded, its driver about to claim it
+RESUMABLE_SWEEPS = ("queued", "paused", "stopped", "interrupted", "finished")  # finished: to re-run failed trials
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweeps (
@@ -124,11 +126,11 @@ class SweepStore:
         return folder / f"{sweep_id}.journal"
 
     def create(self, spec: SweepSpec) -> str:
-        """Record a new sweep (paused until a driver claims it); returns its id."""
+        """Record a new sweep (queued until a driver claims it); returns its id."""
         sweep_id, now = "sw-" + new_run_id(), time.time()
         self._write(
             "INSERT INTO sweeps (sweep_id, created, updated, status, spec, pid) VALUES (?,?,?,?,?,?)",
-            (sweep_id, now, now, "paused", spec.to_json(), os.getpid()),
+            (sweep_id, now, now, "queued", spec.to_json(), os.getpid()),
         )
         return sweep_id
 
@@ -183,8 +185,8 @@ class SweepStore:
         self._write("UPDATE sweeps SET request=?, updated=? WHERE sweep_id=?", (what, time.time(), sweep_id))
 
     def recover(self) -> list[str]:
-        """Sweeps left running by a process that is gone become interrupted; returns their ids."""
-        rows = self._conn().execute("SELECT sweep_id, pid FROM sweeps WHERE status='running'").fetchall()
+        """Sweeps left running or queued by a process that is gone become interrupted; returns their ids."""
+        rows = self._conn().execute("SELECT sweep_id, pid FROM sweeps WHERE status IN ('running', 'queued')")
         lost = [r["sweep_id"] for r in rows if r["pid"] != os.getpid() and not pid_alive(r["pid"])]
         for sweep_id in lost:
             self.finish_session(

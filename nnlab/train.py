@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import threading
 import time
 from contextlib import nullcontext
@@ -18,6 +19,7 @@ from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
 from nnlab.records import EpochRecord, Progress
 
 PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
@@ -128,9 +130,50 @@ def resolve_device(name: str) -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch (all devices) and numpy."""
+    """Seed torch (all devices), numpy and Python's random."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def global_rng_state() -> dict[str, torch.Tensor]:
+    """The global torch, numpy and Python random states as tensors (a checkpoint loads with weights_only=True)."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, mt, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.concatenate([keys.astype(np.int64), [pos, has_gauss]])),
+        "numpy_gauss": torch.tensor(gauss, dtype=torch.float64),
+        "python": torch.tensor([version, *mt], dtype=torch.int64),
+        "python_gauss": torch.tensor(math.nan if gauss_next is None else gauss_next, dtype=torch.float64),
+    }
+
+
+def set_global_rng_state(state: dict[str, torch.Tensor]) -> None:
+    """Put back what global_rng_state() saved."""
+    torch.set_rng_state(state["torch"])
+    numbers = state["numpy"].numpy()
+    np.random.set_state(
+        ("MT19937", numbers[:-2].astype(np.uint32), int(numbers[-2]), int(numbers[-1]), float(state["numpy_gauss"]))
+    )
+    values = [int(v) for v in state["python"].tolist()]
+    gauss_next = float(state["python_gauss"])
+    random.setstate((values[0], tuple(values[1:]), None if math.isnan(gauss_next) else gauss_next))
+
+
+def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """scikit-learn's "balanced" class weights, n / (classes * count), from the training labels (absent: 0)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = y.cpu().numpy()
+    present = np.unique(labels)
+    weights = np.zeros(num_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    return torch.from_numpy(weights)
+
+
+def _to(t: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if t is None else t.to(device)
 
 
 def make_optimizer(cfg: RunConfig, params: list[nn.Parameter], device: torch.device) -> torch.optim.Optimizer:
@@ -189,7 +232,9 @@ class Trainer:
         callbacks: list[Callback] | tuple[Callback, ...] = (),
         stop: threading.Event | None = None,
     ):
-        self.cfg, self.device, self.data = cfg, device, data
+        self.given = cfg  # as the user gave it; self.cfg has "fit to the data" (0) values filled in
+        self.cfg, self.device, self.data = fit_to_data(cfg, len(data.train)), device, data
+        cfg = self.cfg
         self.regression = data.task == "regression"
         self.model = model.to(device)
         # convolutions run faster on NHWC: tensor cores on CUDA, oneDNN on the CPU (measured in `nnlab bench`)
@@ -201,7 +246,8 @@ class Trainer:
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
         self.transform = make_transform(data.info, cfg.augment, device, self.rng)
-        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss()
+        weights = balanced_weights(data.train.y, data.info.num_classes) if cfg.class_weights else None
+        self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss(weight=_to(weights, device))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
         self.optimizer = make_optimizer(cfg, params, device)
@@ -369,6 +415,7 @@ class Trainer:
             "callbacks": {cb.state_key: cb.state_dict() for cb in self._stateful()},
             "config": self.cfg.to_json(),
             "rng": self.rng.get_state() if self.rng is not None else torch.empty(0, dtype=torch.uint8),
+            "global_rng": global_rng_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -386,3 +433,5 @@ class Trainer:
             cb.load_state_dict(state.get("callbacks", legacy)[cb.state_key])
         if self.rng is not None and state.get("rng") is not None and state["rng"].numel():
             self.rng.set_state(state["rng"])  # a resumed run draws the masks an uninterrupted one would
+        if "global_rng" in state:  # and whatever draws from the global streams (torch, numpy, random) too
+            set_global_rng_state(state["global_rng"])

@@ -49,7 +49,7 @@ def test_no_runs_says_where_to_start():
 def test_classification_report_and_headline(trained):
     at = _open(trained["digits"])
     assert _subheaders(at)[:2] == ["Confusion matrix", "Classification report"]
-    assert [m.label for m in at.metric][:2] == ["test accuracy", "macro F1"]
+    assert [m.label for m in at.metric][:3] == ["test accuracy", "balanced accuracy", "macro F1"]
     table = at.dataframe[0].value
     assert list(table["class"]) == [str(d) for d in range(10)] + ["accuracy", "macro avg", "weighted avg"]
     assert list(table.columns) == ["class", "precision", "recall", "F1", "support"]

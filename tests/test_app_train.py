@@ -73,7 +73,8 @@ def test_every_registered_dataset_renders_its_own_fields():
             assert any("Upload" in t for t in texts(at.info)), name
             assert at.button("tr_start").disabled, name
         for option in spec.options:
-            assert any(option in w.key for w in [*at.text_input, *at.number_input, *at.select_slider]), (name, option)
+            widgets = [*at.text_input, *at.number_input, *at.select_slider, *at.selectbox]
+            assert any(option in w.key for w in widgets), (name, option)
 
 
 def test_uploaded_csv_is_saved_in_the_workspace_and_previewed(workspace):
@@ -82,7 +83,7 @@ def test_uploaded_csv_is_saved_in_the_workspace_and_previewed(workspace):
     at.selectbox("tr_dataset").set_value("csv").run()
     at.file_uploader[0].upload("my table.csv", "\n".join(rows).encode(), "text/csv").run()
     assert not at.exception
-    assert not at.error and not at.info
+    assert not at.error and all("fitted to the data" in i.value for i in at.info)  # the data notes only
     saved = list((workspace / "uploads").glob("*-my_table.csv"))
     assert len(saved) == 1
     assert {m.label for m in at.metric} == {"Parameters", "Steps per epoch"}

@@ -154,7 +154,7 @@ CASES = {
     "weights that do not fit": _weights(_misfit),
     "pickle carrying code": _weights(_evil),
     "lr out of range": _args("--arch", "mlp", "--lr", "5"),
-    "zero batch size": _args("--arch", "mlp", "--batch-size", "0"),
+    "batch size too small": _args("--arch", "mlp", "--batch-size", "4"),
     "negative dropout": _args("--arch", "mlp", "--dropout", "-0.1"),
     "not a number": _args("--arch", "mlp", "--epochs", "many"),
     "nan learning rate": _args("--arch", "mlp", "--lr", "nan"),

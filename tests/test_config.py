@@ -37,7 +37,7 @@ def test_unknown_keys_from_an_older_store_are_ignored():
         ("batch_size", 8, ["Batch size", "16", "256"]),
         ("dropout", 0.9, ["Dropout", "0.1", "0.5"]),
         ("weight_decay", 0.5, ["Weight decay", "1e-05", "0.001"]),
-        ("epochs", 0, ["Epochs"]),
+        ("epochs", -1, ["Epochs"]),
         ("lr", "fast", ["Learning rate", "number"]),
     ],
 )
@@ -105,6 +105,6 @@ def test_every_field_is_described_once_with_a_widget_and_section_the_form_knows(
         if info.widget == "select":
             assert getattr(RunConfig(), name) in info.choices
     assert set(DATA_FIELDS) == {
-        *("dataset", "data_path", "data_root", "label_column", "text_column", "target", "image_size"),
+        *("dataset", "data_path", "data_root", "label_column", "text_column", "target", "image_size", "missing"),
         *("vocab_size", "max_len", "window", "horizon", "val_fraction", "test_fraction", "arch", "pretrained", "seed"),
     }

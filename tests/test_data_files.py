@@ -139,9 +139,9 @@ def refused(cfg_or_path, **cfg) -> str:
 
 
 def test_file_datasets_ask_for_a_path_and_their_columns():
-    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column",)
+    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column", "missing")
     assert DATASETS["text-csv"].options == ("text_column", "label_column")
-    assert DATASETS["series-csv"].options == ("target", "window", "horizon")
+    assert DATASETS["series-csv"].options == ("target", "missing", "window", "horizon")
     assert DATASETS["image-folder"].archs == ("cnn", "resnet18")
     assert all(DATASETS[n].needs == "data_root" for n in ("mnist", "fashion-mnist", "cifar10", "imdb"))
 
@@ -182,7 +182,8 @@ def test_tabular_csv_trains_from_the_command_line(tmp_path, capsys):
 
 def test_tabular_csv_drops_missing_rows_with_a_count_and_standardises_on_train(tmp_path, caplog):
     path = write_table_csv(tmp_path / "iris.csv", missing=6)
-    ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="species"))
+    cfg = make_config("mlp", dataset="csv", data_path=str(path), label_column="species", missing="drop")
+    ds = load_dataset(cfg)
     assert ds.classes == ["setosa", "versicolor", "virginica"]
     assert ds.info.notes == ("Dropped 6 of 300 rows of iris.csv with missing values.",)
     assert "Dropped 6 of 300" in caplog.text
@@ -250,8 +251,9 @@ def test_unusable_files_get_one_sentence(tmp_path, content, expected):
 
 def test_a_table_where_every_row_misses_a_value_is_refused(tmp_path):
     path = tmp_path / "holes.csv"
-    path.write_text("a,b,label\n" + "".join(f"{i},,{i % 2}\n" for i in range(10)))
-    assert "Every row of holes.csv has a missing value" in refused(None, arch="mlp", dataset="csv", data_path=str(path))
+    path.write_text("a,b,label\n" + "".join(f"{'' if i % 2 else i},{i if i % 2 else ''},{i % 2}\n" for i in range(10)))
+    message = refused(None, arch="mlp", dataset="csv", data_path=str(path), missing="drop")
+    assert "Every row of holes.csv has a missing value" in message
 
 
 def test_a_folder_given_as_a_csv_is_refused(tmp_path):
@@ -329,7 +331,9 @@ def test_series_csv_splits_in_time_order_and_scales_on_the_training_part(tmp_pat
     cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=10)
     ds = load_dataset(cfg)
     assert ds.info.columns == ("temperature", "load") and ds.info.target == "load"
-    assert ds.info.notes == ("Ignored non-numeric columns date of load.csv.",)
+    assert ds.info.notes == (
+        "Forecasting 'load'; 'date' is the time axis, not an input; inputs: 'temperature', 'load'.",
+    )
     values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=2)
     train_end = len(ds.train) + 10 + 1 - 1  # time steps the training windows reach
     assert ds.info.scaler.mean[1] == pytest.approx(values[:train_end].mean(), rel=1e-6)

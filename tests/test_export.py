@@ -211,10 +211,12 @@ def test_the_facts_json_is_enough_to_preprocess_like_the_playground(trained, sto
             want = predictor.predict_rows(row)[0]
         else:
             values = np.sin(np.arange(40) / 5.0) * 2 + 10
-            x = (values[-facts["window"] :, None] - facts["mean"]) / np.array(facts["std"])
+            recent = values[-facts["window"] :, None]
+            assert facts["relative"]  # changes from the window's last value
+            x = (recent - recent[-1]) / np.array(facts["std"])
             scaled = model(torch.tensor(x[None], dtype=torch.float32))[0].numpy()
             t = facts["target_index"]
-            got, want = scaled * facts["std"][t] + facts["mean"][t], predictor.predict_window(values)
+            got, want = scaled * facts["std"][t] + recent[-1, t], predictor.predict_window(values)
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 

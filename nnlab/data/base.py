@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,9 +68,11 @@ class Dataset:
     def classes(self) -> list[str]:
         return list(self.info.classes)
 
-    def noted(self, notes: list[str], source: str) -> Dataset:
-        """The dataset with what loading the user's file `source` dropped or ignored, one sentence a note."""
-        self.info = replace(self.info, notes=tuple(notes), source=source)
+    def noted(self, notes: list[str], source: str, warnings: list[str] = (), **facts: Any) -> Dataset:
+        """The dataset with what loading the user's file `source` did to it (notes, before the preparation's own)
+        and what looks wrong with it (warnings), one sentence each; facts: further fields of its facts."""
+        notes = tuple(notes) + self.info.notes
+        self.info = replace(self.info, notes=notes, warnings=tuple(warnings), source=source, **facts)
         return self
 
 

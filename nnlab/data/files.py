@@ -8,20 +8,36 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_numeric_dtype
 
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, DatasetSpec, register
+from nnlab.data.layout import (
+    class_balance,
+    drop_empty_columns,
+    drop_saved_index,
+    find_time_column,
+    interpolate_gaps,
+    is_number_column,
+    order_by_time,
+    read_decimal_commas,
+    suspicious_columns,
+)
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
 from nnlab.errors import DataError
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
 _SEPARATORS = ",;\t|"
+
+
+def shown_name(path: Path) -> str:
+    """The file's name as the user knows it: without the content-hash prefix the dashboard gives uploads."""
+    return re.sub(r"^[0-9a-f]{12}-", "", path.name)
 
 
 def user_path(cfg: RunConfig, what: str) -> Path:
@@ -36,41 +52,44 @@ def user_path(cfg: RunConfig, what: str) -> Path:
     return path
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8 with or without BOM, or UTF-16 with BOM; comma, semicolon, tab or bar separated)."""
+def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """A CSV (UTF-8 with or without BOM, or UTF-16 with BOM; comma, semicolon, tab or bar separated).
+
+    Numbers written with decimal commas are read as numbers; what was done is added to notes.
+    """
     if not path.is_file():
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
     raw = path.read_bytes()
     if not raw.strip():
-        raise DataError(f"{path.name} is empty; give a CSV with a header row and data rows.")
+        raise DataError(f"{shown_name(path)} is empty; give a CSV with a header row and data rows.")
     text = _decode(raw, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path.name} has no columns; give a CSV with a header row and data rows.") from None
+        raise DataError(f"{shown_name(path)} has no columns; give a CSV with a header row and data rows.") from None
     except (pd.errors.ParserError, ValueError) as exc:
         detail = (str(exc).strip().splitlines() or [""])[-1].rstrip(".")
         raise DataError(
-            f"{path.name} is not a well-formed CSV ({detail}); check that every row has as many fields as the header."
+            f"{shown_name(path)} is not a well-formed CSV ({detail}); check that every row has as many fields as the header."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
-        raise DataError(f"{path.name} has a header but no data rows; add rows below the header.")
-    return df
+        raise DataError(f"{shown_name(path)} has a header but no data rows; add rows below the header.")
+    return read_decimal_commas(df, shown_name(path), notes if notes is not None else [])
 
 
 def _decode(raw: bytes, path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     elif b"\x00" in raw[:4096]:
-        raise DataError(f"{path.name} is not a text file; give a CSV saved as text (UTF-8).")
+        raise DataError(f"{shown_name(path)} is not a text file; give a CSV saved as text (UTF-8).")
     else:
         encoding = "utf-8-sig"
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"{path.name} is not valid {encoding.upper().removesuffix('-SIG')} text (byte {exc.start}); "
+            f"{shown_name(path)} is not valid {encoding.upper().removesuffix('-SIG')} text (byte {exc.start}); "
             "save it as CSV UTF-8 and try again."
         ) from None
 
@@ -94,17 +113,17 @@ def find_column(df: pd.DataFrame, name: str, field: str, option: str, path: Path
     cols = list(df.columns)
     shown = ", ".join(cols[:12]) + (f" and {len(cols) - 12} more" if len(cols) > 12 else "")
     raise DataError(
-        f"{path.name} has no column {name!r} for the {field}; its columns are {shown}; name one with {option}."
+        f"{shown_name(path)} has no column {name!r} for the {field}; its columns are {shown}; name one with {option}."
     )
 
 
 def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarray, list[str]]:
     """Class indices (N,) and class names sorted (numerically for numbers) from a label column."""
-    if is_numeric_dtype(values) and values.dtype != bool:
+    if is_number_column(values):
         numbers = values.to_numpy(dtype=np.float64)
         if not np.allclose(numbers, np.round(numbers)):
             raise DataError(
-                f"Label column {column!r} of {path.name} holds fractional numbers, not classes; "
+                f"Label column {column!r} of {shown_name(path)} holds fractional numbers, not classes; "
                 "name the column that holds the class with --label-column."
             )
         uniques, labels = np.unique(numbers.astype(np.int64), return_inverse=True)
@@ -114,48 +133,61 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
         classes = [str(u) for u in uniques]
     if len(classes) > MAX_CLASSES:
         raise DataError(
-            f"Label column {column!r} of {path.name} has {len(classes)} different values, more than "
+            f"Label column {column!r} of {shown_name(path)} has {len(classes)} different values, more than "
             f"{MAX_CLASSES} classes; name the column that holds the class with --label-column."
         )
     return labels.astype(np.int64), classes
 
 
-def drop_missing(df: pd.DataFrame, columns: list[str], path: Path, notes: list[str]) -> pd.DataFrame:
+def drop_missing(
+    df: pd.DataFrame, columns: list[str], path: Path, notes: list[str], what: str = "missing values"
+) -> pd.DataFrame:
     """Rows with a missing (or infinite) value in columns dropped, with a note; refused when none remain."""
     part = df[columns].replace([np.inf, -np.inf], np.nan)
     keep = part.notna().all(axis=1)
     if (~keep).all():
         raise DataError(
-            f"Every row of {path.name} has a missing value in {', '.join(columns[:8])}; "
+            f"Every row of {shown_name(path)} has a missing value in {', '.join(columns[:8])}; "
             "fill in the blanks or drop the emptiest columns."
         )
     dropped = int((~keep).sum())
     if dropped:
-        note = f"Dropped {dropped} of {len(df)} rows of {path.name} with missing values."
+        note = f"Dropped {dropped} of {len(df)} rows of {shown_name(path)} with {what}."
         notes.append(note)
         log.warning(note)
     return df[keep].reset_index(drop=True)
 
 
 def load_csv(cfg: RunConfig) -> Dataset:
-    """A table of numeric features and a label column; features standardised with training statistics."""
+    """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
     path = user_path(cfg, "CSV file")
-    df = read_csv(path)
+    notes: list[str] = []
+    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
+    df = drop_empty_columns(df, label, shown_name(path), notes)
     features = [c for c in df.columns if c != label]
     if not features:
-        raise DataError(f"{path.name} has only the label column {label!r}; add feature columns.")
-    text_cols = [c for c in features if not is_numeric_dtype(df[c])]
-    if text_cols:
-        raise DataError(
-            f"{path.name} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))}; "
-            "remove them or encode them as numbers (the MLP reads numbers only)."
-        )
-    notes: list[str] = []
-    df = drop_missing(df, [*features, label], path, notes)
+        raise DataError(f"{shown_name(path)} has only the label column {label!r}; add feature columns.")
+    _refuse_text_features(df, features, path)
+    df = drop_missing(df, [label], path, notes, "no label")
+    if cfg.missing == "drop":
+        df = drop_missing(df, features, path, notes)
     labels, classes = encode_labels(df[label], label, path)
-    x = df[features].to_numpy(dtype=np.float32)
-    return tabular_dataset(path.name, x, labels, classes, features, cfg).noted(notes, path.name)
+    warnings = suspicious_columns(df, features, label, shown_name(path)) + class_balance(labels, classes)
+    x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
+    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg)
+    return ds.noted(notes, shown_name(path), warnings)
+
+
+def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
+    text_cols = [c for c in features if not is_number_column(df[c])]
+    if text_cols:
+        example = df[text_cols[0]].dropna().astype(str).head(1).tolist()
+        raise DataError(
+            f"{shown_name(path)} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))} "
+            f"(values like {example[0] if example else ''!r}); remove them or encode them as numbers "
+            "(the MLP reads numbers only)."
+        )
 
 
 def load_text_csv(cfg: RunConfig) -> Dataset:
@@ -165,47 +197,67 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
     text = find_column(df, cfg.text_column, "text", "--text-column", path)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
     if text == label:
-        raise DataError(f"The text and label columns of {path.name} are both {text!r}; name two different columns.")
+        raise DataError(
+            f"The text and label columns of {shown_name(path)} are both {text!r}; name two different columns."
+        )
     notes: list[str] = []
     df = drop_missing(df, [text, label], path, notes)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return text_dataset(path.name, texts, labels, classes, cfg).noted(notes, path.name)
+    return text_dataset(shown_name(path), texts, labels, classes, cfg).noted(notes, shown_name(path))
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
-    """A CSV of numeric columns over time (rows in time order); forecast the target column."""
+    """A CSV of numeric columns over time; a time column orders the rows and is not an input."""
     path = user_path(cfg, "CSV file")
-    df = read_csv(path)
-    numeric = [
-        c for c in df.columns if is_numeric_dtype(df[c]) and df[c].dtype != bool and not c.startswith("Unnamed:")
-    ]  # pandas' saved row index is no signal
-    target = _series_target(df, cfg.target, numeric, path)
     notes: list[str] = []
-    ignored = [c for c in df.columns if c not in numeric]
-    if ignored:
-        notes.append(f"Ignored non-numeric columns {', '.join(ignored[:8])} of {path.name}.")
-    df = drop_missing(df, numeric, path, notes)
+    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
+    given = find_column(df, cfg.target, "target", "--target", path) if cfg.target else ""
+    df = drop_empty_columns(df, given, shown_name(path), notes)
+    time = _time_axis(df, given)
+    numeric = [c for c in df.columns if c != time and is_number_column(df[c])]
+    target = _series_target(df, given, numeric, path)
+    if time:
+        df = order_by_time(df, time, shown_name(path), notes)
+    ignored = [c for c in df.columns if c not in numeric and c != time]
+    notes.append(_inputs_note(time, numeric, target, ignored))
+    if cfg.missing == "drop":
+        df = drop_missing(df, numeric, path, notes, "missing values (the steps either side of each gap are joined)")
+    else:
+        df = interpolate_gaps(df, numeric, shown_name(path), notes)
     values = df[numeric].to_numpy(dtype=np.float64)
-    ds = series_dataset(path.name, values, numeric, numeric.index(target), cfg)
-    return ds.noted(notes, path.name)
+    ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
+    return ds.noted(notes, shown_name(path), time=time or "")
+
+
+def _time_axis(df: pd.DataFrame, target: str) -> str | None:
+    """The time column, unless it is the only column of numbers (then it is the series itself)."""
+    time = find_time_column(df, target)
+    numbers = [c for c in df.columns if is_number_column(df[c])]
+    return None if time is not None and numbers == [time] else time
+
+
+def _inputs_note(time: str | None, inputs: list[str], target: str, ignored: list[str]) -> str:
+    axis = f"{time!r} is the time axis, not an input" if time else "rows are taken as evenly spaced time steps"
+    skipped = f"; ignored non-numeric {', '.join(map(repr, ignored[:8]))}" if ignored else ""
+    return f"Forecasting {target!r}; {axis}; inputs: {', '.join(map(repr, inputs))}{skipped}."
 
 
 def _series_target(df: pd.DataFrame, given: str, numeric: list[str], path: Path) -> str:
     if not numeric:
-        raise DataError(f"{path.name} has no numeric column to forecast; give a CSV with a column of numbers.")
+        raise DataError(f"{shown_name(path)} has no numeric column to forecast; give a CSV with a column of numbers.")
     if not given:
         if len(numeric) == 1:
             return numeric[0]
         raise DataError(
-            f"{path.name} has several numeric columns ({', '.join(numeric[:8])}); "
+            f"{shown_name(path)} has several numeric columns ({', '.join(numeric[:8])}); "
             "name the one to forecast with --target."
         )
     target = find_column(df, given, "target", "--target", path)
     if target not in numeric:
         example = df[target].dropna().astype(str).head(1).tolist()
         raise DataError(
-            f"Target column {target!r} of {path.name} is not numeric (it holds values like "
+            f"Target column {target!r} of {shown_name(path)} is not numeric (it holds values like "
             f"{example[0] if example else '?'!r}); pick a column of numbers with --target."
         )
     return target
@@ -217,9 +269,9 @@ for _spec in [
         "Your CSV table",
         "tabular",
         load_csv,
-        "Numeric feature columns and a label column; rows with missing values are dropped.",
+        "Numeric feature columns and a label column; blank cells take the column's training median.",
         needs="data_path",
-        options=("label_column",),
+        options=("label_column", "missing"),
     ),
     DatasetSpec(
         "text-csv",
@@ -235,9 +287,10 @@ for _spec in [
         "Your time series CSV",
         "series",
         load_series_csv,
-        "Rows in time order; forecast the target column from the past window of every numeric column.",
+        "Numeric columns over time (a year or date column orders the rows); forecast the target column "
+        "from the past window of every numeric column; gaps are interpolated.",
         needs="data_path",
-        options=("target", "window", "horizon"),
+        options=("target", "missing", "window", "horizon"),
     ),
 ]:
     register(_spec)

@@ -79,19 +79,51 @@ def display_images(x: torch.Tensor) -> np.ndarray:
 def tabular_dataset(
     name: str, features: np.ndarray, labels: np.ndarray, classes: list[str], columns: list[str], cfg: RunConfig
 ) -> Dataset:
-    """features: float (N, F) as the user gave them; standardised with training-split statistics."""
+    """features: float (N, F) as the user gave them, NaN for blanks; filled and scaled on the training split."""
     check_classes(labels, classes, name)
     raw = features.astype(np.float32)
+    tr, va, te = split_indices(labels, cfg)
+    prep = table_prep().fit(raw[tr])
 
     def split_of(i: np.ndarray) -> Split:
-        return Split(torch.from_numpy(raw[i]), torch.from_numpy(labels[i].astype(np.int64)))
+        x = prep.transform(raw[i]).astype(np.float32)
+        return Split(torch.from_numpy(x), torch.from_numpy(labels[i].astype(np.int64)))
 
-    train, val, test, test_idx = make_splits(split_of, labels, cfg)
-    scaler = Scaler.of(train.x.mean(0).tolist(), train.x.std(0).clamp(min=1e-6).tolist())
-    for s in (train, val, test):
-        s.x = torch.from_numpy(scaler.scale(s.x.numpy()))
-    info = TabularFacts(classes=tuple(classes), features=raw.shape[1], columns=tuple(columns), scaler=scaler)
-    return Dataset(name, train, val, test, info, {"rows": raw[test_idx]})
+    scaler = prep.named_steps["standardscaler"]  # scale 1 where a column is constant in the training split
+    info = TabularFacts(
+        classes=tuple(classes),
+        features=raw.shape[1],
+        columns=tuple(columns),
+        scaler=Scaler.of(scaler.mean_, scaler.scale_),
+        fill=tuple(float(v) for v in prep.named_steps["simpleimputer"].statistics_),
+        notes=tuple(_fill_notes(raw, columns, name)),
+    )
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, {"rows": raw[te]})
+
+
+def table_prep():
+    """scikit-learn's preparation of a feature table: blanks take the column's median, then standard scaling.
+
+    StandardScaler uses a scale of 1 where a column's spread is (near) zero, so a feature constant in
+    the training split cannot blow up validation or test rows where it is not.
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+
+
+def _fill_notes(raw: np.ndarray, columns: list[str], name: str) -> list[str]:
+    blank = np.isnan(raw)
+    if not blank.any():
+        return []
+    cols = [columns[j] for j in np.flatnonzero(blank.any(0))]
+    shown = ", ".join(map(repr, cols[:6])) + (f" and {len(cols) - 6} more" if len(cols) > 6 else "")
+    return [
+        f"Filled {int(blank.sum())} blank cells in {int(blank.any(1).sum())} of {len(raw)} rows of {name} with "
+        f"each column's median on the training split (columns {shown}); no row was dropped."
+    ]
 
 
 def tokenize(text: str) -> list[str]:
@@ -164,34 +196,84 @@ def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray
     return train_test_split(idx, test_size=share, random_state=cfg.seed, stratify=labels)
 
 
+def series_bounds(steps: int, cfg: RunConfig) -> tuple[int, int]:
+    """(validation start, test start): the time steps where validation and test targets begin.
+
+    Fixed by time alone, so runs with different windows or horizons are scored on the same test steps.
+    """
+    n_test = max(cfg.horizon, int(round(steps * cfg.test_fraction)))
+    n_val = max(cfg.horizon, int(round(steps * cfg.val_fraction)))
+    return steps - n_test - n_val, steps - n_test
+
+
+def _enough_steps(steps: int, cfg: RunConfig) -> bool:
+    """At least as many training windows as validation and test steps together (and 8)."""
+    val_start, _ = series_bounds(steps, cfg)
+    return val_start - cfg.window - cfg.horizon + 1 >= max(8, steps - val_start)
+
+
+def series_scale(train_values: np.ndarray) -> np.ndarray:
+    """Per-column scale of the training part's levels (1 where a column is constant)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit(train_values).scale_
+
+
+def relative_windows(windows: np.ndarray, scaler: Scaler, window: int) -> np.ndarray:
+    """windows (N, L, F) as changes from each window's last input step, divided by the scaler's std: float32.
+
+    A model that outputs zero then forecasts the last value (the naive forecast), and a trend that
+    leaves the training range still gives inputs and targets in the range the model was trained on.
+    """
+    last = windows[:, window - 1 : window, :]  # (N, 1, F)
+    return ((windows - last) / np.asarray(scaler.std)).astype(np.float32)
+
+
 def series_dataset(name: str, values: np.ndarray, columns: list[str], target: int, cfg: RunConfig) -> Dataset:
-    """values: float (T, F). Sliding windows split in time order; scaled by the training part only."""
+    """values: float (T, F) in time order. Windows split by the time of their targets; changes scaled."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
     steps, width = len(values), cfg.window + cfg.horizon
-    need = 4 * width
-    if steps < need:
-        raise DataError(
-            f"Series {name} has {steps} time steps; it needs at least {need} (four windows of "
-            f"{cfg.window} plus horizon {cfg.horizon}); use a longer series or a smaller window."
-        )
     if not np.isfinite(values).all():
         raise DataError(f"Series {name} has missing or infinite values; fill or drop them first.")
-    n = steps - width + 1  # windows
-    n_test = max(1, int(round(n * cfg.test_fraction)))
-    n_val = max(1, int(round(n * cfg.val_fraction)))
-    n_train = n - n_val - n_test
-    train_end = n_train + width - 1  # time steps seen by training windows
-    std = values[:train_end].std(0)
-    scaler = Scaler.of(values[:train_end].mean(0), np.where(std < 1e-8, 1.0, std))
-    scaled = torch.from_numpy(scaler.scale(values).astype(np.float32))
-    windows = scaled.unfold(0, width, 1).permute(0, 2, 1)  # (n, width, F)
-    x, y = windows[:, : cfg.window], windows[:, cfg.window :, target]
+    val_start, test_start = series_bounds(steps, cfg)
+    if not _enough_steps(steps, cfg):
+        need = next(n for n in range(steps, 100 * steps + 10_000) if _enough_steps(n, cfg))
+        raise DataError(
+            f"Series {name} has {steps} time steps; with window {cfg.window} and horizon {cfg.horizon} it needs "
+            f"at least {need} (the training windows end before the validation and test parts); "
+            "use a longer series or a smaller window."
+        )
+    scaler = Scaler.of(values[:val_start].mean(0), series_scale(values[:val_start]))
+    windows = sliding_window_view(values.astype(np.float64), width, axis=0).transpose(0, 2, 1)  # (n, width, F)
+    rel = torch.from_numpy(relative_windows(windows, scaler, cfg.window))
+    x, y = rel[:, : cfg.window], rel[:, cfg.window :, target]
+    first = np.arange(len(windows)) + cfg.window  # the time step of each window's first target
+    ends = first + cfg.horizon
 
-    def split_of(a: int, b: int) -> Split:
-        return Split(x[a:b].contiguous(), y[a:b].contiguous())
+    def split_of(keep: np.ndarray) -> Split:
+        i = torch.from_numpy(np.flatnonzero(keep))
+        return Split(x[i].contiguous(), y[i].contiguous())
 
+    test = first >= test_start
     info = SeriesFacts(
-        columns=tuple(columns), target_index=target, window=cfg.window, horizon=cfg.horizon, scaler=scaler
+        columns=tuple(columns),
+        target_index=target,
+        window=cfg.window,
+        horizon=cfg.horizon,
+        scaler=scaler,
+        relative=True,
+        test_start=test_start,
     )
-    start = n_train + n_val
-    display = {"t": np.arange(start, n) + cfg.window, "series": values[:, target].astype(np.float32)}
-    return Dataset(name, split_of(0, n_train), split_of(n_train, start), split_of(start, n), info, display)
+    display = {"t": first[test], "series": values[:, target].astype(np.float64)}
+    train, val = split_of(ends <= val_start), split_of((first >= val_start) & (ends <= test_start))
+    return Dataset(name, train, val, split_of(test), info, display)
+
+
+def series_levels(data: Dataset, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Test targets, forecasts and the naive forecast (N, horizon) in the data's units, from scaled changes."""
+    t = data.info.target_index
+    last = data.display["series"][data.display["t"] - 1][:, None]  # (N, 1) the last value each window saw
+    naive = np.repeat(last, y.shape[1], axis=1)
+    spread = data.info.scaler.unscale_spread
+    return spread(y, t) + last, spread(out, t) + last, naive

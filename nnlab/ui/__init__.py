@@ -10,7 +10,9 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.jobs import JobManager
+from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
@@ -56,7 +58,9 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
     # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
-    return JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
+    jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
+    jobs.take_over()  # queued runs of the previous server start on their own
+    return jobs
 
 
 def manager() -> JobManager:
@@ -135,15 +139,24 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
     return runs[ids.index(chosen)]
 
 
+def data_notes_ui(notes: DataNotes) -> None:
+    """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
+    if notes.warnings:
+        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+    if notes.done:
+        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+
+
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
     st.error(str(exc), icon=":material/error:")
 
 
-def submit_run(cfg: RunConfig, message: str) -> str | None:
-    """Queue cfg and leave `message` (with {run_id}) for the next page run; None after showing why not."""
+def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
+    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
+    after showing why not."""
     try:
-        run_id = manager().submit(cfg)
+        run_id = manager().submit(cfg, executor=executor)
     except NNLabError as exc:
         show_error(exc)
         return None
@@ -161,8 +174,3 @@ def format_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def score_text(rec: RunRecord) -> str:
-    """'accuracy 0.981' / 'rmse 0.42' or '–'."""
-    return f"{rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else "–"

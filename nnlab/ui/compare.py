@@ -63,7 +63,7 @@ def rerun_ui(rec: RunRecord) -> None:
             st.rerun()
         return
     st.warning(
-        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {rec.config.epochs} epochs)?"
+        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {rec.epochs_planned} epochs)?"
     )
     yes, no = st.columns([1, 4])
     if no.button("Cancel", key="compare_rerun_cancel"):

@@ -77,7 +77,8 @@ def _slider(name: str, key: str, expert: bool) -> Any:
     current = st.session_state[key]
     if current not in options:  # a loaded run's exact value, or one left from expert mode: kept, and
         options = sorted({*options, current})  # validate() names it when it is out of range
-    return st.select_slider(label_of(name), options, format_func=_fmt, key=key, help=range_text(name, expert))
+    show = lambda v: "fit to the data" if v == 0 and name in ("batch_size", "epochs") else _fmt(v)  # noqa: E731
+    return st.select_slider(label_of(name), options, format_func=show, key=key, help=range_text(name, expert))
 
 
 def _number(name: str, key: str, expert: bool) -> Any:

@@ -15,13 +15,17 @@ import streamlit as st
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor
 from nnlab.facts import DataFacts
+from nnlab.fitted import fit_to_data
 from nnlab.groups import group_id, seed_configs
 from nnlab.models import MODELS, build_model, count_parameters
+from nnlab.notes import data_notes
 from nnlab.plots import lr_figure
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
-from nnlab.ui import QUERY_RUN, show_error, store, submit_run
+from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
+from nnlab.ui.cluster import executor_picker
 from nnlab.ui.fields import (
     expert_ranges,
     field_key,
@@ -163,7 +167,8 @@ def training_fields(base: RunConfig, expert: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column, place in enumerate(st.columns(2)):
         with place:
-            values |= field_widgets(section_fields("training", column), base, expert)
+            kind = DATASETS[base.dataset].kind if base.dataset in DATASETS else ""
+            values |= field_widgets(section_fields("training", column, kind), base, expert)
     return values
 
 
@@ -257,16 +262,19 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         help="Run this config once per seed, from the Seed under Advanced upward: the runs form one group, "
         "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed.",
     )
+    executor, where_problem = executor_picker()
+    if where_problem:
+        show_error(where_problem)
     if st.button(
         "Start training" if seeds == 1 else f"Start {seeds} runs",
         icon=":material/play_arrow:",
         type="primary",
         key=KEY_START,
-        disabled=bool(problems or errors),
+        disabled=bool(problems or errors or where_problem),
         width="stretch",
         help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
     ):
-        start_run(cfg, seeds)
+        start_run(cfg, seeds, executor)
 
 
 def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str]]:
@@ -290,15 +298,17 @@ def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
     total, trainable = parameter_count(cfg.to_json(), facts["info"])
-    steps = math.ceil(facts["train"] / cfg.batch_size)
+    fitted = fit_to_data(cfg, facts["train"])  # batch size and epochs given as 0: fitted to the data
+    steps = math.ceil(facts["train"] / fitted.batch_size)
     a, b = st.columns(2)
     a.metric("Parameters", f"{total:,}", help="Weights and biases the model will learn.")
     b.metric(
-        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {cfg.batch_size}."
+        "Steps per epoch", f"{steps:,}", help=f"{facts['train']:,} training examples / batch size {fitted.batch_size}."
     )
     frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
     st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
-    lrs = lr_preview(cfg, steps)
+    data_notes_ui(data_notes(facts["info"], cfg, facts["train"]))
+    lrs = lr_preview(fitted, steps)
     fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
     st.plotly_chart(fig, key="tr_lr_preview", config={"displayModeBar": False})
@@ -306,18 +316,20 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig, seeds: int = 1) -> None:
-    """Submit the run (or one run per seed, a group) and show the first one's live view (its id goes into the URL)."""
+def start_run(cfg: RunConfig, seeds: int = 1, executor: Executor | None = None) -> None:
+    """Submit the run (or one run per seed, a group), here or on Ray per executor, and show the first one's live
+    view (its id goes into the URL)."""
     title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    where = f" on {executor.where}" if executor and executor.is_ray else ""
     if seeds > 1:
         message = (
-            f"{seeds} runs queued: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, group {group_id(cfg)}; "
-            "this is the first (Compare shows their mean with a band)."
+            f"{seeds} runs queued{where}: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, "
+            f"group {group_id(cfg)}; this is the first (Compare shows their mean with a band)."
         )
-        ids = [submit_run(c, message) for c in seed_configs(cfg, seeds)]
+        ids = [submit_run(c, message, executor) for c in seed_configs(cfg, seeds)]
         run_id = ids[0] if all(ids) else None
     else:
-        run_id = submit_run(cfg, f"Run {{run_id}} started: {title}.")
+        run_id = submit_run(cfg, f"Run {{run_id}} started{where}: {title}.", executor)
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()

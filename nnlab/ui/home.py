@@ -9,11 +9,13 @@ from streamlit.navigation.page import StreamlitPage
 from nnlab.config import RunConfig
 from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
+from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, format_duration, go, status_label, store, submit_run
-from nnlab.ui.keys import KEY_RECENT
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, format_duration, go, manager, status_label, store, submit_run
+from nnlab.ui.cluster import cluster_card
+from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
 RECENT_LIMIT = 10
 
@@ -36,6 +38,7 @@ def device_card() -> None:
         st.markdown("**Training device**")
         st.markdown(f"### {':material/bolt:' if info.is_gpu else ':material/memory:'} {info.headline}")
         st.caption(info.detail)
+    cluster_card()
 
 
 def first_model_card() -> None:
@@ -45,8 +48,8 @@ def first_model_card() -> None:
         st.markdown("**New here? Train your first model in one click.**")
         st.caption(
             f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
-            f"{DATASETS[cfg.dataset].title.lower()}: up to {cfg.epochs} epochs, stopping early when it stops "
-            "improving. You will watch it learn, then see which digits it confuses."
+            f"{DATASETS[cfg.dataset].title.lower()}: {f'up to {cfg.epochs}' if cfg.epochs else 'as many'} "
+            "epochs as the data needs, stopping early when it stops improving. You will watch it learn, then see which digits it confuses."
         )
         if st.button(
             "Train a first model",
@@ -89,6 +92,7 @@ def recent_runs() -> None:
     if not runs:
         st.info("No runs yet. Click **Train a first model** above, or go to **Train** to choose your own.")
         return
+    resume_all()
     active = [r for r in runs if r.active]
     if active:
         st.caption(f"{len(active)} run{'s' if len(active) != 1 else ''} in progress.")
@@ -106,6 +110,27 @@ def recent_runs() -> None:
         open_run(runs[rows[0]])
 
 
+def resume_all() -> None:
+    """One button for every interrupted run (after a restart or a crash), not a sweep's: its sweep resumes it."""
+    n = sum(1 for r in store().list("interrupted") if not r.sweep_id)
+    if not n:
+        return
+    label = f"Resume all {n} interrupted runs" if n > 1 else "Resume the interrupted run"
+    if st.button(
+        label, key=KEY_RESUME_ALL, icon=":material/play_arrow:", help="Each continues from its last checkpoint."
+    ):
+        try:
+            ids = manager().resume_all()
+        except NNLabError as exc:
+            st.error(str(exc))
+            return
+        many = len(ids) != 1
+        flash(
+            f"{len(ids)} run{'s' if many else ''} queued to continue from {'their' if many else 'its'} last checkpoint."
+        )
+        st.rerun()
+
+
 def open_run(rec: RunRecord) -> None:
     """Results for a run that has them, the live view otherwise."""
     if rec.test_value is not None:
@@ -120,6 +145,7 @@ def page_links(pages: list[StreamlitPage]) -> None:
         "Results": "Report, confusion matrix, and the examples behind each cell.",
         "Compare": "Runs side by side: curves, settings, what changed.",
         "Playground": "Try a trained model on your own input.",
+        "Sweep": "Search hyperparameters; prune hopeless trials; see what mattered.",
     }
     for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
         with col.container(border=True, height=130):

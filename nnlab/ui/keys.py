@@ -11,6 +11,7 @@ QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refres
 
 # Home
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
+KEY_RESUME_ALL = "home_resume_all"  # the "resume all interrupted runs" button
 
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
@@ -22,6 +23,7 @@ KEY_UPLOAD = "tr_{dataset}_upload"
 KEY_FIELD = "tr_{name}"  # a field's widget; per architecture or dataset where those set its default
 KEY_FIELD_ARCH = "tr_{arch}_{name}"
 KEY_FIELD_DATASET = "tr_{dataset}_{name}"
+KEY_WHERE, KEY_RAY_ADDRESS = "tr_where", "tr_ray_address"  # where to train: this machine or a Ray cluster
 # Train: the live view
 KEY_CURVES = "tr_curves"  # (signature, figure) of the live curves, rebuilt only when an epoch arrives
 

@@ -9,9 +9,21 @@ from nnlab.config import FIELDS, RunConfig
 from nnlab.data import DATASETS
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.ui import QUERY_RUN, RESULTS_PAGE, flash, format_duration, go, manager, show_error, status_badge, store
+from nnlab.ui import (
+    QUERY_RUN,
+    RESULTS_PAGE,
+    data_notes_ui,
+    flash,
+    format_duration,
+    go,
+    manager,
+    show_error,
+    status_badge,
+    store,
+)
 from nnlab.ui.form import prefill, run_form
 from nnlab.ui.keys import KEY_CURVES
 
@@ -32,8 +44,8 @@ def config_summary(cfg: RunConfig) -> str:
         model,
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
-        f"batch {cfg.batch_size}",
-        f"{cfg.epochs} epochs",
+        f"batch {cfg.batch_size or 'auto'}",
+        f"{cfg.epochs or 'auto'} epochs",
         FIELDS["optimizer"].option_label(cfg.optimizer),
         f"{FIELDS['schedule'].option_label(cfg.schedule).lower()} schedule",
     ]
@@ -56,8 +68,18 @@ def live_view(run_id: str) -> None:
     with badge:
         status_badge(rec.status)
     st.caption(f"Run {rec.run_id} · started {rec.created_iso} UTC · {config_summary(rec.config)}")
+    run_data_notes(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
+
+
+def run_data_notes(rec: RunRecord) -> None:
+    """What was done to the run's data, once it is loaded (the runner writes its facts before training)."""
+    try:
+        facts = store().folder(rec.run_id).read_info()
+    except NNLabError:
+        return
+    data_notes_ui(run_notes(rec, facts))
 
 
 def new_run_button(rec: RunRecord | None = None) -> None:
@@ -173,9 +195,12 @@ def status_panel(rec: RunRecord) -> None:
         ahead = manager().queued()
         place = ahead.index(rec.run_id) if rec.run_id in ahead else 0
         st.info(
-            f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
-            if place
-            else "Starting: loading the data and building the model…",
+            rec.reason  # why a run handed to Ray still waits (a free worker, a GPU the cluster lacks)
+            or (
+                f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
+                if place
+                else "Starting: loading the data and building the model…"
+            ),
             icon=":material/hourglass_top:",
         )
     elif rec.status == "running":
@@ -240,7 +265,7 @@ def curves(rec: RunRecord) -> None:
     cached = st.session_state.get(KEY_CURVES)
     if cached is None or cached[0] != signature:
         task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
-        last = max(rec.config.epochs if rec.active else len(history), len(history), 2)
+        last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
         fig = curves_figure(history, task).update_xaxes(range=[0.5, last + 0.5])  # the axis the curve will fill
         cached = (signature, fig)
         st.session_state[KEY_CURVES] = cached

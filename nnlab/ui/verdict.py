@@ -12,7 +12,7 @@ from nnlab.errors import NNLabError
 from nnlab.plots_compare import error_gap_figure, flip_matrix_figure
 from nnlab.records import RunRecord
 from nnlab.report_compare import build_comparison_report, comparison_filename
-from nnlab.report_examples import EXAMPLES_CSS, examples_html
+from nnlab.report_examples import EXAMPLES_CSS, examples_html, feature_names
 from nnlab.stats import A_BETTER, B_BETTER
 from nnlab.ui import show_error, store
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST
@@ -169,8 +169,7 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str) -> None:
     if ex.texts is not None:
         df["review"] = ex.texts[shown]
     elif ex.rows is not None:
-        columns = ma.results.info.get("columns") or [f"x{k}" for k in range(ex.rows.shape[1])]
-        df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=columns[: ex.rows.shape[1]])], axis=1)
+        df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=feature_names(ma.results))], axis=1)
     st.dataframe(
         df,
         hide_index=True,

@@ -1,0 +1,174 @@
+"""The Sweep page's form: the Train form for the base config, the fields to vary with their ranges, the search
+settings, and a preview of the number of trials and the time it may take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from nnlab.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
+from nnlab.errors import NNLabError
+from nnlab.sweep_space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
+from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
+from nnlab.ui import format_duration, manager, show_error, store
+from nnlab.ui.form import TODO
+from nnlab.ui.form import _form_inputs as base_form_inputs  # the Train form itself, widgets and keys shared
+
+KEY_VARY = "sw_vary"
+KEY_START = "sw_start"
+QUERY_SWEEP = "sweep"  # st.query_params key of the sweep the page shows
+DEFAULT_VARY = ("lr", "dropout")
+STRATEGY_LABELS = {"tpe": "Bayesian (TPE)", "random": "Random", "grid": "Grid"}
+PRUNER_LABELS = {"none": "No pruning", "median": "Median: stop trials behind the median", "hyperband": "Hyperband"}
+OBJECTIVE_LABELS = {"val_loss": "Validation loss (lower)", "val_accuracy": "Validation accuracy (higher)"}
+OBJECTIVE_LABELS |= {"val_rmse": "Validation RMSE (lower)"}
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def sweep_form() -> None:
+    """The whole form: base settings and the search on the left; the preview and Start on the right."""
+    form, side = st.columns([3, 2], gap="large")
+    with form:
+        spec, base, problems = base_form_inputs()
+        st.markdown("#### 4 · What to vary")
+        dims, vary_problems = vary_inputs(base, spec.kind)
+        st.markdown("#### 5 · Search")
+        options = search_inputs(base, spec.kind)
+    with side:
+        preview_and_start(base, dims, options, problems + vary_problems)
+
+
+def vary_inputs(base: RunConfig, kind: str) -> tuple[list[Dim], list[str]]:
+    """Tick the fields to vary, then give each a range (low, high, log scale) or a list of values."""
+    names = variable_fields(base.arch, kind)
+    chosen = st.multiselect(
+        "Fields to vary",
+        names,
+        default=[n for n in DEFAULT_VARY if n in names] if KEY_VARY not in st.session_state else None,
+        format_func=lambda n: FIELDS[n].label,
+        key=KEY_VARY,
+        help="Every other field keeps the value set above.",
+    )
+    dims, problems = [], []
+    for name in chosen:
+        if not applies(name, base.arch, kind):
+            continue
+        try:
+            dims.append(check_dim(_dim_input(name, base), base, kind))
+        except NNLabError as exc:
+            problems.append(str(exc))
+    if not chosen:
+        problems.append(f"{TODO}Choose at least one field to vary.")
+    return dims, problems
+
+
+def _dim_input(name: str, base: RunConfig) -> Dim:
+    """One varied field's inputs, read back as a Dim (unchecked)."""
+    info = FIELDS[name]
+    if name in CHOICES or info.widget == "toggle":
+        options = list(CHOICES.get(name, (True, False)))
+        picked = st.multiselect(
+            info.label, options, default=options, key=f"sw_{name}_values", format_func=info.option_label
+        )
+        return Dim(name, values=tuple(picked)) if picked else parse_dim(name, "")
+    rng = RANGES[name]
+    lo, hi = rng.bounds(base.expert)
+    low_col, high_col, mode_col = st.columns([2, 2, 2], vertical_alignment="bottom")
+    mode = mode_col.segmented_control(
+        f"{info.label}: scale", ["linear", "log", "list"], default="log" if rng.log else "linear", key=f"sw_{name}_mode"
+    )
+    if mode == "list":
+        text = low_col.text_input(
+            f"{info.label}: values",
+            value=_fmt(getattr(base, name)),
+            key=f"sw_{name}_list",
+            help=range_text(name, base.expert),
+        )
+        high_col.caption("Comma-separated, like 32,64,128.")
+        return parse_dim(name, text)
+    kind = int if isinstance(getattr(base, name), int) else float
+    low_default = lo if lo > 0 or not rng.log else rng.lo
+    low = low_col.number_input(
+        f"{info.label}: low", value=kind(low_default), key=f"sw_{name}_low", format=None if kind is int else "%g",
+        help=range_text(name, base.expert),
+    )  # fmt: skip
+    high = high_col.number_input(
+        f"{info.label}: high", value=kind(hi), key=f"sw_{name}_high", format=None if kind is int else "%g"
+    )
+    return Dim(name, low, high, mode == "log")
+
+
+def search_inputs(base: RunConfig, kind: str) -> dict[str, Any]:
+    """Strategy, budget, pruner, objective, parallel trials, seeds and a time limit."""
+    left, right = st.columns(2)
+    objectives = [o for o in OBJECTIVES if o == "val_loss" or (o == "val_rmse") == (kind == "series")]
+    with left:
+        strategy = st.selectbox("Strategy", STRATEGIES, format_func=STRATEGY_LABELS.get, key="sw_strategy",
+                                help="TPE learns from the trials so far; a grid tries every combination.")  # fmt: skip
+        trials = st.number_input(
+            "Trials", 1, 500, 12, key="sw_trials_n", help="Configs to try (a grid's size at most)."
+        )
+        pruner = st.selectbox("Pruning", PRUNERS, format_func=PRUNER_LABELS.get, key="sw_pruner",
+                              help="Stop hopeless trials early, judged on each epoch's validation value.")  # fmt: skip
+    with right:
+        objective = st.selectbox("Objective", objectives, format_func=OBJECTIVE_LABELS.get, key="sw_objective")
+        parallel = st.number_input("Trials at once", 1, 16, 1, key="sw_parallel", help="1 on a CPU; one per GPU.")
+        seeds = st.number_input("Seeds per trial", 1, 10, 1, key="sw_seeds",
+                                help="Each config trains with this many seeds; its value is their mean.")  # fmt: skip
+        minutes = st.number_input("Time limit (minutes, 0: none)", 0, 10_000, 0, key="sw_minutes")
+    options = {"strategy": strategy, "pruner": pruner, "objective": objective, "parallel": int(parallel)}
+    return options | {"seeds": int(seeds), "time_limit": 60.0 * minutes, "trials": int(trials), "seed": base.seed}
+
+
+def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any], problems: list[str]) -> None:
+    """The number of trials and runs, the estimated time, any problem, and Start."""
+    from nnlab.sweep import make_spec
+
+    st.markdown("#### Sweep preview")
+    spec, options = None, dict(options)
+    trials = options.pop("trials")
+    if options["strategy"] == "grid" and dims:
+        trials = min(trials, grid_size(dims))
+    if not problems:
+        try:
+            spec = make_spec(base, dims, trials, **options)
+        except NNLabError as exc:
+            problems = [str(exc)]
+    if spec is not None:
+        _estimate(spec)
+    for text in problems:
+        (st.info if text.startswith(TODO) else show_error)(text.removeprefix(TODO))
+    if st.button("Start sweep", icon=":material/play_arrow:", type="primary", key=KEY_START,
+                 disabled=spec is None, width="stretch"):  # fmt: skip
+        start_sweep(spec)
+
+
+def _estimate(spec: SweepSpec) -> None:
+    from nnlab.sweep_results import estimate_seconds
+
+    runs = spec.trials * spec.seeds
+    a, b = st.columns(2)
+    a.metric("Trials", f"{spec.trials}", help=f"{runs} runs in all ({spec.seeds} seed(s) per trial).")
+    seconds = estimate_seconds(store(), spec)
+    b.metric("Estimated time", format_duration(seconds), help="If every trial trains every epoch; pruning cuts it.")
+    space = " · ".join(f"{d.label} {d.spec()}" for d in spec.dims)
+    st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {PRUNER_LABELS[spec.pruner].split(':')[0].lower()}.")
+    if seconds is None:
+        st.caption("No earlier run of this model on this data to time it by; the first trial will tell.")
+
+
+def start_sweep(spec: SweepSpec) -> None:
+    """Record the sweep, drive it in the server, and show it (its id goes into the URL)."""
+    from nnlab.sweep import start_in_thread
+    from nnlab.sweep_store import SweepStore
+
+    jobs = manager()
+    jobs.concurrency = max(jobs.concurrency, spec.parallel)  # the manager starts workers up to this
+    sweep_id = SweepStore(jobs.store).create(spec)
+    start_in_thread(jobs, sweep_id)
+    st.query_params[QUERY_SWEEP] = sweep_id
+    st.rerun()

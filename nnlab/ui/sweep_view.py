@@ -1,0 +1,246 @@
+"""The Sweep page while a sweep runs and after: header and actions, the trials table (click a row to open the
+run), best so far, every trial's curve, parallel coordinates, slice plots and parameter importance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from nnlab.errors import NNLabError
+from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, summary, trials_of
+from nnlab.sweep_store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
+from nnlab.ui import (
+    RESULTS_PAGE,
+    STATUS_ICONS,
+    TRAIN_PAGE,
+    flash,
+    format_duration,
+    go,
+    manager,
+    show_error,
+    status_badge,
+    store,
+    submit_run,
+)
+from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEGY_LABELS
+
+POLL_S = 1.5
+KEY_TABLE = "sw_table"
+KEY_FILTER = "sw_filter"
+STATES = ("finished", "pruned", "failed", "running", "queued", "paused")
+
+
+def sweeps() -> SweepStore:
+    """The sweeps table of the server's store."""
+    return SweepStore(store())
+
+
+def sweep_view(sweep_id: str) -> None:
+    """A sweep's header and actions, then its live panel."""
+    try:
+        rec = sweeps().get(sweep_id)
+    except NNLabError as exc:
+        show_error(exc)
+        new_sweep_button()
+        return
+    head, badge = st.columns([6, 1], vertical_alignment="center")
+    base = rec.spec.base
+    head.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False)
+    with badge:
+        status_badge(rec.status)
+    space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
+    st.caption(
+        f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {rec.spec.trials} trials · "
+        f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}"
+    )
+    actions(rec)
+    live_panel(sweep_id, rec.status)
+
+
+def new_sweep_button() -> None:
+    """Back to an empty form."""
+    if st.button("New sweep", key="sw_new", icon=":material/add:"):
+        del st.query_params[QUERY_SWEEP]
+        st.rerun()
+
+
+def actions(rec: SweepRecord) -> None:
+    """Stop, pause, resume, re-run failed, train the best for longer, new sweep."""
+    cols = st.columns(5)
+    running = rec.status in ACTIVE_SWEEPS
+    if cols[0].button("Stop", icon=":material/stop:", key="sw_stop", disabled=not running,
+                      help="Stop the running trials now (they can resume) and start no more."):  # fmt: skip
+        sweeps().request(rec.sweep_id, "stop")
+        flash("The sweep stops its running trials at the end of their current batch.", "info")
+        st.rerun()
+    if cols[1].button("Pause", icon=":material/pause:", key="sw_pause", disabled=not running,
+                      help="Let the running trials finish and start no more until you resume."):  # fmt: skip
+        sweeps().request(rec.sweep_id, "pause")
+        flash("The sweep pauses once its running trials finish.", "info")
+        st.rerun()
+    if cols[2].button("Resume", icon=":material/play_arrow:", key="sw_resume",
+                      disabled=running or rec.status not in RESUMABLE_SWEEPS or rec.status == "finished"):  # fmt: skip
+        resume(rec.sweep_id, rerun_failed=False)
+    failed = summary(store(), rec)["failed"]
+    if cols[3].button(f"Re-run failed ({failed})", icon=":material/replay:", key="sw_rerun",
+                      disabled=running or not failed):  # fmt: skip
+        resume(rec.sweep_id, rerun_failed=True)
+    with cols[4]:
+        new_sweep_button()
+
+
+def resume(sweep_id: str, rerun_failed: bool) -> None:
+    """Drive the sweep again in the server (after queueing its failed trials again if asked)."""
+    from nnlab.sweep import rerun_failed_trials, start_in_thread
+
+    try:
+        if rerun_failed:
+            n = rerun_failed_trials(store(), sweep_id)
+            flash(f"{n} failed trial(s) queued again.", "info")
+        start_in_thread(manager(), sweep_id)
+    except NNLabError as exc:
+        show_error(exc)
+        return
+    st.rerun()
+
+
+def live_panel(sweep_id: str, status: str) -> None:
+    """The panel, polled while the sweep runs; reruns the page when the status changes."""
+
+    @st.fragment(run_every=POLL_S if status in ACTIVE_SWEEPS else None)
+    def panel() -> None:
+        rec = sweeps().get(sweep_id)
+        if rec.status != status:
+            st.rerun()
+        trials = trials_of(store(), rec)
+        summary_row(rec, trials)
+        trials_table(rec, trials)
+        charts(rec, trials)
+
+    panel()
+
+
+def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
+    """Trials done, pruned, failed, the best value and the time so far."""
+    s = summary(store(), rec)
+    done = s["finished"] + s["pruned"] + s["failed"]
+    cols = st.columns(5)
+    cols[0].metric("Trials done", f"{done} / {rec.spec.trials}")
+    cols[1].metric("Pruned", s["pruned"])
+    cols[2].metric("Failed", s["failed"])
+    cols[3].metric("Best", f"{s['best_value']:.4f}" if s["best_value"] is not None else "–",
+                   help=OBJECTIVE_LABELS[rec.spec.objective])  # fmt: skip
+    cols[4].metric("Time", format_duration(rec.elapsed))
+    if rec.reason:
+        st.caption(rec.reason)
+    best = best_trial(rec, trials)
+    if best is not None and st.button("Train the best config for longer", icon=":material/trending_up:",
+                                      key="sw_longer", disabled=rec.status == "running"):  # fmt: skip
+        train_longer(best_run_of(rec, best).config)
+
+
+def train_longer(cfg: Any) -> None:
+    """The best config with twice the epochs (within the range), as a new run in the Train page's live view."""
+    from nnlab.config import RANGES
+
+    epochs = min(cfg.epochs * 2, int(RANGES["epochs"].bounds(cfg.expert)[1]))
+    run_id = submit_run(cfg.replace(epochs=epochs), f"Run {{run_id}} trains the best config for {epochs} epochs.")
+    if run_id:
+        go(TRAIN_PAGE, run_id)
+
+
+def trials_rows(rec: SweepRecord, trials: list[Trial]) -> pd.DataFrame:
+    """One row per trial: state, params, value, epochs, duration, run id."""
+    rows = []
+    for t in trials:
+        run = t.runs[0]
+        row: dict[str, Any] = {"trial": t.number, "status": f"{STATUS_ICONS.get(t.state, '')} {t.state}"}
+        row |= {d.label: t.params[d.name] for d in rec.spec.dims}
+        row |= {"value": t.value, "epochs": run.epochs_done, "duration": format_duration(t.seconds)}
+        rows.append(row | {"run": run.run_id})
+    return pd.DataFrame(rows)
+
+
+def trials_table(rec: SweepRecord, trials: list[Trial]) -> None:
+    """The trials, filtered by state; clicking a row opens its run (Results when it has them, else live)."""
+    st.markdown("##### Trials")
+    shown = st.pills("Show", STATES, selection_mode="multi", default=list(STATES), key=KEY_FILTER)
+    picked = [t for t in trials if t.state in (shown or STATES)]
+    if not picked:
+        st.caption("No trials yet." if not trials else "No trial has these states.")
+        return
+    event = st.dataframe(
+        trials_rows(rec, picked), hide_index=True, width="stretch", on_select="rerun",
+        selection_mode="single-row", key=KEY_TABLE, height=min(400, 38 + 35 * len(picked)),
+        column_config={"value": st.column_config.NumberColumn(format="%.4f")},
+    )  # fmt: skip
+    st.caption("Click a row to open its run.")
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        run = picked[rows[0]].runs[0]
+        go(RESULTS_PAGE if run.test_value is not None else TRAIN_PAGE, run.run_id)
+
+
+def charts(rec: SweepRecord, trials: list[Trial]) -> None:
+    """Progress (best so far, curves), parameters (parallel coordinates, slices) and importance."""
+    from nnlab import sweep_plots
+
+    objective = rec.spec.objective
+    progress, params, importance = st.tabs(["Progress", "Parameters", "Importance"])
+    with progress:
+        left, right = st.columns(2)
+        left.markdown("##### Best so far")
+        left.plotly_chart(sweep_plots.best_so_far_figure(best_so_far(rec, trials), trials, objective),
+                          key="sw_best", config={"displayModeBar": False})  # fmt: skip
+        right.markdown("##### Every trial's curve (pruned: dotted, ✕ where cut)")
+        histories = store().metrics_many([t.runs[0].run_id for t in trials])
+        right.plotly_chart(sweep_plots.curves_figure(trials, histories, objective), key="sw_curves",
+                           config={"displayModeBar": False})  # fmt: skip
+    finished = sum(t.value is not None for t in trials)
+    if finished < 2:
+        for tab in (params, importance):
+            tab.caption("These appear once two trials have finished.")
+        return
+    study = _study(rec.sweep_id, _journal_size(rec.sweep_id))
+    with params:
+        st.plotly_chart(sweep_plots.parallel_figure(study, objective), key="sw_parallel")
+        st.caption("Brushing an axis does not filter the table; use the state filter and the table's sorting.")
+        st.plotly_chart(sweep_plots.slice_figure(study, objective), key="sw_slice")
+    with importance:
+        scores = sweep_plots.importance(study)
+        if not scores:
+            st.caption("Importance needs three finished trials.")
+        else:
+            st.plotly_chart(sweep_plots.importance_figure(scores), key="sw_importance")
+            st.caption("Optuna's fANOVA evaluator: the share of the objective's variance each field explains.")
+
+
+def _journal_size(sweep_id: str) -> int:
+    path = sweeps().journal_path(sweep_id)
+    return path.stat().st_size if path.exists() else 0
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _study(sweep_id: str, journal_size: int) -> Any:
+    """The sweep's Optuna study as of this journal size (read only: replayed, never written here)."""
+    from nnlab.sweep import open_study
+
+    return open_study(sweeps(), sweeps().get(sweep_id))
+
+
+def sweep_list() -> None:
+    """Earlier sweeps; pick one to see it."""
+    rows = sweeps().list()
+    if not rows:
+        st.caption("No sweeps yet.")
+        return
+    for rec in rows[:20]:
+        s = summary(store(), rec)
+        done = s["finished"] + s["pruned"] + s["failed"]
+        best = f" · best {s['best_value']:.4f}" if s["best_value"] is not None else ""
+        label = f"{rec.sweep_id} · {rec.spec.base.arch} on {rec.spec.base.dataset} · {rec.status} · {done}/{rec.spec.trials}{best}"
+        if st.button(label, key=f"sw_open_{rec.sweep_id}", type="tertiary", icon=":material/tune:"):
+            st.query_params[QUERY_SWEEP] = rec.sweep_id
+            st.rerun()

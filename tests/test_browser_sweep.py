@@ -1,0 +1,91 @@
+"""The Sweep page in a real browser: fill the form, start a small sweep, watch it finish, click a trial in the
+table and land on its run in Results. Screenshots at 1400 and 820 px go to test-artifacts/screenshots/sweep-*."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.test_browser import SHOTS, page, server, settle  # noqa: F401  (page and server are fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def shot(pg, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"sweep-{name}.png"), full_page=True)
+
+
+def fill(pg, role: str, name: str, value: str) -> None:
+    box = pg.get_by_role(role, name=name, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    settle(pg)
+
+
+def test_sweep_page_in_a_real_browser(page, server):  # noqa: F811  (fixture order: the browser first)
+    pg = page
+    try:
+        start_small_sweep(pg, server)
+        watch_it_finish(pg)
+        open_a_trial(pg)
+    except BaseException:
+        shot(pg, "failure")
+        raise
+
+
+def start_small_sweep(pg, url: str) -> None:
+    pg.goto(f"{url}/Sweep")
+    settle(pg, "button:has-text('Start sweep')", timeout=180_000)  # the first pg run imports torch
+    fill(pg, "textbox", "Hidden layer sizes", "32")
+    fill(pg, "spinbutton", "Epochs", "3")
+    fill(pg, "spinbutton", "Trials", "3")
+    pg.locator("label", has_text="Early stopping").first.click()
+    settle(pg)
+    shot(pg, "form-1400")
+    pg.set_viewport_size({"width": 820, "height": 1000})
+    settle(pg)
+    shot(pg, "form-820")
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    settle(pg)
+    from playwright.sync_api import expect
+
+    expect(pg.locator("[data-testid=stMetric]", has_text="Trials").first).to_contain_text("3", timeout=120_000)
+    pg.get_by_role("button", name=re.compile("Start sweep")).click()
+    pg.wait_for_url(re.compile(r"[?&]sweep=sw-"), timeout=60_000)
+
+
+def watch_it_finish(pg) -> None:
+    done = pg.locator("[data-testid=stMetric]", has_text="Trials done")
+    seen, deadline = [], time.monotonic() + 600  # a cap: seconds on an idle machine
+    while time.monotonic() < deadline:
+        text = done.first.inner_text() if done.count() else ""
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+            if len(seen) == 2:
+                shot(pg, "running-1400")
+        if "3 / 3" in text:
+            break
+        time.sleep(0.5)
+    assert "3 / 3" in seen[-1], f"the sweep did not finish in time: {seen}"
+    pg.wait_for_selector("[data-testid=stBadge]:has-text('finished'), :text('finished')", timeout=60_000)
+    settle(pg, "[data-testid=stDataFrame]")
+    shot(pg, "finished-1400")
+    pg.set_viewport_size({"width": 820, "height": 1000})
+    settle(pg)
+    shot(pg, "finished-820")
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    settle(pg)
+
+
+def open_a_trial(pg) -> None:
+    """Click the first row of the trials table (its selection column) and land on that run's Results."""
+    table = pg.locator("[data-testid=stDataFrame]").first
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    pg.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # header row 35 px, then the first row's marker
+    pg.wait_for_url(re.compile(r"/Results\?run="), timeout=60_000)
+    settle(pg, "[data-testid=stPlotlyChart]")
+    shot(pg, "trial-results")

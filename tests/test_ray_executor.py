@@ -1,0 +1,240 @@
+"""The Ray executor on one local Ray instance shared by these tests (started once, about 10 s here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nnlab.executors import Executor
+from nnlab.executors.ray_jobs import RayTable, driver_alive, driver_paths
+from nnlab.jobs import JobManager
+from nnlab.runs import RunStore
+from nnlab.sweep import open_study
+from nnlab.sweep_store import SweepStore
+from tests.helpers import tiny_config
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """One local Ray instance for the whole test session; nnlab's driver processes connect to it by address."""
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def on_ray(ray_address, store):
+    """The Ray executor on the shared instance; the drivers this test started are ended after it."""
+    yield Executor("ray", ray_address)
+    stop_driver(store, ray_address)
+
+
+@pytest.fixture
+def manager(store):
+    m = JobManager(store, leave_core=False)
+    yield m
+    m.shutdown()
+
+
+def stop_driver(store: RunStore, address: str) -> None:
+    """End the driver process of this workspace (it would otherwise wait for more runs for a while)."""
+    _, info, _ = driver_paths(store, address)
+    deadline = time.monotonic() + 20
+    while driver_alive(store, address) and time.monotonic() < deadline:
+        pid = json.loads(info.read_text()).get("pid") if info.exists() else None
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(0.2)
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
+    """Poll until predicate() is truthy; fail after the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_ray_run_matches_the_same_run_in_a_local_thread(manager, on_ray):
+    cfg = tiny_config("mlp", epochs=3, seed=0, threads=1)
+    local = manager.wait(manager.submit(cfg), timeout=120)
+    remote = manager.wait(manager.submit(cfg, executor=on_ray), timeout=180)
+    assert local.status == "finished", local.reason
+    assert remote.status == "finished", remote.reason
+    assert abs(remote.summary["accuracy"] - local.summary["accuracy"]) <= 0.01
+    assert remote.epochs_done == local.epochs_done == 3
+    assert "Ray node" in remote.device
+    folder = manager.store.run_dir(remote.run_id)
+    for name in ("model.pt", "best.pt", "last.pt", "predictions.npz", "report.json", "examples.npz", "info.json"):
+        assert (folder / name).is_file(), name
+    assert [r.epoch for r in manager.store.metrics(remote.run_id)] == [1, 2, 3]
+
+
+def long_config(**changes):
+    """A run that trains until it is stopped (a few hundred short epochs)."""
+    return tiny_config("mlp", epochs=200, early_stopping=False, threads=1, **changes)
+
+
+def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(manager, on_ray):
+    run_id = manager.submit(long_config(), executor=on_ray)
+    assert manager.store.get(run_id).status == "queued"
+    live = wait_for(
+        lambda: (r := manager.store.get(run_id)).status == "running" and r.epochs_done >= 2 and r.progress and r,
+        what="progress of the running run",
+    )
+    assert live.progress.epochs == 200 and live.progress.epoch >= 1
+    assert manager.is_active(run_id)
+    assert "Ray worker" in manager.stop(run_id)
+    rec = manager.wait(run_id, timeout=60)
+    assert rec.status == "stopped" and rec.reason == "Stopped by the user."
+    assert 2 <= rec.epochs_done < 200 and rec.test_value is not None
+    assert (manager.store.run_dir(run_id) / "predictions.npz").is_file()
+    assert RayTable(manager.store).get(run_id).state == "done"
+
+
+def test_kill_9_of_the_ray_worker_leaves_the_run_interrupted_and_resumable(manager, on_ray):
+    run_id = manager.submit(long_config(), executor=on_ray)
+    wait_for(lambda: manager.store.get(run_id).epochs_done >= 2, what="two epochs")
+    os.kill(RayTable(manager.store).get(run_id).worker_pid, signal.SIGKILL)
+    rec = wait_for(lambda: (r := manager.store.get(run_id)).status != "running" and r, timeout=60, what="the end")
+    assert rec.status == "interrupted", rec.reason
+    assert "Ray worker" in rec.reason and "died" in rec.reason and "resume" in rec.reason
+    assert (manager.store.run_dir(run_id) / "last.pt").is_file()  # the checkpoint came back with each epoch
+    done = rec.epochs_done
+    manager.resume(run_id)  # back to Ray, where it trained before
+    wait_for(lambda: manager.store.get(run_id).epochs_done > done + 1, what="epochs after the resume")
+    assert [r.epoch for r in manager.store.metrics(run_id)][:done] == list(range(1, done + 1))
+    manager.stop(run_id)
+    assert manager.wait(run_id, timeout=60).status == "stopped"
+
+
+def test_a_run_wanting_a_gpu_the_cluster_lacks_waits_queued_with_the_reason(manager, on_ray):
+    run_id = manager.submit(tiny_config("mlp", device="cuda"), executor=on_ray)
+    rec = wait_for(lambda: "GPU" in (r := manager.store.get(run_id)).reason and r, timeout=60, what="the reason")
+    assert rec.status == "queued"
+    assert rec.reason.startswith("Waiting for a GPU:") and "has none" in rec.reason
+    manager.stop(run_id)
+    rec = manager.wait(run_id, timeout=30)
+    assert rec.status == "stopped" and rec.reason == "Stopped before it started."
+
+
+DASHBOARD = """
+import sys, time
+from nnlab.executors import Executor
+from nnlab.jobs import JobManager
+from nnlab.runs import RunStore
+from nnlab.sweep import open_study
+from nnlab.sweep_store import SweepStore
+from tests.helpers import tiny_config
+m = JobManager(RunStore(sys.argv[1]), leave_core=False)
+run_id = m.submit(tiny_config("mlp", epochs=25, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
+print(run_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_dashboard_restart_leaves_ray_runs_training_and_the_next_one_reattaches(workspace, on_ray):
+    dashboard = subprocess.Popen(
+        [sys.executable, "-c", DASHBOARD, str(workspace), on_ray.address], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    run_id = dashboard.stdout.readline().strip()
+    store = RunStore(workspace)
+    wait_for(lambda: store.get(run_id).epochs_done >= 1, what="the first epoch")
+    dashboard.kill()  # kill -9 of the dashboard process
+    dashboard.wait()
+    seen = store.get(run_id).epochs_done
+    wait_for(lambda: store.get(run_id).epochs_done > seen, what="epochs after the dashboard died")
+    # the driver dies too: the restarted dashboard starts a new one, which finds the detached actor
+    _, info, _ = driver_paths(store, on_ray.address)
+    os.kill(json.loads(info.read_text())["pid"], signal.SIGKILL)
+    wait_for(lambda: not driver_alive(store, on_ray.address), what="the driver to die")
+    restarted = JobManager(RunStore(workspace), leave_core=False)
+    rec = restarted.wait(run_id, timeout=180)
+    assert rec.status == "finished", rec.reason
+    assert [r.epoch for r in store.metrics(run_id)] == list(range(1, 26))
+    assert (store.run_dir(run_id) / "report.json").is_file()
+
+
+def test_cli_train_with_the_ray_executor_reports_like_a_local_run(workspace, on_ray):
+    common = ["--arch", "mlp", "--dataset", "digits", "--epochs", "10", "--seed", "0", "--threads", "1", "--json"]
+    cli = [sys.executable, "-m", "nnlab", "train", *common]
+    local = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    remote = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", on_ray.address],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    a, b = json.loads(local.stdout.splitlines()[-1]), json.loads(remote.stdout.splitlines()[-1])
+    assert b["status"] == "finished" and abs(a["test_accuracy"] - b["test_accuracy"]) <= 0.01
+    assert "epoch 10/10" in remote.stderr
+    runs = subprocess.run([sys.executable, "-m", "nnlab", "runs", "--json"], cwd=ROOT, capture_output=True, text=True)
+    assert b["run_id"] in {r["run_id"] for r in json.loads(runs.stdout)}
+
+
+def test_an_observer_on_the_dashboard_side_prunes_a_ray_run(manager, on_ray):
+    seen: list[int] = []
+
+    def observer(run_id: str, record) -> bool:
+        seen.append(record.epoch)
+        return record.epoch >= 2
+
+    run_id = manager.submit(long_config(), observer, executor=on_ray)
+    rec = manager.wait(run_id, timeout=120)
+    assert rec.status == "pruned" and rec.reason.startswith("Pruned after epoch 2")
+    assert seen == list(range(1, rec.epochs_done + 1)) and 2 <= rec.epochs_done < 200  # latency: about a second
+    assert rec.test_value is not None  # a pruned trial keeps its curve and results
+
+
+def test_an_address_where_no_cluster_answers_fails_the_run_with_one_sentence(workspace):
+    env = {**os.environ, "NNLAB_RAY_CONNECT_S": "5"}
+    cli = [sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--epochs", "1", "--json"]
+    out = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", "127.0.0.1:9"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 1
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["status"] == "failed"
+    assert summary["reason"].startswith("Could not connect to the Ray cluster at 127.0.0.1:9 (no answer within 5 s)")
+    assert "Traceback" not in out.stderr
+
+
+def test_a_sweep_of_4_trials_trains_2_at_a_time_on_ray_with_its_pruner_fed_every_epoch(workspace, on_ray):
+    cli = [sys.executable, "-m", "nnlab", "sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32"]
+    cli += ["--vary", "lr=1e-4:1e-2:log", "--strategy", "random", "--seed", "29", "--trials", "4", "--parallel", "2"]
+    cli += ["--pruner", "median", "--epochs", "12", "--no-early-stopping", "--threads", "1", "--json"]
+    out = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", on_ray.address], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["status"] == "finished" and summary["trials"] == 4
+    assert summary["finished"] + summary["pruned"] == 4 and summary["failed"] == 0
+    store = RunStore(workspace)
+    runs = store.list(sweep_id=summary["sweep_id"])
+    assert len(runs) == 4 and all("Ray node" in r.device for r in runs)
+    # the sweep's pruner (on this side) was told every epoch of every trial as it came back from its Ray worker
+    study = open_study(SweepStore(store), SweepStore(store).get(summary["sweep_id"]))
+    for trial in study.trials:
+        run = next(r for r in runs if r.trial == trial.number)
+        assert sorted(trial.intermediate_values) == list(range(1, run.epochs_done + 1))
+        if run.status == "pruned":  # (whether one is depends on timing: the median pruner waits for 3 trials)
+            assert run.reason.startswith("Pruned after epoch") and trial.state.name == "PRUNED"
+    starts = sorted((r.created, r.updated) for r in runs)  # two trials trained side by side
+    assert any(b[0] < a[1] for a, b in zip(starts, starts[1:], strict=False))
