@@ -109,7 +109,7 @@ def _watch(browser: Any, url: str, store: RunStore, tabs: int) -> float:
     rate = (_trained(store, run_id) - n0) / (time.monotonic() - t0)
     if tabs == 0:
         first.goto(f"{url}/Train?run={run_id}")
-    first.get_by_role("button", name="Stop", exact=True).click()
+    first.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).first.click()
     while store.get(run_id).active and time.monotonic() < deadline:
         time.sleep(0.2)
     for page in pages:
