@@ -25,7 +25,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def flip_matrix_figure(
-    conf_a: Sequence[Sequence[int]], conf_b: Sequence[Sequence[int]], classes: Sequence[str]
+    conf_a: Sequence[Sequence[int]], conf_b: Sequence[Sequence[int]], classes: Sequence[str], clickable: bool = True
 ) -> go.Figure:
     """Counts of B minus A per (true, predicted) cell, blue where B is better (more on the diagonal, fewer off it).
 
@@ -54,7 +54,8 @@ def flip_matrix_figure(
         colorbar=dict(title="B vs A", tickvals=[-lim, 0, lim], ticktext=["worse", "same", "better"], thickness=12),
     )
     hover = [
-        f"true {labels[i]}, predicted {labels[j]}<br>A {a[i, j]} → B {b[i, j]} test example(s)<br>click to see them"
+        f"true {labels[i]}, predicted {labels[j]}<br>A {a[i, j]} → B {b[i, j]} test example(s)"
+        + ("<br>click to see them" if clickable else "")
         for i, j in zip(t, p, strict=True)
     ]
     cells = go.Scatter(

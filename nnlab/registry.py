@@ -34,12 +34,13 @@ def make_config(arch: str = "mlp", **given: Any) -> RunConfig:
     return RunConfig.from_dict(values)
 
 
-def validate(cfg: RunConfig) -> list[str]:
-    """Every problem with cfg, each one sentence naming the field and its range; [] when fine."""
+def validate(cfg: RunConfig, paths: bool = True) -> list[str]:
+    """Every problem with cfg, each one sentence naming the field and its range; [] when fine. paths=False
+    leaves the data paths unchecked (a shared dashboard that refused a typed path must not look at it)."""
     problems = field_problems(cfg)
     if not cfg.hidden_sizes and "hidden_sizes" in _fields(cfg.arch):
         problems.append("Hidden layer sizes is empty; give at least one size, like 256,128,64.")
-    return problems + _check_pairing(cfg)
+    return problems + _check_pairing(cfg, paths)
 
 
 def check(cfg: RunConfig) -> RunConfig:
@@ -54,7 +55,7 @@ def _fields(arch: str) -> tuple[str, ...]:
     return MODELS[arch].fields if arch in MODELS else ()
 
 
-def _check_pairing(cfg: RunConfig) -> list[str]:
+def _check_pairing(cfg: RunConfig, paths: bool = True) -> list[str]:
     if cfg.arch not in MODELS:
         return [f"Architecture {cfg.arch!r} is unknown; choose one of {', '.join(MODELS)}."]
     if cfg.dataset not in DATASETS:
@@ -65,7 +66,7 @@ def _check_pairing(cfg: RunConfig) -> list[str]:
             f"Architecture {cfg.arch} does not fit dataset {cfg.dataset} ({spec.kind} data); "
             f"use {' or '.join(spec.archs)}."
         ]
-    return _check_paths(cfg, spec.needs)
+    return _check_paths(cfg, spec.needs) if paths else []
 
 
 def _check_paths(cfg: RunConfig, needs: str) -> list[str]:

@@ -35,7 +35,10 @@ def _flipped_html(tw: TwoWay) -> list[str]:
 
     parts = [
         _figure_html(
-            flip_matrix_figure(ma.results.report["confusion"], mb.results.report["confusion"], classes), first=False
+            flip_matrix_figure(
+                ma.results.report["confusion"], mb.results.report["confusion"], classes, clickable=False
+            ),
+            first=False,
         )
     ]
     for title, idx in (("A right, B wrong", tw.flips.a_better), ("B right, A wrong", tw.flips.b_better)):

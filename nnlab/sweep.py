@@ -193,14 +193,9 @@ class SweepDriver:
                 self._stop_runs(active, timed_out)
                 if not active:
                     self._settle(group_trials(self.store.list(sweep_id=self.sweep_id)), hold=not timed_out)
-                    return (
-                        ("finished", f"Reached the time limit of {self.spec.time_limit:g} s.")
-                        if timed_out
-                        else (
-                            "stopped",
-                            "Stopped by the user; resume it to continue.",
-                        )
-                    )
+                    if timed_out:
+                        return "finished", f"Reached the time limit of {self.spec.time_limit:g} s."
+                    return "stopped", "Stopped by the user; resume it to continue."
             elif rec.request == "pause":
                 if not active:
                     return "paused", "Paused; resume it to start the remaining trials."
@@ -321,8 +316,7 @@ class SweepDriver:
                     self.study.tell(number, sum(values) / len(values))
                 return
             state = "failed"
-        # a run stopped by hand (not by a sweep's stop) ends its trial as failed: re-run failed to try it again
-        with self.lock:
+        with self.lock:  # a run stopped by hand (not by the sweep's Stop) ends its trial as failed
             self.study.tell(number, state=states.PRUNED if state == "pruned" else states.FAIL)
 
     def _stop_runs(self, active: list[RunRecord], timed_out: bool) -> None:

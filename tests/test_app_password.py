@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from nnlab.ui import auth
 from tests.helpers import app_at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +18,7 @@ PAGES = ["app.py", "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py
 @pytest.fixture(autouse=True)
 def fresh_caches():
     st.cache_resource.clear()
+    auth._FAILURES.clear()  # wrong passwords of earlier tests must not lock this one out
     yield
     st.cache_resource.clear()
 

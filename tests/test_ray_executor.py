@@ -158,11 +158,12 @@ def test_a_dashboard_restart_leaves_ray_runs_training_and_the_next_one_reattache
     dashboard.wait()
     seen = store.get(run_id).epochs_done
     wait_for(lambda: store.get(run_id).epochs_done > seen, what="epochs after the dashboard died")
-    # the driver dies too: the restarted dashboard starts a new one, which finds the detached actor
+    restarted = JobManager(RunStore(workspace), leave_core=False)  # the new dashboard
+    assert restarted.is_active(run_id)
+    # the driver dies too: the dashboard starts a new one, which finds the detached actor and carries on
     _, info, _ = driver_paths(store, on_ray.address)
     os.kill(json.loads(info.read_text())["pid"], signal.SIGKILL)
     wait_for(lambda: not driver_alive(store, on_ray.address), what="the driver to die")
-    restarted = JobManager(RunStore(workspace), leave_core=False)
     rec = restarted.wait(run_id, timeout=180)
     assert rec.status == "finished", rec.reason
     assert [r.epoch for r in store.metrics(run_id)] == list(range(1, 26))

@@ -18,7 +18,7 @@ from nnlab.registry import make_config
 from nnlab.runs import RunStore
 
 SHORT = {"dataset": "digits", "hidden_sizes": (64,), "epochs": 3, "threads": 1, "seed": 0}
-TRIAL = {"dataset": "digits", "hidden_sizes": (128, 64), "epochs": 15, "early_stopping": False, "threads": 1}
+TRIAL = {"dataset": "digits", "hidden_sizes": (128, 64), "epochs": 10, "early_stopping": False, "threads": 1}
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sweep's four trials
 
 
@@ -33,7 +33,7 @@ def _timed(manager: JobManager, configs: list, executor: Executor | None) -> flo
     return time.perf_counter() - t0
 
 
-def run(repeats: int = 3, address: str | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run(repeats: int = 2, address: str | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Time both executors; figures in seconds."""
     ray = Executor("ray", default_address() if address is None else address)
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-ray-") as home:
@@ -81,7 +81,7 @@ def _end_driver(store: RunStore, address: str) -> None:
 def main(as_json: bool = False, address: str | None = None) -> int:
     """Print the figures (and one JSON line with --json)."""
     r = run(address=address)
-    print(f"Ray executor vs local, {r['where']} (wall seconds, median of 3):")
+    print(f"Ray executor vs local, {r['where']} (wall seconds, median of 2):")
     print(f"  short run (MLP, digits, 3 epochs): local {r['short_run_local_s']:.2f} · Ray {r['short_run_ray_s']:.2f}")
     print(
         f"  per-run overhead of Ray: {r['ray_overhead_s']:+.2f} s (first Ray run, with start-up: {r['first_ray_run_s']:.1f} s)"

@@ -187,10 +187,12 @@ class RayBackend:
     """Submits runs to Ray through the driver, relays stop requests, and feeds observers epochs from the store."""
 
     POLL_S = 0.3
+    CHECK_S = 5.0
 
     def __init__(self, store: RunStore, prune_reason: str = "Pruned after epoch {epoch}."):
         self.store, self.table, self.prune_reason = store, RayTable(store), prune_reason
         self._observing: set[str] = set()  # runs whose observer has epochs still to see
+        self._checked: dict[str, float] = {}  # address -> when its driver was last seen alive
 
     def submit(self, run_id: str, executor: Executor, resume: bool, observer: EpochObserver | None = None) -> None:
         """Hand a queued run to the driver of executor.address (starting it when needed); the observer sees each
@@ -216,7 +218,19 @@ class RayBackend:
         if run_id in self._observing:
             return True
         row = self.table.get(run_id)
-        return row is not None and row.state != "done"
+        if row is None or row.state == "done":
+            return False
+        self._keep_driver(row.address)
+        return True
+
+    def _keep_driver(self, address: str) -> None:
+        """A driver that died (Ray ends one whose cluster vanished) is replaced: the new one adopts the run's
+        actor, or ends the run with the reason (worker gone, cluster unreachable). Checked every few seconds."""
+        now = time.monotonic()
+        if now - self._checked.get(address, 0.0) < self.CHECK_S:
+            return
+        self._checked[address] = now
+        ensure_driver(self.store, address)
 
     def reattach(self) -> None:
         """After a restart: make sure every address with unfinished Ray runs has its driver (it re-adopts them)."""

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import threading
+import time
+from collections import defaultdict, deque
 
 import streamlit as st
 
 from nnlab.ui.keys import KEY_AUTHED, KEY_PASSWORD
+
+MAX_TRIES, WINDOW_S = 5, 60.0  # wrong passwords allowed per address (or per server when unknown) per window
+_FAILURES: dict[str, deque[float]] = defaultdict(deque)  # shared by every session of this server process
+_LOCK = threading.Lock()
 
 
 def _expected() -> str | None:
@@ -15,6 +22,34 @@ def _expected() -> str | None:
     except Exception:  # no secrets file at all: the dashboard is open, as by default
         return None
     return str(value) if value else None
+
+
+def password_set() -> bool:
+    """Whether this dashboard is shared behind a password."""
+    return _expected() is not None
+
+
+def _client() -> str:
+    try:
+        ip = st.context.ip_address
+    except Exception:  # outside a browser session: one bucket
+        return "unknown"
+    return ip if isinstance(ip, str) and ip else "unknown"  # None on localhost; AppTest gives a stand-in
+
+
+def wait_left(client: str, now: float | None = None) -> float:
+    """Seconds this client must wait before its next try (0: it may try now)."""
+    now = now or time.monotonic()
+    with _LOCK:
+        tries = _FAILURES[client]
+        while tries and now - tries[0] > WINDOW_S:
+            tries.popleft()
+        return WINDOW_S - (now - tries[0]) if len(tries) >= MAX_TRIES else 0.0
+
+
+def _failed(client: str) -> None:
+    with _LOCK:
+        _FAILURES[client].append(time.monotonic())
 
 
 def locked() -> bool:
@@ -34,9 +69,20 @@ def require_password() -> None:
         key=KEY_PASSWORD,
         help="This dashboard is shared with a password; ask the person who shared it.",
     )
-    if typed and hmac.compare_digest(typed.encode(), expected.encode()):
+    if typed:
+        _try(typed, expected)
+    st.stop()
+
+
+def _try(typed: str, expected: str) -> None:
+    """Check one typed password, unless this client has used up its tries for now."""
+    client = _client()
+    left = wait_left(client)
+    if left:
+        st.error(f"Too many wrong passwords from here; try again in {left:.0f} s.")
+        return
+    if hmac.compare_digest(typed.encode(), expected.encode()):
         st.session_state[KEY_AUTHED] = True
         st.rerun()
-    if typed:
-        st.error("That password is not right; check it with the person who shared this dashboard.")
-    st.stop()
+    _failed(client)
+    st.error("That password is not right; check it with the person who shared this dashboard.")

@@ -38,6 +38,7 @@ from nnlab.ui.fields import (
 )
 from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.paths import confine
 
 UPLOAD_LIMIT_MB = 200
 MAX_SEEDS = 10  # runs one Start may queue as a group
@@ -119,6 +120,9 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
         path = st.text_input(label_of("data_path"), key=key, help=f"Full path to {hint}.").strip()
         if not path:
             return "", f"{TODO}Give the path to {hint}, or upload it."
+        path, refused = confine(path, store().root, label_of("data_path"))
+        if refused:
+            return path, refused
         if not Path(path).expanduser().exists():
             return path, f"Data path {path} does not exist; check the spelling or upload the file."
         return str(Path(path).expanduser()), None
@@ -146,7 +150,9 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
     elif spec.needs == "data_root":
         key = field_key("data_root", base.arch, spec.name)
         st.session_state.setdefault(key, base.data_root)
-        values["data_root"] = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint)
+        typed = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint).strip()
+        values["data_root"], refused = confine(typed, store().root, label_of("data_root")) if typed else ("", None)
+        problems += [refused] if refused else []
     for name in spec.options:
         values[name] = field_widget(name, base, expert)
     return values, problems
@@ -210,7 +216,7 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     if model_problems:  # keep the form's default so validate() does not add a second message
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
-    return spec, cfg, problems + model_problems + validate(cfg)
+    return spec, cfg, problems + model_problems + validate(cfg, paths=not problems)
 
 
 # -- preview --------------------------------------------------------------------------------------

@@ -55,8 +55,8 @@ def config_summary(cfg: RunConfig) -> str:
 def live_view(run_id: str) -> None:
     """A run's header, its actions, and the progress and curves that grow while it trains."""
     rec = store().find(run_id)
-    if rec is None:
-        st.warning(f"Run {run_id} is not in the store; it may have been deleted.")
+    if rec is None:  # the link's text is not echoed: a crafted ?run= must not put its markdown in the page
+        st.warning("The run in this link is not in the store; it may have been deleted.")
         new_run_button()
         return
     title = (
