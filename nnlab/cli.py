@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ray", action="store_true", help="the Ray executor against the local one (nnlab.executors.bench)")
     b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
+    b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
     return p
 
 
@@ -281,7 +282,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """The side-by-side benchmark (see nnlab.bench)."""
+    """The side-by-side benchmark (see nnlab.bench), the Ray executor's overhead, or what watching costs."""
+    if args.live:
+        from nnlab.bench_live import main as live
+
+        return live(args.json)
     if args.ray:
         from nnlab.executors.bench import main as bench_ray
 

@@ -31,9 +31,9 @@ def fresh_caches(monkeypatch):
 
 def test_the_form_trains_here_by_default_and_checks_a_ray_address():
     at = AppTest.from_file(str(ROOT / "pages" / "1_Train.py"), default_timeout=60).run()
-    assert at.button_group("tr_where").value == "local"
+    assert at.radio("tr_where").value == "local"
     assert not at.button("tr_start").disabled
-    at.button_group("tr_where").set_value("ray").run()
+    at.radio("tr_where").set_value("ray").run()
     assert any("a local Ray instance" in c.value for c in at.caption)
     at.text_input("tr_ray_address").set_value("head node:6379").run()
     assert any("has spaces in it" in e.value for e in at.error)

@@ -60,7 +60,8 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    jobs = JobManager(RunStore(home))
+    # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
+    jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
     jobs.take_over()  # queued runs of the previous server start on their own
     return jobs
 

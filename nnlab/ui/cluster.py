@@ -16,11 +16,11 @@ WHERE = {"local": "This machine", "ray": "Ray cluster"}
 
 def executor_picker() -> tuple[Executor | None, str]:
     """The executor the form asks for, or (None, the problem in one sentence)."""
-    kind = st.segmented_control(
+    kind = st.radio(  # a radio wraps in a narrow column, where a segmented control is cut off
         "Where to train",
         list(WHERE),
         format_func=WHERE.get,
-        default="local",
+        horizontal=True,
         key=KEY_WHERE,
         help="This machine trains in the dashboard's process. A Ray cluster trains on its workers; progress and "
         "results come back here. Runs on a cluster keep training when the dashboard restarts.",
@@ -31,7 +31,7 @@ def executor_picker() -> tuple[Executor | None, str]:
         "Ray address",
         value=default_address(),
         key=KEY_RAY_ADDRESS,
-        placeholder="head-node:6379 (empty: a local Ray instance on this machine)",
+        placeholder="host:6379, or empty for a local instance",
         help="The cluster's head (from `ray start --head`), or `auto` for one started on this machine. "
         "Empty starts a local Ray instance. Token authentication: see the README, Scaling out.",
     )

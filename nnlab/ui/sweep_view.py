@@ -68,7 +68,7 @@ def new_sweep_button() -> None:
 
 def actions(rec: SweepRecord) -> None:
     """Stop, pause, resume, re-run failed, train the best for longer, new sweep."""
-    cols = st.columns(5)
+    cols = [st.container(horizontal=True)] * 5  # one row that wraps on narrow screens
     running = rec.status in ACTIVE_SWEEPS
     if cols[0].button("Stop", icon=":material/stop:", key="sw_stop", disabled=not running,
                       help="Stop the running trials now (they can resume) and start no more."):  # fmt: skip
@@ -126,7 +126,7 @@ def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
     """Trials done, pruned, failed, the best value and the time so far."""
     s = summary(store(), rec)
     done = s["finished"] + s["pruned"] + s["failed"]
-    cols = st.columns(5)
+    cols = [st.container(horizontal=True, gap="large")] * 5  # wraps on narrow screens instead of cutting values
     cols[0].metric("Trials done", f"{done} / {rec.spec.trials}")
     cols[1].metric("Pruned", s["pruned"])
     cols[2].metric("Failed", s["failed"])
