@@ -5,11 +5,12 @@ import streamlit as st
 from nnlab.ui import page_setup
 from nnlab.ui.auth import locked
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
+from nnlab.ui.manage import queue_panel
 
 
 def home() -> None:
     """The device that will train, a one-click first model, the way to every page, and recent runs."""
-    page_setup("Home", ":material/science:")
+    page_setup("Home")
     st.title(":material/science: nnlab")
     st.markdown(
         "Train neural networks by point and click: watch them learn, find the examples they get wrong, "
@@ -21,6 +22,7 @@ def home() -> None:
     with right:
         device_card()
     page_links(PAGES[1:])
+    queue_panel()
     st.subheader("Recent runs", anchor=False)
     recent_runs()
 

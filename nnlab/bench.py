@@ -1,8 +1,23 @@
 """`python -m nnlab bench`: nnlab's fit() against the plain PyTorch loop a practitioner writes, side by side.
 
-Both paths train the same model (same initial weights) on the same in-memory tensors for the same number of
-samples, in one process, with the same threads, interleaved A B A B after a warm-up; the table gives each side's
-median samples/s and the median of the per-pair ratios.
+Both paths train the same model (same class, same initial weights) on the same in-memory tensors for the same
+number of samples, in one process, with the same threads, interleaved A B A B after a warm-up pair; the table
+gives each side's median samples/s and the median of the per-pair ratios (the two halves of a pair run seconds
+apart under the same load, so that ratio is steadier on a shared machine).
+
+- plain PyTorch: DataLoader(TensorDataset(x, y), batch_size, shuffle=True), torch.optim.Adam with its
+  defaults, model(x) -> CrossEntropyLoss -> backward -> step; no loss read-back, no validation, no
+  checkpoints; images given as float tensors already normalised.
+- nnlab fit(): Trainer.fit() as in a real run: the store listener writes live progress and each epoch to a
+  SQLite run store, a thread polls that store as the dashboard's live view does, the checkpoint listener
+  saves last.pt and best.pt, and a validation split (2% of the samples) is evaluated every epoch; images stay
+  uint8 and are normalised batch by batch; Adam, lr 1e-3, no weight decay, no schedule, like the plain loop.
+- data: random but learnable, shaped like the real sets: 60,000 x 784 floats (MNIST), 10,000 x 3x32x32 uint8
+  images (CIFAR-10), 5,000 token-id texts padded to 256 with IMDB-like lengths (median ~175 words, ~30% cut).
+- also measured: logging + live view overhead (with against without, and two identical fit()s for the noise
+  floor), the dashboard's threads (cores - 1) against all cores, and a store of 1,000 runs (list, filter,
+  the Compare page's work). A case this machine cannot run (bfloat16 where oneDNN lacks the kernel) is
+  skipped with a note; the 1-minute load average before and after is printed.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
 from nnlab.models import build_model
+from nnlab.precision import Bf16Check, bf16_check
 from nnlab.registry import make_config
 from nnlab.runner import CheckpointListener, StoreListener, device_label
 from nnlab.runs import RunStore
@@ -202,11 +218,13 @@ def make_plan(mode: str) -> Plan:
     """
     if mode == "tiny":
         mlp = Case("mlp b64", "mlp", 64, 512, "mnist-like", cache(lambda: mnist_like(512, 128)))
+        lstm = Case("lstm b64", "lstm", 64, 64, "reviews-like", cache(lambda: reviews_like(64, 16, max_len=24)))
         return Plan(
             (
                 mlp,
                 Case("cnn b64", "cnn", 64, 128, "cifar-like", cache(lambda: cifar_like(128, 64))),
-                Case("lstm b64", "lstm", 64, 64, "reviews-like", cache(lambda: reviews_like(64, 16, max_len=24))),
+                lstm,
+                replace(lstm, name="lstm b64, bf16", precision="bf16"),
             ),
             reps=1,
             pairs=1,
@@ -254,6 +272,12 @@ def measure_case(
     same load, so it is steadier on a shared machine than the ratio of the two medians.
     """
     full = case.data()
+    bf16 = bf16_check(case.arch, full.kind, device) if case.precision == "bf16" else Bf16Check()
+    if bf16.problem:
+        log(f"  {case.name}: skipped, {bf16.problem}")
+        return {"case": case.name, "samples": case.samples, "batch_size": case.batch_size, "skipped": bf16.problem}
+    if bf16.note:
+        case = replace(case, note=f"{case.note}; {bf16.note}")
     cfg, data = case.config(), head(full, case.samples)
     x, y = plain_inputs(data), data.train.y
     warm = head(full, min(case.samples, max(2 * case.batch_size, case.samples // 4)))
@@ -371,6 +395,9 @@ def format_table(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for c in result["cases"]:
+        if "skipped" in c:
+            lines.append(f"| {c['case']} | {c['samples']:,} | – | – | skipped (see the note) |")
+            continue
         lines.append(
             f"| {c['case']} | {c['samples']:,} | {c['baseline_samples_per_s']:,.0f} | "
             f"{c['nnlab_samples_per_s']:,.0f} | {c['ratio']:.2f}x |"
@@ -396,6 +423,7 @@ def format_table(result: dict[str, Any]) -> str:
         f"(filled in {s['fill_s']:.1f} s)"
     )
     lines += [f"note ({c['case']}): {c['note']}" for c in result["cases"] if c.get("note")]
+    lines += [f"note ({c['case']}): not measured, {c['skipped']}" for c in result["cases"] if c.get("skipped")]
     lines.append(
         "1-minute load average before and after: {} and {} (other processes skew the timings)".format(
             *result["load_average"]

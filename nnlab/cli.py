@@ -11,11 +11,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nnlab import sweep_cli
 from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
+from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
@@ -47,6 +48,15 @@ class _Architectures:
         return name in list(self)
 
 
+def _bench_method() -> str:
+    """The method of `bench`, from nnlab/bench.py's docstring (read, not imported: that would import torch)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).with_name("bench.py").read_text()
+    return ast.get_docstring(ast.parse(source)) or ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m nnlab`."""
     p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
@@ -70,12 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
-    b = sub.add_parser("bench", help="time nnlab's training against a plain PyTorch loop, and the store at scale")
+    b = sub.add_parser(
+        "bench",
+        help="time nnlab's training against a plain PyTorch loop, and the store at scale",
+        description=_bench_method(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
     b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
     b.add_argument("--ray", action="store_true", help="the Ray executor against the local one (nnlab.executors.bench)")
     b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
+    b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
     return p
 
 
@@ -86,13 +102,28 @@ def _store_option(p: argparse.ArgumentParser) -> None:
 _NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address"}
 
 
+def _display(hook: Callable[..., None]) -> Callable[..., None]:
+    """A display hook that goes quiet for good once its terminal or pipe is gone (`... | head -2`):
+    losing the progress display must never fail the run."""
+
+    def quiet(self: ProgressBar, *args: Any) -> None:
+        if self.gone:
+            return
+        try:
+            hook(self, *args)
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file
+            self.gone = True
+
+    return quiet
+
+
 class ProgressBar:
     """A trainer listener: a tqdm bar on stderr, one per epoch, with the smoothed loss and samples/s."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
 
-        self._tqdm, self.bar = tqdm, None
+        self._tqdm, self.bar, self.gone = tqdm, None, False
 
     def _bar(self, trainer: Trainer, epoch: int):
         if self.bar is None:
@@ -105,11 +136,13 @@ class ProgressBar:
             )
         return self.bar
 
+    @_display
     def on_progress(self, trainer: Trainer, p: Progress) -> None:
         bar = self._bar(trainer, p.epoch)
         bar.n = int(p.fraction * len(trainer.data.train))
         bar.set_postfix(loss=f"{p.train_loss:.4f}", refresh=True)
 
+    @_display
     def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -179,6 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     cfg = check(make_config(args.arch, **given))
+    bf16_before_run(cfg)
     if args.dry_run:
         from nnlab.preflight import dry_run
 
@@ -198,6 +232,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     return _foreground(store, run_id, False, args.json)
+
+
+def bf16_before_run(cfg: RunConfig) -> None:
+    """--precision bf16 where this machine cannot train it: refused; where it is emulated: said, then trained."""
+    from nnlab.data import DATASETS
+    from nnlab.precision import run_bf16_check
+
+    bf16 = run_bf16_check(cfg, DATASETS[cfg.dataset].kind)
+    if bf16.problem:
+        raise NNLabError(f"--precision bf16 cannot train here: {bf16.problem}; use --precision fp32 or auto.")
+    if bf16.note:
+        sys.stderr.write(f"nnlab: --precision bf16 will train slower than fp32 here: {bf16.note}.\n")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -236,7 +282,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """The side-by-side benchmark (see nnlab.bench)."""
+    """The side-by-side benchmark (see nnlab.bench), the Ray executor's overhead, or what watching costs."""
+    if args.live:
+        from nnlab.bench_live import main as live
+
+        return live(args.json)
     if args.ray:
         from nnlab.executors.bench import main as bench_ray
 
@@ -258,3 +308,6 @@ def main(argv: list[str] | None = None) -> int:
     except NNLabError as exc:
         sys.stderr.write(f"nnlab: {exc}\n")
         return 2
+    except BrokenPipeError:  # the reader left (`| head`) after the run was recorded: nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -64,3 +65,18 @@ def add_train_options(parser: argparse.ArgumentParser, seed: bool = True) -> Non
     for name, info in FIELDS.items():
         if info.cli and (seed or name != "seed"):
             parser.add_argument(flag_of(name), dest=name, help=_help(name, info), **_how(name, info))
+
+
+def in_form_words(message: str) -> str:
+    """A message written for the command line, in the dashboard's words: each flag becomes the form's label
+    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off)."""
+    for name, info in sorted(FIELDS.items(), key=lambda item: -len(flag_of(item[0]))):  # --data-root before --data
+        flag = flag_of(name)
+        if info.widget == "toggle" and flag.startswith("--no-"):
+            words = f'"{info.label}" turned off'
+        elif info.widget == "toggle" and flag != f"--{name.replace('_', '-')}":
+            words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
+        else:
+            words = f'"{info.label}"'
+        message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
+    return message

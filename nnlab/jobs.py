@@ -13,12 +13,13 @@ from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayBackend
+from nnlab.isolated import run_isolated
 from nnlab.liveness import Heartbeat
 from nnlab.records import RESUMABLE, EpochRecord, RunRecord
 from nnlab.registry import check
-from nnlab.runner import StopFlag, execute
+from nnlab.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.runs import RunStore
-from nnlab.train import Callback, Trainer
+from nnlab.train import Callback, Trainer, resolve_device
 
 # Called on the driver (this process) with each epoch's record of a run, after the store has it; True means
 # "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.
@@ -44,10 +45,16 @@ class JobManager:
     Ray cluster (nnlab.executors) when the run's executor says so."""
 
     def __init__(
-        self, store: RunStore, concurrency: int = 1, leave_core: bool = True, executor: Executor | None = None
+        self,
+        store: RunStore,
+        concurrency: int = 1,
+        leave_core: bool = True,
+        executor: Executor | None = None,
+        isolate: bool = False,
     ):
         self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
         self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
+        self.isolate = isolate  # train in a child process (the dashboard: its script runs keep their own GIL)
         self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
         self._running: dict[str, StopFlag] = {}
         self._cv = threading.Condition()
@@ -93,6 +100,7 @@ class JobManager:
         """Validate, record as queued (or take the given queued record), queue it here or hand it to Ray
         (executor); returns the run id."""
         check(cfg)
+        refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
         run_id = run_id or self.store.create(cfg)
         self._dispatch(run_id, False, observer, executor or self.executor)
         return run_id
@@ -142,6 +150,18 @@ class JobManager:
         with self._cv:
             return [item[0] for item in self._queue]
 
+    def running(self) -> list[str]:
+        """Run ids a worker has taken (loading their data or training), oldest first."""
+        with self._cv:
+            return list(self._running)
+
+    def stop_all(self) -> int:
+        """Empty the queue and stop every running run at its next batch; returns how many were stopped."""
+        ids = [*self.queued(), *self.running()]
+        for run_id in ids:
+            self.stop(run_id)
+        return len(ids)
+
     def wait(self, run_id: str, timeout: float = 600) -> RunRecord:
         """Block until a run leaves the queue and finishes (for the command line and tests)."""
         deadline = time.monotonic() + timeout
@@ -185,13 +205,28 @@ class JobManager:
             self._running[run_id] = flag
             return run_id, resume, observer, flag
 
+    def _execute(self, run_id: str, resume: bool, observer: EpochObserver | None, flag: StopFlag) -> None:
+        if not self.isolate:
+            listeners = (_Observe(run_id, observer, flag),) if observer is not None else ()
+            execute(self.store, run_id, flag, listeners, resume=resume, leave_core=self.leave_core)
+            return
+        root = str(self.store.root)
+        code = run_isolated(root, run_id, flag, observer, PRUNED_REASON, resume, self.leave_core)
+        if self.store.get(run_id).status == "running":  # the child died without recording an outcome
+            why = f"signal {-code}" if code < 0 else f"exit code {code}"
+            self.store.update(
+                run_id,
+                status="interrupted",
+                reason=f"The training process ended unexpectedly ({why}); resume the run to continue.",
+                progress=None,
+            )
+
     def _work(self) -> None:
         while (job := self._next()) is not None:
             run_id, resume, observer, flag = job
-            listeners = (_Observe(run_id, observer, flag),) if observer is not None else ()
             try:
                 if self.store.claim_queued(run_id):
-                    execute(self.store, run_id, flag, listeners, resume=resume, leave_core=self.leave_core)
+                    self._execute(run_id, resume, observer, flag)
             finally:
                 with self._cv:
                     self._running.pop(run_id, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import urllib.error
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,14 @@ def load_imagenet_weights(weights_path: str = "") -> dict[str, torch.Tensor]:
             f"({type(exc).__name__}); point at a weights file (--weights FILE) or train from "
             "scratch (--no-pretrained)."
         ) from exc
+
+
+def imagenet_weights_cached() -> bool:
+    """Whether torchvision's cache ($TORCH_HOME/hub/checkpoints) holds ResNet-18's ImageNet weights."""
+    from torchvision.models import ResNet18_Weights
+
+    name = Path(urllib.parse.urlparse(ResNet18_Weights.IMAGENET1K_V1.url).path).name
+    return (Path(torch.hub.get_dir()) / "checkpoints" / name).is_file()
 
 
 def load_weights_file(path: str) -> dict[str, torch.Tensor]:

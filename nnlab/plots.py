@@ -12,8 +12,12 @@ from plotly.subplots import make_subplots
 
 from nnlab.metrics import normalize_confusion
 from nnlab.records import EpochRecord
+from nnlab.text import plural
 
 CURVE_HEIGHT = 340
+# room for tick labels such as "0.0001" or "1,950" beside and under the axes, in the dashboard and in the
+# offline report alike (automargin only widens it)
+MARGIN = dict(l=60, r=20, t=40, b=40)
 COLORS = ("#4F46E5", "#F59E0B", "#10B981", "#EF4444", "#06B6D4", "#8B5CF6", "#84CC16", "#EC4899")
 
 
@@ -22,24 +26,30 @@ def val_metric_label(task: str) -> str:
     return "val RMSE" if task == "regression" else "val accuracy"
 
 
-def curves_figure(history: Sequence[EpochRecord], task: str = "classification") -> go.Figure:
-    """Train and validation loss (left) and the validation metric (right) per epoch, fixed height."""
+def epoch_axis(fig: go.Figure, last: int) -> go.Figure:
+    """Epochs 1..last on every x axis: whole-number ticks only, no epoch 0 or 0.5."""
+    whole = dict(tick0=1, dtick=1) if last <= 10 else dict(tickformat="d")
+    return fig.update_xaxes(title_text="epoch", range=[0.5, max(last, 1) + 0.5], **whole)
+
+
+def _score_axis(fig: go.Figure, task: str, col: int) -> None:
+    """Accuracy stays within 0 to 1 and RMSE at or above 0, however few the points."""
+    bounds = dict(clipmin=0) if task == "regression" else dict(clipmin=0, clipmax=1)
+    fig.update_yaxes(autorangeoptions=bounds, row=1, col=col)
+
+
+def curves_figure(history: Sequence[EpochRecord], task: str = "classification", last: int | None = None) -> go.Figure:
+    """Train and validation loss (left) and the validation metric (right) per epoch over epochs 1..last.
+
+    The legend names the two losses; the right panel's title names its one curve.
+    """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", val_metric_label(task)), horizontal_spacing=0.1)
     epochs = [r.epoch for r in history]
-    fig.add_trace(
-        go.Scatter(
-            x=epochs, y=[r.train_loss for r in history], name="train loss", mode="lines+markers", line_color=COLORS[0]
-        ),
-        1,
-        1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=epochs, y=[r.val_loss for r in history], name="val loss", mode="lines+markers", line_color=COLORS[1]
-        ),
-        1,
-        1,
-    )
+    for name, values, color in (
+        ("train loss", [r.train_loss for r in history], COLORS[0]),
+        ("val loss", [r.val_loss for r in history], COLORS[1]),
+    ):
+        fig.add_trace(go.Scatter(x=epochs, y=values, name=name, mode="lines+markers", line_color=color), 1, 1)
     fig.add_trace(
         go.Scatter(
             x=epochs,
@@ -47,14 +57,17 @@ def curves_figure(history: Sequence[EpochRecord], task: str = "classification") 
             name=val_metric_label(task),
             mode="lines+markers",
             line_color=COLORS[2],
+            showlegend=False,
         ),
         1,
         2,
     )
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    epoch_axis(fig, last if last is not None else len(history))
+    fig.update_yaxes(autorangeoptions=dict(clipmin=0), row=1, col=1)
+    _score_axis(fig, task, 2)
     fig.update_layout(
         height=CURVE_HEIGHT,
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=MARGIN,
         legend=dict(orientation="h", y=-0.2),
         uirevision="curves",
     )
@@ -67,9 +80,7 @@ def lr_figure(lrs: Sequence[float], schedule: str) -> go.Figure:
         go.Scatter(x=list(range(1, len(lrs) + 1)), y=list(lrs), mode="lines", line_shape="hv", line_color=COLORS[0])
     )
     title = "learning rate per epoch" + (" (drops ×0.1 when validation stalls)" if schedule == "plateau" else "")
-    fig.update_layout(
-        height=220, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="epoch", yaxis_type="log"
-    )
+    fig.update_layout(height=220, margin=MARGIN, title=title, xaxis_title="epoch", yaxis_type="log")
     return fig
 
 
@@ -77,6 +88,14 @@ def lr_figure(lrs: Sequence[float], schedule: str) -> go.Figure:
 def _labels(classes: Sequence[str]) -> list[str]:
     # Plotly reads tags in text as markup; escaped, a class named "<b>" shows as typed
     return [html.escape(str(c)) for c in classes]
+
+
+CONFUSION_FRAME = 140  # pixels of axis titles and labels around the confusion matrix's cells
+
+
+def confusion_side(n: int) -> int:
+    """A confusion-matrix cell's side in pixels: up to 20 classes fit 480 px, a window of 800 with the sidebar."""
+    return max(16, min(90, 340 // max(n, 1)))
 
 
 def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str], normalized: bool = False) -> go.Figure:
@@ -93,10 +112,10 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     col_tot = counts.sum(axis=0)
     values = rates if normalized else counts
     t, p = np.divmod(np.arange(n * n), n)  # row-major: true class, then predicted class
-    cell = max(16, min(90, 480 // max(n, 1)))
+    cell = confusion_side(n)
     text = [[f"{v:.0%}" for v in row] for row in rates] if normalized else counts.astype(str).tolist()
     hover = [
-        f"true {labels[i]}, predicted {labels[j]}<br>{counts[i, j]} test example(s)"
+        f"true {labels[i]}, predicted {labels[j]}<br>{plural(int(counts[i, j]), 'test example')}"
         f"<br>{rates[i, j]:.1%} of true {labels[i]}"
         f"<br>{counts[i, j] / col_tot[j] if col_tot[j] else 0:.1%} of predicted {labels[j]}"
         for i, j in zip(t, p, strict=True)
@@ -136,7 +155,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     fig.update_yaxes(title_text="true class", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
     fig.update_layout(
         height=side + 110,
-        width=side + 140,
+        width=side + CONFUSION_FRAME,
         margin=dict(l=10, r=10, t=60, b=10),
         plot_bgcolor="white",
         dragmode=False,
@@ -155,9 +174,7 @@ def f1_figure(f1: dict[str, float]) -> go.Figure:
         )
     )
     fig.update_xaxes(type="category", title_text="class")
-    fig.update_layout(
-        height=300, margin=dict(l=10, r=10, t=40, b=10), title="F1 per class", yaxis=dict(range=[0, 1.02], title="F1")
-    )
+    fig.update_layout(height=300, margin=MARGIN, title="F1 per class", yaxis=dict(range=[0, 1.02], title="F1"))
     return fig
 
 
@@ -257,9 +274,7 @@ def residuals_figure(
             1,
             2,
         )
-    fig.update_layout(
-        height=300, margin=dict(l=10, r=10, t=40, b=10), barmode="overlay", legend=dict(orientation="h", y=-0.25)
-    )
+    fig.update_layout(height=300, margin=MARGIN, barmode="overlay", legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title_text="time step", row=1, col=1)
     fig.update_xaxes(title_text="forecast − actual", row=1, col=2)
     return fig
@@ -289,7 +304,7 @@ def _time_layout(fig: go.Figure, title: str) -> None:
     """The layout of a plot over time steps, at the curves' fixed height."""
     fig.update_layout(
         height=CURVE_HEIGHT,
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=MARGIN,
         title=title,
         xaxis_title="time step",
         legend=dict(orientation="h", y=-0.2),
@@ -327,8 +342,10 @@ def compare_curves_figure(histories: dict[str, Sequence[EpochRecord]], task: str
             1,
             2,
         )
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_layout(height=CURVE_HEIGHT, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    epoch_axis(fig, max((len(h) for h in histories.values()), default=1))
+    fig.update_yaxes(autorangeoptions=dict(clipmin=0), row=1, col=1)
+    _score_axis(fig, task, 2)
+    fig.update_layout(height=CURVE_HEIGHT, margin=MARGIN, legend=dict(orientation="h", y=-0.25))
     return fig
 
 
@@ -338,7 +355,8 @@ def parallel_figure(table: pd.DataFrame, score: str, score_label: str) -> go.Fig
     for col in table.columns:
         values = table[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            dims.append(dict(label=col if col != score else score_label, values=values.astype(float)))
+            fmt = ".3f" if col == score else ".4~g"  # 0.970, not 0.97037; 0.0003 and 1024 as typed
+            dims.append(dict(label=col if col != score else score_label, values=values.astype(float), tickformat=fmt))
         else:
             cats = sorted(values.astype(str).unique())
             codes = values.astype(str).map({c: i for i, c in enumerate(cats)})

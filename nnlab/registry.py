@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nnlab.config import RunConfig, field_problems
+from nnlab.config import FIELDS, FieldInfo, RunConfig, field_problems
 from nnlab.data import DATASETS, datasets_for
 from nnlab.errors import ConfigError
 from nnlab.models import MODELS
@@ -40,7 +40,13 @@ def validate(cfg: RunConfig, paths: bool = True) -> list[str]:
     problems = field_problems(cfg)
     if not cfg.hidden_sizes and "hidden_sizes" in _fields(cfg.arch):
         problems.append("Hidden layer sizes is empty; give at least one size, like 256,128,64.")
-    return problems + _check_pairing(cfg, paths)
+    problems += _check_pairing(cfg, paths)
+    if "freeze_backbone" in _fields(cfg.arch) and cfg.freeze_backbone and not cfg.pretrained:
+        problems.append(
+            "A frozen backbone needs pretrained weights: frozen random features teach the head little; "
+            "use --unfreeze with --no-pretrained, or keep the ImageNet weights."
+        )
+    return problems
 
 
 def check(cfg: RunConfig) -> RunConfig:
@@ -93,3 +99,25 @@ def _check_weights(cfg: RunConfig) -> list[str]:
     if not Path(cfg.weights_path).is_file():
         return [f"Weights file {cfg.weights_path} does not exist; check the path."]
     return []
+
+
+def fields_that_apply(cfg: RunConfig) -> list[str]:
+    """The config fields this run's architecture and data read, in declaration order (the report's table):
+    no image size for a text run, no momentum without SGD, no data file for built-in data."""
+    spec = DATASETS.get(cfg.dataset)
+    kind, needs, options = (spec.kind, spec.needs, spec.options) if spec else ("", "", ())
+    arch_fields = _fields(cfg.arch)
+    own = {"data_path": needs == "data_path", "data_root": needs == "data_root", "expert": cfg.expert}
+
+    def applies(name: str, info: FieldInfo) -> bool:
+        if name in own:
+            return own[name]
+        if info.section == "model" and name not in arch_fields:
+            return False
+        if info.kinds and kind not in info.kinds:
+            return False
+        if info.when is not None and getattr(cfg, info.when[0]) != info.when[1]:
+            return False
+        return bool(info.section) or name in ("dataset", "arch") or name in options
+
+    return [name for name, info in FIELDS.items() if applies(name, info)]

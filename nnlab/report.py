@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +20,10 @@ from nnlab.plots import (
     residuals_figure,
 )
 from nnlab.records import EpochRecord, RunRecord
+from nnlab.registry import fields_that_apply
 from nnlab.report_examples import EXAMPLES_CSS, mistakes_html
 from nnlab.runfolder import Results
+from nnlab.text import plural
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;
@@ -128,12 +129,21 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
 
 
 def config_table(rec: RunRecord) -> pd.DataFrame:
-    """The run's config as rows of (label, field, value), labels from the fields' descriptions."""
-    values = dataclasses.asdict(rec.config)
-    return pd.DataFrame(
-        {"field": list(values), "value": [_fmt(v, 6) for v in values.values()]},
-        index=[FIELDS[name].label if name in FIELDS else name for name in values],
-    )
+    """The config fields this run's architecture and data use, as (label, value) rows."""
+    names = fields_that_apply(rec.config)
+    values = [config_value(n, getattr(rec.config, n)) for n in names]
+    return pd.DataFrame({"value": values}, index=[FIELDS[n].label for n in names])
+
+
+def config_value(name: str, value: Any) -> str:
+    """A config value as the form shows it: 0.001 (not 0.001000), yes / no, "Reduce on plateau"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str) and FIELDS[name].options:
+        return FIELDS[name].option_label(value)
+    return _fmt(value, 6) if value not in ("", ()) else "–"
 
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
@@ -142,8 +152,8 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
         f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
-        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · {esc(rec.epochs_done)} "
-        f"epoch(s) · {esc(rec.device)}</p>",
+        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
+        f"{esc(plural(rec.epochs_done, 'epoch'))} · {esc(rec.device)}</p>",
         _metrics(headline(res)),
         _notes_html(run_notes(rec, res.info)),
     ]

@@ -11,15 +11,17 @@ from typing import Any
 import torch
 
 from nnlab.config import RunConfig
-from nnlab.data import Dataset, load_dataset
+from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.data.prep import series_levels
 from nnlab.errors import NNLabError
 from nnlab.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.models import build_model, count_parameters
+from nnlab.precision import bf16_check
 from nnlab.records import EpochRecord, Progress, RunRecord
 from nnlab.registry import check
 from nnlab.runfolder import Predictions, RunFolder
 from nnlab.runs import RunStore
+from nnlab.text import plural
 from nnlab.train import Callback, FitResult, Trainer, resolve_device, seed_everything
 
 
@@ -35,9 +37,10 @@ class StoreListener(Callback):
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
         best = (trainer.best_loss, record.val_metric, record.epoch) if improved else None
         self.store.add_epoch(self.run_id, record, best)
-        eta = (trainer.cfg.epochs - record.epoch) * record.seconds
+        eta = trainer.eta_s(record.epoch, 1.0)
         end = Progress(record.epoch, trainer.cfg.epochs, 1.0, record.samples_per_s, eta, record.train_loss)
-        self.store.set_progress(self.run_id, _stamped(trainer, end))
+        # the rate the epoch trained with, as in its record: the scheduler has already stepped (cosine ends at 0)
+        self.store.set_progress(self.run_id, replace(_stamped(trainer, end), lr=record.lr))
 
 
 def _stamped(trainer: Trainer, progress: Progress) -> Progress:
@@ -79,7 +82,7 @@ def device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        return f"cpu ({plural(torch.get_num_threads(), 'thread')})"
     return device.type
 
 
@@ -90,6 +93,14 @@ def set_threads(cfg: RunConfig, leave_core: bool) -> None:
         torch.set_num_threads(cfg.threads)
     elif leave_core and cores > 1:
         torch.set_num_threads(max(1, cores - 1))
+
+
+def refuse_unrunnable_precision(cfg: RunConfig, device: torch.device) -> None:
+    """A bfloat16 run this machine cannot train fails at once with the reason, not with a kernel's error."""
+    if cfg.precision == "bf16" and cfg.dataset in DATASETS:
+        problem = bf16_check(cfg.arch, DATASETS[cfg.dataset].kind, device).problem
+        if problem:
+            raise NNLabError(f"Precision bfloat16 cannot train here: {problem}; choose fp32 or automatic precision.")
 
 
 def execute(
@@ -135,6 +146,7 @@ def _train(
 ) -> None:
     set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
+    refuse_unrunnable_precision(cfg, device)
     seed_everything(cfg.seed)
     data = load_dataset(cfg)
     model = build_model(cfg, data.info)

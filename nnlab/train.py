@@ -329,8 +329,15 @@ class Trainer:
         return value
 
     def _progress(self, epoch: int, fraction: float, rate: float, loss: float) -> Progress:
-        left = (self.cfg.epochs - epoch + 1 - fraction) * len(self.train_split)
-        return Progress(epoch, self.cfg.epochs, fraction, rate, left / max(rate, 1e-9), loss)
+        return Progress(epoch, self.cfg.epochs, fraction, rate, self.eta_s(epoch, fraction, rate), loss)
+
+    def eta_s(self, epoch: int, fraction: float, rate: float = 0.0) -> float:
+        """Seconds left if every epoch runs: at the pace of the last finished epochs (validation and checkpoints
+        included, so it holds still within an epoch); in the first epoch, at the training rate so far."""
+        left = self.cfg.epochs - epoch + 1 - fraction  # epochs still to run, the current one's rest included
+        done = [r.seconds for r in self.history[-3:] if r.seconds > 0]
+        per_epoch = sum(done) / len(done) if done else len(self.train_split) / max(rate, 1e-9)
+        return max(left, 0.0) * per_epoch
 
     @torch.no_grad()
     def predict(self, split: Split, batch_size: int = 512) -> torch.Tensor:

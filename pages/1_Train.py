@@ -5,7 +5,7 @@ import streamlit as st
 from nnlab.ui import QUERY_RUN, page_setup
 from nnlab.ui.train import live_view, run_form
 
-page_setup("Train", ":material/model_training:")
+page_setup("Train")
 
 run_id = st.query_params.get(QUERY_RUN)
 if run_id:

@@ -11,13 +11,14 @@ from nnlab.ui.results import (
     cell_examples_section,
     classification_report_table,
     confusion_section,
+    confusion_width,
     downloads,
     live_view_link,
     metric_row,
     results_of,
 )
 
-page_setup("Results", ":material/analytics:")
+page_setup("Results")
 st.title("Results")
 
 rec = pick_run(store().list(), label="Run")
@@ -56,14 +57,15 @@ if res.task == "regression":
     st.subheader("Residuals", anchor=False)
     st.plotly_chart(residuals_figure(t, p.y_true, p.y_pred, p.naive), key="results_residuals")
 else:
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.subheader("Confusion matrix", anchor=False)
-        cell = confusion_section(res)
-    with right:
-        st.subheader("Classification report", anchor=False)
-        classification_report_table(res)
-        st.plotly_chart(f1_figure(per_class_f1(res.report)), key="results_f1")
+    # side by side where they fit, one under the other on narrow windows (the matrix keeps its size)
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=confusion_width(res)):
+            st.subheader("Confusion matrix", anchor=False)
+            cell = confusion_section(res)
+        with st.container(width="stretch"):
+            st.subheader("Classification report", anchor=False)
+            classification_report_table(res)
+            st.plotly_chart(f1_figure(per_class_f1(res.report)), key="results_f1")
     if cell is not None:
         cell_examples_section(res, cell)
 

@@ -11,9 +11,10 @@ from nnlab.plots_compare import group_curves_figure
 from nnlab.records import higher_is_better
 from nnlab.ui import page_setup, store
 from nnlab.ui.compare import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
+from nnlab.ui.manage import delete_selected
 from nnlab.ui.verdict import flips_section, two_way, verdict_section
 
-page_setup("Compare runs", ":material/compare_arrows:")
+page_setup("Compare runs")
 st.title("Compare runs")
 
 records = store().list()
@@ -36,6 +37,7 @@ else:
     members = {run_id: [by_id[run_id]] for run_id in chosen}
     if len(chosen) == 1:
         rerun_ui(by_id[chosen[0]])
+    delete_selected([by_id[run_id] for run_id in chosen])
 
 tw = None
 if len(chosen) == 2:

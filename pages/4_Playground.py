@@ -8,7 +8,7 @@ from nnlab.ui.keys import KEY_MODEL_PICKER
 from nnlab.ui.playground import image_input, rows_input, series_input, text_input
 from nnlab.ui.results import predictor_of, results_of
 
-page_setup("Playground", ":material/toys:")
+page_setup("Playground")
 st.title("Playground")
 st.caption("Pick a trained model and try it on something new.")
 

@@ -17,7 +17,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TINY: dict[str, dict[str, Any]] = {
     "mlp": {"dataset": "digits", "hidden_sizes": (32,), "epochs": 2},
     "cnn": {"dataset": "digits", "epochs": 1, "hidden": 32},
-    "resnet18": {"dataset": "digits", "epochs": 1, "pretrained": False, "hidden": 32},
+    "resnet18": {"dataset": "digits", "epochs": 1, "pretrained": False, "freeze_backbone": False, "hidden": 32},
     "lstm": {"dataset": "reviews", "epochs": 1, "hidden": 32, "max_len": 40},
     "ts-lstm": {"dataset": "series", "epochs": 2, "hidden": 32},
 }

@@ -70,3 +70,11 @@ def test_train_a_first_model_starts_a_run_and_shows_it_live():
     assert "MLP on Handwritten digits" in at.subheader[0].value
     manager().stop(run_id)  # the default run takes a while on a busy CPU; this test only needs it started
     manager().wait(run_id, timeout=60)
+
+
+def test_new_here_only_before_the_first_run(workspace):
+    assert any("New here?" in m.value for m in home().markdown)
+    RunStore(workspace).create(tiny_config())
+    at = home()
+    assert not any("New here?" in m.value for m in at.markdown)
+    assert any("Train the reference model in one click" in m.value for m in at.markdown)

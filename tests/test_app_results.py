@@ -72,7 +72,7 @@ def test_clicking_a_cell_shows_its_image_examples_most_confident_first(trained, 
     assert len(images) == min(n, 24)
     assert at.selectbox(key=f"results_cell_true_{run_id}").value == 3  # the picker follows the click
     captions = [c.value for c in at.caption]
-    assert any(c.startswith(f"{n} test example(s)") for c in captions)
+    assert any(c.startswith(f"{n} test example{'' if n == 1 else 's'},") for c in captions)
 
 
 def test_cell_picker_and_biggest_mistake_for_keyboard_users(trained):

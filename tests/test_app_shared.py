@@ -3,10 +3,15 @@ wrong passwords are rate-limited."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnlab.data import DATASETS
 from nnlab.ui import auth
+from nnlab.ui.form import FILE_TYPES
 from tests.helpers import app_at
 
 SECRET_LINE = "password = hunter2-do-not-show"
@@ -96,3 +101,42 @@ def test_a_crafted_run_link_puts_none_of_its_text_in_the_page(page):
         str(e.value) for kind in (at.error, at.warning, at.info, at.markdown, at.caption) for e in kind
     )
     assert "evil.example" not in everything
+
+
+def _zip(names: list[str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in names:
+            zf.writestr(name, b"\x89PNG not really")
+    return buf.getvalue()
+
+
+BROKEN_UPLOADS = {
+    "same-name.zip": _zip(["cats/extra", "cats/extra/7.png", "dogs/1.png"]),
+    "same-name-reversed.zip": _zip(["cats/extra/7.png", "cats/extra", "dogs/1.png"]),
+    "junk.zip": b"PK\x03\x04 this is not a zip",
+    "junk.csv": bytes(range(256)) * 40,
+    "header-only.csv": b"a,b,label\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["csv", "text-csv", "series-csv", "image-folder"])
+def test_no_upload_shows_a_traceback(dataset):
+    at = app_at("pages/1_Train.py").run()
+    at.selectbox("tr_dataset").set_value(dataset).run()
+    allowed = tuple(f".{t}" for t in FILE_TYPES[DATASETS[dataset].kind])  # what the uploader accepts
+    for name, data in [(n, d) for n, d in BROKEN_UPLOADS.items() if n.endswith(allowed)]:
+        at.file_uploader[0].upload(name, data, "application/octet-stream").run()
+        assert not at.exception, (dataset, name, [e.value for e in at.exception])
+        shown = " ".join(str(e.value) for e in at.error)
+        assert "Traceback" not in shown and "/tmp/" not in shown and "Errno" not in shown, (dataset, name, shown)
+
+
+def test_a_zip_with_a_file_and_a_folder_of_one_name_gives_one_sentence():
+    at = app_at("pages/1_Train.py").run()
+    at.selectbox("tr_dataset").set_value("image-folder").run()
+    at.file_uploader[0].upload("pets.zip", BROKEN_UPLOADS["same-name.zip"], "application/zip").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "pets.zip has a file and a folder both named 'cats/extra'; rename one" in errors[0]

@@ -84,7 +84,7 @@ def test_uploaded_csv_is_saved_in_the_workspace_and_previewed(workspace):
     at.file_uploader[0].upload("my table.csv", "\n".join(rows).encode(), "text/csv").run()
     assert not at.exception
     assert not at.error and all("fitted to the data" in i.value for i in at.info)  # the data notes only
-    saved = list((workspace / "uploads").glob("*-my_table.csv"))
+    saved = list((workspace / "uploads").glob("*/my table.csv"))
     assert len(saved) == 1
     assert {m.label for m in at.metric} == {"Parameters", "Steps per epoch"}
     assert not at.button("tr_start").disabled

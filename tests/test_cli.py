@@ -218,3 +218,18 @@ def test_train_flags_are_generated_from_the_fields_and_keep_every_name():
     assert (args.data_path, args.lr, args.hidden_sizes, args.augment) == ("x.zip", 0.003, (8, 4), ("flip", "crop"))
     assert (args.pretrained, args.freeze_backbone, args.batchnorm, args.early_stopping) == (False, False, True, None)
     assert (args.optimizer, args.epochs, args.dropout) == ("sgd", 3, None)
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_never_fails_the_run(workspace):
+    """`python -m nnlab train ... 2>&1 | head -2`: the progress display going away leaves the run finished."""
+    args = ["train", "--arch", "mlp", "--epochs", "3", "--hidden-sizes", "32", "--store", str(workspace)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    proc.stdout.read(200)  # the first bytes of the progress bar, as `head` reads them
+    proc.stdout.close()  # the reader leaves
+    proc.wait(timeout=300)
+    [run] = RunStore(workspace).list()
+    assert run.status == "finished", run.reason

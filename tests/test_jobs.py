@@ -5,9 +5,10 @@ from nnlab.jobs import JobManager
 from tests.helpers import tiny_config, wait_until
 
 
-@pytest.fixture
-def manager(store):
-    m = JobManager(store, leave_core=False)
+@pytest.fixture(params=[False, True], ids=["thread", "process"])
+def manager(store, request):
+    """The job manager training in its own threads, and (as the dashboard does) in child processes."""
+    m = JobManager(store, leave_core=False, isolate=request.param)
     yield m
     m.shutdown()
 
@@ -40,6 +41,9 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
 
 def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
     import nnlab.runner
+
+    if manager.isolate:
+        pytest.skip("a monkeypatch does not reach the child process; see test_a_killed_training_process_*")
 
     real = nnlab.runner.load_dataset
     calls = []
@@ -97,3 +101,25 @@ def test_a_queued_run_can_be_stopped_as_pruned(manager):
     manager.stop(queued, status="pruned", reason="Pruned before it started.")
     assert manager.store.get(queued).status == "pruned"
     assert manager.wait(running).status == "finished"
+
+
+def test_a_killed_training_process_leaves_its_run_interrupted_and_resumable(store):
+    import multiprocessing
+    import os
+    import signal
+
+    manager = JobManager(store, leave_core=False, isolate=True)
+    try:
+        run_id = manager.submit(tiny_config("mlp", epochs=200, early_stopping=False))
+        wait_until(lambda: store.get(run_id).epochs_done >= 1, "the first epoch")
+        child = next(p for p in multiprocessing.active_children() if p.name == f"nnlab-run-{run_id}")
+        assert child.pid != os.getpid()
+        os.kill(child.pid, signal.SIGKILL)
+        rec = manager.wait(run_id, timeout=60)
+        assert rec.status == "interrupted" and "ended unexpectedly (signal 9)" in rec.reason
+        manager.resume(run_id)
+        wait_until(lambda: store.get(run_id).epochs_done >= 2, "an epoch after the resume")
+        manager.stop(run_id)
+        assert manager.wait(run_id).status == "stopped"
+    finally:
+        manager.shutdown()

@@ -34,7 +34,7 @@ def test_confusion_cells_are_clickable_scatter_points_with_true_and_predicted():
     assert cells.marker.symbol.startswith("square")
     assert len(cells.customdata) == 9
     assert [list(c) for c in cells.customdata[:4]] == [[0, 0], [0, 1], [0, 2], [1, 0]]
-    assert "2 test example(s)" in cells.hovertext[3] and "40.0% of true dog" in cells.hovertext[3]
+    assert "2 test examples" in cells.hovertext[3] and "40.0% of true dog" in cells.hovertext[3]
     assert "66.7% of predicted cat" in cells.hovertext[0] or "71.4% of predicted cat" in cells.hovertext[0]
     assert fig.layout.clickmode == "event+select"
 
@@ -90,3 +90,22 @@ def test_forecast_figures():
     np.testing.assert_allclose(res.data[0].y, 0.5)
     fc = forecast_figure(np.arange(5.0), np.array([5.0, 6.0]))
     assert list(fc.data[1].x) == [4, 5, 6]
+
+
+def test_curves_legend_names_the_losses_and_epochs_are_whole_numbers():
+    from nnlab.plots import curves_figure
+
+    hist = [EpochRecord(e, 1.5 / e, 1.6 / e, 0.5 + e / 10, 1e-3, 1.0, 100.0) for e in (1, 2)]
+    fig = curves_figure(hist, "classification")
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["train loss", "val loss"]
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):
+        assert (axis.tick0, axis.dtick) == (1, 1) and tuple(axis.range) == (0.5, 2.5)  # no 0.5, no epoch 0
+    assert fig.layout.yaxis2.autorangeoptions.clipmin == 0 and fig.layout.yaxis2.autorangeoptions.clipmax == 1
+    assert curves_figure(hist, "regression").layout.yaxis2.autorangeoptions.clipmax is None
+    assert tuple(curves_figure(hist, last=20).layout.xaxis.range) == (0.5, 20.5)  # the live view's full axis
+
+
+def test_parallel_coordinates_print_scores_with_three_decimals():
+    table = pd.DataFrame({"lr": [1e-3, 3e-4], "test_score": [0.9703703, 0.9444444]})
+    dims = parallel_figure(table, "test_score", "test accuracy").data[0].dimensions
+    assert dims[1].tickformat == ".3f" and dims[0].tickformat == ".4~g"

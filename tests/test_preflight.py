@@ -41,8 +41,15 @@ def test_sizes_are_those_of_the_model_the_run_builds():
     assert est.memory_mb == pytest.approx(parts)
 
 
-def test_frozen_backbone_counts_only_the_head_as_trainable():
-    cfg = make_config("resnet18", dataset="digits", pretrained=False, hidden=32, epochs=1, batch_size=16, threads=1)
+def test_frozen_backbone_counts_only_the_head_as_trainable(tmp_path):
+    import torch
+    from torchvision.models import resnet18
+
+    weights = tmp_path / "resnet18.pth"  # a frozen backbone needs weights to start from; any ResNet-18's will do
+    torch.save(resnet18().state_dict(), weights)
+    cfg = make_config(
+        "resnet18", dataset="digits", weights_path=str(weights), hidden=32, epochs=1, batch_size=16, threads=1
+    )
     est = estimate(cfg, budget=Budget(max_seconds=0.3))
     head = 512 * 32 + 32 + 32 * 10 + 10
     assert est.trainable_params == head < est.params

@@ -47,7 +47,14 @@ def test_report_is_self_contained_with_plotly_inline_once(trained, workspace):
     assert html.count("Plotly.newPlot(") == 4  # curves, two confusion matrices, F1
     assert html.count("plotly.js v") == 1  # the library's own banner: embedded exactly once
     assert not re.search(r"<script[^>]*\ssrc=", html)  # no script fetched from anywhere
-    for section in ("Classification report", "macro avg", "weighted avg", "Confusion matrix", "Config", "hidden_sizes"):
+    for section in (
+        "Classification report",
+        "macro avg",
+        "weighted avg",
+        "Confusion matrix",
+        "Config",
+        "Hidden layer sizes",
+    ):
         assert section in html
 
 
@@ -68,6 +75,48 @@ def test_report_table_has_every_class_and_the_averages():
     with_acc = report_table(res.report["report"], res.report["accuracy"])
     assert list(with_acc.index) == [EVIL, "b & c", "accuracy", "macro avg", "weighted avg"]
     assert with_acc.loc["accuracy", "F1"] == 0.6 and with_acc.loc["accuracy", "support"] == 5
+
+
+def test_report_header_counts_epochs_in_words(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["digits"])  # two epochs
+    html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
+    assert "· 2 epochs ·" in html and "epoch(s)" not in html
+
+
+def _config_rows(html: str) -> dict[str, str]:
+    table = html.split("<h2>Config</h2>", 1)[1]
+    return dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", table))
+
+
+def test_config_table_lists_only_the_fields_the_run_uses(store):
+    mlp = store.get(store.create(make_config("mlp", dataset="digits", hidden_sizes=(32,))))
+    rows = _config_rows(build_report(mlp, _fake_results(mlp.run_id), []))
+    assert rows["Hidden layer sizes"] == "32" and rows["Learning rate"] == "0.001" and rows["Optimizer"] == "Adam"
+    assert rows["LR schedule"] == "Reduce on plateau" and rows["LR patience"] == "3"
+    for absent in (
+        "Hidden units",
+        "Vocabulary size",
+        "Window",
+        "Momentum",
+        "Step size",
+        "Label column",
+        "Path to your data",
+        "Start from ImageNet weights",
+        "Expert mode: wider ranges",
+    ):
+        assert absent not in rows, absent
+    lstm_cfg = make_config("lstm", optimizer="sgd", schedule="step", early_stopping=False)
+    lstm = store.get(store.create(lstm_cfg))
+    rows = _config_rows(build_report(lstm, _fake_results(lstm.run_id), []))
+    assert {"Vocabulary size", "Maximum length", "Hidden units", "Momentum", "Step size", "Gamma"} <= set(rows)
+    assert not {
+        "Hidden layer sizes",
+        "Batch normalisation",
+        "Image size",
+        "LR patience",
+        "Early-stopping patience",
+    } & set(rows)
 
 
 def test_the_report_shows_the_most_confident_mistakes_per_class_pair(trained, workspace):

@@ -167,10 +167,17 @@ def _write_member(m: Member, root: Path, open_member: Callable[[Member], IO[byte
     target = root / m.name
     if not target.resolve().is_relative_to(root.resolve()):  # belt and braces after clean_name
         raise DataError(f"Archive {archive} has an entry that points outside its folder ({m.name!r}).")
+    try:
+        (target if m.is_dir else target.parent).mkdir(parents=True, exist_ok=True)
+        if target.is_dir() and not m.is_dir:
+            raise IsADirectoryError(m.name)
+    except OSError:  # a file and a folder with one name (cats/extra and cats/extra/7.png)
+        raise DataError(
+            f"Archive {archive} has a file and a folder both named {_shared_name(m.name, root)!r}; rename one "
+            "of them and create the archive again."
+        ) from None
     if m.is_dir:
-        target.mkdir(parents=True, exist_ok=True)
         return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
     limit, written = min(m.size, budget), 0
     try:
         with open_member(m) as src, open(target, "wb") as out:
@@ -187,6 +194,15 @@ def _write_member(m: Member, root: Path, open_member: Callable[[Member], IO[byte
             f"Archive {archive} entry {m.name!r} is damaged ({type(exc).__name__}); create the archive again."
         ) from None
     return written
+
+
+def _shared_name(name: str, root: Path) -> str:
+    """The part of an entry's path that is a file where a folder is wanted, or the entry itself."""
+    parts = Path(name).parts
+    for i in range(1, len(parts)):
+        if (root.joinpath(*parts[:i])).is_file():
+            return "/".join(parts[:i])
+    return name
 
 
 def file_digest(path: Path) -> str:

@@ -213,10 +213,14 @@ def _enough_steps(steps: int, cfg: RunConfig) -> bool:
 
 
 def series_scale(train_values: np.ndarray) -> np.ndarray:
-    """Per-column scale of the training part's levels (1 where a column is constant)."""
+    """Per-column spread of the training part's one-step changes (1 where a column is constant).
+
+    The model's targets are changes, so this gives them about unit variance: early stopping's minimum
+    improvement and the learning rate then mean the same on every series.
+    """
     from sklearn.preprocessing import StandardScaler
 
-    return StandardScaler().fit(train_values).scale_
+    return StandardScaler().fit(np.diff(train_values, axis=0)).scale_
 
 
 def relative_windows(windows: np.ndarray, scaler: Scaler, window: int) -> np.ndarray:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
+from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
 from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
@@ -51,13 +53,15 @@ STATUS_COLORS = {
     "interrupted": "orange",
 }
 
+FAVICON = Path(__file__).with_name("favicon.png")
 # the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
 
 
 @st.cache_resource(show_spinner=False)
 def _manager(home: str) -> JobManager:
-    jobs = JobManager(RunStore(home))
+    # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
+    jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
     jobs.take_over()  # queued runs of the previous server start on their own
     return jobs
 
@@ -72,12 +76,13 @@ def store() -> RunStore:
     return manager().store
 
 
-def page_setup(title: str, icon: str = "🧪") -> None:
+def page_setup(title: str) -> None:
     """A page's first call: its tab title, the password gate and the last action's message.
 
     Each page makes it itself, not app.py around page.run(): next to a pages/ folder Streamlit runs a page
     script on its own in a server's first run and in AppTest, and the gate must hold there too."""
-    st.set_page_config(page_title=f"{title} · nnlab", page_icon=icon, layout="wide")
+    # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
+    st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
     show_flash(title)
 
@@ -119,6 +124,15 @@ def status_badge(status: str) -> None:
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
+def run_title(rec: RunRecord) -> str:
+    """'MLP on Handwritten digits (scikit-learn)': the architecture and the data as the form names them."""
+    from nnlab.data import DATASETS
+    from nnlab.models import MODELS
+
+    arch = MODELS[rec.arch].title if rec.arch in MODELS else rec.arch
+    return f"{arch} on {DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
+
+
 def run_label(rec: RunRecord) -> str:
     """One line naming a run in pickers."""
     score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
@@ -148,7 +162,7 @@ def data_notes_ui(notes: DataNotes) -> None:
 
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(str(exc), icon=":material/error:")
+    st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
 
 
 def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
@@ -159,14 +173,25 @@ def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -
     except NNLabError as exc:
         show_error(exc)
         return None
+    place = queue_place(run_id)
+    if place and "{run_id}" in message:  # a run's own message: it waits, say so, not "started"
+        message = f"Run {{run_id}} is queued: number {place} in line; it starts when the runs ahead of it end."
     flash(message.format(run_id=run_id))
     return run_id
+
+
+def queue_place(run_id: str) -> int:
+    """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
+    waiting = manager().queued()
+    return waiting.index(run_id) + 1 if run_id in waiting else 0
 
 
 def format_duration(seconds: float | None) -> str:
     """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
     if seconds is None or seconds != seconds or seconds < 0:
         return "–"
+    if seconds < 9.95:  # a sub-second run is not "0 s"
+        return f"{seconds:.1f} s"
     s = int(round(seconds))
     if s < 60:
         return f"{s} s"

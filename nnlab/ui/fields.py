@@ -82,17 +82,16 @@ def _slider(name: str, key: str, expert: bool) -> Any:
 
 
 def _number(name: str, key: str, expert: bool) -> Any:
-    lo, hi = RANGES[name].bounds(expert)
     kind = type(getattr(RunConfig(), name))
     current = kind(st.session_state[key])
     st.session_state[key] = current
     step = 1 if kind is int else FIELDS[name].step or 0.01
     fmt = None if kind is int else "%.4f" if step < 0.01 else "%.2f"
-    # the bounds stretch to a value already held (validate() names it), so nothing changes silently
+    # no min_value / max_value: with them the browser keeps the old value when one out of range is typed (5000
+    # epochs would silently train 20); without them the typed value arrives and validate() names the range,
+    # which keeps Start disabled until it is fixed
     return st.number_input(
         label_of(name),
-        min_value=kind(min(lo, current)),
-        max_value=kind(max(hi, current)),
         step=step,
         format=fmt,
         key=key,

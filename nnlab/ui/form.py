@@ -22,6 +22,7 @@ from nnlab.groups import group_id, seed_configs
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.notes import data_notes
 from nnlab.plots import lr_figure
+from nnlab.precision import run_bf16_check
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
 from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
@@ -39,6 +40,7 @@ from nnlab.ui.fields import (
 from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
 from nnlab.ui.paths import confine
+from nnlab.ui.weights import weights_problem
 
 UPLOAD_LIMIT_MB = 200
 MAX_SEEDS = 10  # runs one Start may queue as a group
@@ -94,9 +96,10 @@ def arch_picker(spec: DatasetSpec) -> str:
 
 
 def save_upload(name: str, data: bytes, root: Path) -> Path:
-    """Write an uploaded file under root/uploads/ once (named by its content hash); returns its path."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    path = root / "uploads" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+    """Write an uploaded file once, under root/uploads/<content hash>/ with the name it was uploaded with (so
+    messages and run names show that name); returns its path."""
+    safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).name).strip("._ ") or "upload"
+    path = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / safe
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -209,6 +212,8 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     base = make_config(arch, dataset=spec.name)
     data_values, problems = data_fields(spec, base, expert)
     model_values, model_problems = model_fields(base, expert)
+    missing = weights_problem(make_config(arch, dataset=spec.name, **data_values, **model_values))
+    model_problems += [missing] if missing else []
     st.markdown("#### 3 · Training")
     train_values = training_fields(base, expert)
     adv_values = advanced_fields(spec, base, expert)
@@ -216,7 +221,18 @@ def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     if model_problems:  # keep the form's default so validate() does not add a second message
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
-    return spec, cfg, problems + model_problems + validate(cfg, paths=not problems)
+    return spec, cfg, problems + model_problems + validate(cfg, paths=not problems) + precision_problems(cfg, spec)
+
+
+def precision_problems(cfg: RunConfig, spec: DatasetSpec) -> list[str]:
+    """bfloat16 where this machine cannot train it: a problem that blocks Start; where it is emulated: a warning."""
+    if cfg.precision != "bf16":
+        return []
+    with st.spinner("Checking bfloat16 on this machine…"):
+        bf16 = run_bf16_check(cfg, spec.kind)
+    if bf16.note:
+        st.warning(f"Precision bfloat16 will train slower than fp32 here: {bf16.note}.", icon=":material/speed:")
+    return [f"Precision bfloat16 cannot train here: {bf16.problem}; choose fp32 or Automatic."] if bf16.problem else []
 
 
 # -- preview --------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def first_model_card() -> None:
     """One click trains a good default model and opens its live view."""
     cfg = first_model_config()
     with st.container(border=True):
-        st.markdown("**New here? Train your first model in one click.**")
+        first = not store().list(limit=1)  # "New here?" only where no run was ever trained
+        st.markdown(f"**{'New here? Train your first model' if first else 'Train the reference model'} in one click.**")
         st.caption(
             f"The reference {MODELS[cfg.arch].title} ({', '.join(map(str, cfg.hidden_sizes))} units) learns to read "
             f"{DATASETS[cfg.dataset].title.lower()}: {f'up to {cfg.epochs}' if cfg.epochs else 'as many'} "
@@ -70,6 +71,14 @@ def start_first_model(cfg: RunConfig) -> None:
         go(TRAIN_PAGE, run_id)
 
 
+def time_so_far(rec: RunRecord) -> float:
+    """Seconds a run has trained: its finished epochs, plus the part of the epoch under way while it runs."""
+    p = rec.progress
+    if rec.status != "running" or p is None or p.fraction >= 1 or not p.samples_per_s:
+        return rec.seconds
+    return rec.seconds + p.fraction * rec.summary.get("train_size", 0) / p.samples_per_s
+
+
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """The recent runs as a table a person reads."""
     return pd.DataFrame(
@@ -80,7 +89,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "dataset": [DATASETS[r.dataset].title if r.dataset in DATASETS else r.dataset for r in runs],
             "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
             "epochs": [r.epochs_done for r in runs],
-            "time": [format_duration(r.seconds) for r in runs],
+            "time": [format_duration(time_so_far(r)) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
         }
     )

@@ -20,6 +20,7 @@ KEY_SEEDS = "tr_seeds"  # how many seeds Start runs the config with (one group)
 KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
 KEY_SOURCE = "tr_source_{dataset}"  # per dataset: upload a file or type a path
 KEY_UPLOAD = "tr_{dataset}_upload"
+KEY_WEIGHTS_UPLOAD = "tr_weights_upload"  # a pretrained-weights file uploaded where the ImageNet ones are missing
 KEY_FIELD = "tr_{name}"  # a field's widget; per architecture or dataset where those set its default
 KEY_FIELD_ARCH = "tr_{arch}_{name}"
 KEY_FIELD_DATASET = "tr_{dataset}_{name}"

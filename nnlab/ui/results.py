@@ -12,11 +12,12 @@ import streamlit as st
 
 from nnlab.config import RunConfig
 from nnlab.metrics import cell_examples, normalize_confusion
-from nnlab.plots import confusion_figure
+from nnlab.plots import CONFUSION_FRAME, confusion_figure, confusion_side
 from nnlab.predict import Predictor
 from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
+from nnlab.text import plural
 from nnlab.ui import TRAIN_PAGE, store
 from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
@@ -62,15 +63,15 @@ def predictor_of(rec: RunRecord) -> Predictor:
 # -- headline and report ------------------------------------------------------------------------------
 def metric_row(res: Results) -> None:
     """The test metrics as metric cards; a regressor's are compared with the naive forecast."""
-    cols = st.columns(len(headline(res)))
     r = res.report
-    for col, (label, value) in zip(cols, headline(res), strict=True):
-        delta = None
-        if label == "test RMSE":
-            delta = f"{r['rmse'] - r['naive_rmse']:+.4g} vs naive"
-        elif label == "test MAE" and "naive_mae" in r:
-            delta = f"{r['mae'] - r['naive_mae']:+.4g} vs naive"
-        col.metric(label, value, delta=delta, delta_color="inverse")
+    with st.container(horizontal=True, gap="medium"):  # each card as wide as its value; wraps on narrow windows
+        for label, value in headline(res):
+            delta = None
+            if label == "test RMSE":
+                delta = f"{r['rmse'] - r['naive_rmse']:+.4g} vs naive"
+            elif label == "test MAE" and "naive_mae" in r:
+                delta = f"{r['mae'] - r['naive_mae']:+.4g} vs naive"
+            st.metric(label, value, delta=delta, delta_color="inverse", width="content")
 
 
 def classification_report_table(res: Results) -> None:
@@ -142,6 +143,11 @@ def _set_cell(run: str, cell: tuple[int, int]) -> None:
     st.session_state[KEY_CM_TRUE.format(run=run)], st.session_state[KEY_CM_PRED.format(run=run)] = cell
 
 
+def confusion_width(res: Results) -> int:
+    """The pixels the confusion matrix's figure takes (its column is exactly as wide)."""
+    return max(confusion_side(len(res.classes)) * len(res.classes) + CONFUSION_FRAME, 360)
+
+
 def confusion_section(res: Results) -> tuple[int, int] | None:
     """The clickable confusion matrix and a keyboard-friendly cell picker; returns the chosen cell."""
     run, classes = res.run_id, res.classes
@@ -160,25 +166,27 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
         _set_cell(run, clicked)  # a new click moves the picker; a kept selection does not undo a picker change
     st.session_state[last_key] = clicked
     st.caption("Click a cell to see its test examples, or pick a cell here:")
-    c1, c2, c3 = st.columns([2, 2, 1.3], vertical_alignment="bottom")
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # wraps on narrow windows
     fmt = classes.__getitem__
-    t = c1.selectbox(
+    t = row.selectbox(
         "True class",
         range(len(classes)),
         format_func=fmt,
         index=None,
         key=KEY_CM_TRUE.format(run=run),
         placeholder="choose a class",
+        width=180,
     )
-    p = c2.selectbox(
+    p = row.selectbox(
         "Predicted class",
         range(len(classes)),
         format_func=fmt,
         index=None,
         key=KEY_CM_PRED.format(run=run),
         placeholder="choose a class",
+        width=180,
     )
-    c3.button(
+    row.button(
         "Biggest mistake",
         on_click=_set_cell,
         args=(run, _biggest_mistake(np.asarray(res.report["confusion"]))),
@@ -201,7 +209,9 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
     share = normalize_confusion(res.report["confusion"])[t, p]
     verdict = "correct" if t == p else "mistakes"
-    st.caption(f"{len(idx)} test example(s), {share:.1%} of true {classes[t]} ({verdict}), most confident first.")
+    st.caption(
+        f"{plural(len(idx), 'test example')}, {share:.1%} of true {classes[t]} ({verdict}), most confident first."
+    )
     if not len(idx):
         st.info(f"No test example of class {classes[t]} was predicted as {classes[p]}.")
         return

@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.config import FIELDS, RunConfig
-from nnlab.data import DATASETS
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
+from nnlab.text import plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
@@ -20,6 +20,8 @@ from nnlab.ui import (
     format_duration,
     go,
     manager,
+    queue_place,
+    run_title,
     show_error,
     status_badge,
     store,
@@ -45,7 +47,7 @@ def config_summary(cfg: RunConfig) -> str:
         f"dropout {_fmt(cfg.dropout)}",
         f"lr {_fmt(cfg.lr)}",
         f"batch {cfg.batch_size or 'auto'}",
-        f"{cfg.epochs or 'auto'} epochs",
+        plural(cfg.epochs, "epoch") if cfg.epochs else "auto epochs",
         FIELDS["optimizer"].option_label(cfg.optimizer),
         f"{FIELDS['schedule'].option_label(cfg.schedule).lower()} schedule",
     ]
@@ -59,15 +61,12 @@ def live_view(run_id: str) -> None:
         st.warning("The run in this link is not in the store; it may have been deleted.")
         new_run_button()
         return
-    title = (
-        f"{MODELS[rec.arch].title if rec.arch in MODELS else rec.arch} on "
-        f"{DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
-    )
     head, badge = st.columns([6, 1], vertical_alignment="center")
-    head.subheader(title, anchor=False)
+    head.subheader(run_title(rec), anchor=False)
     with badge:
         status_badge(rec.status)
-    st.caption(f"Run {rec.run_id} · started {rec.created_iso} UTC · {config_summary(rec.config)}")
+    when = "queued" if rec.status == "queued" else "created"
+    st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
     run_data_notes(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
@@ -96,7 +95,7 @@ def run_actions(rec: RunRecord) -> None:
         actions.append(results_button)
     if rec.status in ACTIVE:
         actions.append(stop_button)
-    if rec.status in RESUMABLE:
+    if rec.status in RESUMABLE and (rec.epochs_done or rec.device):  # stopped in the queue: it never ran
         actions.append(resume_button)
     actions += [again_button, new_run_button, delete_button]
     for col, action in zip(st.columns(len(actions) + 1), actions, strict=False):
@@ -140,7 +139,7 @@ def resume_button(rec: RunRecord) -> None:
 def again_button(rec: RunRecord) -> None:
     """Load the run's settings into the form."""
     if st.button(
-        "Train again",
+        "Copy settings to the form",
         key="tr_again",
         icon=":material/replay:",
         help="Load these settings into the form, change what you like, and start a new run.",
@@ -192,25 +191,29 @@ def live_panel(run_id: str, status: str) -> None:
 def status_panel(rec: RunRecord) -> None:
     """Progress bars and rates while training; the outcome afterwards."""
     if rec.status == "queued":
-        ahead = manager().queued()
-        place = ahead.index(rec.run_id) if rec.run_id in ahead else 0
-        st.info(
-            rec.reason  # why a run handed to Ray still waits (a free worker, a GPU the cluster lacks)
-            or (
-                f"Waiting for {place} run{'s' if place != 1 else ''} ahead in the queue…"
-                if place
-                else "Starting: loading the data and building the model…"
-            ),
-            icon=":material/hourglass_top:",
-        )
+        st.info(rec.reason or queue_text(rec.run_id), icon=":material/hourglass_top:")  # Ray says why it waits
     elif rec.status == "running":
         running_panel(rec)
     elif rec.status in ("failed", "diverged"):
-        st.error(rec.reason or "The run failed.", icon=":material/error:")
+        show_error(rec.reason or "The run failed.")
     elif rec.status == "interrupted":
         st.warning(rec.reason, icon=":material/warning:")
     if rec.status in ("finished", "stopped") or (rec.status != "running" and rec.epochs_done):
         outcome_panel(rec)
+
+
+def queue_text(run_id: str) -> str:
+    """Where a queued run stands: its place in line and the runs it waits for, or that it is starting."""
+    place = queue_place(run_id)
+    if not place:
+        return "Starting: loading the data and building the model…"
+    running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
+    now = ", ".join(f"{r.run_id} ({run_title(r)})" for r in running) or "the run before it"
+    ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""
+    return (
+        f"Queued: number {place} in line. It waits for {now} to finish{ahead}; "
+        "runs train one at a time, so each gets the whole machine."
+    )
 
 
 def running_panel(rec: RunRecord) -> None:
@@ -266,7 +269,7 @@ def curves(rec: RunRecord) -> None:
     if cached is None or cached[0] != signature:
         task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
         last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
-        fig = curves_figure(history, task).update_xaxes(range=[0.5, last + 0.5])  # the axis the curve will fill
+        fig = curves_figure(history, task, last)  # the axis the curve will fill
         cached = (signature, fig)
         st.session_state[KEY_CURVES] = cached
     if not history:

@@ -1,0 +1,83 @@
+"""Pretrained weights in the Train form: said before Start when they are not on this machine and cannot be
+downloaded, with the two ways out as controls (upload a weights file, or train from scratch)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import streamlit as st
+
+from nnlab.config import FIELDS, RunConfig
+from nnlab.models import MODELS, imagenet_weights_cached
+from nnlab.ui import store
+from nnlab.ui.fields import field_key
+from nnlab.ui.keys import KEY_WEIGHTS_UPLOAD
+
+WEIGHTS_HOST = "download.pytorch.org"  # where torchvision downloads them from
+_REACH: dict[str, tuple[float, bool]] = {}  # host -> (when checked, reachable), kept a minute
+
+
+def can_download(host: str = WEIGHTS_HOST, timeout: float = 2.0) -> bool:
+    """Whether the host answers on HTTPS now (checked at most once a minute)."""
+    checked = _REACH.get(host)
+    if checked and time.monotonic() - checked[0] < 60:
+        return checked[1]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        ok = True
+    except OSError:
+        ok = False
+    _REACH[host] = (time.monotonic(), ok)
+    return ok
+
+
+def needs_weights(cfg: RunConfig) -> bool:
+    """The run starts from ImageNet weights that are neither given as a file nor in torchvision's cache."""
+    spec = MODELS.get(cfg.arch)
+    return bool(spec and spec.inputs.pretrained_size and cfg.pretrained and not cfg.weights_path) and not (
+        imagenet_weights_cached()
+    )
+
+
+def _from_scratch(arch: str, dataset: str) -> None:
+    st.session_state[field_key("pretrained", arch, dataset)] = False
+    st.session_state[field_key("freeze_backbone", arch, dataset)] = False  # a frozen random backbone learns little
+
+
+def _use_upload(arch: str, dataset: str) -> None:
+    from nnlab.ui.form import save_upload
+
+    upload = st.session_state.get(KEY_WEIGHTS_UPLOAD)
+    if upload is not None:
+        path = save_upload(upload.name, upload.getvalue(), store().root)
+        st.session_state[field_key("weights_path", arch, dataset)] = str(path)
+
+
+def weights_problem(cfg: RunConfig) -> str | None:
+    """When the ImageNet weights are missing and cannot be downloaded: the problem, and the two ways out."""
+    if not needs_weights(cfg) or can_download():
+        return None
+    pretrained, weights = FIELDS["pretrained"].label, FIELDS["weights_path"].label
+    st.warning(
+        f"ResNet-18's ImageNet weights are not on this machine, and {WEIGHTS_HOST} cannot be reached to download "
+        f'them. Upload a weights file here, or train from scratch ("{pretrained}" off).',
+        icon=":material/cloud_off:",
+    )
+    st.file_uploader(
+        "Upload ResNet-18 weights (.pth state dict)",
+        type=["pth", "pt"],
+        key=KEY_WEIGHTS_UPLOAD,
+        on_change=_use_upload,
+        args=(cfg.arch, cfg.dataset),
+        help=f'Saved in the workspace; its path goes into "{weights}".',
+    )
+    st.button(
+        "Train from scratch instead",
+        key="tr_from_scratch",
+        icon=":material/restart_alt:",
+        on_click=_from_scratch,
+        args=(cfg.arch, cfg.dataset),
+        help=f'Turns "{pretrained}" off, and "{FIELDS["freeze_backbone"].label}" with it.',
+    )
+    return f'Pretrained weights are missing: upload a weights file or turn "{pretrained}" off.'

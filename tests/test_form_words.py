@@ -1,0 +1,39 @@
+"""The dashboard speaks the form's words: flags in a message become labels; uploads keep their names; a
+frozen random backbone is refused; the form does not ask twice for a file it is already asking for."""
+
+from pathlib import Path
+
+from nnlab.flags import in_form_words
+from nnlab.registry import make_config, validate
+from nnlab.ui.form import save_upload
+
+
+def test_flags_become_the_forms_labels():
+    message = (
+        "No column named label in wine.csv; name the column that holds the class with --label-column. "
+        "Point at a weights file (--weights FILE) or train from scratch (--no-pretrained); --data-root, --data."
+    )
+    words = in_form_words(message)
+    assert "--" not in words
+    assert '"Label column"' in words and '"ResNet-18 weights file (optional)"' in words
+    assert '"Start from ImageNet weights" turned off' in words
+    assert '"Data folder (optional)", "Path to your data".' in words
+
+
+def test_an_upload_keeps_the_name_it_was_uploaded_with(tmp_path: Path):
+    path = save_upload("wine quality.csv", b"a,label\n1,x\n", tmp_path)
+    assert path.name == "wine quality.csv" and path.read_bytes() == b"a,label\n1,x\n"
+    assert save_upload("wine quality.csv", b"a,label\n1,x\n", tmp_path) == path  # saved once
+    assert save_upload("../../evil.csv", b"x", tmp_path).parent.parent == tmp_path / "uploads"
+
+
+def test_a_frozen_random_backbone_is_refused():
+    problems = validate(make_config("resnet18", pretrained=False))
+    assert any(p.startswith("A frozen backbone needs pretrained weights") for p in problems)
+    assert validate(make_config("resnet18", pretrained=False, freeze_backbone=False)) == []
+
+
+def test_the_form_states_the_missing_file_itself():
+    cfg = make_config("mlp", dataset="csv")
+    assert any("reads your own file" in p for p in validate(cfg))
+    assert validate(cfg, paths=False) == []
