@@ -5,7 +5,7 @@ from pathlib import Path
 
 from nnlab.flags import in_form_words
 from nnlab.registry import make_config, validate
-from nnlab.ui.form import save_upload
+from nnlab.ui.paths import save_upload
 
 
 def test_flags_become_the_forms_labels():

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +36,7 @@ from nnlab.ui.fields import (
 )
 from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
-from nnlab.ui.paths import confine
+from nnlab.ui.paths import confine, save_upload
 from nnlab.ui.weights import weights_problem
 
 UPLOAD_LIMIT_MB = 200
@@ -93,19 +90,6 @@ def arch_picker(spec: DatasetSpec) -> str:
     )
     st.caption(MODELS[arch].description)
     return arch
-
-
-def save_upload(name: str, data: bytes, root: Path) -> Path:
-    """Write an uploaded file once, under root/uploads/<content hash>/ with the name it was uploaded with (so
-    messages and run names show that name); returns its path."""
-    safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).name).strip("._ ") or "upload"
-    path = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / safe
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return path
 
 
 def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:

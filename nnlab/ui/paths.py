@@ -4,7 +4,9 @@ A refused path is refused before anything about it is looked at, so a refusal sa
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -44,3 +46,16 @@ def confine(typed: str, workspace: Path, label: str) -> tuple[str, str | None]:
         f"{label}: this shared dashboard reads only files in its workspace or in the folders its operator allows; "
         "upload the file instead."
     )
+
+
+def save_upload(name: str, data: bytes, root: Path) -> Path:
+    """Write an uploaded file once, under root/uploads/<content hash>/ with the name it was uploaded with (so
+    messages and run names show that name); returns its path."""
+    safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).name).strip("._ ") or "upload"
+    path = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / safe
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return path

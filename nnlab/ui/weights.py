@@ -13,6 +13,7 @@ from nnlab.models import MODELS, imagenet_weights_cached
 from nnlab.ui import store
 from nnlab.ui.fields import field_key
 from nnlab.ui.keys import KEY_WEIGHTS_UPLOAD
+from nnlab.ui.paths import save_upload
 
 WEIGHTS_HOST = "download.pytorch.org"  # where torchvision downloads them from
 _REACH: dict[str, tuple[float, bool]] = {}  # host -> (when checked, reachable), kept a minute
@@ -46,7 +47,6 @@ def _from_scratch(arch: str, dataset: str) -> None:
 
 
 def _use_upload(arch: str, dataset: str) -> None:
-    from nnlab.ui.form import save_upload
 
     upload = st.session_state.get(KEY_WEIGHTS_UPLOAD)
     if upload is not None:
