@@ -27,13 +27,14 @@ def home() -> None:
     recent_runs()
 
 
+# No icons on st.Page: a page's icon becomes the tab's favicon, fetched from the internet (the local favicon stays).
 PAGES = [
-    st.Page(home, title="Home", icon=":material/home:", default=True),
-    st.Page("pages/1_Train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/2_Results.py", title="Results", icon=":material/analytics:"),
-    st.Page("pages/3_Compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/4_Playground.py", title="Playground", icon=":material/touch_app:"),
-    st.Page("pages/5_Sweep.py", title="Sweep", icon=":material/tune:"),
+    st.Page(home, title="Home", default=True),
+    st.Page("pages/1_Train.py", title="Train"),
+    st.Page("pages/2_Results.py", title="Results"),
+    st.Page("pages/3_Compare.py", title="Compare"),
+    st.Page("pages/4_Playground.py", title="Playground"),
+    st.Page("pages/5_Sweep.py", title="Sweep"),
 ]
 
 st.navigation(PAGES, position="hidden" if locked() else "sidebar").run()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.fitted import fit_to_data
 
 if TYPE_CHECKING:
     from nnlab.facts import DataFacts
@@ -218,6 +219,7 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
     cfg = rec.config
     plan = data_plan(cfg)
     out = _empty_folder(out)
+    cfg = fit_to_data(cfg, rec.summary.get("train_size", 0))  # batch size and epochs 0: the values the run used
     (out / "config.json").write_text(json.dumps(json.loads(_exported_config(cfg).to_json()), indent=2) + "\n")
     (out / "train.py").write_text(render_script(cfg, plan, run_id, _title(cfg)))
     for name, write in plan.files.items():

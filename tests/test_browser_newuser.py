@@ -28,13 +28,17 @@ class Watch:
     def __init__(self, page, local: str):
         self.local, self.outside, self.failed = urlparse(local).netloc, [], []
         page.on("request", self._request)
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
 
     def _request(self, request) -> None:
         url = urlparse(request.url)
         if url.scheme in ("http", "https", "ws", "wss") and url.netloc != self.local:
             self.outside.append(request.url)
+
+    def _request_failed(self, request) -> None:
+        if request.failure != "net::ERR_ABORTED":  # a request the page itself dropped (a navigation), not an error
+            self.failed.append(f"{request.url} ({request.failure})")
 
     def _response(self, response) -> None:
         if response.status >= 400 and not BASE_PATH_PROBE.match(urlparse(response.url).path):

@@ -147,6 +147,15 @@ def open_run(rec: RunRecord) -> None:
     go(TRAIN_PAGE, rec.run_id)
 
 
+ICONS = {
+    "Train": ":material/model_training:",
+    "Results": ":material/analytics:",
+    "Compare": ":material/compare_arrows:",
+    "Playground": ":material/touch_app:",
+    "Sweep": ":material/tune:",
+}  # drawn with Streamlit's bundled icon font (a st.Page icon would also become a favicon from the internet)
+
+
 def page_links(pages: list[StreamlitPage]) -> None:
     """A card per page (as app.py declares them)."""
     blurbs = {
@@ -158,5 +167,5 @@ def page_links(pages: list[StreamlitPage]) -> None:
     }
     for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
         with col.container(border=True, height=130):
-            st.page_link(page, label=f"**{page.title}**", icon=page.icon)
+            st.page_link(page, label=f"**{page.title}**", icon=ICONS.get(page.title))
             st.caption(blurbs.get(page.title, ""))
