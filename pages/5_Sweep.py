@@ -6,7 +6,7 @@ from nnlab.ui import page_setup
 from nnlab.ui.sweep import QUERY_SWEEP, sweep_form
 from nnlab.ui.sweep_view import sweep_list, sweep_view
 
-page_setup("Sweep", ":material/tune:")
+page_setup("Sweep")
 
 sweep_id = st.query_params.get(QUERY_SWEEP)
 if sweep_id:

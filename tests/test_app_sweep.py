@@ -83,3 +83,14 @@ def test_start_a_small_sweep_watch_it_and_open_a_trial():
     at.session_state["sw_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()  # a finished trial opens in Results, as any run
     assert at.query_params["run"] in (first, [first])
+
+
+def test_the_sweep_preview_measures_the_base_settings_and_scales_them_to_every_run():
+    at = small_form(sweep_page())
+    at.button(key="tr_estimate").click().run()
+    deadline = time.monotonic() + 120
+    while not any("for all 3 runs" in c.value for c in at.caption) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()  # AppTest ignores run_every: rerun until the background measurement is in
+    assert not at.exception
+    assert any("Measured for the base settings" in c.value and "for all 3 runs" in c.value for c in at.caption)

@@ -158,7 +158,22 @@ def _estimate(spec: SweepSpec) -> None:
     space = " · ".join(f"{d.label} {d.spec()}" for d in spec.dims)
     st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {PRUNER_LABELS[spec.pruner].split(':')[0].lower()}.")
     if seconds is None:
-        st.caption("No earlier run of this model on this data to time it by; the first trial will tell.")
+        st.caption("No earlier run of this model on this data to time it by; measure it below.")
+    measured_total(spec, runs)
+
+
+def measured_total(spec: SweepSpec, runs: int) -> None:
+    """The pre-flight of the base settings, measured off the page's thread on request, scaled to every run."""
+    from nnlab.preflight import sweep_seconds
+    from nnlab.ui.handover import preflight_panel
+
+    est = preflight_panel(spec.base)
+    total = sweep_seconds(est, runs, spec.parallel) if est is not None else None
+    if total is not None:
+        st.caption(
+            f"Measured for the base settings: about {format_duration(total)} for all {runs} runs, "
+            f"{spec.parallel} at a time, if none is pruned or stops early."
+        )
 
 
 def start_sweep(spec: SweepSpec) -> None:
