@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = [
 ]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
-EPOCHS = 40  # a few seconds of digits at batch 16: long enough to watch the curve grow
+EPOCHS = 40  # a few seconds of digits with two layers of 1024: long enough to watch the curve grow
 
 pytestmark = pytest.mark.browser
 
@@ -191,7 +191,7 @@ def train_from_the_form(page, steps: Steps, url: str) -> str:
     steps.shot("train-form")
 
     hidden = page.get_by_role("textbox", name="Hidden layer sizes")
-    hidden.fill("128,64")
+    hidden.fill("1024,1024")  # wide enough that the run takes seconds: the curve is seen growing
     hidden.press("Enter")
     settle(page)
     epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
