@@ -314,7 +314,7 @@ def test_the_run_page_results_page_and_report_repeat_the_notes(tmp_path, capsys,
     from tests.trained import open_page
 
     path = sorted_noise_csv(tmp_path / "noise.csv")
-    run = ["--arch", "mlp", "--dataset", "csv", "--data", str(path), "--hidden-sizes", "16", "--epochs", "2"]
+    run = ["--arch", "mlp", "--dataset", "csv", "--data", str(path), "--hidden-sizes", "32", "--epochs", "2"]
     code = main(["train", *run, "--json"])  # into the test's workspace ($NNLAB_HOME)
     assert code == 0
     run_id = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_id"]
