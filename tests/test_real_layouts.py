@@ -270,8 +270,8 @@ def test_a_trending_seasonal_series_beats_the_naive_forecast_with_default_settin
 @pytest.mark.slow
 def test_class_weights_raise_the_balanced_accuracy_of_an_imbalanced_table(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    y = np.r_[np.zeros(900, int), np.ones(100, int)]
-    x = rng.normal(size=(1000, 4)) + 0.8 * y[:, None]
+    y = np.r_[np.zeros(2850, int), np.ones(150, int)]  # 19 to 1: about 22 of the rare class in the test split
+    x = rng.normal(size=(3000, 4)) + 0.8 * y[:, None]
     pd.DataFrame(x).assign(label=y).to_csv(tmp_path / "rare.csv", index=False)
     args = ["--arch", "mlp", "--dataset", "csv", "--data", str(tmp_path / "rare.csv"), "--hidden-sizes", "32"]
     plain = train_json(tmp_path, capsys, *args)
