@@ -106,8 +106,8 @@ def make_sampler(spec: SweepSpec, asked: int) -> Any:
     proposes the same next trial (also after a restart)."""
     optuna = _load_optuna()
     seed = spec.seed * 100_003 + asked
-    if spec.strategy == "grid":
-        return optuna.samplers.GridSampler({d.name: list(d.grid()) for d in spec.dims}, seed=seed)
+    if spec.strategy == "grid":  # one seed for every trial: the sampler shuffles its grid ids with it
+        return optuna.samplers.GridSampler({d.name: list(d.grid()) for d in spec.dims}, seed=spec.seed)
     if spec.strategy == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     startup = max(3, min(10, spec.trials // 3))  # TPE models the space after a few random trials
@@ -312,12 +312,21 @@ class SweepDriver:
         if state == "finished":
             values = [run_value(r, self.spec.objective) for r in runs]
             if None not in values:
-                with self.lock:
-                    self.study.tell(number, sum(values) / len(values))
+                self._tell_study(number, sum(values) / len(values))
                 return
             state = "failed"
-        with self.lock:  # a run stopped by hand (not by the sweep's Stop) ends its trial as failed
-            self.study.tell(number, state=states.PRUNED if state == "pruned" else states.FAIL)
+        # a run stopped by hand (not by the sweep's Stop) ends its trial as failed
+        self._tell_study(number, state=states.PRUNED if state == "pruned" else states.FAIL)
+
+    def _tell_study(self, number: int, value: float | None = None, state=None) -> None:
+        """Tell Optuna a trial's end. The grid sampler calls study.stop() after the last grid point, which
+        raises under ask-and-tell (Optuna documents this) once the trial is already stored: the budget ends it."""
+        with self.lock:
+            try:
+                self.study.tell(number, value, state=state)
+            except RuntimeError as exc:
+                if "Study.stop" not in str(exc):
+                    raise
 
     def _stop_runs(self, active: list[RunRecord], timed_out: bool) -> None:
         for r in active:

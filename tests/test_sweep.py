@@ -67,6 +67,16 @@ def test_the_same_sweep_proposes_the_same_trials(manager):
     assert params_of(manager.store, first) != params_of(manager.store, other)
 
 
+def test_a_grid_sweep_runs_every_grid_point_once_and_finishes(manager):
+    base = tiny_config("mlp", epochs=1, early_stopping=False)
+    dims = [parse_dim("batch_size", "32,128"), parse_dim("dropout", "0.1,0.3")]
+    sweep_id = SweepStore(manager.store).create(make_spec(base, dims, 4, strategy="grid", seed=0))
+    rec = SweepDriver(manager, sweep_id).run()  # Optuna's grid sampler stops the study after its last point
+    assert rec.status == "finished" and summary(manager.store, rec)["finished"] == 4
+    points = sorted((p["batch_size"], p["dropout"]) for _, p in params_of(manager.store, sweep_id))
+    assert points == [(32, 0.1), (32, 0.3), (128, 0.1), (128, 0.3)]
+
+
 def test_each_trial_runs_its_seeds_and_scores_their_mean(manager):
     sweep_id = new_sweep(manager.store, trials=2, epochs=2, seeds=2, seed=5)
     rec = SweepDriver(manager, sweep_id).run()
