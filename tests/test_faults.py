@@ -98,7 +98,8 @@ def test_shutdown_stops_the_running_job_at_a_batch_and_keeps_it_resumable(store)
     wait_until(lambda: store.get(run_id).epochs_done >= 1, "the first epoch", every=0.02)
     manager.shutdown(timeout=30)
     rec = store.get(run_id)
-    assert rec.status == "stopped" and rec.epochs_done < 150
+    assert rec.status == "interrupted" and rec.epochs_done < 150  # not the user's Stop (issue 12, item 4)
+    assert "server shut down" in rec.reason
     assert (store.run_dir(rec.run_id) / CHECKPOINT_LAST).is_file()
 
 
