@@ -100,9 +100,11 @@ class JobManager:
         """Validate, record as queued (or take the given queued record), queue it here or hand it to Ray
         (executor); returns the run id."""
         check(cfg)
-        refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
+        executor = executor or self.executor
+        if cfg.precision == "bf16" and not (executor and executor.is_ray):  # a Ray worker checks its own device
+            refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
         run_id = run_id or self.store.create(cfg)
-        self._dispatch(run_id, False, observer, executor or self.executor)
+        self._dispatch(run_id, False, observer, executor)
         return run_id
 
     def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
