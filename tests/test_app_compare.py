@@ -113,6 +113,7 @@ def test_filters_narrow_the_table(trained):
     assert list(at.dataframe[0].value["run"]) == [trained["failed"]]
 
 
+@pytest.mark.slow
 def test_rerun_asks_first_then_queues_the_same_config(trained, workspace):
     at = _select(_open(), [trained["digits"]])
     at.button[0].click().run()

@@ -58,6 +58,7 @@ def test_home_lists_recent_runs_and_opens_one(workspace):
     assert at.query_params["run"] in (failed, [failed])
 
 
+@pytest.mark.slow
 def test_train_a_first_model_starts_a_run_and_shows_it_live():
     at = home()
     at.button("home_first_model").click().run()

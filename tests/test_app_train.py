@@ -120,6 +120,7 @@ def test_out_of_range_value_names_the_field_and_expert_mode_widens():
     assert texts(at.error) == ["Hidden layer sizes must be whole numbers separated by commas, like 256,128,64."]
 
 
+@pytest.mark.slow
 def test_start_a_tiny_run_and_watch_it_finish():
     at = train_page()
     at.text_input("tr_mlp_hidden_sizes").set_value("32").run()
@@ -155,6 +156,7 @@ def test_live_view_of_a_finished_run_and_train_again(workspace):
     assert any(run_id in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_stop_resume_and_delete_a_run():
     at = train_page()
     at.text_input("tr_mlp_hidden_sizes").set_value("32").run()
@@ -209,6 +211,7 @@ def test_fields_that_depend_on_another_appear_when_it_applies():
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_seeds_start_one_group_of_runs_with_consecutive_seeds():
     from nnlab.groups import group_id
 

@@ -32,6 +32,7 @@ def test_the_ray_address_comes_from_the_flag_then_nnlab_ray_address_then_ray_add
         make_executor("slurm")
 
 
+@pytest.mark.slow
 def test_the_job_manager_and_the_ray_client_side_do_not_import_ray():
     code = "import nnlab.jobs, nnlab.executors.ray_jobs, nnlab.cli, sys; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

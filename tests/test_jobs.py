@@ -5,7 +5,7 @@ from nnlab.jobs import JobManager
 from tests.helpers import tiny_config, wait_until
 
 
-@pytest.fixture(params=[False, True], ids=["thread", "process"])
+@pytest.fixture(params=[False, pytest.param(True, marks=pytest.mark.slow)], ids=["thread", "process"])
 def manager(store, request):
     """The job manager training in its own threads, and (as the dashboard does) in child processes."""
     m = JobManager(store, leave_core=False, isolate=request.param)
@@ -104,6 +104,7 @@ def test_a_queued_run_can_be_stopped_as_pruned(manager):
     assert manager.wait(running).status == "finished"
 
 
+@pytest.mark.slow
 def test_a_killed_training_process_leaves_its_run_interrupted_and_resumable(store):
     import multiprocessing
     import os

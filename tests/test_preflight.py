@@ -41,6 +41,7 @@ def test_sizes_are_those_of_the_model_the_run_builds():
     assert est.memory_mb == pytest.approx(parts)
 
 
+@pytest.mark.slow
 def test_frozen_backbone_counts_only_the_head_as_trainable(tmp_path):
     import torch
     from torchvision.models import resnet18

@@ -169,6 +169,7 @@ def test_resume_all_queues_every_interrupted_run(store):
         jobs.shutdown()
 
 
+@pytest.mark.slow
 def test_resume_all_on_the_command_line(workspace):
     store = RunStore(workspace)
     ids = [store.create(make_config("mlp", epochs=1)) for _ in range(2)]
