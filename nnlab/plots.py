@@ -135,19 +135,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
         xgap=1,
         ygap=1,
     )
-    cells = go.Scatter(
-        x=[labels[j] for j in p],
-        y=[labels[i] for i in t],
-        mode="markers",
-        name="cells",
-        showlegend=False,
-        customdata=np.stack([t, p], axis=1).tolist(),
-        hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>",
-        marker=dict(symbol="square-open", size=cell - 6, color="#DC2626", line=dict(width=3), opacity=0),
-        selected=dict(marker=dict(opacity=1)),
-        unselected=dict(marker=dict(opacity=0)),
-    )
+    cells = cell_markers(labels, t, p, hover, cell, "#DC2626")
     fig = go.Figure([heat, cells])
     side = cell * n
     axis = dict(type="category", categoryorder="array", categoryarray=labels, showgrid=False, zeroline=False)
@@ -443,3 +431,20 @@ def confusion_diff_figure(
         plot_bgcolor="white",
     )
     return fig
+
+
+def cell_markers(labels: list[str], t: np.ndarray, p: np.ndarray, hover: list[str], cell: float, color: str):
+    """A clickable invisible square per cell (heatmaps return no click; customdata is [true, predicted])."""
+    return go.Scatter(
+        x=[labels[j] for j in p],
+        y=[labels[i] for i in t],
+        mode="markers",
+        name="cells",
+        showlegend=False,
+        customdata=np.stack([t, p], axis=1).tolist(),
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+        marker=dict(symbol="square-open", size=cell - 6, color=color, line=dict(width=3), opacity=0),
+        selected=dict(marker=dict(opacity=1)),
+        unselected=dict(marker=dict(opacity=0)),
+    )

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nnlab.plots import COLORS, CURVE_HEIGHT, val_metric_label
+from nnlab.plots import COLORS, CURVE_HEIGHT, cell_markers, val_metric_label
 from nnlab.records import EpochRecord
 from nnlab.stats import seed_band
 
@@ -58,18 +58,7 @@ def flip_matrix_figure(
         + ("<br>click to see them" if clickable else "")
         for i, j in zip(t, p, strict=True)
     ]
-    cells = go.Scatter(
-        x=[labels[j] for j in p],
-        y=[labels[i] for i in t],
-        mode="markers",
-        showlegend=False,
-        customdata=np.stack([t, p], axis=1).tolist(),
-        hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>",
-        marker=dict(symbol="square-open", size=cell - 6, color="#111827", line=dict(width=3), opacity=0),
-        selected=dict(marker=dict(opacity=1)),
-        unselected=dict(marker=dict(opacity=0)),
-    )
+    cells = cell_markers(labels, t, p, hover, cell, "#111827")
     fig = go.Figure([heat, cells])
     axis = dict(type="category", categoryorder="array", categoryarray=labels, showgrid=False, zeroline=False)
     fig.update_xaxes(title_text="predicted class", side="top", constrain="domain", **axis)
