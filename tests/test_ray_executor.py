@@ -141,7 +141,7 @@ from nnlab.sweep import open_study
 from nnlab.sweep_store import SweepStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
-run_id = m.submit(tiny_config("mlp", epochs=25, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
+run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
 print(run_id, flush=True)
 time.sleep(600)
 """
@@ -166,7 +166,7 @@ def test_a_dashboard_restart_leaves_ray_runs_training_and_the_next_one_reattache
     wait_for(lambda: not driver_alive(store, on_ray.address), what="the driver to die")
     rec = restarted.wait(run_id, timeout=180)
     assert rec.status == "finished", rec.reason
-    assert [r.epoch for r in store.metrics(run_id)] == list(range(1, 26))
+    assert [r.epoch for r in store.metrics(run_id)] == list(range(1, 101))
     assert (store.run_dir(run_id) / "report.json").is_file()
 
 

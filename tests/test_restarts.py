@@ -193,30 +193,30 @@ def test_home_offers_resume_all_for_interrupted_runs(workspace):
     assert "2 runs queued to continue" in " ".join(s.value for s in at.success)
 
 
-FAITHFUL = ["--arch", "mlp", "--dataset", "digits", "--epochs", "4", "--dropout", "0.3", "--seed", "3"]
+FAITHFUL = ["--arch", "mlp", "--dataset", "digits", "--epochs", "30", "--dropout", "0.3", "--seed", "3"]
 FAITHFUL += ["--no-early-stopping", "--hidden-sizes", "64", "--threads", "1"]
 
 
 @pytest.mark.slow
-def test_kill_9_in_epoch_2_then_resume_ends_exactly_where_the_uninterrupted_run_does(workspace):
+def test_kill_9_mid_run_then_resume_ends_exactly_where_the_uninterrupted_run_does(workspace):
     whole = _cli_train(workspace, *FAITHFUL)
     whole_out = json.loads(whole.communicate(timeout=300)[0].strip().splitlines()[-1])
     store = RunStore(workspace)
     killed = _cli_train(workspace, *FAITHFUL)
     try:
 
-        def in_epoch_2() -> bool:
+        def past_epoch_2() -> bool:  # 30 epochs leave a wide window to land the kill in, however fast the CPU
             runs = [r for r in store.list() if r.run_id != whole_out["run_id"]]
             progress = runs[0].progress if runs else None
-            return progress is not None and progress.epoch == 2 and store.folder(runs[0].run_id).has_checkpoint()
+            return progress is not None and progress.epoch >= 2 and store.folder(runs[0].run_id).has_checkpoint()
 
-        wait_until(in_epoch_2, "epoch 2 of the second run", every=0.02)
+        wait_until(past_epoch_2, "epoch 2 of the second run", every=0.02)
     finally:
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     run_id = store.list()[0].run_id
     store.recover()  # what opening the store or the dashboard's heartbeat does
-    assert store.get(run_id).status == "interrupted" and store.get(run_id).epochs_done < 4  # killed, not finished
+    assert store.get(run_id).status == "interrupted" and store.get(run_id).epochs_done < 30  # killed, not finished
     cmd = [sys.executable, "-m", "nnlab", "resume", run_id, "--json", "--store", str(workspace)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     resumed = json.loads(done.stdout.strip().splitlines()[-1])

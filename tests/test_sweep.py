@@ -99,7 +99,7 @@ def test_a_proposal_the_store_never_saw_is_trained_after_a_crash(manager):
 
 def test_pause_stop_and_resume(manager):
     sweeps = SweepStore(manager.store)
-    sweep_id = new_sweep(manager.store, trials=3, epochs=12, seed=2)
+    sweep_id = new_sweep(manager.store, trials=3, epochs=60, seed=2)
     thread = start_in_thread(manager, sweep_id)
     wait_for(lambda: any(r.epochs_done >= 1 for r in manager.store.list(sweep_id=sweep_id)))
     sweeps.request(sweep_id, "stop")
@@ -114,7 +114,7 @@ def test_pause_stop_and_resume(manager):
     rec = sweeps.get(sweep_id)
     assert rec.status == "paused" and summary(manager.store, rec)["finished"] == 2
     first = manager.store.list(sweep_id=sweep_id)[-1]
-    assert [m.epoch for m in manager.store.metrics(first.run_id)] == list(range(1, 13)) and stopped_at < 12
+    assert [m.epoch for m in manager.store.metrics(first.run_id)] == list(range(1, 61)) and stopped_at < 60
     rec = SweepDriver(manager, sweep_id).run()
     assert rec.status == "finished" and summary(manager.store, rec)["trials"] == 3
 
