@@ -94,9 +94,10 @@ def load_tensors(path: Path) -> Any:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """write() to a temporary file, then rename: a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """write() to a temporary file, then rename: a crash never leaves a half-written file, and two processes
+    writing the same file never write into each other's."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -153,12 +154,12 @@ class RunFolder:
 
     def write_file(self, name: str, data: bytes) -> None:
         """A run file received from a worker, written atomically; only the folder's own file names are taken."""
-        _atomic(self.path / _run_file(name), lambda tmp: tmp.write_bytes(data))
+        atomic_write(self.path / _run_file(name), lambda tmp: tmp.write_bytes(data))
 
     # -- JSON -----------------------------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> None:
         """A JSON file written atomically."""
-        _atomic(self.path / name, lambda tmp: tmp.write_text(json.dumps(obj)))
+        atomic_write(self.path / name, lambda tmp: tmp.write_text(json.dumps(obj)))
 
     def read_json(self, name: str) -> dict[str, Any]:
         """A JSON file of the folder as a dict; NNLabError naming it when missing or damaged."""
@@ -172,7 +173,7 @@ class RunFolder:
     def _save(self, obj: Any, name: str) -> None:
         import torch
 
-        _atomic(self.path / name, lambda tmp: torch.save(obj, tmp))
+        atomic_write(self.path / name, lambda tmp: torch.save(obj, tmp))
 
     def _load(self, name: str) -> Any:
         return load_tensors(self._existing(name))

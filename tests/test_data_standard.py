@@ -15,18 +15,14 @@ import pytest
 import torch
 
 from nnlab.cli import main
-from nnlab.data import load_dataset
+from nnlab.data import load_dataset, standard
+from nnlab.data.cache import read_cache
 from nnlab.data.prep import IMAGENET_MEAN
+from nnlab.data.synthetic import write_idx
 from nnlab.errors import DataError
 from nnlab.registry import make_config
 
 # --- writers of the real formats (also used to check the command line by hand) -----------------------
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """An IDX file (big-endian header, uint8 data) as in yann.lecun.com's MNIST files."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
 def digit_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -422,3 +418,41 @@ def test_architecture_that_does_not_fit_a_standard_set_is_refused(tmp_path, caps
     code = main(["train", "--arch", "lstm", "--dataset", "mnist", "--store", str(tmp_path / "ws")])
     err = capsys.readouterr().err
     assert code == 2 and "does not fit dataset mnist" in err and "Traceback" not in err
+
+
+# --- the decoded cache ---------------------------------------------------------------------------------
+
+
+def test_the_second_load_reads_the_decoded_cache_without_torchvision(tmp_path, monkeypatch):
+    write_mnist(tmp_path, n_train=120, n_test=40)
+    cfg = make_config("mlp", dataset="mnist", data_root=str(tmp_path))
+    first = load_dataset(cfg)
+    assert (tmp_path / "MNIST" / standard.DECODED_CACHE).is_file()
+
+    def no_decoding(*args):
+        raise AssertionError("the IDX files were decoded again although the cache is fresh")
+
+    monkeypatch.setattr(standard, "_decode_mnist", no_decoding)
+    again = load_dataset(cfg)
+    assert torch.equal(first.train.x, again.train.x) and torch.equal(first.test.y, again.test.y)
+
+
+def test_a_replaced_raw_file_is_decoded_again_not_read_from_the_cache(tmp_path):
+    raw = write_mnist(tmp_path, n_train=120, n_test=40)
+    cfg = make_config("mlp", dataset="mnist", data_root=str(tmp_path))
+    assert len(load_dataset(cfg).test) == 40
+    x, y = digit_images(30, seed=5)
+    write_idx(raw / "t10k-images-idx3-ubyte", x)
+    write_idx(raw / "t10k-labels-idx1-ubyte", y)
+    test = load_dataset(cfg).test
+    assert len(test) == 30 and torch.equal(test.y, torch.from_numpy(y.astype(np.int64)))
+
+
+def test_a_damaged_cache_is_decoded_again_and_replaced(tmp_path):
+    write_mnist(tmp_path, n_train=120, n_test=40)
+    cfg = make_config("mlp", dataset="mnist", data_root=str(tmp_path))
+    expected = load_dataset(cfg).test.y
+    cache = tmp_path / "MNIST" / standard.DECODED_CACHE
+    cache.write_bytes(cache.read_bytes()[:1000])
+    assert torch.equal(load_dataset(cfg).test.y, expected)
+    assert read_cache(cache, [cache.parent / "raw" / n for n in standard.MNIST_FILES]) is not None

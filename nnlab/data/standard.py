@@ -17,10 +17,14 @@ import numpy as np
 from nnlab.config import RunConfig
 from nnlab.data.archive import safe_extract
 from nnlab.data.base import Dataset, DatasetSpec, register
+from nnlab.data.cache import cached
 from nnlab.data.prep import image_dataset, text_dataset
 from nnlab.errors import DataError
 
+DECODED_CACHE = "nnlab-decoded.pt"  # beside raw/: the decoded arrays (nnlab.data.cache)
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# torchvision's FashionMNIST.classes, without importing torchvision when the decoded cache is read
+FASHION_CLASSES = tuple("T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot".split(","))
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -80,11 +84,25 @@ def _torchvision_root(root: Path, name: str) -> Path:
     return root
 
 
-def _mnist_arrays(cls: type, root: Path, title: str) -> tuple[np.ndarray, ...]:
-    """(train images, train labels, test images, test labels) via torchvision; uint8 (N, 1, 28, 28)."""
-    root = _torchvision_root(root, cls.__name__)
-    raw = root / cls.__name__ / "raw"
+def _mnist_arrays(name: str, root: Path, title: str) -> tuple[np.ndarray, ...]:
+    """(train images, train labels, test images, test labels), uint8 (N, 1, 28, 28): decoded by torchvision's
+    class `name` once, then read from the folder's cache of the decoded arrays while the raw files stay the same."""
+    root = _torchvision_root(root, name)
+    raw = root / name / "raw"
     _gunzip_waiting(raw)
+    files = [raw / n for n in MNIST_FILES]
+    decode = lambda: _decode_mnist(name, root, raw, title)  # noqa: E731
+    a = cached(raw.parent / DECODED_CACHE, files, decode) if all(f.is_file() for f in files) else decode()
+    arrays = [a["x"], a["y"], a["test_x"], a["test_y"]]
+    _check_pairs(arrays, 10, title, str(raw))
+    return tuple(arrays)
+
+
+def _decode_mnist(name: str, root: Path, raw: Path, title: str) -> dict[str, np.ndarray]:
+    """The IDX files read by torchvision (downloaded first where they are missing)."""
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, name)
     present = all((raw / n).is_file() for n in MNIST_FILES)
     try:
         with _quiet_stdout():
@@ -99,9 +117,12 @@ def _mnist_arrays(cls: type, root: Path, title: str) -> tuple[np.ndarray, ...]:
         ) from None
     except (AssertionError, TypeError, ValueError) as exc:
         raise _unreadable(title, raw, exc) from None
-    arrays = [train.data.numpy()[:, None], train.targets.numpy(), test.data.numpy()[:, None], test.targets.numpy()]
-    _check_pairs(arrays, 10, title, str(raw))
-    return tuple(arrays)
+    return {
+        "x": train.data.numpy()[:, None],
+        "y": train.targets.numpy(),
+        "test_x": test.data.numpy()[:, None],
+        "test_y": test.targets.numpy(),
+    }
 
 
 def _unreadable(title: str, folder: Path, exc: Exception) -> DataError:
@@ -131,18 +152,14 @@ def _check_pairs(arrays: list[np.ndarray], classes: int, title: str, where: str)
 
 def load_mnist(cfg: RunConfig) -> Dataset:
     """MNIST handwritten digits through torchvision; its own 10,000-image test split is the test split."""
-    from torchvision.datasets import MNIST
-
-    x, y, tx, ty = _mnist_arrays(MNIST, data_root(cfg), "MNIST")
+    x, y, tx, ty = _mnist_arrays("MNIST", data_root(cfg), "MNIST")
     return image_dataset("mnist", x, y, [str(d) for d in range(10)], cfg, tx, ty)
 
 
 def load_fashion_mnist(cfg: RunConfig) -> Dataset:
     """Fashion-MNIST through torchvision; its own 10,000-image test split is the test split."""
-    from torchvision.datasets import FashionMNIST
-
-    x, y, tx, ty = _mnist_arrays(FashionMNIST, data_root(cfg), "Fashion-MNIST")
-    return image_dataset("fashion-mnist", x, y, list(FashionMNIST.classes), cfg, tx, ty)
+    x, y, tx, ty = _mnist_arrays("FashionMNIST", data_root(cfg), "Fashion-MNIST")
+    return image_dataset("fashion-mnist", x, y, list(FASHION_CLASSES), cfg, tx, ty)
 
 
 # --- CIFAR-10 ------------------------------------------------------------------------------------

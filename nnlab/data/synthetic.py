@@ -1,5 +1,6 @@
 """Synthetic data shared by the tests and the benchmark: learnable datasets shaped like the real sets
-(MNIST, CIFAR-10, IMDB) and realistic finished runs for a store at scale. Nothing here is used by a run."""
+(MNIST, CIFAR-10, IMDB), an MNIST folder in torchvision's layout (IDX files) and realistic finished runs for a
+store at scale. Nothing here is used by a run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import time
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,6 +68,38 @@ def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int
     words = ("<pad>", "<unk>", *(f"w{i}" for i in range(2, vocab)))
     info = TextFacts(classes=("negative", "positive"), vocab=words, max_len=max_len)
     return _dataset("reviews-like", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info)
+
+
+def mnist_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n learnable 28x28 uint8 images like MNIST's (a dark background, about a quarter of the pixels lit in a
+    fixed blotchy shape per class, noisy intensities, a few pixels flipped) and their labels 0-9."""
+    shapes = np.kron(np.random.default_rng(1000).random((10, 7, 7)) > 0.7, np.ones((4, 4), dtype=bool))
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    x = np.empty((n, 28, 28), dtype=np.uint8)
+    for start in range(0, n, 5000):  # in chunks: the float intermediate of 60k images is large
+        part = slice(start, start + 5000)
+        lit = shapes[y[part]] ^ (rng.random(x[part].shape, dtype=np.float32) < 0.05)  # (B, 28, 28)
+        x[part] = np.where(lit, np.clip(rng.normal(200, 50, lit.shape), 0, 255), 0)
+    return x, y
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file (big-endian header, uint8 data) as in yann.lecun.com's MNIST files."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist_folder(root: Path, n_train: int = 60_000, n_test: int = 10_000, folder: str = "MNIST") -> Path:
+    """root/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte as torchvision keeps them, filled with
+    mnist_images (real size by default); returns the raw folder."""
+    raw = Path(root) / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, n, seed in (("train", n_train, 1), ("t10k", n_test, 2)):
+        x, y = mnist_images(n, seed)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", x)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", y)
+    return raw
 
 
 def _dataset(
