@@ -14,6 +14,7 @@ apart under the same load, so that ratio is steadier on a shared machine).
   uint8 and are normalised batch by batch; Adam, lr 1e-3, no weight decay, no schedule, like the plain loop.
 - data: random but learnable, shaped like the real sets: 60,000 x 784 floats (MNIST), 10,000 x 3x32x32 uint8
   images (CIFAR-10), 5,000 token-id texts padded to 256 with IMDB-like lengths (median ~175 words, ~30% cut).
+- whole job: `nnlab train` against the handout's plain script as processes, MNIST layout (nnlab/bench_job.py).
 - also measured: logging + live view overhead (with against without, and two identical fit()s for the noise
   floor), the dashboard's threads (cores - 1) against all cores, and a store of 1,000 runs (list, filter,
   the Compare page's work). A case this machine cannot run (bfloat16 where oneDNN lacks the kernel) is
@@ -39,6 +40,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from nnlab.bench_job import format_whole_job, whole_job
 from nnlab.bench_store import store_timings
 from nnlab.config import RunConfig
 from nnlab.data.base import Dataset, Split
@@ -208,6 +210,7 @@ class Plan:
     pairs: int
     overhead_case: Case  # for the logging overhead and the thread choice
     store_runs: int
+    job_pairs: int  # alternated pairs of the whole job from the command line (0: not measured)
 
 
 def make_plan(mode: str) -> Plan:
@@ -230,6 +233,7 @@ def make_plan(mode: str) -> Plan:
             pairs=1,
             overhead_case=mlp,
             store_runs=50,
+            job_pairs=0,
         )
     quick = mode == "quick"
     mnist, reviews = cache(lambda: mnist_like(60_000, 1_000)), cache(lambda: reviews_like(5_000, 64))
@@ -255,6 +259,7 @@ def make_plan(mode: str) -> Plan:
         pairs=11 if quick else 25,
         overhead_case=replace(mlp, samples=15_000),
         store_runs=1_000,
+        job_pairs=2 if quick else 3,
     )
 
 
@@ -359,7 +364,7 @@ def leave_core_cost(case: Case, plan: Plan, device: torch.device, store: RunStor
 
 # -- the command --------------------------------------------------------------------------------------------
 def run_bench(mode: str = "full", log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Measure every case, the logging overhead, the dashboard's thread choice and the store at scale."""
+    """Measure every case, the logging overhead, the dashboard's thread choice, the store and the whole job."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     plan, device, load = make_plan(mode), resolve_device("auto"), os.getloadavg()[0]
     log(f"nnlab bench ({mode}) on {device_label(device)}, torch {torch.__version__}, {os.cpu_count()} cores")
@@ -379,6 +384,7 @@ def run_bench(mode: str = "full", log: Callable[[str], None] | None = None) -> d
         "logging_time_share": round(logging["inside"], 5),
         "device": device_label(device),
         "store": store_timings(plan.store_runs),
+        "whole_job": whole_job(plan.job_pairs, log=log) if plan.job_pairs else None,
         "leave_core": threads,
         "mode": mode,
         "torch": torch.__version__,
@@ -422,6 +428,9 @@ def format_table(result: dict[str, Any]) -> str:
         f"filter {s['filter_s']:.3f} s, Compare with 10 runs {s['compare_10_s']:.3f} s "
         f"(filled in {s['fill_s']:.1f} s)"
     )
+    if result.get("whole_job"):
+        step = next((c.get("ratio") for c in result["cases"] if c["case"].startswith("mlp b64")), None)
+        lines.append(format_whole_job(result["whole_job"], step))
     lines += [f"note ({c['case']}): {c['note']}" for c in result["cases"] if c.get("note")]
     lines += [f"note ({c['case']}): not measured, {c['skipped']}" for c in result["cases"] if c.get("skipped")]
     lines.append(

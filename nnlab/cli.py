@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
     b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
+    b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against a plain script")
     return p
 
 
@@ -282,11 +283,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """The side-by-side benchmark (see nnlab.bench), the Ray executor's overhead, or what watching costs."""
+    """The side-by-side benchmark (see nnlab.bench), the whole job, the Ray executor's overhead, or what watching
+    costs."""
     if args.live:
         from nnlab.bench_live import main as live
 
         return live(args.json)
+    if args.whole_job:
+        from nnlab.bench_job import main as whole_job
+
+        return whole_job(2 if args.quick else 3, args.json)
     if args.ray:
         from nnlab.executors.bench import main as bench_ray
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nnlab.bench_job import format_whole_job, whole_job
 from nnlab.runs import RunStore
 from tests.helpers import fill_store
 
@@ -62,3 +63,20 @@ def test_the_live_view_reads_only_new_epochs(store: RunStore):
     done = store.get(run_id).epochs_done
     assert [r.epoch for r in store.metrics(run_id, after_epoch=done - 1)] == [done]
     assert store.metrics(run_id, after_epoch=done) == []
+
+
+@pytest.mark.slow
+def test_the_whole_job_runs_nnlab_and_the_plain_script_on_an_mnist_folder_and_reports_both(workspace):
+    """Small (600 training images, 2 epochs, one timed pair): both sides run as processes, end to end, and
+    both figures come back; no timing is asserted (the figures are the benchmark's output)."""
+    said: list[str] = []
+    job = whole_job(pairs=1, n_train=600, n_test=200, epochs=2, log=said.append)
+    assert job["pairs"] == 1 and job["train_images"] == 600 and job["epochs"] == 2
+    for side in ("nnlab", "plain"):
+        assert job[f"{side}_s"] > 0 and job[f"cold_{side}_s"] > 0
+        assert 0.3 < job[f"{side}_test_accuracy"] <= 1.0  # both trained on the same learnable digits
+    assert job["ratio"] == pytest.approx(job["plain_s"] / job["nnlab_s"], rel=0.01)
+    text = format_whole_job(job, step_ratio=1.5)
+    assert f"plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s" in text
+    assert "the step alone" in text and "load average" in text
+    assert any("pair 1/1" in line for line in said)

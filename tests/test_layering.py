@@ -64,3 +64,19 @@ def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "False" and lines[-1] == "False False", out.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"]])
+def test_the_command_lines_help_never_imports_torch(args):
+    code = (
+        "import sys\n"
+        "from nnlab.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('torch' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and "usage: python -m nnlab" in out.stdout, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "False False", out.stderr
