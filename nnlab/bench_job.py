@@ -132,6 +132,7 @@ def summarize(
         "plain_s": median("plain", 0),
         "ratio": round(statistics.median(t["plain"][0] / t["nnlab"][0] for t in timed), 3),
         "pairs": len(timed),
+        "pairs_s": [[round(t["plain"][0], 2), round(t["nnlab"][0], 2)] for t in timed],  # (plain, nnlab) each
         "cold_nnlab_s": round(cold["nnlab"][0], 2),
         "cold_plain_s": round(cold["plain"][0], 2),
         "nnlab_test_accuracy": median("nnlab", 1),
@@ -150,7 +151,7 @@ def format_whole_job(job: dict[str, Any], step_ratio: float | None = None) -> st
         [
             f"whole job from the command line (MNIST layout, {job['train_images']:,} training images, "
             f"{job['epochs']} epochs, batch {job['batch_size']}; process start to report written):",
-            f"  plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s: nnlab {job['ratio']:.2f}x faster "
+            f"  plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s: plain / nnlab {job['ratio']:.2f}x "
             f"(median of {job['pairs']} alternated pairs){step}",
             f"  first (cold) pair: plain {job['cold_plain_s']:.1f} s, nnlab {job['cold_nnlab_s']:.1f} s; "
             f"test accuracy: plain {job['plain_test_accuracy']:.4f}, nnlab {job['nnlab_test_accuracy']:.4f}; "
