@@ -182,12 +182,20 @@ def summary(rec: RunRecord) -> dict[str, Any]:
 
 def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
     """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
-    from nnlab.runner import execute
+    import torch
+
+    from nnlab.runner import execute, threads_for_idle_cpus
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
+    before = torch.get_num_threads()
+    if not store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
+        torch.set_num_threads(threads_for_idle_cpus())
+    try:
+        rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
+    finally:
+        torch.set_num_threads(before)
     if rec.reason and rec.status not in ("finished",):
         sys.stderr.write(f"nnlab: {rec.reason}\n")
     return rec

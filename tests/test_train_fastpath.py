@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from nnlab import train
+from nnlab import runner, train
 from nnlab.data.base import Split
 from nnlab.data.batches import iterate_batches
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
@@ -153,3 +153,16 @@ def test_cpu_dropout_keeps_dropouts_distribution_and_leaves_eval_alone():
 def test_cpu_training_swaps_in_the_faster_dropout():
     trainer = _trainer()
     assert any(isinstance(m, train.CPUDropout) for m in trainer.model.modules())
+
+
+def test_the_command_line_trains_with_no_more_threads_than_idle_cpus(monkeypatch):
+    idle = runner.idle_cpus(0.05)
+    assert idle is None or 0.0 <= idle <= len(os.sched_getaffinity(0)) + 0.01
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        for seen, threads in ((0.0, 1), (0.6, 1), (1.7, 2), (7.5, 2), (None, 2)):
+            monkeypatch.setattr(runner, "idle_cpus", lambda seen=seen: seen)
+            assert runner.threads_for_idle_cpus() == threads, seen
+    finally:
+        torch.set_num_threads(before)
