@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.errors import NNLabError
+from nnlab.executors import make_executor
 from nnlab.fitted import AUTO_EPOCHS
 from nnlab.jobs import JobManager
 from nnlab.records import EpochRecord, RunRecord
@@ -59,7 +60,9 @@ def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) ->
             raise bad_input(f"{name.replace('_', ' ').capitalize()} must be at least {low} (got {options[name]}).")
     n = check_budget(dims, strategy, trials)
     seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
-    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **options)
+    runs_on = make_executor(options.pop("executor", None), options.pop("ray_address", None))
+    where = {"executor": runs_on.kind, "ray_address": runs_on.address}
+    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **where, **options)
 
 
 def run_value(rec: RunRecord, objective: str) -> float | None:
@@ -164,6 +167,8 @@ class SweepDriver:
         self.study: Any = None
         self.lock = threading.RLock()  # one Optuna call at a time: the driver's and the observers' threads
         self.distributions = {d.name: d.distribution() for d in self.spec.dims}
+        # the sweep's own choice (the Sweep page's "Where to train"); a local sweep trains where the manager does
+        self.executor = self.spec.runs_on if self.spec.executor == "ray" else None
         self.reporters: dict[str, int] = {}  # run id -> trial id, for the run of each trial that feeds the pruner
 
     # -- the loop -------------------------------------------------------------------------------
@@ -255,9 +260,9 @@ class SweepDriver:
             self.reporters[run_id] = trial_id
         observer = self.observe if reports else None
         if resume:
-            self.manager.resume(run_id, observer)
+            self.manager.resume(run_id, observer, self.executor)
         else:
-            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id)
+            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id, executor=self.executor)
 
     def observe(self, run_id: str, record: EpochRecord) -> bool:
         """The JobManager's epoch observer: report the epoch's value to Optuna; True when its pruner says prune."""

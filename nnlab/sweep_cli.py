@@ -91,6 +91,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
     options |= {"parallel": args.parallel or default_parallel(), "seeds": args.seeds, "time_limit": args.time_limit}
+    options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
     spec = make_spec(base, dims, args.trials, **options)
     sweep_id = SweepStore(store).create(spec)
     sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")

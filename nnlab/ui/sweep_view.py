@@ -51,9 +51,10 @@ def sweep_view(sweep_id: str) -> None:
     with badge:
         status_badge(rec.status)
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
+    where = f" · on {rec.spec.runs_on.where}" if rec.spec.executor == "ray" else ""
     st.caption(
         f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {rec.spec.trials} trials · "
-        f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}"
+        f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}{where}"
     )
     actions(rec)
     live_panel(sweep_id, rec.status)
