@@ -13,13 +13,12 @@ from nnlab.models import MODELS
 from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.text import plural
+from nnlab.text import format_duration, plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
     data_notes_ui,
     flash,
-    format_duration,
     go,
     manager,
     queue_place,
