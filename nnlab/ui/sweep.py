@@ -11,7 +11,8 @@ from nnlab.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.errors import NNLabError
 from nnlab.sweep_space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
-from nnlab.ui import format_duration, manager, show_error, store
+from nnlab.text import format_duration
+from nnlab.ui import manager, show_error, store
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import TODO, form_inputs
 

@@ -11,12 +11,12 @@ import streamlit as st
 from nnlab.errors import NNLabError
 from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
 from nnlab.sweep_store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
+from nnlab.text import format_duration
 from nnlab.ui import (
     RESULTS_PAGE,
     STATUS_ICONS,
     TRAIN_PAGE,
     flash,
-    format_duration,
     go,
     manager,
     show_error,
