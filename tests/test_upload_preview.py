@@ -69,9 +69,9 @@ def test_an_image_zip_shows_a_few_images_of_each_class():
     assert not at.error
     counts = _frames(at)[0]
     assert dict(zip(counts["class"], counts["examples"], strict=True)) == {"**green**": 20, "blue": 20, "red": 20}
-    images = at.get("imgs")
+    images = at.get("image")
     assert len(images) == 3  # one row of thumbnails per class
-    assert all(len(row.proto.imgs) == 4 for row in images)  # four examples each
+    assert all(len(row.value) == 4 for row in images)  # four examples each
     shown = _captions(at)
     assert "\\*\\*green\\*\\*" in shown  # escaped: the folder's name as typed, not bold
 
@@ -97,7 +97,9 @@ def test_a_series_csv_is_plotted_with_its_held_out_parts():
     t = np.arange(300)
     df = pd.DataFrame({"month": t, "sales": 100 + 0.2 * t + 5 * np.sin(t / 6)})
     at = _upload("series-csv", "sales.csv", df.to_csv(index=False).encode())
-    assert at.selectbox("tr_series-csv_target").options == ["", "month", "sales"]
+    target = at.selectbox("tr_series-csv_target")
+    assert target.options == ["Automatic (the only column of numbers besides time)", "month", "sales"]
+    assert target.value == ""  # automatic: month is the time axis, sales the series
     assert not at.error
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     series = [s for s in charts if '"validation"' in s and '"test"' in s]

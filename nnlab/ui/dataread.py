@@ -50,7 +50,7 @@ def column_field(name: str, key: str, peek: CsvPeek | None, current: str, taken:
     options = ["", *peek.numeric] if name == "target" else list(peek.columns)
     chosen = likely_column(peek, name, current, taken)
     st.session_state[key] = chosen if chosen in options else options[0]  # a target must be a column of numbers
-    auto = "Automatic (the file's only column of numbers)"
+    auto = "Automatic (the only column of numbers besides time)"
     return st.selectbox(
         info.label,
         options,
