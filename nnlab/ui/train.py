@@ -14,13 +14,12 @@ from nnlab.naming import run_name
 from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.text import plural
+from nnlab.text import format_duration, plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
     data_notes_ui,
     flash,
-    format_duration,
     go,
     manager,
     md,
