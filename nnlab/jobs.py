@@ -141,6 +141,12 @@ class JobManager:
         flag.request(status, reason)
         return f"Run {run_id} will stop at the end of the current batch."
 
+    @property
+    def closed(self) -> bool:
+        """Shutting down (the server exits): running jobs are being interrupted and no new one is taken."""
+        with self._cv:
+            return self._closed
+
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""
         with self._cv:

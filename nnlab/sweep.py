@@ -32,6 +32,7 @@ TICK_S = 0.25  # how often the driver looks at its runs
 FAILED = ("failed", "diverged")
 ENDED = ("finished", "pruned", "failed", "stopped")  # trial states that use up one trial of the budget
 TIME_LIMIT_REASON = "Stopped at the sweep's time limit."
+SHUTDOWN_REASON = "The server shut down while the sweep ran; resume it to continue its trials."
 # the sweep's Stop holds its running trials with this reason (they resume with the sweep); a run stopped with any
 # other reason was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep goes on
 HELD_REASON = "Stopped with its sweep; resume the sweep to continue this trial."
@@ -199,6 +200,8 @@ class SweepDriver:
 
     def _loop(self) -> tuple[str, str]:
         while True:
+            if self.manager.closed:  # its runs end interrupted: their trials stay open, to resume with the sweep
+                return "interrupted", SHUTDOWN_REASON
             rec = self.sweeps.get(self.sweep_id)
             groups = group_trials(self.store.list(sweep_id=self.sweep_id))
             self._settle(groups, hold=rec.request == "stop")
@@ -233,6 +236,8 @@ class SweepDriver:
         return len(trials) - waiting - len(retried), waiting
 
     def _can_launch(self, active_trials: int) -> bool:
+        if self.manager.closed:
+            return False
         with self.lock:
             launched, waiting = self._counts()
         return active_trials < self.spec.parallel and (launched < self.spec.trials or waiting > 0)
@@ -302,7 +307,8 @@ class SweepDriver:
 
     def _settle(self, groups: dict[int, list[RunRecord]], hold: bool) -> None:
         """Tell Optuna about every trial whose runs have all ended; prune or stop the siblings of one that ended.
-        With `hold` (the sweep is stopping), trials whose runs were stopped stay open, to resume later."""
+        With `hold` (the sweep is stopping, or the server), trials whose runs were stopped stay open, to resume later."""
+        hold = hold or self.manager.closed
         with self.lock:
             running = self.optuna.trial.TrialState.RUNNING
             open_trials = {t.number: t for t in self.study.get_trials(deepcopy=False, states=(running,))}
