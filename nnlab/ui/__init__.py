@@ -4,6 +4,7 @@ and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -19,8 +20,11 @@ from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
 from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
+from nnlab.unpacked import clean_workspace
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
+# Markdown's syntax characters, and the dot of "www." (Streamlit links www.x.com on its own); see md()
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+!|<>$~:@]|(?<=www)\.", re.IGNORECASE)
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -63,6 +67,7 @@ def _manager(home: str) -> JobManager:
     # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
     jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
     jobs.take_over()  # queued runs of the previous server start on their own
+    clean_workspace(jobs.store)  # archives unpacked for runs deleted since, or for previews never started
     return jobs
 
 
@@ -100,7 +105,7 @@ def show_flash(page: str) -> None:
     elif shown[0] != page or now > shown[1]:
         del st.session_state[KEY_FLASH]
         return
-    getattr(st, kind)(text)
+    getattr(st, kind)(md(text))  # sentences that may quote a user's names, never markdown of ours
 
 
 def go(page: str, run_id: str | None = None) -> None:
@@ -155,14 +160,20 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
 def data_notes_ui(notes: DataNotes) -> None:
     """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
     if notes.warnings:
-        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+        st.warning("\n\n".join(f"- {md(n)}" for n in notes.warnings), icon=":material/report:")
     if notes.done:
-        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+        st.info("\n\n".join(f"- {md(n)}" for n in notes.done), icon=":material/checklist:")
+
+
+def md(text: object) -> str:
+    """User data (class, column and file names, and messages that quote them) made literal inside Streamlit
+    markdown: no link, image, HTML, emphasis, icon or formula can come from it; it reads as it was typed."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), str(text))
 
 
 def show_error(exc: NNLabError | str) -> None:
-    """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
+    """A user's mistake as one sentence in an error box (never a traceback); names in it are shown as typed."""
+    st.error(md(in_form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
 
 
 def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:

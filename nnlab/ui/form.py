@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import torch
 
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
@@ -22,7 +23,7 @@ from nnlab.plots import lr_figure
 from nnlab.precision import run_bf16_check
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
-from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
+from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, store, submit_run
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.fields import (
     expert_ranges,
@@ -241,7 +242,8 @@ def data_facts(key: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
     """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
-    model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
+    with torch.device("meta"):  # shapes only: a huge model is counted without allocating its weights
+        model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 
@@ -255,7 +257,7 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         errors += more
         estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
     for text in todo:
-        st.info(text, icon=":material/upload_file:")
+        st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
     start_warning(estimate)

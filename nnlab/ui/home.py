@@ -13,7 +13,18 @@ from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, format_duration, go, manager, status_label, store, submit_run
+from nnlab.ui import (
+    RESULTS_PAGE,
+    TRAIN_PAGE,
+    flash,
+    format_duration,
+    go,
+    manager,
+    show_error,
+    status_label,
+    store,
+    submit_run,
+)
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
@@ -131,7 +142,7 @@ def resume_all() -> None:
         try:
             ids = manager().resume_all()
         except NNLabError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         many = len(ids) != 1
         flash(

@@ -11,7 +11,7 @@ from nnlab.facts import SeriesFacts
 from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.runfolder import Results
-from nnlab.ui import show_error
+from nnlab.ui import md, show_error
 from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
 from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
@@ -23,7 +23,11 @@ def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str) -> Non
     """The top class as a headline and every class's probability as bars."""
     best = int(np.argmax(probs))
     st.metric(
-        "Prediction", predictor.classes[best], f"{probs[best]:.1%} probability", delta_color="off", delta_arrow="off"
+        "Prediction",
+        md(predictor.classes[best]),
+        f"{probs[best]:.1%} probability",
+        delta_color="off",
+        delta_arrow="off",
     )
     st.plotly_chart(probability_figure(probs, predictor.classes), key=key)
 
@@ -65,7 +69,7 @@ def image_input(predictor: Predictor, res: Results | None) -> None:
             return
         i = st.number_input("Test image number", 0, len(images) - 1, 0, key=KEY_TEST_INDEX)
         truth = res.classes[int(res.predictions.y_true[i])]
-        _predict_image(predictor, images[i], "playground_probs_test", f"test image #{i}, true class {truth}")
+        _predict_image(predictor, images[i], "playground_probs_test", f"test image #{i}, true class {md(truth)}")
 
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@ confusion matrix with its example gallery, downloads, and the input widgets of t
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
 from nnlab.text import plural
-from nnlab.ui import TRAIN_PAGE, store
+from nnlab.ui import TRAIN_PAGE, md, store
 from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
     KEY_CM_CHART,
@@ -195,25 +194,18 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
     return (t, p) if t is not None and p is not None else None
 
 
-def md(text: object) -> str:
-    """User-supplied text (class, column and file names) made literal inside Streamlit markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
-
-
 def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     """The test examples of one confusion-matrix cell, most confident prediction first."""
     t, p = cell
     pr = res.predictions
-    classes = [md(c) for c in res.classes]
-    st.subheader(f"Test examples: true {classes[t]}, predicted {classes[p]}")
+    classes, names = res.classes, [md(c) for c in res.classes]  # names: inside markdown; classes: in tables
+    st.subheader(f"Test examples: true {names[t]}, predicted {names[p]}")
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
     share = normalize_confusion(res.report["confusion"])[t, p]
     verdict = "correct" if t == p else "mistakes"
-    st.caption(
-        f"{plural(len(idx), 'test example')}, {share:.1%} of true {classes[t]} ({verdict}), most confident first."
-    )
+    st.caption(f"{plural(len(idx), 'test example')}, {share:.1%} of true {names[t]} ({verdict}), most confident first.")
     if not len(idx):
-        st.info(f"No test example of class {classes[t]} was predicted as {classes[p]}.")
+        st.info(f"No test example of class {names[t]} was predicted as {names[p]}.")
         return
     limit = st.select_slider("Show at most", [12, 24, 48, 96], value=24, key=KEY_CM_LIMIT) if len(idx) > 12 else 12
     shown = idx[:limit]
