@@ -103,6 +103,17 @@ def test_train_and_results_pages_and_the_report_escape_class_and_column_names(tm
     html = build_report(rec, store.folder(run_id).read_results(), store.metrics(run_id))
     assert 'href="http://e.com"' not in html and 'src="http://e.com/i.png"' not in html and "<b>y</b>" not in html
 
+    other = store.create(rec.config.replace(seed=rec.config.seed + 1))  # a second run to compare with
+    store.claim_queued(other)
+    assert execute(store, other).status == "finished"
+    compare = app_at("pages/3_Compare.py").run()
+    table = compare.dataframe[0].value
+    rows = [list(table["run"]).index(r) for r in (run_id, other)]
+    compare.session_state["compare_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    compare.run()
+    assert not compare.exception
+    assert_escaped(rendered(compare), ())
+
 
 def test_the_playground_prediction_escapes_class_names(tmp_path, workspace):
     rng = np.random.default_rng(1)

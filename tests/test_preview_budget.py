@@ -7,12 +7,15 @@ from __future__ import annotations
 import resource
 
 import pytest
+import torch
+from torch.optim.lr_scheduler import OneCycleLR
 
 from nnlab.data import load_dataset
 from nnlab.errors import DataError, NNLabError
 from nnlab.limits import DATA_ENV
 from nnlab.preflight import Budget, estimate
 from nnlab.registry import make_config
+from nnlab.train import lr_preview, make_scheduler
 from tests.helpers import app_at
 
 HUGE = {"hidden_sizes": (8192,) * 12, "expert": True, "epochs": 1}
@@ -56,3 +59,19 @@ def test_a_data_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, 
     with pytest.raises(DataError) as err:
         load_dataset(make_config("mlp", dataset="csv", data_path=str(path)))
     assert str(err.value).startswith("big.csv is 8 KB, more than the 1 KB a data file may have here; use a sample")
+
+
+def test_the_lr_preview_of_a_long_one_cycle_run_reads_each_epoch_instead_of_stepping_every_batch(monkeypatch):
+    cfg, steps = make_config("mlp", schedule="onecycle", epochs=40, lr=3e-3), 25
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.lr)
+    sched, stepped = make_scheduler(cfg, opt, steps), []
+    for _ in range(cfg.epochs):  # what a run's optimizer sees at the start of each epoch
+        stepped.append(opt.param_groups[0]["lr"])
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+    calls = []
+    step = OneCycleLR.step
+    monkeypatch.setattr(OneCycleLR, "step", lambda self, *a: (calls.append(1), step(self, *a))[1])
+    assert lr_preview(cfg, steps) == pytest.approx(stepped)
+    assert len(calls) < cfg.epochs  # with expert settings (10,000 epochs, batch 1) stepping took minutes
