@@ -33,8 +33,9 @@ def archive_quota_bytes() -> int:
 
 
 def size_text(n: float) -> str:
-    """'3.1 GB', '250 MB', '12 KB'."""
+    """'3.1 GB', '250 MB', '4.5 MB', '12 KB'."""
     for unit, size in (("GB", 2**30), ("MB", MB), ("KB", 2**10)):
         if n >= size:
-            return f"{n / size:.1f} GB" if unit == "GB" else f"{n / size:.0f} {unit}"
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 or unit == "GB" else f"{value:.0f} {unit}"
     return f"{n:.0f} bytes"

@@ -17,6 +17,7 @@ from nnlab.preflight import Budget, estimate
 from nnlab.registry import make_config
 from nnlab.train import lr_preview, make_scheduler
 from tests.helpers import app_at
+from tests.test_data_files import write_image_dir
 
 HUGE = {"hidden_sizes": (8192,) * 12, "expert": True, "epochs": 1}
 GB = 2**30
@@ -58,7 +59,7 @@ def test_a_data_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, 
     path.write_text("a,label\n" + "1,0\n2,1\n" * 1000)
     with pytest.raises(DataError) as err:
         load_dataset(make_config("mlp", dataset="csv", data_path=str(path)))
-    assert str(err.value).startswith("big.csv is 8 KB, more than the 1 KB a data file may have here; use a sample")
+    assert str(err.value).startswith("big.csv is 7.8 KB, more than the 1.0 KB a data file may have here; use a sample")
 
 
 def test_the_lr_preview_of_a_long_one_cycle_run_reads_each_epoch_instead_of_stepping_every_batch(monkeypatch):
@@ -75,3 +76,11 @@ def test_the_lr_preview_of_a_long_one_cycle_run_reads_each_epoch_instead_of_step
     monkeypatch.setattr(OneCycleLR, "step", lambda self, *a: (calls.append(1), step(self, *a))[1])
     assert lr_preview(cfg, steps) == pytest.approx(stepped)
     assert len(calls) < cfg.epochs  # with expert settings (10,000 epochs, batch 1) stepping took minutes
+
+
+def test_images_that_would_not_fit_in_memory_are_refused_before_they_are_decoded(tmp_path, monkeypatch):
+    root = write_image_dir(tmp_path / "src", per_class=8)  # 24 images
+    monkeypatch.setenv(DATA_ENV, "1")  # 1 MB: 24 images of 3 x 256 x 256 bytes take 4.5 MB
+    with pytest.raises(DataError) as err:
+        load_dataset(make_config("cnn", dataset="image-folder", data_path=str(root), image_size=256))
+    assert str(err.value).startswith("photos has 24 images, 4.5 MB at 256x256 pixels, more than the 1.0 MB")
