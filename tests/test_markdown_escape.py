@@ -33,13 +33,8 @@ def rendered(at: AppTest) -> list[str]:
     kinds = ("markdown", "caption", "subheader", "header", "title", "error", "warning", "info", "success", "toast")
     out = [str(e.value) for kind in kinds for e in at.get(kind)]
     out += [str(m.label) for m in at.metric] + [str(m.value) for m in at.metric]
-    out += [str(c) for img in at.get("imgs") for c in _captions(img)]
+    out += [str(c) for img in at.image for c in img.captions]
     return out
-
-
-def _captions(element) -> list[str]:
-    proto = getattr(element, "proto", None)
-    return [i.caption for i in getattr(proto, "imgs", [])]
 
 
 def assert_escaped(sources: list[str], names: tuple[str, ...]) -> None:
@@ -153,7 +148,7 @@ def test_the_playground_image_caption_escapes_class_names(tmp_path, workspace):
 
     at = app_at("pages/4_Playground.py", run_id).run()
     assert not at.exception
-    captions = [c for img in at.get("imgs") for c in _captions(img)]
+    captions = [c for img in at.image for c in img.captions]
     assert any("true class" in c for c in captions), captions  # the test image's caption names its class
     assert_escaped(rendered(at), ())
     shown = " ".join(re.sub(r"\\(.)", r"\1", c) for c in captions)
