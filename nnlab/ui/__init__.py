@@ -23,8 +23,11 @@ from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
 from nnlab.unpacked import clean_workspace
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
-# Markdown's syntax characters, and the dot of "www." (Streamlit links www.x.com on its own); see md()
-_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+!|<>$~:@]|(?<=www)\.", re.IGNORECASE)
+# md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
+# addresses, which Streamlit links even when escaped, get an invisible word joiner where their pattern starts
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+!|<>$~:]")
+_AUTOLINK = re.compile(r"(?<=[a-z])(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -168,7 +171,7 @@ def data_notes_ui(notes: DataNotes) -> None:
 def md(text: object) -> str:
     """User data (class, column and file names, and messages that quote them) made literal inside Streamlit
     markdown: no link, image, HTML, emphasis, icon or formula can come from it; it reads as it was typed."""
-    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), str(text))
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, str(text)))
 
 
 def show_error(exc: NNLabError | str) -> None:
