@@ -213,14 +213,18 @@ class RunFolder:
         than the last recorded epoch when a kill cut that epoch's checkpoint off (or it was never saved)."""
         done = self.checkpoint_epochs()
         if done >= epochs_recorded:
-            return f"Run {self.run_id} resumed after epoch {done}." if done else f"Run {self.run_id} started again."
+            return (
+                f"Run {self.run_id} resumed after epoch {done}."
+                if done
+                else f"Run {self.run_id} resumed from the start."
+            )
         cut = any(_temporary(self.path / n).exists() for n in (CHECKPOINT_LAST, CHECKPOINT_BEST))
         why = f"epoch {epochs_recorded}'s checkpoint was {'incomplete' if cut else 'never saved'}"
         if epochs_recorded == done + 1:
             again = f"epoch {epochs_recorded} trains again"
         else:
             again = f"epochs {done + 1} to {epochs_recorded} train again"
-        start = f"resumed from the checkpoint after epoch {done}" if done else "started again from epoch 1"
+        start = f"resumed from the checkpoint after epoch {done}" if done else "resumed from the start"
         return f"Run {self.run_id} {start}; {why}, so {again}."
 
     def save_weights(self, state: dict[str, torch.Tensor]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nnlab.cli import main
 from nnlab.jobs import JobManager
+from nnlab.runfolder import RunFolder
 from nnlab.runner import execute
 from nnlab.runs import LOST_REASON, RunStore
 from nnlab.train import Callback
@@ -56,10 +57,11 @@ def test_resume_point_names_a_checkpoint_never_saved_and_a_whole_one(store):
     (folder.path / ".last.pt.tmp").unlink()
     assert folder.resume_point(2).endswith("epoch 2's checkpoint was never saved, so epoch 2 trains again.")
     assert folder.resume_point(1) == f"Run {run_id} resumed after epoch 1."
+    assert RunFolder(folder.path.with_name("never-trained")).resume_point(0).endswith("resumed from the start.")
     (folder.path / "last.pt").unlink()
     assert (
         folder.resume_point(2)
-        == f"Run {run_id} started again from epoch 1; epoch 2's checkpoint was never saved, so epochs 1 to 2 train again."
+        == f"Run {run_id} resumed from the start; epoch 2's checkpoint was never saved, so epochs 1 to 2 train again."
     )
 
 
