@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
@@ -61,6 +66,20 @@ STATUS_COLORS = {
 }
 
 FAVICON = Path(__file__).with_name("favicon.png")
+ENTRY_POINT = Path(__file__).resolve().parents[2] / "app.py"
+_ENTRY = threading.local()  # script runs happen on a thread per session
+
+
+@contextmanager
+def through_entry_point() -> Iterator[None]:
+    """app.py runs its navigation inside this, so a page knows it was reached through st.navigation."""
+    _ENTRY.active = True
+    try:
+        yield
+    finally:
+        _ENTRY.active = False
+
+
 # the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
 
@@ -84,11 +103,24 @@ def store() -> RunStore:
     return manager().store
 
 
+def _entry_point_skipped() -> bool:
+    """Whether app.py is the app but this page runs without its navigation around it."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(_ENTRY, "active", False):
+        return False
+    return Path(ctx.main_script_path).resolve() == ENTRY_POINT
+
+
 def page_setup(title: str) -> None:
     """A page's first call: its tab title, the password gate and the last action's message.
 
     Each page makes it itself, not app.py around page.run(): next to a pages/ folder Streamlit runs a page
     script on its own in a server's first run and in AppTest, and the gate must hold there too."""
+    if _entry_point_skipped():
+        # A link straight to a page, in a session's first run: Streamlit ran this file on its own, under the pages/
+        # folder's old navigation (its sidebar says "app"). Run the entry point instead: it resolves this page.
+        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+        st.stop()
     # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
     st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
