@@ -20,6 +20,7 @@ from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
+from nnlab.naming import run_name
 from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
@@ -164,19 +165,10 @@ def status_badge(status: str) -> None:
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
-def run_title(rec: RunRecord) -> str:
-    """'MLP on Handwritten digits (scikit-learn)': the architecture and the data as the form names them."""
-    from nnlab.data import DATASETS
-    from nnlab.models import MODELS
-
-    arch = MODELS[rec.arch].title if rec.arch in MODELS else rec.arch
-    return f"{arch} on {DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
-
-
 def run_label(rec: RunRecord) -> str:
-    """One line naming a run in pickers."""
+    """One line naming a run in pickers (plain text: a selectbox shows it as typed)."""
     score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
-    return f"{rec.run_id} · {rec.arch} on {rec.dataset} · {rec.status}{score}"
+    return f"{run_name(rec)} · {rec.run_id} · {rec.status}{score}"
 
 
 def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER) -> RunRecord | None:
@@ -201,7 +193,7 @@ def data_notes_ui(notes: DataNotes) -> None:
 
 
 def md(text: object) -> str:
-    """User data (class, column and file names, and messages that quote them) made literal inside Streamlit
+    """User data (class, column, file and run names, and messages that quote them) made literal inside Streamlit
     markdown: no link, image, HTML, emphasis, icon or formula can come from it; it reads as it was typed."""
     return _MARKDOWN.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, str(text)))
 
