@@ -89,6 +89,18 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
     return df[differs]
 
 
+def scored_config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """config_diff as text under a first row of each run's test score, the best one marked where all share a metric."""
+    scores = {r.run_id: r.score_text for r in records}
+    scored = [r for r in records if r.test_value is not None]
+    if len(scored) > 1 and len({r.test_metric for r in scored}) == 1:
+        pick = max if scored[0].higher_is_better else min
+        best = pick(scored, key=lambda r: r.test_value)
+        if sum(r.test_value == best.test_value for r in scored) == 1:  # a tie has no winner
+            scores[best.run_id] += " (best)"
+    return pd.concat([pd.DataFrame([scores], index=["test score"]), config_diff(records).astype(str)])
+
+
 def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Config fields that vary across runs with a test value, plus that value (for parallel coordinates)."""
     scored = [r for r in records if r.test_value is not None]
