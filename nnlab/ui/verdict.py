@@ -29,6 +29,7 @@ from nnlab.ui.results import clicked_cell, example_cards, md, results_of
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
+VERDICT_WIDTH, DIFF_WIDTH = 460, 400  # pixels of the verdict's evidence and of the score-and-diff table beside it
 
 
 @st.cache_resource(show_spinner="Comparing on the test set…", max_entries=8)
@@ -51,7 +52,8 @@ def verdict_section(tw: TwoWay) -> None:
     lines = describe(tw)
     box = {B_BETTER: st.success, A_BETTER: st.warning}.get(tw.verdict.verdict, st.info)
     box(f"**{md(lines[0])}**", icon=":material/balance:")
-    left, right = st.columns([3, 2], gap="large")
+    row = st.container(horizontal=True, gap="medium")  # side by side where both fit, stacked on narrow windows
+    left, right = row.container(width=VERDICT_WIDTH), row.container(width=DIFF_WIDTH)
     with left:
         for line in lines[1:]:
             st.markdown(f"- {md(line)}")
