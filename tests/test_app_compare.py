@@ -8,7 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
+from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table, scored_config_diff
 from nnlab.groups import group_id
 from nnlab.records import ACTIVE
 from nnlab.registry import make_config
@@ -112,14 +112,16 @@ def test_three_runs_show_each_test_score_above_their_config_differences(trained)
     ids = [trained["digits"], trained["digits_b"], trained["iris"]]
     at = _select(_open(), ids)
     assert "Test score and config differences" in [s.value for s in at.subheader]
-    diff = next(d.value for d in at.dataframe if d.value.index[0] == "test score")
+    diff = next(d.value for d in at.dataframe if d.value.index[0] == "test accuracy")
     runs = {r.run_id: r for r in RunStore().list()}
     assert set(diff.columns) == set(ids) and "hidden_sizes" in diff.index and "dataset" in diff.index
     values = [runs[i].test_value for i in ids]
     for run_id in ids:
         best = runs[run_id].test_value == max(values) and values.count(max(values)) == 1
-        assert diff.loc["test score", run_id] == runs[run_id].score_text + (" (best)" if best else "")
-    assert diff.loc["test score", ids[0]].startswith("accuracy 0.")
+        assert diff.loc["test accuracy", run_id] == f"{runs[run_id].test_value:.3f}" + (" (best)" if best else "")
+    forecaster = [trained["digits"], trained["series"], trained["failed"]]  # no shared metric: each names its own
+    row = scored_config_diff([runs[i] for i in forecaster]).loc["test score"]
+    assert list(row) == [runs[i].score_text for i in forecaster] and row.iloc[2] == "–"
 
 
 def test_filters_narrow_the_table(trained):
