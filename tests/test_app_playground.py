@@ -52,8 +52,8 @@ def test_feature_rows_are_classified(trained):
     at = _open(trained["iris"])
     assert list(at.dataframe[0].value.columns) == ["sepal length", "sepal width", "petal length", "petal width"]
     table = at.dataframe[-1].value  # the first is the editable input
-    assert list(table.columns[:1]) == ["prediction"] and len(table) == 3
-    assert at.metric[0].label == "Prediction for row 0" and at.metric[0].value == table["prediction"].iloc[0]
+    assert list(table.columns[:2]) == ["row", "prediction"] and len(table) == 3
+    assert at.metric[0].label == "Prediction for row 1" and at.metric[0].value == table["prediction"].iloc[0]
 
 
 def test_the_headline_prediction_names_its_row_and_follows_the_selected_one(trained):
@@ -62,7 +62,7 @@ def test_the_headline_prediction_names_its_row_and_follows_the_selected_one(trai
     at.session_state["playground_rows_pick"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    assert at.metric[0].label == "Prediction for row 2" and at.metric[0].value == table["prediction"].iloc[2]
+    assert at.metric[0].label == "Prediction for row 3" and at.metric[0].value == table["prediction"].iloc[2]
     assert any("every row" in c.value for c in at.caption)
 
 

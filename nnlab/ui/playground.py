@@ -106,12 +106,14 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
     except NNLabError as exc:
         show_error(exc)
         return
-    table = pd.DataFrame(probs, columns=predictor.classes, index=edited.index)
+    table = pd.DataFrame(probs, columns=predictor.classes)
     table.insert(0, "prediction", [predictor.classes[i] for i in probs.argmax(1)])
-    st.caption("The model's answer for every row above; select a row to draw its probabilities.")
+    table.insert(0, "row", np.arange(1, len(table) + 1))  # counted from the top of the table above
+    st.caption("The model's answer for every row above, counted from the top; select a row to draw its probabilities.")
     event = st.dataframe(
         table,
         width="stretch",
+        hide_index=True,
         key=KEY_ROWS_PICK,
         on_select="rerun",
         selection_mode="single-row",
@@ -122,7 +124,7 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
     )
     picked = [i for i in (event.selection.rows if event is not None else []) if i < len(table)]
     row = picked[0] if picked else 0
-    show_probabilities(predictor, probs[row], "playground_probs_rows", f"Prediction for row {table.index[row]}")
+    show_probabilities(predictor, probs[row], "playground_probs_rows", f"Prediction for row {row + 1}")
 
 
 def series_input(predictor: Predictor, res: Results | None) -> None:
