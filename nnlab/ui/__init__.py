@@ -184,17 +184,3 @@ def queue_place(run_id: str) -> int:
     """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
     waiting = manager().queued()
     return waiting.index(run_id) + 1 if run_id in waiting else 0
-
-
-def format_duration(seconds: float | None) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "–"
-    if seconds < 9.95:  # a sub-second run is not "0 s"
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"

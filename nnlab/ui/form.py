@@ -213,12 +213,14 @@ def run_form() -> None:
     """The whole form: inputs on the left; preview, problems and Start on the right."""
     form, side = st.columns([3, 2], gap="large")
     with form:
-        spec, cfg, problems = _form_inputs()
+        spec, cfg, problems = form_inputs()
     with side:
         _preview_and_start(spec, cfg, problems)
 
 
-def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+    """The form's inputs, section by section (the Sweep page draws them too, same widgets and keys): the dataset
+    spec, the config they make, and every problem with it (missing inputs marked with TODO)."""
     expert = st.toggle(FIELDS["expert"].label, key=KEY_EXPERT, help=FIELDS["expert"].hint)
     if expert:
         st.caption(f"Expert ranges in force: {expert_ranges()}.")

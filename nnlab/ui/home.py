@@ -13,7 +13,8 @@ from nnlab.errors import NNLabError
 from nnlab.models import MODELS
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, format_duration, go, manager, status_label, store, submit_run
+from nnlab.text import format_duration
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, status_label, store, submit_run
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
