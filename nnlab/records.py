@@ -97,6 +97,8 @@ class RunRecord:
     summary: dict[str, Any]
     sweep_id: str | None = None  # the sweep this run is a trial of (nnlab.sweep), and its trial number there
     trial: int | None = None
+    name: str = ""  # what the user called the run ("" until renamed: nnlab.naming gives its default)
+    note: str = ""  # the user's note on it
 
     @property
     def active(self) -> bool:
