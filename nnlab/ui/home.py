@@ -87,7 +87,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "run": [r.run_id for r in runs],
             "name": [run_name(r) for r in runs],
             "status": [status_label(r) for r in runs],
-            "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
+            "test score": [r.score_text for r in runs],
             "epochs": [r.epochs_done for r in runs],
             "time": [format_duration(time_so_far(r)) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
