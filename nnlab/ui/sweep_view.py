@@ -19,6 +19,7 @@ from nnlab.ui import (
     flash,
     go,
     manager,
+    md,
     show_error,
     status_badge,
     store,
@@ -45,10 +46,9 @@ def sweep_view(sweep_id: str) -> None:
         show_error(exc)
         new_sweep_button()
         return
-    head, badge = st.columns([6, 1], vertical_alignment="center")
     base = rec.spec.base
-    head.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False)
-    with badge:
+    with st.container(horizontal=True, vertical_alignment="center"):  # the badge wraps below on narrow screens
+        st.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False, width="content")
         status_badge(rec.status)
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
     where = f" · on {rec.spec.runs_on.where}" if rec.spec.executor == "ray" else ""
@@ -128,7 +128,7 @@ def live_panel(sweep_id: str, status: str) -> None:
 def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
     """Trials done, pruned, failed, the best value and the time so far."""
     s = summary(store(), rec)
-    cols = [st.container(horizontal=True, gap="large")] * 5  # wraps on narrow screens instead of cutting values
+    cols = [st.container(horizontal=True, gap="medium")] * 5  # wraps on narrow screens instead of cutting values
     cols[0].metric("Trials done", f"{ended(s)} / {rec.spec.trials}")
     cols[1].metric("Pruned", s["pruned"])
     cols[2].metric("Failed", s["failed"])
@@ -138,7 +138,7 @@ def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
                    help=OBJECTIVE_LABELS[rec.spec.objective])  # fmt: skip
     cols[4].metric("Time", format_duration(rec.elapsed))
     if rec.reason:
-        st.caption(rec.reason)
+        st.caption(md(rec.reason))
     best = best_trial(rec, trials)
     if best is not None and st.button("Train the best config for longer", icon=":material/trending_up:",
                                       key="sw_longer", disabled=rec.status == "running"):  # fmt: skip
@@ -196,12 +196,19 @@ def charts(rec: SweepRecord, trials: list[Trial]) -> None:
     with progress:
         left, right = st.columns(2)
         left.markdown("##### Best so far")
-        left.plotly_chart(sweep_plots.best_so_far_figure(best_so_far(rec, trials), trials, objective),
-                          key="sw_best", config={"displayModeBar": False})  # fmt: skip
+        best = best_so_far(rec, trials)
+        if not best:  # an empty chart reads as broken
+            left.caption("Appears once a trial has finished.")
+        else:
+            left.plotly_chart(sweep_plots.best_so_far_figure(best, trials, objective),
+                              key="sw_best", config={"displayModeBar": False})  # fmt: skip
         right.markdown("##### Every trial's curve (pruned: dotted, ✕ where cut)")
         histories = store().metrics_many([t.runs[0].run_id for t in trials])
-        right.plotly_chart(sweep_plots.curves_figure(trials, histories, objective), key="sw_curves",
-                           config={"displayModeBar": False})  # fmt: skip
+        if not any(histories.values()):
+            right.caption("Each trial's validation curve appears after its first epoch.")
+        else:
+            right.plotly_chart(sweep_plots.curves_figure(trials, histories, objective), key="sw_curves",
+                               config={"displayModeBar": False})  # fmt: skip
     finished = sum(t.value is not None for t in trials)
     if finished < 2:
         for tab in (params, importance):
