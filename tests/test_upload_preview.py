@@ -48,7 +48,7 @@ def test_a_csv_shows_its_first_rows_and_class_counts_with_the_label_picked_from_
     assert picker.options == ["sepal", "petal", "species", "site"]  # the file's own columns, not a typed name
     assert picker.value == "species"  # the usual name of a label column, found among them
     assert not at.error and not at.button("tr_start").disabled
-    assert "What was read from iris\\.csv" in "\n".join(m.value for m in at.markdown)
+    assert "What was read from iris.csv" in "\n".join(m.value for m in at.markdown)
     head, counts = _frames(at)[:2]
     assert list(head.columns) == ["sepal", "petal", "species", "site"] and len(head) == 5
     assert head["sepal"].tolist() == df["sepal"].head(5).tolist()
