@@ -42,18 +42,16 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
     return c
 
 
-def train_group(
-    store: RunStore, cfg: RunConfig, seeds: int, as_json: bool, run_here: Callable[[str], RunRecord]
-) -> int:
-    """Create the group's runs, train them one after another here, and print the group's summary."""
+def train_group(store: RunStore, cfg: RunConfig, seeds: int, as_json: bool, train: Callable[[str], RunRecord]) -> int:
+    """Create the group's runs, train them one after another (train: a queued run's id to its ended record, here
+    or on Ray), and print the group's summary."""
     if seeds < 1:
         raise NNLabError(f"--seeds must be 1 or more (got {seeds}).")
     ids = []
     for member in seed_configs(cfg, seeds):
         run_id = store.create(member)
         ids.append(run_id)
-        store.claim_queued(run_id)
-        rec = run_here(run_id)
+        rec = train(run_id)
         if not as_json:
             score = f"test {rec.test_metric} {rec.test_value:.4f}" if rec.test_value is not None else rec.status
             print(f"run {rec.run_id}  seed {member.seed}  {score}")
