@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -44,3 +46,18 @@ def test_a_store_that_never_used_ray_has_no_ray_table_and_no_ray_runs(store):
     backend.reattach()
     assert not RayTable(store).exists()
     assert backend.previous("x") is None and not backend.is_active("x") and not backend.stop("x")
+
+
+def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
+    from nnlab.executors.lifeline import Lifeline, answers, host_port
+
+    assert host_port("10.0.0.5:6379") == ("10.0.0.5", 6379) and host_port("[::1]:6379") == ("::1", 6379)
+    head = socket.create_server(("127.0.0.1", 0))
+    address = f"127.0.0.1:{head.getsockname()[1]}"
+    lost = threading.Event()
+    line = Lifeline(address, lost_s=0.5, on_lost=lost.set, every_s=0.05).start()
+    assert answers(address) and not lost.wait(1.0) and not line.lost()  # answering: never lost
+    head.close()  # the head is gone: nothing accepts at its port any more
+    assert lost.wait(10) and line.lost() and not answers(address)
+    line.thread.join(5)
+    assert not line.thread.is_alive()  # it reports once and ends
