@@ -3,6 +3,8 @@ curves that grow while it trains. The form that starts a run is in nnlab.ui.form
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from nnlab.config import FIELDS, RunConfig
@@ -32,6 +34,7 @@ from nnlab.ui.keys import KEY_CURVES
 __all__ = ["live_view", "run_form"]
 
 POLL_S = 1.0  # live view refresh while a run is queued or running
+CURVE_REFRESH_S = 3.0  # and of its curves
 
 
 def _fmt(x: float) -> str:
@@ -262,16 +265,18 @@ def device_short(label: str) -> str:
 
 
 def curves(rec: RunRecord) -> None:
-    """Loss and score per epoch; the figure is rebuilt only when a new epoch arrives (no re-mount otherwise)."""
-    history = store().metrics(rec.run_id)
-    signature = (rec.run_id, rec.status, len(history), history[-1] if history else None)
+    """Loss and score per epoch. The figure is rebuilt only when a new epoch arrives, and while the run trains at
+    most every CURVE_REFRESH_S: each redraw costs every watching tab a Plotly render, on the cores training uses."""
     cached = st.session_state.get(KEY_CURVES)
-    if cached is None or cached[0] != signature:
-        task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
-        last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
-        fig = curves_figure(history, task, last)  # the axis the curve will fill
-        cached = (signature, fig)
-        st.session_state[KEY_CURVES] = cached
-    if not history:
+    same = cached is not None and cached[0][:2] == (rec.run_id, rec.status)
+    if not (same and rec.active and time.monotonic() - cached[2] < CURVE_REFRESH_S):
+        history = store().metrics(rec.run_id)
+        signature = (rec.run_id, rec.status, len(history), history[-1] if history else None)
+        if cached is None or cached[0] != signature:
+            task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
+            last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
+            cached = (signature, curves_figure(history, task, last), time.monotonic())  # the axis the curve will fill
+            st.session_state[KEY_CURVES] = cached
+    if not cached[0][2]:
         st.caption("The curves appear when the first epoch ends.")
     st.plotly_chart(cached[1], key=f"tr_curves_{rec.run_id}", height=CURVE_HEIGHT, config={"displayModeBar": False})
