@@ -87,15 +87,16 @@ class Head:
 def doomed_head() -> Iterator[Head]:
     ray = pytest.importorskip("ray")
     temp = tempfile.mkdtemp(prefix="nnray-")  # short: Ray's socket paths must stay under about 100 characters
-    port, client, agent = free_ports(3)
+    port, dashboard, agent = free_ports(3)  # not Ray's fixed defaults: other Ray instances may hold those
     cmd = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}"]
-    cmd += ["--num-cpus=1", "--num-gpus=0", "--include-dashboard=false", f"--ray-client-server-port={client}"]
+    cmd += ["--num-cpus=1", "--num-gpus=0", "--include-dashboard=false", f"--dashboard-port={dashboard}"]
     cmd += [f"--dashboard-agent-listen-port={agent}", f"--temp-dir={temp}", "--disable-usage-stats"]
     log = open(Path(temp) / "head.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     head = Head(f"{ray.util.get_node_ip_address()}:{port}", process)
     try:
-        wait_until(lambda: answers(head.address), "the head to listen", 90, every=0.2)
+        wait_until(lambda: answers(head.address) or process.poll() is not None, "the head to listen", 90, every=0.2)
+        assert process.poll() is None, (Path(temp) / "head.log").read_text()[-2000:]
         yield head
     finally:
         if process.poll() is None:  # the test ended before the head vanished
@@ -115,6 +116,7 @@ def test_the_cluster_vanishing_fails_the_running_run_with_one_sentence_and_the_m
     store, doomed_head, monkeypatch
 ):
     monkeypatch.setenv("NNLAB_RAY_LOST_S", str(LOST_S))  # the driver process reads it from its environment
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)  # as for a user: nnlab's driver must send the token itself
     manager = JobManager(store, leave_core=False)
     run_id = manager.submit(
         tiny_config("mlp", epochs=200, batch_size=16, early_stopping=False, threads=1),

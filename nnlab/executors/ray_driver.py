@@ -358,12 +358,15 @@ def connect_within(driver: Driver, seconds: float) -> None:
         raise failure[0]
 
 
-def connect_error(where: str, exc: Exception) -> str:
-    """One sentence on why ray.init failed (Ray's messages never contain the token)."""
+def connect_error(where: str, exc: BaseException) -> str:
+    """One sentence on why ray.init failed (Ray's messages never contain the token); a refused or missing token
+    shows only in the error's cause."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    told = " ".join(str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None).lower()
     hint = (
-        "give nnlab the cluster's token (README, Scaling out)"
-        if "auth" in first.lower() or "token" in first.lower()
+        "the cluster wants a token nnlab does not have, or refused the one it has: give nnlab the cluster's "
+        "token (README, Scaling out)"
+        if "authenticat" in told or "token" in told
         else "check --ray-address (or NNLAB_RAY_ADDRESS) and that the cluster is up"
     )
     return f"Could not connect to {where} ({first}); {hint}."
