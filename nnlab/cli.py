@@ -23,6 +23,7 @@ from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
 from nnlab.flags import add_train_options
+from nnlab.naming import clean
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
 
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
+    t.add_argument("--name", help="what to call the run (default: the architecture on the data, e.g. MLP on wine.csv)")
+    t.add_argument("--note", help="a note kept with the run (shown in the dashboard and the report)")
     add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
@@ -99,7 +102,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address", "name", "note"}
 
 
 def _display(hook: Callable[..., None]) -> Callable[..., None]:
@@ -219,10 +222,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         return dry_run(cfg, args.json)
     executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
+    name, note = clean(args.name or "", args.note or "")
     train = _train_on_ray(store, executor, cfg) if executor.is_ray else lambda run_id: _claim_and_run(store, run_id)
     if args.seeds != 1:
-        return train_group(store, cfg, args.seeds, args.json, train)
-    return report(train(store.create(cfg)), args.json)
+        return train_group(store, cfg, args.seeds, args.json, train, name, note)
+    return report(train(store.create(cfg, name=name, note=note)), args.json)
 
 
 def _claim_and_run(store: RunStore, run_id: str) -> RunRecord:
@@ -283,10 +287,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
-    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  created")
+    print(
+        f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  {'created':19}  name"
+    )
     for r in runs:
         value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
-        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}")
+        print(
+            f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}  "
+            f"{r.name or '-'}"
+        )
     return 0
 
 

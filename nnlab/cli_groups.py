@@ -42,14 +42,22 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
     return c
 
 
-def train_group(store: RunStore, cfg: RunConfig, seeds: int, as_json: bool, train: Callable[[str], RunRecord]) -> int:
-    """Create the group's runs, train them one after another (train: a queued run's id to its ended record, here
-    or on Ray), and print the group's summary."""
+def train_group(
+    store: RunStore,
+    cfg: RunConfig,
+    seeds: int,
+    as_json: bool,
+    train: Callable[[str], RunRecord],
+    name: str = "",
+    note: str = "",
+) -> int:
+    """Create the group's runs (each named and noted as given), train them one after another (train: a queued
+    run's id to its ended record, here or on Ray), and print the group's summary."""
     if seeds < 1:
         raise NNLabError(f"--seeds must be 1 or more (got {seeds}).")
     ids = []
     for member in seed_configs(cfg, seeds):
-        run_id = store.create(member)
+        run_id = store.create(member, name=name, note=note)
         ids.append(run_id)
         rec = train(run_id)
         if not as_json:

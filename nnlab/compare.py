@@ -9,13 +9,14 @@ from typing import Any
 import pandas as pd
 
 from nnlab.config import FIELDS
+from nnlab.naming import run_name
 from nnlab.records import RunRecord
 
 # the settings a person varies most often, as columns of the runs table (their descriptions rank them)
 KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
 NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
-_RUN_COLUMNS = ("run", "status", "arch", "dataset")
-_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created")
+_RUN_COLUMNS = ("run", "name", "status", "arch", "dataset")
+_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created", "note")
 
 
 def width(rec: RunRecord) -> str:
@@ -40,6 +41,7 @@ def _setting(rec: RunRecord, name: str) -> Any:
 def _row(rec: RunRecord) -> dict[str, Any]:
     return {
         "run": rec.run_id,
+        "name": run_name(rec),
         "status": rec.status,
         "arch": rec.arch,
         "dataset": rec.dataset,
@@ -50,6 +52,7 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "seconds": rec.seconds,
         "device": rec.device,
         "created": pd.Timestamp(rec.created, unit="s"),
+        "note": rec.note,
     }
 
 

@@ -15,7 +15,7 @@ from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayBackend
 from nnlab.isolated import run_isolated
 from nnlab.liveness import Heartbeat
-from nnlab.records import RESUMABLE, EpochRecord, RunRecord
+from nnlab.records import NOT_STARTED, RESUMABLE, USER_STOPPED, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.runs import RunStore
@@ -123,13 +123,14 @@ class JobManager:
         else:
             self._enqueue(run_id, resume=resume, observer=observer)
 
-    def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> str:
-        """Stop a queued run at once or a running one at the next batch, ending as `status`; says what happened."""
+    def stop(self, run_id: str, status: str = "stopped", reason: str = USER_STOPPED) -> str:
+        """Stop a queued run at once or a running one at the next batch, ending as `status` with `reason` (a plain
+        Stop of a queued run: "Stopped before it started."); says what happened."""
         with self._cv:
             for item in list(self._queue):
                 if item[0] == run_id:
                     self._queue.remove(item)
-                    before = "Stopped before it started." if status == "stopped" else reason
+                    before = NOT_STARTED if reason == USER_STOPPED else reason
                     self.store.update(run_id, status=status, reason=before)
                     return f"Run {run_id} was removed from the queue."
             flag = self._running.get(run_id)

@@ -32,6 +32,7 @@ from nnlab.models import build_model, count_parameters
 from nnlab.registry import check
 from nnlab.runfolder import RunFolder
 from nnlab.runner import device_label, set_threads
+from nnlab.text import format_duration
 from nnlab.train import Trainer, resolve_device
 
 MB = 2**20
@@ -342,25 +343,15 @@ def describe(est: Estimate) -> str:
         f"device         {est.device}",
     ]
     if est.seconds_per_epoch is not None:
-        lines.append(f"per epoch      {format_seconds(est.seconds_per_epoch)} ({est.steps_per_epoch:,} steps)")
-        lines.append(f"whole run      {format_seconds(est.seconds_total or 0)} for {est.epochs} epochs at most")
+        lines.append(
+            f"per epoch      {format_duration(est.seconds_per_epoch, fine=True)} ({est.steps_per_epoch:,} steps)"
+        )
+        lines.append(
+            f"whole run      {format_duration(est.seconds_total or 0, fine=True)} for {est.epochs} epochs at most"
+        )
     if est.reason:
         lines.append(f"warning        {est.reason}")
     return "\n".join(lines)
-
-
-def format_seconds(s: float) -> str:
-    """'4.7 ms', '0.11 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
-    if s < 0.1:
-        return f"{s * 1000:.2g} ms"
-    if s < 10:
-        return f"{s:.2g} s"
-    s = int(round(s))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 class Estimates:

@@ -12,6 +12,7 @@ from nnlab.config import RunConfig
 STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
+USER_STOPPED, NOT_STARTED = "Stopped by the user.", "Stopped before it started."  # a plain Stop's reasons
 
 # the headline metric of each task and its direction (scikit-learn's convention: a *_score is higher-better)
 METRICS: dict[str, bool] = {"accuracy": True, "rmse": False}  # name -> higher is better
@@ -96,6 +97,8 @@ class RunRecord:
     summary: dict[str, Any]
     sweep_id: str | None = None  # the sweep this run is a trial of (nnlab.sweep), and its trial number there
     trial: int | None = None
+    name: str = ""  # what the user called the run ("" until renamed: nnlab.naming gives its default)
+    note: str = ""  # the user's note on it
 
     @property
     def active(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
+from nnlab.executors import Executor, make_executor
 from nnlab.liveness import pid_alive
 from nnlab.runs import RunStore, new_run_id
 from nnlab.sweep_space import Dim
@@ -48,10 +49,17 @@ class SweepSpec:
     seeds: int = 1  # runs per proposed config (seeds base.seed, base.seed + 1, ...); the objective is their mean
     time_limit: float = 0  # seconds; 0: none
     name: str = ""
+    executor: str = "local"  # where the trials train: "local" (this machine) or "ray"
+    ray_address: str = ""  # with "ray": the cluster's head; "" a local Ray instance
 
     @property
     def direction(self) -> str:
         return OBJECTIVES[self.objective]
+
+    @property
+    def runs_on(self) -> Executor:
+        """The executor the sweep's trials train on."""
+        return make_executor(self.executor, self.ray_address if self.executor == "ray" else None)
 
     def to_json(self) -> str:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("base", "dims")}

@@ -6,7 +6,8 @@ from nnlab.errors import NNLabError
 from nnlab.metrics import per_class_f1
 from nnlab.notes import run_notes
 from nnlab.plots import curves_figure, f1_figure, forecast_vs_actual_figure, residuals_figure
-from nnlab.ui import data_notes_ui, page_setup, pick_run, show_error, status_badge, store
+from nnlab.ui import data_notes_ui, page_setup, pick_run, show_error, store
+from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
     cell_examples_section,
     classification_report_table,
@@ -26,7 +27,7 @@ if rec is None:
     st.info("No runs yet: train a model on the Train page, then come back here.")
     st.stop()
 
-status_badge(rec.status)
+run_heading(rec)
 if rec.active:
     st.info(f"Run {rec.run_id} is {rec.status}; its results appear here when it ends.")
     live_view_link(rec.run_id)

@@ -12,6 +12,7 @@ from nnlab.records import higher_is_better
 from nnlab.ui import page_setup, store
 from nnlab.ui.compare import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
 from nnlab.ui.manage import delete_selected
+from nnlab.ui.rename import rename_popover
 from nnlab.ui.verdict import flips_section, two_way, verdict_section
 
 page_setup("Compare runs")
@@ -37,6 +38,7 @@ else:
     members = {run_id: [by_id[run_id]] for run_id in chosen}
     if len(chosen) == 1:
         rerun_ui(by_id[chosen[0]])
+        rename_popover(by_id[chosen[0]])
     delete_selected([by_id[run_id] for run_id in chosen])
 
 tw = None

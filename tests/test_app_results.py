@@ -48,7 +48,11 @@ def test_no_runs_says_where_to_start():
 
 def test_classification_report_and_headline(trained):
     at = _open(trained["digits"])
-    assert _subheaders(at)[:2] == ["Confusion matrix", "Classification report"]
+    assert _subheaders(at)[:3] == [
+        "MLP on Handwritten digits \\(scikit\\-learn\\)",
+        "Confusion matrix",
+        "Classification report",
+    ]
     assert [m.label for m in at.metric][:3] == ["test accuracy", "balanced accuracy", "macro F1"]
     table = at.dataframe[0].value
     assert list(table["class"]) == [str(d) for d in range(10)] + ["accuracy", "macro avg", "weighted avg"]
@@ -106,7 +110,7 @@ def test_feature_rows_and_escaped_class_names(trained):
 
 def test_regression_shows_forecast_residuals_and_naive(trained):
     at = _open(trained["series"])
-    assert _subheaders(at)[:2] == ["Forecast against actual", "Residuals"]
+    assert _subheaders(at)[:3] == ["LSTM \\(time series\\) on series\\.csv", "Forecast against actual", "Residuals"]
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["test RMSE", "naive RMSE"] and "R²" in labels
     assert len(at.get("plotly_chart")) >= 2

@@ -140,7 +140,7 @@ def start(page):
 
 
 def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server, tmp_path):
-    """Items 3, 9 and 2: an out-of-range value, an upload without its label column, missing ResNet weights."""
+    """Items 3, 9 and 2: an out-of-range value, an upload whose label column holds no classes, missing ResNet weights."""
     watch = Watch(page, server)
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server}/Train")
@@ -161,8 +161,11 @@ def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server
     choose(page, "Dataset", "Your CSV table")
     assert errors(page) == []  # nothing is wrong before the user has done anything
     table = tmp_path / "wine.csv"
-    table.write_text("alcohol,acidity,quality\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(60)))
+    table.write_text("alcohol,acidity,quality\n" + "".join(f"{i % 7 + 0.5},{i % 5},{i % 3}\n" for i in range(60)))
     page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(table))
+    settle(page, "text=What was read from wine.csv")
+    assert errors(page) == [] and start(page).is_enabled()  # the label column is picked from the file's columns
+    choose(page, "Label column", "alcohol")  # a column of fractions: not classes
     settle(page, "[data-testid=stAlertContentError]")
     message = " ".join(errors(page))
     shot(page, "form-csv-without-label")

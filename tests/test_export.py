@@ -102,6 +102,21 @@ def test_the_default_digits_mlp_script_reaches_the_runs_accuracy(store, tmp_path
     assert abs(accuracy - store.get(run_id).test_value) <= 0.03  # within the noise of a rerun (540 test digits)
 
 
+@pytest.mark.slow
+def test_the_series_script_prepares_changes_as_the_run_did_and_reaches_its_rmse(store, tmp_path):
+    cfg = make_config("ts-lstm", dataset="series", threads=1, seed=0)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    train_py = _script(store, run_id, tmp_path / "series-script")
+    out = _isolated([train_py.name], train_py.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rmse = float(re.search(r"test rmse ([\d.]+)", out.stdout).group(1))
+    sizes = store.get(run_id).summary  # the same windows in each part as the run's
+    assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
+    assert abs(rmse - store.get(run_id).test_value) <= 0.05 * store.get(run_id).test_value  # levels: 2x off
+
+
 def test_generated_data_is_saved_beside_the_script(trained, store, tmp_path):
     _script(store, trained["reviews"], tmp_path / "text")
     _script(store, trained["shapes"], tmp_path / "images")

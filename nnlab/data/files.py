@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from nnlab.data.layout import (
 )
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
 from nnlab.errors import DataError
+from nnlab.naming import file_name
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
@@ -36,8 +37,44 @@ _SEPARATORS = ",;\t|"
 
 
 def shown_name(path: Path) -> str:
-    """The file's name as the user knows it: without the content-hash prefix the dashboard gives uploads."""
-    return re.sub(r"^[0-9a-f]{12}-", "", path.name)
+    """The file's name as the user knows it: without the content-hash prefix the dashboard gave uploads."""
+    return file_name(str(path))
+
+
+@dataclass(frozen=True)
+class CsvPeek:
+    """A CSV as the loaders read it, for the form: its size, its columns, which hold numbers, its first rows."""
+
+    rows: int
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...]
+    head: pd.DataFrame
+
+
+LABEL_NAMES = ("label", "labels", "class", "target", "y", "category", "species", "sentiment", "outcome")
+
+
+def peek_csv(path: Path, rows: int = 5) -> CsvPeek:
+    """The CSV read as every loader reads it (read_csv): its row count, columns, columns of numbers, first rows."""
+    df = read_csv(path)
+    numeric = tuple(c for c in df.columns if is_number_column(df[c]))
+    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True))
+
+
+def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> str:
+    """The column a field (label_column, text_column, target) names: current where the CSV has it (case aside),
+    else a usual name or a guess, never `taken` (the other column of a text CSV); "" for an automatic target."""
+    folded = {c.lower(): c for c in peek.columns}
+    if current.strip().lower() in folded:
+        return folded[current.strip().lower()]
+    free = [c for c in peek.columns if c != taken] or list(peek.columns)
+    if field == "target":
+        return ""
+    if field == "text_column":  # the column of the longest words, in the first rows
+        words = [c for c in free if c not in peek.numeric] or free
+        return max(words, key=lambda c: peek.head[c].astype(str).str.len().mean())
+    named = [folded[n] for n in LABEL_NAMES if n in folded and folded[n] in free]
+    return named[0] if named else free[-1]
 
 
 def user_path(cfg: RunConfig, what: str) -> Path:

@@ -23,7 +23,7 @@ from nnlab.executors import Executor
 from nnlab.executors.lifeline import Lifeline, answers
 from nnlab.executors.ray_jobs import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
 from nnlab.executors.ray_worker import RunWorker
-from nnlab.records import ACTIVE, EpochRecord
+from nnlab.records import ACTIVE, NOT_STARTED, USER_STOPPED, EpochRecord
 from nnlab.runfolder import CHECKPOINT_LAST
 from nnlab.runs import RunStore
 
@@ -171,9 +171,7 @@ class Driver:
             return
         ray.kill(m.actor)  # still waiting for resources: nothing trained, nothing to keep
         self.monitors.pop(m.run_id)
-        self.end(
-            m.run_id, row.request, "Stopped before it started." if row.request == "stopped" else row.request_reason
-        )
+        self.end(m.run_id, row.request, NOT_STARTED if row.request_reason == USER_STOPPED else row.request_reason)
 
     def collect(self) -> None:
         """Wait up to POLL_S for the actors' answers and apply them; ask again."""

@@ -4,16 +4,23 @@ and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
 from __future__ import annotations
 
 import os
+import re
+import runpy
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
+from nnlab.naming import run_name
 from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
@@ -54,6 +61,20 @@ STATUS_COLORS = {
 }
 
 FAVICON = Path(__file__).with_name("favicon.png")
+ENTRY_POINT = Path(__file__).resolve().parents[2] / "app.py"
+_ENTRY = threading.local()  # script runs happen on a thread per session
+
+
+@contextmanager
+def through_entry_point() -> Iterator[None]:
+    """app.py runs its navigation inside this, so a page knows it was reached through st.navigation."""
+    _ENTRY.active = True
+    try:
+        yield
+    finally:
+        _ENTRY.active = False
+
+
 # the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
 
@@ -76,11 +97,24 @@ def store() -> RunStore:
     return manager().store
 
 
+def _entry_point_skipped() -> bool:
+    """Whether app.py is the app but this page runs without its navigation around it."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(_ENTRY, "active", False):
+        return False
+    return Path(ctx.main_script_path).resolve() == ENTRY_POINT
+
+
 def page_setup(title: str) -> None:
     """A page's first call: its tab title, the password gate and the last action's message.
 
     Each page makes it itself, not app.py around page.run(): next to a pages/ folder Streamlit runs a page
     script on its own in a server's first run and in AppTest, and the gate must hold there too."""
+    if _entry_point_skipped():
+        # A link straight to a page, in a session's first run: Streamlit ran this file on its own, under the pages/
+        # folder's old navigation (its sidebar says "app"). Run the entry point instead: it resolves this page.
+        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+        st.stop()
     # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
     st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
@@ -124,19 +158,15 @@ def status_badge(status: str) -> None:
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
-def run_title(rec: RunRecord) -> str:
-    """'MLP on Handwritten digits (scikit-learn)': the architecture and the data as the form names them."""
-    from nnlab.data import DATASETS
-    from nnlab.models import MODELS
-
-    arch = MODELS[rec.arch].title if rec.arch in MODELS else rec.arch
-    return f"{arch} on {DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
+def md(text: object) -> str:
+    """User-supplied text (class, column, file and run names) made literal inside Streamlit markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
 
 
 def run_label(rec: RunRecord) -> str:
-    """One line naming a run in pickers."""
+    """One line naming a run in pickers (plain text: a selectbox shows it as typed)."""
     score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
-    return f"{rec.run_id} · {rec.arch} on {rec.dataset} · {rec.status}{score}"
+    return f"{run_name(rec)} · {rec.run_id} · {rec.status}{score}"
 
 
 def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER) -> RunRecord | None:
@@ -184,17 +214,3 @@ def queue_place(run_id: str) -> int:
     """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
     waiting = manager().queued()
     return waiting.index(run_id) + 1 if run_id in waiting else 0
-
-
-def format_duration(seconds: float | None) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "–"
-    if seconds < 9.95:  # a sub-second run is not "0 s"
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"

@@ -8,6 +8,8 @@ KEY_AUTHED = "nnlab_authenticated"  # this session typed the demo password
 KEY_PASSWORD = "nnlab_password"
 KEY_RUN_PICKER = "run_picker"  # the Results page's run selectbox
 QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
+# a run's rename popover (Train, Results, Compare): its fields and its Save button
+KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE = "run_name_{run}", "run_note_{run}", "run_save_{run}"
 
 # Home
 KEY_RECENT = "home_recent"  # the recent-runs table's selection

@@ -3,7 +3,6 @@ confusion matrix with its example gallery, downloads, and the input widgets of t
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
 from nnlab.runfolder import Results, RunFolder
 from nnlab.text import plural
-from nnlab.ui import TRAIN_PAGE, store
+from nnlab.ui import TRAIN_PAGE, md, store
 from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
     KEY_CM_CHART,
@@ -193,11 +192,6 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
         help="The off-diagonal cell with the most test examples",
     )
     return (t, p) if t is not None and p is not None else None
-
-
-def md(text: object) -> str:
-    """User-supplied text (class, column and file names) made literal inside Streamlit markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
 
 
 def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:

@@ -10,26 +10,26 @@ import streamlit as st
 from nnlab.config import FIELDS, RunConfig
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.naming import run_name
 from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.text import plural
+from nnlab.text import format_duration, plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
     data_notes_ui,
     flash,
-    format_duration,
     go,
     manager,
+    md,
     queue_place,
-    run_title,
     show_error,
-    status_badge,
     store,
 )
 from nnlab.ui.form import prefill, run_form
 from nnlab.ui.keys import KEY_CURVES
+from nnlab.ui.rename import run_heading
 
 __all__ = ["live_view", "run_form"]
 
@@ -64,10 +64,7 @@ def live_view(run_id: str) -> None:
         st.warning("The run in this link is not in the store; it may have been deleted.")
         new_run_button()
         return
-    head, badge = st.columns([6, 1], vertical_alignment="center")
-    head.subheader(run_title(rec), anchor=False)
-    with badge:
-        status_badge(rec.status)
+    run_heading(rec)
     when = "queued" if rec.status == "queued" else "created"
     st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
     run_data_notes(rec)
@@ -211,7 +208,7 @@ def queue_text(run_id: str) -> str:
     if not place:
         return "Starting: loading the data and building the model…"
     running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
-    now = ", ".join(f"{r.run_id} ({run_title(r)})" for r in running) or "the run before it"
+    now = ", ".join(f"{r.run_id} ({md(run_name(r))})" for r in running) or "the run before it"
     ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""
     return (
         f"Queued: number {place} in line. It waits for {now} to finish{ahead}; "

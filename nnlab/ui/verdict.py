@@ -14,9 +14,9 @@ from nnlab.records import RunRecord
 from nnlab.report_compare import build_comparison_report, comparison_filename
 from nnlab.report_examples import EXAMPLES_CSS, examples_html, feature_names
 from nnlab.stats import A_BETTER, B_BETTER
-from nnlab.ui import show_error, store
+from nnlab.ui import md, show_error, store
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST
-from nnlab.ui.results import clicked_cell, md, results_of
+from nnlab.ui.results import clicked_cell, results_of
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
