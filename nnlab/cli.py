@@ -274,6 +274,7 @@ def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
     rec = store.get(run_id)
     if rec.status not in RESUMABLE:
         raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+    sys.stderr.write(f"nnlab: {store.folder(rec.run_id).resume_point(rec.epochs_done)}\n")
     store.update(rec.run_id, status="queued", reason="")
     store.claim_queued(rec.run_id)
     return _foreground(store, rec.run_id, True, as_json)

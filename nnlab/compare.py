@@ -92,6 +92,23 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
     return df[differs]
 
 
+def scored_config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """config_diff as text under a first row of each run's test score; where the runs share a metric, the row is
+    named after it ("test accuracy") and the best run is marked."""
+    scored = [r for r in records if r.test_value is not None]
+    metrics = {r.test_metric for r in scored}
+    if len(metrics) != 1:
+        row = pd.DataFrame([{r.run_id: r.score_text for r in records}], index=["test score"])
+    else:
+        scores = {r.run_id: f"{r.test_value:.3f}" if r.test_value is not None else "–" for r in records}
+        best = (max if scored[0].higher_is_better else min)(r.test_value for r in scored)
+        winners = [r for r in scored if r.test_value == best]
+        if len(scored) > 1 and len(winners) == 1:  # a tie has no winner
+            scores[winners[0].run_id] += " (best)"
+        row = pd.DataFrame([scores], index=[f"test {metrics.pop()}"])
+    return pd.concat([row, config_diff(records).astype(str)])
+
+
 def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Config fields that vary across runs with a test value, plus that value (for parallel coordinates)."""
     scored = [r for r in records if r.test_value is not None]

@@ -107,15 +107,18 @@ class JobManager:
         self._dispatch(run_id, False, observer, executor)
         return run_id
 
-    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
-        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there)."""
+    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> str:
+        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there);
+        returns what resuming does (from which epoch, and why when that is before the last recorded one)."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
         if self.ray.is_active(run_id):
             raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
+        point = self.store.folder(run_id).resume_point(rec.epochs_done)  # before the run takes up its checkpoint
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
         self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
+        return point
 
     def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
         if executor is not None and executor.is_ray:

@@ -115,6 +115,11 @@ class RunRecord:
         return higher_is_better(self.test_metric) if self.test_metric else None
 
     @property
+    def score_text(self) -> str:
+        """The test score as a person reads it: "accuracy 0.970", "rmse 1.23"; "–" without one."""
+        return f"{self.test_metric} {self.test_value:.3f}" if self.test_value is not None else "–"
+
+    @property
     def created_iso(self) -> str:
         return datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
 

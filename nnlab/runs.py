@@ -292,13 +292,17 @@ class RunStore:
             db.executemany("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)", points)
 
     def delete(self, run_id: str) -> None:
-        """Remove a run that is not active, its metrics and its folder."""
-        if self.get(run_id).status == "running" and run_id not in self.recover():
+        """Remove a run that is not active, its metrics, its folder, and the archives unpacked for it alone."""
+        from nnlab.unpacked import clean_workspace
+
+        rec = self.get(run_id)
+        if rec.status == "running" and run_id not in self.recover():
             raise NNLabError(f"Run {run_id} is running; stop it before deleting it.")
         with self._tx() as db:
             db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
         self.folder(run_id).remove()
+        clean_workspace(self, released=[rec.config.data_path] if rec.config.data_path else [])
 
     def recover(self) -> list[str]:
         """Running runs whose owner is gone become interrupted (returns their ids); queued ones stay queued for

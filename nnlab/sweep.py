@@ -22,6 +22,7 @@ from nnlab.errors import NNLabError
 from nnlab.executors import make_executor
 from nnlab.fitted import AUTO_EPOCHS
 from nnlab.jobs import JobManager
+from nnlab.liveness import Heartbeat
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import check, validate
 from nnlab.runs import RunStore
@@ -189,11 +190,13 @@ class SweepDriver:
                 f"Sweep {self.sweep_id} is already running in process {self.sweeps.get(self.sweep_id).pid}."
             )
         status, reason = "interrupted", "The sweep's driver failed; resume it."
+        beat = Heartbeat(lambda: self.sweeps.heartbeat(self.sweep_id), name=f"sweep-{self.sweep_id}-heartbeat")
         try:
             self.study = open_study(self.sweeps, self.rec, repair=True)
             self._reconcile()
             status, reason = self._loop()
         finally:
+            beat.stop()
             self.sweeps.finish_session(self.sweep_id, status, reason)
         return self.sweeps.get(self.sweep_id)
 
@@ -219,7 +222,6 @@ class SweepDriver:
                 continue
             elif not active and self._done():
                 return "finished", ""
-            self.sweeps.heartbeat(self.sweep_id)
             if self.on_tick is not None:
                 self.on_tick()
             time.sleep(TICK_S)

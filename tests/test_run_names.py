@@ -84,13 +84,13 @@ def _save(at: AppTest, run_id: str, name: str, note: str) -> AppTest:
 def test_rename_and_note_on_the_results_page_show_in_the_tables_and_pickers(trained, workspace):
     run_id = trained["iris"]
     at = open_page("../pages/2_Results.py", run_id)
-    assert at.subheader[0].value == "MLP on iris\\.csv"
+    assert at.subheader[0].value == "MLP on iris.csv"  # markdown-escaped by md(): a dot needs no escape
     at = _save(at, run_id, NAME, NOTE)
     rec = RunStore(workspace).get(run_id)
     assert (rec.name, rec.note) == (NAME, NOTE)
     at = open_page("../pages/2_Results.py", run_id)  # a fresh session: it comes from the store
     assert at.subheader[0].value == "Iris \\<b\\>baseline\\</b\\> \\*v1\\*"  # as typed, never markdown
-    assert "first try\\: lr 1e\\-3  \nnext\\: more dropout" in [c.value for c in at.caption]
+    assert "first try\\: lr 1e-3  \nnext\\: more dropout" in [c.value for c in at.caption]
     assert any(o.startswith(f"{NAME} · {run_id} · finished") for o in at.selectbox(key="run_picker").options)
 
     home = open_page("")

@@ -26,8 +26,14 @@ from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
 from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
+from nnlab.unpacked import clean_workspace
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
+# md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
+# addresses, which Streamlit links even when escaped, get an invisible word joiner where their pattern starts
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+!|<>$~:]")
+_AUTOLINK = re.compile(r"(?<=[a-z])(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -84,6 +90,7 @@ def _manager(home: str) -> JobManager:
     # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
     jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
     jobs.take_over()  # queued runs of the previous server start on their own
+    clean_workspace(jobs.store)  # archives unpacked for runs deleted since, or for previews never started
     return jobs
 
 
@@ -134,7 +141,7 @@ def show_flash(page: str) -> None:
     elif shown[0] != page or now > shown[1]:
         del st.session_state[KEY_FLASH]
         return
-    getattr(st, kind)(text)
+    getattr(st, kind)(md(text))  # sentences that may quote a user's names, never markdown of ours
 
 
 def go(page: str, run_id: str | None = None) -> None:
@@ -156,11 +163,6 @@ def status_label(rec: RunRecord) -> str:
 def status_badge(status: str) -> None:
     """The status as a coloured badge."""
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
-
-
-def md(text: object) -> str:
-    """User-supplied text (class, column, file and run names) made literal inside Streamlit markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
 
 
 def run_label(rec: RunRecord) -> str:
@@ -185,14 +187,20 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
 def data_notes_ui(notes: DataNotes) -> None:
     """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
     if notes.warnings:
-        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+        st.warning("\n\n".join(f"- {md(n)}" for n in notes.warnings), icon=":material/report:")
     if notes.done:
-        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+        st.info("\n\n".join(f"- {md(n)}" for n in notes.done), icon=":material/checklist:")
+
+
+def md(text: object) -> str:
+    """User data (class, column, file and run names, and messages that quote them) made literal inside Streamlit
+    markdown: no link, image, HTML, emphasis, icon or formula can come from it; it reads as it was typed."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, str(text)))
 
 
 def show_error(exc: NNLabError | str) -> None:
-    """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
+    """A user's mistake as one sentence in an error box (never a traceback); names in it are shown as typed."""
+    st.error(md(in_form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
 
 
 def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:

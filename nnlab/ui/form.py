@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import torch
 
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
@@ -38,7 +39,17 @@ from nnlab.ui.fields import (
     widget_value,
 )
 from nnlab.ui.handover import preflight_panel, start_warning
-from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.keys import (
+    KEY_ARCH,
+    KEY_ARCH_WANTED,
+    KEY_DATASET,
+    KEY_EXPERT,
+    KEY_LOADED,
+    KEY_SEEDS,
+    KEY_SOURCE,
+    KEY_START,
+    KEY_UPLOAD,
+)
 from nnlab.ui.paths import confine, save_upload
 from nnlab.ui.weights import weights_problem
 
@@ -57,6 +68,7 @@ FILE_HINTS = {
 def prefill(cfg: RunConfig) -> None:
     """Load a run's settings into the form's widgets (for "train again with changes")."""
     st.session_state[KEY_DATASET], st.session_state[KEY_ARCH] = cfg.dataset, cfg.arch
+    st.session_state[KEY_ARCH_WANTED] = cfg.arch
     st.session_state[KEY_EXPERT] = cfg.expert
     for name in FIELDS:
         if name not in ("dataset", "arch", "expert"):
@@ -83,16 +95,38 @@ def dataset_picker() -> DatasetSpec:
 
 
 def arch_picker(spec: DatasetSpec) -> str:
-    """The architectures that fit the dataset, as a radio."""
+    """The architectures that fit the dataset, as a radio. The one last picked stays picked where it fits; where
+    the dataset does not fit it, the first that fits is selected and a note says so."""
     archs = [a for a in spec.archs if a in MODELS]
-    if st.session_state.get(KEY_ARCH) not in archs:
+    wanted = st.session_state.setdefault(KEY_ARCH_WANTED, st.session_state.get(KEY_ARCH))
+    if wanted in archs:
+        st.session_state[KEY_ARCH] = wanted
+    elif st.session_state.get(KEY_ARCH) not in archs:
         st.session_state[KEY_ARCH] = archs[0]
     info = FIELDS["arch"]
     arch = st.radio(
-        info.label, archs, key=KEY_ARCH, horizontal=True, format_func=lambda a: MODELS[a].title, help=info.hint
+        info.label,
+        archs,
+        key=KEY_ARCH,
+        horizontal=True,
+        format_func=lambda a: MODELS[a].title,
+        help=info.hint,
+        on_change=_remember_arch,
     )
+    if wanted in MODELS and wanted != arch:
+        st.info(
+            f"{MODELS[wanted].title} does not fit the dataset {spec.title}, so {MODELS[arch].title} is selected; "
+            f"{MODELS[wanted].title} comes back when you pick a dataset it fits.",
+            icon=":material/swap_horiz:",
+        )
+    else:
+        st.session_state[KEY_ARCH_WANTED] = arch
     st.caption(MODELS[arch].description)
     return arch
+
+
+def _remember_arch() -> None:
+    st.session_state[KEY_ARCH_WANTED] = st.session_state[KEY_ARCH]
 
 
 def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
@@ -253,7 +287,8 @@ def data_facts(key: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
     """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
-    model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
+    with torch.device("meta"):  # shapes only: a huge model is counted without allocating its weights
+        model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 
@@ -269,7 +304,7 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
         errors += more
         estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
     for text in todo:
-        st.info(text, icon=":material/upload_file:")
+        st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
     start_warning(estimate)

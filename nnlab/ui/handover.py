@@ -9,7 +9,7 @@ from nnlab.config import RunConfig
 from nnlab.preflight import Estimate, Estimates
 from nnlab.runs import RunRecord
 from nnlab.text import format_duration
-from nnlab.ui import store
+from nnlab.ui import md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
 POLL_S = 1.0
@@ -29,7 +29,7 @@ def preflight_panel(cfg: RunConfig) -> Estimate | None:
         _show(found)
         return found
     if isinstance(found, str):
-        st.warning(found, icon=":material/warning:")
+        st.warning(md(found), icon=":material/warning:")
         return None
     if queue.pending(cfg):
         _wait(cfg)
@@ -63,9 +63,12 @@ def _show(est: Estimate) -> None:
         figures.append(f"**≤ {format_duration(est.seconds_total or 0, fine=True)}** for the whole run")
     st.markdown(" · ".join(figures), help=_memory_help(est))
     timing = f" {_time_help(est)}" if est.seconds_per_epoch is not None else ""
-    st.caption(f"Measured on {est.device}.{timing}{_busy_note()}")
+    done = "Measured on" if est.seconds_per_epoch is not None else "Counted for"
+    st.caption(f"{done} {est.device}.{timing}{_busy_note()}")
     if not est.fits:
         st.warning(f"This run will not fit in memory: {est.reason}", icon=":material/memory:")
+    elif est.reason:  # too large to measure: sized from its parameters only
+        st.info(est.reason, icon=":material/info:")
 
 
 def _mb(mb: float) -> str:

@@ -15,7 +15,7 @@ from nnlab.naming import default_name, run_name
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
 from nnlab.text import format_duration
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, status_label, store, submit_run
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, show_error, status_label, store, submit_run
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
@@ -87,7 +87,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "run": [r.run_id for r in runs],
             "name": [run_name(r) for r in runs],
             "status": [status_label(r) for r in runs],
-            "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
+            "test score": [r.score_text for r in runs],
             "epochs": [r.epochs_done for r in runs],
             "time": [format_duration(time_so_far(r)) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
@@ -132,7 +132,7 @@ def resume_all() -> None:
         try:
             ids = manager().resume_all()
         except NNLabError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         many = len(ids) != 1
         flash(

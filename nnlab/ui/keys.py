@@ -17,6 +17,7 @@ KEY_RESUME_ALL = "home_resume_all"  # the "resume all interrupted runs" button
 
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
+KEY_ARCH_WANTED = "tr_arch_wanted"  # the architecture last picked; selected again where the dataset fits it
 KEY_START = "tr_start"
 KEY_SEEDS = "tr_seeds"  # how many seeds Start runs the config with (one group)
 KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
@@ -57,3 +58,4 @@ KEY_TEXT = "playground_text"
 KEY_SERIES = "playground_series"
 KEY_STEPS = "playground_steps"
 KEY_ROWS = "playground_rows"
+KEY_ROWS_PICK = "playground_rows_pick"  # the predictions table's selected row, whose probabilities are drawn

@@ -19,6 +19,7 @@ from nnlab.ui import (
     flash,
     go,
     manager,
+    md,
     show_error,
     status_badge,
     store,
@@ -137,7 +138,7 @@ def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
                    help=OBJECTIVE_LABELS[rec.spec.objective])  # fmt: skip
     cols[4].metric("Time", format_duration(rec.elapsed))
     if rec.reason:
-        st.caption(rec.reason)
+        st.caption(md(rec.reason))
     best = best_trial(rec, trials)
     if best is not None and st.button("Train the best config for longer", icon=":material/trending_up:",
                                       key="sw_longer", disabled=rec.status == "running"):  # fmt: skip

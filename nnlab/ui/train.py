@@ -129,8 +129,7 @@ def resume_button(rec: RunRecord) -> None:
     """Continue an interrupted or stopped run from its last checkpoint."""
     if st.button("Resume", key="tr_resume", icon=":material/play_arrow:", help="Continue from the last checkpoint."):
         try:
-            manager().resume(rec.run_id)
-            flash(f"Run {rec.run_id} resumed after epoch {rec.epochs_done}.")
+            flash(manager().resume(rec.run_id))
         except NNLabError as exc:
             flash(str(exc), "error")
         st.rerun()
@@ -191,13 +190,13 @@ def live_panel(run_id: str, status: str) -> None:
 def status_panel(rec: RunRecord) -> None:
     """Progress bars and rates while training; the outcome afterwards."""
     if rec.status == "queued":
-        st.info(rec.reason or queue_text(rec.run_id), icon=":material/hourglass_top:")  # Ray says why it waits
+        st.info(md(rec.reason or queue_text(rec.run_id)), icon=":material/hourglass_top:")  # Ray says why it waits
     elif rec.status == "running":
         running_panel(rec)
     elif rec.status in ("failed", "diverged"):
         show_error(rec.reason or "The run failed.")
     elif rec.status == "interrupted":
-        st.warning(rec.reason, icon=":material/warning:")
+        st.warning(md(rec.reason), icon=":material/warning:")
     if rec.status in ("finished", "stopped") or (rec.status != "running" and rec.epochs_done):
         outcome_panel(rec)
 
