@@ -18,7 +18,7 @@ from nnlab import sweep_cli
 from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.executors import make_executor
+from nnlab.executors import Executor, make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
@@ -210,7 +210,7 @@ def report(rec: RunRecord, as_json: bool) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Validate the options, record a run, train it here."""
+    """Validate the options, record a run (or one per seed: a group), train it here or on Ray."""
     from nnlab.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
@@ -223,22 +223,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
     name, note = clean(args.name or "", args.note or "")
-    if executor.is_ray:
-        if args.seeds != 1:
-            raise NNLabError("--seeds runs on this machine for now; drop --executor ray, or run each seed with it.")
-        from nnlab.models import MODELS
-
-        regression = MODELS[cfg.arch].task == "regression"
-        show = lambda r, improved: sys.stderr.write(epoch_line(r, cfg.epochs, regression, improved))  # noqa: E731
-        rec = train_elsewhere(store, cfg, executor, show)
-        if name or note:
-            store.rename(rec.run_id, name, note)
-        return report(rec, args.json)
+    train = _train_on_ray(store, executor, cfg) if executor.is_ray else lambda run_id: _claim_and_run(store, run_id)
     if args.seeds != 1:
-        return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id), name, note)
-    run_id = store.create(cfg, name=name, note=note)
+        return train_group(store, cfg, args.seeds, args.json, train, name, note)
+    return report(train(store.create(cfg, name=name, note=note)), args.json)
+
+
+def _claim_and_run(store: RunStore, run_id: str) -> RunRecord:
+    """Train a queued run in this process."""
     store.claim_queued(run_id)
-    return _foreground(store, run_id, False, args.json)
+    return _run_here(store, run_id)
+
+
+def _train_on_ray(store: RunStore, executor: Executor, cfg: RunConfig) -> Callable[[str], RunRecord]:
+    """Train a queued run of cfg (or of one of its seeds) on Ray, printing its epochs here as they come back."""
+    from nnlab.models import MODELS
+
+    regression = MODELS[cfg.arch].task == "regression"
+
+    def show(r: EpochRecord, epochs: int, improved: bool) -> None:
+        sys.stderr.write(epoch_line(r, epochs, regression, improved))
+
+    return lambda run_id: train_elsewhere(store, run_id, executor, show)
 
 
 def bf16_before_run(cfg: RunConfig) -> None:

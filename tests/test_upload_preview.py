@@ -5,6 +5,7 @@ Class and column names are the user's: shown as typed, never as markdown."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def test_a_csv_shows_its_first_rows_and_class_counts_with_the_label_picked_from_
     assert picker.options == ["sepal", "petal", "species", "site"]  # the file's own columns, not a typed name
     assert picker.value == "species"  # the usual name of a label column, found among them
     assert not at.error and not at.button("tr_start").disabled
-    assert "What was read from iris\\.csv" in "\n".join(m.value for m in at.markdown)
+    assert "What was read from iris.csv" in "\n".join(m.value for m in at.markdown)
     head, counts = _frames(at)[:2]
     assert list(head.columns) == ["sepal", "petal", "species", "site"] and len(head) == 5
     assert head["sepal"].tolist() == df["sepal"].head(5).tolist()
@@ -102,7 +103,8 @@ def test_a_series_csv_is_plotted_with_its_held_out_parts():
     assert target.value == ""  # automatic: month is the time axis, sales the series
     assert not at.error
     charts = [c.proto.spec for c in at.get("plotly_chart")]
-    series = [s for s in charts if '"validation"' in s and '"test"' in s]
-    assert len(series) == 1 and '"sales"' in series[0]
-    assert "sales over 300 time steps" in _captions(at)
+    series = [json.loads(s)["layout"] for s in charts if "time step" in s]
+    assert len(series) == 1 and series[0]["yaxis"]["title"]["text"] == "sales"
+    assert [s["type"] for s in series[0]["shapes"]] == ["rect", "rect"]  # the validation and test parts
+    assert "sales over 300 time steps; shaded: the validation part, then the test part" in _captions(at)
     assert list(_frames(at)[0].columns) == ["month", "sales"]  # the first rows too

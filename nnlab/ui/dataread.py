@@ -78,12 +78,14 @@ def data_read_ui(spec: DatasetSpec, cfg: RunConfig, facts: dict[str, Any] | None
 def sample_ui(sample: DataSample) -> None:
     """The examples of each class and a few of them, or the series with its validation and test parts."""
     if sample.series is not None:
-        st.caption(f"{md(sample.series_name)} over {plural(len(sample.series), 'time step')}; shaded: held out.")
+        st.caption(
+            f"{md(sample.series_name)} over {plural(len(sample.series), 'time step')}; shaded: the validation part, then the test part (darker)."
+        )
         st.plotly_chart(series_figure(sample.series, sample.series_name, sample.bounds), key="tr_read_series")
         return
     counts_table(sample)
     shown = len(sample.images) or len({c for c, _ in sample.texts})
-    if shown < len(sample.classes):
+    if 0 < shown < len(sample.classes):
         st.caption(f"Examples of the first {shown} of {plural(len(sample.classes), 'class', 'classes')}:")
     for name, images in zip(sample.classes, sample.images, strict=False):
         st.caption(md(name))
@@ -93,16 +95,7 @@ def sample_ui(sample: DataSample) -> None:
 
 
 def counts_table(sample: DataSample) -> None:
-    """Examples per class, with each class's share as a bar."""
-    total = max(sum(sample.counts), 1)
-    df = pd.DataFrame(
-        {"class": list(sample.classes), "examples": list(sample.counts), "share": [c / total for c in sample.counts]}
-    )
-    st.caption(f"{plural(total, 'example')} in {plural(len(sample.classes), 'class', 'classes')}:")
-    st.dataframe(
-        df,
-        hide_index=True,
-        width="stretch",
-        height=min(35 * (len(df) + 1) + 3, 250),
-        column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)},
-    )
+    """Examples per class (two narrow columns: it sits in the form's preview column)."""
+    df = pd.DataFrame({"class": list(sample.classes), "examples": list(sample.counts)})
+    st.caption(f"{plural(sum(sample.counts), 'example')} in {plural(len(sample.classes), 'class', 'classes')}:")
+    st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 250))

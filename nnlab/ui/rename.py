@@ -14,11 +14,10 @@ from nnlab.ui.keys import KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE
 
 def run_heading(rec: RunRecord) -> None:
     """The run's name with its status and the rename popover beside it, its note under it."""
-    head, edit, badge = st.columns([6, 2, 1], vertical_alignment="center")
-    head.subheader(md(run_name(rec)), anchor=False)
-    with edit:
+    # a row that wraps on narrow windows, so neither the button nor the badge is ever cut short
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.subheader(md(run_name(rec)), anchor=False, width="stretch")
         rename_popover(rec)
-    with badge:
         status_badge(rec.status)
     note_caption(rec)
 
@@ -31,7 +30,7 @@ def note_caption(rec: RunRecord) -> None:
 
 def rename_popover(rec: RunRecord) -> None:
     """A popover with the run's name and note; Save writes them to the store."""
-    popover = st.popover("Name and note", icon=":material/edit_note:", width="stretch")
+    popover = st.popover("Name and note", icon=":material/edit_note:")
     with popover, st.form(f"run_rename_{rec.run_id}", border=False):
         name = st.text_input(
             "Name",
