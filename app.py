@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnlab.ui import page_setup
+from nnlab.ui import page_setup, through_entry_point
 from nnlab.ui.auth import locked
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
 from nnlab.ui.manage import queue_panel
@@ -37,4 +37,5 @@ PAGES = [
     st.Page("pages/5_Sweep.py", title="Sweep"),
 ]
 
-st.navigation(PAGES, position="hidden" if locked() else "sidebar").run()
+with through_entry_point():
+    st.navigation(PAGES, position="hidden" if locked() else "sidebar").run()

@@ -17,8 +17,9 @@ apart under the same load, so that ratio is steadier on a shared machine).
 - whole job: `nnlab train` against the handout's plain script as processes, MNIST layout (nnlab/bench_job.py).
 - also measured: logging + live view overhead (with against without, and two identical fit()s for the noise
   floor), the dashboard's threads (cores - 1) against all cores, and a store of 1,000 runs (list, filter,
-  the Compare page's work). A case this machine cannot run (bfloat16 where oneDNN lacks the kernel) is
-  skipped with a note; the 1-minute load average before and after is printed.
+  the Compare page's work). A bfloat16 case this machine cannot run (oneDNN lacks the kernel) or runs only
+  emulated (no AVX512-BF16 or AMX: slower than float32) is skipped with a note; the 1-minute load average
+  before and after is printed.
 """
 
 from __future__ import annotations
@@ -278,11 +279,10 @@ def measure_case(
     """
     full = case.data()
     bf16 = bf16_check(case.arch, full.kind, device) if case.precision == "bf16" else Bf16Check()
-    if bf16.problem:
-        log(f"  {case.name}: skipped, {bf16.problem}")
-        return {"case": case.name, "samples": case.samples, "batch_size": case.batch_size, "skipped": bf16.problem}
-    if bf16.note:
-        case = replace(case, note=f"{case.note}; {bf16.note}")
+    if bf16.problem or bf16.note:  # cannot run, or only emulated: slower than float32, so nothing to learn
+        why = bf16.problem or bf16.note
+        log(f"  {case.name}: skipped, {why}")
+        return {"case": case.name, "samples": case.samples, "batch_size": case.batch_size, "skipped": why}
     cfg, data = case.config(), head(full, case.samples)
     x, y = plain_inputs(data), data.train.y
     warm = head(full, min(case.samples, max(2 * case.batch_size, case.samples // 4)))

@@ -18,11 +18,12 @@ from nnlab import sweep_cli
 from nnlab.cli_groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.executors import make_executor
+from nnlab.executors import Executor, make_executor
 from nnlab.executors.foreground import add_executor_options, train_elsewhere
 from nnlab.export import add_parser as add_export_parser
 from nnlab.export import cmd_export
 from nnlab.flags import add_train_options
+from nnlab.naming import clean
 from nnlab.records import RESUMABLE, EpochRecord, Progress, RunRecord
 from nnlab.runs import RunStore
 
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_seeds_option(t)
     t.add_argument("--json", action="store_true", help="print one JSON summary line last")
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
+    t.add_argument("--name", help="what to call the run (default: the architecture on the data, e.g. MLP on wine.csv)")
+    t.add_argument("--note", help="a note kept with the run (shown in the dashboard and the report)")
     add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
@@ -100,7 +103,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 
 
-_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address"}
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address", "name", "note"}
 
 
 def _display(hook: Callable[..., None]) -> Callable[..., None]:
@@ -216,7 +219,7 @@ def report(rec: RunRecord, as_json: bool) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Validate the options, record a run, train it here."""
+    """Validate the options, record a run (or one per seed: a group), train it here or on Ray."""
     from nnlab.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
@@ -228,19 +231,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         return dry_run(cfg, args.json)
     executor = make_executor(args.executor, args.ray_address)
     store = RunStore(args.store)
-    if executor.is_ray:
-        if args.seeds != 1:
-            raise NNLabError("--seeds runs on this machine for now; drop --executor ray, or run each seed with it.")
-        from nnlab.models import MODELS
-
-        regression = MODELS[cfg.arch].task == "regression"
-        show = lambda r, improved: sys.stderr.write(epoch_line(r, cfg.epochs, regression, improved))  # noqa: E731
-        return report(train_elsewhere(store, cfg, executor, show), args.json)
+    name, note = clean(args.name or "", args.note or "")
+    train = _train_on_ray(store, executor, cfg) if executor.is_ray else lambda run_id: _claim_and_run(store, run_id)
     if args.seeds != 1:
-        return train_group(store, cfg, args.seeds, args.json, lambda run_id: _run_here(store, run_id))
-    run_id = store.create(cfg)
+        return train_group(store, cfg, args.seeds, args.json, train, name, note)
+    return report(train(store.create(cfg, name=name, note=note)), args.json)
+
+
+def _claim_and_run(store: RunStore, run_id: str) -> RunRecord:
+    """Train a queued run in this process."""
     store.claim_queued(run_id)
-    return _foreground(store, run_id, False, args.json)
+    return _run_here(store, run_id)
+
+
+def _train_on_ray(store: RunStore, executor: Executor, cfg: RunConfig) -> Callable[[str], RunRecord]:
+    """Train a queued run of cfg (or of one of its seeds) on Ray, printing its epochs here as they come back."""
+    from nnlab.models import MODELS
+
+    regression = MODELS[cfg.arch].task == "regression"
+
+    def show(r: EpochRecord, epochs: int, improved: bool) -> None:
+        sys.stderr.write(epoch_line(r, epochs, regression, improved))
+
+    return lambda run_id: train_elsewhere(store, run_id, executor, show)
 
 
 def bf16_before_run(cfg: RunConfig) -> None:
@@ -270,6 +283,7 @@ def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
     rec = store.get(run_id)
     if rec.status not in RESUMABLE:
         raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+    sys.stderr.write(f"nnlab: {store.folder(rec.run_id).resume_point(rec.epochs_done)}\n")
     store.update(rec.run_id, status="queued", reason="")
     store.claim_queued(rec.run_id)
     return _foreground(store, rec.run_id, True, as_json)
@@ -283,10 +297,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
-    print(f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  created")
+    print(
+        f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  {'created':19}  name"
+    )
     for r in runs:
         value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
-        print(f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}")
+        print(
+            f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}  "
+            f"{r.name or '-'}"
+        )
     return 0
 
 

@@ -43,17 +43,23 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def train_group(
-    store: RunStore, cfg: RunConfig, seeds: int, as_json: bool, run_here: Callable[[str], RunRecord]
+    store: RunStore,
+    cfg: RunConfig,
+    seeds: int,
+    as_json: bool,
+    train: Callable[[str], RunRecord],
+    name: str = "",
+    note: str = "",
 ) -> int:
-    """Create the group's runs, train them one after another here, and print the group's summary."""
+    """Create the group's runs (each named and noted as given), train them one after another (train: a queued
+    run's id to its ended record, here or on Ray), and print the group's summary."""
     if seeds < 1:
         raise NNLabError(f"--seeds must be 1 or more (got {seeds}).")
     ids = []
     for member in seed_configs(cfg, seeds):
-        run_id = store.create(member)
+        run_id = store.create(member, name=name, note=note)
         ids.append(run_id)
-        store.claim_queued(run_id)
-        rec = run_here(run_id)
+        rec = train(run_id)
         if not as_json:
             score = f"test {rec.test_metric} {rec.test_value:.4f}" if rec.test_value is not None else rec.status
             print(f"run {rec.run_id}  seed {member.seed}  {score}")

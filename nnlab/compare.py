@@ -9,13 +9,14 @@ from typing import Any
 import pandas as pd
 
 from nnlab.config import FIELDS
+from nnlab.naming import run_name
 from nnlab.records import RunRecord
 
 # the settings a person varies most often, as columns of the runs table (their descriptions rank them)
 KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
 NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
-_RUN_COLUMNS = ("run", "status", "arch", "dataset")
-_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created")
+_RUN_COLUMNS = ("run", "name", "status", "arch", "dataset")
+_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created", "note")
 
 
 def width(rec: RunRecord) -> str:
@@ -40,6 +41,7 @@ def _setting(rec: RunRecord, name: str) -> Any:
 def _row(rec: RunRecord) -> dict[str, Any]:
     return {
         "run": rec.run_id,
+        "name": run_name(rec),
         "status": rec.status,
         "arch": rec.arch,
         "dataset": rec.dataset,
@@ -50,6 +52,7 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "seconds": rec.seconds,
         "device": rec.device,
         "created": pd.Timestamp(rec.created, unit="s"),
+        "note": rec.note,
     }
 
 
@@ -87,6 +90,23 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
         return df
     differs = df.astype(str).nunique(axis=1) > 1
     return df[differs]
+
+
+def scored_config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """config_diff as text under a first row of each run's test score; where the runs share a metric, the row is
+    named after it ("test accuracy") and the best run is marked."""
+    scored = [r for r in records if r.test_value is not None]
+    metrics = {r.test_metric for r in scored}
+    if len(metrics) != 1:
+        row = pd.DataFrame([{r.run_id: r.score_text for r in records}], index=["test score"])
+    else:
+        scores = {r.run_id: f"{r.test_value:.3f}" if r.test_value is not None else "–" for r in records}
+        best = (max if scored[0].higher_is_better else min)(r.test_value for r in scored)
+        winners = [r for r in scored if r.test_value == best]
+        if len(scored) > 1 and len(winners) == 1:  # a tie has no winner
+            scores[winners[0].run_id] += " (best)"
+        row = pd.DataFrame([scores], index=[f"test {metrics.pop()}"])
+    return pd.concat([row, config_diff(records).astype(str)])
 
 
 def hyperparameter_frame(records: Sequence[RunRecord]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from nnlab.groups import GROUP_PREFIX, NOT_IN_GROUP_KEY, find_group
 from nnlab.records import RunRecord
 from nnlab.runfolder import Results
 from nnlab.runs import RunStore
-from nnlab.stats import Verdict, compare_groups, compare_runs, per_example
+from nnlab.stats import A_BETTER, B_BETTER, Verdict, compare_groups, compare_runs, per_example
 
 JSON_KEYS = (
     "a",
@@ -272,8 +272,7 @@ def error_gap_along_series(ma: Member, mb: Member) -> tuple[np.ndarray, np.ndarr
 def describe(tw: TwoWay) -> list[str]:
     """The verdict and its evidence as a few sentences (the CLI prints them; the pages show them)."""
     v = tw.verdict
-    unit = "test RMSE" if v.metric == "rmse" else "test accuracy"
-    fmt = (lambda x: f"{x:.4g}") if v.metric == "rmse" else (lambda x: f"{x:.3f}")
+    unit, fmt = _unit(v.metric), _formatter(v.metric)
     ci = lambda c: f"[{fmt(c[0])}, {fmt(c[1])}]"  # noqa: E731
     lines = [
         f"{v.verdict[0].upper()}{v.verdict[1:]} (p {_p_text(v.p_value)}, {v.test}).",
@@ -290,6 +289,21 @@ def describe(tw: TwoWay) -> list[str]:
     else:
         lines.append("No flipped examples: the two sides were tested on different splits (other seeds).")
     return lines
+
+
+def _unit(metric: str) -> str:
+    return "test RMSE" if metric == "rmse" else "test accuracy"
+
+
+def _formatter(metric: str) -> Callable[[float], str]:
+    return (lambda x: f"{x:.4g}") if metric == "rmse" else (lambda x: f"{x:.3f}")
+
+
+def score_row(tw: TwoWay) -> tuple[str, str, str]:
+    """("test accuracy", A's, B's) to head the differing fields: the side the verdict finds better is marked."""
+    v, fmt = tw.verdict, _formatter(tw.verdict.metric)
+    mark = {A_BETTER: (" (better)", ""), B_BETTER: ("", " (better)")}.get(v.verdict, ("", ""))
+    return _unit(v.metric), fmt(v.a_value) + mark[0], fmt(v.b_value) + mark[1]
 
 
 def _p_text(p: float) -> str:

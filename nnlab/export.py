@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.fitted import fit_to_data
+from nnlab.naming import default_name, run_name
 
 if TYPE_CHECKING:
     from nnlab.facts import DataFacts
@@ -187,13 +188,6 @@ def render_script(cfg: RunConfig, plan: DataPlan, run_id: str, title: str) -> st
     return text + _read("loop", {"regression": str(kind == "series")})
 
 
-def _title(cfg: RunConfig) -> str:
-    from nnlab.data import DATASETS
-    from nnlab.models import MODELS
-
-    return f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
-
-
 def _empty_folder(out: Path) -> Path:
     out = Path(out).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -221,11 +215,15 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
     out = _empty_folder(out)
     cfg = fit_to_data(cfg, rec.summary.get("train_size", 0))  # batch size and epochs 0: the values the run used
     (out / "config.json").write_text(json.dumps(json.loads(_exported_config(cfg).to_json()), indent=2) + "\n")
-    (out / "train.py").write_text(render_script(cfg, plan, run_id, _title(cfg)))
+    (out / "train.py").write_text(render_script(cfg, plan, run_id, _docstring_safe(default_name(cfg))))
     for name, write in plan.files.items():
         write(out / name)
     (out / "README.md").write_text(_script_readme(rec, plan))
     return sorted(out.iterdir())
+
+
+def _docstring_safe(text: str) -> str:
+    return text.replace("\\", "/").replace('"', "'")  # a file name's quotes must not end the script's docstring
 
 
 def _score_line(rec: Any) -> str:
@@ -235,7 +233,7 @@ def _score_line(rec: Any) -> str:
 
 
 def _script_readme(rec: Any, plan: DataPlan) -> str:
-    return f"""# {_title(rec.config)}: nnlab run {rec.run_id} as a plain PyTorch script
+    return f"""# {run_name(rec)}: nnlab run {rec.run_id} as a plain PyTorch script
 
 - `train.py`: data loading, the splits, the preprocessing, the model class and the training loop
   (the run's optimizer, learning-rate schedule, early stopping and seed), in one file you can read and edit.
@@ -344,7 +342,7 @@ def _io_words(kind: str) -> tuple[str, str]:
 
 
 def _model_readme(rec: Any, facts: dict[str, Any]) -> str:
-    return f"""# {_title(rec.config)}: nnlab run {rec.run_id} as a TorchScript model
+    return f"""# {run_name(rec)}: nnlab run {rec.run_id} as a TorchScript model
 
 - `{TORCHSCRIPT}`: load it with `torch.jit.load("{TORCHSCRIPT}")`; no nnlab needed.
 - `{FACTS}`: what the model expects and returns. Input: {facts["input"]}. Output: {facts["output"]}.

@@ -94,7 +94,9 @@ def groups_table(groups: Sequence[Group]) -> pd.DataFrame:
     rows["test_value"] = [s[0] for s in stats]
     rows.insert(rows.columns.get_loc("test_value") + 1, "test_sd", [s[1] for s in stats])
     rows["mean ± sd"] = [_mean_sd(s) for s in stats]
-    return rows.drop(columns=["run", "epochs", "best_val_metric", "seconds"]).set_index("group", drop=False)
+    return rows.drop(columns=["run", "name", "note", "epochs", "best_val_metric", "seconds"]).set_index(
+        "group", drop=False
+    )
 
 
 def _statuses(group: Group) -> str:

@@ -15,7 +15,7 @@ from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayBackend
 from nnlab.isolated import run_isolated
 from nnlab.liveness import Heartbeat
-from nnlab.records import RESUMABLE, EpochRecord, RunRecord
+from nnlab.records import NOT_STARTED, RESUMABLE, USER_STOPPED, EpochRecord, RunRecord
 from nnlab.registry import check
 from nnlab.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.runs import RunStore
@@ -107,15 +107,18 @@ class JobManager:
         self._dispatch(run_id, False, observer, executor)
         return run_id
 
-    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> None:
-        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there)."""
+    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> str:
+        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there);
+        returns what resuming does (from which epoch, and why when that is before the last recorded one)."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
         if self.ray.is_active(run_id):
             raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
+        point = self.store.folder(run_id).resume_point(rec.epochs_done)  # before the run takes up its checkpoint
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
         self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
+        return point
 
     def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
         if executor is not None and executor.is_ray:
@@ -123,13 +126,14 @@ class JobManager:
         else:
             self._enqueue(run_id, resume=resume, observer=observer)
 
-    def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> str:
-        """Stop a queued run at once or a running one at the next batch, ending as `status`; says what happened."""
+    def stop(self, run_id: str, status: str = "stopped", reason: str = USER_STOPPED) -> str:
+        """Stop a queued run at once or a running one at the next batch, ending as `status` with `reason` (a plain
+        Stop of a queued run: "Stopped before it started."); says what happened."""
         with self._cv:
             for item in list(self._queue):
                 if item[0] == run_id:
                     self._queue.remove(item)
-                    before = "Stopped before it started." if status == "stopped" else reason
+                    before = NOT_STARTED if reason == USER_STOPPED else reason
                     self.store.update(run_id, status=status, reason=before)
                     return f"Run {run_id} was removed from the queue."
             flag = self._running.get(run_id)
@@ -139,6 +143,12 @@ class JobManager:
             return f"Run {run_id} is not running in this server."
         flag.request(status, reason)
         return f"Run {run_id} will stop at the end of the current batch."
+
+    @property
+    def closed(self) -> bool:
+        """Shutting down (the server exits): running jobs are being interrupted and no new one is taken."""
+        with self._cv:
+            return self._closed
 
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this manager."""

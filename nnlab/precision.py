@@ -16,8 +16,9 @@ import torch
 from nnlab.config import RunConfig
 from nnlab.facts import DataFacts, ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 
-# oneDNN's ISA names that include native bfloat16 arithmetic (ONEDNN_MAX_CPU_ISA may cap a capable CPU)
-_NATIVE_ISAS = ("BF16", "AMX", "AVX10", "ALL", "DEFAULT")
+# oneDNN's ISA names that include native bfloat16 arithmetic (ONEDNN_MAX_CPU_ISA may cap a capable CPU):
+# AVX512_CORE_BF16 and every level above it (AVX512_CORE_FP16 alias AVX10_1_512, the AMX ones), or no cap
+_NATIVE_ISAS = ("BF16", "FP16", "AMX", "AVX10", "ALL", "DEFAULT")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from nnlab.models import build_model, count_parameters
 from nnlab.registry import check
 from nnlab.runfolder import RunFolder
 from nnlab.runner import device_label, set_threads
+from nnlab.text import format_duration, plural
 from nnlab.train import Trainer, resolve_device
 
 MB = 2**20
@@ -45,6 +46,9 @@ class Budget:
 
     max_memory_mb: float | None = None  # None: what the device has free
     max_seconds: float = 8.0
+    # the largest model (weights, gradients, optimizer state, best copy) built to be measured; a larger one is
+    # sized from its parameter counts alone (nothing allocated) and its time is not measured
+    max_build_mb: float = 1024.0
 
 
 @dataclass(frozen=True)
@@ -186,14 +190,17 @@ def time_steps(trainer: Trainer, max_seconds: float) -> tuple[float, int]:
                 start = time.perf_counter()
             loss = trainer._step(x, y, lengths)
             done += 1
-            if done >= want or (done > WARMUP_STEPS and time.perf_counter() > deadline):
+            if done >= want or time.perf_counter() > deadline:  # the warm-up too stays within the budget
                 break
-        if done > WARMUP_STEPS and time.perf_counter() > deadline:
+        if time.perf_counter() > deadline:
             break
     loss.detach().item()  # the steps ran asynchronously on a GPU: wait for the last one
     timed = done - WARMUP_STEPS
     if timed <= 0:
-        raise NNLabError("The warm-up took the whole time budget; the estimate would take too long.")
+        raise NNLabError(
+            f"The first {plural(done, 'training step')} took longer than the estimate's {max_seconds:g} s budget, so it "
+            "was not finished; this run trains very slowly here: use a smaller model, batch or image size."
+        )
     return (time.perf_counter() - start) / timed, timed
 
 
@@ -229,7 +236,10 @@ def _size_fields(sizes: dict[str, float]) -> dict[str, Any]:
     return counts | {k: sizes[k] for k in ("weights_mb", "gradients_mb", "optimizer_mb", "best_weights_mb")}
 
 
-def _refuse(cfg: RunConfig, sizes: dict[str, float], device: torch.device, avail: float | None, why: str) -> Estimate:
+def _refuse(
+    cfg: RunConfig, sizes: dict[str, float], device: torch.device, avail: float | None, why: str, fits: bool = False
+) -> Estimate:
+    """The sizes counted on the meta device, nothing measured: refused (fits=False) or too large to measure."""
     return Estimate(
         **_size_fields(sizes),
         memory_mb=_planned(sizes),
@@ -237,7 +247,7 @@ def _refuse(cfg: RunConfig, sizes: dict[str, float], device: torch.device, avail
         seconds_total=None,
         device=device_label(device),
         available_mb=avail,
-        fits=False,
+        fits=fits,
         epochs=cfg.epochs,
         reason=why,
     )
@@ -261,6 +271,12 @@ def estimate(cfg: RunConfig, leave_core: bool = False, budget: Budget = Budget()
             f"{limit:,.0f} MB at hand; use fewer or smaller layers."
         )
         return _refuse(cfg, sizes, device, avail, why)
+    if planned > budget.max_build_mb:  # e.g. a 12-layer 8192-wide MLP: not built just to be measured
+        why = (
+            f"The model is too large for the estimate to build and time ({planned:,.0f} MB before activations, over "
+            f"its {budget.max_build_mb:,.0f} MB budget), so memory is counted from its parameters and time is not measured."
+        )
+        return _refuse(cfg, sizes, device, avail, why, fits=True)
     return _measure(cfg, data, device, sizes, avail, limit, budget, t0)
 
 
@@ -342,25 +358,15 @@ def describe(est: Estimate) -> str:
         f"device         {est.device}",
     ]
     if est.seconds_per_epoch is not None:
-        lines.append(f"per epoch      {format_seconds(est.seconds_per_epoch)} ({est.steps_per_epoch:,} steps)")
-        lines.append(f"whole run      {format_seconds(est.seconds_total or 0)} for {est.epochs} epochs at most")
+        lines.append(
+            f"per epoch      {format_duration(est.seconds_per_epoch, fine=True)} ({est.steps_per_epoch:,} steps)"
+        )
+        lines.append(
+            f"whole run      {format_duration(est.seconds_total or 0, fine=True)} for {est.epochs} epochs at most"
+        )
     if est.reason:
         lines.append(f"warning        {est.reason}")
     return "\n".join(lines)
-
-
-def format_seconds(s: float) -> str:
-    """'4.7 ms', '0.11 s', '4.2 s', '42 s', '3 min 05 s', '1 h 02 min' (finer than whole seconds for short epochs)."""
-    if s < 0.1:
-        return f"{s * 1000:.2g} ms"
-    if s < 10:
-        return f"{s:.2g} s"
-    s = int(round(s))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 class Estimates:

@@ -12,6 +12,7 @@ from nnlab.config import RunConfig
 STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
+USER_STOPPED, NOT_STARTED = "Stopped by the user.", "Stopped before it started."  # a plain Stop's reasons
 
 # the headline metric of each task and its direction (scikit-learn's convention: a *_score is higher-better)
 METRICS: dict[str, bool] = {"accuracy": True, "rmse": False}  # name -> higher is better
@@ -96,6 +97,8 @@ class RunRecord:
     summary: dict[str, Any]
     sweep_id: str | None = None  # the sweep this run is a trial of (nnlab.sweep), and its trial number there
     trial: int | None = None
+    name: str = ""  # what the user called the run ("" until renamed: nnlab.naming gives its default)
+    note: str = ""  # the user's note on it
 
     @property
     def active(self) -> bool:
@@ -110,6 +113,11 @@ class RunRecord:
     def higher_is_better(self) -> bool | None:
         """The direction of test_value and best_val_metric; None before the run has a test metric."""
         return higher_is_better(self.test_metric) if self.test_metric else None
+
+    @property
+    def score_text(self) -> str:
+        """The test score as a person reads it: "accuracy 0.970", "rmse 1.23"; "–" without one."""
+        return f"{self.test_metric} {self.test_value:.3f}" if self.test_value is not None else "–"
 
     @property
     def created_iso(self) -> str:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from nnlab.config import FIELDS
 from nnlab.metrics import per_class_f1
+from nnlab.naming import run_name
 from nnlab.notes import DataNotes, run_notes
 from nnlab.plots import (
     confusion_figure,
@@ -32,7 +33,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem;bor
 .muted{color:#6B7280} table{border-collapse:collapse;font-size:.9rem}
 th,td{padding:.25rem .7rem;border-bottom:1px solid #E5E7EB;text-align:right}
 th:first-child,td:first-child{text-align:left} .metrics{display:flex;gap:2rem;flex-wrap:wrap}
-.metric b{display:block;font-size:1.5rem}
+.metric b{display:block;font-size:1.5rem} .note{white-space:pre-wrap;border-left:3px solid #E5E7EB;padding-left:.7rem}
 """
 
 
@@ -148,12 +149,13 @@ def config_value(name: str, value: Any) -> str:
 
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
     """The whole report as one HTML document with plotly.js inline; every user string escaped."""
-    title = f"nnlab run {rec.run_id}: {rec.arch} on {rec.dataset}"
+    title = run_name(rec)
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)} · nnlab run {rec.run_id}</title>",
         f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
-        f"<p class='muted'>{esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
+        f"<p class='muted'>nnlab run {esc(rec.run_id)} · {esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
         f"{esc(plural(rec.epochs_done, 'epoch'))} · {esc(rec.device)}</p>",
+        f"<p class='note'>{esc(rec.note)}</p>" if rec.note else "",
         _metrics(headline(res)),
         _notes_html(run_notes(rec, res.info)),
     ]

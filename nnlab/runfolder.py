@@ -87,17 +87,22 @@ def _pick(cls: type, arrays: dict[str, Any]) -> Any:
     return cls(**{k: v for k, v in arrays.items() if k in cls.__dataclass_fields__})
 
 
-def load_tensors(path: Path) -> Any:
-    """The one torch.load of nnlab: weights_only=True, so a file can hold tensors but never run code."""
+def load_tensors(path: Path, mmap: bool = False) -> Any:
+    """The one torch.load of nnlab: weights_only=True, so a file can hold tensors but never run code (mmap: the
+    tensors are mapped from the file, not read, for a caller that only looks at the plain values)."""
     import torch
 
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+
+
+def _temporary(path: Path) -> Path:
+    """Where atomic_write writes path first; a kill during the write leaves it behind."""
+    return path.with_name(f".{path.name}.tmp")
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """write() to a temporary file, then rename: a crash never leaves a half-written file, and two processes
-    writing the same file never write into each other's."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """write() to a temporary file, then rename: a crash never leaves a half-written file."""
+    tmp = _temporary(path)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -190,6 +195,37 @@ class RunFolder:
     def load_checkpoint(self) -> dict[str, Any]:
         """The last checkpoint, read without running pickled code."""
         return self._load(CHECKPOINT_LAST)
+
+    def checkpoint_epochs(self) -> int:
+        """How many epochs the last complete checkpoint holds (0: none); its tensors are mapped, not read."""
+        if not self.has_checkpoint():
+            return 0
+        try:
+            return len(load_tensors(self.path / CHECKPOINT_LAST, mmap=True)["history"])
+        except Exception as exc:  # a damaged or foreign file: one sentence, not a traceback
+            raise NNLabError(
+                f"{CHECKPOINT_LAST} of run {self.run_id} cannot be read ({type(exc).__name__}), so the run cannot "
+                "resume; copy its settings to the form and train it again."
+            ) from exc
+
+    def resume_point(self, epochs_recorded: int) -> str:
+        """What resuming does, in one sentence: continue after the checkpoint's epoch, and why that is earlier
+        than the last recorded epoch when a kill cut that epoch's checkpoint off (or it was never saved)."""
+        done = self.checkpoint_epochs()
+        if done >= epochs_recorded:
+            return (
+                f"Run {self.run_id} resumed after epoch {done}."
+                if done
+                else f"Run {self.run_id} resumed from the start."
+            )
+        cut = any(_temporary(self.path / n).exists() for n in (CHECKPOINT_LAST, CHECKPOINT_BEST))
+        why = f"epoch {epochs_recorded}'s checkpoint was {'incomplete' if cut else 'never saved'}"
+        if epochs_recorded == done + 1:
+            again = f"epoch {epochs_recorded} trains again"
+        else:
+            again = f"epochs {done + 1} to {epochs_recorded} train again"
+        start = f"resumed from the checkpoint after epoch {done}" if done else "resumed from the start"
+        return f"Run {self.run_id} {start}; {why}, so {again}."
 
     def save_weights(self, state: dict[str, torch.Tensor]) -> None:
         """The trained model's state dict (model.pt)."""

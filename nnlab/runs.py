@@ -113,19 +113,33 @@ class RunStore:
         return {r["name"] for r in self._conn().execute(f"PRAGMA table_info({table})")}
 
     def _add_columns(self) -> None:
-        """Columns added since a store was first created (older workspaces keep working)."""
-        have = self._column_names("runs")
+        """Columns added since a store was first created (older workspaces keep working, their runs kept)."""
         with self._tx() as db:
-            for column, kind in (("sweep_id", "TEXT"), ("trial", "INTEGER"), ("owner", "TEXT"), ("beat", "REAL")):
+            have = self._column_names("runs")  # read inside the transaction: another process may have added them
+            for column, kind in (
+                ("sweep_id", "TEXT"),
+                ("trial", "INTEGER"),
+                ("owner", "TEXT"),
+                ("beat", "REAL"),
+                ("name", "TEXT DEFAULT ''"),
+                ("note", "TEXT DEFAULT ''"),
+            ):
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial)")
 
     # -- runs -----------------------------------------------------------------------------------
     def create(
-        self, cfg: RunConfig, status: str = "queued", sweep_id: str | None = None, trial: int | None = None
+        self,
+        cfg: RunConfig,
+        status: str = "queued",
+        sweep_id: str | None = None,
+        trial: int | None = None,
+        name: str = "",
+        note: str = "",
     ) -> str:
-        """A new run record (queued) and its folder, a sweep's trial when sweep_id is given; returns the run id."""
+        """A new run record (queued) and its folder, a sweep's trial when sweep_id is given, named and noted when
+        name and note are given; returns the run id."""
         run_id, now = new_run_id(), time.time()
         while (self.root / "runs" / run_id).exists():
             run_id = new_run_id()
@@ -133,9 +147,9 @@ class RunStore:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (run_id, created, updated, status, arch, dataset, config, pid, sweep_id, trial, "
-                "owner, beat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "owner, beat, name, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, now, now, status, cfg.arch, cfg.dataset, cfg.to_json(), os.getpid(), sweep_id, trial)
-                + (identity(), now),
+                + (identity(), now, name.strip(), note.strip()),
             )
         self._hold()
         return run_id
@@ -194,6 +208,14 @@ class RunStore:
         cols = ", ".join(f"{k} = ?" for k in values)
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", [*values.values(), run_id])
+
+    def rename(self, run_id: str, name: str, note: str) -> None:
+        """Set what the user calls a run and their note on it ("" for none); the run's own record is untouched,
+        so readers that follow `updated` (results, a sweep's timing) are not disturbed."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE runs SET name=?, note=? WHERE run_id=?", (name.strip(), note.strip(), run_id))
+        if not cur.rowcount:
+            raise NNLabError(f"Run {run_id} is not in the store at {self.root}; it may have been deleted.")
 
     def set_status(self, run_id: str, status: str, reason: str = "") -> None:
         """Move a run to a status, with a one-sentence reason where it failed."""
@@ -270,13 +292,17 @@ class RunStore:
             db.executemany("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?)", points)
 
     def delete(self, run_id: str) -> None:
-        """Remove a run that is not active, its metrics and its folder."""
-        if self.get(run_id).status == "running" and run_id not in self.recover():
+        """Remove a run that is not active, its metrics, its folder, and the archives unpacked for it alone."""
+        from nnlab.unpacked import clean_workspace
+
+        rec = self.get(run_id)
+        if rec.status == "running" and run_id not in self.recover():
             raise NNLabError(f"Run {run_id} is running; stop it before deleting it.")
         with self._tx() as db:
             db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
         self.folder(run_id).remove()
+        clean_workspace(self, released=[rec.config.data_path] if rec.config.data_path else [])
 
     def recover(self) -> list[str]:
         """Running runs whose owner is gone become interrupted (returns their ids); queued ones stay queued for
@@ -368,4 +394,5 @@ def _record(row: sqlite3.Row) -> RunRecord:
     d["config"] = _config(d["config"])
     d["progress"] = Progress.from_json(d["progress"])
     d["summary"] = _json_dict(d["summary"])
+    d["name"], d["note"] = d.get("name") or "", d.get("note") or ""
     return RunRecord(**{k: d.get(k) for k in RUN_COLUMNS})

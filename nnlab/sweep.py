@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.errors import NNLabError
+from nnlab.executors import make_executor
 from nnlab.fitted import AUTO_EPOCHS
 from nnlab.jobs import JobManager
+from nnlab.liveness import Heartbeat
 from nnlab.records import EpochRecord, RunRecord
 from nnlab.registry import check, validate
 from nnlab.runs import RunStore
@@ -29,7 +31,15 @@ from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, Swee
 
 TICK_S = 0.25  # how often the driver looks at its runs
 FAILED = ("failed", "diverged")
+ENDED = ("finished", "pruned", "failed", "stopped")  # trial states that use up one trial of the budget
 TIME_LIMIT_REASON = "Stopped at the sweep's time limit."
+SHUTDOWN_REASON = "The server shut down while the sweep ran; resume it to continue its trials."
+# the sweep's Stop holds its running trials with this reason (they resume with the sweep); a run stopped with any
+# other reason was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep goes on
+HELD_REASON = "Stopped with its sweep; resume the sweep to continue this trial."
+SIBLING_REASONS = {"pruned": "Pruned with the other seeds of its trial."}
+SIBLING_REASONS |= {"failed": "Stopped: another seed of its trial failed."}
+SIBLING_REASONS |= {"stopped": "Stopped: another seed of its trial was stopped by hand."}
 
 
 def data_kind(dataset: str) -> str:
@@ -59,7 +69,9 @@ def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) ->
             raise bad_input(f"{name.replace('_', ' ').capitalize()} must be at least {low} (got {options[name]}).")
     n = check_budget(dims, strategy, trials)
     seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
-    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **options)
+    runs_on = make_executor(options.pop("executor", None), options.pop("ray_address", None))
+    where = {"executor": runs_on.kind, "ray_address": runs_on.address}
+    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **where, **options)
 
 
 def run_value(rec: RunRecord, objective: str) -> float | None:
@@ -73,12 +85,15 @@ def epoch_value(record: EpochRecord, objective: str) -> float:
 
 
 def trial_state(runs: list[RunRecord], seeds: int) -> str:
-    """How a trial stands, from its runs: finished, pruned, failed, running, queued or paused."""
+    """How a trial stands, from its runs: finished, pruned, failed, stopped (by hand), running, queued or paused
+    (held by the sweep's Stop, or interrupted: it resumes with the sweep)."""
     statuses = {r.status for r in runs}
     if "pruned" in statuses:
         return "pruned"
     if statuses & set(FAILED):
         return "failed"
+    if any(r.status == "stopped" and r.reason != HELD_REASON for r in runs):
+        return "stopped"
     if len(runs) >= seeds and statuses == {"finished"}:
         return "finished"
     if "running" in statuses:
@@ -164,6 +179,8 @@ class SweepDriver:
         self.study: Any = None
         self.lock = threading.RLock()  # one Optuna call at a time: the driver's and the observers' threads
         self.distributions = {d.name: d.distribution() for d in self.spec.dims}
+        # the sweep's own choice (the Sweep page's "Where to train"); a local sweep trains where the manager does
+        self.executor = self.spec.runs_on if self.spec.executor == "ray" else None
         self.reporters: dict[str, int] = {}  # run id -> trial id, for the run of each trial that feeds the pruner
 
     # -- the loop -------------------------------------------------------------------------------
@@ -174,16 +191,20 @@ class SweepDriver:
                 f"Sweep {self.sweep_id} is already running in process {self.sweeps.get(self.sweep_id).pid}."
             )
         status, reason = "interrupted", "The sweep's driver failed; resume it."
+        beat = Heartbeat(lambda: self.sweeps.heartbeat(self.sweep_id), name=f"sweep-{self.sweep_id}-heartbeat")
         try:
             self.study = open_study(self.sweeps, self.rec, repair=True)
             self._reconcile()
             status, reason = self._loop()
         finally:
+            beat.stop()
             self.sweeps.finish_session(self.sweep_id, status, reason)
         return self.sweeps.get(self.sweep_id)
 
     def _loop(self) -> tuple[str, str]:
         while True:
+            if self.manager.closed:  # its runs end interrupted: their trials stay open, to resume with the sweep
+                return "interrupted", SHUTDOWN_REASON
             rec = self.sweeps.get(self.sweep_id)
             groups = group_trials(self.store.list(sweep_id=self.sweep_id))
             self._settle(groups, hold=rec.request == "stop")
@@ -204,7 +225,6 @@ class SweepDriver:
                 continue
             elif not active and self._done():
                 return "finished", ""
-            self.sweeps.heartbeat(self.sweep_id)
             if self.on_tick is not None:
                 self.on_tick()
             time.sleep(TICK_S)
@@ -218,6 +238,8 @@ class SweepDriver:
         return len(trials) - waiting - len(retried), waiting
 
     def _can_launch(self, active_trials: int) -> bool:
+        if self.manager.closed:
+            return False
         with self.lock:
             launched, waiting = self._counts()
         return active_trials < self.spec.parallel and (launched < self.spec.trials or waiting > 0)
@@ -255,9 +277,9 @@ class SweepDriver:
             self.reporters[run_id] = trial_id
         observer = self.observe if reports else None
         if resume:
-            self.manager.resume(run_id, observer)
+            self.manager.resume(run_id, observer, self.executor)
         else:
-            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id)
+            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id, executor=self.executor)
 
     def observe(self, run_id: str, record: EpochRecord) -> bool:
         """The JobManager's epoch observer: report the epoch's value to Optuna; True when its pruner says prune."""
@@ -287,7 +309,8 @@ class SweepDriver:
 
     def _settle(self, groups: dict[int, list[RunRecord]], hold: bool) -> None:
         """Tell Optuna about every trial whose runs have all ended; prune or stop the siblings of one that ended.
-        With `hold` (the sweep is stopping), trials whose runs were stopped stay open, to resume later."""
+        With `hold` (the sweep is stopping, or the server), trials whose runs were stopped stay open, to resume later."""
+        hold = hold or self.manager.closed
         with self.lock:
             running = self.optuna.trial.TrialState.RUNNING
             open_trials = {t.number: t for t in self.study.get_trials(deepcopy=False, states=(running,))}
@@ -298,13 +321,10 @@ class SweepDriver:
             if not active:
                 runs = [self.store.get(r.run_id) for r in runs]  # read after they left the manager: final
             state = trial_state(runs, self.spec.seeds)
-            if state in ("pruned", "failed") and active:
+            if state in SIBLING_REASONS and active:
                 for r in active:
-                    if state == "pruned":
-                        self.manager.stop(r.run_id, "pruned", "Pruned with the other seeds of its trial.")
-                    else:
-                        self.manager.stop(r.run_id, "stopped", "Stopped: another seed of its trial failed.")
-            elif not active and (state in ("finished", "pruned", "failed") or (state == "paused" and not hold)):
+                    self.manager.stop(r.run_id, "pruned" if state == "pruned" else "stopped", SIBLING_REASONS[state])
+            elif not active and (state in ENDED or (state == "paused" and not hold)):
                 self._tell(number, state, runs)
 
     def _tell(self, number: int, state: str, runs: list[RunRecord]) -> None:
@@ -315,7 +335,7 @@ class SweepDriver:
                 self._tell_study(number, sum(values) / len(values))
                 return
             state = "failed"
-        # a run stopped by hand (not by the sweep's Stop) ends its trial as failed
+        # Optuna has no "stopped": a trial stopped by hand is a failed one to it (its sampler learns nothing from it)
         self._tell_study(number, state=states.PRUNED if state == "pruned" else states.FAIL)
 
     def _tell_study(self, number: int, value: float | None = None, state=None) -> None:
@@ -333,7 +353,7 @@ class SweepDriver:
             if timed_out:
                 self.manager.stop(r.run_id, "pruned", TIME_LIMIT_REASON)
             else:
-                self.manager.stop(r.run_id)
+                self.manager.stop(r.run_id, "stopped", HELD_REASON)
 
 
 def rerun_failed_trials(store: RunStore, sweep_id: str) -> int:

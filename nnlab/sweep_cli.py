@@ -91,6 +91,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
     options |= {"parallel": args.parallel or default_parallel(), "seeds": args.seeds, "time_limit": args.time_limit}
+    options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
     spec = make_spec(base, dims, args.trials, **options)
     sweep_id = SweepStore(store).create(spec)
     sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
@@ -136,16 +137,17 @@ class TrialBar:
 
     def update(self) -> None:
         """Called by the driver each tick; redraws at most once a second."""
+        from nnlab.sweep import ENDED
         from nnlab.sweep_results import best_trial, trials_of
 
         if time.monotonic() - self.last < 1.0:
             return
         self.last = time.monotonic()
         trials = trials_of(self.store, self.rec)
-        done = [t for t in trials if t.state in ("finished", "pruned", "failed")]
+        done = [t for t in trials if t.state in ENDED]
         self.bar.n = len(done)
         best = best_trial(self.rec, trials)
-        counts = {s: sum(t.state == s for t in done) for s in ("pruned", "failed")}
+        counts = {s: sum(t.state == s for t in done) for s in ("pruned", "failed", "stopped")}
         self.bar.set_postfix(best=f"{best.value:.4f}" if best else "-", **counts, refresh=True)
 
     def close(self) -> None:
@@ -155,7 +157,7 @@ class TrialBar:
 def cmd_sweeps(args: argparse.Namespace) -> int:
     """Print the sweeps, newest first."""
     from nnlab.runs import RunStore
-    from nnlab.sweep_results import sweeps_table
+    from nnlab.sweep_results import ended, sweeps_table
 
     rows = sweeps_table(RunStore(args.store))
     if args.json:
@@ -163,7 +165,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
         return 0
     print(f"{'sweep id':26} {'status':11} {'trials':>6} {'done':>5} {'pruned':>6} {'failed':>6} {'best':>10}  created")
     for r in rows:
-        done = r["finished"] + r["pruned"] + r["failed"]
+        done = ended(r)
         best = f"{r['best_value']:.4f}" if r["best_value"] is not None else "-"
         print(
             f"{r['sweep_id']:26} {r['status']:11} {r['trials']:>6} {done:>5} {r['pruned']:>6} {r['failed']:>6} "

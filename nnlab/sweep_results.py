@@ -9,7 +9,7 @@ from typing import Any
 from nnlab.fitted import AUTO_EPOCHS
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore
-from nnlab.sweep import group_trials, run_value, trial_state
+from nnlab.sweep import ENDED, group_trials, run_value, trial_state
 from nnlab.sweep_store import SweepRecord, SweepStore
 
 
@@ -67,6 +67,7 @@ def summary(store: RunStore, rec: SweepRecord) -> dict[str, Any]:
         "finished": states.count("finished"),
         "pruned": states.count("pruned"),
         "failed": states.count("failed"),
+        "stopped": states.count("stopped"),  # by hand, on the run's page: the sweep went on without it
         "best_run_id": best_run_of(rec, best).run_id if best else None,
         "best_value": best.value if best else None,
         "best_params": best.params if best else None,
@@ -74,6 +75,11 @@ def summary(store: RunStore, rec: SweepRecord) -> dict[str, Any]:
         "seconds": round(rec.elapsed, 2),
         **({"reason": rec.reason} if rec.reason else {}),
     }
+
+
+def ended(summary: dict[str, Any]) -> int:
+    """How many of a summary's trials have ended: finished, pruned, failed or stopped by hand."""
+    return sum(summary[state] for state in ENDED)
 
 
 def best_so_far(rec: SweepRecord, trials: list[Trial]) -> list[tuple[int, float]]:

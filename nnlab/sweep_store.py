@@ -13,7 +13,8 @@ from pathlib import Path
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
-from nnlab.liveness import pid_alive
+from nnlab.executors import Executor, make_executor
+from nnlab.liveness import identity, owner_alive
 from nnlab.runs import RunStore, new_run_id
 from nnlab.sweep_space import Dim
 
@@ -24,11 +25,12 @@ SWEEP_STATUSES = ("queued", "running", "paused", "stopped", "finished", "interru
 ACTIVE_SWEEPS = ("queued", "running")  # queued: recorded, its driver about to claim it
 RESUMABLE_SWEEPS = ("queued", "paused", "stopped", "interrupted", "finished")  # finished: to re-run failed trials
 
+_ADDED = (("retried", "TEXT DEFAULT '[]'"), ("owner", "TEXT"), ("beat", "REAL"))  # since the table was first made
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweeps (
     sweep_id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL, status TEXT NOT NULL,
     request TEXT DEFAULT '', reason TEXT DEFAULT '', spec TEXT NOT NULL, pid INTEGER,
-    seconds REAL DEFAULT 0, started REAL, retried TEXT DEFAULT '[]'
+    seconds REAL DEFAULT 0, started REAL, retried TEXT DEFAULT '[]', owner TEXT, beat REAL
 );
 """
 
@@ -48,10 +50,17 @@ class SweepSpec:
     seeds: int = 1  # runs per proposed config (seeds base.seed, base.seed + 1, ...); the objective is their mean
     time_limit: float = 0  # seconds; 0: none
     name: str = ""
+    executor: str = "local"  # where the trials train: "local" (this machine) or "ray"
+    ray_address: str = ""  # with "ray": the cluster's head; "" a local Ray instance
 
     @property
     def direction(self) -> str:
         return OBJECTIVES[self.objective]
+
+    @property
+    def runs_on(self) -> Executor:
+        """The executor the sweep's trials train on."""
+        return make_executor(self.executor, self.ray_address if self.executor == "ray" else None)
 
     def to_json(self) -> str:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("base", "dims")}
@@ -79,6 +88,8 @@ class SweepRecord:
     seconds: float  # wall time the sweep has run, over all its sessions
     started: float | None  # when the current session began (while running)
     retried: tuple[int, ...] = ()  # failed trials whose config was queued again as a new trial
+    owner: str | None = None  # the driving (or creating) process: host/pid-namespace/pid/start-time (liveness)
+    beat: float | None = None  # the owner's last heartbeat
 
     @property
     def created_iso(self) -> str:
@@ -98,7 +109,18 @@ class SweepStore:
         self.runs, self.root = runs, runs.root
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)
+        self._add_columns()
         self.recover()
+
+    def _add_columns(self) -> None:
+        """Columns added since a workspace's sweeps table was made (older workspaces keep working)."""
+        have = {r["name"] for r in self._conn().execute("PRAGMA table_info(sweeps)")}
+        for column, kind in _ADDED:
+            if column not in have:
+                try:
+                    self._write(f"ALTER TABLE sweeps ADD COLUMN {column} {kind}", ())
+                except sqlite3.OperationalError:  # another process added it meanwhile
+                    pass
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -129,8 +151,8 @@ class SweepStore:
         """Record a new sweep (queued until a driver claims it); returns its id."""
         sweep_id, now = "sw-" + new_run_id(), time.time()
         self._write(
-            "INSERT INTO sweeps (sweep_id, created, updated, status, spec, pid) VALUES (?,?,?,?,?,?)",
-            (sweep_id, now, now, "queued", spec.to_json(), os.getpid()),
+            "INSERT INTO sweeps (sweep_id, created, updated, status, spec, pid, owner, beat) VALUES (?,?,?,?,?,?,?,?)",
+            (sweep_id, now, now, "queued", spec.to_json(), os.getpid(), identity(), now),
         )
         return sweep_id
 
@@ -147,29 +169,33 @@ class SweepStore:
         return [_record(r) for r in rows]
 
     def claim(self, sweep_id: str) -> bool:
-        """Atomically make this process the sweep's driver; False when a live process drives it already."""
+        """Atomically make this process the sweep's driver; False when a live process drives it already (judged as
+        runs are: a reused process id does not pass for the driver that died)."""
         rec = self.get(sweep_id)
-        if rec.status == "running" and pid_alive(rec.pid):
+        if rec.status == "running" and owner_alive(rec.owner, rec.beat, rec.pid):
             return False
         now = time.time()
         return (
             self._write(
-                "UPDATE sweeps SET status='running', request='', reason='', pid=?, started=?, updated=? "
-                "WHERE sweep_id=? AND updated=?",
-                (os.getpid(), now, now, sweep_id, rec.updated),
+                "UPDATE sweeps SET status='running', request='', reason='', pid=?, owner=?, beat=?, started=?, "
+                "updated=? WHERE sweep_id=? AND updated=?",
+                (os.getpid(), identity(), now, now, now, sweep_id, rec.updated),
             )
             == 1
         )
 
     def heartbeat(self, sweep_id: str) -> None:
-        """The driver is alive: a crash later counts the sweep's time up to here."""
-        self._write("UPDATE sweeps SET updated=? WHERE sweep_id=?", (time.time(), sweep_id))
+        """The driver is alive (its lease is renewed): a crash later counts the sweep's time up to here."""
+        now = time.time()
+        self._write(
+            "UPDATE sweeps SET beat=?, updated=? WHERE sweep_id=? AND owner=?", (now, now, sweep_id, identity())
+        )
 
     def finish_session(self, sweep_id: str, status: str, reason: str = "", crashed: bool = False) -> None:
         """End the driver's session: the new status, and its wall time (to the last heartbeat if it crashed)."""
         rec = self.get(sweep_id)
-        end = rec.updated if crashed else time.time()
-        seconds = rec.seconds + (end - rec.started if rec.started else 0.0)
+        end = (rec.beat or rec.updated) if crashed else time.time()
+        seconds = rec.seconds + (max(0.0, end - rec.started) if rec.started else 0.0)
         self._write(
             "UPDATE sweeps SET status=?, reason=?, request='', seconds=?, started=NULL, updated=? WHERE sweep_id=?",
             (status, reason, seconds, time.time(), sweep_id),
@@ -186,8 +212,10 @@ class SweepStore:
 
     def recover(self) -> list[str]:
         """Sweeps left running or queued by a process that is gone become interrupted; returns their ids."""
-        rows = self._conn().execute("SELECT sweep_id, pid FROM sweeps WHERE status IN ('running', 'queued')")
-        lost = [r["sweep_id"] for r in rows if r["pid"] != os.getpid() and not pid_alive(r["pid"])]
+        rows = self._conn().execute(
+            "SELECT sweep_id, pid, owner, beat FROM sweeps WHERE status IN ('running', 'queued')"
+        )
+        lost = [r["sweep_id"] for r in rows if not owner_alive(r["owner"], r["beat"], r["pid"])]
         for sweep_id in lost:
             self.finish_session(
                 sweep_id, "interrupted", "The process driving this sweep stopped; resume it.", crashed=True

@@ -7,6 +7,7 @@ import math
 import random
 import threading
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -208,13 +209,14 @@ def lr_preview(cfg: RunConfig, steps_per_epoch: int) -> list[float]:
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=cfg.lr)
     sched = make_scheduler(cfg, opt, max(1, steps_per_epoch))
     lrs = []
-    for _ in range(cfg.epochs):
+    for epoch in range(cfg.epochs):
+        if cfg.schedule == "onecycle":  # its closed form at the epoch's first step, not millions of steps (expert)
+            sched.last_epoch = epoch * max(1, steps_per_epoch)
+            with warnings.catch_warnings(action="ignore"):  # "get_lr called outside step": intended here
+                lrs.append(float(sched.get_lr()[0]))
+            continue
         lrs.append(opt.param_groups[0]["lr"])
-        if cfg.schedule == "onecycle":
-            for _ in range(steps_per_epoch):
-                opt.step()
-                sched.step()
-        elif sched is not None and cfg.schedule != "plateau":
+        if sched is not None and cfg.schedule != "plateau":
             opt.step()
             sched.step()
     return lrs

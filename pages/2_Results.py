@@ -6,7 +6,8 @@ from nnlab.errors import NNLabError
 from nnlab.metrics import per_class_f1
 from nnlab.notes import run_notes
 from nnlab.plots import curves_figure, f1_figure, forecast_vs_actual_figure, residuals_figure
-from nnlab.ui import data_notes_ui, page_setup, pick_run, show_error, status_badge, store
+from nnlab.ui import data_notes_ui, md, page_setup, pick_run, show_error, store
+from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
     cell_examples_section,
     classification_report_table,
@@ -26,7 +27,7 @@ if rec is None:
     st.info("No runs yet: train a model on the Train page, then come back here.")
     st.stop()
 
-status_badge(rec.status)
+run_heading(rec)
 if rec.active:
     st.info(f"Run {rec.run_id} is {rec.status}; its results appear here when it ends.")
     live_view_link(rec.run_id)
@@ -41,7 +42,9 @@ except NNLabError as exc:
     show_error(exc)
     st.stop()
 if res is None:
-    st.warning(f"Run {rec.run_id} is {rec.status} and wrote no test results; {rec.reason or 'resume it to finish.'}")
+    st.warning(
+        f"Run {rec.run_id} is {rec.status} and wrote no test results; {md(rec.reason or 'resume it to finish.')}"
+    )
     st.stop()
 if rec.status == "stopped":
     st.caption(f"Stopped after {rec.epochs_done} of {rec.epochs_planned} epochs; these are the best weights so far.")

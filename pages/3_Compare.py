@@ -3,7 +3,7 @@ score, and the test examples that flipped."""
 
 import streamlit as st
 
-from nnlab.compare import common_metric, config_diff, hyperparameter_frame, runs_table, task_of
+from nnlab.compare import common_metric, hyperparameter_frame, runs_table, scored_config_diff, task_of
 from nnlab.groups import group_hyperparameter_frame, groups_of, groups_table
 from nnlab.metrics import per_class_f1
 from nnlab.plots import f1_change_figure, parallel_figure
@@ -12,6 +12,7 @@ from nnlab.records import higher_is_better
 from nnlab.ui import page_setup, store
 from nnlab.ui.compare import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
 from nnlab.ui.manage import delete_selected
+from nnlab.ui.rename import rename_popover
 from nnlab.ui.verdict import flips_section, two_way, verdict_section
 
 page_setup("Compare runs")
@@ -37,6 +38,7 @@ else:
     members = {run_id: [by_id[run_id]] for run_id in chosen}
     if len(chosen) == 1:
         rerun_ui(by_id[chosen[0]])
+        rename_popover(by_id[chosen[0]])
     delete_selected([by_id[run_id] for run_id in chosen])
 
 tw = None
@@ -71,17 +73,17 @@ else:
     unit = "groups (mean over seeds)" if grouped else "runs"
     better = "higher" if higher_is_better(metric) else "lower"
     st.caption(
-        f"{len(hp)} {unit} scored by test {metric} ({better} is better); drag along an axis to highlight a range."
+        f"{len(hp)} {unit} on {pool[0].dataset}, scored by test {metric} ({better} is better); "
+        "drag along an axis to highlight a range."
     )
     st.plotly_chart(parallel_figure(hp, "test_value", f"test {metric}"), key="compare_parallel")
 
 if len(chosen) > 2 and not grouped:
-    st.subheader("Config differences", anchor=False)
-    diff = config_diff([by_id[i] for i in chosen])
-    if diff.empty:
+    st.subheader("Test score and config differences", anchor=False)
+    diff = scored_config_diff([by_id[i] for i in chosen])
+    st.dataframe(diff, width="stretch")
+    if len(diff) == 1:
         st.caption("The selected runs share every setting (only the random outcome differs).")
-    else:
-        st.dataframe(diff.astype(str), width="stretch")
 
 if tw is not None:
     st.subheader("What flipped between A and B", anchor=False)

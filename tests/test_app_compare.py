@@ -8,7 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table
+from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table, scored_config_diff
 from nnlab.groups import group_id
 from nnlab.records import ACTIVE
 from nnlab.registry import make_config
@@ -54,8 +54,11 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
     assert len(verdict) == 1 and verdict[0].startswith("**")
     assert "McNemar" in verdict[0]
     assert any(f"A {a}: test accuracy" in m.value.replace("\\", "") for m in at.markdown)
-    diff = at.dataframe[1].value
-    assert set(diff["field"]) == {"hidden_sizes", "dropout", "lr"} and list(diff.columns) == ["field", "A", "B"]
+    diff = at.dataframe[1].value  # who won first, then the fields that differ
+    assert list(diff.columns) == ["field", "A", "B"] and diff["field"].iloc[0] == "test accuracy"
+    scores = {r.run_id: r.test_value for r in RunStore().list()}
+    assert [float(x.split()[0]) for x in diff.iloc[0, 1:]] == [round(scores[a], 3), round(scores[b], 3)]
+    assert set(diff["field"].iloc[1:]) == {"hidden_sizes", "dropout", "lr"}
     assert len(at.get("plotly_chart")) == 4  # curves, parallel coordinates, F1 change, the difference matrix
     tabs = [t.label for t in at.tabs]
     assert tabs[0].startswith("A right, B wrong (") and tabs[1].startswith("B right, A wrong (")
@@ -100,8 +103,25 @@ def test_the_score_axis_never_mixes_datasets(trained):
     at = _open()
     box = at.selectbox(key="compare_score_dataset")
     assert box.value == "digits"  # the dataset with the most scored runs
+    assert any(" runs on digits, scored by test accuracy" in c.value for c in at.caption)  # the plot says which
     box.set_value("image-folder").run()
     assert "parallel coordinates appear" in " ".join(c.value for c in at.caption).lower()
+
+
+def test_three_runs_show_each_test_score_above_their_config_differences(trained):
+    ids = [trained["digits"], trained["digits_b"], trained["iris"]]
+    at = _select(_open(), ids)
+    assert "Test score and config differences" in [s.value for s in at.subheader]
+    diff = next(d.value for d in at.dataframe if d.value.index[0] == "test accuracy")
+    runs = {r.run_id: r for r in RunStore().list()}
+    assert set(diff.columns) == set(ids) and "hidden_sizes" in diff.index and "dataset" in diff.index
+    values = [runs[i].test_value for i in ids]
+    for run_id in ids:
+        best = runs[run_id].test_value == max(values) and values.count(max(values)) == 1
+        assert diff.loc["test accuracy", run_id] == f"{runs[run_id].test_value:.3f}" + (" (best)" if best else "")
+    forecaster = [trained["digits"], trained["series"], trained["failed"]]  # no shared metric: each names its own
+    row = scored_config_diff([runs[i] for i in forecaster]).loc["test score"]
+    assert list(row) == [runs[i].score_text for i in forecaster] and row.iloc[2] == "–"
 
 
 def test_filters_narrow_the_table(trained):

@@ -52,8 +52,20 @@ def test_feature_rows_are_classified(trained):
     at = _open(trained["iris"])
     assert list(at.dataframe[0].value.columns) == ["sepal length", "sepal width", "petal length", "petal width"]
     table = at.dataframe[-1].value  # the first is the editable input
-    assert list(table.columns[:1]) == ["prediction"] and len(table) == 3
-    assert at.metric[0].value == table["prediction"].iloc[0]
+    assert list(table.columns[:2]) == ["row", "prediction"] and len(table) == 3
+    shown = at.metric[0].value.replace("\\", "")  # escaped markdown: a tag in a class name shows as typed
+    assert at.metric[0].label == "Prediction for row 1" and shown == table["prediction"].iloc[0]
+
+
+def test_the_headline_prediction_names_its_row_and_follows_the_selected_one(trained):
+    at = _open(trained["iris"])
+    table = at.dataframe[-1].value
+    at.session_state["playground_rows_pick"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    shown = at.metric[0].value.replace("\\", "")
+    assert at.metric[0].label == "Prediction for row 3" and shown == table["prediction"].iloc[2]
+    assert any("every row" in c.value for c in at.caption)
 
 
 def test_series_forecast_length_follows_the_slider(trained):

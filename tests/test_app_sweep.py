@@ -11,7 +11,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from nnlab.runs import RunStore
+from nnlab.sweep import rerun_failed_trials
 from nnlab.sweep_store import SweepStore
+from nnlab.ui import TRAIN_PAGE
+from tests.helpers import app_at
 
 ROOT = Path(__file__).resolve().parents[1]
 APP, SWEEP_PAGE = str(ROOT / "app.py"), "pages/5_Sweep.py"
@@ -42,6 +45,25 @@ def small_form(at: AppTest) -> AppTest:
     return at.run()
 
 
+def table_states(at: AppTest) -> tuple[str, ...]:
+    """The state of every trial in the page's trials table (its status column is an icon and the state)."""
+    return tuple(s.split()[-1] for s in at.dataframe[0].value["status"]) if at.dataframe else ()
+
+
+def watch(at: AppTest, sweeps: SweepStore, sweep_id: str, timeout: float = 300) -> list[tuple[str, ...]]:
+    """Rerun the page (AppTest ignores run_every) until the sweep leaves running; the table's states each time."""
+    seen, deadline = [], time.monotonic() + timeout
+    while sweeps.get(sweep_id).status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        seen.append(table_states(at.run()))
+    return seen
+
+
+def sweep_id_of(at: AppTest) -> str:
+    value = at.query_params["sweep"]
+    return value[0] if isinstance(value, list) else value
+
+
 def test_the_form_counts_trials_and_refuses_a_range_outside_the_field():
     at = sweep_page()
     assert not at.exception
@@ -62,14 +84,14 @@ def test_the_form_counts_trials_and_refuses_a_range_outside_the_field():
 def test_start_a_small_sweep_watch_it_and_open_a_trial():
     at = small_form(sweep_page())
     at.button("sw_start").click().run()
-    sweep_id = at.query_params["sweep"][0] if isinstance(at.query_params["sweep"], list) else at.query_params["sweep"]
+    sweep_id = sweep_id_of(at)
     store = RunStore()
     sweeps = SweepStore(store)
-    deadline = time.monotonic() + 300
-    while sweeps.get(sweep_id).status == "running" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()  # AppTest ignores run_every: rerun to watch
+    seen = watch(at, sweeps, sweep_id)
     assert sweeps.get(sweep_id).status == "finished"
+    # the table filled while it trained: a trial still training (or waiting) was on show, then all three ended
+    assert any(set(states) & {"running", "queued"} for states in seen), seen
+    assert [len(states) for states in seen] == sorted(len(states) for states in seen)
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -94,3 +116,80 @@ def test_the_sweep_preview_measures_the_base_settings_and_scales_them_to_every_r
         at.run()  # AppTest ignores run_every: rerun until the background measurement is in
     assert not at.exception
     assert any("Measured for the base settings" in c.value and "for all 3 runs" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_sweep_sent_to_ray_from_the_page_keeps_that_choice_and_hands_its_trials_to_the_cluster(monkeypatch):
+    """No Ray here: this test stands in for the Ray driver process (it records the address it would start for,
+    then ends the handed-over run as a driver does); the Ray path itself is tested in test_ray_executor."""
+    import nnlab.executors.ray_jobs as ray_jobs
+
+    monkeypatch.delenv("NNLAB_RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    started: list[str] = []
+    monkeypatch.setattr(ray_jobs, "ensure_driver", lambda store, address: started.append(address))
+    at = small_form(sweep_page())
+    assert at.radio("tr_where").value == "local"  # the Train form's choice, on the Sweep page too
+    at.radio("tr_where").set_value("ray").run()
+    at.text_input("tr_ray_address").set_value("head node:6379").run()
+    assert any("has spaces in it" in e.value for e in at.error) and at.button("sw_start").disabled
+    at.text_input("tr_ray_address").set_value("head:6379").run()
+    assert any("trains on the Ray cluster at head:6379" in c.value for c in at.caption)
+    at.button("sw_start").click().run()
+    assert not at.exception
+    sweep_id = sweep_id_of(at)
+    store, table = RunStore(), ray_jobs.RayTable(RunStore())
+    sweeps = SweepStore(store)
+    spec = sweeps.get(sweep_id).spec
+    assert (spec.executor, spec.ray_address) == ("ray", "head:6379")
+    deadline = time.monotonic() + 180
+    while not (runs := store.list(sweep_id=sweep_id)) or table.get(runs[0].run_id) is None:
+        assert time.monotonic() < deadline, "the sweep's first trial never reached the Ray table"
+        time.sleep(0.2)
+    assert table.get(runs[0].run_id).address == "head:6379" and started and set(started) == {"head:6379"}
+    assert any("on the Ray cluster at head:6379" in c.value for c in at.run().caption)
+    sweeps.request(sweep_id, "stop")  # then end the run as the Ray driver would, and the sweep stops
+    while (row := table.get(runs[0].run_id)).request != "stopped":
+        assert time.monotonic() < deadline, "the sweep's stop never reached the Ray table"
+        time.sleep(0.2)
+    store.update(runs[0].run_id, status="stopped", reason=row.request_reason)
+    table.set(runs[0].run_id, state="done")
+    while sweeps.get(sweep_id).status == "running":
+        assert time.monotonic() < deadline, "the sweep did not stop"
+        time.sleep(0.2)
+    assert sweeps.get(sweep_id).status == "stopped"
+
+
+@pytest.mark.slow
+def test_a_trial_stopped_on_its_run_page_shows_as_stopped_and_the_sweep_goes_on():
+    at = sweep_page()
+    at.text_input("tr_mlp_hidden_sizes").set_value("32")
+    at.toggle("tr_early_stopping").set_value(False)
+    at.number_input("tr_seed").set_value(3)  # the grid's order with seed 3: 2, 200, 3 epochs
+    at.multiselect("sw_vary").set_value(["epochs"]).run()
+    at.segmented_control("sw_epochs_mode").set_value("list").run()
+    at.text_input("sw_epochs_list").set_value("200,2,3")
+    at.selectbox("sw_strategy").set_value("grid").run()
+    assert [m.value for m in at.metric if m.label == "Trials"] == ["3"]
+    at.button("sw_start").click().run()
+    sweep_id, store = sweep_id_of(at), RunStore()
+    sweeps = SweepStore(store)
+    deadline = time.monotonic() + 300
+    while not (long := [r for r in store.list(sweep_id=sweep_id) if r.config.epochs == 200 and r.epochs_done]):
+        assert time.monotonic() < deadline, "the 200-epoch trial never trained an epoch"
+        time.sleep(0.2)
+    run_page = app_at(TRAIN_PAGE, long[0].run_id).run()  # the run's own page, as the trials table opens it
+    run_page.button("tr_stop").click().run()  # Stop, as a user would
+    assert not run_page.exception
+    watch(at, sweeps, sweep_id)
+    assert sweeps.get(sweep_id).status == "finished"
+    stopped = store.get(long[0].run_id)
+    assert stopped.status == "stopped" and stopped.reason == "Stopped by the user." and stopped.epochs_done < 200
+    table = at.run().dataframe[0].value
+    states = dict(zip(table["trial"], table_states(at), strict=True))
+    assert states == {0: "finished", 1: "stopped", 2: "finished"}  # the sweep went on with the next trial
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Trials done"], metrics["Failed"], metrics["Stopped by hand"]) == ("3 / 3", "0", "1")
+    assert at.button("sw_rerun").label == "Re-run failed (0)" and at.button("sw_rerun").disabled
+    assert "Trials stopped by hand are not re-run" in at.button("sw_rerun").help
+    assert rerun_failed_trials(store, sweep_id) == 0 and not at.exception

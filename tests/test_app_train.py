@@ -64,6 +64,21 @@ def test_form_offers_fitting_architectures_and_previews_parameters():
     assert not at.exception
 
 
+def test_the_architecture_follows_the_dataset_visibly_and_comes_back_where_it_fits():
+    at = train_page()
+    at.radio("tr_arch").set_value("cnn").run()
+    at.selectbox("tr_dataset").set_value("reviews").run()
+    assert at.radio("tr_arch").value == "lstm" and at.radio("tr_arch").options == ["LSTM (text)"]
+    moved = " ".join(i.value for i in at.info if "does not fit" in i.value)
+    assert moved.startswith("CNN does not fit the dataset Movie reviews") and "LSTM (text) is selected" in moved
+    assert not at.button("tr_start").disabled  # the form holds a config that trains
+
+    at.selectbox("tr_dataset").set_value("shapes").run()  # CNN fits again: the user's choice is back
+    assert at.radio("tr_arch").value == "cnn"
+    assert not any("does not fit" in i.value for i in at.info)
+    assert not at.exception
+
+
 def test_every_registered_dataset_renders_its_own_fields():
     at = train_page()
     for name, spec in DATASETS.items():

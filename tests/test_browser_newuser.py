@@ -140,7 +140,7 @@ def start(page):
 
 
 def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server, tmp_path):
-    """Items 3, 9 and 2: an out-of-range value, an upload without its label column, missing ResNet weights."""
+    """Items 3, 9 and 2: an out-of-range value, an upload whose label column holds no classes, missing ResNet weights."""
     watch = Watch(page, server)
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server}/Train")
@@ -161,8 +161,11 @@ def test_train_form_blocks_start_with_the_reason_in_the_forms_words(page, server
     choose(page, "Dataset", "Your CSV table")
     assert errors(page) == []  # nothing is wrong before the user has done anything
     table = tmp_path / "wine.csv"
-    table.write_text("alcohol,acidity,quality\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(60)))
+    table.write_text("alcohol,acidity,quality\n" + "".join(f"{i % 7 + 0.5},{i % 5},{i % 3}\n" for i in range(60)))
     page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(table))
+    settle(page, "text=What was read from wine.csv")
+    assert errors(page) == [] and start(page).is_enabled()  # the label column is picked from the file's columns
+    choose(page, "Label column", "alcohol")  # a column of fractions: not classes
     settle(page, "[data-testid=stAlertContentError]")
     message = " ".join(errors(page))
     shot(page, "form-csv-without-label")
@@ -221,3 +224,28 @@ def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, serve
     assert page.get_by_role("button", name=re.compile("Resume")).count() == 0  # it never ran
     shot(page, "stopped-in-the-queue")
     assert watch.outside == [] and watch.failed == [], (watch.outside, watch.failed)
+
+
+def test_review_texts_show_whole_at_1400_and_820_px(page, trained, server, workspace):
+    """Item 13: the reviews behind a confusion-matrix cell are read whole, wrapped, not cut at a table cell's edge."""
+    from nnlab.runs import RunStore
+
+    run_id = trained["reviews"]
+    texts = [str(t) for t in RunStore(workspace).folder(run_id).read_results().examples.texts]
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 1400})
+        page.goto(f"{server}/Results?run={run_id}")
+        settle(page, "button:has-text('Biggest mistake')")
+        page.get_by_role("button", name="Biggest mistake").click()
+        settle(page, ".text-example")
+        page.locator(".text-example").first.scroll_into_view_if_needed()
+        shot(page, f"results-reviews-{width}")
+        boxes = page.evaluate(
+            """() => [...document.querySelectorAll('.text-example')].map(e => {
+                const r = e.getBoundingClientRect();
+                return {text: e.innerText, right: r.right, cut: e.scrollWidth > e.clientWidth + 1};
+            })"""
+        )
+        assert boxes and not any(b["cut"] or b["right"] > width for b in boxes), boxes[:3]
+        for b in boxes:  # the caption line, then one whole review of the test set
+            assert b["text"].split("\n", 1)[1].strip() in texts, b["text"][:200]

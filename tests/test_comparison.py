@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from nnlab.cli import main
-from nnlab.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve
+from nnlab.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve, score_row
 from nnlab.errors import NNLabError
 from nnlab.groups import find_group, group_id, group_key, groups_of, seed_configs
 from nnlab.registry import make_config
 from nnlab.runner import execute
 from nnlab.runs import RunStore
-from nnlab.stats import B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
+from nnlab.stats import A_BETTER, B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
 from tests.helpers import tiny_config
 
 
@@ -48,6 +48,18 @@ def test_two_runs_on_one_split_are_compared_paired_with_mcnemar_and_the_flips_ad
     assert out["config_diff"]["lr"] == {"a": 0.001, "b": 0.003}
     conf = pb.probs[tw.flips.a_better, pb.y_pred[tw.flips.a_better]]  # B's confidence in its mistakes
     assert np.all(np.diff(conf) <= 0)
+
+
+def test_the_score_row_gives_each_side_its_test_score_and_marks_the_one_the_verdict_favours(trained, store):
+    tw = compare(store, trained["digits"], trained["digits_b"])
+    field, a, b = score_row(tw)
+    v = tw.verdict
+    assert field == "test accuracy"
+    assert a.startswith(f"{v.a_value:.3f}") and b.startswith(f"{v.b_value:.3f}")
+    marked = {A_BETTER: (True, False), B_BETTER: (False, True), NO_DIFFERENCE: (False, False)}[v.verdict]
+    assert (a.endswith(" (better)"), b.endswith(" (better)")) == marked
+    swapped = compare(store, trained["digits_b"], trained["digits"])  # the mark follows the run, not the side
+    assert score_row(swapped)[1:] == (b, a)
 
 
 def test_cell_moves_explain_the_confusion_difference(trained, store):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -44,3 +46,56 @@ def test_a_store_that_never_used_ray_has_no_ray_table_and_no_ray_runs(store):
     backend.reattach()
     assert not RayTable(store).exists()
     assert backend.previous("x") is None and not backend.is_active("x") and not backend.stop("x")
+
+
+def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
+    from nnlab.executors.lifeline import Lifeline, answers, host_port
+
+    assert host_port("10.0.0.5:6379") == ("10.0.0.5", 6379) and host_port("[::1]:6379") == ("::1", 6379)
+    head = socket.create_server(("127.0.0.1", 0))
+    address = f"127.0.0.1:{head.getsockname()[1]}"
+    lost = threading.Event()
+    line = Lifeline(address, lost_s=0.5, on_lost=lost.set, every_s=0.05).start()
+    assert answers(address) and not lost.wait(1.0) and not line.lost()  # answering: never lost
+    head.close()  # the head is gone: nothing accepts at its port any more
+    assert lost.wait(10) and line.lost() and not answers(address)
+    line.thread.join(5)
+    assert not line.thread.is_alive()  # it reports once and ends
+
+
+def test_the_driver_sends_the_token_to_a_named_cluster_when_one_is_at_hand(tmp_path, monkeypatch):
+    from nnlab.executors.ray_jobs import driver_env
+
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ray/auth_token
+    assert "RAY_AUTH_MODE" not in driver_env("head:6379")
+    token = tmp_path / ".ray" / "auth_token"
+    token.parent.mkdir()
+    token.write_text("not a real token")
+    assert driver_env("head:6379")["RAY_AUTH_MODE"] == "token"  # Ray would not send it to a named cluster itself
+    assert "RAY_AUTH_MODE" not in driver_env("")  # a local instance: Ray turns token mode on by itself
+    token.unlink()
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "elsewhere"))
+    assert "RAY_AUTH_MODE" not in driver_env("head:6379")
+    (tmp_path / "elsewhere").write_text("not a real token")
+    assert driver_env("head:6379")["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the user's choice wins
+    assert driver_env("head:6379")["RAY_AUTH_MODE"] == "disabled"
+
+
+@pytest.mark.slow
+def test_a_refused_token_is_named_in_the_sentence_though_ray_says_it_only_in_the_cause():
+    from nnlab.executors.ray_driver import connect_error
+
+    try:  # the shape of ray.init's error when the cluster refuses the token (seen with Ray 2.60)
+        try:
+            raise RuntimeError("Failed to connect to GCS. Last connection error: Unauthenticated: InvalidAuthToken")
+        except RuntimeError as cause:
+            raise ConnectionError("Failed to connect to Ray cluster at head:6379") from cause
+    except ConnectionError as exc:
+        refused = connect_error("the Ray cluster at head:6379", exc)
+    assert refused.startswith("Could not connect to the Ray cluster at head:6379 (Failed to connect to Ray cluster")
+    assert "give nnlab the cluster's token (README, Scaling out)." in refused and "\n" not in refused
+    down = connect_error("the Ray cluster at head:6379", TimeoutError("no answer within 60 s"))
+    assert down.endswith("check --ray-address (or NNLAB_RAY_ADDRESS) and that the cluster is up.")

@@ -80,3 +80,15 @@ def test_the_command_lines_help_never_imports_torch(args):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "usage: python -m nnlab" in out.stdout, out.stderr
     assert out.stderr.strip().splitlines()[-1] == "False False", out.stderr
+
+
+def test_pages_and_the_ui_use_only_public_names_of_other_modules():
+    for path in [
+        ROOT / "app.py",
+        *sorted((ROOT / "pages").glob("*.py")),
+        *sorted((ROOT / "nnlab" / "ui").glob("*.py")),
+    ]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nnlab"):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, f"{path.name}:{node.lineno} imports {private} from {node.module}"

@@ -11,8 +11,8 @@ from nnlab.data import load_dataset
 from nnlab.models import build_model
 from nnlab.records import Progress
 from nnlab.runner import StoreListener
+from nnlab.text import format_duration
 from nnlab.train import Trainer
-from nnlab.ui import format_duration
 from nnlab.ui.home import time_so_far
 from tests.helpers import small, tiny_config
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnlab.precision import bf16_check
+from nnlab.precision import bf16_check, cpu_native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_AVX512, NO_NATIVE_BF16 = "AVX2", "AVX512_CORE"
@@ -43,6 +43,41 @@ def test_the_probe_agrees_with_a_real_bf16_lstm_step_here():
     except RuntimeError:
         runs = False
     assert bf16_check("lstm", "text", torch.device("cpu")).ok == runs
+
+
+@pytest.mark.parametrize(
+    ("cap", "native"),
+    [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_VNNI", False), ("AVX512_CORE_FP16", None), ("", None)],
+)
+def test_native_bf16_respects_the_onednn_cap(monkeypatch, cap, native):
+    """A cap below AVX512_CORE_BF16 rules native bfloat16 out; at or above it (AVX512_CORE_FP16 is AVX10_1_512) or
+    uncapped, the CPU itself decides."""
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    cpu = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    assert cpu_native_bf16() == (cpu if native is None else native)
+
+
+def _bench_case(isa: str, workspace: Path) -> dict:
+    """The tiny bench's bfloat16 LSTM case measured (or skipped) in a fresh process under a oneDNN ISA cap."""
+    script = """
+import json, tempfile, torch
+from nnlab.bench import make_plan, measure_case
+from nnlab.runs import RunStore
+plan = make_plan("tiny")
+case = next(c for c in plan.cases if c.precision == "bf16")
+print(json.dumps(measure_case(case, plan, torch.device("cpu"), RunStore(tempfile.mkdtemp()), print)))
+"""
+    out = _run(["-c", script], isa, workspace)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_the_bench_skips_emulated_bf16_with_a_note(workspace):
+    case = _bench_case(NO_NATIVE_BF16, workspace)
+    assert "nnlab_samples_per_s" not in case
+    assert "no native bfloat16" in case["skipped"] and "emulated and slower" in case["skipped"]
 
 
 @pytest.mark.slow

@@ -14,6 +14,8 @@ import pytest
 
 from nnlab.executors import Executor
 from nnlab.executors.ray_jobs import RayTable, driver_alive, driver_paths
+from nnlab.fitted import fit_to_data
+from nnlab.groups import group_id
 from nnlab.jobs import JobManager
 from nnlab.runs import RunStore
 from nnlab.sweep import open_study
@@ -239,3 +241,31 @@ def test_a_sweep_of_4_trials_trains_2_at_a_time_on_ray_with_its_pruner_fed_every
             assert run.reason.startswith("Pruned after epoch") and trial.state.name == "PRUNED"
     starts = sorted((r.created, r.updated) for r in runs)  # two trials trained side by side
     assert any(b[0] < a[1] for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_cli_train_seeds_on_ray_trains_one_group_of_runs_there(workspace, on_ray):
+    cli = [sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32"]
+    cli += ["--epochs", "2", "--seed", "3", "--seeds", "2", "--threads", "1", "--json"]
+    out = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", on_ray.address], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    group = json.loads(out.stdout.splitlines()[-1])
+    assert group["seeds"] == [3, 4] and group["statuses"] == ["finished", "finished"] and len(group["scores"]) == 2
+    runs = RunStore(workspace).list()
+    assert sorted(r.run_id for r in runs) == sorted(group["runs"])
+    assert all("Ray node" in r.device for r in runs)
+    assert {group_id(r.config) for r in runs} == {group["group"]}  # one group: they differ only in the seed
+
+
+def test_auto_epochs_on_ray_reach_the_record_and_the_cli_lines_as_fitted_to_the_data(workspace, on_ray):
+    cli = [sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32"]
+    cli += ["--epochs", "0", "--threads", "1", "--json", "--executor", "ray", "--ray-address", on_ray.address]
+    out = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rec = RunStore(workspace).get(json.loads(out.stdout.splitlines()[-1])["run_id"])
+    fitted = fit_to_data(rec.config, rec.summary["train_size"]).epochs
+    assert rec.config.epochs == 0 and rec.epochs_planned == fitted > 0  # the config keeps what the user gave
+    lines = [line for line in out.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == rec.epochs_done >= 1
+    assert all(line.startswith(f"epoch {i}/{fitted} ") for i, line in enumerate(lines, 1)), lines[:2]

@@ -184,3 +184,23 @@ def test_kill_9_mid_sweep_then_resume_ends_with_exactly_the_budget(workspace, st
     resumed = next(r for r in runs if r.trial == 1)
     assert [m.epoch for m in store.metrics(resumed.run_id)] == list(range(1, 9))
     assert summary(store, sweeps.get(rec.sweep_id))["trials"] == 3
+
+
+def test_a_server_shutdown_mid_sweep_holds_the_running_trial_for_the_resume(store):
+    first = JobManager(store, leave_core=False)
+    sweeps = SweepStore(store)
+    sweep_id = new_sweep(store, trials=2, epochs=60, seed=2)
+    thread = start_in_thread(first, sweep_id)
+    wait_for(lambda: any(r.epochs_done >= 1 for r in store.list(sweep_id=sweep_id)))
+    first.shutdown()  # what the dashboard's exit does: its runs are interrupted, resumable
+    thread.join(60)
+    rec = sweeps.get(sweep_id)
+    assert rec.status == "interrupted" and [t.state for t in trials_of(store, rec)] == ["paused"]
+    second = JobManager(store, leave_core=False)
+    try:
+        rec = SweepDriver(second, sweep_id).run()  # resume: the interrupted trial continues from its checkpoint
+    finally:
+        second.shutdown()
+    runs = store.list(sweep_id=sweep_id)
+    assert rec.status == "finished" and sorted(r.trial for r in runs) == [0, 1]
+    assert {r.status for r in runs} == {"finished"} and summary(store, rec)["finished"] == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from nnlab.config import RunConfig
 from nnlab.data import builtin, files, images, standard  # noqa: F401  (each registers its datasets)
 from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register
@@ -14,7 +16,22 @@ def load_dataset(cfg: RunConfig) -> Dataset:
     """The prepared dataset cfg names; a DataError names what is wrong otherwise."""
     if cfg.dataset not in DATASETS:
         raise DataError(f"Dataset {cfg.dataset!r} is unknown; choose one of {', '.join(DATASETS)}.")
-    return DATASETS[cfg.dataset].load(cfg)
+    spec = DATASETS[cfg.dataset]
+    try:
+        return spec.load(cfg)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any reader's failure on a user's file: one sentence)
+        if not (cfg.data_path or cfg.data_root):
+            raise
+        # a reader's own message may quote the file, and a typed path may name a file that is not the user's:
+        # the page gets the kind of error only, the server's log the details
+        logging.getLogger("nnlab.data").warning("Reading the data of %s failed", spec.title, exc_info=True)
+        given = "the file" if cfg.data_path else "the folder"
+        raise DataError(
+            f"{spec.title} could not be read from {given} given ({type(exc).__name__}); check that it is the kind "
+            "of data this dataset reads."
+        ) from None
 
 
 def datasets_for(arch: str) -> list[str]:

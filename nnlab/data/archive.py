@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from nnlab.errors import DataError
+from nnlab.unpacked import forget, note_use, reserve
 
 MAX_FILES = 200_000
 MAX_BYTES = 2 * 1024**3  # uncompressed, all entries together
@@ -215,10 +216,14 @@ def file_digest(path: Path) -> str:
 
 
 def extract_cached(path: Path, root: Path) -> Path:
-    """The archive safely extracted to root/<content hash>, reused when the same archive comes again."""
-    dest = root / file_digest(path)[:16]
+    """The archive safely extracted to root/<content hash>, reused when the same archive comes again; counted
+    against the workspace's quota for unpacked archives and recorded as this archive's (nnlab.unpacked)."""
+    digest = file_digest(path)[:16]
+    dest = root / digest
     if dest.is_dir():
+        note_use(root, digest, path)
         return dest
+    reserve(root, digest, path, sum(m.size for m in check_archive(path)))
     try:
         return safe_extract(path, dest)
     except FileExistsError:  # another job extracted the same archive meanwhile  # pragma: no cover
@@ -226,7 +231,11 @@ def extract_cached(path: Path, root: Path) -> Path:
     except OSError as exc:
         if dest.is_dir():  # os.replace lost a race to an identical extraction  # pragma: no cover
             return dest
+        forget(root, digest)
         raise DataError(
             f"Archive {path.name} could not be extracted into {root} ({exc.strerror or exc}); "
             "free some disk space or choose another workspace."
         ) from None
+    except BaseException:  # refused while unpacking (a zip bomb, a damaged entry): its space is not taken
+        forget(root, digest)
+        raise

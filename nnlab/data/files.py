@@ -1,6 +1,8 @@
 """The user's CSV files by path: a feature table (mlp), texts with labels (lstm), a series over time (ts-lstm).
 
-The dashboard saves an upload to a file and passes its path, so both doors lead here.
+The dashboard saves an upload to a file and passes its path, so both doors lead here. An error never quotes the
+file (its header cells or values): a typed path may name a file that is not the user's, so problems are told by
+column position, count and what the user typed.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import csv
 import io
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,8 @@ from nnlab.data.layout import (
 )
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
 from nnlab.errors import DataError
+from nnlab.limits import DATA_ENV, max_data_bytes, size_text
+from nnlab.naming import file_name
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
@@ -36,8 +41,44 @@ _SEPARATORS = ",;\t|"
 
 
 def shown_name(path: Path) -> str:
-    """The file's name as the user knows it: without the content-hash prefix the dashboard gives uploads."""
-    return re.sub(r"^[0-9a-f]{12}-", "", path.name)
+    """The file's name as the user knows it: without the content-hash prefix the dashboard gave uploads."""
+    return file_name(str(path))
+
+
+@dataclass(frozen=True)
+class CsvPeek:
+    """A CSV as the loaders read it, for the form: its size, its columns, which hold numbers, its first rows."""
+
+    rows: int
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...]
+    head: pd.DataFrame
+
+
+LABEL_NAMES = ("label", "labels", "class", "target", "y", "category", "species", "sentiment", "outcome")
+
+
+def peek_csv(path: Path, rows: int = 5) -> CsvPeek:
+    """The CSV read as every loader reads it (read_csv): its row count, columns, columns of numbers, first rows."""
+    df = read_csv(path)
+    numeric = tuple(c for c in df.columns if is_number_column(df[c]))
+    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True))
+
+
+def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> str:
+    """The column a field (label_column, text_column, target) names: current where the CSV has it (case aside),
+    else a usual name or a guess, never `taken` (the other column of a text CSV); "" for an automatic target."""
+    folded = {c.lower(): c for c in peek.columns}
+    if current.strip().lower() in folded:
+        return folded[current.strip().lower()]
+    free = [c for c in peek.columns if c != taken] or list(peek.columns)
+    if field == "target":
+        return ""
+    if field == "text_column":  # the column of the longest words, in the first rows
+        words = [c for c in free if c not in peek.numeric] or free
+        return max(words, key=lambda c: peek.head[c].astype(str).str.len().mean())
+    named = [folded[n] for n in LABEL_NAMES if n in folded and folded[n] in free]
+    return named[0] if named else free[-1]
 
 
 def user_path(cfg: RunConfig, what: str) -> Path:
@@ -59,6 +100,12 @@ def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
     """
     if not path.is_file():
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
+    size, most = path.stat().st_size, max_data_bytes()
+    if size > most:  # refused before reading: the preview and the estimate read the file too
+        raise DataError(
+            f"{shown_name(path)} is {size_text(size)}, more than the {size_text(most)} a data file may have here; "
+            f"use a sample of it (the operator can raise {DATA_ENV})."
+        )
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(f"{shown_name(path)} is empty; give a CSV with a header row and data rows.")
@@ -68,9 +115,9 @@ def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{shown_name(path)} has no columns; give a CSV with a header row and data rows.") from None
     except (pd.errors.ParserError, ValueError) as exc:
-        detail = (str(exc).strip().splitlines() or [""])[-1].rstrip(".")
         raise DataError(
-            f"{shown_name(path)} is not a well-formed CSV ({detail}); check that every row has as many fields as the header."
+            f"{shown_name(path)} is not a well-formed CSV{_parser_detail(exc)}; check that every row has as many "
+            "fields as the header."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
@@ -94,6 +141,25 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from None
 
 
+def _parser_detail(exc: Exception) -> str:
+    """Where pandas' tokenizer failed, in numbers only (its message may quote the file otherwise)."""
+    found = re.search(r"Expected (\d+) fields? in line (\d+), saw (\d+)", str(exc))
+    if not found:
+        return ""
+    header, line, seen = found.groups()
+    return f" (line {line} has {seen} fields, the header {header})"
+
+
+def positions(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
+    """Columns told by their place in the header row ("column 3", "columns 2, 5 and 7"), not by their names."""
+    places = [str(list(df.columns).index(c) + 1) for c in columns[:most]]
+    more = f" and {len(columns) - most} more" if len(columns) > most else ""
+    if len(places) == 1 and not more:
+        return f"column {places[0]}"
+    shown = ", ".join(places[:-1]) + (f", {places[-1]}" if more else f" and {places[-1]}")
+    return f"columns {shown}{more}"
+
+
 def _separator(text: str) -> str:
     """The field separator, sniffed from the first lines; a comma when unsure."""
     head = "\n".join(text.splitlines()[:20])
@@ -110,10 +176,9 @@ def find_column(df: pd.DataFrame, name: str, field: str, option: str, path: Path
     folded = [c for c in df.columns if c.lower() == name.strip().lower()]
     if name and len(folded) == 1:
         return folded[0]
-    cols = list(df.columns)
-    shown = ", ".join(cols[:12]) + (f" and {len(cols) - 12} more" if len(cols) > 12 else "")
     raise DataError(
-        f"{shown_name(path)} has no column {name!r} for the {field}; its columns are {shown}; name one with {option}."
+        f"{shown_name(path)} has no column {name!r} for the {field} among the {len(df.columns)} of its header row; "
+        f"name one of them with {option}."
     )
 
 
@@ -147,7 +212,7 @@ def drop_missing(
     keep = part.notna().all(axis=1)
     if (~keep).all():
         raise DataError(
-            f"Every row of {shown_name(path)} has a missing value in {', '.join(columns[:8])}; "
+            f"Every row of {shown_name(path)} has a missing value in {positions(df, columns)}; "
             "fill in the blanks or drop the emptiest columns."
         )
     dropped = int((~keep).sum())
@@ -167,7 +232,7 @@ def load_csv(cfg: RunConfig) -> Dataset:
     df = drop_empty_columns(df, label, shown_name(path), notes)
     features = [c for c in df.columns if c != label]
     if not features:
-        raise DataError(f"{shown_name(path)} has only the label column {label!r}; add feature columns.")
+        raise DataError(f"{shown_name(path)} has only the label column ({cfg.label_column!r}); add feature columns.")
     _refuse_text_features(df, features, path)
     df = drop_missing(df, [label], path, notes, "no label")
     if cfg.missing == "drop":
@@ -182,11 +247,9 @@ def load_csv(cfg: RunConfig) -> Dataset:
 def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
     text_cols = [c for c in features if not is_number_column(df[c])]
     if text_cols:
-        example = df[text_cols[0]].dropna().astype(str).head(1).tolist()
         raise DataError(
-            f"{shown_name(path)} has non-numeric feature columns {', '.join(map(repr, text_cols[:8]))} "
-            f"(values like {example[0] if example else ''!r}); remove them or encode them as numbers "
-            "(the MLP reads numbers only)."
+            f"{shown_name(path)} has text in {positions(df, text_cols)} of its header row, where the MLP reads "
+            "numbers only; remove those columns or encode them as numbers."
         )
 
 
@@ -250,15 +313,14 @@ def _series_target(df: pd.DataFrame, given: str, numeric: list[str], path: Path)
         if len(numeric) == 1:
             return numeric[0]
         raise DataError(
-            f"{shown_name(path)} has several numeric columns ({', '.join(numeric[:8])}); "
+            f"{shown_name(path)} has {len(numeric)} numeric columns ({positions(df, numeric)}); "
             "name the one to forecast with --target."
         )
     target = find_column(df, given, "target", "--target", path)
     if target not in numeric:
-        example = df[target].dropna().astype(str).head(1).tolist()
         raise DataError(
-            f"Target column {target!r} of {shown_name(path)} is not numeric (it holds values like "
-            f"{example[0] if example else '?'!r}); pick a column of numbers with --target."
+            f"Target column {given!r} of {shown_name(path)} does not hold numbers; pick a column of numbers with "
+            "--target."
         )
     return target
 

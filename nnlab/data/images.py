@@ -15,6 +15,7 @@ from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.files import user_path
 from nnlab.data.prep import image_dataset
 from nnlab.errors import DataError
+from nnlab.limits import DATA_ENV, max_data_bytes, size_text
 from nnlab.models import inputs_of
 
 log = logging.getLogger("nnlab.data")
@@ -74,6 +75,13 @@ def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.nda
         raise DataError(
             f"{source} has {len(files):,} files, more than the {MAX_IMAGES:,} nnlab keeps in "
             "memory; use a sample of them."
+        )
+    need, most = len(files) * 3 * size * size, max_data_bytes()
+    if need > most:  # refused before decoding: the preview loads the images too
+        raise DataError(
+            f"{source} has {len(files):,} images, {size_text(need)} at {size}x{size} pixels, more than the "
+            f"{size_text(most)} of data nnlab keeps in memory here; choose a smaller image size or use a sample "
+            f"of them (the operator can raise {DATA_ENV})."
         )
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes outside the GIL
         images = list(pool.map(lambda fl: read_image(fl[0], size), files))

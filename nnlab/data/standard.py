@@ -126,12 +126,14 @@ def _decode_mnist(name: str, root: Path, raw: Path, title: str) -> dict[str, np.
 
 
 def _unreadable(title: str, folder: Path, exc: Exception) -> DataError:
+    """The files are not the dataset's: the kind of error only (a reader's message may quote the file)."""
     return DataError(
-        f"The {title} files in {folder} could not be read ({_short(exc)}); replace them with the original files."
+        f"The {title} files in {folder} could not be read ({type(exc).__name__}); replace them with the original files."
     )
 
 
 def _short(exc: Exception) -> str:
+    """A download's error in a few words (never a file's: see _unreadable)."""
     text = (str(exc).strip().splitlines() or [""])[0][:120].rstrip(":. ")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -202,7 +204,7 @@ def read_cifar_batch(path: Path) -> dict:
         OSError,
     ) as exc:
         raise DataError(
-            f"CIFAR-10 batch {path} could not be read safely ({_short(exc)}); "
+            f"CIFAR-10 batch {path} could not be read safely ({type(exc).__name__}); "
             "replace it with the original file from cifar-10-python.tar.gz."
         ) from None
     if not isinstance(entry, dict):

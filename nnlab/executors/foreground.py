@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 
-from nnlab.config import RunConfig
 from nnlab.executors import EXECUTORS, Executor
 from nnlab.records import ACTIVE, EpochRecord, RunRecord
 from nnlab.runs import RunStore
@@ -33,14 +32,16 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def train_elsewhere(
-    store: RunStore, cfg: RunConfig, executor: Executor, on_epoch: Callable[[EpochRecord, bool], None]
+    store: RunStore, run_id: str, executor: Executor, on_epoch: Callable[[EpochRecord, int, bool], None]
 ) -> RunRecord:
-    """Submit to the executor, hand each epoch to on_epoch (with whether it improved) as it reaches the store,
-    and return the run's record once it has ended."""
+    """Hand a queued run to the executor, pass each epoch to on_epoch as it reaches the store (with the epochs the
+    run trains at most, as fitted to its data when given as 0, and whether it improved), and return the run's
+    record once it has ended."""
     from nnlab.jobs import JobManager
 
+    cfg = store.get(run_id).config
     manager = JobManager(store, leave_core=False)
-    run_id = manager.submit(cfg, executor=executor)
+    manager.submit(cfg, run_id=run_id, executor=executor)
     sys.stderr.write(f"run {run_id} submitted to {executor.where}\n")
     stop = _on_interrupt(lambda: manager.stop(run_id))
     shown, said, best = 0, "", float("inf")
@@ -49,9 +50,11 @@ def train_elsewhere(
         if rec.status == "queued" and rec.reason and rec.reason != said:
             said = rec.reason
             sys.stderr.write(f"nnlab: {said}\n")
-        for r in store.metrics(run_id, after_epoch=shown):
+        records = store.metrics(run_id, after_epoch=shown)
+        planned = store.get(run_id).epochs_planned if records else 0  # read after its epochs: the fitted count is in
+        for r in records:
             improved, best = r.val_loss < best - cfg.min_delta, min(best, r.val_loss)
-            on_epoch(r, improved)
+            on_epoch(r, planned, improved)
             shown = r.epoch
         if rec.status not in ACTIVE:
             break

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from ray.exceptions import ActorDiedError, ActorUnavailableError, GetTimeoutError, RayActorError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from nnlab.executors import Executor
+from nnlab.executors.lifeline import Lifeline, answers
 from nnlab.executors.ray_jobs import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
 from nnlab.executors.ray_worker import RunWorker
-from nnlab.records import ACTIVE, EpochRecord
+from nnlab.records import ACTIVE, NOT_STARTED, USER_STOPPED, EpochRecord
 from nnlab.runfolder import CHECKPOINT_LAST
 from nnlab.runs import RunStore
 
 POLL_S = 0.3  # how often each actor is asked for news
-LOST_S = 20.0  # an actor unreachable this long means its node or the cluster is gone
+LOST_S = float(os.environ.get("NNLAB_RAY_LOST_S", "20"))  # unreachable this long: the node or cluster is gone
 IDLE_S = float(os.environ.get("NNLAB_RAY_DRIVER_IDLE_S", "120"))  # exit after this long with nothing to do
 INFO_S = 5.0  # how often the cluster's size is written for the Home page
 CONNECT_S = float(os.environ.get("NNLAB_RAY_CONNECT_S", "60"))  # a cluster that has not answered by then is out
@@ -57,6 +58,7 @@ class Driver:
         self.where = Executor("ray", address).where
         self.monitors: dict[str, Monitor] = {}
         self.worker_cls: Any = None
+        self.lifeline: Lifeline | None = None
         self.last_busy = self.last_info = time.monotonic()
 
     # -- lifetime -------------------------------------------------------------------------------------
@@ -71,6 +73,25 @@ class Driver:
             **local,
         )
         self.worker_cls = ray.remote(RunWorker)
+
+    def watch(self) -> None:
+        """Knock on the head's port from outside Ray (nnlab.executors.lifeline); a head gone for LOST_S fails the
+        runs and ends this driver."""
+        self.lifeline = Lifeline(ray.get_runtime_context().gcs_address, LOST_S, self.cluster_lost).start()
+
+    def head_answers(self) -> bool:
+        """Whether the cluster's head answers now (before a dead actor is blamed on its worker)."""
+        return self.lifeline is None or (not self.lifeline.lost() and answers(self.lifeline.address))
+
+    def cluster_lost(self) -> None:
+        """The head stopped answering: every run of this address fails with one sentence and the driver ends at
+        once (Ray would block it for a minute, then end it without a word); the next run starts a new driver."""
+        reason = (
+            f"Lost contact with {self.where}: its head has not answered for {LOST_S:.0f} s (the cluster stopped, or "
+            "its machine is unreachable); resume the run to continue from its last checkpoint once it is back."
+        )
+        fail_pending(self.store, self.address, reason)
+        os._exit(1)
 
     def run(self) -> None:
         """Adopt the actors a previous driver left, then serve until idle for IDLE_S or told to end (SIGTERM:
@@ -150,9 +171,7 @@ class Driver:
             return
         ray.kill(m.actor)  # still waiting for resources: nothing trained, nothing to keep
         self.monitors.pop(m.run_id)
-        self.end(
-            m.run_id, row.request, "Stopped before it started." if row.request == "stopped" else row.request_reason
-        )
+        self.end(m.run_id, row.request, NOT_STARTED if row.request_reason == USER_STOPPED else row.request_reason)
 
     def collect(self) -> None:
         """Wait up to POLL_S for the actors' answers and apply them; ask again."""
@@ -175,9 +194,6 @@ class Driver:
         """Apply one poll's answer, or handle the actor's death or silence."""
         try:
             out = ray.get(ref, timeout=30)
-        except ActorDiedError as exc:
-            self.worker_died(m, exc)
-            return
         except (ActorUnavailableError, GetTimeoutError):
             m.lost_since = m.lost_since or time.monotonic()
             if time.monotonic() - m.lost_since > LOST_S:
@@ -189,8 +205,11 @@ class Driver:
                     "resume the run to continue from its last checkpoint once the cluster is back.",
                 )
             return
-        except RayActorError as exc:
-            self.worker_died(m, exc)
+        except RayActorError as exc:  # ActorDiedError among others
+            if self.head_answers():
+                self.worker_died(m, exc)
+            else:  # the whole cluster may be gone: the lifeline decides
+                m.lost_since = m.lost_since or time.monotonic()
             return
         m.lost_since = None
         if not m.started:
@@ -309,12 +328,12 @@ class Driver:
         os.replace(tmp, info_path)
 
 
-def fail_submitted(store: RunStore, address: str, reason: str) -> None:
-    """The driver could not connect: every run waiting for it fails with the reason."""
+def fail_pending(store: RunStore, address: str, reason: str) -> None:
+    """The driver could not connect, or lost its cluster: every run it serves or that waits for it fails."""
     table = RayTable(store)
     for row in table.pending(address):
         table.set(row.run_id, state="done")
-        if store.get(row.run_id).status in ACTIVE:
+        if store.get(row.run_id).status in (*ACTIVE, "interrupted"):
             store.update(row.run_id, status="failed", reason=reason, progress=None)
 
 
@@ -337,12 +356,15 @@ def connect_within(driver: Driver, seconds: float) -> None:
         raise failure[0]
 
 
-def connect_error(where: str, exc: Exception) -> str:
-    """One sentence on why ray.init failed (Ray's messages never contain the token)."""
+def connect_error(where: str, exc: BaseException) -> str:
+    """One sentence on why ray.init failed (Ray's messages never contain the token); a refused or missing token
+    shows only in the error's cause."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    told = " ".join(str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None).lower()
     hint = (
-        "give nnlab the cluster's token (README, Scaling out)"
-        if "auth" in first.lower() or "token" in first.lower()
+        "the cluster wants a token nnlab does not have, or refused the one it has: give nnlab the cluster's "
+        "token (README, Scaling out)"
+        if "authenticat" in told or "token" in told
         else "check --ray-address (or NNLAB_RAY_ADDRESS) and that the cluster is up"
     )
     return f"Could not connect to {where} ({first}); {hint}."
@@ -365,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         connect_within(driver, CONNECT_S)
     except Exception as exc:  # a wrong address, a refused token, no Ray on that port
-        fail_submitted(store, args.address, connect_error(driver.where, exc))
+        fail_pending(store, args.address, connect_error(driver.where, exc))
         os._exit(1)  # ray.init may still be retrying in its thread
+    driver.watch()
     driver.publish()
     driver.run()
     return 0

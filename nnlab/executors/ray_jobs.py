@@ -155,17 +155,34 @@ def ensure_driver(store: RunStore, address: str) -> None:
         return
     _, _, log = driver_paths(store, address)
     cmd = [sys.executable, "-m", "nnlab.executors.ray_driver", "--store", str(store.root.resolve())]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
     with open(log, "ab") as out:  # Ray's own messages; nnlab never writes the auth token anywhere
         subprocess.Popen(
             [*cmd, "--address", address],
             cwd=PACKAGE_ROOT,
-            env=env,
+            env=driver_env(address),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C or a kill of the dashboard does not reach it
         )
+
+
+def driver_env(address: str) -> dict[str, str]:
+    """The driver's environment: this one, with nnlab importable and, for a cluster named by its address, Ray's
+    token mode on when a token is at hand. Ray 2.60 sends its token by itself only to a cluster it finds with
+    address "auto" or starts; a RAY_AUTH_MODE the user set (`disabled`) wins."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
+    if address and "RAY_AUTH_MODE" not in env and token_at_hand(env):
+        env["RAY_AUTH_MODE"] = "token"
+    return env
+
+
+def token_at_hand(env: dict[str, str]) -> bool:
+    """Whether a Ray token is where Ray looks for one: $RAY_AUTH_TOKEN, the file $RAY_AUTH_TOKEN_PATH, else
+    ~/.ray/auth_token (only whether it exists: nnlab never reads the token)."""
+    if env.get("RAY_AUTH_TOKEN"):
+        return True
+    return Path(env.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token").is_file()
 
 
 def cluster_info(store: RunStore) -> list[dict[str, Any]]:

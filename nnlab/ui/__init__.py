@@ -4,23 +4,36 @@ and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
 from __future__ import annotations
 
 import os
+import re
+import runpy
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnlab.config import RunConfig
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.flags import in_form_words
 from nnlab.jobs import JobManager
+from nnlab.naming import run_name
 from nnlab.notes import DataNotes
 from nnlab.records import RunRecord
 from nnlab.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
 from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
+from nnlab.unpacked import clean_workspace
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
+# md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
+# addresses, which Streamlit links even when escaped, get an invisible word joiner where their pattern starts
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+!|<>$~:]")
+_AUTOLINK = re.compile(r"(?<=[a-z])(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -54,6 +67,20 @@ STATUS_COLORS = {
 }
 
 FAVICON = Path(__file__).with_name("favicon.png")
+ENTRY_POINT = Path(__file__).resolve().parents[2] / "app.py"
+_ENTRY = threading.local()  # script runs happen on a thread per session
+
+
+@contextmanager
+def through_entry_point() -> Iterator[None]:
+    """app.py runs its navigation inside this, so a page knows it was reached through st.navigation."""
+    _ENTRY.active = True
+    try:
+        yield
+    finally:
+        _ENTRY.active = False
+
+
 # the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
 
@@ -63,6 +90,7 @@ def _manager(home: str) -> JobManager:
     # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
     jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
     jobs.take_over()  # queued runs of the previous server start on their own
+    clean_workspace(jobs.store)  # archives unpacked for runs deleted since, or for previews never started
     return jobs
 
 
@@ -76,11 +104,24 @@ def store() -> RunStore:
     return manager().store
 
 
+def _entry_point_skipped() -> bool:
+    """Whether app.py is the app but this page runs without its navigation around it."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(_ENTRY, "active", False):
+        return False
+    return Path(ctx.main_script_path).resolve() == ENTRY_POINT
+
+
 def page_setup(title: str) -> None:
     """A page's first call: its tab title, the password gate and the last action's message.
 
     Each page makes it itself, not app.py around page.run(): next to a pages/ folder Streamlit runs a page
     script on its own in a server's first run and in AppTest, and the gate must hold there too."""
+    if _entry_point_skipped():
+        # A link straight to a page, in a session's first run: Streamlit ran this file on its own, under the pages/
+        # folder's old navigation (its sidebar says "app"). Run the entry point instead: it resolves this page.
+        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+        st.stop()
     # the tab icon is a file of ours: a Material icon or an emoji there is fetched from the internet
     st.set_page_config(page_title=f"{title} · nnlab", page_icon=str(FAVICON), layout="wide")
     require_password()  # off unless .streamlit/secrets.toml sets a password
@@ -100,7 +141,7 @@ def show_flash(page: str) -> None:
     elif shown[0] != page or now > shown[1]:
         del st.session_state[KEY_FLASH]
         return
-    getattr(st, kind)(text)
+    getattr(st, kind)(md(text))  # sentences that may quote a user's names, never markdown of ours
 
 
 def go(page: str, run_id: str | None = None) -> None:
@@ -124,19 +165,10 @@ def status_badge(status: str) -> None:
     st.badge(status, icon=STATUS_MATERIAL.get(status), color=STATUS_COLORS.get(status, "gray"))
 
 
-def run_title(rec: RunRecord) -> str:
-    """'MLP on Handwritten digits (scikit-learn)': the architecture and the data as the form names them."""
-    from nnlab.data import DATASETS
-    from nnlab.models import MODELS
-
-    arch = MODELS[rec.arch].title if rec.arch in MODELS else rec.arch
-    return f"{arch} on {DATASETS[rec.dataset].title if rec.dataset in DATASETS else rec.dataset}"
-
-
 def run_label(rec: RunRecord) -> str:
-    """One line naming a run in pickers."""
+    """One line naming a run in pickers (plain text: a selectbox shows it as typed)."""
     score = f" · test {rec.test_metric} {rec.test_value:.3f}" if rec.test_value is not None else ""
-    return f"{rec.run_id} · {rec.arch} on {rec.dataset} · {rec.status}{score}"
+    return f"{run_name(rec)} · {rec.run_id} · {rec.status}{score}"
 
 
 def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER) -> RunRecord | None:
@@ -155,14 +187,20 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
 def data_notes_ui(notes: DataNotes) -> None:
     """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
     if notes.warnings:
-        st.warning("\n\n".join(f"- {n}" for n in notes.warnings), icon=":material/report:")
+        st.warning("\n\n".join(f"- {md(n)}" for n in notes.warnings), icon=":material/report:")
     if notes.done:
-        st.info("\n\n".join(f"- {n}" for n in notes.done), icon=":material/checklist:")
+        st.info("\n\n".join(f"- {md(n)}" for n in notes.done), icon=":material/checklist:")
+
+
+def md(text: object) -> str:
+    """User data (class, column, file and run names, and messages that quote them) made literal inside Streamlit
+    markdown: no link, image, HTML, emphasis, icon or formula can come from it; it reads as it was typed."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), _AUTOLINK.sub(WORD_JOINER, str(text)))
 
 
 def show_error(exc: NNLabError | str) -> None:
-    """A user's mistake as one sentence in an error box (never a traceback)."""
-    st.error(in_form_words(str(exc)), icon=":material/error:")  # the form's labels, not the flags
+    """A user's mistake as one sentence in an error box (never a traceback); names in it are shown as typed."""
+    st.error(md(in_form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
 
 
 def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
@@ -184,17 +222,3 @@ def queue_place(run_id: str) -> int:
     """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
     waiting = manager().queued()
     return waiting.index(run_id) + 1 if run_id in waiting else 0
-
-
-def format_duration(seconds: float | None) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "–"
-    if seconds < 9.95:  # a sub-second run is not "0 s"
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"

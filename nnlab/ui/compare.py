@@ -12,6 +12,8 @@ from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_GROUP_TABLE, KEY_GROUPED,
 
 _COLUMNS = {
     "run": st.column_config.TextColumn("run", pinned=True),
+    "name": st.column_config.TextColumn("name", help="Rename a run on its Results page, or here with one run ticked"),
+    "note": st.column_config.TextColumn("note"),
     "lr": st.column_config.NumberColumn("lr", format="%.0e"),
     "weight_decay": st.column_config.NumberColumn("weight decay", format="%.0e"),
     "batch_size": st.column_config.NumberColumn("batch"),

@@ -8,22 +8,26 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import torch
 
 from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
+from nnlab.data.sample import sample_of
 from nnlab.errors import NNLabError
 from nnlab.executors import Executor
 from nnlab.facts import DataFacts
 from nnlab.fitted import fit_to_data
 from nnlab.groups import group_id, seed_configs
 from nnlab.models import MODELS, build_model, count_parameters
+from nnlab.naming import default_name
 from nnlab.notes import data_notes
 from nnlab.plots import lr_figure
 from nnlab.precision import run_bf16_check
 from nnlab.registry import make_config, validate
 from nnlab.train import lr_preview
-from nnlab.ui import QUERY_RUN, data_notes_ui, show_error, store, submit_run
+from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, store, submit_run
 from nnlab.ui.cluster import executor_picker
+from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui
 from nnlab.ui.fields import (
     expert_ranges,
     field_key,
@@ -35,7 +39,17 @@ from nnlab.ui.fields import (
     widget_value,
 )
 from nnlab.ui.handover import preflight_panel, start_warning
-from nnlab.ui.keys import KEY_ARCH, KEY_DATASET, KEY_EXPERT, KEY_LOADED, KEY_SEEDS, KEY_SOURCE, KEY_START, KEY_UPLOAD
+from nnlab.ui.keys import (
+    KEY_ARCH,
+    KEY_ARCH_WANTED,
+    KEY_DATASET,
+    KEY_EXPERT,
+    KEY_LOADED,
+    KEY_SEEDS,
+    KEY_SOURCE,
+    KEY_START,
+    KEY_UPLOAD,
+)
 from nnlab.ui.paths import confine, save_upload
 from nnlab.ui.weights import weights_problem
 
@@ -54,6 +68,7 @@ FILE_HINTS = {
 def prefill(cfg: RunConfig) -> None:
     """Load a run's settings into the form's widgets (for "train again with changes")."""
     st.session_state[KEY_DATASET], st.session_state[KEY_ARCH] = cfg.dataset, cfg.arch
+    st.session_state[KEY_ARCH_WANTED] = cfg.arch
     st.session_state[KEY_EXPERT] = cfg.expert
     for name in FIELDS:
         if name not in ("dataset", "arch", "expert"):
@@ -80,16 +95,38 @@ def dataset_picker() -> DatasetSpec:
 
 
 def arch_picker(spec: DatasetSpec) -> str:
-    """The architectures that fit the dataset, as a radio."""
+    """The architectures that fit the dataset, as a radio. The one last picked stays picked where it fits; where
+    the dataset does not fit it, the first that fits is selected and a note says so."""
     archs = [a for a in spec.archs if a in MODELS]
-    if st.session_state.get(KEY_ARCH) not in archs:
+    wanted = st.session_state.setdefault(KEY_ARCH_WANTED, st.session_state.get(KEY_ARCH))
+    if wanted in archs:
+        st.session_state[KEY_ARCH] = wanted
+    elif st.session_state.get(KEY_ARCH) not in archs:
         st.session_state[KEY_ARCH] = archs[0]
     info = FIELDS["arch"]
     arch = st.radio(
-        info.label, archs, key=KEY_ARCH, horizontal=True, format_func=lambda a: MODELS[a].title, help=info.hint
+        info.label,
+        archs,
+        key=KEY_ARCH,
+        horizontal=True,
+        format_func=lambda a: MODELS[a].title,
+        help=info.hint,
+        on_change=_remember_arch,
     )
+    if wanted in MODELS and wanted != arch:
+        st.info(
+            f"{MODELS[wanted].title} does not fit the dataset {spec.title}, so {MODELS[arch].title} is selected; "
+            f"{MODELS[wanted].title} comes back when you pick a dataset it fits.",
+            icon=":material/swap_horiz:",
+        )
+    else:
+        st.session_state[KEY_ARCH_WANTED] = arch
     st.caption(MODELS[arch].description)
     return arch
+
+
+def _remember_arch() -> None:
+    st.session_state[KEY_ARCH_WANTED] = st.session_state[KEY_ARCH]
 
 
 def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
@@ -140,8 +177,13 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
         typed = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint).strip()
         values["data_root"], refused = confine(typed, store().root, label_of("data_root")) if typed else ("", None)
         problems += [refused] if refused else []
+    peek = csv_peek(spec, values.get("data_path", ""))
     for name in spec.options:
-        values[name] = field_widget(name, base, expert)
+        if spec.needs == "data_path" and name in COLUMN_FIELDS:  # picked from the file's own columns
+            key, taken = field_key(name, base.arch, spec.name), values.get("text_column", "")
+            values[name] = column_field(name, key, peek, getattr(base, name), taken)
+        else:
+            values[name] = field_widget(name, base, expert)
     return values, problems
 
 
@@ -180,12 +222,14 @@ def run_form() -> None:
     """The whole form: inputs on the left; preview, problems and Start on the right."""
     form, side = st.columns([3, 2], gap="large")
     with form:
-        spec, cfg, problems = _form_inputs()
+        spec, cfg, problems = form_inputs()
     with side:
         _preview_and_start(spec, cfg, problems)
 
 
-def _form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+    """The form's inputs, section by section (the Sweep page draws them too, same widgets and keys): the dataset
+    spec, the config they make, and every problem with it (missing inputs marked with TODO)."""
     expert = st.toggle(FIELDS["expert"].label, key=KEY_EXPERT, help=FIELDS["expert"].hint)
     if expert:
         st.caption(f"Expert ranges in force: {expert_ranges()}.")
@@ -227,9 +271,11 @@ def data_key(cfg: RunConfig) -> str:
 
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=16)
 def data_facts(key: str) -> dict[str, Any]:
-    """What the preview needs from a dataset: its info and split sizes (the tensors are not kept)."""
-    data = load_dataset(RunConfig.from_json(key))
+    """What the preview needs from a dataset: its info, split sizes and a sample (the tensors are not kept)."""
+    cfg = RunConfig.from_json(key)
+    data = load_dataset(cfg)
     return {
+        "sample": sample_of(data, cfg),  # what the form shows of the user's data
         "info": data.info,
         "kind": data.kind,
         "train": len(data.train),
@@ -241,7 +287,8 @@ def data_facts(key: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
     """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
-    model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
+    with torch.device("meta"):  # shapes only: a huge model is counted without allocating its weights
+        model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 
@@ -250,12 +297,14 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -
     todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
     errors = [p for p in problems if not p.startswith(TODO)]
     estimate = None
+    if problems and cfg.data_path:
+        data_read_ui(spec, cfg, None)  # the file's first rows, while another field needs fixing
     if not problems:
         shown, more = _preview_or_offer(spec, cfg)
         errors += more
         estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
     for text in todo:
-        st.info(text, icon=":material/upload_file:")
+        st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
     start_warning(estimate)
@@ -296,7 +345,10 @@ def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str
     try:
         facts = data_facts(key)
     except NNLabError as exc:
+        data_read_ui(spec, cfg, None)
         return False, [str(exc)]
+    if spec.needs == "data_path":
+        data_read_ui(spec, cfg, facts)
     preview(cfg, facts)
     return True, []
 
@@ -325,7 +377,7 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
 def start_run(cfg: RunConfig, seeds: int = 1, executor: Executor | None = None) -> None:
     """Submit the run (or one run per seed, a group), here or on Ray per executor, and show the first one's live
     view (its id goes into the URL)."""
-    title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
+    title = md(default_name(cfg))
     where = f" on {executor.where}" if executor and executor.is_ray else ""
     if seeds > 1:
         message = (

@@ -6,9 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.config import RunConfig
-from nnlab.preflight import Estimate, Estimates, format_seconds
+from nnlab.preflight import Estimate, Estimates
 from nnlab.runs import RunRecord
-from nnlab.ui import store
+from nnlab.text import format_duration
+from nnlab.ui import md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
 POLL_S = 1.0
@@ -28,7 +29,7 @@ def preflight_panel(cfg: RunConfig) -> Estimate | None:
         _show(found)
         return found
     if isinstance(found, str):
-        st.warning(found, icon=":material/warning:")
+        st.warning(md(found), icon=":material/warning:")
         return None
     if queue.pending(cfg):
         _wait(cfg)
@@ -58,13 +59,16 @@ def _show(est: Estimate) -> None:
     """One line of figures that wraps in a narrow column, the parts behind them, and any memory warning."""
     figures = [f":material/memory: **{_mb(est.memory_mb)}** memory"]
     if est.seconds_per_epoch is not None:
-        figures.append(f":material/timer: **{format_seconds(est.seconds_per_epoch)}** per epoch")
-        figures.append(f"**≤ {format_seconds(est.seconds_total or 0)}** for the whole run")
+        figures.append(f":material/timer: **{format_duration(est.seconds_per_epoch, fine=True)}** per epoch")
+        figures.append(f"**≤ {format_duration(est.seconds_total or 0, fine=True)}** for the whole run")
     st.markdown(" · ".join(figures), help=_memory_help(est))
     timing = f" {_time_help(est)}" if est.seconds_per_epoch is not None else ""
-    st.caption(f"Measured on {est.device}.{timing}{_busy_note()}")
+    done = "Measured on" if est.seconds_per_epoch is not None else "Counted for"
+    st.caption(f"{done} {est.device}.{timing}{_busy_note()}")
     if not est.fits:
         st.warning(f"This run will not fit in memory: {est.reason}", icon=":material/memory:")
+    elif est.reason:  # too large to measure: sized from its parameters only
+        st.info(est.reason, icon=":material/info:")
 
 
 def _mb(mb: float) -> str:
@@ -82,9 +86,9 @@ def _memory_help(est: Estimate) -> str:
 
 def _time_help(est: Estimate) -> str:
     return (
-        f"An epoch: {est.steps_per_epoch:,} steps of {format_seconds(est.step_seconds)} ({est.timed_steps} real "
-        f"steps timed), validation {format_seconds(est.validation_seconds)}, checkpoint "
-        f"{format_seconds(est.checkpoint_seconds)}."
+        f"An epoch: {est.steps_per_epoch:,} steps of {format_duration(est.step_seconds, fine=True)} ({est.timed_steps} real "
+        f"steps timed), validation {format_duration(est.validation_seconds, fine=True)}, checkpoint "
+        f"{format_duration(est.checkpoint_seconds, fine=True)}."
     )
 
 

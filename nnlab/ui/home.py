@@ -11,9 +11,11 @@ from nnlab.data import DATASETS
 from nnlab.device import DeviceInfo, detect_device
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.naming import default_name, run_name
 from nnlab.records import RunRecord
 from nnlab.registry import make_config
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, format_duration, go, manager, status_label, store, submit_run
+from nnlab.text import format_duration
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, show_error, status_label, store, submit_run
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
@@ -65,8 +67,7 @@ def first_model_card() -> None:
 
 def start_first_model(cfg: RunConfig) -> None:
     """Submit the default run and go to its live view on the Train page."""
-    title = f"{MODELS[cfg.arch].title} on {DATASETS[cfg.dataset].title}"
-    run_id = submit_run(cfg, f"Run {{run_id}} started: {title}. The curves grow as each epoch ends.")
+    run_id = submit_run(cfg, f"Run {{run_id}} started: {default_name(cfg)}. The curves grow as each epoch ends.")
     if run_id:
         go(TRAIN_PAGE, run_id)
 
@@ -84,13 +85,13 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "run": [r.run_id for r in runs],
+            "name": [run_name(r) for r in runs],
             "status": [status_label(r) for r in runs],
-            "model": [MODELS[r.arch].title if r.arch in MODELS else r.arch for r in runs],
-            "dataset": [DATASETS[r.dataset].title if r.dataset in DATASETS else r.dataset for r in runs],
-            "test score": [f"{r.test_metric} {r.test_value:.3f}" if r.test_value is not None else "–" for r in runs],
+            "test score": [r.score_text for r in runs],
             "epochs": [r.epochs_done for r in runs],
             "time": [format_duration(time_so_far(r)) for r in runs],
             "started (UTC)": [r.created_iso for r in runs],
+            "note": [r.note for r in runs],
         }
     )
 
@@ -131,7 +132,7 @@ def resume_all() -> None:
         try:
             ids = manager().resume_all()
         except NNLabError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         many = len(ids) != 1
         flash(

@@ -8,6 +8,8 @@ KEY_AUTHED = "nnlab_authenticated"  # this session typed the demo password
 KEY_PASSWORD = "nnlab_password"
 KEY_RUN_PICKER = "run_picker"  # the Results page's run selectbox
 QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
+# a run's rename popover (Train, Results, Compare): its fields and its Save button
+KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE = "run_name_{run}", "run_note_{run}", "run_save_{run}"
 
 # Home
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
@@ -15,6 +17,7 @@ KEY_RESUME_ALL = "home_resume_all"  # the "resume all interrupted runs" button
 
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
+KEY_ARCH_WANTED = "tr_arch_wanted"  # the architecture last picked; selected again where the dataset fits it
 KEY_START = "tr_start"
 KEY_SEEDS = "tr_seeds"  # how many seeds Start runs the config with (one group)
 KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
@@ -55,3 +58,4 @@ KEY_TEXT = "playground_text"
 KEY_SERIES = "playground_series"
 KEY_STEPS = "playground_steps"
 KEY_ROWS = "playground_rows"
+KEY_ROWS_PICK = "playground_rows_pick"  # the predictions table's selected row, whose probabilities are drawn

@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.errors import NNLabError
+from nnlab.naming import run_name
 from nnlab.records import RunRecord
 from nnlab.text import plural
-from nnlab.ui import flash, manager, run_title, store
+from nnlab.ui import flash, manager, store
 
 KEY_STOP_ALL, KEY_DELETE = "manage_stop_all", "manage_delete_selected"
 
@@ -20,7 +21,7 @@ def queue_frame(running: list[RunRecord], waiting: list[RunRecord]) -> pd.DataFr
         {
             "place": ["now"] * len(running) + [str(k) for k in range(1, len(waiting) + 1)],
             "run": [r.run_id for r in running + waiting],
-            "model and data": [run_title(r) for r in running + waiting],
+            "model and data": [run_name(r) for r in running + waiting],
             "state": [_state(r) for r in running] + ["waiting"] * len(waiting),
         }
     )

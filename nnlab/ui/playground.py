@@ -11,19 +11,19 @@ from nnlab.facts import SeriesFacts
 from nnlab.plots import forecast_figure, probability_figure
 from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.runfolder import Results
-from nnlab.ui import show_error
-from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
+from nnlab.ui import md, show_error
+from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_ROWS_PICK, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
 from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
 
-def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str) -> None:
+def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str, label: str = "Prediction") -> None:
     """The top class as a headline and every class's probability as bars."""
     best = int(np.argmax(probs))
     st.metric(
-        "Prediction", predictor.classes[best], f"{probs[best]:.1%} probability", delta_color="off", delta_arrow="off"
+        label, md(predictor.classes[best]), f"{probs[best]:.1%} probability", delta_color="off", delta_arrow="off"
     )
     st.plotly_chart(probability_figure(probs, predictor.classes), key=key)
 
@@ -65,7 +65,7 @@ def image_input(predictor: Predictor, res: Results | None) -> None:
             return
         i = st.number_input("Test image number", 0, len(images) - 1, 0, key=KEY_TEST_INDEX)
         truth = res.classes[int(res.predictions.y_true[i])]
-        _predict_image(predictor, images[i], "playground_probs_test", f"test image #{i}, true class {truth}")
+        _predict_image(predictor, images[i], "playground_probs_test", f"test image #{i}, true class {md(truth)}")
 
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:
@@ -108,17 +108,25 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
     except NNLabError as exc:
         show_error(exc)
         return
-    table = pd.DataFrame(probs, columns=predictor.classes, index=edited.index)
+    table = pd.DataFrame(probs, columns=predictor.classes)
     table.insert(0, "prediction", [predictor.classes[i] for i in probs.argmax(1)])
-    st.dataframe(
+    table.insert(0, "row", np.arange(1, len(table) + 1))  # counted from the top of the table above
+    st.caption("The model's answer for every row above, counted from the top; select a row to draw its probabilities.")
+    event = st.dataframe(
         table,
         width="stretch",
+        hide_index=True,
+        key=KEY_ROWS_PICK,
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
             for c in predictor.classes
         },
     )
-    show_probabilities(predictor, probs[0], "playground_probs_rows")
+    picked = [i for i in (event.selection.rows if event is not None else []) if i < len(table)]
+    row = picked[0] if picked else 0
+    show_probabilities(predictor, probs[row], "playground_probs_rows", f"Prediction for row {row + 1}")
 
 
 def series_input(predictor: Predictor, res: Results | None) -> None:

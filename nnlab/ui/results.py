@@ -3,7 +3,6 @@ confusion matrix with its example gallery, downloads, and the input widgets of t
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,10 @@ from nnlab.plots import CONFUSION_FRAME, confusion_figure, confusion_side
 from nnlab.predict import Predictor
 from nnlab.records import RunRecord
 from nnlab.report import build_report, headline, report_filename, report_table
+from nnlab.report_examples import EXAMPLES_CSS, examples_html
 from nnlab.runfolder import Results, RunFolder
 from nnlab.text import plural
-from nnlab.ui import TRAIN_PAGE, store
+from nnlab.ui import TRAIN_PAGE, md, store
 from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
     KEY_CM_CHART,
@@ -32,6 +32,7 @@ from nnlab.ui.keys import (
 
 MODES = ("counts", "share of true class")
 THUMB_SIDE = 96
+TEXTS_UNBOXED, TEXT_BOX = 6, 640  # more reviews than this scroll inside a box this many pixels high
 
 
 # -- cached loading ---------------------------------------------------------------------------------
@@ -195,25 +196,18 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
     return (t, p) if t is not None and p is not None else None
 
 
-def md(text: object) -> str:
-    """User-supplied text (class, column and file names) made literal inside Streamlit markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:])", r"\\\1", str(text))
-
-
 def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     """The test examples of one confusion-matrix cell, most confident prediction first."""
     t, p = cell
     pr = res.predictions
-    classes = [md(c) for c in res.classes]
-    st.subheader(f"Test examples: true {classes[t]}, predicted {classes[p]}")
+    classes, names = res.classes, [md(c) for c in res.classes]  # names: inside markdown; classes: in tables
+    st.subheader(f"Test examples: true {names[t]}, predicted {names[p]}")
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
     share = normalize_confusion(res.report["confusion"])[t, p]
     verdict = "correct" if t == p else "mistakes"
-    st.caption(
-        f"{plural(len(idx), 'test example')}, {share:.1%} of true {classes[t]} ({verdict}), most confident first."
-    )
+    st.caption(f"{plural(len(idx), 'test example')}, {share:.1%} of true {names[t]} ({verdict}), most confident first.")
     if not len(idx):
-        st.info(f"No test example of class {classes[t]} was predicted as {classes[p]}.")
+        st.info(f"No test example of class {names[t]} was predicted as {names[p]}.")
         return
     limit = st.select_slider("Show at most", [12, 24, 48, 96], value=24, key=KEY_CM_LIMIT) if len(idx) > 12 else 12
     shown = idx[:limit]
@@ -221,7 +215,7 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
     if ex.images is not None:
         image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
     elif ex.texts is not None:
-        _text_table(ex.texts[shown], pr.probs[shown], t, p, classes)
+        text_examples(res, shown, t, p)
     elif ex.rows is not None:
         _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None))
     else:
@@ -245,21 +239,20 @@ def image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> Non
             col.image(upscale(img), caption=cap, width=THUMB_SIDE)
 
 
-def _text_table(texts: np.ndarray, probs: np.ndarray, t: int, p: int, classes: list[str]) -> None:
-    df = pd.DataFrame({f"P({classes[p]})": probs[:, p], "review": texts})
-    if t != p:
-        df.insert(1, f"P({classes[t]})", probs[:, t])
-    st.dataframe(
-        df,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
-            for c in df.columns
-            if c.startswith("P(")
-        }
-        | {"review": st.column_config.TextColumn("review", width="large")},
-    )
+def text_examples(res: Results, idx: np.ndarray, t: int, p: int) -> None:
+    """Each review in full, wrapped to the page's width, under its number and the probabilities of both classes;
+    a long list scrolls in its own box."""
+    probs, names = res.predictions.probs, res.classes
+    pair = (p,) if t == p else (p, t)
+    example_cards(res, idx, [f"#{i} · " + " · ".join(f"P({names[c]}) {probs[i, c]:.0%}" for c in pair) for i in idx])
+
+
+def example_cards(res: Results, idx: np.ndarray, captions: list[str]) -> None:
+    """Test examples as the exported report shows them (thumbnails that wrap, whole reviews), each under its
+    caption; more than a few reviews scroll inside a box of their own."""
+    boxed = res.examples.texts is not None and len(idx) > TEXTS_UNBOXED
+    with st.container(height=TEXT_BOX if boxed else "content", border=False):
+        st.html(f"<style>{EXAMPLES_CSS}</style>{examples_html(res, idx, captions)}")
 
 
 def _row_table(

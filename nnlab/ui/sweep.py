@@ -11,9 +11,10 @@ from nnlab.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.errors import NNLabError
 from nnlab.sweep_space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
-from nnlab.ui import format_duration, manager, show_error, store
-from nnlab.ui.form import TODO
-from nnlab.ui.form import _form_inputs as base_form_inputs  # the Train form itself, widgets and keys shared
+from nnlab.text import format_duration
+from nnlab.ui import manager, show_error, store
+from nnlab.ui.cluster import executor_picker
+from nnlab.ui.form import TODO, form_inputs
 
 KEY_VARY = "sw_vary"
 KEY_START = "sw_start"
@@ -33,13 +34,16 @@ def sweep_form() -> None:
     """The whole form: base settings and the search on the left; the preview and Start on the right."""
     form, side = st.columns([3, 2], gap="large")
     with form:
-        spec, base, problems = base_form_inputs()
+        spec, base, problems = form_inputs()  # the Train form itself, widgets and keys shared
         st.markdown("#### 4 · What to vary")
         dims, vary_problems = vary_inputs(base, spec.kind)
         st.markdown("#### 5 · Search")
         options = search_inputs(base, spec.kind)
+        executor, where_problem = executor_picker()  # the Train form's choice: this machine or a Ray cluster
+    if executor is not None:
+        options |= {"executor": executor.kind, "ray_address": executor.address}
     with side:
-        preview_and_start(base, dims, options, problems + vary_problems)
+        preview_and_start(base, dims, options, problems + vary_problems + ([where_problem] if where_problem else []))
 
 
 def vary_inputs(base: RunConfig, kind: str) -> tuple[list[Dim], list[str]]:
@@ -156,7 +160,8 @@ def _estimate(spec: SweepSpec) -> None:
     seconds = estimate_seconds(store(), spec)
     b.metric("Estimated time", format_duration(seconds), help="If every trial trains every epoch; pruning cuts it.")
     space = " · ".join(f"{d.label} {d.spec()}" for d in spec.dims)
-    st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {PRUNER_LABELS[spec.pruner].split(':')[0].lower()}.")
+    pruning = PRUNER_LABELS[spec.pruner].split(":")[0].lower()
+    st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {pruning}; trains on {spec.runs_on.where}.")
     if seconds is None:
         st.caption("No earlier run of this model on this data to time it by; measure it below.")
     measured_total(spec, runs)

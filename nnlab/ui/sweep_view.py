@@ -9,16 +9,17 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.errors import NNLabError
-from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, summary, trials_of
+from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
 from nnlab.sweep_store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
+from nnlab.text import format_duration
 from nnlab.ui import (
     RESULTS_PAGE,
     STATUS_ICONS,
     TRAIN_PAGE,
     flash,
-    format_duration,
     go,
     manager,
+    md,
     show_error,
     status_badge,
     store,
@@ -29,7 +30,7 @@ from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEG
 POLL_S = 1.5
 KEY_TABLE = "sw_table"
 KEY_FILTER = "sw_filter"
-STATES = ("finished", "pruned", "failed", "running", "queued", "paused")
+STATES = ("finished", "pruned", "failed", "stopped", "running", "queued", "paused")
 
 
 def sweeps() -> SweepStore:
@@ -45,15 +46,15 @@ def sweep_view(sweep_id: str) -> None:
         show_error(exc)
         new_sweep_button()
         return
-    head, badge = st.columns([6, 1], vertical_alignment="center")
     base = rec.spec.base
-    head.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False)
-    with badge:
+    with st.container(horizontal=True, vertical_alignment="center"):  # the badge wraps below on narrow screens
+        st.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False, width="content")
         status_badge(rec.status)
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
+    where = f" · on {rec.spec.runs_on.where}" if rec.spec.executor == "ray" else ""
     st.caption(
         f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {rec.spec.trials} trials · "
-        f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}"
+        f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}{where}"
     )
     actions(rec)
     live_panel(sweep_id, rec.status)
@@ -85,7 +86,9 @@ def actions(rec: SweepRecord) -> None:
         resume(rec.sweep_id, rerun_failed=False)
     failed = summary(store(), rec)["failed"]
     if cols[3].button(f"Re-run failed ({failed})", icon=":material/replay:", key="sw_rerun",
-                      disabled=running or not failed):  # fmt: skip
+                      disabled=running or not failed,
+                      help="Train the failed trials' configs again, as new trials. Trials stopped by hand are "
+                      "not re-run."):  # fmt: skip
         resume(rec.sweep_id, rerun_failed=True)
     with cols[4]:
         new_sweep_button()
@@ -125,16 +128,17 @@ def live_panel(sweep_id: str, status: str) -> None:
 def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
     """Trials done, pruned, failed, the best value and the time so far."""
     s = summary(store(), rec)
-    done = s["finished"] + s["pruned"] + s["failed"]
-    cols = [st.container(horizontal=True, gap="large")] * 5  # wraps on narrow screens instead of cutting values
-    cols[0].metric("Trials done", f"{done} / {rec.spec.trials}")
+    cols = [st.container(horizontal=True, gap="medium")] * 5  # wraps on narrow screens instead of cutting values
+    cols[0].metric("Trials done", f"{ended(s)} / {rec.spec.trials}")
     cols[1].metric("Pruned", s["pruned"])
     cols[2].metric("Failed", s["failed"])
+    if s["stopped"]:
+        cols[2].metric("Stopped by hand", s["stopped"], help="Stopped on their run's page; not re-run as failed.")
     cols[3].metric("Best", f"{s['best_value']:.4f}" if s["best_value"] is not None else "–",
                    help=OBJECTIVE_LABELS[rec.spec.objective])  # fmt: skip
     cols[4].metric("Time", format_duration(rec.elapsed))
     if rec.reason:
-        st.caption(rec.reason)
+        st.caption(md(rec.reason))
     best = best_trial(rec, trials)
     if best is not None and st.button("Train the best config for longer", icon=":material/trending_up:",
                                       key="sw_longer", disabled=rec.status == "running"):  # fmt: skip
@@ -192,12 +196,19 @@ def charts(rec: SweepRecord, trials: list[Trial]) -> None:
     with progress:
         left, right = st.columns(2)
         left.markdown("##### Best so far")
-        left.plotly_chart(sweep_plots.best_so_far_figure(best_so_far(rec, trials), trials, objective),
-                          key="sw_best", config={"displayModeBar": False})  # fmt: skip
+        best = best_so_far(rec, trials)
+        if not best:  # an empty chart reads as broken
+            left.caption("Appears once a trial has finished.")
+        else:
+            left.plotly_chart(sweep_plots.best_so_far_figure(best, trials, objective),
+                              key="sw_best", config={"displayModeBar": False})  # fmt: skip
         right.markdown("##### Every trial's curve (pruned: dotted, ✕ where cut)")
         histories = store().metrics_many([t.runs[0].run_id for t in trials])
-        right.plotly_chart(sweep_plots.curves_figure(trials, histories, objective), key="sw_curves",
-                           config={"displayModeBar": False})  # fmt: skip
+        if not any(histories.values()):
+            right.caption("Each trial's validation curve appears after its first epoch.")
+        else:
+            right.plotly_chart(sweep_plots.curves_figure(trials, histories, objective), key="sw_curves",
+                               config={"displayModeBar": False})  # fmt: skip
     finished = sum(t.value is not None for t in trials)
     if finished < 2:
         for tab in (params, importance):
@@ -238,7 +249,7 @@ def sweep_list() -> None:
         return
     for rec in rows[:20]:
         s = summary(store(), rec)
-        done = s["finished"] + s["pruned"] + s["failed"]
+        done = ended(s)
         best = f" · best {s['best_value']:.4f}" if s["best_value"] is not None else ""
         label = f"{rec.sweep_id} · {rec.spec.base.arch} on {rec.spec.base.dataset} · {rec.status} · {done}/{rec.spec.trials}{best}"
         if st.button(label, key=f"sw_open_{rec.sweep_id}", type="tertiary", icon=":material/tune:"):

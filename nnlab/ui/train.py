@@ -3,35 +3,38 @@ curves that grow while it trains. The form that starts a run is in nnlab.ui.form
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from nnlab.config import FIELDS, RunConfig
 from nnlab.errors import NNLabError
 from nnlab.models import MODELS
+from nnlab.naming import run_name
 from nnlab.notes import run_notes
 from nnlab.plots import CURVE_HEIGHT, curves_figure
 from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.text import plural
+from nnlab.text import format_duration, plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
     data_notes_ui,
     flash,
-    format_duration,
     go,
     manager,
+    md,
     queue_place,
-    run_title,
     show_error,
-    status_badge,
     store,
 )
 from nnlab.ui.form import prefill, run_form
 from nnlab.ui.keys import KEY_CURVES
+from nnlab.ui.rename import run_heading
 
 __all__ = ["live_view", "run_form"]
 
 POLL_S = 1.0  # live view refresh while a run is queued or running
+CURVE_REFRESH_S = 3.0  # and of its curves
 
 
 def _fmt(x: float) -> str:
@@ -61,10 +64,7 @@ def live_view(run_id: str) -> None:
         st.warning("The run in this link is not in the store; it may have been deleted.")
         new_run_button()
         return
-    head, badge = st.columns([6, 1], vertical_alignment="center")
-    head.subheader(run_title(rec), anchor=False)
-    with badge:
-        status_badge(rec.status)
+    run_heading(rec)
     when = "queued" if rec.status == "queued" else "created"
     st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
     run_data_notes(rec)
@@ -129,8 +129,7 @@ def resume_button(rec: RunRecord) -> None:
     """Continue an interrupted or stopped run from its last checkpoint."""
     if st.button("Resume", key="tr_resume", icon=":material/play_arrow:", help="Continue from the last checkpoint."):
         try:
-            manager().resume(rec.run_id)
-            flash(f"Run {rec.run_id} resumed after epoch {rec.epochs_done}.")
+            flash(manager().resume(rec.run_id))
         except NNLabError as exc:
             flash(str(exc), "error")
         st.rerun()
@@ -191,13 +190,13 @@ def live_panel(run_id: str, status: str) -> None:
 def status_panel(rec: RunRecord) -> None:
     """Progress bars and rates while training; the outcome afterwards."""
     if rec.status == "queued":
-        st.info(rec.reason or queue_text(rec.run_id), icon=":material/hourglass_top:")  # Ray says why it waits
+        st.info(md(rec.reason or queue_text(rec.run_id)), icon=":material/hourglass_top:")  # Ray says why it waits
     elif rec.status == "running":
         running_panel(rec)
     elif rec.status in ("failed", "diverged"):
         show_error(rec.reason or "The run failed.")
     elif rec.status == "interrupted":
-        st.warning(rec.reason, icon=":material/warning:")
+        st.warning(md(rec.reason), icon=":material/warning:")
     if rec.status in ("finished", "stopped") or (rec.status != "running" and rec.epochs_done):
         outcome_panel(rec)
 
@@ -208,7 +207,7 @@ def queue_text(run_id: str) -> str:
     if not place:
         return "Starting: loading the data and building the model…"
     running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
-    now = ", ".join(f"{r.run_id} ({run_title(r)})" for r in running) or "the run before it"
+    now = ", ".join(f"{r.run_id} ({md(run_name(r))})" for r in running) or "the run before it"
     ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""
     return (
         f"Queued: number {place} in line. It waits for {now} to finish{ahead}; "
@@ -262,16 +261,18 @@ def device_short(label: str) -> str:
 
 
 def curves(rec: RunRecord) -> None:
-    """Loss and score per epoch; the figure is rebuilt only when a new epoch arrives (no re-mount otherwise)."""
-    history = store().metrics(rec.run_id)
-    signature = (rec.run_id, rec.status, len(history), history[-1] if history else None)
+    """Loss and score per epoch. The figure is rebuilt only when a new epoch arrives, and while the run trains at
+    most every CURVE_REFRESH_S: each redraw costs every watching tab a Plotly render, on the cores training uses."""
     cached = st.session_state.get(KEY_CURVES)
-    if cached is None or cached[0] != signature:
-        task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
-        last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
-        fig = curves_figure(history, task, last)  # the axis the curve will fill
-        cached = (signature, fig)
-        st.session_state[KEY_CURVES] = cached
-    if not history:
+    same = cached is not None and cached[0][:2] == (rec.run_id, rec.status)
+    if not (same and rec.active and time.monotonic() - cached[2] < CURVE_REFRESH_S):
+        history = store().metrics(rec.run_id)
+        signature = (rec.run_id, rec.status, len(history), history[-1] if history else None)
+        if cached is None or cached[0] != signature:
+            task = MODELS[rec.arch].task if rec.arch in MODELS else "classification"
+            last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
+            cached = (signature, curves_figure(history, task, last), time.monotonic())  # the axis the curve will fill
+            st.session_state[KEY_CURVES] = cached
+    if not cached[0][2]:
         st.caption("The curves appear when the first epoch ends.")
     st.plotly_chart(cached[1], key=f"tr_curves_{rec.run_id}", height=CURVE_HEIGHT, config={"displayModeBar": False})

@@ -7,19 +7,29 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnlab.comparison import Member, TwoWay, cell_moves, compare, describe, diff_rows, error_gap_along_series
+from nnlab.comparison import (
+    Member,
+    TwoWay,
+    cell_moves,
+    compare,
+    describe,
+    diff_rows,
+    error_gap_along_series,
+    score_row,
+)
 from nnlab.errors import NNLabError
 from nnlab.plots_compare import error_gap_figure, flip_matrix_figure
 from nnlab.records import RunRecord
 from nnlab.report_compare import build_comparison_report, comparison_filename
-from nnlab.report_examples import EXAMPLES_CSS, examples_html, feature_names
+from nnlab.report_examples import feature_names
 from nnlab.stats import A_BETTER, B_BETTER
-from nnlab.ui import show_error, store
+from nnlab.ui import md, show_error, store
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST
-from nnlab.ui.results import clicked_cell, md, results_of
+from nnlab.ui.results import clicked_cell, example_cards, results_of
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
+VERDICT_WIDTH, DIFF_WIDTH = 460, 400  # pixels of the verdict's evidence and of the score-and-diff table beside it
 
 
 @st.cache_resource(show_spinner="Comparing on the test set…", max_entries=8)
@@ -42,17 +52,17 @@ def verdict_section(tw: TwoWay) -> None:
     lines = describe(tw)
     box = {B_BETTER: st.success, A_BETTER: st.warning}.get(tw.verdict.verdict, st.info)
     box(f"**{md(lines[0])}**", icon=":material/balance:")
-    left, right = st.columns([3, 2], gap="large")
+    row = st.container(horizontal=True, gap="medium")  # side by side where both fit, stacked on narrow windows
+    left, right = row.container(width=VERDICT_WIDTH), row.container(width=DIFF_WIDTH)
     with left:
         for line in lines[1:]:
             st.markdown(f"- {md(line)}")
-    with right:
+    with right:  # the score first, so the fields that differ sit beside who won
         rows = diff_rows(tw)
-        if rows:
-            st.markdown("**Config fields that differ**")
-            df = pd.DataFrame(rows, columns=["field", "A", "B"])
-            st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300))
-        else:
+        st.markdown("**Test score and the config fields that differ**")
+        df = pd.DataFrame([score_row(tw), *rows], columns=["field", "A", "B"])
+        st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300))
+        if not rows:
             st.caption("The configs are the same: only the seed's randomness differs.")
     st.download_button(
         "⬇️ This comparison as HTML",
@@ -154,9 +164,9 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str) -> None:
     shown = idx[:SHOWN]
     st.caption(f"{len(idx)} example(s); {order}" + (f" The first {SHOWN} are shown." if len(idx) > SHOWN else ""))
     ex, classes, y = ma.results.examples, ma.results.classes, ma.results.predictions.y_true
-    if ex.images is not None:  # a wrapping row of thumbnails, as in the exported HTML: it fits any width
+    if ex.images is not None or ex.texts is not None:  # thumbnails that wrap, or whole reviews, as in the export
         captions = [f"#{i} · true {classes[int(y[i])]} · A {_said(ma, i)} · B {_said(mb, i)}" for i in shown]
-        st.html(f"<style>{EXAMPLES_CSS}</style>{examples_html(ma.results, shown, captions)}")
+        example_cards(ma.results, shown, captions)
         return
     df = pd.DataFrame(
         {
@@ -166,13 +176,6 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str) -> None:
             "B says": [_said(mb, i) for i in shown],
         }
     )
-    if ex.texts is not None:
-        df["review"] = ex.texts[shown]
-    elif ex.rows is not None:
+    if ex.rows is not None:
         df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=feature_names(ma.results))], axis=1)
-    st.dataframe(
-        df,
-        hide_index=True,
-        width="stretch",
-        column_config={"review": st.column_config.TextColumn("review", width="large")},
-    )
+    st.dataframe(df, hide_index=True, width="stretch")
