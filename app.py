@@ -16,11 +16,11 @@ def home() -> None:
         "Train neural networks by point and click: watch them learn, find the examples they get wrong, "
         "compare runs, and show the result."
     )
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        first_model_card()
-    with right:
-        device_card()
+    with st.container(horizontal=True, gap="large"):  # side by side where both fit, stacked on narrow windows
+        with st.container(width=520):
+            first_model_card()
+        with st.container(width="stretch"):
+            device_card()
     page_links(PAGES[1:])
     queue_panel()
     st.subheader("Recent runs", anchor=False)

@@ -198,10 +198,10 @@ def _empty_folder(out: Path) -> Path:
 
 def _exported_config(cfg: RunConfig) -> RunConfig:
     """The run's config; a standard dataset's data_root points at the folder the run read it from."""
-    from nnlab.data.standard import _torchvision_root, data_root
+    from nnlab.data.standard import data_root, torchvision_root
 
     if cfg.dataset in _TORCHVISION:  # torchvision's root, also when the run named ROOT/MNIST or ROOT/MNIST/raw
-        return cfg.replace(data_root=str(_torchvision_root(data_root(cfg), _TORCHVISION[cfg.dataset]).resolve()))
+        return cfg.replace(data_root=str(torchvision_root(data_root(cfg), _TORCHVISION[cfg.dataset]).resolve()))
     if cfg.dataset == "imdb":
         return cfg.replace(data_root=str(data_root(cfg).resolve()))
     return cfg

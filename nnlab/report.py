@@ -26,7 +26,7 @@ from nnlab.report_examples import EXAMPLES_CSS, mistakes_html
 from nnlab.runfolder import Results
 from nnlab.text import plural
 
-_CSS = """
+REPORT_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;
 color:#111827}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #E5E7EB}
@@ -55,7 +55,7 @@ def report_table(report: dict[str, Any], accuracy: float | None = None) -> pd.Da
     return df
 
 
-def _table(df: pd.DataFrame, digits: int = 3) -> str:
+def html_table(df: pd.DataFrame, digits: int = 3) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in ["", *df.columns])
     body = "".join(
         "<tr><td>" + esc(idx) + "</td>" + "".join(f"<td>{esc(_fmt(v, digits))}</td>" for v in row) + "</tr>"
@@ -124,7 +124,7 @@ def _figures(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> li
     return figs
 
 
-def _figure_html(fig: go.Figure, first: bool) -> str:
+def figure_html(fig: go.Figure, first: bool) -> str:
     # plotly.js goes in once, inline, so the file needs no network; its JSON escapes "<" and ">"
     return fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
 
@@ -152,7 +152,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     title = run_name(rec)
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)} · nnlab run {rec.run_id}</title>",
-        f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
+        f"<style>{REPORT_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
         f"<p class='muted'>nnlab run {esc(rec.run_id)} · {esc(rec.status)} · created {esc(rec.created_iso)} UTC · "
         f"{esc(plural(rec.epochs_done, 'epoch'))} · {esc(rec.device)}</p>",
         f"<p class='note'>{esc(rec.note)}</p>" if rec.note else "",
@@ -162,14 +162,14 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     if res.task == "classification":
         parts += [
             "<h2>Classification report (test split)</h2>",
-            _table(report_table(res.report["report"], res.report["accuracy"])),
+            html_table(report_table(res.report["report"], res.report["accuracy"])),
         ]
     for k, (name, fig) in enumerate(_figures(rec, res, history)):
-        parts += [f"<h2>{esc(name)}</h2>", _figure_html(fig, first=k == 0)]
+        parts += [f"<h2>{esc(name)}</h2>", figure_html(fig, first=k == 0)]
     if mistakes := mistakes_html(res):
         parts += ["<h2>Most confident mistakes per class pair</h2>", mistakes]
-    parts += ["<h2>Data</h2>", _table(data_facts(res))] if res.info else []
-    parts += ["<h2>Config</h2>", _table(config_table(rec)), "</body></html>"]
+    parts += ["<h2>Data</h2>", html_table(data_facts(res))] if res.info else []
+    parts += ["<h2>Config</h2>", html_table(config_table(rec)), "</body></html>"]
     return "\n".join(parts)
 
 

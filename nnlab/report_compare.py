@@ -10,7 +10,7 @@ import pandas as pd
 from nnlab.comparison import TwoWay, describe, diff_rows, error_gap_along_series
 from nnlab.plots_compare import error_gap_figure, flip_matrix_figure, group_curves_figure
 from nnlab.records import EpochRecord
-from nnlab.report import _CSS, _figure_html, _table, esc
+from nnlab.report import REPORT_CSS, esc, figure_html, html_table
 from nnlab.report_examples import EXAMPLES_CSS, examples_html
 
 FLIPPED_SHOWN = 24
@@ -26,7 +26,7 @@ def _flipped_html(tw: TwoWay) -> list[str]:
         return ["<p class='muted'>No flipped examples: the two sides were tested on different splits.</p>"]
     ma, mb = tw.pair
     if ma.results.task == "regression":
-        return [_figure_html(error_gap_figure(*error_gap_along_series(ma, mb)), first=False)]
+        return [figure_html(error_gap_figure(*error_gap_along_series(ma, mb)), first=False)]
     classes = ma.results.classes
 
     def caption(i: int) -> str:
@@ -34,7 +34,7 @@ def _flipped_html(tw: TwoWay) -> list[str]:
         return f"#{i} true {classes[pa.y_true[i]]} · A {classes[pa.y_pred[i]]} · B {classes[pb.y_pred[i]]}"
 
     parts = [
-        _figure_html(
+        figure_html(
             flip_matrix_figure(
                 ma.results.report["confusion"], mb.results.report["confusion"], classes, clickable=False
             ),
@@ -60,12 +60,12 @@ def build_comparison_report(tw: TwoWay, histories: dict[str, Sequence[EpochRecor
     diff = pd.DataFrame({"A": [r[1] for r in rows], "B": [r[2] for r in rows]}, index=[r[0] for r in rows])
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-        f"<style>{_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
+        f"<style>{REPORT_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
         f"<p><b>{esc(lines[0])}</b></p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines[1:]) + "</ul>",
         "<h2>Config fields that differ</h2>",
-        _table(diff) if rows else "<p class='muted'>None: only the seed's randomness differs.</p>",
+        html_table(diff) if rows else "<p class='muted'>None: only the seed's randomness differs.</p>",
         "<h2>Validation curves</h2>",
-        _figure_html(group_curves_figure(curves, task), first=True),
+        figure_html(group_curves_figure(curves, task), first=True),
         "<h2>What flipped</h2>",
         *_flipped_html(tw),
         "</body></html>",

@@ -14,13 +14,19 @@ import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from nnlab.errors import DataError
 from nnlab.limits import QUOTA_ENV, archive_quota_bytes, size_text
 
-if TYPE_CHECKING:
-    from nnlab.runs import RunStore
+
+class _Runs(Protocol):
+    """What clean_workspace needs of a RunStore (typed by shape: the store imports this module)."""
+
+    root: Path
+
+    def list(self) -> list[Any]: ...
+
 
 GRACE_S = 3600.0  # how long an unpacked archive that no run names yet is kept
 
@@ -121,7 +127,7 @@ def clean(root: Path, data_paths: Iterable[str], released: Iterable[str] = (), n
     return removed
 
 
-def clean_workspace(store: RunStore, released: Iterable[str] = ()) -> list[str]:
+def clean_workspace(store: _Runs, released: Iterable[str] = ()) -> list[str]:
     """clean() for a run store: the data paths of every run it holds are in use."""
     root = unpacked_root(store.root)
     if not root.is_dir() or not any(root.iterdir()):  # nothing unpacked: the runs need not be read

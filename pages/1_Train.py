@@ -13,7 +13,7 @@ if run_id:
 else:
     st.title("Train a model")
     st.caption(
-        "Pick a dataset, then a model that fits it, then the training settings; the preview on the right "
-        "updates as you go. Hover over a field's question mark for its usual range."
+        "Pick a dataset, then a model that fits it, then the training settings; the preview beside the form "
+        "(below it on narrow windows) updates as you go. Hover over a field's question mark for its usual range."
     )
     run_form()

@@ -285,7 +285,8 @@ PAGES = Path(__file__).resolve().parents[1] / "pages"
 
 
 def _boxes(at) -> str:
-    return "\n".join(e.value for e in [*at.info, *at.warning])
+    """The info and warning boxes' text as a user reads it (their markdown escapes names: md())."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in [*at.info, *at.warning]))
 
 
 def test_the_upload_preview_says_what_was_done_and_what_looks_wrong(fresh_caches):

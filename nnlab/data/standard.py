@@ -75,7 +75,7 @@ def _gunzip_waiting(raw: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _torchvision_root(root: Path, name: str) -> Path:
+def torchvision_root(root: Path, name: str) -> Path:
     """torchvision's root, also when the user named ROOT/MNIST or ROOT/MNIST/raw instead of ROOT."""
     if root.name == "raw" and root.parent.name == name:
         return root.parent.parent
@@ -87,7 +87,7 @@ def _torchvision_root(root: Path, name: str) -> Path:
 def _mnist_arrays(name: str, root: Path, title: str) -> tuple[np.ndarray, ...]:
     """(train images, train labels, test images, test labels), uint8 (N, 1, 28, 28): decoded by torchvision's
     class `name` once, then read from the folder's cache of the decoded arrays while the raw files stay the same."""
-    root = _torchvision_root(root, name)
+    root = torchvision_root(root, name)
     raw = root / name / "raw"
     _gunzip_waiting(raw)
     files = [raw / n for n in MNIST_FILES]

@@ -220,11 +220,21 @@ def advanced_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> dict[st
 
 def run_form() -> None:
     """The whole form: inputs on the left; preview, problems and Start on the right."""
-    form, side = st.columns([3, 2], gap="large")
+    form, side = side_by_side()
     with form:
         spec, cfg, problems = form_inputs()
     with side:
         _preview_and_start(spec, cfg, problems)
+
+
+FORM_WIDTH = 540  # px: the inputs' column; the preview takes the rest beside it, or the whole width below it
+
+
+def side_by_side() -> tuple[Any, Any]:
+    """A form's inputs and its preview: side by side where both fit, the preview below on narrow windows (a
+    preview squeezed into a third of 800 px cut its figures to '58…')."""
+    row = st.container(horizontal=True, gap="large")
+    return row.container(width=FORM_WIDTH), row.container(width="stretch")
 
 
 def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:

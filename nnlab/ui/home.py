@@ -160,13 +160,14 @@ ICONS = {
 def page_links(pages: list[StreamlitPage]) -> None:
     """A card per page (as app.py declares them)."""
     blurbs = {
-        "Train": "Choose data, model and hyperparameters; watch curves live.",
-        "Results": "Report, confusion matrix, and the examples behind each cell.",
-        "Compare": "Runs side by side: curves, settings, what changed.",
+        "Train": "Choose data, model and settings; watch it learn.",
+        "Results": "Report, confusion matrix, the examples behind it.",
+        "Compare": "Runs side by side: curves, settings, a verdict.",
         "Playground": "Try a trained model on your own input.",
-        "Sweep": "Search hyperparameters; prune hopeless trials; see what mattered.",
+        "Sweep": "Search hyperparameters; prune hopeless trials.",
     }
-    for col, page in zip(st.columns(max(len(pages), 1)), pages, strict=False):
-        with col.container(border=True, height=130):
+    row = st.container(horizontal=True, gap="small")  # as many cards a row as fit: five wide, two at 800 px
+    for page in pages:
+        with row.container(border=True, height=136, width=168):
             st.page_link(page, label=f"**{page.title}**", icon=ICONS.get(page.title))
             st.caption(blurbs.get(page.title, ""))

@@ -14,7 +14,7 @@ from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.text import format_duration
 from nnlab.ui import manager, show_error, store
 from nnlab.ui.cluster import executor_picker
-from nnlab.ui.form import TODO, form_inputs
+from nnlab.ui.form import TODO, form_inputs, side_by_side
 
 KEY_VARY = "sw_vary"
 KEY_START = "sw_start"
@@ -32,7 +32,7 @@ def _fmt(x: Any) -> str:
 
 def sweep_form() -> None:
     """The whole form: base settings and the search on the left; the preview and Start on the right."""
-    form, side = st.columns([3, 2], gap="large")
+    form, side = side_by_side()
     with form:
         spec, base, problems = form_inputs()  # the Train form itself, widgets and keys shared
         st.markdown("#### 4 · What to vary")
