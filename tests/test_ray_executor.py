@@ -172,6 +172,21 @@ def test_a_dashboard_restart_leaves_ray_runs_training_and_the_next_one_reattache
     assert (store.run_dir(run_id) / "report.json").is_file()
 
 
+def test_cli_train_on_a_local_ray_instance_the_driver_starts(workspace):
+    """No address anywhere: the driver starts a local Ray instance, which lives as long as the driver (started on a
+    helper thread, its processes died with that thread and the run failed with 'Lost contact')."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "NNLAB_RAY_ADDRESS")}
+    cmd = [sys.executable, "-m", "nnlab", "train", "--arch", "mlp", "--dataset", "digits", "--epochs", "3"]
+    cmd += ["--threads", "1", "--executor", "ray", "--json"]
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        stop_driver(RunStore(workspace), "")
+    assert out.returncode == 0, out.stdout[-1000:] + out.stderr[-2000:]
+    rec = json.loads(out.stdout.splitlines()[-1])
+    assert rec["status"] == "finished" and "Ray node" in rec["device"]
+
+
 def test_cli_train_with_the_ray_executor_reports_like_a_local_run(workspace, on_ray):
     common = ["--arch", "mlp", "--dataset", "digits", "--epochs", "10", "--seed", "0", "--threads", "1", "--json"]
     cli = [sys.executable, "-m", "nnlab", "train", *common]

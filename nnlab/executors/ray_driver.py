@@ -338,7 +338,13 @@ def fail_pending(store: RunStore, address: str, reason: str) -> None:
 
 
 def connect_within(driver: Driver, seconds: float) -> None:
-    """driver.connect(), or TimeoutError when the address does not answer in time (ray.init retries for long)."""
+    """driver.connect(), or TimeoutError when the address does not answer in time (ray.init retries for long).
+
+    A local instance is started on this (the main) thread: Ray's processes die with the thread that started them
+    (Linux's parent-death signal follows the thread), so one started by a helper thread lost its GCS at once."""
+    if not driver.address:
+        driver.connect()
+        return
     failure: list[BaseException] = []
 
     def connect() -> None:
