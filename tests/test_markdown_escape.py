@@ -116,6 +116,23 @@ def test_train_and_results_pages_and_the_report_escape_class_and_column_names(tm
     assert_escaped(rendered(compare), ())
 
 
+def trained_run(workspace, cfg) -> str:
+    """A finished run of cfg in the workspace's store; its id."""
+    store = RunStore(workspace)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    done = execute(store, run_id)
+    assert done.status == "finished", done.reason
+    return run_id
+
+
+def playground_of(run_id: str):
+    """The Playground on run_id, run once, without an exception."""
+    at = app_at("pages/4_Playground.py", run_id).run()
+    assert not at.exception
+    return at
+
+
 def test_the_playground_prediction_escapes_class_names(tmp_path, workspace):
     rng = np.random.default_rng(1)
     words = ["good", "great", "fine", "bad", "awful", "dull"]
@@ -123,14 +140,7 @@ def test_the_playground_prediction_escapes_class_names(tmp_path, workspace):
     texts = [" ".join(rng.choice(words[3 * c : 3 * c + 3], 6)) for c in y]
     pd.DataFrame({"text": texts, "label": np.array([EVIL, EVIL_2])[y]}).to_csv(tmp_path / "r.csv", index=False)
     cfg = make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "r.csv"), hidden=32, epochs=1, max_len=12)
-    store = RunStore(workspace)
-    run_id = store.create(cfg)
-    store.claim_queued(run_id)
-    done = execute(store, run_id)
-    assert done.status == "finished", done.reason
-
-    at = app_at("pages/4_Playground.py", run_id).run()
-    assert not at.exception
+    at = playground_of(trained_run(workspace, cfg))
     assert [m.label for m in at.metric] == ["Prediction"]
     assert_escaped(rendered(at), ())
     predicted = visible(at.metric[0].value)
@@ -148,14 +158,7 @@ def test_the_playground_image_caption_escapes_class_names(tmp_path, workspace):
     cfg = make_config(
         "cnn", dataset="image-folder", data_path=str(tmp_path / "imgs"), hidden=32, epochs=1, image_size=16
     )
-    store = RunStore(workspace)
-    run_id = store.create(cfg)
-    store.claim_queued(run_id)
-    done = execute(store, run_id)
-    assert done.status == "finished", done.reason
-
-    at = app_at("pages/4_Playground.py", run_id).run()
-    assert not at.exception
+    at = playground_of(trained_run(workspace, cfg))
     captions = [c for img in at.image for c in img.captions]
     assert any("true class" in c for c in captions), captions  # the test image's caption names its class
     assert_escaped(rendered(at), ())
