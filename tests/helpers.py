@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,3 +65,8 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120, e
     while not condition():
         assert time.monotonic() < deadline, f"gave up after {timeout:g} s waiting for {what}"
         time.sleep(every)
+
+
+def visible(source: str) -> str:
+    """What the page shows of a markdown source: escapes resolved, invisible word joiners dropped."""
+    return re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")

@@ -11,7 +11,7 @@ import streamlit as st
 from nnlab.runs import RunStore
 from nnlab.ui import manager
 from nnlab.ui.compare import KEY_TABLE
-from tests.helpers import app_at, tiny_config
+from tests.helpers import app_at, tiny_config, visible
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_queue_positions_stop_all_and_bulk_delete():
     _until(first, "running")
 
     at = app_at("pages/1_Train.py", second).run()
-    info = " ".join(i.value for i in at.info)
+    info = visible(" ".join(i.value for i in at.info))
     assert "Queued: number 1 in line" in info and first in info, info
     assert "Starting" not in info
     assert any(f"queued {RunStore().get(second).created_iso}" in c.value for c in at.caption)

@@ -19,7 +19,7 @@ from nnlab.registry import make_config
 from nnlab.report import build_report
 from nnlab.runner import execute
 from nnlab.runs import RunStore
-from tests.helpers import app_at
+from tests.helpers import app_at, visible
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_caches")]
 
@@ -36,11 +36,6 @@ def rendered(at: AppTest) -> list[str]:
     out += [str(m.label) for m in at.metric] + [str(m.value) for m in at.metric]
     out += [str(c) for img in at.image for c in img.captions]
     return out
-
-
-def visible(source: str) -> str:
-    """What the page shows of a markdown source: escapes resolved, invisible word joiners dropped."""
-    return re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")
 
 
 def assert_escaped(sources: list[str], names: tuple[str, ...]) -> None:

@@ -17,6 +17,7 @@ from nnlab.data import load_dataset
 from nnlab.fitted import MIN_STEPS, fit_to_data
 from nnlab.notes import data_notes
 from nnlab.registry import make_config
+from tests.helpers import visible
 
 # --- files in the real layouts ---------------------------------------------------------------------------
 
@@ -286,7 +287,7 @@ PAGES = Path(__file__).resolve().parents[1] / "pages"
 
 def _boxes(at) -> str:
     """The info and warning boxes' text as a user reads it (their markdown escapes names: md())."""
-    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in [*at.info, *at.warning]))
+    return visible("\n".join(e.value for e in [*at.info, *at.warning]))
 
 
 def test_the_upload_preview_says_what_was_done_and_what_looks_wrong(fresh_caches):
