@@ -207,7 +207,8 @@ def queue_text(run_id: str) -> str:
     if not place:
         return "Starting: loading the data and building the model…"
     running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
-    now = ", ".join(f"{r.run_id} ({run_name(r)})" for r in running) or "the run before it"  # escaped once, by the caller
+    # names as typed: the caller escapes the whole sentence once
+    now = ", ".join(f"{r.run_id} ({run_name(r)})" for r in running) or "the run before it"
     ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""
     return (
         f"Queued: number {place} in line. It waits for {now} to finish{ahead}; "
