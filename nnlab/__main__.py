@@ -2,6 +2,6 @@
 
 import sys
 
-from nnlab.cli import main
+from nnlab.cli.main import main
 
 sys.exit(main())

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.metrics import per_class_f1
-from nnlab.notes import run_notes
-from nnlab.plots import curves_figure, f1_figure, forecast_vs_actual_figure, residuals_figure
+from nnlab.core.errors import NNLabError
+from nnlab.core.notes import run_notes
+from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import data_notes_ui, md, page_setup, pick_run, show_error, store
 from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
@@ -18,6 +17,7 @@ from nnlab.ui.results import (
     metric_row,
     results_of,
 )
+from nnlab.views.plots import curves_figure, f1_figure, forecast_vs_actual_figure, residuals_figure
 
 page_setup("Results")
 st.title("Results")

@@ -3,17 +3,17 @@ score, and the test examples that flipped."""
 
 import streamlit as st
 
-from nnlab.compare import common_metric, hyperparameter_frame, runs_table, scored_config_diff, task_of
-from nnlab.groups import group_hyperparameter_frame, groups_of, groups_table
-from nnlab.metrics import per_class_f1
-from nnlab.plots import f1_change_figure, parallel_figure
-from nnlab.plots_compare import group_curves_figure
-from nnlab.records import higher_is_better
+from nnlab.analysis.groups import group_hyperparameter_frame, groups_of, groups_table
+from nnlab.analysis.runs_table import common_metric, hyperparameter_frame, runs_table, scored_config_diff, task_of
+from nnlab.core.records import higher_is_better
+from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import page_setup, store
-from nnlab.ui.compare import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
+from nnlab.ui.comparison import flips_section, two_way, verdict_section
 from nnlab.ui.manage import delete_selected
 from nnlab.ui.rename import rename_popover
-from nnlab.ui.verdict import flips_section, two_way, verdict_section
+from nnlab.ui.runs_table import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
+from nnlab.views.comparison_plots import group_curves_figure
+from nnlab.views.plots import f1_change_figure, parallel_figure
 
 page_setup("Compare runs")
 st.title("Compare runs")

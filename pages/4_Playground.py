@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnlab.errors import NNLabError
+from nnlab.core.errors import NNLabError
 from nnlab.ui import page_setup, pick_run, show_error, store
 from nnlab.ui.keys import KEY_MODEL_PICKER
 from nnlab.ui.playground import image_input, rows_input, series_input, text_input

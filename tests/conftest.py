@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 from tests.trained import fresh_caches, trained, trained_home  # noqa: F401  (tiny real runs, trained once)
 
 

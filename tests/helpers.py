@@ -10,8 +10,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from nnlab.config import RunConfig
-from nnlab.registry import make_config
+from nnlab.core.config import RunConfig
+from nnlab.data.registry import make_config
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

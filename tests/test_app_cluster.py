@@ -12,8 +12,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from nnlab.executors.ray_jobs import driver_paths
-from nnlab.runs import RunStore
+from nnlab.jobs.ray.backend import driver_paths
+from nnlab.store.runs import RunStore
 from nnlab.ui import md
 from tests.helpers import tiny_config
 

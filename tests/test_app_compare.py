@@ -8,12 +8,12 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.compare import config_diff, filter_runs, hyperparameter_frame, runs_table, scored_config_diff
-from nnlab.groups import group_id
-from nnlab.records import ACTIVE
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.analysis.groups import group_id
+from nnlab.analysis.runs_table import config_diff, filter_runs, hyperparameter_frame, runs_table, scored_config_diff
+from nnlab.core.records import ACTIVE
+from nnlab.data.registry import make_config
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
 from tests.helpers import app_at
 
 PAGE = "../pages/3_Compare.py"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnlab.data.registry import make_config
+from nnlab.engine.preflight import Budget
 from nnlab.export import export_problem
-from nnlab.preflight import Budget
-from nnlab.registry import make_config
 from nnlab.ui.handover import estimates
 from tests.trained import open_page
 

@@ -8,9 +8,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from nnlab.device import detect_device
-from nnlab.jobs import JobManager
-from nnlab.runs import RunStore
+from nnlab.engine.device import detect_device
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runs import RunStore
 from nnlab.ui import manager
 from tests.helpers import app_at, tiny_config
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 from tests.trained import open_page
 
 PAGE = "../pages/4_Playground.py"

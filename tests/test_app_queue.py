@@ -8,9 +8,9 @@ import time
 import pytest
 import streamlit as st
 
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 from nnlab.ui import manager
-from nnlab.ui.compare import KEY_TABLE
+from nnlab.ui.runs_table import KEY_TABLE
 from tests.helpers import app_at, tiny_config, visible
 
 pytestmark = pytest.mark.slow

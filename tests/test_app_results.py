@@ -7,8 +7,8 @@ import html
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.metrics import cell_examples
-from nnlab.runs import RunStore
+from nnlab.engine.metrics import cell_examples
+from nnlab.store.runs import RunStore
 from tests.trained import TABULAR_CLASSES, open_page
 
 PAGE = "../pages/2_Results.py"

@@ -10,9 +10,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from nnlab.runs import RunStore
-from nnlab.sweep import rerun_failed_trials
-from nnlab.sweep_store import SweepStore
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.driver import rerun_failed_trials
+from nnlab.sweeps.store import SweepStore
 from nnlab.ui import TRAIN_PAGE
 from tests.helpers import app_at
 
@@ -122,7 +122,7 @@ def test_the_sweep_preview_measures_the_base_settings_and_scales_them_to_every_r
 def test_a_sweep_sent_to_ray_from_the_page_keeps_that_choice_and_hands_its_trials_to_the_cluster(monkeypatch):
     """No Ray here: this test stands in for the Ray driver process (it records the address it would start for,
     then ends the handed-over run as a driver does); the Ray path itself is tested in test_ray_executor."""
-    import nnlab.executors.ray_jobs as ray_jobs
+    import nnlab.jobs.ray.backend as ray_jobs
 
     monkeypatch.delenv("NNLAB_RAY_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)

@@ -9,11 +9,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from nnlab.core.records import ACTIVE
 from nnlab.data import DATASETS, load_dataset
-from nnlab.jobs import JobManager
+from nnlab.jobs.manager import JobManager
 from nnlab.models import build_model, count_parameters
-from nnlab.records import ACTIVE
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 from tests.helpers import app_at, tiny_config
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
@@ -228,7 +228,7 @@ def test_fields_that_depend_on_another_appear_when_it_applies():
 
 @pytest.mark.slow
 def test_seeds_start_one_group_of_runs_with_consecutive_seeds():
-    from nnlab.groups import group_id
+    from nnlab.analysis.groups import group_id
 
     at = train_page()
     at.text_input("tr_mlp_hidden_sizes").set_value("32").run()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.cli import main
+from nnlab.cli.main import main
+from nnlab.core.errors import DataError
 from nnlab.data.archive import check_archive, clean_name, extract_cached, safe_extract
-from nnlab.errors import DataError
 
 
 def make_zip(path: Path, entries: dict[str, bytes], links: dict[str, str] | None = None) -> Path:

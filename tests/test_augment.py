@@ -10,14 +10,14 @@ import pytest
 import torch
 
 import nnlab.data.batches as batches
-from nnlab.config import AUGMENTATIONS
+from nnlab.core.config import AUGMENTATIONS
+from nnlab.core.facts import ImageFacts, Scaler, TabularFacts
 from nnlab.data import load_dataset
 from nnlab.data.batches import augment_batch, make_transform
 from nnlab.data.prep import IMAGENET_MEAN, IMAGENET_STD
-from nnlab.facts import ImageFacts, Scaler, TabularFacts
+from nnlab.data.registry import make_config
+from nnlab.engine.train import Trainer
 from nnlab.models import build_model
-from nnlab.registry import make_config
-from nnlab.train import Trainer
 
 CPU = torch.device("cpu")
 INFO = ImageFacts(channels=3, source_channels=3, image_size=32, scaler=Scaler.of([0.5] * 3, [0.25] * 3))

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nnlab.cli import main
+from nnlab.cli.main import main
+from nnlab.core.errors import NNLabError
 from nnlab.data import load_dataset
-from nnlab.errors import NNLabError
-from nnlab.registry import make_config
-from nnlab.runs import RunStore
+from nnlab.data.registry import make_config
+from nnlab.store.runs import RunStore
 
 MARKER = "nnlab-pwned"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.bench_job import format_whole_job, whole_job
-from nnlab.runs import RunStore
+from nnlab.bench.job import format_whole_job, whole_job
+from nnlab.store.runs import RunStore
 from tests.helpers import fill_store
 
 ROOT = Path(__file__).resolve().parents[1]

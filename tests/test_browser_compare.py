@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from nnlab.comparison import cell_moves, compare
-from nnlab.runs import RunStore
+from nnlab.analysis.comparison import cell_moves, compare
+from nnlab.store.runs import RunStore
 from tests.test_browser import SHOTS, page, server, settle, sidebar_link  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser

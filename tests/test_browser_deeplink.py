@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 from tests.helpers import fill_store
 from tests.test_browser import page as page  # noqa: F401, PLC0414  (fixtures shared with the main-path test)
 from tests.test_browser import server as server  # noqa: F401, PLC0414

@@ -228,7 +228,7 @@ def test_a_queued_run_shows_its_place_and_stop_all_empties_the_queue(page, serve
 
 def test_review_texts_show_whole_at_1400_and_820_px(page, trained, server, workspace):
     """Item 13: the reviews behind a confusion-matrix cell are read whole, wrapped, not cut at a table cell's edge."""
-    from nnlab.runs import RunStore
+    from nnlab.store.runs import RunStore
 
     run_id = trained["reviews"]
     texts = [str(t) for t in RunStore(workspace).folder(run_id).read_results().examples.texts]

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
+from nnlab.core.errors import DataError
 from nnlab.data import DATASETS, datasets_for, load_dataset
 from nnlab.data.builtin import make_reviews
 from nnlab.data.prep import build_vocab, encode, tokenize
-from nnlab.errors import DataError
-from nnlab.registry import make_config
+from nnlab.data.registry import make_config
 
 ARCH = {"digits": "mlp", "shapes": "cnn", "reviews": "lstm", "series": "ts-lstm"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.cli import build_parser, main
-from nnlab.runs import RunStore
+from nnlab.cli.main import build_parser, main
+from nnlab.store.runs import RunStore
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from nnlab.cli import main
-from nnlab.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve, score_row
-from nnlab.errors import NNLabError
-from nnlab.groups import find_group, group_id, group_key, groups_of, seed_configs
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.runs import RunStore
-from nnlab.stats import A_BETTER, B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
+from nnlab.analysis.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve, score_row
+from nnlab.analysis.groups import find_group, group_id, group_key, groups_of, seed_configs
+from nnlab.analysis.stats import A_BETTER, B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
+from nnlab.cli.main import main
+from nnlab.core.errors import NNLabError
+from nnlab.data.registry import make_config
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
 from tests.helpers import tiny_config
 
 

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnlab.config import DATA_FIELDS, FIELDS, RANGES, SECTIONS, WIDGETS, RunConfig
-from nnlab.errors import ConfigError
-from nnlab.registry import check, make_config, validate
+from nnlab.core.config import DATA_FIELDS, FIELDS, RANGES, SECTIONS, WIDGETS, RunConfig
+from nnlab.core.errors import ConfigError
+from nnlab.data.registry import check, make_config, validate
 
 
 def test_defaults_are_valid_and_follow_the_reference_designs():

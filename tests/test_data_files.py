@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.cli import main
+from nnlab.cli.main import main
+from nnlab.core.errors import DataError
 from nnlab.data import DATASETS, load_dataset
-from nnlab.errors import DataError
-from nnlab.registry import make_config
+from nnlab.data.registry import make_config
 
 # --- writers (also used to check the command line by hand) ---------------------------------------------
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.cli import main
+from nnlab.cli.main import main
+from nnlab.core.errors import DataError
 from nnlab.data import load_dataset, standard
 from nnlab.data.cache import read_cache
 from nnlab.data.prep import IMAGENET_MEAN
+from nnlab.data.registry import make_config
 from nnlab.data.synthetic import write_idx
-from nnlab.errors import DataError
-from nnlab.registry import make_config
 
 # --- writers of the real formats (also used to check the command line by hand) -----------------------
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from nnlab.core.facts import TabularFacts
 from nnlab.data import load_dataset
-from nnlab.facts import TabularFacts
+from nnlab.data.registry import make_config
+from nnlab.engine.runner import execute
+from nnlab.engine.train import Callback, Trainer
 from nnlab.models import build_model
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.train import Callback, Trainer
 from tests.helpers import small, tiny_config
 
 CPU = torch.device("cpu")

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from nnlab.errors import NNLabError
-from nnlab.executors import Executor, make_executor
-from nnlab.executors.ray_jobs import RayBackend, RayTable
+from nnlab.core.errors import NNLabError
+from nnlab.core.placement import Executor, make_executor
+from nnlab.jobs.ray.backend import RayBackend, RayTable
 
 
 def test_the_local_executor_is_the_default_and_takes_no_address():
@@ -36,7 +36,7 @@ def test_the_ray_address_comes_from_the_flag_then_nnlab_ray_address_then_ray_add
 
 @pytest.mark.slow
 def test_the_job_manager_and_the_ray_client_side_do_not_import_ray():
-    code = "import nnlab.jobs, nnlab.executors.ray_jobs, nnlab.cli, sys; print('ray' in sys.modules)"
+    code = "import nnlab.jobs.manager, nnlab.jobs.ray.backend, nnlab.cli.main, sys; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -49,7 +49,7 @@ def test_a_store_that_never_used_ray_has_no_ray_table_and_no_ray_runs(store):
 
 
 def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
-    from nnlab.executors.lifeline import Lifeline, answers, host_port
+    from nnlab.jobs.ray.lifeline import Lifeline, answers, host_port
 
     assert host_port("10.0.0.5:6379") == ("10.0.0.5", 6379) and host_port("[::1]:6379") == ("::1", 6379)
     head = socket.create_server(("127.0.0.1", 0))
@@ -64,7 +64,7 @@ def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
 
 
 def test_the_driver_sends_the_token_to_a_named_cluster_when_one_is_at_hand(tmp_path, monkeypatch):
-    from nnlab.executors.ray_jobs import driver_env
+    from nnlab.jobs.ray.backend import driver_env
 
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         monkeypatch.delenv(name, raising=False)
@@ -86,7 +86,7 @@ def test_the_driver_sends_the_token_to_a_named_cluster_when_one_is_at_hand(tmp_p
 
 @pytest.mark.slow
 def test_a_refused_token_is_named_in_the_sentence_though_ray_says_it_only_in_the_cause():
-    from nnlab.executors.ray_driver import connect_error
+    from nnlab.jobs.ray.driver import connect_error
 
     try:  # the shape of ray.init's error when the cluster refuses the token (seen with Ray 2.60)
         try:

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 import torch
 
+from nnlab.core.errors import NNLabError
 from nnlab.data import load_dataset
 from nnlab.data.batches import make_transform
 from nnlab.data.prep import series_levels
-from nnlab.errors import NNLabError
+from nnlab.data.registry import make_config
+from nnlab.engine.predict import Predictor
+from nnlab.engine.runner import execute
 from nnlab.export import FACTS, TORCHSCRIPT, export_run, export_zip
-from nnlab.predict import Predictor
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.store.runs import RunStore
 
 KINDS = (
     "digits",
@@ -133,7 +133,7 @@ def test_export_refuses_a_folder_in_use_and_an_unknown_run(trained, store, tmp_p
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(NNLabError, match="not an empty folder"):
         export_run(store, trained["digits"], "script", tmp_path / "busy")
-    from nnlab.cli import main
+    from nnlab.cli.main import main
 
     assert main(["export", "no-such-run", "--out", str(tmp_path / "x")]) == 2
     assert "is not in the store" in capsys.readouterr().err

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts, facts_from_json_dict
 from nnlab.data import load_dataset
-from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts, facts_from_json_dict
-from nnlab.runfolder import RunFolder
+from nnlab.store.runfolder import RunFolder
 from tests.helpers import tiny_config
 
 FACTS = [

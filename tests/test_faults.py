@@ -5,10 +5,10 @@ import threading
 import pytest
 import torch
 
-import nnlab.runner
-from nnlab.jobs import JobManager
-from nnlab.runfolder import CHECKPOINT_LAST
-from nnlab.runner import execute
+import nnlab.engine.runner
+from nnlab.engine.runner import execute
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runfolder import CHECKPOINT_LAST
 from tests.helpers import tiny_config, wait_until
 
 
@@ -30,7 +30,7 @@ def test_a_disk_error_while_checkpointing_fails_clearly_and_keeps_the_previous_c
             raise OSError(28, "No space left on device")
         return real_save(obj, f, *a, **k)
 
-    monkeypatch.setattr(nnlab.runner.torch, "save", flaky_save)
+    monkeypatch.setattr(nnlab.engine.runner.torch, "save", flaky_save)
     rec = _run(store, tiny_config("mlp", epochs=4, early_stopping=False))
     assert rec.status == "failed"
     assert "No space left on device" in rec.reason and "resume" in rec.reason
@@ -38,7 +38,7 @@ def test_a_disk_error_while_checkpointing_fails_clearly_and_keeps_the_previous_c
     assert len(state["history"]) == 1  # the epoch-1 checkpoint is whole and loadable
     assert not list(store.run_dir(rec.run_id).glob(".*.tmp"))
 
-    monkeypatch.setattr(nnlab.runner.torch, "save", real_save)  # space freed: the run resumes
+    monkeypatch.setattr(nnlab.engine.runner.torch, "save", real_save)  # space freed: the run resumes
     manager = JobManager(store, leave_core=False)
     manager.resume(rec.run_id)
     done = manager.wait(rec.run_id)
@@ -50,7 +50,7 @@ def test_gpu_out_of_memory_fails_the_run_with_advice(store, monkeypatch):
     def oom(self, *a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(nnlab.runner.Trainer, "train_one_epoch", oom)
+    monkeypatch.setattr(nnlab.engine.runner.Trainer, "train_one_epoch", oom)
     rec = _run(store, tiny_config())
     assert rec.status == "failed" and "lower the batch size" in rec.reason
     assert "Traceback" in (store.run_dir(rec.run_id) / "log.txt").read_text()
@@ -58,7 +58,7 @@ def test_gpu_out_of_memory_fails_the_run_with_advice(store, monkeypatch):
 
 @pytest.mark.slow
 def test_a_nan_loss_is_recorded_as_diverged_with_advice_and_no_report(store, monkeypatch):
-    import nnlab.train
+    import nnlab.engine.train
 
     class ExplodingLoss(torch.nn.CrossEntropyLoss):
         calls = 0
@@ -68,7 +68,7 @@ def test_a_nan_loss_is_recorded_as_diverged_with_advice_and_no_report(store, mon
             loss = super().forward(out, y)
             return loss * float("nan") if ExplodingLoss.calls > 30 else loss
 
-    monkeypatch.setattr(nnlab.train.nn, "CrossEntropyLoss", ExplodingLoss)
+    monkeypatch.setattr(nnlab.engine.train.nn, "CrossEntropyLoss", ExplodingLoss)
     rec = _run(store, tiny_config("mlp", epochs=3))
     assert rec.status == "diverged" and "lower the learning rate" in rec.reason
     assert rec.test_value is None
@@ -105,7 +105,7 @@ def test_shutdown_stops_the_running_job_at_a_batch_and_keeps_it_resumable(store)
 
 @pytest.mark.parametrize("bad_id", ["../etc", "a/b", ".hidden", ""])
 def test_run_ids_cannot_reach_outside_the_workspace(store, bad_id):
-    from nnlab.errors import NNLabError
+    from nnlab.core.errors import NNLabError
 
     with pytest.raises(NNLabError):
         store.run_dir(bad_id)

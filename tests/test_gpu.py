@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from nnlab.data.registry import make_config
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
+from nnlab.engine.train import Trainer
 from nnlab.models import TextLSTM, build_model
-from nnlab.registry import make_config
-from nnlab.train import Trainer
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 CUDA = torch.device("cuda")
@@ -56,7 +56,7 @@ def test_text_lstm_packs_on_cuda_and_the_cpu_path_agrees():
 
 
 def test_bench_runs_on_the_gpu(capsys):
-    from nnlab.cli import main
+    from nnlab.cli.main import main
 
     assert main(["bench", "--tiny", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

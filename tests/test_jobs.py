@@ -1,7 +1,7 @@
 import pytest
 
-from nnlab.errors import ConfigError, NNLabError
-from nnlab.jobs import JobManager
+from nnlab.core.errors import ConfigError, NNLabError
+from nnlab.jobs.manager import JobManager
 from tests.helpers import tiny_config, wait_until
 
 
@@ -40,12 +40,12 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
 
 
 def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
-    import nnlab.runner
+    import nnlab.engine.runner
 
     if manager.isolate:
         pytest.skip("a monkeypatch does not reach the child process; see test_a_killed_training_process_*")
 
-    real = nnlab.runner.load_dataset
+    real = nnlab.engine.runner.load_dataset
     calls = []
 
     def flaky(cfg):
@@ -54,7 +54,7 @@ def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
             raise ValueError("bad luck")
         return real(cfg)
 
-    monkeypatch.setattr(nnlab.runner, "load_dataset", flaky)
+    monkeypatch.setattr(nnlab.engine.runner, "load_dataset", flaky)
     bad = manager.submit(tiny_config(seed=13))
     good = manager.submit(tiny_config(seed=14))
     assert manager.wait(bad).status == "failed"

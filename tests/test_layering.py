@@ -54,9 +54,9 @@ def test_the_package_never_loads_a_checkpoint_with_plain_pickle():
 def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
     code = (
         "import sys\n"
-        "import nnlab.runs\n"
+        "import nnlab.store.runs\n"
         "print('torch' in sys.modules)\n"
-        "from nnlab.cli import main\n"
+        "from nnlab.cli.main import main\n"
         f"main(['runs', '--store', {str(tmp_path)!r}])\n"
         "print('torch' in sys.modules, 'numpy' in sys.modules)\n"
     )
@@ -70,7 +70,7 @@ def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
 def test_the_command_lines_help_never_imports_torch(args):
     code = (
         "import sys\n"
-        "from nnlab.cli import main\n"
+        "from nnlab.cli.main import main\n"
         "try:\n"
         f"    main({args!r})\n"
         "except SystemExit:\n"

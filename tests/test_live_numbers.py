@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import torch
 
+from nnlab.core.records import Progress
+from nnlab.core.text import format_duration
 from nnlab.data import load_dataset
+from nnlab.engine.runner import StoreListener
+from nnlab.engine.train import Trainer
 from nnlab.models import build_model
-from nnlab.records import Progress
-from nnlab.runner import StoreListener
-from nnlab.text import format_duration
-from nnlab.train import Trainer
 from nnlab.ui.home import time_so_far
 from tests.helpers import small, tiny_config
 

@@ -15,10 +15,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnlab.registry import make_config
-from nnlab.report import build_report
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.data.registry import make_config
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
+from nnlab.views.report import build_report
 from tests.helpers import app_at, visible
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_caches")]

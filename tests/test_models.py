@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from nnlab.errors import NNLabError
-from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
+from nnlab.core.errors import NNLabError
+from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
+from nnlab.data.registry import make_config
 from nnlab.models import MLP, MODELS, build_model, count_parameters
-from nnlab.registry import make_config
 
 
 def _image(classes: int, channels: int, side: int) -> ImageFacts:

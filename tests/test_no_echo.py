@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from nnlab.core.errors import DataError
 from nnlab.data import load_dataset
+from nnlab.data.registry import make_config
 from nnlab.data.standard import CIFAR_FOLDER, CIFAR_TRAIN, MNIST_FILES
-from nnlab.errors import DataError
-from nnlab.registry import make_config
 from tests.helpers import app_at
 
 SECRET = "password = secret"

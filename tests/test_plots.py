@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from nnlab.plots import (
+from nnlab.core.records import EpochRecord
+from nnlab.views.plots import (
     compare_curves_figure,
     confusion_diff_figure,
     confusion_figure,
@@ -18,7 +19,6 @@ from nnlab.plots import (
     probability_figure,
     residuals_figure,
 )
-from nnlab.records import EpochRecord
 
 CONF = [[5, 1, 0], [2, 3, 0], [0, 0, 0]]
 CLASSES = ["cat", "dog", "<b>bird</b>"]
@@ -93,7 +93,7 @@ def test_forecast_figures():
 
 
 def test_curves_legend_names_the_losses_and_epochs_are_whole_numbers():
-    from nnlab.plots import curves_figure
+    from nnlab.views.plots import curves_figure
 
     hist = [EpochRecord(e, 1.5 / e, 1.6 / e, 0.5 + e / 10, 1e-3, 1.0, 100.0) for e in (1, 2)]
     fig = curves_figure(hist, "classification")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnlab.precision import bf16_check, cpu_native_bf16
+from nnlab.engine.precision import bf16_check, cpu_native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_AVX512, NO_NATIVE_BF16 = "AVX2", "AVX512_CORE"
@@ -62,8 +62,8 @@ def _bench_case(isa: str, workspace: Path) -> dict:
     """The tiny bench's bfloat16 LSTM case measured (or skipped) in a fresh process under a oneDNN ISA cap."""
     script = """
 import json, tempfile, torch
-from nnlab.bench import make_plan, measure_case
-from nnlab.runs import RunStore
+from nnlab.bench.loop import make_plan, measure_case
+from nnlab.store.runs import RunStore
 plan = make_plan("tiny")
 case = next(c for c in plan.cases if c.precision == "bf16")
 print(json.dumps(measure_case(case, plan, torch.device("cpu"), RunStore(tempfile.mkdtemp()), print)))
@@ -104,11 +104,11 @@ def test_cli_says_emulated_bf16_is_slower_then_trains(workspace):
 def test_dashboard_submit_and_a_stored_bf16_run_give_the_reason_not_onednn_gibberish(workspace):
     script = """
 import json, sys
-from nnlab.registry import make_config
-from nnlab.errors import NNLabError
-from nnlab.jobs import JobManager
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.data.registry import make_config
+from nnlab.core.errors import NNLabError
+from nnlab.jobs.manager import JobManager
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
 store = RunStore(sys.argv[1])
 cfg = make_config("lstm", precision="bf16", epochs=1)
 try:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnlab.errors import NNLabError
-from nnlab.predict import Predictor, fit_to_ink, model_view, open_image, to_uint8_image
-from nnlab.runfolder import RunFolder
-from nnlab.runs import RunStore
+from nnlab.core.errors import NNLabError
+from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image, to_uint8_image
+from nnlab.store.runfolder import RunFolder
+from nnlab.store.runs import RunStore
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

@@ -11,12 +11,12 @@ import time
 import pytest
 
 from nnlab.data import load_dataset
+from nnlab.data.registry import make_config
+from nnlab.engine.preflight import Budget, Estimate, describe, estimate, sweep_seconds
+from nnlab.engine.runner import execute
+from nnlab.engine.train import Callback
 from nnlab.models import build_model, count_parameters
-from nnlab.preflight import Budget, Estimate, describe, estimate, sweep_seconds
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.runs import RunStore
-from nnlab.train import Callback
+from nnlab.store.runs import RunStore
 
 JSON_KEYS = {"params", "trainable_params", "memory_mb", "seconds_per_epoch", "seconds_total", "device"}
 

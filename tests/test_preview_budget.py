@@ -10,12 +10,12 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import OneCycleLR
 
+from nnlab.core.errors import DataError, NNLabError
+from nnlab.core.limits import DATA_ENV
 from nnlab.data import load_dataset
-from nnlab.errors import DataError, NNLabError
-from nnlab.limits import DATA_ENV
-from nnlab.preflight import Budget, estimate
-from nnlab.registry import make_config
-from nnlab.train import lr_preview, make_scheduler
+from nnlab.data.registry import make_config
+from nnlab.engine.preflight import Budget, estimate
+from nnlab.engine.train import lr_preview, make_scheduler
 from tests.helpers import app_at
 from tests.test_data_files import write_image_dir
 

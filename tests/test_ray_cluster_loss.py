@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.executors import Executor
-from nnlab.executors.lifeline import answers
-from nnlab.executors.ray_jobs import RayTable, driver_alive, driver_paths
-from nnlab.jobs import JobManager
-from nnlab.records import ACTIVE
-from nnlab.runs import RunStore
+from nnlab.core.placement import Executor
+from nnlab.core.records import ACTIVE
+from nnlab.jobs.manager import JobManager
+from nnlab.jobs.ray.backend import RayTable, driver_alive, driver_paths
+from nnlab.jobs.ray.lifeline import answers
+from nnlab.store.runs import RunStore
 from tests.helpers import tiny_config, wait_until
 
 pytestmark = pytest.mark.slow

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.executors import Executor
-from nnlab.executors.ray_jobs import RayTable, driver_alive, driver_paths
-from nnlab.fitted import fit_to_data
-from nnlab.groups import group_id
-from nnlab.jobs import JobManager
-from nnlab.runs import RunStore
-from nnlab.sweep import open_study
-from nnlab.sweep_store import SweepStore
+from nnlab.analysis.groups import group_id
+from nnlab.core.fitted import fit_to_data
+from nnlab.core.placement import Executor
+from nnlab.jobs.manager import JobManager
+from nnlab.jobs.ray.backend import RayTable, driver_alive, driver_paths
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.driver import open_study
+from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 
 pytestmark = pytest.mark.slow
@@ -136,11 +136,11 @@ def test_a_run_wanting_a_gpu_the_cluster_lacks_waits_queued_with_the_reason(mana
 
 DASHBOARD = """
 import sys, time
-from nnlab.executors import Executor
-from nnlab.jobs import JobManager
-from nnlab.runs import RunStore
-from nnlab.sweep import open_study
-from nnlab.sweep_store import SweepStore
+from nnlab.core.placement import Executor
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.driver import open_study
+from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
 run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import torch
 
-from nnlab.cli import main
+from nnlab.cli.main import main
+from nnlab.core.fitted import MIN_STEPS, fit_to_data
+from nnlab.core.notes import data_notes
 from nnlab.data import load_dataset
-from nnlab.fitted import MIN_STEPS, fit_to_data
-from nnlab.notes import data_notes
-from nnlab.registry import make_config
+from nnlab.data.registry import make_config
 from tests.helpers import visible
 
 # --- files in the real layouts ---------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_thousands_dots_with_decimal_commas(tmp_path):
 def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_path):
     from sklearn.utils.class_weight import compute_class_weight
 
-    from nnlab.train import balanced_weights
+    from nnlab.engine.train import balanced_weights
 
     rng = np.random.default_rng(0)
     y = np.r_[np.zeros(270, int), np.ones(30, int)]
@@ -311,8 +311,8 @@ def test_the_upload_preview_says_what_was_done_and_what_looks_wrong(fresh_caches
 
 @pytest.mark.slow
 def test_the_run_page_results_page_and_report_repeat_the_notes(tmp_path, capsys, workspace, fresh_caches):
-    from nnlab.report import build_report
-    from nnlab.runs import RunStore
+    from nnlab.store.runs import RunStore
+    from nnlab.views.report import build_report
     from tests.trained import open_page
 
     path = sorted_noise_csv(tmp_path / "noise.csv")

@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from nnlab.data import DATASETS, load_dataset
+from nnlab.data.registry import make_config, validate
 from nnlab.models import MODELS, InputSpec
-from nnlab.registry import make_config, validate
 
 NNLAB = Path(__file__).resolve().parents[1] / "nnlab"
 
@@ -71,7 +71,7 @@ def test_the_import_graph_of_nnlab_has_no_cycle():
 
 
 def test_config_is_a_leaf():
-    assert _graph()["nnlab.config"] <= {"nnlab.errors"}
+    assert _graph()["nnlab.core.config"] <= {"nnlab.core.errors"}
 
 
 def test_the_architectures_a_dataset_fits_follow_their_input_specs():

@@ -6,12 +6,12 @@ import re
 
 import numpy as np
 
-from nnlab.facts import TabularFacts
-from nnlab.metrics import classification_metrics
-from nnlab.registry import make_config
-from nnlab.report import build_report, report_table
-from nnlab.runfolder import Examples, Predictions, Results
-from nnlab.runs import RunStore
+from nnlab.core.facts import TabularFacts
+from nnlab.data.registry import make_config
+from nnlab.engine.metrics import classification_metrics
+from nnlab.store.runfolder import Examples, Predictions, Results
+from nnlab.store.runs import RunStore
+from nnlab.views.report import build_report, report_table
 
 EVIL = "<script>alert(1)</script>"
 
@@ -120,7 +120,7 @@ def test_config_table_lists_only_the_fields_the_run_uses(store):
 
 
 def test_the_report_shows_the_most_confident_mistakes_per_class_pair(trained, workspace):
-    from nnlab.report_examples import mistake_pairs
+    from nnlab.views.examples import mistake_pairs
 
     store = RunStore(workspace)
     rec = store.get(trained["digits"])
@@ -138,8 +138,8 @@ def test_the_report_shows_the_most_confident_mistakes_per_class_pair(trained, wo
 
 
 def test_a_two_run_comparison_exports_as_one_offline_html_file(trained, workspace):
-    from nnlab.comparison import compare
-    from nnlab.report_compare import build_comparison_report, comparison_filename
+    from nnlab.analysis.comparison import compare
+    from nnlab.views.comparison_report import build_comparison_report, comparison_filename
 
     store = RunStore(workspace)
     tw = compare(store, trained["digits"], trained["digits_b"])

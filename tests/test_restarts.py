@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.jobs import SHUTDOWN_REASON, JobManager
-from nnlab.liveness import LEASE_S
-from nnlab.registry import make_config
-from nnlab.runs import LOST_REASON, RunStore
+from nnlab.core.liveness import LEASE_S
+from nnlab.data.registry import make_config
+from nnlab.jobs.manager import SHUTDOWN_REASON, JobManager
+from nnlab.store.runs import LOST_REASON, RunStore
 from nnlab.ui.keys import KEY_RESUME_ALL
 from tests.helpers import app_at, wait_until
 from tests.test_browser import IDLE, free_port, page, wait_healthy  # noqa: F401  (page is a fixture)

@@ -4,12 +4,12 @@ the run continues from epoch 1's checkpoint and the message says so, on the Trai
 
 from __future__ import annotations
 
-from nnlab.cli import main
-from nnlab.jobs import JobManager
-from nnlab.runfolder import RunFolder
-from nnlab.runner import execute
-from nnlab.runs import LOST_REASON, RunStore
-from nnlab.train import Callback
+from nnlab.cli.main import main
+from nnlab.engine.runner import execute
+from nnlab.engine.train import Callback
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runfolder import RunFolder
+from nnlab.store.runs import LOST_REASON, RunStore
 from tests.helpers import app_at, tiny_config, wait_until
 
 TRAIN_PAGE = "pages/1_Train.py"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnlab.cli import main
-from nnlab.naming import default_name, run_name
-from nnlab.registry import make_config
-from nnlab.report import build_report
-from nnlab.runs import RunStore
+from nnlab.analysis.naming import default_name, run_name
+from nnlab.cli.main import main
+from nnlab.data.registry import make_config
+from nnlab.store.runs import RunStore
+from nnlab.views.report import build_report
 from tests.helpers import tiny_config
 from tests.trained import open_page
 

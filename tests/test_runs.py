@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from nnlab.errors import NNLabError
-from nnlab.records import EpochRecord, Progress, higher_is_better
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.core.errors import NNLabError
+from nnlab.core.records import EpochRecord, Progress, higher_is_better
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
 from tests.helpers import tiny_config
 
 
@@ -83,12 +83,12 @@ def test_regressor_run_reports_rmse_beside_the_naive_forecast(store):
 
 
 def test_a_failing_run_keeps_one_sentence_and_the_traceback_in_a_log(store, monkeypatch):
-    import nnlab.runner
+    import nnlab.engine.runner
 
     def broken(cfg):
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(nnlab.runner, "load_dataset", broken)
+    monkeypatch.setattr(nnlab.engine.runner, "load_dataset", broken)
     run_id = store.create(tiny_config())
     store.claim_queued(run_id)
     rec = execute(store, run_id)

@@ -1,10 +1,10 @@
-"""nnlab.stats against hand-computed values, scipy, and simulated data whose truth is known."""
+"""nnlab.analysis.stats against hand-computed values, scipy, and simulated data whose truth is known."""
 
 import numpy as np
 import pytest
 from scipy import stats as sp
 
-from nnlab import stats
+from nnlab.analysis import stats
 
 
 def test_mcnemar_exact_and_chi_square_match_the_textbook_formulas():

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from nnlab.jobs import JobManager
-from nnlab.sweep import SweepDriver, make_spec, open_study, rerun_failed_trials, start_in_thread
-from nnlab.sweep_results import summary, trials_of
-from nnlab.sweep_space import parse_dim
-from nnlab.sweep_store import SweepStore
+from nnlab.jobs.manager import JobManager
+from nnlab.sweeps.driver import SweepDriver, make_spec, open_study, rerun_failed_trials, start_in_thread
+from nnlab.sweeps.results import summary, trials_of
+from nnlab.sweeps.space import parse_dim
+from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 
 pytestmark = pytest.mark.slow
@@ -120,9 +120,9 @@ def test_pause_stop_and_resume(manager):
 
 
 def test_failed_trials_run_again(manager, monkeypatch):
-    import nnlab.runner
+    import nnlab.engine.runner
 
-    real, calls = nnlab.runner.load_dataset, []
+    real, calls = nnlab.engine.runner.load_dataset, []
 
     def first_call_fails(cfg):
         calls.append(cfg)
@@ -130,7 +130,7 @@ def test_failed_trials_run_again(manager, monkeypatch):
             raise ValueError("disk hiccup")
         return real(cfg)
 
-    monkeypatch.setattr(nnlab.runner, "load_dataset", first_call_fails)
+    monkeypatch.setattr(nnlab.engine.runner, "load_dataset", first_call_fails)
     sweep_id = new_sweep(manager.store, trials=3, epochs=1, seed=4)
     rec = SweepDriver(manager, sweep_id).run()
     first = summary(manager.store, rec)
@@ -161,7 +161,7 @@ def test_kill_9_mid_sweep_then_resume_ends_with_exactly_the_budget(workspace, st
     import subprocess
     import sys
 
-    from nnlab.cli import main
+    from nnlab.cli.main import main
 
     args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "8"]
     args += ["--no-early-stopping", "--vary", "lr=1e-4:1e-2:log", "--trials", "3", "--store", str(workspace)]

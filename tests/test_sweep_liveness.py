@@ -1,4 +1,4 @@
-"""Whether a sweep's driver is alive is judged as a run's owner is (nnlab.liveness): a process id reused by
+"""Whether a sweep's driver is alive is judged as a run's owner is (nnlab.core.liveness): a process id reused by
 another process (a restarted container's PID 1) does not keep a crashed sweep running, and a driver on another
 host is trusted only while its heartbeat lease is fresh. No trial trains here."""
 
@@ -8,10 +8,10 @@ import os
 import sqlite3
 import time
 
-from nnlab.liveness import LEASE_S, identity
-from nnlab.sweep import make_spec
-from nnlab.sweep_space import parse_dim
-from nnlab.sweep_store import SweepStore
+from nnlab.core.liveness import LEASE_S, identity
+from nnlab.sweeps.driver import make_spec
+from nnlab.sweeps.space import parse_dim
+from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 
 

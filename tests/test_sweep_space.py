@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from nnlab.cli import main
-from nnlab.errors import ConfigError
-from nnlab.runs import RunStore
-from nnlab.sweep import make_spec
-from nnlab.sweep_space import Dim, check_budget, parse_dim
-from nnlab.sweep_store import SweepSpec, SweepStore
+from nnlab.cli.main import main
+from nnlab.core.errors import ConfigError
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.driver import make_spec
+from nnlab.sweeps.space import Dim, check_budget, parse_dim
+from nnlab.sweeps.store import SweepSpec, SweepStore
 from tests.helpers import tiny_config
 
 

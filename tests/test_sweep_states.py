@@ -1,9 +1,9 @@
 """A trial's state read from its runs: one stopped by hand is `stopped` (the sweep went on without it and does not
 re-run it as failed), one held by its sweep's Stop is `paused` (it resumes with the sweep)."""
 
-from nnlab.jobs import JobManager
-from nnlab.sweep import HELD_REASON, trial_state
-from nnlab.sweep_results import ended
+from nnlab.jobs.manager import JobManager
+from nnlab.sweeps.driver import HELD_REASON, trial_state
+from nnlab.sweeps.results import ended
 from tests.helpers import tiny_config
 
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from nnlab.runner import device_label
-from nnlab.text import plural
+from nnlab.core.text import plural
+from nnlab.engine.runner import device_label
 
 
 def test_plural():

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from nnlab.data import load_dataset
+from nnlab.engine.train import Callback, Trainer, lr_preview, make_optimizer, resolve_device
 from nnlab.models import build_model
-from nnlab.train import Callback, Trainer, lr_preview, make_optimizer, resolve_device
 from tests.helpers import small, tiny_config
 
 

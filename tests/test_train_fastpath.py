@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from nnlab import runner, train
 from nnlab.data.base import Split
 from nnlab.data.batches import iterate_batches
+from nnlab.data.registry import make_config
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
+from nnlab.engine import runner, train
+from nnlab.engine.runner import set_threads
+from nnlab.engine.train import Trainer, make_optimizer
 from nnlab.models import TextLSTM, build_model
-from nnlab.registry import make_config
-from nnlab.runner import set_threads
-from nnlab.train import Trainer, make_optimizer
 
 
 def _trainer(arch="mlp", data=None, **cfg):

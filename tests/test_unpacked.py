@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from nnlab.core.errors import DataError
+from nnlab.core.limits import QUOTA_ENV
 from nnlab.data import load_dataset
-from nnlab.errors import DataError
-from nnlab.limits import QUOTA_ENV
-from nnlab.registry import make_config
-from nnlab.unpacked import GRACE_S, clean_workspace, unpacked_root, used_bytes
+from nnlab.data.registry import make_config
+from nnlab.store.unpacked import GRACE_S, clean_workspace, unpacked_root, used_bytes
 from tests.helpers import app_at
 from tests.test_data_files import write_image_zip
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from nnlab.cli import main
-from nnlab.errors import NNLabError
-from nnlab.facts import ImageFacts, Scaler
+from nnlab.cli.main import main
+from nnlab.core.errors import NNLabError
+from nnlab.core.facts import ImageFacts, Scaler
+from nnlab.data.registry import make_config
 from nnlab.models import build_model, load_imagenet_weights, load_weights_file
-from nnlab.registry import make_config
 from tests.test_data_files import write_image_zip
 
 

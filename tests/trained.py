@@ -14,9 +14,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnlab.data.builtin import SHAPES, make_reviews, make_series, make_shapes
-from nnlab.registry import make_config
-from nnlab.runner import execute
-from nnlab.runs import RunStore
+from nnlab.data.registry import make_config
+from nnlab.engine.runner import execute
+from nnlab.store.runs import RunStore
 from tests.helpers import app_at
 
 TABULAR_CLASSES = ("setosa", "<b>versi</b>color", "virginica")  # a tag in a class name must show as typed

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
 from nnlab.data import builtin, files, images, standard  # noqa: F401  (each registers its datasets)
 from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register
-from nnlab.errors import DataError
 
 __all__ = ["DATASETS", "Dataset", "DatasetSpec", "Split", "load_dataset", "register", "datasets_for"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from nnlab.errors import DataError
-from nnlab.unpacked import forget, note_use, reserve
+from nnlab.core.errors import DataError
+from nnlab.store.unpacked import forget, note_use, reserve
 
 MAX_FILES = 200_000
 MAX_BYTES = 2 * 1024**3  # uncompressed, all entries together
@@ -217,7 +217,7 @@ def file_digest(path: Path) -> str:
 
 def extract_cached(path: Path, root: Path) -> Path:
     """The archive safely extracted to root/<content hash>, reused when the same archive comes again; counted
-    against the workspace's quota for unpacked archives and recorded as this archive's (nnlab.unpacked)."""
+    against the workspace's quota for unpacked archives and recorded as this archive's (nnlab.store.unpacked)."""
     digest = file_digest(path)[:16]
     dest = root / digest
     if dest.is_dir():

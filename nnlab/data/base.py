@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from nnlab.config import RunConfig
-from nnlab.errors import DataError
-from nnlab.facts import DataFacts
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
+from nnlab.core.facts import DataFacts
 from nnlab.models import MODELS
 
 KINDS = ("tabular", "image", "text", "series")

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
+from nnlab.core.facts import DataFacts, ImageFacts
 from nnlab.data.base import Split
-from nnlab.facts import DataFacts, ImageFacts
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 Transform = Callable[[torch.Tensor, bool], torch.Tensor]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
 from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.prep import image_dataset, series_dataset, text_dataset
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnlab.runfolder import atomic_write, load_tensors
+from nnlab.store.runfolder import atomic_write, load_tensors
 
 VERSION = 1  # bump when what a cache holds changes
 

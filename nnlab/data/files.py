@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
+from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
+from nnlab.core.naming import file_name
 from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.layout import (
     class_balance,
@@ -31,9 +34,6 @@ from nnlab.data.layout import (
     suspicious_columns,
 )
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
-from nnlab.errors import DataError
-from nnlab.limits import DATA_ENV, max_data_bytes, size_text
-from nnlab.naming import file_name
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
+from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
 from nnlab.data.archive import extract_cached, is_archive
 from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.files import user_path
 from nnlab.data.prep import image_dataset
-from nnlab.errors import DataError
-from nnlab.limits import DATA_ENV, max_data_bytes, size_text
 from nnlab.models import inputs_of
 
 log = logging.getLogger("nnlab.data")
@@ -103,7 +103,7 @@ def _check_counts(labels: np.ndarray, dirs: list[Path], source: str) -> None:
 
 def image_root(path: Path) -> Path:
     """A folder as it is; an archive checked, then extracted once into the workspace."""
-    from nnlab.runs import default_home
+    from nnlab.store.runs import default_home
 
     if path.is_dir():
         return path

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
+from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
-from nnlab.errors import DataError
-from nnlab.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.models import inputs_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

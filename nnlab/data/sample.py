@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
 from nnlab.data.base import Dataset, Split
 from nnlab.data.prep import display_images, series_bounds
 

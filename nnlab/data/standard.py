@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import DataError
 from nnlab.data.archive import safe_extract
 from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.cache import cached
 from nnlab.data.prep import image_dataset, text_dataset
-from nnlab.errors import DataError
 
 DECODED_CACHE = "nnlab-decoded.pt"  # beside raw/: the decoded arrays (nnlab.data.cache)
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -37,7 +37,7 @@ MAX_GUNZIP_BYTES = 1 << 30
 
 def data_root(cfg: RunConfig) -> Path:
     """cfg.data_root, or the workspace's data folder (torchvision's `root`)."""
-    from nnlab.runs import default_home
+    from nnlab.store.runs import default_home
 
     return Path(cfg.data_root).expanduser() if cfg.data_root else default_home() / "data"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnlab.config import RunConfig
+from nnlab.core.config import RunConfig
+from nnlab.core.facts import DataFacts, ImageFacts, Scaler, TabularFacts, TextFacts
+from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.data.base import Dataset, Split
-from nnlab.facts import DataFacts, ImageFacts, Scaler, TabularFacts, TextFacts
-from nnlab.records import EpochRecord, RunRecord
-from nnlab.registry import make_config
+from nnlab.data.registry import make_config
 
 
 # -- datasets: random but learnable, shaped like the real sets ---------------------------------------------

@@ -15,18 +15,18 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nnlab.config import RunConfig
-from nnlab.errors import NNLabError
-from nnlab.executors import Executor
-from nnlab.flags import in_form_words
-from nnlab.jobs import JobManager
-from nnlab.naming import run_name
-from nnlab.notes import DataNotes
-from nnlab.records import RunRecord
-from nnlab.runs import RunStore, default_home
+from nnlab.analysis.naming import run_name
+from nnlab.cli.flags import in_form_words
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.notes import DataNotes
+from nnlab.core.placement import Executor
+from nnlab.core.records import RunRecord
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runs import RunStore, default_home
+from nnlab.store.unpacked import clean_workspace
 from nnlab.ui.auth import require_password
 from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
-from nnlab.unpacked import clean_workspace
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
 # md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.executors import Executor, default_address, make_executor
-from nnlab.executors.ray_jobs import cluster_info
+from nnlab.core.errors import NNLabError
+from nnlab.core.placement import Executor, default_address, make_executor
+from nnlab.jobs.ray.backend import cluster_info
 from nnlab.ui import store
 from nnlab.ui.keys import KEY_RAY_ADDRESS, KEY_WHERE
 

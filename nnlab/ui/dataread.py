@@ -10,15 +10,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nnlab.config import FIELDS, RunConfig
+from nnlab.core.config import FIELDS, RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.naming import file_name
+from nnlab.core.text import plural
 from nnlab.data import DatasetSpec
 from nnlab.data.files import CsvPeek, likely_column, peek_csv
 from nnlab.data.sample import DataSample
-from nnlab.errors import NNLabError
-from nnlab.naming import file_name
-from nnlab.plots_data import series_figure
-from nnlab.text import plural
 from nnlab.ui import md
+from nnlab.views.data_plots import series_figure
 
 COLUMN_FIELDS = ("label_column", "text_column", "target")  # fields that name a column of the user's CSV
 THUMB = 56  # pixels of an example image

@@ -1,4 +1,4 @@
-"""RunConfig fields as widgets, read from each field's description (nnlab.config.FIELDS): the widget kind,
+"""RunConfig fields as widgets, read from each field's description (nnlab.core.config.FIELDS): the widget kind,
 label, range and hint. Widget values live under the keys `field_key` gives, so a run's settings can be
 loaded back into the form."""
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from nnlab.config import FIELDS, RANGES, RunConfig, range_text
+from nnlab.core.config import FIELDS, RANGES, RunConfig, range_text
 from nnlab.data import DATASETS
-from nnlab.registry import arch_defaults
+from nnlab.data.registry import arch_defaults
 from nnlab.ui.keys import KEY_FIELD, KEY_FIELD_ARCH, KEY_FIELD_DATASET
 
 

@@ -1,5 +1,5 @@
 """The Train page's form: the dataset, then the architectures that fit it, then its fields section by section
-(each field drawn from its description, nnlab.config.FIELDS), and the preview with Start beside it."""
+(each field drawn from its description, nnlab.core.config.FIELDS), and the preview with Start beside it."""
 
 from __future__ import annotations
 
@@ -10,21 +10,20 @@ from typing import Any
 import streamlit as st
 import torch
 
-from nnlab.config import DATA_FIELDS, FIELDS, RunConfig
+from nnlab.analysis.groups import group_id, seed_configs
+from nnlab.analysis.naming import default_name
+from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.facts import DataFacts
+from nnlab.core.fitted import fit_to_data
+from nnlab.core.notes import data_notes
+from nnlab.core.placement import Executor
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
+from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
-from nnlab.errors import NNLabError
-from nnlab.executors import Executor
-from nnlab.facts import DataFacts
-from nnlab.fitted import fit_to_data
-from nnlab.groups import group_id, seed_configs
+from nnlab.engine.precision import run_bf16_check
+from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
-from nnlab.naming import default_name
-from nnlab.notes import data_notes
-from nnlab.plots import lr_figure
-from nnlab.precision import run_bf16_check
-from nnlab.registry import make_config, validate
-from nnlab.train import lr_preview
 from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, store, submit_run
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui
@@ -52,6 +51,7 @@ from nnlab.ui.keys import (
 )
 from nnlab.ui.paths import confine, save_upload
 from nnlab.ui.weights import weights_problem
+from nnlab.views.plots import lr_figure
 
 UPLOAD_LIMIT_MB = 200
 MAX_SEEDS = 10  # runs one Start may queue as a group

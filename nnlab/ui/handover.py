@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnlab.config import RunConfig
-from nnlab.preflight import Estimate, Estimates
-from nnlab.runs import RunRecord
-from nnlab.text import format_duration
+from nnlab.core.config import RunConfig
+from nnlab.core.text import format_duration
+from nnlab.engine.preflight import Estimate, Estimates
+from nnlab.store.runs import RunRecord
 from nnlab.ui import md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button

@@ -6,15 +6,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from nnlab.config import RunConfig
+from nnlab.analysis.naming import default_name, run_name
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.records import RunRecord
+from nnlab.core.text import format_duration
 from nnlab.data import DATASETS
-from nnlab.device import DeviceInfo, detect_device
-from nnlab.errors import NNLabError
+from nnlab.data.registry import make_config
+from nnlab.engine.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
-from nnlab.naming import default_name, run_name
-from nnlab.records import RunRecord
-from nnlab.registry import make_config
-from nnlab.text import format_duration
 from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, show_error, status_label, store, submit_run
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.naming import run_name
-from nnlab.records import RunRecord
-from nnlab.text import plural
+from nnlab.analysis.naming import run_name
+from nnlab.core.errors import NNLabError
+from nnlab.core.records import RunRecord
+from nnlab.core.text import plural
 from nnlab.ui import flash, manager, store
 
 KEY_STOP_ALL, KEY_DELETE = "manage_stop_all", "manage_delete_selected"

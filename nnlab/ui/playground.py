@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.facts import SeriesFacts
-from nnlab.plots import forecast_figure, probability_figure
-from nnlab.predict import Predictor, fit_to_ink, model_view, open_image
-from nnlab.runfolder import Results
+from nnlab.core.errors import NNLabError
+from nnlab.core.facts import SeriesFacts
+from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image
+from nnlab.store.runfolder import Results
 from nnlab.ui import md, show_error
 from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_ROWS_PICK, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
 from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
+from nnlab.views.plots import forecast_figure, probability_figure
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
@@ -70,7 +70,7 @@ def image_input(predictor: Predictor, res: Results | None) -> None:
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:
     """The canvas's RGBA drawing laid over black, as RGB uint8."""
-    from nnlab.predict import to_uint8_image
+    from nnlab.engine.predict import to_uint8_image
 
     return to_uint8_image(rgba, 3)
 

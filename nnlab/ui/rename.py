@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.naming import MAX_NAME, MAX_NOTE, clean, default_name, run_name
-from nnlab.records import RunRecord
+from nnlab.analysis.naming import default_name, run_name
+from nnlab.core.errors import NNLabError
+from nnlab.core.naming import MAX_NAME, MAX_NOTE, clean
+from nnlab.core.records import RunRecord
 from nnlab.ui import flash, md, show_error, status_badge, store
 from nnlab.ui.keys import KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE
 

@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnlab.config import RunConfig
-from nnlab.metrics import cell_examples, normalize_confusion
-from nnlab.plots import CONFUSION_FRAME, confusion_figure, confusion_side
-from nnlab.predict import Predictor
-from nnlab.records import RunRecord
-from nnlab.report import build_report, headline, report_filename, report_table
-from nnlab.report_examples import EXAMPLES_CSS, examples_html
-from nnlab.runfolder import Results, RunFolder
-from nnlab.text import plural
+from nnlab.core.config import RunConfig
+from nnlab.core.records import RunRecord
+from nnlab.core.text import plural
+from nnlab.engine.metrics import cell_examples, normalize_confusion
+from nnlab.engine.predict import Predictor
+from nnlab.store.runfolder import Results, RunFolder
 from nnlab.ui import TRAIN_PAGE, md, store
 from nnlab.ui.handover import export_downloads
 from nnlab.ui.keys import (
@@ -29,6 +26,9 @@ from nnlab.ui.keys import (
     KEY_CM_TRUE,
     QUERY_RUN,
 )
+from nnlab.views.examples import EXAMPLES_CSS, examples_html
+from nnlab.views.plots import CONFUSION_FRAME, confusion_figure, confusion_side
+from nnlab.views.report import build_report, headline, report_filename, report_table
 
 MODES = ("counts", "share of true class")
 THUMB_SIDE = 96

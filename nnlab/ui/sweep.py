@@ -7,11 +7,11 @@ from typing import Any
 
 import streamlit as st
 
-from nnlab.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
-from nnlab.errors import NNLabError
-from nnlab.sweep_space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
-from nnlab.sweep_store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
-from nnlab.text import format_duration
+from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
+from nnlab.core.errors import NNLabError
+from nnlab.core.text import format_duration
+from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
+from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.ui import manager, show_error, store
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import TODO, form_inputs, side_by_side
@@ -130,7 +130,7 @@ def search_inputs(base: RunConfig, kind: str) -> dict[str, Any]:
 
 def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any], problems: list[str]) -> None:
     """The number of trials and runs, the estimated time, any problem, and Start."""
-    from nnlab.sweep import make_spec
+    from nnlab.sweeps.driver import make_spec
 
     st.markdown("#### Sweep preview")
     spec, options = None, dict(options)
@@ -152,7 +152,7 @@ def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any],
 
 
 def _estimate(spec: SweepSpec) -> None:
-    from nnlab.sweep_results import estimate_seconds
+    from nnlab.sweeps.results import estimate_seconds
 
     runs = spec.trials * spec.seeds
     a, b = st.columns(2)
@@ -169,7 +169,7 @@ def _estimate(spec: SweepSpec) -> None:
 
 def measured_total(spec: SweepSpec, runs: int) -> None:
     """The pre-flight of the base settings, measured off the page's thread on request, scaled to every run."""
-    from nnlab.preflight import sweep_seconds
+    from nnlab.engine.preflight import sweep_seconds
     from nnlab.ui.handover import preflight_panel
 
     est = preflight_panel(spec.base)
@@ -183,8 +183,8 @@ def measured_total(spec: SweepSpec, runs: int) -> None:
 
 def start_sweep(spec: SweepSpec) -> None:
     """Record the sweep, drive it in the server, and show it (its id goes into the URL)."""
-    from nnlab.sweep import start_in_thread
-    from nnlab.sweep_store import SweepStore
+    from nnlab.sweeps.driver import start_in_thread
+    from nnlab.sweeps.store import SweepStore
 
     jobs = manager()
     jobs.concurrency = max(jobs.concurrency, spec.parallel)  # the manager starts workers up to this

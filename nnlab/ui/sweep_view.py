@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nnlab.errors import NNLabError
-from nnlab.sweep_results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
-from nnlab.sweep_store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
-from nnlab.text import format_duration
+from nnlab.core.errors import NNLabError
+from nnlab.core.text import format_duration
+from nnlab.sweeps.results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
+from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
 from nnlab.ui import (
     RESULTS_PAGE,
     STATUS_ICONS,
@@ -96,7 +96,7 @@ def actions(rec: SweepRecord) -> None:
 
 def resume(sweep_id: str, rerun_failed: bool) -> None:
     """Drive the sweep again in the server (after queueing its failed trials again if asked)."""
-    from nnlab.sweep import rerun_failed_trials, start_in_thread
+    from nnlab.sweeps.driver import rerun_failed_trials, start_in_thread
 
     try:
         if rerun_failed:
@@ -147,7 +147,7 @@ def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
 
 def train_longer(cfg: Any) -> None:
     """The best config with twice the epochs (within the range), as a new run in the Train page's live view."""
-    from nnlab.config import RANGES
+    from nnlab.core.config import RANGES
 
     epochs = min(cfg.epochs * 2, int(RANGES["epochs"].bounds(cfg.expert)[1]))
     run_id = submit_run(cfg.replace(epochs=epochs), f"Run {{run_id}} trains the best config for {epochs} epochs.")
@@ -189,7 +189,7 @@ def trials_table(rec: SweepRecord, trials: list[Trial]) -> None:
 
 def charts(rec: SweepRecord, trials: list[Trial]) -> None:
     """Progress (best so far, curves), parameters (parallel coordinates, slices) and importance."""
-    from nnlab import sweep_plots
+    from nnlab.views import sweep_plots
 
     objective = rec.spec.objective
     progress, params, importance = st.tabs(["Progress", "Parameters", "Importance"])
@@ -236,7 +236,7 @@ def _journal_size(sweep_id: str) -> int:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _study(sweep_id: str, journal_size: int) -> Any:
     """The sweep's Optuna study as of this journal size (read only: replayed, never written here)."""
-    from nnlab.sweep import open_study
+    from nnlab.sweeps.driver import open_study
 
     return open_study(sweeps(), sweeps().get(sweep_id))
 

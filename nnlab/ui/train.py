@@ -7,14 +7,13 @@ import time
 
 import streamlit as st
 
-from nnlab.config import FIELDS, RunConfig
-from nnlab.errors import NNLabError
+from nnlab.analysis.naming import run_name
+from nnlab.core.config import FIELDS, RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.notes import run_notes
+from nnlab.core.records import ACTIVE, RESUMABLE, RunRecord
+from nnlab.core.text import format_duration, plural
 from nnlab.models import MODELS
-from nnlab.naming import run_name
-from nnlab.notes import run_notes
-from nnlab.plots import CURVE_HEIGHT, curves_figure
-from nnlab.records import ACTIVE, RESUMABLE, RunRecord
-from nnlab.text import format_duration, plural
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
@@ -30,6 +29,7 @@ from nnlab.ui import (
 from nnlab.ui.form import prefill, run_form
 from nnlab.ui.keys import KEY_CURVES
 from nnlab.ui.rename import run_heading
+from nnlab.views.plots import CURVE_HEIGHT, curves_figure
 
 __all__ = ["live_view", "run_form"]
 

@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from nnlab.config import FIELDS, RunConfig
+from nnlab.core.config import FIELDS, RunConfig
 from nnlab.models import MODELS, imagenet_weights_cached
 from nnlab.ui import store
 from nnlab.ui.fields import field_key

@@ -1,0 +1,1 @@
+"""Reading many runs: the runs table, two-way comparisons, seed groups, statistics."""

@@ -1,0 +1,31 @@
+"""What a run is called: the name its user gave it, else its architecture on its data as the form names them,
+the user's own data by the file name it was uploaded with ("MLP on wine.csv")."""
+
+from __future__ import annotations
+
+from nnlab.core.config import RunConfig
+from nnlab.core.naming import file_name
+from nnlab.core.records import RunRecord
+
+
+def data_title(cfg: RunConfig) -> str:
+    """The data of cfg as the user knows it: their file's name, else the dataset's title in the form."""
+    from nnlab.data import DATASETS  # the registries import torch; reading the store does not
+
+    spec = DATASETS.get(cfg.dataset)
+    if cfg.data_path and (spec is None or spec.needs == "data_path"):
+        return file_name(cfg.data_path)
+    return spec.title if spec else cfg.dataset
+
+
+def default_name(cfg: RunConfig) -> str:
+    """'MLP on Handwritten digits (scikit-learn)', 'MLP on wine.csv': the architecture on the data."""
+    from nnlab.models import MODELS
+
+    arch = MODELS[cfg.arch].title if cfg.arch in MODELS else cfg.arch
+    return f"{arch} on {data_title(cfg)}"
+
+
+def run_name(rec: RunRecord) -> str:
+    """The name a run is shown by: the user's, else its default."""
+    return rec.name or default_name(rec.config)

@@ -1,0 +1,1 @@
+"""The command line: argparse and printing over the lab service."""

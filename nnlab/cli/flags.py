@@ -1,0 +1,82 @@
+"""The `train` command's flags, one per RunConfig field, generated from the fields' descriptions."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+from nnlab.core.config import FIELDS, RANGES, FieldInfo, RunConfig, range_text
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """'256,128,64' -> (256, 128, 64); an argparse error otherwise."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})"
+        ) from None
+
+
+def choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """A parser of 'flip,crop' that accepts only the given options."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(v.strip() for v in text.split(",") if v.strip())
+        bad = [v for v in items if v not in options]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(bad)}; use some of {', '.join(options)}")
+        return items
+
+    return parse
+
+
+def flag_of(name: str) -> str:
+    """A field's flag: --<name with dashes> unless its description names another."""
+    return FIELDS[name].flag or "--" + name.replace("_", "-")
+
+
+def _help(name: str, info: FieldInfo) -> str:
+    if info.flag_help:
+        return info.flag_help.replace("%", "%%")
+    text = range_text(name, False) if name in RANGES else info.hint
+    return f"{info.label}. {text}".replace("%", "%%")
+
+
+def _how(name: str, info: FieldInfo) -> dict[str, Any]:
+    default = _DEFAULTS[name]
+    if isinstance(default, bool):  # a switch that flips the default; None: not given
+        return {"action": "store_false" if default else "store_true", "default": None}
+    if isinstance(default, tuple):
+        return {"type": choices_list(info.choices) if info.options else int_list}
+    if info.options:
+        return {"choices": info.choices}
+    return {"type": type(default)}
+
+
+def add_train_options(parser: argparse.ArgumentParser, seed: bool = True) -> None:
+    """A flag per RunConfig field the command line takes; anything not given takes the architecture's default
+    (seed=False leaves --seed to the caller: a sweep has its own)."""
+    for name, info in FIELDS.items():
+        if info.cli and (seed or name != "seed"):
+            parser.add_argument(flag_of(name), dest=name, help=_help(name, info), **_how(name, info))
+
+
+def in_form_words(message: str) -> str:
+    """A message written for the command line, in the dashboard's words: each flag becomes the form's label
+    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off)."""
+    for name, info in sorted(FIELDS.items(), key=lambda item: -len(flag_of(item[0]))):  # --data-root before --data
+        flag = flag_of(name)
+        if info.widget == "toggle" and flag.startswith("--no-"):
+            words = f'"{info.label}" turned off'
+        elif info.widget == "toggle" and flag != f"--{name.replace('_', '-')}":
+            words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
+        else:
+            words = f'"{info.label}"'
+        message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
+    return message

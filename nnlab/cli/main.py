@@ -1,0 +1,346 @@
+"""The command line: train in the foreground into the store, list runs, resume a run.
+
+torch and the trainer are imported only by the subcommands that train, so `python -m nnlab runs` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from nnlab.cli import sweep as sweep_cli
+from nnlab.cli.flags import add_train_options
+from nnlab.cli.groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.naming import clean
+from nnlab.core.placement import Executor, make_executor
+from nnlab.core.records import RESUMABLE, EpochRecord, Progress, RunRecord
+from nnlab.export import add_parser as add_export_parser
+from nnlab.export import cmd_export
+from nnlab.jobs.foreground import add_executor_options, train_elsewhere
+from nnlab.store.runs import RunStore
+
+if TYPE_CHECKING:
+    from nnlab.engine.train import Trainer
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence, no usage dump
+        sys.stderr.write(f"nnlab: {message[0].upper()}{message[1:].rstrip('.')}; see --help.\n")
+        sys.exit(2)
+
+
+class _Architectures:
+    """The registered architecture names, read from the model registry (and torch) only when argparse asks."""
+
+    def __iter__(self) -> Iterator[str]:
+        from nnlab.models import MODELS
+
+        return iter(MODELS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
+
+
+def _bench_method() -> str:
+    """The method of `bench`, from nnlab/bench.py's docstring (read, not imported: that would import torch)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).parent.parent.joinpath("bench", "loop.py").read_text()
+    return ast.get_docstring(ast.parse(source)) or ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m nnlab`."""
+    p = _Parser(prog="python -m nnlab", description="Train, list and resume nnlab runs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser("train", help="train one model in the foreground")
+    t.add_argument("--arch", required=True, choices=_Architectures(), metavar="ARCH", help="one of %(choices)s")
+    add_train_options(t)
+    add_seeds_option(t)
+    t.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
+    t.add_argument("--name", help="what to call the run (default: the architecture on the data, e.g. MLP on wine.csv)")
+    t.add_argument("--note", help="a note kept with the run (shown in the dashboard and the report)")
+    add_executor_options(t)
+    r = sub.add_parser("runs", help="list the runs in the store")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--status", help="only runs with this status")
+    r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
+    u = sub.add_parser("resume", help="continue an interrupted or stopped run")
+    u.add_argument("run_id", nargs="?")
+    u.add_argument("--all", action="store_true", help="every interrupted run (not a sweep's), oldest first")
+    u.add_argument("--json", action="store_true")
+    for s in (t, r, u, add_compare_parser(sub)):
+        _store_option(s)
+    sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
+    add_export_parser(sub)
+    b = sub.add_parser(
+        "bench",
+        help="time nnlab's training against a plain PyTorch loop, and the store at scale",
+        description=_bench_method(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument("--quick", action="store_true", help="fewer samples and repetitions (about 5 minutes on 2 cores)")
+    b.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    b.add_argument("--ray", action="store_true", help="the Ray executor against the local one (nnlab.bench.ray)")
+    b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
+    b.add_argument("--json", action="store_true", help="print one JSON line last")
+    b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
+    b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against a plain script")
+    return p
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
+
+
+_NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address", "name", "note"}
+
+
+def _display(hook: Callable[..., None]) -> Callable[..., None]:
+    """A display hook that goes quiet for good once its terminal or pipe is gone (`... | head -2`):
+    losing the progress display must never fail the run."""
+
+    def quiet(self: ProgressBar, *args: Any) -> None:
+        if self.gone:
+            return
+        try:
+            hook(self, *args)
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file
+            self.gone = True
+
+    return quiet
+
+
+class ProgressBar:
+    """A trainer listener: a tqdm bar on stderr, one per epoch, with the smoothed loss and samples/s."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm, self.bar, self.gone = tqdm, None, False
+
+    def _bar(self, trainer: Trainer, epoch: int):
+        if self.bar is None:
+            self.bar = self._tqdm(
+                total=len(trainer.data.train),
+                unit="sample",
+                desc=f"epoch {epoch}/{trainer.cfg.epochs}",
+                file=sys.stderr,
+                leave=False,
+            )
+        return self.bar
+
+    @_display
+    def on_progress(self, trainer: Trainer, p: Progress) -> None:
+        bar = self._bar(trainer, p.epoch)
+        bar.n = int(p.fraction * len(trainer.data.train))
+        bar.set_postfix(loss=f"{p.train_loss:.4f}", refresh=True)
+
+    @_display
+    def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        sys.stderr.write(epoch_line(r, trainer.cfg.epochs, trainer.regression, improved))
+
+
+def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) -> str:
+    """One finished epoch as the command line prints it."""
+    name = "val_rmse" if regression else "val_acc"
+    return (
+        f"epoch {r.epoch}/{epochs}  train_loss {r.train_loss:.4f}  val_loss {r.val_loss:.4f}  "
+        f"{name} {r.val_metric:.4f}  {r.samples_per_s:,.0f} samples/s{'  *' if improved else ''}\n"
+    )
+
+
+def summary(rec: RunRecord) -> dict[str, Any]:
+    """The one-line JSON summary of a run."""
+    out: dict[str, Any] = {
+        "run_id": rec.run_id,
+        "status": rec.status,
+        "arch": rec.arch,
+        "dataset": rec.dataset,
+        "epochs": rec.epochs_done,
+        "samples_per_s": rec.samples_per_s,
+        "seconds": rec.seconds,
+        "device": rec.device,
+    }
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
+        if key in rec.summary:
+            out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
+    if rec.reason:
+        out["reason"] = rec.reason
+    return out
+
+
+def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
+    """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
+    import torch
+
+    from nnlab.engine.runner import execute, threads_for_idle_cpus
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    before = torch.get_num_threads()
+    if not store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
+        torch.set_num_threads(threads_for_idle_cpus())
+    try:
+        rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
+    finally:
+        torch.set_num_threads(before)
+    if rec.reason and rec.status not in ("finished",):
+        sys.stderr.write(f"nnlab: {rec.reason}\n")
+    return rec
+
+
+def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
+    return report(_run_here(store, run_id, resume), as_json)
+
+
+def report(rec: RunRecord, as_json: bool) -> int:
+    """Print the run's summary (one JSON line with --json); the exit code says finished, stopped or not."""
+    s = summary(rec)
+    if as_json:
+        print(json.dumps(s))
+    else:
+        print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
+    return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Validate the options, record a run (or one per seed: a group), train it here or on Ray."""
+    from nnlab.data.registry import check, make_config
+
+    given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
+    cfg = check(make_config(args.arch, **given))
+    bf16_before_run(cfg)
+    if args.dry_run:
+        from nnlab.engine.preflight import dry_run
+
+        return dry_run(cfg, args.json)
+    executor = make_executor(args.executor, args.ray_address)
+    store = RunStore(args.store)
+    name, note = clean(args.name or "", args.note or "")
+    train = _train_on_ray(store, executor, cfg) if executor.is_ray else lambda run_id: _claim_and_run(store, run_id)
+    if args.seeds != 1:
+        return train_group(store, cfg, args.seeds, args.json, train, name, note)
+    return report(train(store.create(cfg, name=name, note=note)), args.json)
+
+
+def _claim_and_run(store: RunStore, run_id: str) -> RunRecord:
+    """Train a queued run in this process."""
+    store.claim_queued(run_id)
+    return _run_here(store, run_id)
+
+
+def _train_on_ray(store: RunStore, executor: Executor, cfg: RunConfig) -> Callable[[str], RunRecord]:
+    """Train a queued run of cfg (or of one of its seeds) on Ray, printing its epochs here as they come back."""
+    from nnlab.models import MODELS
+
+    regression = MODELS[cfg.arch].task == "regression"
+
+    def show(r: EpochRecord, epochs: int, improved: bool) -> None:
+        sys.stderr.write(epoch_line(r, epochs, regression, improved))
+
+    return lambda run_id: train_elsewhere(store, run_id, executor, show)
+
+
+def bf16_before_run(cfg: RunConfig) -> None:
+    """--precision bf16 where this machine cannot train it: refused; where it is emulated: said, then trained."""
+    from nnlab.data import DATASETS
+    from nnlab.engine.precision import run_bf16_check
+
+    bf16 = run_bf16_check(cfg, DATASETS[cfg.dataset].kind)
+    if bf16.problem:
+        raise NNLabError(f"--precision bf16 cannot train here: {bf16.problem}; use --precision fp32 or auto.")
+    if bf16.note:
+        sys.stderr.write(f"nnlab: --precision bf16 will train slower than fp32 here: {bf16.note}.\n")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue an interrupted or stopped run (or, with --all, every interrupted one) from its last checkpoint."""
+    store = RunStore(args.store)
+    if args.all == bool(args.run_id):
+        raise NNLabError("Give a run id or --all (every interrupted run), not both and not neither.")
+    if args.all:
+        ids = [r.run_id for r in reversed(store.list("interrupted")) if not r.sweep_id]
+        return max((_resume_one(store, run_id, args.json) for run_id in ids), default=0)
+    return _resume_one(store, args.run_id, args.json)
+
+
+def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
+    rec = store.get(run_id)
+    if rec.status not in RESUMABLE:
+        raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
+    sys.stderr.write(f"nnlab: {store.folder(rec.run_id).resume_point(rec.epochs_done)}\n")
+    store.update(rec.run_id, status="queued", reason="")
+    store.claim_queued(rec.run_id)
+    return _foreground(store, rec.run_id, True, as_json)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Print the runs, newest first."""
+    runs = RunStore(args.store).list(args.status)
+    if args.groups:
+        return print_groups(runs, args.json)
+    if args.json:
+        print(json.dumps([r.to_json_dict() for r in runs]))
+        return 0
+    print(
+        f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  {'created':19}  name"
+    )
+    for r in runs:
+        value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
+        print(
+            f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}  "
+            f"{r.name or '-'}"
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The side-by-side benchmark (see nnlab.bench.loop), the whole job, the Ray executor's overhead, or what watching
+    costs."""
+    if args.live:
+        from nnlab.bench.live import main as live
+
+        return live(args.json)
+    if args.whole_job:
+        from nnlab.bench.job import main as whole_job
+
+        return whole_job(2 if args.quick else 3, args.json)
+    if args.ray:
+        from nnlab.bench.ray import main as bench_ray
+
+        return bench_ray(args.json, args.ray_address)
+    from nnlab.bench.loop import main as bench
+
+    return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a user's mistake is one sentence on stderr and a non-zero exit."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
+        os.environ["NNLAB_HOME"] = str(args.store)
+    commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands["export"], commands["compare"] = cmd_export, cmd_compare
+    try:
+        return commands[args.command](args)
+    except NNLabError as exc:
+        sys.stderr.write(f"nnlab: {exc}\n")
+        return 2
+    except BrokenPipeError:  # the reader left (`| head`) after the run was recorded: nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -1,0 +1,184 @@
+"""The `sweep`, `sweep resume` and `sweeps` subcommands (nnlab.cli.main only registers them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from nnlab.core.errors import NNLabError
+from nnlab.core.placement import Executor, make_executor
+from nnlab.jobs.foreground import add_executor_options
+from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES
+
+_SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
+_SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed", "executor", "ray_address"}
+
+
+def _vary(text: str) -> tuple[str, str]:
+    name, sep, spec = text.partition("=")
+    if not sep or not name.strip() or not spec.strip():
+        raise argparse.ArgumentTypeError(f"--vary takes FIELD=SPEC, like lr=1e-4:1e-2:log (got {text!r})")
+    return name.strip(), spec.strip()
+
+
+def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any) -> None:
+    """Register `sweep` (and `sweep resume SWEEP_ID`) and `sweeps`."""
+    s = sub.add_parser(
+        "sweep",
+        help="search hyperparameters: many runs proposed by Optuna; `sweep resume SWEEP_ID` continues one",
+        description="Start a sweep, or `sweep resume SWEEP_ID [--rerun-failed]` to continue one.",
+    )
+    s.add_argument("action", nargs="*", help=argparse.SUPPRESS)  # "resume SWEEP_ID"
+    s.add_argument("--arch", choices=archs, metavar="ARCH", help="one of %(choices)s")
+    add_train_options(s, seed=False)
+    a = s.add_argument
+    a("--vary", action="append", type=_vary, default=[], help="FIELD=LOW:HIGH, LOW:HIGH:log or V1,V2,V3 (repeatable)")
+    a("--trials", type=int, help="number of trials (a grid's size by default)")
+    a("--strategy", choices=STRATEGIES, default="tpe")
+    a("--pruner", choices=PRUNERS, default="none")
+    a("--objective", choices=list(OBJECTIVES), default="val_loss")
+    a("--parallel", type=int, help="trials training at once (default: 1 on a CPU, one per GPU)")
+    a("--seed", type=int, default=0, help="seeds the search and the runs (runs use SEED, SEED+1, ... with --seeds)")
+    a(
+        "--seeds",
+        type=int,
+        default=1,
+        help="runs per proposed config, with seeds SEED..SEED+K-1; the objective is their mean",
+    )
+    a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
+    a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
+    a("--json", action="store_true", help="print one JSON summary line last")
+    add_executor_options(s)  # --executor ray --ray-address ADDR: the trials train on a Ray cluster
+    bench = sub.add_parser("sweep-bench", help="the same sweep with and without pruning: wall time and best value")
+    bench.add_argument("--quick", action="store_true", help="12 trials x 10 epochs, one repeat")
+    bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
+    bench.add_argument("--json", action="store_true", help="print one JSON line last")
+    w = sub.add_parser("sweeps", help="list the sweeps in the store")
+    w.add_argument("--json", action="store_true")
+    for p in (s, w):
+        store_option(p)
+
+
+def default_parallel() -> int:
+    """One trial per GPU, else one."""
+    import torch
+
+    return max(1, torch.cuda.device_count())
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Start a sweep, or resume one, and drive it here with a progress bar over trials."""
+    from nnlab.data.registry import make_config
+    from nnlab.store.runs import RunStore
+    from nnlab.sweeps.driver import make_spec
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import SweepStore
+
+    store = RunStore(args.store)
+    executor = make_executor(args.executor, args.ray_address)
+    if args.action:
+        if len(args.action) != 2 or args.action[0] != "resume":
+            raise NNLabError("Use `sweep resume SWEEP_ID` to continue a sweep, or `sweep --arch ...` to start one.")
+        return _drive(store, args.action[1], args.json, args.rerun_failed, executor)
+    if not args.arch:
+        raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
+    given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
+    base = make_config(args.arch, seed=args.seed, **given)
+    dims = [parse_dim(name, spec) for name, spec in args.vary]
+    options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
+    options |= {"parallel": args.parallel or default_parallel(), "seeds": args.seeds, "time_limit": args.time_limit}
+    options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
+    spec = make_spec(base, dims, args.trials, **options)
+    sweep_id = SweepStore(store).create(spec)
+    sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
+    return _drive(store, sweep_id, args.json, False, executor)
+
+
+def _drive(store: Any, sweep_id: str, as_json: bool, rerun_failed: bool, executor: Executor) -> int:
+    from nnlab.jobs.manager import JobManager
+    from nnlab.sweeps.driver import SweepDriver, rerun_failed_trials
+    from nnlab.sweeps.results import summary
+    from nnlab.sweeps.store import RESUMABLE_SWEEPS, SweepStore
+
+    sweeps = SweepStore(store)
+    rec = sweeps.get(sweep_id)
+    if rec.status not in RESUMABLE_SWEEPS:
+        raise NNLabError(f"Sweep {sweep_id} is {rec.status}; only paused, stopped or interrupted sweeps resume.")
+    if rerun_failed:
+        sys.stderr.write(f"sweep {sweep_id}: {rerun_failed_trials(store, sweep_id)} failed trials queued again\n")
+    manager = JobManager(store, concurrency=rec.spec.parallel, leave_core=False, executor=executor)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop the running trials at a batch boundary, resumable
+        signal.signal(sig, lambda *_: sweeps.request(sweep_id, "stop"))
+    bar = TrialBar(store, sweeps.get(sweep_id))
+    try:
+        final = SweepDriver(manager, sweep_id, on_tick=bar.update).run()
+    finally:
+        bar.last = 0.0
+        bar.update()
+        bar.close()
+        manager.shutdown()
+    out = summary(store, final)
+    print(json.dumps(out) if as_json else "  ".join(f"{k}={v}" for k, v in out.items()))
+    return 0 if final.status == "finished" else 130 if final.status in ("stopped", "paused") else 1
+
+
+class TrialBar:
+    """A tqdm bar on stderr over the sweep's trials, with the best value so far."""
+
+    def __init__(self, store: Any, rec: Any):
+        from tqdm import tqdm
+
+        self.store, self.rec, self.last = store, rec, 0.0
+        self.bar = tqdm(total=rec.spec.trials, unit="trial", desc=f"sweep {rec.sweep_id}", file=sys.stderr)
+
+    def update(self) -> None:
+        """Called by the driver each tick; redraws at most once a second."""
+        from nnlab.sweeps.driver import ENDED
+        from nnlab.sweeps.results import best_trial, trials_of
+
+        if time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        trials = trials_of(self.store, self.rec)
+        done = [t for t in trials if t.state in ENDED]
+        self.bar.n = len(done)
+        best = best_trial(self.rec, trials)
+        counts = {s: sum(t.state == s for t in done) for s in ("pruned", "failed", "stopped")}
+        self.bar.set_postfix(best=f"{best.value:.4f}" if best else "-", **counts, refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_sweeps(args: argparse.Namespace) -> int:
+    """Print the sweeps, newest first."""
+    from nnlab.store.runs import RunStore
+    from nnlab.sweeps.results import ended, sweeps_table
+
+    rows = sweeps_table(RunStore(args.store))
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'sweep id':26} {'status':11} {'trials':>6} {'done':>5} {'pruned':>6} {'failed':>6} {'best':>10}  created")
+    for r in rows:
+        done = ended(r)
+        best = f"{r['best_value']:.4f}" if r["best_value"] is not None else "-"
+        print(
+            f"{r['sweep_id']:26} {r['status']:11} {r['trials']:>6} {done:>5} {r['pruned']:>6} {r['failed']:>6} "
+            f"{best:>10}  {r['created']}"
+        )
+    return 0
+
+
+def cmd_sweep_bench(args: argparse.Namespace) -> int:
+    """The pruning benchmark (see nnlab.bench.sweep)."""
+    from nnlab.bench.sweep import main as bench
+
+    return bench("tiny" if args.tiny else "quick" if args.quick else "full", args.json)
+
+
+COMMANDS = {"sweep": cmd_sweep, "sweeps": cmd_sweeps, "sweep-bench": cmd_sweep_bench}

@@ -1,0 +1,202 @@
+"""Rebuild a finished run's model and predict on new inputs, preprocessed exactly as in training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.facts import DataFacts
+from nnlab.data.batches import make_transform
+from nnlab.data.prep import encode, relative_windows, tokenize
+from nnlab.models import build_model
+from nnlab.store.runfolder import RunFolder
+
+MAX_IMAGE_SIDE = 4096
+
+
+def to_uint8_image(image: Image.Image | np.ndarray, channels: int) -> np.ndarray:
+    """A PIL image or an (H, W[, C]) array as uint8 (H, W, channels); transparency is laid over black."""
+    src = np.asarray(image.convert("RGBA") if isinstance(image, Image.Image) else image)
+    if src.ndim not in (2, 3) or src.size == 0:
+        raise NNLabError(f"The image has shape {src.shape}; give a picture of height x width (x colours).")
+    if max(src.shape[:2]) > MAX_IMAGE_SIDE:
+        raise NNLabError(f"The image is {src.shape[1]}x{src.shape[0]} pixels; use one under {MAX_IMAGE_SIDE}.")
+    arr = src.astype(np.float32)
+    if src.dtype.kind == "f" and src.max(initial=0) <= 1.0:  # floats in [0, 1]
+        arr = arr * 255
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.shape[2] in (2, 4):  # grey or RGB with alpha: composite over black
+        arr = arr[:, :, :-1] * (arr[:, :, -1:] / 255)
+    if channels == 1 and arr.shape[2] == 3:
+        arr = arr @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
+    elif channels == 3 and arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return np.clip(arr.round(), 0, 255).astype(np.uint8)
+
+
+def fit_to_ink(image: np.ndarray, margin: float = 0.1, threshold: int = 30) -> np.ndarray:
+    """Crop (H, W, C) uint8 to the bounding box of bright strokes and pad it square, like the digits set."""
+    ink = image.max(axis=2) > threshold
+    if not ink.any():
+        return image
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    side = int(max(crop.shape[:2]) * (1 + 2 * margin)) + 1
+    out = np.zeros((side, side, image.shape[2]), dtype=image.dtype)
+    top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+    out[top : top + crop.shape[0], left : left + crop.shape[1]] = crop
+    return out
+
+
+class Predictor:
+    """A finished run's model on the CPU, with the preprocessing its data had in training."""
+
+    def __init__(self, cfg: RunConfig, info: DataFacts, state: dict[str, torch.Tensor]):
+        self.cfg, self.info = cfg, info
+        self.kind, self.task = info.kind, info.task
+        # the trained weights replace any pretrained ones, so never fetch ImageNet weights here
+        self.model = build_model(cfg.replace(pretrained=False, weights_path=""), info)
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise NNLabError("The saved weights do not fit the model this run's config describes.") from exc
+        self.model.eval()
+
+    @classmethod
+    def from_run(cls, folder: RunFolder, cfg: RunConfig) -> Predictor:
+        """The model of the run stored in this folder."""
+        return cls(cfg, folder.read_info(), folder.load_weights())
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info.classes)
+
+    def _expect(self, *kinds: str) -> None:
+        if self.kind not in kinds:
+            raise NNLabError(f"This model takes {self.kind} input, not {' or '.join(kinds)}.")
+
+    @torch.no_grad()
+    def _probs(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> np.ndarray:
+        logits = self.model(x, lengths) if lengths is not None else self.model(x)
+        return torch.softmax(logits.float(), dim=1).numpy()  # (B, classes)
+
+    # -- images -----------------------------------------------------------------------------------
+    def image_tensor(self, images: Sequence[Image.Image | np.ndarray]) -> torch.Tensor:
+        """Images -> (B, C, size, size) normalised like the training batches (one size per call)."""
+        arrays = [to_uint8_image(img, self.info.source_channels) for img in images]
+        if len({a.shape for a in arrays}) > 1:
+            return torch.cat([self.image_tensor([a]) for a in arrays])
+        x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # (B, C, H, W) uint8
+        transform = make_transform(self.info, (), torch.device("cpu"))
+        return transform(x, False)
+
+    def predict_images(self, images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
+        """Class probabilities (B, classes) of images (PIL or (H, W[, C]) arrays)."""
+        self._expect("image")
+        return self._probs(self.image_tensor(images))
+
+    def predict_image(self, image: Image.Image | np.ndarray) -> np.ndarray:
+        """Class probabilities (classes,) of one image."""
+        return self.predict_images([image])[0]
+
+    # -- text -------------------------------------------------------------------------------------
+    def predict_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities (B, classes), tokenised and encoded with the run's vocabulary."""
+        self._expect("text")
+        ids, lengths = encode([tokenize(t) for t in texts], list(self.info.vocab), self.info.max_len)
+        return self._probs(ids[:, : int(lengths.max())], lengths)
+
+    def predict_text(self, text: str) -> np.ndarray:
+        """Class probabilities (classes,) of one text."""
+        if not text.strip():
+            raise NNLabError("The review is empty; type a few words.")
+        return self.predict_texts([text])[0]
+
+    def known_words(self, text: str) -> tuple[int, int]:
+        """(words in the vocabulary, words) of a text, to warn about unknown words."""
+        vocab, tokens = set(self.info.vocab), tokenize(text)
+        return sum(t in vocab for t in tokens), len(tokens)
+
+    # -- feature rows -----------------------------------------------------------------------------
+    def predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities (B, classes) of raw feature rows (B, F), standardised like training."""
+        self._expect("tabular")
+        x = np.asarray(rows, dtype=np.float32).reshape(-1, self.info.features)
+        if not np.isfinite(x).all():
+            raise NNLabError("Every feature needs a number; fill the empty cells.")
+        return self._probs(torch.from_numpy(self.info.scaler.scale(x) if self.info.scaler else x))
+
+    # -- series -----------------------------------------------------------------------------------
+    @property
+    def window(self) -> int:
+        return self.info.window
+
+    def predict_window(self, values: np.ndarray) -> np.ndarray:
+        """The next `horizon` target values after the last `window` rows of values (T, F) or (T,)."""
+        self._expect("series")
+        v = np.asarray(values, dtype=np.float64)
+        v = v[:, None] if v.ndim == 1 else v
+        features = len(self.info.columns)
+        if v.shape[1] != features or len(v) < self.window:
+            raise NNLabError(
+                f"The series needs at least {self.window} time steps of {features} column(s); "
+                f"it has {len(v)} of {v.shape[1]}."
+            )
+        if not np.isfinite(v).all():
+            raise NNLabError("The series has empty or non-numeric values; fill them first.")
+        scaler, t, recent = self.info.scaler, self.info.target_index, v[-self.window :]
+        if self.info.relative:  # changes from the window's last value, over the scaler's std
+            x = relative_windows(recent[None], scaler, self.window)
+        else:  # runs trained before changes were forecast: standardised levels
+            x = scaler.scale(recent).astype(np.float32)[None]
+        with torch.no_grad():
+            out = self.model(torch.from_numpy(x))[0].double().numpy()  # (horizon,) scaled
+        if self.info.relative:
+            return scaler.unscale_spread(out, t) + recent[-1, t]
+        return scaler.unscale(out, t)
+
+    def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
+        """`steps` future values; a single-column series feeds its own forecasts back in."""
+        v = np.asarray(values, dtype=np.float64)
+        v = v[:, None] if v.ndim == 1 else v
+        out = list(self.predict_window(v))
+        if v.shape[1] == 1:
+            while len(out) < steps:
+                recent = np.concatenate([v[:, 0], np.asarray(out)])[-self.window :]
+                out += list(self.predict_window(recent))
+        return np.asarray(out[:steps])
+
+
+def open_image(data: bytes, name: str = "the upload") -> Image.Image:
+    """An uploaded image file, checked for size before it is decoded."""
+    import io
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        width, height = img.size
+    except Exception as exc:  # PIL raises several types for a file that is not an image
+        raise NNLabError(f"{name} is not an image PIL can read; upload a PNG or JPEG.") from exc
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise NNLabError(f"{name} is {width}x{height} pixels; use an image under {MAX_IMAGE_SIDE} pixels a side.")
+    try:
+        img.load()
+    except Exception as exc:
+        raise NNLabError(f"{name} is damaged or truncated; upload it again or try another image.") from exc
+    return img
+
+
+def model_view(predictor: Predictor, image: Image.Image | np.ndarray) -> np.ndarray:
+    """What the model sees, for display: the image in the run's channels and size, (size, size, C) uint8."""
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(to_uint8_image(image, predictor.info.source_channels)).permute(2, 0, 1)[None].float()
+    size = predictor.info.image_size  # x: (1, C, H, W)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()

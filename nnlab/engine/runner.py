@@ -1,0 +1,254 @@
+"""Carry out one stored run: load data, build the model, fit with the store listening, write artifacts."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.records import EpochRecord, Progress, RunRecord
+from nnlab.core.text import plural
+from nnlab.data import DATASETS, Dataset, load_dataset
+from nnlab.data.prep import series_levels
+from nnlab.data.registry import check
+from nnlab.engine.metrics import classification_metrics, regression_metrics, test_metric_of
+from nnlab.engine.precision import bf16_check
+from nnlab.engine.train import Callback, FitResult, Trainer, resolve_device, seed_everything
+from nnlab.models import build_model, count_parameters
+from nnlab.store.runfolder import Predictions, RunFolder
+from nnlab.store.runs import RunStore
+
+
+class StoreListener(Callback):
+    """Writes live progress and each epoch's metrics into the run store (the pages' only source)."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None:
+        self.store.set_progress(self.run_id, _stamped(trainer, progress))
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        best = (trainer.best_loss, record.val_metric, record.epoch) if improved else None
+        self.store.add_epoch(self.run_id, record, best)
+        eta = trainer.eta_s(record.epoch, 1.0)
+        end = Progress(record.epoch, trainer.cfg.epochs, 1.0, record.samples_per_s, eta, record.train_loss)
+        # the rate the epoch trained with, as in its record: the scheduler has already stepped (cosine ends at 0)
+        self.store.set_progress(self.run_id, replace(_stamped(trainer, end), lr=record.lr))
+
+
+def _stamped(trainer: Trainer, progress: Progress) -> Progress:
+    """The progress with the optimizer's current rate and the time it was stored."""
+    return replace(progress, lr=trainer.optimizer.param_groups[0]["lr"], time=time.time())
+
+
+class CheckpointListener(Callback):
+    """Saves the resumable state after every epoch and the best weights when validation improves."""
+
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        try:
+            self.folder.save_checkpoint(trainer.state_dict(), trainer.model.state_dict() if improved else None)
+        except OSError as exc:  # the previous checkpoint is intact: saves go to a temporary file first
+            raise NNLabError(
+                f"Could not write the checkpoint of epoch {record.epoch} in {self.folder.path} "
+                f"({exc.strerror or exc}); free disk space or fix the folder's permissions, then resume the run."
+            ) from exc
+
+
+class StopFlag(threading.Event):
+    """A run's stop flag that also says how the stopped run ends: "stopped" by the user or "pruned" by a sweep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status, self.reason = "stopped", "Stopped by the user."
+
+    def request(self, status: str = "stopped", reason: str = "Stopped by the user.") -> None:
+        """Stop at the next batch boundary and end with this status and reason."""
+        self.status, self.reason = status, reason
+        self.set()
+
+
+def device_label(device: torch.device) -> str:
+    """ "cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({plural(torch.get_num_threads(), 'thread')})"
+    return device.type
+
+
+def set_threads(cfg: RunConfig, leave_core: bool) -> None:
+    """cfg.threads if given; in the dashboard, leave one core to the UI on machines with few cores."""
+    cores = os.cpu_count() or 1
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    elif leave_core and cores > 1:
+        torch.set_num_threads(max(1, cores - 1))
+
+
+def idle_cpus(wait_s: float = 0.2) -> float | None:
+    """How many of this process's CPUs sat idle over the next wait_s seconds (from /proc/stat); None where
+    that cannot be read (not Linux)."""
+    mine = {f"cpu{i}" for i in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else set()
+
+    def ticks() -> dict[str, tuple[int, int]]:  # cpu -> (idle + iowait, total) in clock ticks since boot
+        with open("/proc/stat") as f:
+            rows = [line.split() for line in f if line.startswith("cpu") and not line.startswith("cpu ")]
+        return {r[0]: (int(r[4]) + int(r[5]), sum(int(v) for v in r[1:])) for r in rows if r[0] in mine}
+
+    try:
+        before = ticks()
+        time.sleep(wait_s)
+        after = ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    shares = [(after[c][0] - before[c][0]) / max(after[c][1] - before[c][1], 1) for c in after if c in before]
+    return sum(shares) if shares else None
+
+
+def threads_for_idle_cpus() -> int:
+    """torch's thread count capped by the CPUs idle right now (at least one). On a busy machine a team of
+    threads waits at every operation for a member the scheduler has not run: the MLP at batch 64 on 2 cores
+    under a load of 10 trained at about 400 samples/s with 2 threads and 11,000 with 1."""
+    idle = idle_cpus()
+    threads = torch.get_num_threads()
+    return threads if idle is None else max(1, min(threads, round(idle)))
+
+
+def refuse_unrunnable_precision(cfg: RunConfig, device: torch.device) -> None:
+    """A bfloat16 run this machine cannot train fails at once with the reason, not with a kernel's error."""
+    if cfg.precision == "bf16" and cfg.dataset in DATASETS:
+        problem = bf16_check(cfg.arch, DATASETS[cfg.dataset].kind, device).problem
+        if problem:
+            raise NNLabError(f"Precision bfloat16 cannot train here: {problem}; choose fp32 or automatic precision.")
+
+
+def execute(
+    store: RunStore,
+    run_id: str,
+    stop: threading.Event | None = None,
+    callbacks: tuple[Callback, ...] = (),
+    resume: bool = False,
+    leave_core: bool = False,
+) -> RunRecord:
+    """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure."""
+    folder = store.folder(run_id)
+    try:
+        cfg = check(store.get(run_id).config)
+        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core)
+    except NNLabError as exc:
+        _fail(store, run_id, str(exc))
+    except torch.OutOfMemoryError:
+        folder.log_traceback()
+        _fail(store, run_id, "The GPU ran out of memory; lower the batch size (or the image size) and run again.")
+    except Exception as exc:  # a bug or an unexpected input: the run fails, the process lives on
+        folder.log_traceback()
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        _fail(
+            store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
+        )
+    return store.get(run_id)
+
+
+def _fail(store: RunStore, run_id: str, reason: str) -> None:
+    store.update(run_id, status="failed", reason=reason, progress=None)
+
+
+def _train(
+    store: RunStore,
+    run_id: str,
+    cfg: RunConfig,
+    folder: RunFolder,
+    stop: threading.Event,
+    callbacks: tuple[Callback, ...],
+    resume: bool,
+    leave_core: bool,
+) -> None:
+    set_threads(cfg, leave_core)
+    device = resolve_device(cfg.device)
+    refuse_unrunnable_precision(cfg, device)
+    seed_everything(cfg.seed)
+    data = load_dataset(cfg)
+    model = build_model(cfg, data.info)
+    folder.write_info(data.info)
+    listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
+    trainer = Trainer(cfg, model, data, device, listeners, stop)
+    if resume and folder.has_checkpoint():
+        trainer.load_state_dict(folder.load_checkpoint())
+    store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
+    for record in trainer.history:
+        store.add_epoch(run_id, record, best=None)
+    store.update(
+        run_id,
+        device=device_label(device),
+        summary={
+            "parameters": count_parameters(trainer.model),
+            "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
+            "train_size": len(data.train),
+            "val_size": len(data.val),
+            "test_size": len(data.test),
+            "batch_size": trainer.cfg.batch_size,  # as given, or fitted to the data (see fit_to_data)
+            "epochs": trainer.cfg.epochs,
+        },
+    )
+    result = trainer.fit()
+    _record_outcome(store, run_id, trainer, data, result, folder, stop)
+
+
+def _record_outcome(
+    store: RunStore,
+    run_id: str,
+    trainer: Trainer,
+    data: Dataset,
+    result: FitResult,
+    folder: RunFolder,
+    stop: threading.Event,
+) -> None:
+    if result.status == "stopped" and getattr(stop, "status", "") == "interrupted":  # the server shut down
+        store.update(run_id, status="interrupted", reason=stop.reason, progress=None)  # type: ignore[attr-defined]
+        return
+    summary = store.get(run_id).summary
+    summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
+    if result.status == "diverged":
+        store.update(run_id, status="diverged", reason=result.reason, progress=None, summary=summary)
+        return
+    metrics = write_test_outputs(trainer, data, folder)
+    metric, value = test_metric_of(metrics)
+    summary.update(
+        {k: metrics[k] for k in ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics}
+    )
+    if metrics["task"] == "classification":
+        summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
+    status, reason = "finished", ""
+    if result.status == "stopped":  # by the user, or pruned by a sweep (a StopFlag says which)
+        status, reason = getattr(stop, "status", "stopped"), getattr(stop, "reason", "Stopped by the user.")
+    store.update(
+        run_id, status=status, reason=reason, test_metric=metric, test_value=value, progress=None, summary=summary
+    )
+
+
+def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> dict[str, Any]:
+    """Evaluate on the test split; save the weights, predictions, viewable examples and the report."""
+    folder.save_weights(trainer.model.state_dict())
+    out = trainer.predict(data.test.to(trainer.device)).float()
+    y = data.test.y.cpu()
+    if data.task == "classification":
+        probs = torch.softmax(out, dim=1).numpy()
+        y_true, y_pred = y.numpy(), probs.argmax(1)
+        metrics = classification_metrics(y_true, y_pred, data.classes)
+        predictions = Predictions(y_true, y_pred, probs=probs)
+    else:
+        y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
+        metrics = regression_metrics(y_true, y_pred, naive)
+        predictions = Predictions(y_true, y_pred, naive=naive)
+    folder.write_results(metrics, predictions, data.display)
+    return metrics

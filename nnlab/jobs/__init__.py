@@ -1,0 +1,1 @@
+"""The job manager and the executors behind one protocol (thread, process, ray/)."""

@@ -1,0 +1,110 @@
+"""Train a run in a child process that the job thread supervises.
+
+Why: a Python-bound training loop in a thread of the dashboard's process shares one GIL with Streamlit's
+script runs; each live-view poll then costs the loop far more than the poll's own work (the loop waits
+for the GIL at every tensor op it releases it for), so one open tab cut the digits MLP's speed by more
+than half. In its own process the loop keeps its core; the store (SQLite, WAL) is the channel back,
+exactly as for a thread, and a pipe carries stop requests down and epoch records up (for a sweep's
+pruning observer, which stays on the driver).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+from nnlab.core.records import EpochRecord
+from nnlab.engine.runner import StopFlag, execute
+from nnlab.engine.train import Callback, Trainer
+from nnlab.store.runs import RunStore
+
+Observer = Callable[[str, EpochRecord], bool]
+_POLL_S = 0.1  # how often the supervisor forwards a stop request and checks the child
+_CTX = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+if sys.platform.startswith("linux"):
+    _CTX.set_forkserver_preload(["nnlab.engine.runner"])  # each run forks with torch already imported
+
+
+def run_isolated(
+    root: str, run_id: str, flag: StopFlag, observer: Observer | None, pruned: str, resume: bool, leave_core: bool
+) -> int:
+    """Run `execute` for a claimed run in a child process until it ends; returns the child's exit code.
+
+    `flag` is the job's StopFlag: setting it (Stop, shutdown) reaches the child at its next batch; `pruned`
+    is the reason a run pruned by the observer ends with.
+    """
+    here, there = _CTX.Pipe()
+    args = (root, run_id, resume, leave_core, there, pruned if observer is not None else None)
+    proc = _CTX.Process(target=_child, args=args, name=f"nnlab-run-{run_id}")
+    proc.start()
+    there.close()
+    try:
+        _supervise(proc, here, run_id, flag, observer)
+    finally:
+        proc.join()
+        here.close()
+    return proc.exitcode or 0
+
+
+def _supervise(proc, conn: Connection, run_id: str, flag: StopFlag, observer: Observer | None) -> None:
+    sent = False
+    while True:
+        if flag.is_set() and not sent:
+            sent = _send(conn, ("stop", flag.status, flag.reason))
+        try:
+            ready = conn.poll(_POLL_S)
+            message = conn.recv() if ready else None
+        except (EOFError, OSError):  # the child has exited (or died)
+            return
+        if message is not None and message[0] == "epoch":
+            prune = bool(observer and observer(run_id, message[1]))
+            _send(conn, ("verdict", prune))
+        if not proc.is_alive() and not conn.poll():
+            return
+
+
+def _send(conn: Connection, message: tuple) -> bool:
+    try:
+        conn.send(message)
+    except (BrokenPipeError, OSError):
+        return False
+    return True
+
+
+def _child(root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, pruned: str | None) -> None:
+    flag, verdicts = StopFlag(), queue.Queue()
+    threading.Thread(target=_listen, args=(conn, flag, verdicts), daemon=True, name="nnlab-pipe").start()
+    listeners = (_Relay(conn, flag, verdicts, pruned),) if pruned is not None else ()
+    execute(RunStore(root), run_id, flag, listeners, resume=resume, leave_core=leave_core)
+
+
+def _listen(conn: Connection, flag: StopFlag, verdicts: queue.Queue) -> None:
+    """Stop requests from the supervisor; its going away (the server died) interrupts the run."""
+    while True:
+        try:
+            kind, *rest = conn.recv()
+        except (EOFError, OSError):
+            flag.request("interrupted", "The server stopped while this run trained; resume it to continue.")
+            verdicts.put(False)
+            return
+        if kind == "stop":
+            flag.request(*rest)
+        else:
+            verdicts.put(rest[0])
+
+
+class _Relay(Callback):
+    """An epoch listener that asks the driver's observer after each epoch and waits for its answer."""
+
+    def __init__(self, conn: Connection, flag: StopFlag, verdicts: queue.Queue, pruned: str):
+        self.conn, self.flag, self.verdicts, self.pruned = conn, flag, verdicts, pruned
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        if self.flag.is_set() or not _send(self.conn, ("epoch", record)):
+            return
+        if self.verdicts.get() and not self.flag.is_set():
+            self.flag.request("pruned", self.pruned.format(epoch=record.epoch))

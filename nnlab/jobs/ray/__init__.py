@@ -1,0 +1,1 @@
+"""The Ray executor: the only package of nnlab that imports Ray."""

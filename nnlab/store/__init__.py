@@ -1,0 +1,1 @@
+"""The SQLite run store and the run folders (imports nnlab.core only)."""

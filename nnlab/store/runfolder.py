@@ -1,0 +1,300 @@
+"""One run's folder: every file name in it and every read and write of it (atomic saves, safe loads).
+
+torch and numpy are imported where a file needs them, so the store (which creates and deletes folders)
+and `python -m nnlab runs` never load them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from nnlab.core.facts import DataFacts
+
+CONFIG, LOG = "config.json", "log.txt"
+CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
+INFO, REPORT, PREDICTIONS, EXAMPLES = "info.json", "report.json", "predictions.npz", "examples.npz"
+
+
+FILES = (CONFIG, LOG, CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS, INFO, REPORT, PREDICTIONS, EXAMPLES)
+
+
+def _run_file(name: str) -> str:
+    if name not in FILES:
+        raise NNLabError(f"{name!r} is not a file of a run folder.")
+    return name
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Test-set outputs: classes (y_true, y_pred (N,), probs (N, classes)) or forecasts (N, horizon) with naive."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probs: np.ndarray | None = None
+    naive: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Examples:
+    """The test split in viewable form; which fields are set depends on the data kind."""
+
+    images: np.ndarray | None = None  # (N, H, W, C) uint8
+    texts: np.ndarray | None = None  # (N,) str
+    rows: np.ndarray | None = None  # (N, F) features as the user gave them
+    t: np.ndarray | None = None  # (N,) time step of each forecast's first value
+    series: np.ndarray | None = None  # (T,) the whole target series
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything the Results page and the report show about one run's test set."""
+
+    run_id: str
+    info: DataFacts
+    report: dict[str, Any]
+    predictions: Predictions
+    examples: Examples = field(default_factory=Examples)
+
+    @property
+    def task(self) -> str:
+        return self.report.get("task", self.info.task)
+
+    @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.report.get("classes", self.info.classes)]
+
+
+def _pick(cls: type, arrays: dict[str, Any]) -> Any:
+    return cls(**{k: v for k, v in arrays.items() if k in cls.__dataclass_fields__})
+
+
+def load_tensors(path: Path, mmap: bool = False) -> Any:
+    """The one torch.load of nnlab: weights_only=True, so a file can hold tensors but never run code (mmap: the
+    tensors are mapped from the file, not read, for a caller that only looks at the plain values)."""
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+
+
+def _temporary(path: Path) -> Path:
+    """Where atomic_write writes path first; a kill during the write leaves it behind."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """write() to a temporary file, then rename: a crash never leaves a half-written file."""
+    tmp = _temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class RunFolder:
+    """The files of one run: config, checkpoints, weights, data facts, test outputs, report and log."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def _missing(self, name: str) -> NNLabError:
+        return NNLabError(f"Run {self.run_id} has no {name}; it has not finished, or its folder was changed.")
+
+    def _existing(self, name: str) -> Path:
+        path = self.path / name
+        if not path.is_file():
+            raise self._missing(name)
+        return path
+
+    # -- the folder -----------------------------------------------------------------------------
+    def create(self, cfg: RunConfig, exist_ok: bool = False) -> None:
+        """Make the folder and write the run's config into it."""
+        self.path.mkdir(parents=True, exist_ok=exist_ok)
+        (self.path / CONFIG).write_text(cfg.to_json())
+
+    def remove(self) -> None:
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def log_traceback(self) -> None:
+        """Append the exception being handled, with a time stamp, to log.txt."""
+        with open(self.path / LOG, "a") as f:
+            f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
+
+    # -- whole files, for an executor that trains elsewhere (nnlab.core.placement) --------------------
+    def file_states(self) -> dict[str, tuple[int, int]]:
+        """(mtime in ns, size) of each run file in the folder (temporary files excluded)."""
+        return {
+            p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in self.path.iterdir()
+            if p.name in FILES and p.is_file()
+        }
+
+    def read_file(self, name: str) -> bytes:
+        """A run file's bytes, to send to the dashboard's copy of the folder."""
+        return self._existing(_run_file(name)).read_bytes()
+
+    def write_file(self, name: str, data: bytes) -> None:
+        """A run file received from a worker, written atomically; only the folder's own file names are taken."""
+        atomic_write(self.path / _run_file(name), lambda tmp: tmp.write_bytes(data))
+
+    # -- JSON -----------------------------------------------------------------------------------
+    def write_json(self, name: str, obj: Any) -> None:
+        """A JSON file written atomically."""
+        atomic_write(self.path / name, lambda tmp: tmp.write_text(json.dumps(obj)))
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        """A JSON file of the folder as a dict; NNLabError naming it when missing or damaged."""
+        path = self._existing(name)
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise NNLabError(f"{name} of run {self.run_id} cannot be read ({type(exc).__name__}).") from exc
+
+    # -- tensors --------------------------------------------------------------------------------
+    def _save(self, obj: Any, name: str) -> None:
+        import torch
+
+        atomic_write(self.path / name, lambda tmp: torch.save(obj, tmp))
+
+    def _load(self, name: str) -> Any:
+        return load_tensors(self._existing(name))
+
+    def save_checkpoint(self, state: dict[str, Any], best_model: dict[str, torch.Tensor] | None = None) -> None:
+        """The resumable state of the last epoch (and the best weights when they improved); atomic."""
+        if best_model is not None:
+            self._save(best_model, CHECKPOINT_BEST)
+        self._save(state, CHECKPOINT_LAST)
+
+    def has_checkpoint(self) -> bool:
+        return (self.path / CHECKPOINT_LAST).is_file()
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        """The last checkpoint, read without running pickled code."""
+        return self._load(CHECKPOINT_LAST)
+
+    def checkpoint_epochs(self) -> int:
+        """How many epochs the last complete checkpoint holds (0: none); its tensors are mapped, not read."""
+        if not self.has_checkpoint():
+            return 0
+        try:
+            return len(load_tensors(self.path / CHECKPOINT_LAST, mmap=True)["history"])
+        except Exception as exc:  # a damaged or foreign file: one sentence, not a traceback
+            raise NNLabError(
+                f"{CHECKPOINT_LAST} of run {self.run_id} cannot be read ({type(exc).__name__}), so the run cannot "
+                "resume; copy its settings to the form and train it again."
+            ) from exc
+
+    def resume_point(self, epochs_recorded: int) -> str:
+        """What resuming does, in one sentence: continue after the checkpoint's epoch, and why that is earlier
+        than the last recorded epoch when a kill cut that epoch's checkpoint off (or it was never saved)."""
+        done = self.checkpoint_epochs()
+        if done >= epochs_recorded:
+            return (
+                f"Run {self.run_id} resumed after epoch {done}."
+                if done
+                else f"Run {self.run_id} resumed from the start."
+            )
+        cut = any(_temporary(self.path / n).exists() for n in (CHECKPOINT_LAST, CHECKPOINT_BEST))
+        why = f"epoch {epochs_recorded}'s checkpoint was {'incomplete' if cut else 'never saved'}"
+        if epochs_recorded == done + 1:
+            again = f"epoch {epochs_recorded} trains again"
+        else:
+            again = f"epochs {done + 1} to {epochs_recorded} train again"
+        start = f"resumed from the checkpoint after epoch {done}" if done else "resumed from the start"
+        return f"Run {self.run_id} {start}; {why}, so {again}."
+
+    def save_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """The trained model's state dict (model.pt)."""
+        self._save(state, WEIGHTS)
+
+    def has_weights(self) -> bool:
+        return (self.path / WEIGHTS).is_file()
+
+    def load_weights(self) -> dict[str, torch.Tensor]:
+        """The trained state dict, loaded without running pickled code; one sentence when it cannot be."""
+        try:
+            state = self._load(WEIGHTS)
+        except NNLabError:
+            raise
+        except Exception as exc:  # a damaged or foreign file: one sentence, not a traceback
+            raise NNLabError(f"{WEIGHTS} of run {self.run_id} cannot be loaded ({type(exc).__name__}).") from exc
+        if not isinstance(state, dict):
+            raise NNLabError(f"{WEIGHTS} of run {self.run_id} holds no state dict.")
+        return state
+
+    def weights_bytes(self) -> bytes:
+        """model.pt as bytes, for a download button."""
+        return self._existing(WEIGHTS).read_bytes()
+
+    # -- data facts and test outputs ------------------------------------------------------------
+    def write_info(self, info: DataFacts) -> None:
+        """Facts learned from the data (classes, input shape, scaler, vocabulary, window)."""
+        self.write_json(INFO, info.to_json_dict())
+
+    def read_info(self) -> DataFacts:
+        """The facts a run saved (by this version or an earlier one); one sentence when they are not readable."""
+        from nnlab.core.facts import facts_from_json_dict
+
+        try:
+            return facts_from_json_dict(self.read_json(INFO))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NNLabError(f"{INFO} of run {self.run_id} does not describe its data ({type(exc).__name__}).") from exc
+
+    def read_arrays(self, name: str) -> dict[str, np.ndarray]:
+        """The arrays of an .npz file; object arrays (pickles) are refused."""
+        import numpy as np
+
+        path = self._existing(name)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise NNLabError(f"{name} of run {self.run_id} cannot be read safely ({type(exc).__name__}).") from exc
+
+    def write_results(self, report: dict[str, Any], predictions: Predictions, examples: dict[str, np.ndarray]) -> None:
+        """The test set's predictions, viewable examples and report (written last: it marks results as complete)."""
+        import numpy as np
+
+        arrays = {k: v for k, v in vars(predictions).items() if v is not None}
+        np.savez_compressed(self.path / PREDICTIONS, **arrays)
+        np.savez_compressed(self.path / EXAMPLES, **examples)
+        self.write_json(REPORT, report)
+
+    def has_results(self) -> bool:
+        """Whether the run wrote its test report (finished, or stopped after at least one epoch)."""
+        return (self.path / REPORT).is_file() and (self.path / PREDICTIONS).is_file()
+
+    def read_results(self) -> Results:
+        """Report, predictions and examples of a finished run; NNLabError naming what is missing."""
+        examples = _pick(Examples, self.read_arrays(EXAMPLES)) if (self.path / EXAMPLES).is_file() else Examples()
+        return Results(
+            run_id=self.run_id,
+            info=self.read_info(),
+            report=self.read_json(REPORT),
+            predictions=_pick(Predictions, self.read_arrays(PREDICTIONS)),
+            examples=examples,
+        )

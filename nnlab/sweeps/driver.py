@@ -1,0 +1,407 @@
+"""Sweeps on Optuna: propose configs (ask), train each as ordinary runs through the JobManager, prune through
+the manager's epoch observer, and tell Optuna how each trial ended.
+
+Storage, chosen knowingly: the run store is the source of truth for every trial's runs (a run carries its
+sweep id and trial number); Optuna keeps its own history in one journal file per sweep (JournalStorage with a
+JournalFileBackend: an append-only log with a single writer, the sweep's driver, so no SQLite writer contention
+and nothing half-written after kill -9). On every start the driver reconciles the two: a trial Optuna proposed
+but whose runs were never created gets them now, an interrupted run resumes from its checkpoint, and a run
+that ended while nobody listened is told now. So no trial is lost or run twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nnlab.core.errors import NNLabError
+from nnlab.core.fitted import AUTO_EPOCHS
+from nnlab.core.liveness import Heartbeat
+from nnlab.core.placement import make_executor
+from nnlab.core.records import EpochRecord, RunRecord
+from nnlab.data.registry import check, validate
+from nnlab.jobs.manager import JobManager
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.space import Dim, bad_input, check_budget, check_space
+from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, SweepSpec, SweepStore
+
+TICK_S = 0.25  # how often the driver looks at its runs
+FAILED = ("failed", "diverged")
+ENDED = ("finished", "pruned", "failed", "stopped")  # trial states that use up one trial of the budget
+TIME_LIMIT_REASON = "Stopped at the sweep's time limit."
+SHUTDOWN_REASON = "The server shut down while the sweep ran; resume it to continue its trials."
+# the sweep's Stop holds its running trials with this reason (they resume with the sweep); a run stopped with any
+# other reason was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep goes on
+HELD_REASON = "Stopped with its sweep; resume the sweep to continue this trial."
+SIBLING_REASONS = {"pruned": "Pruned with the other seeds of its trial."}
+SIBLING_REASONS |= {"failed": "Stopped: another seed of its trial failed."}
+SIBLING_REASONS |= {"stopped": "Stopped: another seed of its trial was stopped by hand."}
+
+
+def data_kind(dataset: str) -> str:
+    """The kind of data a dataset holds (image, text, series, tabular)."""
+    from nnlab.data import DATASETS
+
+    return DATASETS[dataset].kind
+
+
+def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) -> SweepSpec:
+    """A checked SweepSpec: the base config, every varied field and the budget; ConfigError names the problem."""
+    check(base)
+    kind = data_kind(base.dataset)
+    dims = check_space(dims, base, kind)
+    strategy, pruner = options.get("strategy", "tpe"), options.get("pruner", "none")
+    objective = options.get("objective", "val_loss")
+    for value, allowed, what in ((strategy, STRATEGIES, "Strategy"), (pruner, PRUNERS, "Pruner")):
+        if value not in allowed:
+            raise bad_input(f"{what} {value!r} is not one of {', '.join(allowed)}.")
+    if objective not in OBJECTIVES:
+        raise bad_input(f"Objective {objective!r} is not one of {', '.join(OBJECTIVES)}.")
+    if objective != "val_loss" and (objective == "val_rmse") != (kind == "series"):
+        fits = "val_rmse" if kind == "series" else "val_accuracy"
+        raise bad_input(f"Objective {objective} does not fit {base.dataset} ({kind} data); use val_loss or {fits}.")
+    for name, low in (("parallel", 1), ("seeds", 1), ("time_limit", 0)):
+        if options.get(name, low) < low:
+            raise bad_input(f"{name.replace('_', ' ').capitalize()} must be at least {low} (got {options[name]}).")
+    n = check_budget(dims, strategy, trials)
+    seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
+    runs_on = make_executor(options.pop("executor", None), options.pop("ray_address", None))
+    where = {"executor": runs_on.kind, "ray_address": runs_on.address}
+    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **where, **options)
+
+
+def run_value(rec: RunRecord, objective: str) -> float | None:
+    """A finished run's objective: validation loss, accuracy or RMSE at its best epoch (the weights it keeps)."""
+    return rec.best_val_loss if objective == "val_loss" else rec.best_val_metric
+
+
+def epoch_value(record: EpochRecord, objective: str) -> float:
+    """An epoch's objective value, reported to the pruner."""
+    return record.val_loss if objective == "val_loss" else record.val_metric
+
+
+def trial_state(runs: list[RunRecord], seeds: int) -> str:
+    """How a trial stands, from its runs: finished, pruned, failed, stopped (by hand), running, queued or paused
+    (held by the sweep's Stop, or interrupted: it resumes with the sweep)."""
+    statuses = {r.status for r in runs}
+    if "pruned" in statuses:
+        return "pruned"
+    if statuses & set(FAILED):
+        return "failed"
+    if any(r.status == "stopped" and r.reason != HELD_REASON for r in runs):
+        return "stopped"
+    if len(runs) >= seeds and statuses == {"finished"}:
+        return "finished"
+    if "running" in statuses:
+        return "running"
+    return "queued" if statuses <= {"queued", "finished"} else "paused"
+
+
+def group_trials(runs: list[RunRecord]) -> dict[int, list[RunRecord]]:
+    """A sweep's runs by trial number, each trial's runs in seed order."""
+    groups: dict[int, list[RunRecord]] = defaultdict(list)
+    for r in sorted(runs, key=lambda r: r.config.seed):
+        groups[r.trial].append(r)
+    return dict(sorted(groups.items()))
+
+
+def _load_optuna() -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def make_sampler(spec: SweepSpec, asked: int) -> Any:
+    """The strategy's sampler, seeded from the sweep's seed and the trial's index, so the same history always
+    proposes the same next trial (also after a restart)."""
+    optuna = _load_optuna()
+    seed = spec.seed * 100_003 + asked
+    if spec.strategy == "grid":  # one seed for every trial: the sampler shuffles its grid ids with it
+        return optuna.samplers.GridSampler({d.name: list(d.grid()) for d in spec.dims}, seed=spec.seed)
+    if spec.strategy == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    startup = max(3, min(10, spec.trials // 3))  # TPE models the space after a few random trials
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=spec.parallel > 1)
+
+
+def make_pruner(spec: SweepSpec) -> Any:
+    """None, median (after a few trials and epochs), or Hyperband over the epochs."""
+    optuna = _load_optuna()
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(spec.base.epochs or AUTO_EPOCHS, 2))
+    return optuna.pruners.NopPruner()
+
+
+def _repair_journal(path: Path) -> None:
+    """Drop a torn last line (a write cut short) and a lock left by a killed driver: this process is the
+    sweep's only driver once it has claimed it."""
+    Path(f"{path}.lock").unlink(missing_ok=True)
+    if path.exists():
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def open_study(sweeps: SweepStore, rec: SweepRecord, repair: bool = False) -> Any:
+    """The sweep's Optuna study, replayed from its journal file."""
+    optuna = _load_optuna()
+    from optuna.storages.journal import JournalFileBackend
+
+    path = sweeps.journal_path(rec.sweep_id)
+    if repair:
+        _repair_journal(path)
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    return optuna.create_study(
+        study_name=rec.sweep_id,
+        storage=storage,
+        direction=rec.spec.direction,
+        pruner=make_pruner(rec.spec),
+        load_if_exists=True,
+    )
+
+
+class SweepDriver:
+    """Drives one sweep in this process until its budget is spent, or it is paused or stopped."""
+
+    def __init__(self, manager: JobManager, sweep_id: str, on_tick: Callable[[], None] | None = None):
+        self.manager, self.store, self.on_tick = manager, manager.store, on_tick
+        self.sweeps = SweepStore(self.store)
+        self.rec = self.sweeps.get(sweep_id)
+        self.sweep_id, self.spec = sweep_id, self.rec.spec
+        self.optuna = _load_optuna()
+        self.study: Any = None
+        self.lock = threading.RLock()  # one Optuna call at a time: the driver's and the observers' threads
+        self.distributions = {d.name: d.distribution() for d in self.spec.dims}
+        # the sweep's own choice (the Sweep page's "Where to train"); a local sweep trains where the manager does
+        self.executor = self.spec.runs_on if self.spec.executor == "ray" else None
+        self.reporters: dict[str, int] = {}  # run id -> trial id, for the run of each trial that feeds the pruner
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> SweepRecord:
+        """Claim the sweep, reconcile, then launch and settle trials until done; returns the final record."""
+        if not self.sweeps.claim(self.sweep_id):
+            raise NNLabError(
+                f"Sweep {self.sweep_id} is already running in process {self.sweeps.get(self.sweep_id).pid}."
+            )
+        status, reason = "interrupted", "The sweep's driver failed; resume it."
+        beat = Heartbeat(lambda: self.sweeps.heartbeat(self.sweep_id), name=f"sweep-{self.sweep_id}-heartbeat")
+        try:
+            self.study = open_study(self.sweeps, self.rec, repair=True)
+            self._reconcile()
+            status, reason = self._loop()
+        finally:
+            beat.stop()
+            self.sweeps.finish_session(self.sweep_id, status, reason)
+        return self.sweeps.get(self.sweep_id)
+
+    def _loop(self) -> tuple[str, str]:
+        while True:
+            if self.manager.closed:  # its runs end interrupted: their trials stay open, to resume with the sweep
+                return "interrupted", SHUTDOWN_REASON
+            rec = self.sweeps.get(self.sweep_id)
+            groups = group_trials(self.store.list(sweep_id=self.sweep_id))
+            self._settle(groups, hold=rec.request == "stop")
+            active = [r for runs in groups.values() for r in runs if self.manager.is_active(r.run_id)]
+            timed_out = bool(self.spec.time_limit) and rec.elapsed >= self.spec.time_limit
+            if rec.request == "stop" or timed_out:
+                self._stop_runs(active, timed_out)
+                if not active:
+                    self._settle(group_trials(self.store.list(sweep_id=self.sweep_id)), hold=not timed_out)
+                    if timed_out:
+                        return "finished", f"Reached the time limit of {self.spec.time_limit:g} s."
+                    return "stopped", "Stopped by the user; resume it to continue."
+            elif rec.request == "pause":
+                if not active:
+                    return "paused", "Paused; resume it to start the remaining trials."
+            elif self._can_launch(active_trials=len({r.trial for r in active})):
+                self._launch()
+                continue
+            elif not active and self._done():
+                return "finished", ""
+            if self.on_tick is not None:
+                self.on_tick()
+            time.sleep(TICK_S)
+
+    # -- budget ---------------------------------------------------------------------------------
+    def _counts(self) -> tuple[int, int]:
+        """(trials launched and counting, trials waiting in Optuna's queue)."""
+        trials = self.study.get_trials(deepcopy=False)
+        waiting = sum(t.state.name == "WAITING" for t in trials)
+        retried = set(self.sweeps.get(self.sweep_id).retried)
+        return len(trials) - waiting - len(retried), waiting
+
+    def _can_launch(self, active_trials: int) -> bool:
+        if self.manager.closed:
+            return False
+        with self.lock:
+            launched, waiting = self._counts()
+        return active_trials < self.spec.parallel and (launched < self.spec.trials or waiting > 0)
+
+    def _done(self) -> bool:
+        with self.lock:
+            launched, waiting = self._counts()
+            running = self.study.get_trials(deepcopy=False, states=(self.optuna.trial.TrialState.RUNNING,))
+        return launched >= self.spec.trials and not waiting and not running
+
+    # -- trials ---------------------------------------------------------------------------------
+    def _launch(self) -> None:
+        """Ask Optuna for the next config and queue its runs (one per seed)."""
+        with self.lock:
+            self.study.sampler = make_sampler(self.spec, len(self.study.get_trials(deepcopy=False)))
+            trial = self.study.ask(self.distributions)
+        self._create_runs(trial.number, trial._trial_id, trial.params, [])
+
+    def _create_runs(self, number: int, trial_id: int, params: dict[str, Any], existing: list[RunRecord]) -> None:
+        cfg = self.spec.base.replace(**params)
+        have = {r.config.seed for r in existing}
+        for j in range(self.spec.seeds):
+            seeded = cfg.replace(seed=cfg.seed + j)
+            if seeded.seed in have:
+                continue
+            problems = validate(seeded)
+            run_id = self.store.create(seeded, "failed" if problems else "queued", self.sweep_id, number)
+            if problems:
+                self.store.update(run_id, reason=problems[0])
+                continue
+            self._submit(run_id, trial_id, j == 0)
+
+    def _submit(self, run_id: str, trial_id: int, reports: bool, resume: bool = False) -> None:
+        if reports:
+            self.reporters[run_id] = trial_id
+        observer = self.observe if reports else None
+        if resume:
+            self.manager.resume(run_id, observer, self.executor)
+        else:
+            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id, executor=self.executor)
+
+    def observe(self, run_id: str, record: EpochRecord) -> bool:
+        """The JobManager's epoch observer: report the epoch's value to Optuna; True when its pruner says prune."""
+        trial_id = self.reporters.get(run_id)
+        if trial_id is None:
+            return False
+        with self.lock:
+            trial = self.optuna.trial.Trial(self.study, trial_id)
+            trial.report(epoch_value(record, self.spec.objective), record.epoch)
+            return self.spec.pruner != "none" and trial.should_prune()
+
+    def _reconcile(self) -> None:
+        """After a restart: create runs Optuna proposed but the store lacks, resume interrupted or paused runs."""
+        groups = group_trials(self.store.list(sweep_id=self.sweep_id))
+        running = self.optuna.trial.TrialState.RUNNING
+        for t in self.study.get_trials(deepcopy=False, states=(running,)):
+            runs = groups.get(t.number, [])
+            self._create_runs(t.number, t._trial_id, t.params, runs)
+            for r in runs:
+                reports = r.config.seed == self.spec.base.seed  # the first seed's run feeds the pruner
+                if r.status in ("interrupted", "stopped") and trial_state(runs, self.spec.seeds) == "paused":
+                    self._submit(r.run_id, t._trial_id, reports, resume=True)
+                elif r.status == "queued" and not self.manager.is_active(r.run_id):
+                    self._submit(r.run_id, t._trial_id, reports)
+                elif reports:
+                    self.reporters[r.run_id] = t._trial_id
+
+    def _settle(self, groups: dict[int, list[RunRecord]], hold: bool) -> None:
+        """Tell Optuna about every trial whose runs have all ended; prune or stop the siblings of one that ended.
+        With `hold` (the sweep is stopping, or the server), trials whose runs were stopped stay open, to resume later."""
+        hold = hold or self.manager.closed
+        with self.lock:
+            running = self.optuna.trial.TrialState.RUNNING
+            open_trials = {t.number: t for t in self.study.get_trials(deepcopy=False, states=(running,))}
+        for number, runs in groups.items():
+            if number not in open_trials:
+                continue
+            active = [r for r in runs if self.manager.is_active(r.run_id)]
+            if not active:
+                runs = [self.store.get(r.run_id) for r in runs]  # read after they left the manager: final
+            state = trial_state(runs, self.spec.seeds)
+            if state in SIBLING_REASONS and active:
+                for r in active:
+                    self.manager.stop(r.run_id, "pruned" if state == "pruned" else "stopped", SIBLING_REASONS[state])
+            elif not active and (state in ENDED or (state == "paused" and not hold)):
+                self._tell(number, state, runs)
+
+    def _tell(self, number: int, state: str, runs: list[RunRecord]) -> None:
+        states = self.optuna.trial.TrialState
+        if state == "finished":
+            values = [run_value(r, self.spec.objective) for r in runs]
+            if None not in values:
+                self._tell_study(number, sum(values) / len(values))
+                return
+            state = "failed"
+        # Optuna has no "stopped": a trial stopped by hand is a failed one to it (its sampler learns nothing from it)
+        self._tell_study(number, state=states.PRUNED if state == "pruned" else states.FAIL)
+
+    def _tell_study(self, number: int, value: float | None = None, state=None) -> None:
+        """Tell Optuna a trial's end. The grid sampler calls study.stop() after the last grid point, which
+        raises under ask-and-tell (Optuna documents this) once the trial is already stored: the budget ends it."""
+        with self.lock:
+            try:
+                self.study.tell(number, value, state=state)
+            except RuntimeError as exc:
+                if "Study.stop" not in str(exc):
+                    raise
+
+    def _stop_runs(self, active: list[RunRecord], timed_out: bool) -> None:
+        for r in active:
+            if timed_out:
+                self.manager.stop(r.run_id, "pruned", TIME_LIMIT_REASON)
+            else:
+                self.manager.stop(r.run_id, "stopped", HELD_REASON)
+
+
+def rerun_failed_trials(store: RunStore, sweep_id: str) -> int:
+    """Queue the configs of a stopped sweep's failed trials again as new trials; returns how many."""
+    sweeps = SweepStore(store)
+    rec = sweeps.get(sweep_id)
+    if rec.status == "running":
+        raise NNLabError(f"Sweep {sweep_id} is running; pause it before re-running its failed trials.")
+    groups = group_trials(store.list(sweep_id=sweep_id))
+    failed = [n for n, runs in groups.items() if n not in rec.retried and trial_state(runs, rec.spec.seeds) == "failed"]
+    study = open_study(sweeps, rec, repair=True)
+    for number in failed:
+        cfg = groups[number][0].config
+        params = {d.name: getattr(cfg, d.name) for d in rec.spec.dims}
+        study.enqueue_trial(params, user_attrs={"retry_of": number}, skip_if_exists=False)
+    sweeps.add_retried(sweep_id, failed)
+    return len(failed)
+
+
+def start_in_thread(manager: JobManager, sweep_id: str) -> threading.Thread:
+    """Drive a sweep in a daemon thread of this process (the dashboard's); at most one driver per sweep."""
+    with _DRIVERS_LOCK:
+        thread = _DRIVERS.get(sweep_id)
+        if thread is not None and thread.is_alive():
+            return thread
+        thread = threading.Thread(
+            target=_drive_quietly, args=(manager, sweep_id), name=f"sweep-{sweep_id}", daemon=True
+        )
+        _DRIVERS[sweep_id] = thread
+        thread.start()
+        return thread
+
+
+_DRIVERS: dict[str, threading.Thread] = {}
+_DRIVERS_LOCK = threading.Lock()
+
+
+def _drive_quietly(manager: JobManager, sweep_id: str) -> None:
+    import traceback
+
+    sweeps = SweepStore(manager.store)
+    try:
+        SweepDriver(manager, sweep_id).run()
+    except NNLabError as exc:
+        if sweeps.get(sweep_id).status != "running":  # another process drives it: leave its record alone
+            sweeps.finish_session(sweep_id, "interrupted", str(exc))
+    except Exception as exc:  # the sweep is left interrupted with its reason; the server lives on
+        log = sweeps.journal_path(sweep_id).with_suffix(".log")
+        log.write_text(traceback.format_exc())
+        reason = f"The sweep's driver failed with {type(exc).__name__}; details in {log}; resume it."
+        sweeps.finish_session(sweep_id, "interrupted", reason)
