@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from nnlab.engine.device import detect_device
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
-from nnlab.ui import manager
+from nnlab.ui import lab
 from tests.helpers import app_at, tiny_config
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -69,8 +69,8 @@ def test_train_a_first_model_starts_a_run_and_shows_it_live():
     assert (rec.arch, rec.dataset, rec.config.hidden_sizes) == ("mlp", "digits", (256, 128, 64))
     assert any(run_id in s.value for s in at.success)  # the flash reached the Train page
     assert "MLP on Handwritten digits" in at.subheader[0].value
-    manager().stop(run_id)  # the default run takes a while on a busy CPU; this test only needs it started
-    manager().wait(run_id, timeout=60)
+    lab().stop(run_id)  # the default run takes a while on a busy CPU; this test only needs it started
+    lab().jobs.wait(run_id, timeout=60)
 
 
 def test_new_here_only_before_the_first_run(workspace):

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 
 from nnlab.store.runs import RunStore
-from nnlab.ui import manager
+from nnlab.ui import lab
 from nnlab.ui.runs_table import KEY_TABLE
 from tests.helpers import app_at, tiny_config, visible
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def fresh_caches():
     st.cache_resource.clear()
     yield
-    manager().shutdown()
+    lab().shutdown()
     st.cache_resource.clear()
 
 
@@ -34,7 +34,7 @@ def _until(run_id: str, status: str, timeout: float = 120) -> None:
 
 def test_queue_positions_stop_all_and_bulk_delete():
     long = tiny_config(epochs=200, early_stopping=False)
-    first, second = manager().submit(long), manager().submit(long)
+    first, second = lab().start(long).run_id, lab().start(long).run_id
     _until(first, "running")
 
     at = app_at("pages/1_Train.py", second).run()

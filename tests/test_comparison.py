@@ -127,7 +127,7 @@ def test_cli_train_seeds_creates_one_group_and_prints_its_summary(workspace, cap
     assert main(["runs", "--groups", "--store", str(workspace)]) == 0
     assert f"group {summary['group']}: 2 runs (seeds 5, 6), test accuracy" in capsys.readouterr().out
     assert main([*args, "--seeds", "0", "--store", str(workspace)]) == 2
-    assert "--seeds must be 1 or more" in capsys.readouterr().err
+    assert "--seeds must be from 1 to 10 (got 0)" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -10,28 +10,28 @@ import threading
 import pytest
 
 from nnlab.core.errors import NNLabError
-from nnlab.core.placement import Executor, make_executor
+from nnlab.core.placement import Placement, make_placement
 from nnlab.jobs.ray.backend import RayBackend, RayTable
 
 
 def test_the_local_executor_is_the_default_and_takes_no_address():
-    assert make_executor() == Executor()
+    assert make_placement() == Placement()
     with pytest.raises(NNLabError, match="--executor ray"):
-        make_executor("local", "10.0.0.5:6379")
+        make_placement("local", "10.0.0.5:6379")
 
 
 def test_the_ray_address_comes_from_the_flag_then_nnlab_ray_address_then_ray_address(monkeypatch):
     monkeypatch.delenv("NNLAB_RAY_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    assert make_executor("ray") == Executor("ray", "")  # a local Ray instance
-    assert make_executor("ray").where == "a local Ray instance"
+    assert make_placement("ray") == Placement("ray", "")  # a local Ray instance
+    assert make_placement("ray").where == "a local Ray instance"
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.9:6379")
-    assert make_executor("ray").address == "10.0.0.9:6379"
+    assert make_placement("ray").address == "10.0.0.9:6379"
     monkeypatch.setenv("NNLAB_RAY_ADDRESS", "10.0.0.5:6379")
-    assert make_executor("ray").where == "the Ray cluster at 10.0.0.5:6379"
-    assert make_executor("ray", "head:6379").address == "head:6379"
+    assert make_placement("ray").where == "the Ray cluster at 10.0.0.5:6379"
+    assert make_placement("ray", "head:6379").address == "head:6379"
     with pytest.raises(NNLabError, match="Executor 'slurm'"):
-        make_executor("slurm")
+        make_placement("slurm")
 
 
 @pytest.mark.slow

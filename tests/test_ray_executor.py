@@ -14,7 +14,7 @@ import pytest
 
 from nnlab.analysis.groups import group_id
 from nnlab.core.fitted import fit_to_data
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.jobs.manager import JobManager
 from nnlab.jobs.ray.backend import RayTable, driver_alive, driver_paths
 from nnlab.store.runs import RunStore
@@ -38,7 +38,7 @@ def ray_address():
 @pytest.fixture
 def on_ray(ray_address, store):
     """The Ray executor on the shared instance; the drivers this test started are ended after it."""
-    yield Executor("ray", ray_address)
+    yield Placement("ray", ray_address)
     stop_driver(store, ray_address)
 
 
@@ -136,14 +136,14 @@ def test_a_run_wanting_a_gpu_the_cluster_lacks_waits_queued_with_the_reason(mana
 
 DASHBOARD = """
 import sys, time
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.driver import open_study
 from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
-run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), executor=Executor("ray", sys.argv[2]))
+run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), executor=Placement("ray", sys.argv[2]))
 print(run_id, flush=True)
 time.sleep(600)
 """

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.core.placement import Executor, default_address
+from nnlab.core.placement import Placement, default_address
 from nnlab.data.registry import make_config
 from nnlab.jobs.manager import JobManager
 from nnlab.jobs.ray.backend import RayTable, driver_paths
@@ -22,7 +22,7 @@ TRIAL = {"dataset": "digits", "hidden_sizes": (128, 64), "epochs": 10, "early_st
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sweep's four trials
 
 
-def _timed(manager: JobManager, configs: list, executor: Executor | None) -> float:
+def _timed(manager: JobManager, configs: list, executor: Placement | None) -> float:
     """Submit every config at once and wait for all; wall seconds from the first submit to the last end."""
     t0 = time.perf_counter()
     ids = [manager.submit(cfg, executor=executor) for cfg in configs]
@@ -35,7 +35,7 @@ def _timed(manager: JobManager, configs: list, executor: Executor | None) -> flo
 
 def run(repeats: int = 2, address: str | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Time both executors; figures in seconds."""
-    ray = Executor("ray", default_address() if address is None else address)
+    ray = Placement("ray", default_address() if address is None else address)
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-ray-") as home:
         store = RunStore(home)
         manager = JobManager(store, leave_core=False)

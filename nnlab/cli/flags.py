@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from nnlab.core.config import FIELDS, RANGES, FieldInfo, RunConfig, range_text
+from nnlab.core.placement import PLACEMENTS
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+ACTION_FLAGS = {"--seeds": "Seeds"}  # flags that are not config fields, as the form labels them
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -79,4 +81,21 @@ def in_form_words(message: str) -> str:
         else:
             words = f'"{info.label}"'
         message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
+    for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields
+        message = re.sub(rf"{re.escape(flag)}(?![\w-])", f'"{label}"', message)
     return message
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    """--executor and --ray-address, shared by train and sweep."""
+    p.add_argument(
+        "--executor",
+        choices=PLACEMENTS,
+        default="local",
+        help="where to train: this machine (default) or a Ray cluster",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="the Ray cluster's head, like 10.0.0.5:6379 (default $NNLAB_RAY_ADDRESS or $RAY_ADDRESS; "
+        "none starts a local Ray instance)",
+    )

@@ -10,21 +10,21 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from nnlab.cli import sweep as sweep_cli
-from nnlab.cli.flags import add_train_options
-from nnlab.cli.groups import add_compare_parser, add_seeds_option, cmd_compare, print_groups, train_group
+from nnlab.cli.comparison import add_compare_parser, cmd_compare
+from nnlab.cli.export import add_parser as add_export_parser
+from nnlab.cli.export import cmd_export
+from nnlab.cli.flags import add_executor_options, add_train_options
+from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
-from nnlab.core.naming import clean
-from nnlab.core.placement import Executor, make_executor
-from nnlab.core.records import RESUMABLE, EpochRecord, Progress, RunRecord
-from nnlab.export import add_parser as add_export_parser
-from nnlab.export import cmd_export
-from nnlab.jobs.foreground import add_executor_options, train_elsewhere
+from nnlab.core.placement import make_placement
+from nnlab.core.records import EpochRecord, Progress, RunRecord
+from nnlab.lab import Lab
 from nnlab.store.runs import RunStore
 
 if TYPE_CHECKING:
@@ -183,31 +183,6 @@ def summary(rec: RunRecord) -> dict[str, Any]:
     return out
 
 
-def _run_here(store: RunStore, run_id: str, resume: bool = False) -> RunRecord:
-    """Train a claimed run in this process; Ctrl-C stops it at the next batch."""
-    import torch
-
-    from nnlab.engine.runner import execute, threads_for_idle_cpus
-
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    before = torch.get_num_threads()
-    if not store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
-        torch.set_num_threads(threads_for_idle_cpus())
-    try:
-        rec = execute(store, run_id, stop, (ProgressBar(),), resume=resume)
-    finally:
-        torch.set_num_threads(before)
-    if rec.reason and rec.status not in ("finished",):
-        sys.stderr.write(f"nnlab: {rec.reason}\n")
-    return rec
-
-
-def _foreground(store: RunStore, run_id: str, resume: bool, as_json: bool) -> int:
-    return report(_run_here(store, run_id, resume), as_json)
-
-
 def report(rec: RunRecord, as_json: bool) -> int:
     """Print the run's summary (one JSON line with --json); the exit code says finished, stopped or not."""
     s = summary(rec)
@@ -219,7 +194,7 @@ def report(rec: RunRecord, as_json: bool) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Validate the options, record a run (or one per seed: a group), train it here or on Ray."""
+    """Validate the options, then train the run (or one per seed: a group) here or on Ray, through the lab."""
     from nnlab.data.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
@@ -229,23 +204,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         from nnlab.engine.preflight import dry_run
 
         return dry_run(cfg, args.json)
-    executor = make_executor(args.executor, args.ray_address)
-    store = RunStore(args.store)
-    name, note = clean(args.name or "", args.note or "")
-    train = _train_on_ray(store, executor, cfg) if executor.is_ray else lambda run_id: _claim_and_run(store, run_id)
-    if args.seeds != 1:
-        return train_group(store, cfg, args.seeds, args.json, train, name, note)
-    return report(train(store.create(cfg, name=name, note=note)), args.json)
+    placement = make_placement(args.executor, args.ray_address)
+    lab = Lab(args.store)
+    lab.prepare(cfg, args.seeds)  # the bounds, before anything is recorded
+    on_run = None if args.seeds == 1 else (lambda rec: None if args.json else print(seed_line(rec)))
+    with _interruptible(lab):
+        records = lab.train(
+            cfg, args.seeds, placement, args.name or "", args.note or "", (ProgressBar(),), _epoch_printer(cfg),
+            on_run, _say,
+        )  # fmt: skip
+    if args.seeds == 1:
+        return report(records[0], args.json)
+    return print_group(cfg, records, args.seeds, args.json)
 
 
-def _claim_and_run(store: RunStore, run_id: str) -> RunRecord:
-    """Train a queued run in this process."""
-    store.claim_queued(run_id)
-    return _run_here(store, run_id)
+def _say(text: str) -> None:
+    sys.stderr.write(f"nnlab: {text}\n")
 
 
-def _train_on_ray(store: RunStore, executor: Executor, cfg: RunConfig) -> Callable[[str], RunRecord]:
-    """Train a queued run of cfg (or of one of its seeds) on Ray, printing its epochs here as they come back."""
+def _epoch_printer(cfg: RunConfig) -> Callable[[EpochRecord, int, bool], None]:
+    """How epochs of a run trained elsewhere (Ray) are printed as they reach the store."""
     from nnlab.models import MODELS
 
     regression = MODELS[cfg.arch].task == "regression"
@@ -253,7 +231,26 @@ def _train_on_ray(store: RunStore, executor: Executor, cfg: RunConfig) -> Callab
     def show(r: EpochRecord, epochs: int, improved: bool) -> None:
         sys.stderr.write(epoch_line(r, epochs, regression, improved))
 
-    return lambda run_id: train_elsewhere(store, run_id, executor, show)
+    return show
+
+
+@contextmanager
+def _interruptible(lab: Lab) -> Iterator[None]:
+    """Ctrl-C or SIGTERM asks the foreground run to stop at its next batch (once), resumable."""
+    asked: list[bool] = []
+
+    def handler(*_: Any) -> None:
+        if not asked:
+            asked.append(True)
+            sys.stderr.write("nnlab: stopping the run at the end of the current batch...\n")
+        lab.interrupt()
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
 
 
 def bf16_before_run(cfg: RunConfig) -> None:
@@ -269,24 +266,19 @@ def bf16_before_run(cfg: RunConfig) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    """Continue an interrupted or stopped run (or, with --all, every interrupted one) from its last checkpoint."""
-    store = RunStore(args.store)
+    """Continue an interrupted or stopped run (or, with --all, every interrupted one) from its last checkpoint,
+    where it was placed (here, or its Ray cluster)."""
+    lab = Lab(args.store)
     if args.all == bool(args.run_id):
         raise NNLabError("Give a run id or --all (every interrupted run), not both and not neither.")
-    if args.all:
-        ids = [r.run_id for r in reversed(store.list("interrupted")) if not r.sweep_id]
-        return max((_resume_one(store, run_id, args.json) for run_id in ids), default=0)
-    return _resume_one(store, args.run_id, args.json)
-
-
-def _resume_one(store: RunStore, run_id: str, as_json: bool) -> int:
-    rec = store.get(run_id)
-    if rec.status not in RESUMABLE:
-        raise NNLabError(f"Run {rec.run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
-    sys.stderr.write(f"nnlab: {store.folder(rec.run_id).resume_point(rec.epochs_done)}\n")
-    store.update(rec.run_id, status="queued", reason="")
-    store.claim_queued(rec.run_id)
-    return _foreground(store, rec.run_id, True, as_json)
+    ids = [r.run_id for r in reversed(lab.store.list("interrupted")) if not r.sweep_id] if args.all else [args.run_id]
+    codes = []
+    for run_id in ids:
+        cfg = lab.store.get(run_id).config
+        with _interruptible(lab):
+            rec = lab.resume_here(run_id, (ProgressBar(),), _epoch_printer(cfg), _say)
+        codes.append(report(rec, args.json))
+    return max(codes, default=0)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

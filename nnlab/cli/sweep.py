@@ -9,9 +9,11 @@ import sys
 import time
 from typing import Any
 
+from nnlab.cli.flags import add_executor_options
 from nnlab.core.errors import NNLabError
-from nnlab.core.placement import Executor, make_executor
-from nnlab.jobs.foreground import add_executor_options
+from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
+from nnlab.core.placement import make_placement
+from nnlab.lab import Lab
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES
 
 _SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
@@ -37,17 +39,21 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     add_train_options(s, seed=False)
     a = s.add_argument
     a("--vary", action="append", type=_vary, default=[], help="FIELD=LOW:HIGH, LOW:HIGH:log or V1,V2,V3 (repeatable)")
-    a("--trials", type=int, help="number of trials (a grid's size by default)")
+    a("--trials", type=int, help=f"number of trials, at most {MAX_TRIALS} (a grid's size by default)")
     a("--strategy", choices=STRATEGIES, default="tpe")
     a("--pruner", choices=PRUNERS, default="none")
     a("--objective", choices=list(OBJECTIVES), default="val_loss")
-    a("--parallel", type=int, help="trials training at once (default: 1 on a CPU, one per GPU)")
+    a(
+        "--parallel",
+        type=int,
+        help=f"trials training at once, at most {MAX_PARALLEL} (default: 1 on a CPU, one per GPU)",
+    )
     a("--seed", type=int, default=0, help="seeds the search and the runs (runs use SEED, SEED+1, ... with --seeds)")
     a(
         "--seeds",
         type=int,
         default=1,
-        help="runs per proposed config, with seeds SEED..SEED+K-1; the objective is their mean",
+        help=f"runs per proposed config, with seeds SEED..SEED+K-1 (at most {MAX_SEEDS}); the objective is their mean",
     )
     a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
     a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
@@ -63,67 +69,51 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
         store_option(p)
 
 
-def default_parallel() -> int:
-    """One trial per GPU, else one."""
-    import torch
-
-    return max(1, torch.cuda.device_count())
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Start a sweep, or resume one, and drive it here with a progress bar over trials."""
     from nnlab.data.registry import make_config
-    from nnlab.store.runs import RunStore
     from nnlab.sweeps.driver import make_spec
     from nnlab.sweeps.space import parse_dim
-    from nnlab.sweeps.store import SweepStore
 
-    store = RunStore(args.store)
-    executor = make_executor(args.executor, args.ray_address)
+    lab = Lab(args.store)
+    executor = make_placement(args.executor, args.ray_address)
     if args.action:
         if len(args.action) != 2 or args.action[0] != "resume":
             raise NNLabError("Use `sweep resume SWEEP_ID` to continue a sweep, or `sweep --arch ...` to start one.")
-        return _drive(store, args.action[1], args.json, args.rerun_failed, executor)
+        return _drive(lab, args.action[1], args.json, args.rerun_failed)
     if not args.arch:
         raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
     given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
     base = make_config(args.arch, seed=args.seed, **given)
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
-    options |= {"parallel": args.parallel or default_parallel(), "seeds": args.seeds, "time_limit": args.time_limit}
+    options |= {"parallel": args.parallel, "seeds": args.seeds, "time_limit": args.time_limit}
     options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
     spec = make_spec(base, dims, args.trials, **options)
-    sweep_id = SweepStore(store).create(spec)
+    sweep_id = lab.create_sweep(spec)
     sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
-    return _drive(store, sweep_id, args.json, False, executor)
+    return _drive(lab, sweep_id, args.json, False)
 
 
-def _drive(store: Any, sweep_id: str, as_json: bool, rerun_failed: bool, executor: Executor) -> int:
-    from nnlab.jobs.manager import JobManager
-    from nnlab.sweeps.driver import SweepDriver, rerun_failed_trials
+def _drive(lab: Lab, sweep_id: str, as_json: bool, rerun_failed: bool) -> int:
     from nnlab.sweeps.results import summary
-    from nnlab.sweeps.store import RESUMABLE_SWEEPS, SweepStore
 
-    sweeps = SweepStore(store)
-    rec = sweeps.get(sweep_id)
-    if rec.status not in RESUMABLE_SWEEPS:
-        raise NNLabError(f"Sweep {sweep_id} is {rec.status}; only paused, stopped or interrupted sweeps resume.")
-    if rerun_failed:
-        sys.stderr.write(f"sweep {sweep_id}: {rerun_failed_trials(store, sweep_id)} failed trials queued again\n")
-    manager = JobManager(store, concurrency=rec.spec.parallel, leave_core=False, executor=executor)
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop the running trials at a batch boundary, resumable
-        signal.signal(sig, lambda *_: sweeps.request(sweep_id, "stop"))
-    bar = TrialBar(store, sweeps.get(sweep_id))
+        signal.signal(sig, lambda *_: lab.stop_sweep(sweep_id))
+    bar = TrialBar(lab.store, lab.sweeps.get(sweep_id))
     try:
-        final = SweepDriver(manager, sweep_id, on_tick=bar.update).run()
+        final = lab.drive_sweep(sweep_id, rerun_failed, on_tick=bar.update, say=_say)
     finally:
         bar.last = 0.0
         bar.update()
         bar.close()
-        manager.shutdown()
-    out = summary(store, final)
+    out = summary(lab.store, final)
     print(json.dumps(out) if as_json else "  ".join(f"{k}={v}" for k, v in out.items()))
     return 0 if final.status == "finished" else 130 if final.status in ("stopped", "paused") else 1
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"nnlab: {text}\n")
 
 
 class TrialBar:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 
 MB = 2**20
+# What one action may ask for, the same in every front end (the form's widgets take these as their bounds)
+MAX_SEEDS = 10  # runs one start queues as a group of seeds, and seeds per sweep trial
+MAX_PARALLEL = 16  # a sweep's trials at once
+MAX_TRIALS = 500  # a sweep's trials
 DATA_ENV, QUOTA_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB"
 
 

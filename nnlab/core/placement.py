@@ -1,5 +1,5 @@
-"""Where runs train: the local thread executor (the default) or a Ray cluster. Choosing Ray imports nothing of
-Ray here; only the driver process it starts (nnlab.jobs.ray.driver) and the workers do."""
+"""Where a run is placed: this machine (the default) or a Ray cluster. A value a run and a sweep remember; the
+executors that carry a placement out live in nnlab.jobs (Ray is imported only there, by nnlab.jobs.ray)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from nnlab.core.errors import NNLabError
 
-EXECUTORS = ("local", "ray")
+PLACEMENTS = ("local", "ray")  # the choices of --executor and of the form's "Where to train"
 ADDRESS_ENV = ("NNLAB_RAY_ADDRESS", "RAY_ADDRESS")
 SHARED_ENV = "NNLAB_RAY_SHARED_STORAGE"  # "1": the workspace is on storage every node mounts at the same path
 
 
 @dataclass(frozen=True)
-class Executor:
+class Placement:
     """Where one run (or every trial of a sweep) trains; address "" asks Ray for a local instance."""
 
     kind: str = "local"
@@ -38,16 +38,16 @@ def default_address() -> str:
     return next((os.environ[k].strip() for k in ADDRESS_ENV if os.environ.get(k, "").strip()), "")
 
 
-def make_executor(kind: str | None = None, address: str | None = None) -> Executor:
+def make_placement(kind: str | None = None, address: str | None = None) -> Placement:
     """The executor a user asked for: flags or form first, then the environment."""
     kind = kind or "local"
-    if kind not in EXECUTORS:
-        raise NNLabError(f"Executor {kind!r} is not known; use one of {', '.join(EXECUTORS)}.")
+    if kind not in PLACEMENTS:
+        raise NNLabError(f"Executor {kind!r} is not known; use one of {', '.join(PLACEMENTS)}.")
     if kind == "local":
         if address:
             raise NNLabError("A Ray address was given with the local executor; add --executor ray to use the cluster.")
-        return Executor()
+        return Placement()
     address = (address if address is not None else default_address()).strip()
     if any(c.isspace() for c in address):
         raise NNLabError(f"Ray address {address!r} has spaces in it; give host:port, like 10.0.0.5:6379, or auto.")
-    return Executor("ray", address, os.environ.get(SHARED_ENV, "") == "1")
+    return Placement("ray", address, os.environ.get(SHARED_ENV, "") == "1")

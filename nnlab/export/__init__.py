@@ -383,24 +383,3 @@ def export_zip(store: Any, run_id: str, fmt: str) -> bytes:
             for f in files:
                 z.write(f, f"{folder.name}/{f.name}")
         return buf.getvalue()
-
-
-def add_parser(sub: Any) -> None:
-    """Register `export` on the command line's subparsers."""
-    e = sub.add_parser("export", help="write a run as a plain PyTorch script folder or a TorchScript model")
-    e.add_argument("run_id")
-    e.add_argument("--format", choices=FORMATS, default="script", help="script (default) or torchscript")
-    e.add_argument("--out", required=True, help="an empty or new folder to write into")
-    e.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
-
-
-def cmd_export(args: Any) -> int:
-    """`python -m nnlab export`: write the files and list them."""
-    from nnlab.store.runs import RunStore
-
-    store = RunStore(args.store)
-    if store.find(args.run_id) is None:
-        raise NNLabError(f"Run {args.run_id} is not in the store; `python -m nnlab runs` lists the runs.")
-    for path in export_run(store, args.run_id, args.format, Path(args.out)):
-        print(path)
-    return 0

@@ -1,4 +1,8 @@
-"""The background job manager: one per process, a FIFO queue, worker threads, stop at a batch boundary."""
+"""The background job manager: one per process, FIFO queues in lanes, worker threads, stop at a batch boundary.
+
+A lane is a queue with its own number of runs at once: the dashboard's runs share the lane "runs" (one at a time
+by default), and each sweep trains its trials in a lane of its own sized by its "trials at once", so a sweep's
+parallelism never reaches the other runs and a resumed sweep gets it back from its spec."""
 
 from __future__ import annotations
 
@@ -12,11 +16,12 @@ from collections.abc import Callable
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.liveness import Heartbeat
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.core.records import NOT_STARTED, RESUMABLE, USER_STOPPED, EpochRecord, RunRecord
 from nnlab.data.registry import check
 from nnlab.engine.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.engine.train import Callback, Trainer, resolve_device
+from nnlab.jobs.lanes import RUNS_LANE
 from nnlab.jobs.process import run_isolated
 from nnlab.jobs.ray.backend import RayBackend
 from nnlab.store.runs import RunStore
@@ -41,24 +46,27 @@ class _Observe(Callback):
 
 
 class JobManager:
-    """Runs queued runs in daemon threads, `concurrency` at a time (one per GPU by default), or hands them to a
-    Ray cluster (nnlab.core.placement) when the run's executor says so."""
+    """Runs queued runs in daemon threads, lane by lane (`concurrency` at a time in the lane "runs"), or hands
+    them to a Ray cluster when the run's placement says so."""
 
     def __init__(
         self,
         store: RunStore,
         concurrency: int = 1,
         leave_core: bool = True,
-        executor: Executor | None = None,
+        executor: Placement | None = None,
         isolate: bool = False,
     ):
-        self.store, self.concurrency, self.leave_core = store, concurrency, leave_core
+        self.store, self.leave_core = store, leave_core
         self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
         self.isolate = isolate  # train in a child process (the dashboard: its script runs keep their own GIL)
-        self._queue: deque[tuple[str, bool, EpochObserver | None]] = deque()
+        self._lanes: dict[str, int] = {RUNS_LANE: concurrency}  # lane -> runs at once
+        self._queue: deque[tuple[str, bool, EpochObserver | None, str]] = deque()  # every lane's, in order
         self._running: dict[str, StopFlag] = {}
+        self._busy: dict[str, str] = {}  # run id -> its lane, while a worker has it
         self._cv = threading.Condition()
         self._workers: list[threading.Thread] = []
+        self._idle: dict[str, int] = {}  # lane -> workers waiting for a run
         self._closed = False
         self._heartbeat: Heartbeat | None = None
         self.ray = RayBackend(store, PRUNED_REASON)
@@ -79,7 +87,7 @@ class JobManager:
     def _adopt(self) -> list[str]:
         taken = self.store.adopt_orphans(lambda run_id: not self.ray.is_active(run_id))  # Ray's driver has those
         for run_id in taken:  # resume=True: a run that was resumed before it was queued continues its checkpoint
-            self._enqueue(run_id, resume=True, observer=None)
+            self._enqueue(run_id, resume=True, observer=None, lane=RUNS_LANE)
         return taken
 
     def resume_all(self) -> list[str]:
@@ -90,24 +98,37 @@ class JobManager:
         return [r.run_id for r in runs]
 
     # -- public ---------------------------------------------------------------------------------
+    def set_lane(self, lane: str, concurrency: int) -> None:
+        """How many runs of `lane` train at once (a sweep's "trials at once"); other lanes are untouched."""
+        with self._cv:
+            self._lanes[lane] = max(1, concurrency)
+            self._cv.notify_all()
+
     def submit(
         self,
         cfg: RunConfig,
         observer: EpochObserver | None = None,
         run_id: str | None = None,
-        executor: Executor | None = None,
+        executor: Placement | None = None,
+        lane: str = RUNS_LANE,
     ) -> str:
-        """Validate, record as queued (or take the given queued record), queue it here or hand it to Ray
+        """Validate, record as queued (or take the given queued record), queue it in `lane` here or hand it to Ray
         (executor); returns the run id."""
         check(cfg)
         executor = executor or self.executor
         if cfg.precision == "bf16" and not (executor and executor.is_ray):  # a Ray worker checks its own device
             refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
         run_id = run_id or self.store.create(cfg)
-        self._dispatch(run_id, False, observer, executor)
+        self._dispatch(run_id, False, observer, executor, lane)
         return run_id
 
-    def resume(self, run_id: str, observer: EpochObserver | None = None, executor: Executor | None = None) -> str:
+    def resume(
+        self,
+        run_id: str,
+        observer: EpochObserver | None = None,
+        executor: Placement | None = None,
+        lane: str = RUNS_LANE,
+    ) -> str:
         """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there);
         returns what resuming does (from which epoch, and why when that is before the last recorded one)."""
         rec = self.store.get(run_id)
@@ -117,14 +138,16 @@ class JobManager:
             raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
         point = self.store.folder(run_id).resume_point(rec.epochs_done)  # before the run takes up its checkpoint
         self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor)
+        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor, lane)
         return point
 
-    def _dispatch(self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Executor | None) -> None:
+    def _dispatch(
+        self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Placement | None, lane: str
+    ) -> None:
         if executor is not None and executor.is_ray:
             self.ray.submit(run_id, executor, resume, observer)
         else:
-            self._enqueue(run_id, resume=resume, observer=observer)
+            self._enqueue(run_id, resume=resume, observer=observer, lane=lane)
 
     def stop(self, run_id: str, status: str = "stopped", reason: str = USER_STOPPED) -> str:
         """Stop a queued run at once or a running one at the next batch, ending as `status` with `reason` (a plain
@@ -157,10 +180,10 @@ class JobManager:
                 return True
         return self.ray.is_active(run_id)
 
-    def queued(self) -> list[str]:
-        """Run ids waiting, in order."""
+    def queued(self, lane: str | None = None) -> list[str]:
+        """Run ids waiting, in order (of one lane, or of every lane)."""
         with self._cv:
-            return [item[0] for item in self._queue]
+            return [item[0] for item in self._queue if lane is None or item[3] == lane]
 
     def running(self) -> list[str]:
         """Run ids a worker has taken (loading their data or training), oldest first."""
@@ -195,26 +218,42 @@ class JobManager:
             t.join(timeout)
 
     # -- workers --------------------------------------------------------------------------------
-    def _enqueue(self, run_id: str, resume: bool, observer: EpochObserver | None) -> None:
+    def _enqueue(self, run_id: str, resume: bool, observer: EpochObserver | None, lane: str) -> None:
         with self._cv:
             if self._closed:
                 raise NNLabError("The job manager is shutting down; start the run again after the restart.")
-            self._queue.append((run_id, resume, observer))
-            if len(self._workers) < self.concurrency:
-                t = threading.Thread(target=self._work, name=f"nnlab-worker-{len(self._workers)}", daemon=True)
+            self._lanes.setdefault(lane, 1)
+            self._queue.append((run_id, resume, observer, lane))
+            if not self._idle.get(lane):  # a worker per queued run; each ends when its lane has no more room
+                t = threading.Thread(target=self._work, args=(lane,), name=f"nnlab-{lane}-worker", daemon=True)
                 self._workers.append(t)
+                self._idle[lane] = self._idle.get(lane, 0) + 1
                 t.start()
-            self._cv.notify()
+            self._cv.notify_all()
 
-    def _next(self) -> tuple[str, bool, EpochObserver | None, StopFlag] | None:
+    def _take(self, lane: str) -> tuple[str, bool, EpochObserver | None] | None:
+        """The lane's next queued run when the lane has room for it."""
+        if sum(1 for v in self._busy.values() if v == lane) >= self._lanes.get(lane, 1):
+            return None
+        item = next((i for i in self._queue if i[3] == lane), None)
+        if item is None:
+            return None
+        self._queue.remove(item)
+        return item[:3]
+
+    def _next(self, lane: str) -> tuple[str, bool, EpochObserver | None, StopFlag] | None:
         with self._cv:
-            while not self._queue and not self._closed:
+            while not self._closed and (job := self._take(lane)) is None:
+                if not any(i[3] == lane for i in self._queue):  # nothing left to wait for: this worker ends
+                    self._idle[lane] -= 1
+                    return None
                 self._cv.wait()
             if self._closed:
                 return None
-            run_id, resume, observer = self._queue.popleft()
+            self._idle[lane] -= 1
+            run_id, resume, observer = job
             flag = StopFlag()
-            self._running[run_id] = flag
+            self._running[run_id], self._busy[run_id] = flag, lane
             return run_id, resume, observer, flag
 
     def _execute(self, run_id: str, resume: bool, observer: EpochObserver | None, flag: StopFlag) -> None:
@@ -233,8 +272,8 @@ class JobManager:
                 progress=None,
             )
 
-    def _work(self) -> None:
-        while (job := self._next()) is not None:
+    def _work(self, lane: str) -> None:
+        while (job := self._next(lane)) is not None:
             run_id, resume, observer, flag = job
             try:
                 if self.store.claim_queued(run_id):
@@ -242,3 +281,6 @@ class JobManager:
             finally:
                 with self._cv:
                     self._running.pop(run_id, None)
+                    self._busy.pop(run_id, None)
+                    self._idle[lane] += 1
+                    self._cv.notify_all()

@@ -20,10 +20,12 @@ from typing import Any
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.fitted import AUTO_EPOCHS
+from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.liveness import Heartbeat
-from nnlab.core.placement import make_executor
+from nnlab.core.placement import make_placement
 from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.data.registry import check, validate
+from nnlab.jobs.lanes import sweep_lane
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.space import Dim, bad_input, check_budget, check_space
@@ -64,14 +66,28 @@ def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) ->
     if objective != "val_loss" and (objective == "val_rmse") != (kind == "series"):
         fits = "val_rmse" if kind == "series" else "val_accuracy"
         raise bad_input(f"Objective {objective} does not fit {base.dataset} ({kind} data); use val_loss or {fits}.")
-    for name, low in (("parallel", 1), ("seeds", 1), ("time_limit", 0)):
-        if options.get(name, low) < low:
-            raise bad_input(f"{name.replace('_', ' ').capitalize()} must be at least {low} (got {options[name]}).")
+    if options.get("parallel") is None:  # one trial per GPU, else one
+        options["parallel"] = default_parallel()
+    for name, low, high in (("parallel", 1, MAX_PARALLEL), ("seeds", 1, MAX_SEEDS), ("time_limit", 0, None)):
+        value, words = options.get(name, low), name.replace("_", " ").capitalize()
+        if value < low:
+            raise bad_input(f"{words} must be at least {low} (got {value}).")
+        if high is not None and value > high:
+            raise bad_input(f"{words} must be at most {high} (got {value}).")
+    if trials is not None and trials > MAX_TRIALS:
+        raise bad_input(f"Trials must be at most {MAX_TRIALS} (got {trials}).")
     n = check_budget(dims, strategy, trials)
     seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
-    runs_on = make_executor(options.pop("executor", None), options.pop("ray_address", None))
+    runs_on = make_placement(options.pop("executor", None), options.pop("ray_address", None))
     where = {"executor": runs_on.kind, "ray_address": runs_on.address}
     return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **where, **options)
+
+
+def default_parallel() -> int:
+    """Trials at once when none is given: one per GPU, else one."""
+    import torch
+
+    return max(1, torch.cuda.device_count())
 
 
 def run_value(rec: RunRecord, objective: str) -> float | None:
@@ -182,6 +198,8 @@ class SweepDriver:
         # the sweep's own choice (the Sweep page's "Where to train"); a local sweep trains where the manager does
         self.executor = self.spec.runs_on if self.spec.executor == "ray" else None
         self.reporters: dict[str, int] = {}  # run id -> trial id, for the run of each trial that feeds the pruner
+        self.lane = sweep_lane(sweep_id)  # its trials queue here, `parallel` at a time, apart from other runs
+        manager.set_lane(self.lane, self.spec.parallel)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SweepRecord:
@@ -277,9 +295,10 @@ class SweepDriver:
             self.reporters[run_id] = trial_id
         observer = self.observe if reports else None
         if resume:
-            self.manager.resume(run_id, observer, self.executor)
+            self.manager.resume(run_id, observer, self.executor, lane=self.lane)
         else:
-            self.manager.submit(self.store.get(run_id).config, observer, run_id=run_id, executor=self.executor)
+            cfg = self.store.get(run_id).config
+            self.manager.submit(cfg, observer, run_id=run_id, executor=self.executor, lane=self.lane)
 
     def observe(self, run_id: str, record: EpochRecord) -> bool:
         """The JobManager's epoch observer: report the epoch's value to Optuna; True when its pruner says prune."""

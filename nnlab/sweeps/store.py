@@ -14,7 +14,7 @@ from pathlib import Path
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.liveness import identity, owner_alive
-from nnlab.core.placement import Executor, make_executor
+from nnlab.core.placement import Placement, make_placement
 from nnlab.store.runs import RunStore, new_run_id
 from nnlab.sweeps.space import Dim
 
@@ -58,9 +58,9 @@ class SweepSpec:
         return OBJECTIVES[self.objective]
 
     @property
-    def runs_on(self) -> Executor:
+    def runs_on(self) -> Placement:
         """The executor the sweep's trials train on."""
-        return make_executor(self.executor, self.ray_address if self.executor == "ray" else None)
+        return make_placement(self.executor, self.ray_address if self.executor == "ray" else None)
 
     def to_json(self) -> str:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("base", "dims")}

@@ -1,5 +1,5 @@
-"""The only part of nnlab that imports Streamlit: the process-wide store and job manager, opening a page,
-and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
+"""The only part of nnlab that imports Streamlit: the process-wide lab (every action that changes state goes
+through it), opening a page, and widgets shared by the pages (session-state keys are in nnlab.ui.keys)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from nnlab.cli.flags import in_form_words
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.notes import DataNotes
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
-from nnlab.jobs.manager import JobManager
+from nnlab.lab import Lab
 from nnlab.store.runs import RunStore, default_home
-from nnlab.store.unpacked import clean_workspace
 from nnlab.ui.auth import require_password
 from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
 
@@ -86,22 +85,18 @@ TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py
 
 
 @st.cache_resource(show_spinner=False)
-def _manager(home: str) -> JobManager:
-    # Runs train in child processes so the pages' script runs never slow them (NNLAB_ISOLATE=0: in threads here).
-    jobs = JobManager(RunStore(home), isolate=os.environ.get("NNLAB_ISOLATE", "1") != "0")
-    jobs.take_over()  # queued runs of the previous server start on their own
-    clean_workspace(jobs.store)  # archives unpacked for runs deleted since, or for previews never started
-    return jobs
+def _lab(home: str) -> Lab:
+    return Lab.for_dashboard(home)
 
 
-def manager() -> JobManager:
-    """The one job manager of this server process (shared by every session and tab)."""
-    return _manager(str(os.path.abspath(default_home())))
+def lab() -> Lab:
+    """The one lab of this server process (shared by every session and tab): every action goes through it."""
+    return _lab(str(os.path.abspath(default_home())))
 
 
 def store() -> RunStore:
-    """The run store the manager writes to."""
-    return manager().store
+    """The run store the lab writes to (for reading)."""
+    return lab().store
 
 
 def _entry_point_skipped() -> bool:
@@ -203,22 +198,20 @@ def show_error(exc: NNLabError | str) -> None:
     st.error(md(in_form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
 
 
-def submit_run(cfg: RunConfig, message: str, executor: Executor | None = None) -> str | None:
-    """Queue cfg (here, or on Ray per executor) and leave `message` (with {run_id}) for the next page run; None
-    after showing why not."""
+def start_runs(
+    cfg: RunConfig,
+    seeds: int = 1,
+    placement: Placement | None = None,
+    name: str = "",
+    note: str = "",
+    message: str = "",
+) -> str | None:
+    """Start cfg (K seeds of it) through the lab and leave its sentence for the next page run (`message`, with
+    {run_id}, instead when the run starts at once); the first run's id, or None after showing why not."""
     try:
-        run_id = manager().submit(cfg, executor=executor)
+        started = lab().start(cfg, seeds, placement, name, note)
     except NNLabError as exc:
         show_error(exc)
         return None
-    place = queue_place(run_id)
-    if place and "{run_id}" in message:  # a run's own message: it waits, say so, not "started"
-        message = f"Run {{run_id}} is queued: number {place} in line; it starts when the runs ahead of it end."
-    flash(message.format(run_id=run_id))
-    return run_id
-
-
-def queue_place(run_id: str) -> int:
-    """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting in this server."""
-    waiting = manager().queued()
-    return waiting.index(run_id) + 1 if run_id in waiting else 0
+    flash(message.format(run_id=started.run_id) if message and not started.place and seeds == 1 else started.message)
+    return started.run_id

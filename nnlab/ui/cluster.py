@@ -6,15 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.core.errors import NNLabError
-from nnlab.core.placement import Executor, default_address, make_executor
-from nnlab.jobs.ray.backend import cluster_info
-from nnlab.ui import store
+from nnlab.core.placement import Placement, default_address, make_placement
+from nnlab.ui import lab
 from nnlab.ui.keys import KEY_RAY_ADDRESS, KEY_WHERE
 
 WHERE = {"local": "This machine", "ray": "Ray cluster"}
 
 
-def executor_picker() -> tuple[Executor | None, str]:
+def executor_picker() -> tuple[Placement | None, str]:
     """The executor the form asks for, or (None, the problem in one sentence)."""
     kind = st.radio(  # a radio wraps in a narrow column, where a segmented control is cut off
         "Where to train",
@@ -26,7 +25,7 @@ def executor_picker() -> tuple[Executor | None, str]:
         "results come back here. Runs on a cluster keep training when the dashboard restarts.",
     )
     if kind != "ray":
-        return Executor(), ""
+        return Placement(), ""
     address = st.text_input(
         "Ray address",
         value=default_address(),
@@ -36,7 +35,7 @@ def executor_picker() -> tuple[Executor | None, str]:
         "Empty starts a local Ray instance. Token authentication: see the README, Scaling out.",
     )
     try:
-        executor = make_executor("ray", address)
+        executor = make_placement("ray", address)
     except NNLabError as exc:
         return None, str(exc)
     st.caption(
@@ -47,7 +46,7 @@ def executor_picker() -> tuple[Executor | None, str]:
 
 def cluster_card() -> None:
     """A card per Ray cluster nnlab is connected to (a live driver): nodes, CPUs, GPUs and runs."""
-    for info in cluster_info(store()):
+    for info in lab().clusters():
         if "nodes" not in info:
             continue
         with st.container(border=True):

@@ -10,21 +10,20 @@ from typing import Any
 import streamlit as st
 import torch
 
-from nnlab.analysis.groups import group_id, seed_configs
-from nnlab.analysis.naming import default_name
 from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import DataFacts
 from nnlab.core.fitted import fit_to_data
+from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.notes import data_notes
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
 from nnlab.engine.precision import run_bf16_check
 from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
-from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, store, submit_run
+from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, start_runs, store
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui
 from nnlab.ui.fields import (
@@ -54,7 +53,6 @@ from nnlab.ui.weights import weights_problem
 from nnlab.views.plots import lr_figure
 
 UPLOAD_LIMIT_MB = 200
-MAX_SEEDS = 10  # runs one Start may queue as a group
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
 TODO = "To do: "  # marks a problem that is only a missing input (shown as a hint, not an error)
 FILE_HINTS = {
@@ -384,20 +382,10 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig, seeds: int = 1, executor: Executor | None = None) -> None:
-    """Submit the run (or one run per seed, a group), here or on Ray per executor, and show the first one's live
-    view (its id goes into the URL)."""
-    title = md(default_name(cfg))
-    where = f" on {executor.where}" if executor and executor.is_ray else ""
-    if seeds > 1:
-        message = (
-            f"{seeds} runs queued{where}: {title} with seeds {cfg.seed} to {cfg.seed + seeds - 1}, "
-            f"group {group_id(cfg)}; this is the first (Compare shows their mean with a band)."
-        )
-        ids = [submit_run(c, message, executor) for c in seed_configs(cfg, seeds)]
-        run_id = ids[0] if all(ids) else None
-    else:
-        run_id = submit_run(cfg, f"Run {{run_id}} started{where}: {title}.", executor)
+def start_run(cfg: RunConfig, seeds: int = 1, placement: Placement | None = None) -> None:
+    """Start the run (or one run per seed, a group), here or on Ray, and show the first one's live view (its id
+    goes into the URL)."""
+    run_id = start_runs(cfg, seeds, placement)
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()

@@ -9,7 +9,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.text import format_duration
 from nnlab.engine.preflight import Estimate, Estimates
 from nnlab.store.runs import RunRecord
-from nnlab.ui import md, store
+from nnlab.ui import lab, md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
 POLL_S = 1.0
@@ -106,17 +106,15 @@ def start_warning(est: Estimate | None) -> None:
 # -- Results: the run handed over ---------------------------------------------------------------------
 def export_downloads(rec: RunRecord) -> None:
     """Download the run as a plain PyTorch script folder and as a TorchScript model, each zipped."""
-    from nnlab.export import export_problem, export_zip
-
     c1, c2 = st.columns(2)
     for col, fmt, label, help_text in (
         (c1, "script", "Code (train.py folder, zip)", "train.py, config.json and the data: trains without nnlab."),
         (c2, "torchscript", "TorchScript model (zip)", "The trained model for torch.jit.load, and its preprocessing."),
     ):
-        problem = export_problem(store(), rec.run_id, fmt)
+        problem = lab().export_problem(rec.run_id, fmt)
         col.download_button(
             f"⬇️ {label}",
-            lambda fmt=fmt: export_zip(store(), rec.run_id, fmt),
+            lambda fmt=fmt: lab().export_zip(rec.run_id, fmt),
             file_name=f"nnlab-{rec.run_id}-{fmt}.zip",
             mime="application/zip",
             key=f"dl_export_{fmt}",

@@ -15,7 +15,7 @@ from nnlab.data import DATASETS
 from nnlab.data.registry import make_config
 from nnlab.engine.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, manager, show_error, status_label, store, submit_run
+from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, lab, show_error, start_runs, status_label, store
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
@@ -67,7 +67,9 @@ def first_model_card() -> None:
 
 def start_first_model(cfg: RunConfig) -> None:
     """Submit the default run and go to its live view on the Train page."""
-    run_id = submit_run(cfg, f"Run {{run_id}} started: {default_name(cfg)}. The curves grow as each epoch ends.")
+    run_id = start_runs(
+        cfg, message=f"Run {{run_id}} started: {default_name(cfg)}. The curves grow as each epoch ends."
+    )
     if run_id:
         go(TRAIN_PAGE, run_id)
 
@@ -130,7 +132,7 @@ def resume_all() -> None:
         label, key=KEY_RESUME_ALL, icon=":material/play_arrow:", help="Each continues from its last checkpoint."
     ):
         try:
-            ids = manager().resume_all()
+            ids = lab().resume_all()
         except NNLabError as exc:
             show_error(exc)
             return

@@ -10,7 +10,7 @@ from nnlab.analysis.naming import run_name
 from nnlab.core.errors import NNLabError
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
-from nnlab.ui import flash, manager, store
+from nnlab.ui import flash, lab, store
 
 KEY_STOP_ALL, KEY_DELETE = "manage_stop_all", "manage_delete_selected"
 
@@ -40,7 +40,7 @@ def _records(ids: list[str]) -> list[RunRecord]:
 
 def queue_panel() -> None:
     """The runs training and waiting in this server, in order, and a button that stops them all."""
-    running, waiting = _records(manager().running()), _records(manager().queued())
+    running, waiting = _records(lab().running()), _records(lab().queued())
     if not running and not waiting:
         return
     st.subheader("Queue", anchor=False)
@@ -49,7 +49,7 @@ def queue_panel() -> None:
     with st.popover(f"Stop all ({len(running) + len(waiting)})", icon=":material/stop_circle:"):
         st.write("Stop the running run at its next batch and take every waiting run off the queue?")
         if st.button("Yes, stop them all", key=KEY_STOP_ALL, type="primary"):
-            count = manager().stop_all()
+            count = lab().stop_all()
             flash(f"Stopped {plural(count, 'run')}: the waiting ones left the queue, the running one stops now.")
             st.rerun()
 
@@ -64,11 +64,8 @@ def delete_selected(selected: list[RunRecord]) -> None:
         also = f" ({plural(kept, 'queued or running run')} left alone: stop it first)" if kept else ""
         st.write(f"Delete {plural(len(gone), 'run')} with their checkpoints and results{also}? This cannot be undone.")
         if st.button("Yes, delete them", key=KEY_DELETE, type="primary"):
-            for rec in gone:
-                try:
-                    store().delete(rec.run_id)
-                except NNLabError as exc:
-                    flash(str(exc), "error")
-                    st.rerun()
-            flash(f"Deleted {plural(len(gone), 'run')}.")
+            try:
+                flash(lab().delete([rec.run_id for rec in gone]))
+            except NNLabError as exc:
+                flash(str(exc), "error")
             st.rerun()

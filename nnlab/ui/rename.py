@@ -7,9 +7,9 @@ import streamlit as st
 
 from nnlab.analysis.naming import default_name, run_name
 from nnlab.core.errors import NNLabError
-from nnlab.core.naming import MAX_NAME, MAX_NOTE, clean
+from nnlab.core.naming import MAX_NAME, MAX_NOTE
 from nnlab.core.records import RunRecord
-from nnlab.ui import flash, md, show_error, status_badge, store
+from nnlab.ui import flash, lab, md, show_error, status_badge
 from nnlab.ui.keys import KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE
 
 
@@ -56,11 +56,9 @@ def rename_popover(rec: RunRecord) -> None:
 
 def save(rec: RunRecord, name: str, note: str) -> None:
     """Store the typed name and note (the default name typed back means none) and show the page again."""
-    name, note = clean(name, note)
     try:
-        store().rename(rec.run_id, "" if name == default_name(rec.config) else name, note)
+        flash(lab().rename(rec.run_id, name, note))
     except NNLabError as exc:
         show_error(exc)
         return
-    flash(f"Saved the name and note of run {rec.run_id}.")
     st.rerun()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from nnlab.analysis.runs_table import filter_runs
 from nnlab.core.records import RunRecord
-from nnlab.ui import TRAIN_PAGE, go, submit_run
+from nnlab.ui import TRAIN_PAGE, go, start_runs
 from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_GROUP_TABLE, KEY_GROUPED, KEY_SCORE_DATASET, KEY_TABLE
 
 _COLUMNS = {
@@ -73,7 +73,7 @@ def rerun_ui(rec: RunRecord) -> None:
         st.rerun()
     if yes.button("Yes, queue it", type="primary", key="compare_rerun_yes"):
         st.session_state.pop(KEY_CONFIRM, None)
-        run_id = submit_run(rec.config, f"Run {{run_id}} queued with the config of {rec.run_id}.")
+        run_id = start_runs(rec.config, message=f"Run {{run_id}} queued with the config of {rec.run_id}.")
         if run_id is not None:
             go(TRAIN_PAGE, run_id)
 

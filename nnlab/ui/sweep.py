@@ -12,7 +12,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.text import format_duration
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
-from nnlab.ui import manager, show_error, store
+from nnlab.ui import lab, show_error, store
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import TODO, form_inputs, side_by_side
 
@@ -183,12 +183,6 @@ def measured_total(spec: SweepSpec, runs: int) -> None:
 
 def start_sweep(spec: SweepSpec) -> None:
     """Record the sweep, drive it in the server, and show it (its id goes into the URL)."""
-    from nnlab.sweeps.driver import start_in_thread
-    from nnlab.sweeps.store import SweepStore
-
-    jobs = manager()
-    jobs.concurrency = max(jobs.concurrency, spec.parallel)  # the manager starts workers up to this
-    sweep_id = SweepStore(jobs.store).create(spec)
-    start_in_thread(jobs, sweep_id)
+    sweep_id = lab().start_sweep(spec)  # its trials train `parallel` at a time in a queue of their own
     st.query_params[QUERY_SWEEP] = sweep_id
     st.rerun()

@@ -18,12 +18,12 @@ from nnlab.ui import (
     TRAIN_PAGE,
     flash,
     go,
-    manager,
+    lab,
     md,
     show_error,
+    start_runs,
     status_badge,
     store,
-    submit_run,
 )
 from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEGY_LABELS
 
@@ -73,13 +73,11 @@ def actions(rec: SweepRecord) -> None:
     running = rec.status in ACTIVE_SWEEPS
     if cols[0].button("Stop", icon=":material/stop:", key="sw_stop", disabled=not running,
                       help="Stop the running trials now (they can resume) and start no more."):  # fmt: skip
-        sweeps().request(rec.sweep_id, "stop")
-        flash("The sweep stops its running trials at the end of their current batch.", "info")
+        flash(lab().stop_sweep(rec.sweep_id), "info")
         st.rerun()
     if cols[1].button("Pause", icon=":material/pause:", key="sw_pause", disabled=not running,
                       help="Let the running trials finish and start no more until you resume."):  # fmt: skip
-        sweeps().request(rec.sweep_id, "pause")
-        flash("The sweep pauses once its running trials finish.", "info")
+        flash(lab().pause_sweep(rec.sweep_id), "info")
         st.rerun()
     if cols[2].button("Resume", icon=":material/play_arrow:", key="sw_resume",
                       disabled=running or rec.status not in RESUMABLE_SWEEPS or rec.status == "finished"):  # fmt: skip
@@ -96,13 +94,8 @@ def actions(rec: SweepRecord) -> None:
 
 def resume(sweep_id: str, rerun_failed: bool) -> None:
     """Drive the sweep again in the server (after queueing its failed trials again if asked)."""
-    from nnlab.sweeps.driver import rerun_failed_trials, start_in_thread
-
     try:
-        if rerun_failed:
-            n = rerun_failed_trials(store(), sweep_id)
-            flash(f"{n} failed trial(s) queued again.", "info")
-        start_in_thread(manager(), sweep_id)
+        flash(lab().resume_sweep(sweep_id, rerun_failed), "info")
     except NNLabError as exc:
         show_error(exc)
         return
@@ -150,7 +143,9 @@ def train_longer(cfg: Any) -> None:
     from nnlab.core.config import RANGES
 
     epochs = min(cfg.epochs * 2, int(RANGES["epochs"].bounds(cfg.expert)[1]))
-    run_id = submit_run(cfg.replace(epochs=epochs), f"Run {{run_id}} trains the best config for {epochs} epochs.")
+    run_id = start_runs(
+        cfg.replace(epochs=epochs), message=f"Run {{run_id}} trains the best config for {epochs} epochs."
+    )
     if run_id:
         go(TRAIN_PAGE, run_id)
 

@@ -20,9 +20,8 @@ from nnlab.ui import (
     data_notes_ui,
     flash,
     go,
-    manager,
+    lab,
     md,
-    queue_place,
     show_error,
     store,
 )
@@ -118,7 +117,7 @@ def results_button(rec: RunRecord) -> None:
 def stop_button(rec: RunRecord) -> None:
     """Stop at the next batch (a queued run leaves the queue at once)."""
     if st.button("Stop", key="tr_stop", icon=":material/stop_circle:", help="Stop at the end of the current batch."):
-        message = manager().stop(rec.run_id)
+        message = lab().stop(rec.run_id)
         if rec.status == "queued":
             flash(message, "info")
             st.rerun()
@@ -129,7 +128,7 @@ def resume_button(rec: RunRecord) -> None:
     """Continue an interrupted or stopped run from its last checkpoint."""
     if st.button("Resume", key="tr_resume", icon=":material/play_arrow:", help="Continue from the last checkpoint."):
         try:
-            flash(manager().resume(rec.run_id))
+            flash(lab().resume(rec.run_id))
         except NNLabError as exc:
             flash(str(exc), "error")
         st.rerun()
@@ -164,7 +163,7 @@ def delete_button(rec: RunRecord) -> None:
         st.write(f"Delete run {rec.run_id} with its checkpoints and results? This cannot be undone.")
         if st.button("Yes, delete it", key="tr_delete_confirm", type="primary"):
             try:
-                store().delete(rec.run_id)
+                lab().delete([rec.run_id])
             except NNLabError as exc:
                 show_error(exc)
                 return
@@ -203,10 +202,10 @@ def status_panel(rec: RunRecord) -> None:
 
 def queue_text(run_id: str) -> str:
     """Where a queued run stands: its place in line and the runs it waits for, or that it is starting."""
-    place = queue_place(run_id)
+    place = lab().queue_place(run_id)
     if not place:
         return "Starting: loading the data and building the model…"
-    running = [r for r in (store().find(i) for i in manager().running()) if r is not None]
+    running = [r for r in (store().find(i) for i in lab().running()) if r is not None]
     # names as typed: the caller escapes the whole sentence once
     now = ", ".join(f"{r.run_id} ({run_name(r)})" for r in running) or "the run before it"
     ahead = f" and {plural(place - 1, 'queued run')} before it" if place > 1 else ""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core.liveness import pid_alive
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.core.records import EpochRecord
 from nnlab.store.runs import RunStore
 
@@ -78,7 +78,7 @@ class RayTable:
         sql = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='ray_runs'"
         return self._conn().execute(sql).fetchone() is not None
 
-    def add(self, run_id: str, executor: Executor, resume: bool) -> None:
+    def add(self, run_id: str, executor: Placement, resume: bool) -> None:
         """Hand a queued run to the driver of executor.address."""
         self._conn().executescript(_SCHEMA)
         self._conn().execute(
@@ -211,7 +211,7 @@ class RayBackend:
         self._observing: set[str] = set()  # runs whose observer has epochs still to see
         self._checked: dict[str, float] = {}  # address -> when its driver was last seen alive
 
-    def submit(self, run_id: str, executor: Executor, resume: bool, observer: EpochObserver | None = None) -> None:
+    def submit(self, run_id: str, executor: Placement, resume: bool, observer: EpochObserver | None = None) -> None:
         """Hand a queued run to the driver of executor.address (starting it when needed); the observer sees each
         epoch here, on the dashboard's side, as it reaches the store."""
         self.table.add(run_id, executor, resume)
@@ -220,10 +220,10 @@ class RayBackend:
             self._observing.add(run_id)
             threading.Thread(target=self._observe, args=(run_id, observer), daemon=True, name="nnlab-ray-obs").start()
 
-    def previous(self, run_id: str) -> Executor | None:
+    def previous(self, run_id: str) -> Placement | None:
         """The Ray executor a run last trained on, or None when it never went to Ray."""
         row = self.table.get(run_id)
-        return Executor("ray", row.address, row.shared) if row else None
+        return Placement("ray", row.address, row.shared) if row else None
 
     def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> bool:
         """Ask the driver to stop a run at its next batch, ending as `status`; False when not an active Ray run."""

@@ -19,7 +19,7 @@ from typing import Any
 import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
-from nnlab.core.placement import Executor
+from nnlab.core.placement import Placement
 from nnlab.core.records import ACTIVE, NOT_STARTED, USER_STOPPED, EpochRecord
 from nnlab.jobs.ray.backend import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
 from nnlab.jobs.ray.lifeline import Lifeline, answers
@@ -55,7 +55,7 @@ class Driver:
 
     def __init__(self, store: RunStore, address: str):
         self.store, self.table, self.address = store, RayTable(store), address
-        self.where = Executor("ray", address).where
+        self.where = Placement("ray", address).where
         self.monitors: dict[str, Monitor] = {}
         self.worker_cls: Any = None
         self.lifeline: Lifeline | None = None

@@ -1,0 +1,38 @@
+"""Handing a run over: export it as a plain PyTorch script folder or a TorchScript model (to a folder, or zipped
+for a download), or say in one sentence why it cannot be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nnlab.core.errors import NNLabError
+
+if TYPE_CHECKING:
+    from nnlab.store.runs import RunStore
+
+
+class HandoverActions:
+    """Mixed into Lab: export."""
+
+    store: RunStore
+
+    def export(self, run_id: str, fmt: str, out: str | Path) -> list[Path]:
+        """Write the run in format `fmt` into the empty or new folder `out`; returns the files written."""
+        from nnlab.export import export_run
+
+        if self.store.find(run_id) is None:
+            raise NNLabError(f"Run {run_id} is not in the store; `python -m nnlab runs` lists the runs.")
+        return export_run(self.store, run_id, fmt, Path(out))
+
+    def export_zip(self, run_id: str, fmt: str) -> bytes:
+        """The export of a run in format `fmt`, zipped in memory (a download)."""
+        from nnlab.export import export_zip
+
+        return export_zip(self.store, run_id, fmt)
+
+    def export_problem(self, run_id: str, fmt: str) -> str | None:
+        """Why the run cannot be exported in format `fmt` (one sentence), or None."""
+        from nnlab.export import export_problem
+
+        return export_problem(self.store, run_id, fmt)

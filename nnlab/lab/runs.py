@@ -1,0 +1,130 @@
+"""Run actions: start (one config, K seeds, a placement, a name and a note), resume, stop, delete, rename."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nnlab.analysis.groups import group_id, seed_configs
+from nnlab.analysis.naming import default_name
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.limits import MAX_SEEDS
+from nnlab.core.naming import clean
+from nnlab.core.placement import Placement
+from nnlab.core.text import plural
+from nnlab.jobs.lanes import RUNS_LANE, sweep_lane
+
+if TYPE_CHECKING:
+    from nnlab.jobs.manager import JobManager
+    from nnlab.store.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a start did: the runs it queued (the first one's live view is the one to show) and a sentence."""
+
+    run_ids: tuple[str, ...]
+    message: str
+    place: int = 0  # where the first run waits in line (1: next), 0 when it started at once or went to Ray
+
+    @property
+    def run_id(self) -> str:
+        return self.run_ids[0]
+
+
+def check_seeds(seeds: int) -> int:
+    """The one bound on seeds, for every front end: 1 to MAX_SEEDS."""
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise NNLabError(f"--seeds must be from 1 to {MAX_SEEDS} (got {seeds}): each seed is a whole run.")
+    return seeds
+
+
+class RunActions:
+    """Mixed into Lab: the actions on single runs and seed groups."""
+
+    store: RunStore
+    jobs: JobManager
+
+    def prepare(self, cfg: RunConfig, seeds: int = 1) -> list[RunConfig]:
+        """The configs a start would queue (one per seed), checked; ConfigError or NNLabError says why not.
+        Nothing is recorded: a refused start leaves no run behind."""
+        from nnlab.data.registry import check  # the registries import torch; listing runs does not
+
+        check(cfg)
+        return seed_configs(cfg, check_seeds(seeds))
+
+    def start(
+        self, cfg: RunConfig, seeds: int = 1, placement: Placement | None = None, name: str = "", note: str = ""
+    ) -> Started:
+        """Queue cfg (K seeds of it: one group) to train in the background, here or where `placement` says."""
+        configs = self.prepare(cfg, seeds)
+        name, note = clean(name, note)
+        ids = tuple(self._queue(c, placement, name, note) for c in configs)
+        return Started(ids, self.start_message(cfg, ids, placement), self.queue_place(ids[0]))
+
+    def _queue(self, cfg: RunConfig, placement: Placement | None, name: str, note: str) -> str:
+        run_id = self.store.create(cfg, name=name, note=note)
+        try:
+            self.jobs.submit(cfg, run_id=run_id, executor=placement)
+        except NNLabError:
+            self.store.delete(run_id)  # refused on submit (bf16 on this machine): no run is left behind
+            raise
+        return run_id
+
+    def start_message(self, cfg: RunConfig, ids: tuple[str, ...], placement: Placement | None) -> str:
+        """'Run … started: MLP on wine.csv.', or where it waits in line, or the group it starts (plain text)."""
+        where = f" on {placement.where}" if placement and placement.is_ray else ""
+        title = default_name(cfg)
+        if len(ids) > 1:
+            return (
+                f"{len(ids)} runs queued{where}: {title} with seeds {cfg.seed} to {cfg.seed + len(ids) - 1}, "
+                f"group {group_id(cfg)}; this is the first (Compare shows their mean with a band)."
+            )
+        place = self.queue_place(ids[0])
+        if place:
+            return f"Run {ids[0]} is queued: number {place} in line; it starts when the runs ahead of it end."
+        return f"Run {ids[0]} started{where}: {title}."
+
+    def queue_place(self, run_id: str) -> int:
+        """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting here."""
+        rec = self.store.find(run_id)
+        lane = sweep_lane(rec.sweep_id) if rec is not None and rec.sweep_id else RUNS_LANE
+        waiting = self.jobs.queued(lane)
+        return waiting.index(run_id) + 1 if run_id in waiting else 0
+
+    def resume(self, run_id: str) -> str:
+        """Queue an interrupted, stopped or failed run to continue from its last checkpoint, where it was placed;
+        returns what resuming does (from which epoch, and why when that is before the last recorded one)."""
+        return self.jobs.resume(run_id)
+
+    def resume_all(self) -> list[str]:
+        """Queue every interrupted run (not a sweep's trial: its sweep resumes it), oldest first."""
+        return self.jobs.resume_all()
+
+    def stop(self, run_id: str) -> str:
+        """Stop a queued run at once or a running one at its next batch; says what happened."""
+        return self.jobs.stop(run_id)
+
+    def stop_all(self) -> int:
+        """Empty the queue and stop every running run at its next batch; returns how many."""
+        return self.jobs.stop_all()
+
+    def delete(self, run_ids: list[str]) -> str:
+        """Delete runs that are not queued or running, with their files; says how many (and which were kept)."""
+        gone, kept = [], []
+        for run_id in run_ids:
+            if self.jobs.is_active(run_id) or self.store.get(run_id).active:
+                kept.append(run_id)
+                continue
+            self.store.delete(run_id)
+            gone.append(run_id)
+        left = f"; {plural(len(kept), 'queued or running run')} left alone (stop it first)" if kept else ""
+        return f"Deleted {plural(len(gone), 'run')}{left}."
+
+    def rename(self, run_id: str, name: str, note: str) -> str:
+        """Keep a typed name (the default name typed back means none) and note; says so."""
+        name, note = clean(name, note)
+        rec = self.store.get(run_id)
+        self.store.rename(run_id, "" if name == default_name(rec.config) else name, note)
+        return f"Saved the name and note of run {run_id}."
