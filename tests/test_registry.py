@@ -1,77 +1,18 @@
-"""The registries own their specs: which datasets an architecture fits follows from its input spec,
-data preparation reads that spec, and the import graph of nnlab has no cycle."""
+"""The registries own their specs: which datasets an architecture fits follows from its input spec, data
+preparation reads that spec, and the config imports nothing of nnlab (the layers: tests/test_layers.py)."""
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
-from pathlib import Path
 
 from nnlab.data import DATASETS, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.models import MODELS, InputSpec
-
-NNLAB = Path(__file__).resolve().parents[1] / "nnlab"
-
-
-def _module(path: Path) -> str:
-    parts = list(path.relative_to(NNLAB.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path) -> set[str]:
-    """Every nnlab module path names, at module level and inside functions alike."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
-    return {n for n in names if n.split(".")[0] == "nnlab"}
-
-
-def _graph() -> dict[str, set[str]]:
-    files = {_module(p): p for p in NNLAB.rglob("*.py")}
-
-    def resolve(name: str) -> str:
-        while name not in files:
-            name = name.rpartition(".")[0]
-        return name
-
-    graph = {m: {resolve(n) for n in _imports(p)} - {m} for m, p in files.items()}
-    for m, p in files.items():  # a package re-exporting its own submodules is not a dependency of theirs
-        if p.name == "__init__.py":
-            graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
-    return graph
-
-
-def _cycle(graph: dict[str, set[str]]) -> list[str]:
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(m: str, path: list[str]) -> list[str]:
-        state[m] = 1
-        for t in sorted(graph[m]):
-            if state.get(t) == 1:
-                return path[path.index(t) :] + [t]
-            if t not in state and (found := visit(t, path + [t])):
-                return found
-        state[m] = 2
-        return []
-
-    for m in sorted(graph):
-        if m not in state and (found := visit(m, [m])):
-            return found
-    return []
-
-
-def test_the_import_graph_of_nnlab_has_no_cycle():
-    graph = _graph()
-    assert _cycle(graph) == []
-    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]  # the check itself works
+from tests.test_layers import graph
 
 
 def test_config_is_a_leaf():
-    assert _graph()["nnlab.core.config"] <= {"nnlab.core.errors"}
+    assert graph()["nnlab.core.config"] <= {"nnlab.core.errors"}
 
 
 def test_the_architectures_a_dataset_fits_follow_their_input_specs():

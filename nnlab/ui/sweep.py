@@ -9,6 +9,7 @@ import streamlit as st
 
 from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.core.errors import NNLabError
+from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.text import format_duration
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
@@ -114,14 +115,16 @@ def search_inputs(base: RunConfig, kind: str) -> dict[str, Any]:
         strategy = st.selectbox("Strategy", STRATEGIES, format_func=STRATEGY_LABELS.get, key="sw_strategy",
                                 help="TPE learns from the trials so far; a grid tries every combination.")  # fmt: skip
         trials = st.number_input(
-            "Trials", 1, 500, 12, key="sw_trials_n", help="Configs to try (a grid's size at most)."
+            "Trials", 1, MAX_TRIALS, 12, key="sw_trials_n", help="Configs to try (a grid's size at most)."
         )
         pruner = st.selectbox("Pruning", PRUNERS, format_func=PRUNER_LABELS.get, key="sw_pruner",
                               help="Stop hopeless trials early, judged on each epoch's validation value.")  # fmt: skip
     with right:
         objective = st.selectbox("Objective", objectives, format_func=OBJECTIVE_LABELS.get, key="sw_objective")
-        parallel = st.number_input("Trials at once", 1, 16, 1, key="sw_parallel", help="1 on a CPU; one per GPU.")
-        seeds = st.number_input("Seeds per trial", 1, 10, 1, key="sw_seeds",
+        parallel = st.number_input(
+            "Trials at once", 1, MAX_PARALLEL, 1, key="sw_parallel", help="1 on a CPU; one per GPU."
+        )
+        seeds = st.number_input("Seeds per trial", 1, MAX_SEEDS, 1, key="sw_seeds",
                                 help="Each config trains with this many seeds; its value is their mean.")  # fmt: skip
         minutes = st.number_input("Time limit (minutes, 0: none)", 0, 10_000, 0, key="sw_minutes")
     options = {"strategy": strategy, "pruner": pruner, "objective": objective, "parallel": int(parallel)}
