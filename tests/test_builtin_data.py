@@ -24,13 +24,18 @@ def test_builtins_load_offline_with_three_disjoint_splits(name):
 
 @pytest.mark.parametrize("name", list(ARCH))
 @pytest.mark.slow
-def test_splits_are_fixed_by_the_seed(name):
+def test_splits_are_fixed_by_the_split_seed_not_the_training_seed(name):
     a = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
-    b = load_dataset(make_config(ARCH[name], dataset=name, seed=3))
-    c = load_dataset(make_config(ARCH[name], dataset=name, seed=4))
-    assert torch.equal(a.test.x, b.test.x)
+    b = load_dataset(make_config(ARCH[name], dataset=name, seed=4))  # another seed of the group: the same rows
+    c = load_dataset(make_config(ARCH[name], dataset=name, seed=3, split_seed=5))
+    d = load_dataset(make_config(ARCH[name], dataset=name, seed=4, split_seed=-1))  # the split follows the seed
+    assert torch.equal(a.test.x, b.test.x) and np.array_equal(a.test.index, b.test.index)
+    assert np.array_equal(a.val.index, b.val.index)
     if name != "series":  # the series is split in time order whatever the seed
-        assert not torch.equal(a.test.x, c.test.x)
+        assert not np.array_equal(a.test.index, c.test.index)
+        assert np.array_equal(d.test.index, load_dataset(make_config(ARCH[name], dataset=name, split_seed=4)).test.index)
+    else:
+        assert np.array_equal(a.test.index, c.test.index)
 
 
 def test_digits_are_the_real_scikit_learn_digits():

@@ -107,4 +107,5 @@ def test_every_field_is_described_once_with_a_widget_and_section_the_form_knows(
     assert set(DATA_FIELDS) == {
         *("dataset", "data_path", "data_root", "label_column", "text_column", "target", "image_size", "missing"),
         *("vocab_size", "max_len", "window", "horizon", "val_fraction", "test_fraction", "arch", "pretrained", "seed"),
+        "split_seed",
     }

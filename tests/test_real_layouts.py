@@ -109,15 +109,15 @@ def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_pa
 
     from nnlab.data.base import split_indices
 
-    ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target", seed=3)
+    ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target", split_seed=3)
     raw = pd.read_csv(tmp_path / "digits.csv", index_col=0).drop(columns="target").to_numpy(np.float32)
     constant = np.flatnonzero(np.asarray(ds.info.scaler.std) == 1.0)
-    assert len(constant) >= 2  # pixel_0_0 is always 0; seed 3 leaves more pixels constant in training
+    assert len(constant) >= 2  # pixel_0_0 is always 0; split seed 3 leaves more pixels constant in training
     rows = {tuple(r) for r in raw[:, constant]}
     assert len(rows) > 1  # ...which are not constant in the whole file: the old scale blew them up 1e6-fold
     for split in (ds.val, ds.test):  # raw pixels are 0 to 16: scale 1 keeps them so (1e-6 made them ~1e7)
         assert split.x[:, constant].abs().max() <= 16
-    train_rows, _, _ = split_indices(load_digits().target, make_config("mlp", seed=3))
+    train_rows, _, _ = split_indices(load_digits().target, make_config("mlp", split_seed=3))
     expected = StandardScaler().fit(raw[train_rows])
     assert np.allclose(ds.info.scaler.std, expected.scale_, rtol=1e-5)
     assert np.allclose(ds.info.scaler.mean, expected.mean_, rtol=1e-5, atol=1e-6)

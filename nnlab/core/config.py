@@ -20,6 +20,7 @@ AUGMENTATIONS = ("crop", "flip", "rotate", "jitter")
 PRECISIONS = ("auto", "fp32", "bf16")
 WIDGETS = ("log-slider", "pow2-slider", "slider", "number", "select", "multiselect", "toggle", "sizes", "text")
 SECTIONS = ("data", "model", "training", "advanced", "")  # "": the form places the field itself
+FOLLOWS_SEED = -1  # a split seed that means: the run's seed draws its split (each seed its own test rows)
 
 
 @dataclass(frozen=True)
@@ -252,8 +253,15 @@ class RunConfig:
     )  # fmt: skip
     # environment
     seed: int = _f(
-        0, "Seed", hint="Fixes the data split and initial weights.", range=Range(0, 2**31 - 1, 0),
-        widget="number", section="advanced", column=1, loads_data=True,
+        0, "Seed", hint="Fixes the initial weights and the order of training batches (and the split when the "
+        "split seed is -1).", range=Range(0, 2**31 - 1, 0), widget="number", section="advanced", column=1,
+        loads_data=True,
+    )  # fmt: skip
+    split_seed: int = _f(
+        0, "Split seed", hint="Fixes which rows are held out for validation and test, the same for every seed of a "
+        "group, so their comparisons pair the same test rows; -1 draws the split from the seed (each seed its own "
+        "rows; comparisons are then unpaired).", range=Range(-1, 2**31 - 1, 0), widget="number", section="advanced",
+        column=1, loads_data=True,
     )  # fmt: skip
     device: str = _f(
         "auto", "Device", hint="Where training runs; automatic picks the GPU when there is one.", widget="select",
@@ -288,8 +296,21 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
-        """Inverse of to_json."""
-        return cls.from_dict(json.loads(text))
+        """Inverse of to_json (also of an earlier version's: see from_saved)."""
+        return cls.from_saved(json.loads(text))
+
+    @classmethod
+    def from_saved(cls, data: dict[str, Any]) -> RunConfig:
+        """A config as to_json saved it, by this version or an earlier one: one saved before the split had a seed
+        of its own drew its split from its seed, and keeps doing so (split_seed -1)."""
+        if "seed" in data and "split_seed" not in data:
+            data = {**data, "split_seed": FOLLOWS_SEED}
+        return cls.from_dict(data)
+
+    @property
+    def split_by(self) -> int:
+        """The seed that draws the train / validation / test split: split_seed, or the seed where it is -1."""
+        return self.seed if self.split_seed == FOLLOWS_SEED else self.split_seed
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with some fields changed."""

@@ -26,6 +26,7 @@ class Split:
     x: torch.Tensor
     y: torch.Tensor
     lengths: torch.Tensor | None = None
+    index: np.ndarray | None = None  # (N,) int64: each example's original row in the data (a series: its time step)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -33,12 +34,18 @@ class Split:
     def to(self, device: torch.device | str) -> Split:
         """The same split on another device."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return Split(move(self.x), move(self.y), move(self.lengths))
+        return Split(move(self.x), move(self.y), move(self.lengths), self.index)
 
     def subset(self, idx: np.ndarray | torch.Tensor) -> Split:
         """Rows idx of this split."""
         idx = torch.as_tensor(idx, dtype=torch.long)
-        return Split(self.x[idx], self.y[idx], None if self.lengths is None else self.lengths[idx])
+        index = None if self.index is None else self.index[idx.cpu().numpy()]
+        return Split(self.x[idx], self.y[idx], None if self.lengths is None else self.lengths[idx], index)
+
+    def indexed(self, rows: np.ndarray) -> Split:
+        """This split with the original row of each of its examples."""
+        self.index = np.asarray(rows, dtype=np.int64)
+        return self
 
 
 @dataclass
@@ -107,13 +114,14 @@ def register(spec: DatasetSpec) -> DatasetSpec:
 
 
 def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple[np.ndarray, ...]:
-    """Train / validation / test row indices fixed by the seed (stratified by class when possible)."""
+    """Train / validation / test row indices fixed by the split seed (cfg.split_by), not by the training seed,
+    so the seeds of a group score the same test rows; stratified by class when possible."""
     idx = np.arange(len(y))
     strat = y if stratify and _can_stratify(y, cfg) else None
-    rest, test = train_test_split(idx, test_size=cfg.test_fraction, random_state=cfg.seed, stratify=strat)
+    rest, test = train_test_split(idx, test_size=cfg.test_fraction, random_state=cfg.split_by, stratify=strat)
     val_share = cfg.val_fraction / (1 - cfg.test_fraction)
     strat_rest = y[rest] if strat is not None else None
-    train, val = train_test_split(rest, test_size=val_share, random_state=cfg.seed, stratify=strat_rest)
+    train, val = train_test_split(rest, test_size=val_share, random_state=cfg.split_by, stratify=strat_rest)
     return train, val, test
 
 
@@ -140,6 +148,6 @@ def check_classes(y: np.ndarray, classes: list[str], source: str, min_per_class:
 def make_splits(
     split_of: Callable[[np.ndarray], Split], y: np.ndarray, cfg: RunConfig, stratify: bool = True
 ) -> tuple[Split, Split, Split, np.ndarray]:
-    """Apply split_indices and build the three Splits; also returns the test indices."""
+    """Apply split_indices and build the three Splits (each with its rows' indices); also returns the test indices."""
     tr, va, te = split_indices(y, cfg, stratify)
-    return split_of(tr), split_of(va), split_of(te), te
+    return split_of(tr).indexed(tr), split_of(va).indexed(va), split_of(te).indexed(te), te

@@ -207,7 +207,8 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
 def drop_missing(
     df: pd.DataFrame, columns: list[str], path: Path, notes: list[str], what: str = "missing values"
 ) -> pd.DataFrame:
-    """Rows with a missing (or infinite) value in columns dropped, with a note; refused when none remain."""
+    """Rows with a missing (or infinite) value in columns dropped, with a note; refused when none remain. The kept
+    rows keep their index (their place in the file, for the run's split index): reset it before using positions."""
     part = df[columns].replace([np.inf, -np.inf], np.nan)
     keep = part.notna().all(axis=1)
     if (~keep).all():
@@ -220,7 +221,7 @@ def drop_missing(
         note = f"Dropped {dropped} of {len(df)} rows of {shown_name(path)} with {what}."
         notes.append(note)
         log.warning(note)
-    return df[keep].reset_index(drop=True)
+    return df[keep]
 
 
 def load_csv(cfg: RunConfig) -> Dataset:
@@ -237,10 +238,11 @@ def load_csv(cfg: RunConfig) -> Dataset:
     df = drop_missing(df, [label], path, notes, "no label")
     if cfg.missing == "drop":
         df = drop_missing(df, features, path, notes)
+    rows, df = df.index.to_numpy(), df.reset_index(drop=True)  # rows: each kept row's place in the file
     labels, classes = encode_labels(df[label], label, path)
     warnings = suspicious_columns(df, features, label, shown_name(path)) + class_balance(labels, classes)
     x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
-    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg)
+    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg, rows)
     return ds.noted(notes, shown_name(path), warnings)
 
 
@@ -265,9 +267,10 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
         )
     notes: list[str] = []
     df = drop_missing(df, [text, label], path, notes)
+    rows, df = df.index.to_numpy(), df.reset_index(drop=True)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return text_dataset(shown_name(path), texts, labels, classes, cfg).noted(notes, shown_name(path))
+    return text_dataset(shown_name(path), texts, labels, classes, cfg, rows=rows).noted(notes, shown_name(path))
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
@@ -285,7 +288,9 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
     ignored = [c for c in df.columns if c not in numeric and c != time]
     notes.append(_inputs_note(time, numeric, target, ignored))
     if cfg.missing == "drop":
-        df = drop_missing(df, numeric, path, notes, "missing values (the steps either side of each gap are joined)")
+        df = drop_missing(
+            df, numeric, path, notes, "missing values (the steps either side of each gap are joined)"
+        ).reset_index(drop=True)
     else:
         df = interpolate_gaps(df, numeric, shown_name(path), notes)
     values = df[numeric].to_numpy(dtype=np.float64)

@@ -44,10 +44,10 @@ def image_dataset(
         train, val, test, _ = make_splits(lambda i: Split(x[i], y[i]), labels, cfg)
     else:
         tr, va = _two_way(labels, cfg)
-        train, val = Split(x[tr], y[tr]), Split(x[va], y[va])
+        train, val = Split(x[tr], y[tr]).indexed(tr), Split(x[va], y[va]).indexed(va)
         test = Split(
             torch.from_numpy(np.ascontiguousarray(test_images)), torch.from_numpy(test_labels.astype(np.int64))
-        )
+        ).indexed(np.arange(len(test_labels)))  # rows of the set's own test part
     inputs = inputs_of(cfg.arch)
     pretrained = bool(inputs.pretrained_size) and cfg.pretrained
     channels = inputs.channels or images.shape[1]
@@ -77,17 +77,25 @@ def display_images(x: torch.Tensor) -> np.ndarray:
 
 
 def tabular_dataset(
-    name: str, features: np.ndarray, labels: np.ndarray, classes: list[str], columns: list[str], cfg: RunConfig
+    name: str,
+    features: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    columns: list[str],
+    cfg: RunConfig,
+    rows: np.ndarray | None = None,
 ) -> Dataset:
-    """features: float (N, F) as the user gave them, NaN for blanks; filled and scaled on the training split."""
+    """features: float (N, F) as the user gave them, NaN for blanks; filled and scaled on the training split.
+    rows: each row's place in the user's file (where rows were dropped); 0..N-1 when not given."""
     check_classes(labels, classes, name)
     raw = features.astype(np.float32)
+    rows = np.arange(len(raw)) if rows is None else np.asarray(rows)
     tr, va, te = split_indices(labels, cfg)
     prep = table_prep().fit(raw[tr])
 
     def split_of(i: np.ndarray) -> Split:
         x = prep.transform(raw[i]).astype(np.float32)
-        return Split(torch.from_numpy(x), torch.from_numpy(labels[i].astype(np.int64)))
+        return Split(torch.from_numpy(x), torch.from_numpy(labels[i].astype(np.int64))).indexed(rows[i])
 
     scaler = prep.named_steps["standardscaler"]  # scale 1 where a column is constant in the training split
     info = TabularFacts(
@@ -157,12 +165,15 @@ def text_dataset(
     cfg: RunConfig,
     test_texts: list[str] | None = None,
     test_labels: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> Dataset:
     """Tokenise, build the vocabulary on the training split only, encode with lengths kept.
 
-    With test_texts given (IMDB's own test half), the texts are split into train and validation only.
+    With test_texts given (IMDB's own test half), the texts are split into train and validation only, and a
+    test example's index is its place in that half. rows: each text's place in the user's file (0..N-1 if not given).
     """
     check_classes(labels, classes, name)
+    rows = np.arange(len(texts)) if rows is None else np.asarray(rows)
     tokens = [tokenize(t) for t in texts]
     labels = labels.astype(np.int64)
     all_texts, all_tokens, all_labels = texts, tokens, labels
@@ -172,6 +183,7 @@ def text_dataset(
         all_labels = np.concatenate([labels, test_labels.astype(np.int64)])
         tr, va = _two_way(labels, cfg)
         te = np.arange(len(texts), len(all_texts))
+        rows = np.concatenate([rows, np.arange(len(test_texts))])
     else:
         tr, va, te = split_indices(labels, cfg)
     vocab = build_vocab([all_tokens[i] for i in tr], cfg.vocab_size)
@@ -179,8 +191,7 @@ def text_dataset(
     y = torch.from_numpy(all_labels)
 
     def split_of(i: np.ndarray) -> Split:
-        i = torch.as_tensor(i)
-        return Split(ids[i], y[i], lengths[i])
+        return Split(ids[torch.as_tensor(i)], y[torch.as_tensor(i)], lengths[torch.as_tensor(i)]).indexed(rows[i])
 
     info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len)
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
@@ -193,7 +204,7 @@ def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray
 
     idx = np.arange(len(labels))
     share = cfg.val_fraction / (1 - cfg.test_fraction)
-    return train_test_split(idx, test_size=share, random_state=cfg.seed, stratify=labels)
+    return train_test_split(idx, test_size=share, random_state=cfg.split_by, stratify=labels)
 
 
 def series_bounds(steps: int, cfg: RunConfig) -> tuple[int, int]:
@@ -257,7 +268,7 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
 
     def split_of(keep: np.ndarray) -> Split:
         i = torch.from_numpy(np.flatnonzero(keep))
-        return Split(x[i].contiguous(), y[i].contiguous())
+        return Split(x[i].contiguous(), y[i].contiguous()).indexed(first[keep])  # index: the first target's step
 
     test = first >= test_start
     info = SeriesFacts(

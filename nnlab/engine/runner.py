@@ -250,5 +250,6 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
         metrics = regression_metrics(y_true, y_pred, naive)
         predictions = Predictions(y_true, y_pred, naive=naive)
+    predictions = replace(predictions, index=data.test.index, val_index=data.val.index)
     folder.write_results(metrics, predictions, data.display)
     return metrics

@@ -41,12 +41,16 @@ def _run_file(name: str) -> str:
 
 @dataclass(frozen=True)
 class Predictions:
-    """Test-set outputs: classes (y_true, y_pred (N,), probs (N, classes)) or forecasts (N, horizon) with naive."""
+    """Test-set outputs: classes (y_true, y_pred (N,), probs (N, classes)) or forecasts (N, horizon) with naive;
+    index (N,): each test example's original row in the data (a forecast: its first target's time step), and
+    val_index the validation rows'. Runs saved before the split was stored have neither (None)."""
 
     y_true: np.ndarray
     y_pred: np.ndarray
     probs: np.ndarray | None = None
     naive: np.ndarray | None = None
+    index: np.ndarray | None = None
+    val_index: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class SweepSpec:
     @classmethod
     def from_json(cls, text: str) -> SweepSpec:
         d = json.loads(text)
-        d["base"], d["dims"] = RunConfig.from_dict(d["base"]), tuple(Dim.from_dict(x) for x in d["dims"])
+        d["base"], d["dims"] = RunConfig.from_saved(d["base"]), tuple(Dim.from_dict(x) for x in d["dims"])
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
