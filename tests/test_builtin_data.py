@@ -33,7 +33,9 @@ def test_splits_are_fixed_by_the_split_seed_not_the_training_seed(name):
     assert np.array_equal(a.val.index, b.val.index)
     if name != "series":  # the series is split in time order whatever the seed
         assert not np.array_equal(a.test.index, c.test.index)
-        assert np.array_equal(d.test.index, load_dataset(make_config(ARCH[name], dataset=name, split_seed=4)).test.index)
+        assert np.array_equal(
+            d.test.index, load_dataset(make_config(ARCH[name], dataset=name, split_seed=4)).test.index
+        )
     else:
         assert np.array_equal(a.test.index, c.test.index)
 
