@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import signal
@@ -233,3 +234,13 @@ def test_a_closed_pipe_never_fails_the_run(workspace):
     proc.wait(timeout=300)
     [run] = RunStore(workspace).list()
     assert run.status == "finished", run.reason
+
+
+def test_every_help_text_reads_as_written(capsys):
+    """A literal percent sign shows once in every subcommand's --help ('95%', never '95%%')."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        text = command.format_help()
+        assert "%%" not in text, f"{name} --help: {text[text.index('%%') - 60 : text.index('%%') + 20]}"
+    assert "95% bootstrap interval" in " ".join(sub.choices["compare"].format_help().split())

@@ -15,7 +15,7 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
     c = sub.add_parser(
         "compare",
         help="which of two runs or seed groups is better on the test set, and by how much",
-        description="Compare B against A on their test set: each side's test metric with a 95%% bootstrap interval, "
+        description="Compare B against A on their test set: each side's test metric with a 95% bootstrap interval, "
         "B minus A with its interval, a test that fits (McNemar's for two classifiers on the same test examples, "
         "a paired permutation test for forecasters, a paired bootstrap over seeds and examples for groups), the "
         "verdict, the config fields that differ and the test examples that flipped. flipped_a_to_b counts "

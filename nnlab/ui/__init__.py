@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -123,20 +124,40 @@ def page_setup(title: str) -> None:
     show_flash(title)
 
 
+@dataclass
+class Flash:
+    """The message of the last action, kept in the session until shown; with a run and a status, it describes
+    that run's state (waiting in line) and goes once the run has moved on."""
+
+    kind: str  # an st function name: "success", "info", "warning" or "error"
+    text: str
+    run_id: str = ""
+    status: str = ""
+    page: str = ""  # where it was first shown, and until when it shows again on reruns of that page
+    until: float = 0.0
+
+    def outdated(self) -> bool:
+        """Whether the run it describes is gone or no longer in the state it describes."""
+        if not self.run_id:
+            return False
+        rec = store().find(self.run_id)
+        return rec is None or rec.status != self.status
+
+
 def show_flash(page: str) -> None:
     """The message of the last action: on the next page run, and on reruns of that page for FLASH_S seconds
-    (a live view's status change reruns the page at once, which would otherwise swallow it)."""
-    flash = st.session_state.get(KEY_FLASH)
-    if not flash:
+    (a live view's status change reruns the page at once, which would otherwise swallow it); one that describes
+    a run's state no longer shows once the run has left that state."""
+    note = st.session_state.get(KEY_FLASH)
+    if not isinstance(note, Flash):
         return
-    kind, text, *shown = flash
     now = time.monotonic()
-    if not shown:
-        st.session_state[KEY_FLASH] = (kind, text, page, now + FLASH_S)
-    elif shown[0] != page or now > shown[1]:
+    if not note.page:
+        note.page, note.until = page, now + FLASH_S
+    elif note.page != page or now > note.until or note.outdated():
         del st.session_state[KEY_FLASH]
         return
-    getattr(st, kind)(md(text))  # sentences that may quote a user's names, never markdown of ours
+    getattr(st, note.kind)(md(note.text))  # sentences that may quote a user's names, never markdown of ours
 
 
 def go(page: str, run_id: str | None = None) -> None:
@@ -144,10 +165,11 @@ def go(page: str, run_id: str | None = None) -> None:
     st.switch_page(page, query_params={QUERY_RUN: run_id} if run_id else None)
 
 
-def flash(text: str, kind: str = "success") -> None:
+def flash(text: str, kind: str = "success", run_id: str = "", status: str = "") -> None:
     """Show `text` at the top of the next run of a page (it survives st.rerun / st.switch_page); kind is an st
-    function name: "success", "info", "warning" or "error"."""
-    st.session_state[KEY_FLASH] = (kind, text)
+    function name: "success", "info", "warning" or "error". With run_id and status, the text describes that run in
+    that status (its place in line): it is not shown again once the run has left it."""
+    st.session_state[KEY_FLASH] = Flash(kind, text, run_id, status)
 
 
 def status_label(rec: RunRecord) -> str:
@@ -213,5 +235,8 @@ def start_runs(
     except NNLabError as exc:
         show_error(exc)
         return None
-    flash(message.format(run_id=started.run_id) if message and not started.place and seeds == 1 else started.message)
+    if started.place:  # "number 2 in line": true while it waits; its live view says where it stands after that
+        flash(started.message, run_id=started.run_id, status="queued")
+    else:
+        flash(message.format(run_id=started.run_id) if message and seeds == 1 else started.message)
     return started.run_id

@@ -11,8 +11,10 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
 from nnlab.ui import flash, lab, store
+from nnlab.ui.keys import KEY_TABLE
 
 KEY_STOP_ALL, KEY_DELETE = "manage_stop_all", "manage_delete_selected"
+NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 
 def queue_frame(running: list[RunRecord], waiting: list[RunRecord]) -> pd.DataFrame:
@@ -63,9 +65,16 @@ def delete_selected(selected: list[RunRecord]) -> None:
     with st.popover(f"Delete {plural(len(gone), 'selected run')}", icon=":material/delete:", disabled=not gone):
         also = f" ({plural(kept, 'queued or running run')} left alone: stop it first)" if kept else ""
         st.write(f"Delete {plural(len(gone), 'run')} with their checkpoints and results{also}? This cannot be undone.")
-        if st.button("Yes, delete them", key=KEY_DELETE, type="primary"):
-            try:
-                flash(lab().delete([rec.run_id for rec in gone]))
-            except NNLabError as exc:
-                flash(str(exc), "error")
-            st.rerun()
+        st.button(
+            "Yes, delete them", key=KEY_DELETE, type="primary", on_click=_delete, args=([r.run_id for r in gone],)
+        )
+
+
+def _delete(run_ids: list[str]) -> None:
+    """Delete the runs, then untick every row: the table's rows move up, and ticks kept by position would arm
+    a second delete of runs nobody chose (a callback: it runs before the table is drawn again)."""
+    try:
+        flash(lab().delete(run_ids))
+    except NNLabError as exc:
+        flash(str(exc), "error")
+    st.session_state[KEY_TABLE] = NO_SELECTION

@@ -33,6 +33,7 @@ from nnlab.views.plots import CURVE_HEIGHT, curves_figure
 __all__ = ["live_view", "run_form"]
 
 POLL_S = 1.0  # live view refresh while a run is queued or running
+WATCH_S = 3.0  # and while it could be resumed (from another tab, the CLI or a restart), to notice that it was
 CURVE_REFRESH_S = 3.0  # and of its curves
 
 
@@ -173,9 +174,11 @@ def delete_button(rec: RunRecord) -> None:
 
 
 def live_panel(run_id: str, status: str) -> None:
-    """Progress and curves in a fragment that polls only while the run is queued or running."""
+    """Progress and curves in a fragment that polls while the run is queued or running, and slowly while another
+    tab, the command line or a restart could resume it; a finished run is not polled."""
+    every = POLL_S if status in ACTIVE else WATCH_S if status in RESUMABLE else None
 
-    @st.fragment(run_every=POLL_S if status in ACTIVE else None)
+    @st.fragment(run_every=every)
     def panel() -> None:
         rec = store().find(run_id)
         if rec is None or rec.status != status:
