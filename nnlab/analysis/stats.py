@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from nnlab.core.records import higher_is_better
+
 ALPHA = 0.05  # a difference counts when the test's p-value is below this
 LEVEL = 0.95  # of every interval
 RESAMPLES = 2000
 MAX_CELLS = 2_000_000  # resampled values held at once (rows of a bootstrap are drawn in batches)
 B_BETTER, A_BETTER, NO_DIFFERENCE = "B is better", "A is better", "no difference the data can show"
-HIGHER_IS_BETTER = {"accuracy": True, "rmse": False}
 PAIRED_EXAMPLES = "paired on the same test examples"
 PAIRED_SEEDS = "paired seed by seed on shared test sets"
 UNPAIRED = "unpaired: the sides do not share their test sets seed by seed"
@@ -145,7 +146,7 @@ def decide(metric: str, diff: float, p_value: float) -> str:
     """The verdict in words: a side is better only when the test's p-value is below ALPHA."""
     if not p_value < ALPHA or diff == 0:
         return NO_DIFFERENCE
-    b_wins = diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0
+    b_wins = diff > 0 if higher_is_better(metric) else diff < 0
     return B_BETTER if b_wins else A_BETTER
 
 

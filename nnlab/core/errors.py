@@ -1,4 +1,8 @@
-"""The one exception type whose message is shown to a person as it is."""
+"""The exception types whose message is shown to a person as it is, and a form's typed problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class NNLabError(Exception):
@@ -15,3 +19,17 @@ class ConfigError(NNLabError):
     def __init__(self, messages: list[str]):
         self.messages = list(messages)
         super().__init__(" ".join(self.messages))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps a form from starting: an error to fix, or a hint (an input not given yet) shown
+    calmly. The sentence is for people; code reads `hint`."""
+
+    text: str
+    hint: bool = False
+
+    @classmethod
+    def errors(cls, texts: list[str]) -> list[Problem]:
+        """Sentences from a check (validate(), a refusal), as errors."""
+        return [cls(t) for t in texts]

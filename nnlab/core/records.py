@@ -14,8 +14,11 @@ ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
 USER_STOPPED, NOT_STARTED = "Stopped by the user.", "Stopped before it started."  # a plain Stop's reasons
 
-# the headline metric of each task and its direction (scikit-learn's convention: a *_score is higher-better)
-METRICS: dict[str, bool] = {"accuracy": True, "rmse": False}  # name -> higher is better
+# Every metric nnlab reports and its direction, the one table of it (records, statistics, sweeps and the tables
+# read it): name -> higher is better (scikit-learn's convention: a *_score is higher-better, a *_loss lower).
+# The headline test metric is accuracy for classifiers and RMSE for forecasters.
+METRICS: dict[str, bool] = {"accuracy": True, "balanced_accuracy": True, "macro_f1": True, "r2": True}
+METRICS |= {"rmse": False, "mae": False, "naive_rmse": False, "loss": False}
 
 
 def higher_is_better(metric: str) -> bool:

@@ -15,12 +15,13 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.liveness import identity, owner_alive
 from nnlab.core.placement import Placement, make_placement
+from nnlab.core.records import higher_is_better
 from nnlab.store.runs import RunStore, new_run_id
 from nnlab.sweeps.space import Dim
 
 STRATEGIES = ("tpe", "random", "grid")
 PRUNERS = ("none", "median", "hyperband")
-OBJECTIVES = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize"}
+OBJECTIVES = {"val_loss": "loss", "val_accuracy": "accuracy", "val_rmse": "rmse"}  # objective -> the metric it is
 SWEEP_STATUSES = ("queued", "running", "paused", "stopped", "finished", "interrupted")
 ACTIVE_SWEEPS = ("queued", "running")  # queued: recorded, its driver about to claim it
 RESUMABLE_SWEEPS = ("queued", "paused", "stopped", "interrupted", "finished")  # finished: to re-run failed trials
@@ -55,7 +56,8 @@ class SweepSpec:
 
     @property
     def direction(self) -> str:
-        return OBJECTIVES[self.objective]
+        """Optuna's word for the objective's direction, from the metrics' one table."""
+        return "maximize" if higher_is_better(OBJECTIVES[self.objective]) else "minimize"
 
     @property
     def runs_on(self) -> Placement:

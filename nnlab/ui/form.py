@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
-from nnlab.core.errors import NNLabError
+from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.facts import DataFacts
 from nnlab.core.fitted import fit_to_data
 from nnlab.core.limits import MAX_SEEDS
@@ -54,7 +54,6 @@ from nnlab.views.plots import lr_figure
 
 UPLOAD_LIMIT_MB = 200
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
-TODO = "To do: "  # marks a problem that is only a missing input (shown as a hint, not an error)
 FILE_HINTS = {
     "tabular": "a CSV of numeric features with a label column",
     "image": "a zip with one folder per class",
@@ -127,7 +126,7 @@ def _remember_arch() -> None:
     st.session_state[KEY_ARCH_WANTED] = st.session_state[KEY_ARCH]
 
 
-def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
+def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, Problem | None]:
     hint = FILE_HINTS.get(spec.kind, "your data file")
     source_key = KEY_SOURCE.format(dataset=spec.name)
     source = st.radio(
@@ -141,12 +140,12 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
         key = field_key("data_path", arch, spec.name)
         path = st.text_input(label_of("data_path"), key=key, help=f"Full path to {hint}.").strip()
         if not path:
-            return "", f"{TODO}Give the path to {hint}, or upload it."
+            return "", Problem(f"Give the path to {hint}, or upload it.", hint=True)
         path, refused = confine(path, store().root, label_of("data_path"))
         if refused:
-            return path, refused
+            return path, Problem(refused)
         if not Path(path).expanduser().exists():
-            return path, f"Data path {path} does not exist; check the spelling or upload the file."
+            return path, Problem(f"Data path {path} does not exist; check the spelling or upload the file.")
         return str(Path(path).expanduser()), None
     upload = st.file_uploader(
         f"Upload {hint}",
@@ -156,16 +155,18 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, str | None]:
         help=f"At most {UPLOAD_LIMIT_MB} MB; saved in the workspace under uploads/.",
     )
     if upload is None:
-        return "", f"{TODO}Upload {hint} to train on this dataset."
+        return "", Problem(f"Upload {hint} to train on this dataset.", hint=True)
     if upload.size > UPLOAD_LIMIT_MB * 2**20:
-        return "", f"File {upload.name} is larger than {UPLOAD_LIMIT_MB} MB; use a path on this machine instead."
+        return "", Problem(
+            f"File {upload.name} is larger than {UPLOAD_LIMIT_MB} MB; use a path on this machine instead."
+        )
     return str(save_upload(upload.name, upload.getvalue(), store().root)), None
 
 
-def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[str]]:
+def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[Problem]]:
     """What the dataset needs (a file, a folder) and its further options; returns values and problems."""
     values: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     if spec.needs == "data_path":
         values["data_path"], problem = _data_path_field(spec, base.arch)
         problems += [problem] if problem else []
@@ -174,7 +175,7 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
         st.session_state.setdefault(key, base.data_root)
         typed = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint).strip()
         values["data_root"], refused = confine(typed, store().root, label_of("data_root")) if typed else ("", None)
-        problems += [refused] if refused else []
+        problems += [Problem(refused)] if refused else []
     peek = csv_peek(spec, values.get("data_path", ""))
     for name in spec.options:
         if spec.needs == "data_path" and name in COLUMN_FIELDS:  # picked from the file's own columns
@@ -185,13 +186,13 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
     return values, problems
 
 
-def model_fields(base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[str]]:
+def model_fields(base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[Problem]]:
     """The fields the architecture reads (its spec lists them): layer sizes, dropout, pretrained weights."""
     values = field_widgets(MODELS[base.arch].fields, base, expert)
-    problems: list[str] = []
+    problems: list[Problem] = []
     if "hidden_sizes" in values:
         values["hidden_sizes"], problem = parse_sizes(values["hidden_sizes"])
-        problems += [problem] if problem else []
+        problems += [Problem(problem)] if problem else []
     return values, problems
 
 
@@ -235,9 +236,9 @@ def side_by_side() -> tuple[Any, Any]:
     return row.container(width=FORM_WIDTH), row.container(width="stretch")
 
 
-def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
+def form_inputs() -> tuple[DatasetSpec, RunConfig, list[Problem]]:
     """The form's inputs, section by section (the Sweep page draws them too, same widgets and keys): the dataset
-    spec, the config they make, and every problem with it (missing inputs marked with TODO)."""
+    spec, the config they make, and every problem with it (a missing input is a hint, not an error)."""
     expert = st.toggle(FIELDS["expert"].label, key=KEY_EXPERT, help=FIELDS["expert"].hint)
     if expert:
         st.caption(f"Expert ranges in force: {expert_ranges()}.")
@@ -249,7 +250,7 @@ def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     data_values, problems = data_fields(spec, base, expert)
     model_values, model_problems = model_fields(base, expert)
     missing = weights_problem(make_config(arch, dataset=spec.name, **data_values, **model_values))
-    model_problems += [missing] if missing else []
+    model_problems += [Problem(missing)] if missing else []
     st.markdown("#### 3 · Training")
     train_values = training_fields(base, expert)
     adv_values = advanced_fields(spec, base, expert)
@@ -257,7 +258,8 @@ def form_inputs() -> tuple[DatasetSpec, RunConfig, list[str]]:
     if model_problems:  # keep the form's default so validate() does not add a second message
         values.pop("hidden_sizes", None)
     cfg = make_config(arch, dataset=spec.name, **values)
-    return spec, cfg, problems + model_problems + validate(cfg, paths=not problems) + precision_problems(cfg, spec)
+    checked = Problem.errors(validate(cfg, paths=not problems) + precision_problems(cfg, spec))
+    return spec, cfg, problems + model_problems + checked
 
 
 def precision_problems(cfg: RunConfig, spec: DatasetSpec) -> list[str]:
@@ -300,10 +302,10 @@ def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 
-def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[str]) -> None:
+def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem]) -> None:
     st.markdown("#### Preview")
-    todo = [p.removeprefix(TODO) for p in problems if p.startswith(TODO)]
-    errors = [p for p in problems if not p.startswith(TODO)]
+    todo = [p.text for p in problems if p.hint]
+    errors = [p.text for p in problems if not p.hint]
     estimate = None
     if problems and cfg.data_path:
         data_read_ui(spec, cfg, None)  # the file's first rows, while another field needs fixing

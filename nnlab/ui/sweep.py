@@ -8,14 +8,14 @@ from typing import Any
 import streamlit as st
 
 from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
-from nnlab.core.errors import NNLabError
+from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.text import format_duration
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.ui import lab, show_error, store
 from nnlab.ui.cluster import executor_picker
-from nnlab.ui.form import TODO, form_inputs, side_by_side
+from nnlab.ui.form import form_inputs, side_by_side
 
 KEY_VARY = "sw_vary"
 KEY_START = "sw_start"
@@ -44,10 +44,11 @@ def sweep_form() -> None:
     if executor is not None:
         options |= {"executor": executor.kind, "ray_address": executor.address}
     with side:
-        preview_and_start(base, dims, options, problems + vary_problems + ([where_problem] if where_problem else []))
+        where = [Problem(where_problem)] if where_problem else []
+        preview_and_start(base, dims, options, problems + vary_problems + where)
 
 
-def vary_inputs(base: RunConfig, kind: str) -> tuple[list[Dim], list[str]]:
+def vary_inputs(base: RunConfig, kind: str) -> tuple[list[Dim], list[Problem]]:
     """Tick the fields to vary, then give each a range (low, high, log scale) or a list of values."""
     names = variable_fields(base.arch, kind)
     chosen = st.multiselect(
@@ -58,16 +59,17 @@ def vary_inputs(base: RunConfig, kind: str) -> tuple[list[Dim], list[str]]:
         key=KEY_VARY,
         help="Every other field keeps the value set above.",
     )
-    dims, problems = [], []
+    dims: list[Dim] = []
+    problems: list[Problem] = []
     for name in chosen:
         if not applies(name, base.arch, kind):
             continue
         try:
             dims.append(check_dim(_dim_input(name, base), base, kind))
         except NNLabError as exc:
-            problems.append(str(exc))
+            problems.append(Problem(str(exc)))
     if not chosen:
-        problems.append(f"{TODO}Choose at least one field to vary.")
+        problems.append(Problem("Choose at least one field to vary.", hint=True))
     return dims, problems
 
 
@@ -131,7 +133,7 @@ def search_inputs(base: RunConfig, kind: str) -> dict[str, Any]:
     return options | {"seeds": int(seeds), "time_limit": 60.0 * minutes, "trials": int(trials), "seed": base.seed}
 
 
-def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any], problems: list[str]) -> None:
+def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any], problems: list[Problem]) -> None:
     """The number of trials and runs, the estimated time, any problem, and Start."""
     from nnlab.sweeps.driver import make_spec
 
@@ -144,11 +146,11 @@ def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any],
         try:
             spec = make_spec(base, dims, trials, **options)
         except NNLabError as exc:
-            problems = [str(exc)]
+            problems = [Problem(str(exc))]
     if spec is not None:
         _estimate(spec)
-    for text in problems:
-        (st.info if text.startswith(TODO) else show_error)(text.removeprefix(TODO))
+    for problem in problems:
+        st.info(problem.text) if problem.hint else show_error(problem.text)
     if st.button("Start sweep", icon=":material/play_arrow:", type="primary", key=KEY_START,
                  disabled=spec is None, width="stretch"):  # fmt: skip
         start_sweep(spec)
