@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from nnlab.data.registry import make_config
 from nnlab.engine.preflight import Budget
 from nnlab.export import export_problem
-from nnlab.ui.handover import estimates
+from nnlab.ui.preflight import estimates
 from tests.trained import open_page
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")

@@ -36,7 +36,6 @@ from nnlab.ui.fields import (
     section_fields,
     widget_value,
 )
-from nnlab.ui.handover import preflight_panel, start_warning
 from nnlab.ui.keys import (
     KEY_ARCH,
     KEY_ARCH_WANTED,
@@ -49,6 +48,7 @@ from nnlab.ui.keys import (
     KEY_UPLOAD,
 )
 from nnlab.ui.paths import confine, save_upload
+from nnlab.ui.preflight import preflight_panel, start_warning
 from nnlab.ui.weights import weights_problem
 from nnlab.views.plots import lr_figure
 

@@ -1,5 +1,6 @@
-"""Streamlit pieces of the Results, Compare and Playground pages: cached artifacts, the clickable
-confusion matrix with its example gallery, downloads, and the input widgets of the Playground."""
+"""Streamlit pieces of the Results page, also used by Compare and the Playground: a run's cached results and
+predictor, its metrics and classification report, the downloads, the clickable confusion matrix with the
+examples behind a cell, and the digit canvas (the Playground's other inputs are in nnlab.ui.playground)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from nnlab.engine.metrics import cell_examples, normalize_confusion
 from nnlab.engine.predict import Predictor
 from nnlab.store.runfolder import Results, RunFolder
 from nnlab.ui import TRAIN_PAGE, md, store
-from nnlab.ui.handover import export_downloads
+from nnlab.ui.downloads import export_downloads
 from nnlab.ui.keys import (
     KEY_CM_CHART,
     KEY_CM_LAST_CLICK,

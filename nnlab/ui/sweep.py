@@ -175,7 +175,7 @@ def _estimate(spec: SweepSpec) -> None:
 def measured_total(spec: SweepSpec, runs: int) -> None:
     """The pre-flight of the base settings, measured off the page's thread on request, scaled to every run."""
     from nnlab.engine.preflight import sweep_seconds
-    from nnlab.ui.handover import preflight_panel
+    from nnlab.ui.preflight import preflight_panel
 
     est = preflight_panel(spec.base)
     total = sweep_seconds(est, runs, spec.parallel) if est is not None else None

@@ -1,5 +1,5 @@
-"""Before and after a run, in the dashboard: the pre-flight estimate in the Train preview (measured on a
-background thread, never in the form's script run) and the Results page's export downloads."""
+"""The pre-flight estimate in the Train and Sweep previews: measured on a background thread on request, never in
+the form's script run, and shown as figures with the parts behind them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import streamlit as st
 from nnlab.core.config import RunConfig
 from nnlab.core.text import format_duration
 from nnlab.engine.preflight import Estimate, Estimates
-from nnlab.store.runs import RunRecord
-from nnlab.ui import lab, md, store
+from nnlab.ui import md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
 POLL_S = 1.0
@@ -101,24 +100,3 @@ def start_warning(est: Estimate | None) -> None:
     """Above Start: say so when the estimate says the run will not fit."""
     if est is not None and not est.fits:
         st.warning("The estimate says this run will not fit in memory; Start anyway only if you know better.")
-
-
-# -- Results: the run handed over ---------------------------------------------------------------------
-def export_downloads(rec: RunRecord) -> None:
-    """Download the run as a plain PyTorch script folder and as a TorchScript model, each zipped."""
-    c1, c2 = st.columns(2)
-    for col, fmt, label, help_text in (
-        (c1, "script", "Code (train.py folder, zip)", "train.py, config.json and the data: trains without nnlab."),
-        (c2, "torchscript", "TorchScript model (zip)", "The trained model for torch.jit.load, and its preprocessing."),
-    ):
-        problem = lab().export_problem(rec.run_id, fmt)
-        col.download_button(
-            f"⬇️ {label}",
-            lambda fmt=fmt: lab().export_zip(rec.run_id, fmt),
-            file_name=f"nnlab-{rec.run_id}-{fmt}.zip",
-            mime="application/zip",
-            key=f"dl_export_{fmt}",
-            on_click="ignore",
-            disabled=problem is not None,
-            help=problem or help_text,
-        )
