@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import DataFacts
+from nnlab.data.splits import train_test_indices
 from nnlab.models import MODELS
 
 KINDS = ("tabular", "image", "text", "series")
@@ -118,10 +118,10 @@ def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple
     so the seeds of a group score the same test rows; stratified by class when possible."""
     idx = np.arange(len(y))
     strat = y if stratify and _can_stratify(y, cfg) else None
-    rest, test = train_test_split(idx, test_size=cfg.test_fraction, random_state=cfg.split_by, stratify=strat)
+    rest, test = train_test_indices(idx, cfg.test_fraction, cfg.split_by, strat)
     val_share = cfg.val_fraction / (1 - cfg.test_fraction)
     strat_rest = y[rest] if strat is not None else None
-    train, val = train_test_split(rest, test_size=val_share, random_state=cfg.split_by, stratify=strat_rest)
+    train, val = train_test_indices(rest, val_share, cfg.split_by, strat_rest)
     return train, val, test
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 from nnlab.core.config import RunConfig
@@ -11,13 +15,27 @@ from nnlab.data.prep import image_dataset, series_dataset, text_dataset
 SHAPES = ("circle", "square", "triangle", "cross")
 
 
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as it ships them: images (1797, 8, 8) float 0..16 and labels. Read from the file
+    sklearn.datasets.load_digits reads, without importing scikit-learn (a second, more than a small run trains)."""
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    folders = spec.submodule_search_locations if spec is not None else None
+    path = Path(folders[0], "datasets", "data", "digits.csv.gz") if folders else None
+    if path is None or not path.is_file():  # another layout: let scikit-learn find its file
+        from sklearn.datasets import load_digits as sk_digits
+
+        d = sk_digits()
+        return d.images, d.target
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(int)
+
+
 def load_digits(cfg: RunConfig) -> Dataset:
     """scikit-learn's 1,797 handwritten digits, 8x8 grey images."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    d = sk_digits()
-    images = np.clip(d.images * 16, 0, 255).astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 -> 0..255
-    return image_dataset("digits", images, d.target, [str(c) for c in range(10)], cfg)
+    raw, target = digits_arrays()
+    images = np.clip(raw * 16, 0, 255).astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 -> 0..255
+    return image_dataset("digits", images, target, [str(c) for c in range(10)], cfg)
 
 
 def make_shapes(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

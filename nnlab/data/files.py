@@ -13,9 +13,9 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
@@ -34,6 +34,9 @@ from nnlab.data.layout import (
     suspicious_columns,
 )
 from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
+
+if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets register (a second on 2 cores)
+    import pandas as pd
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
@@ -110,6 +113,8 @@ def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
     if not raw.strip():
         raise DataError(f"{shown_name(path)} is empty; give a CSV with a header row and data rows.")
     text = _decode(raw, path)
+    import pandas as pd
+
     try:
         df = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
     except pd.errors.EmptyDataError:

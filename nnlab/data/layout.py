@@ -8,10 +8,12 @@ what looks wrong), so the preview, the run page and the report can say it in the
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from pandas.api.types import is_numeric_dtype, is_string_dtype
+
+if TYPE_CHECKING:  # the callers hand in pandas objects: pandas is loaded by then
+    import pandas as pd
 
 _SAVED_INDEX = re.compile(r"^Unnamed: \d+$")  # pandas' name for a column with an empty header cell
 _TIME_NAMES = re.compile(
@@ -23,6 +25,8 @@ _COMMA_NUMBER = re.compile(r"^[-+]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$")  # 1,5 or 1
 
 def is_number_column(values: pd.Series) -> bool:
     """Numbers (not booleans)."""
+    from pandas.api.types import is_numeric_dtype
+
     return is_numeric_dtype(values) and values.dtype != bool
 
 
@@ -84,6 +88,8 @@ def _determines(feature: pd.Series, label: pd.Series) -> bool:
     distinct = feature.nunique(dropna=True)
     if distinct < 2 or distinct > len(feature) / 2:
         return False
+    import pandas as pd
+
     return bool((pd.DataFrame({"f": feature, "y": label}).dropna().groupby("f")["y"].nunique() == 1).all())
 
 
@@ -105,6 +111,8 @@ def read_decimal_commas(df: pd.DataFrame, source: str, notes: list[str]) -> pd.D
     found = [c for c in df.columns if _is_text(df[c]) and _comma_numbers(df[c].dropna().astype(str).str.strip())]
     if not found:
         return df
+    import pandas as pd
+
     df = df.copy()
     for c in found:
         text = df[c].astype("string").str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
@@ -114,6 +122,8 @@ def read_decimal_commas(df: pd.DataFrame, source: str, notes: list[str]) -> pd.D
 
 
 def _is_text(values: pd.Series) -> bool:
+    from pandas.api.types import is_string_dtype
+
     return is_string_dtype(values) or values.dtype == object
 
 
@@ -139,6 +149,8 @@ def find_time_column(df: pd.DataFrame, target: str) -> str | None:
 def _dates(values: pd.Series) -> pd.Series | None:
     """values parsed as dates when every one of them is a date, else None."""
     import warnings
+
+    import pandas as pd
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": parsing element by element is fine here

@@ -13,6 +13,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
+from nnlab.data.splits import train_test_indices
 from nnlab.models import inputs_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -200,11 +201,9 @@ def text_dataset(
 
 
 def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
     idx = np.arange(len(labels))
     share = cfg.val_fraction / (1 - cfg.test_fraction)
-    return train_test_split(idx, test_size=share, random_state=cfg.split_by, stratify=labels)
+    return train_test_indices(idx, share, cfg.split_by, labels)
 
 
 def series_bounds(steps: int, cfg: RunConfig) -> tuple[int, int]:
