@@ -59,12 +59,14 @@ def fill_store(store, n: int = 1_000, epochs: int = 20, seed: int = 0) -> list[s
     return [r.run_id for r in runs]
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120, every: float = 0.05) -> None:
-    """Poll condition() until it holds; fail naming `what` once the deadline passes (never wait forever)."""
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 120, every: float = 0.05) -> Any:
+    """Poll condition() until it holds and return what it gave; fail naming `what` once the deadline passes
+    (never wait forever). The one way the tests wait for background work."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (value := condition()):
         assert time.monotonic() < deadline, f"gave up after {timeout:g} s waiting for {what}"
         time.sleep(every)
+    return value
 
 
 def visible(source: str) -> str:

@@ -14,7 +14,7 @@ from nnlab.core.records import ACTIVE
 from nnlab.data.registry import make_config
 from nnlab.engine.runner import execute
 from nnlab.store.runs import RunStore
-from tests.helpers import app_at
+from tests.helpers import app_at, wait_until
 
 PAGE = "../pages/3_Compare.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -142,9 +142,8 @@ def test_rerun_asks_first_then_queues_the_same_config(trained, workspace):
     store = RunStore(workspace)
     new = [r for r in store.list() if r.run_id not in trained.values()]
     assert len(new) == 1 and new[0].config == store.get(trained["digits"]).config
-    deadline = time.monotonic() + 120
-    while store.get(new[0].run_id).status in ACTIVE and time.monotonic() < deadline:
-        time.sleep(0.2)  # let the background job end before the workspace goes away
+    # let the background job end before the workspace goes away
+    wait_until(lambda: store.get(new[0].run_id).status not in ACTIVE, "the new run to end")
     assert store.get(new[0].run_id).status == "finished"
 
 

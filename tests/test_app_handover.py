@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from nnlab.data.registry import make_config
 from nnlab.engine.preflight import Budget
 from nnlab.export import export_problem
 from nnlab.ui.preflight import estimates
+from tests.helpers import wait_until
 from tests.trained import open_page
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
@@ -24,10 +24,7 @@ def _estimate_on_the_page(timeout: float = 120) -> AppTest:
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=60).run()
     assert [m.label for m in at.metric][:2] == ["Parameters", "Steps per epoch"]  # the preview is up at once
     at.button(key="tr_estimate").click().run()
-    deadline = time.monotonic() + timeout
-    while not _estimated(at) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
+    wait_until(lambda: _estimated(at.run()), "the estimate on the page", timeout, every=0.3)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -3,15 +3,13 @@ Stop all, a run stopped in the queue offers no Resume, and Compare deletes the t
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import streamlit as st
 
 from nnlab.store.runs import RunStore
 from nnlab.ui import lab
 from nnlab.ui.runs_table import KEY_TABLE
-from tests.helpers import app_at, tiny_config, visible
+from tests.helpers import app_at, tiny_config, visible, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +23,8 @@ def fresh_caches():
 
 
 def _until(run_id: str, status: str, timeout: float = 120) -> None:
-    store, deadline = RunStore(), time.monotonic() + timeout
-    while store.get(run_id).status != status and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert store.get(run_id).status == status
+    store = RunStore()
+    wait_until(lambda: store.get(run_id).status == status, f"run {run_id} to be {status}", timeout)
     store.close()
 
 

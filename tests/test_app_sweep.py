@@ -3,7 +3,6 @@ starts, is watched until it ends, and a trial opens as an ordinary run."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from nnlab.store.runs import RunStore
 from nnlab.sweeps.driver import rerun_failed_trials
 from nnlab.sweeps.store import SweepStore
 from nnlab.ui import TRAIN_PAGE
-from tests.helpers import app_at
+from tests.helpers import app_at, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 APP, SWEEP_PAGE = str(ROOT / "app.py"), "pages/5_Sweep.py"
@@ -52,10 +51,13 @@ def table_states(at: AppTest) -> tuple[str, ...]:
 
 def watch(at: AppTest, sweeps: SweepStore, sweep_id: str, timeout: float = 300) -> list[tuple[str, ...]]:
     """Rerun the page (AppTest ignores run_every) until the sweep leaves running; the table's states each time."""
-    seen, deadline = [], time.monotonic() + timeout
-    while sweeps.get(sweep_id).status in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.3)
+    seen: list[tuple[str, ...]] = []
+
+    def ended() -> bool:
         seen.append(table_states(at.run()))
+        return sweeps.get(sweep_id).status not in ("queued", "running")
+
+    wait_until(ended, "the sweep to leave running", timeout, every=0.3)
     return seen
 
 
@@ -110,10 +112,8 @@ def test_start_a_small_sweep_watch_it_and_open_a_trial():
 def test_the_sweep_preview_measures_the_base_settings_and_scales_them_to_every_run():
     at = small_form(sweep_page())
     at.button(key="tr_estimate").click().run()
-    deadline = time.monotonic() + 120
-    while not any("for all 3 runs" in c.value for c in at.caption) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()  # AppTest ignores run_every: rerun until the background measurement is in
+    # AppTest ignores run_every: rerun until the background measurement is in
+    wait_until(lambda: any("for all 3 runs" in c.value for c in at.run().caption), "the measured total", every=0.5)
     assert not at.exception
     assert any("Measured for the base settings" in c.value and "for all 3 runs" in c.value for c in at.caption)
 
@@ -142,21 +142,20 @@ def test_a_sweep_sent_to_ray_from_the_page_keeps_that_choice_and_hands_its_trial
     sweeps = SweepStore(store)
     spec = sweeps.get(sweep_id).spec
     assert (spec.executor, spec.ray_address) == ("ray", "head:6379")
-    deadline = time.monotonic() + 180
-    while not (runs := store.list(sweep_id=sweep_id)) or table.get(runs[0].run_id) is None:
-        assert time.monotonic() < deadline, "the sweep's first trial never reached the Ray table"
-        time.sleep(0.2)
+    wait_until(
+        lambda: (runs := store.list(sweep_id=sweep_id)) and table.get(runs[0].run_id) is not None,
+        "the sweep's first trial to reach the Ray table",
+        180,
+    )
+    runs = store.list(sweep_id=sweep_id)
     assert table.get(runs[0].run_id).address == "head:6379" and started and set(started) == {"head:6379"}
     assert any("on the Ray cluster at head:6379" in c.value for c in at.run().caption)
     sweeps.request(sweep_id, "stop")  # then end the run as the Ray driver would, and the sweep stops
-    while (row := table.get(runs[0].run_id)).request != "stopped":
-        assert time.monotonic() < deadline, "the sweep's stop never reached the Ray table"
-        time.sleep(0.2)
+    wait_until(lambda: table.get(runs[0].run_id).request == "stopped", "the sweep's stop to reach the Ray table")
+    row = table.get(runs[0].run_id)
     store.update(runs[0].run_id, status="stopped", reason=row.request_reason)
     table.set(runs[0].run_id, state="done")
-    while sweeps.get(sweep_id).status == "running":
-        assert time.monotonic() < deadline, "the sweep did not stop"
-        time.sleep(0.2)
+    wait_until(lambda: sweeps.get(sweep_id).status != "running", "the sweep to stop")
     assert sweeps.get(sweep_id).status == "stopped"
 
 
@@ -174,10 +173,12 @@ def test_a_trial_stopped_on_its_run_page_shows_as_stopped_and_the_sweep_goes_on(
     at.button("sw_start").click().run()
     sweep_id, store = sweep_id_of(at), RunStore()
     sweeps = SweepStore(store)
-    deadline = time.monotonic() + 300
-    while not (long := [r for r in store.list(sweep_id=sweep_id) if r.config.epochs == 200 and r.epochs_done]):
-        assert time.monotonic() < deadline, "the 200-epoch trial never trained an epoch"
-        time.sleep(0.2)
+
+    def trained_long() -> list:
+        return [r for r in store.list(sweep_id=sweep_id) if r.config.epochs == 200 and r.epochs_done]
+
+    wait_until(lambda: bool(trained_long()), "the 200-epoch trial to train an epoch", 300)
+    long = trained_long()
     run_page = app_at(TRAIN_PAGE, long[0].run_id).run()  # the run's own page, as the trials table opens it
     run_page.button("tr_stop").click().run()  # Stop, as a user would
     assert not run_page.exception

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from nnlab.data import DATASETS, load_dataset
 from nnlab.jobs.manager import JobManager
 from nnlab.models import build_model, count_parameters
 from nnlab.store.runs import RunStore
-from tests.helpers import app_at, tiny_config
+from tests.helpers import app_at, tiny_config, wait_until
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
 
@@ -38,12 +37,8 @@ def texts(elements) -> list[str]:
 def wait_for(at: AppTest, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> str:
     """Rerun the page (AppTest ignores run_every) until the run reaches one of statuses; returns it."""
     store = RunStore()
-    deadline = time.monotonic() + timeout
+    wait_until(lambda: at.run() and store.get(run_id).status in statuses, f"one of {statuses}", timeout, every=0.3)
     status = store.get(run_id).status
-    while status not in statuses and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
-        status = store.get(run_id).status
     at.run()
     store.close()
     return status

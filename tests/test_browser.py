@@ -11,12 +11,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -98,18 +99,21 @@ def server(workspace, tmp_path) -> Iterator[str]:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Wait for the server's health endpoint; fail with the server's log if it exits or never answers."""
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
+                return r.status == 200
         except OSError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+            return False
+
+    try:
+        wait_until(healthy, "streamlit to answer /_stcore/health", timeout, every=0.3)
+    except AssertionError:
+        pytest.fail(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -155,8 +159,13 @@ def settle(page, selector: str | None = None, timeout: float = 60_000) -> None:
     """Wait for an element (when given), then for the script run to end; fail on any exception box."""
     if selector:
         page.locator(selector).first.wait_for(timeout=timeout)
-    time.sleep(0.3)  # a rerun may start a moment after the click
-    page.wait_for_selector(IDLE, timeout=timeout)
+    quiet: list[bool] = []  # a rerun may start a moment after a click: idle for three polls in a row counts
+
+    def idle() -> bool:
+        quiet.append(page.locator(IDLE).count() > 0)
+        return len(quiet) >= 3 and all(quiet[-3:])
+
+    wait_until(idle, "the page to finish its script run", timeout / 1000, every=0.1)
     exceptions = page.locator("[data-testid=stException]")
     assert exceptions.count() == 0, exceptions.first.inner_text()
 
@@ -216,15 +225,16 @@ def watch_live_curve(page, steps: Steps) -> None:
     """The curve gains points while the run trains; then the run finishes."""
     seen: list[int] = []
     results = page.get_by_role("button", name=re.compile("See results"))
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline and not results.is_visible():
+
+    def finished() -> bool:
         count = train_loss_points(page).count()
         if count and (not seen or count != seen[-1]):
             seen.append(count)
             if len(seen) <= 2:  # the curve at two moments while it grows
                 steps.shot(f"live-curve-{count}-epochs")
-        time.sleep(0.25)
-    assert results.is_visible(), f"the run did not finish in time; epochs seen on the curve: {seen}"
+        return results.is_visible()
+
+    wait_until(finished, f"the run to finish (epochs seen on the curve: {seen})", 150, every=0.25)
     settle(page)
     assert train_loss_points(page).count() == EPOCHS
     steps.shot("live-finished")

@@ -5,10 +5,10 @@ and the finished one at 1400 and 820 px go to test-artifacts/screenshots/sweep-*
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
+from tests.helpers import wait_until
 from tests.test_browser import SHOTS, page, server, settle  # noqa: F401  (page and server are fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -76,18 +76,18 @@ def table_states(pg) -> list[str]:
 def watch_it_finish(pg) -> None:
     """Read the table as the page refreshes it: it fills trial by trial while the sweep runs, then all end."""
     done = pg.locator("[data-testid=stMetric]", has_text="Trials done")
-    seen, deadline = [], time.monotonic() + 1200  # a cap: well under a minute on an idle machine
-    while time.monotonic() < deadline:
+    seen: list[list[str]] = []
+
+    def finished() -> bool:
         text = done.first.inner_text() if done.count() else ""
         states = table_states(pg)
         if states and (not seen or seen[-1] != states):
             seen.append(states)
             if "running" in states and not any("running" in s for s in seen[:-1]):
                 both_widths(pg, "running")
-        if "3 / 3" in text:
-            break
-        time.sleep(0.5)
-    assert "3 / 3" in text, f"the sweep did not finish in time: {seen}"
+        return "3 / 3" in text
+
+    wait_until(finished, "the sweep to finish", 1200, every=0.5)  # a cap: well under a minute on an idle machine
     assert any("running" in s for s in seen) and len(seen) >= 2, f"the table was not seen filling: {seen}"
     pg.wait_for_selector("[data-testid=stBadge]:has-text('finished'), :text('finished')", timeout=60_000)
     settle(pg, "[data-testid=stDataFrame]")

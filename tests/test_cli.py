@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -130,12 +129,7 @@ def test_killed_process_leaves_an_interrupted_run_that_resumes_to_the_end(worksp
         stderr=subprocess.DEVNULL,
     )
     store = RunStore(workspace)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        runs = store.list()
-        if runs and runs[0].epochs_done >= 2:
-            break
-        time.sleep(0.1)
+    runs = wait_until(lambda: (r := store.list()) and r[0].epochs_done >= 2 and r, "two epochs", every=0.1)
     assert proc.poll() is None, "the training process ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -6,7 +6,6 @@ or emphasis; the HTML report escapes them too."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from nnlab.data.registry import make_config
 from nnlab.engine.runner import execute
 from nnlab.store.runs import RunStore
 from nnlab.views.report import build_report
-from tests.helpers import app_at, visible
+from tests.helpers import app_at, visible, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_caches")]
 
@@ -59,10 +58,8 @@ def _table_csv(path: Path) -> Path:
 
 
 def _wait_finished(run_id: str, timeout: float = 120) -> None:
-    store, deadline = RunStore(), time.monotonic() + timeout
-    while store.get(run_id).status in ("queued", "running"):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.2)
+    store = RunStore()
+    wait_until(lambda: store.get(run_id).status not in ("queued", "running"), "the run to end", timeout)
     assert store.get(run_id).status == "finished", store.get(run_id).reason
 
 

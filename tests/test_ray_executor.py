@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from nnlab.jobs.ray.backend import RayTable, driver_alive, driver_paths
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.driver import open_study
 from nnlab.sweeps.store import SweepStore
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, wait_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,23 +51,19 @@ def manager(store):
 def stop_driver(store: RunStore, address: str) -> None:
     """End the driver process of this workspace (it would otherwise wait for more runs for a while)."""
     _, info, _ = driver_paths(store, address)
-    deadline = time.monotonic() + 20
-    while driver_alive(store, address) and time.monotonic() < deadline:
+
+    def gone() -> bool:
         pid = json.loads(info.read_text()).get("pid") if info.exists() else None
-        if pid:
+        if pid and driver_alive(store, address):
             os.kill(pid, signal.SIGTERM)
-        time.sleep(0.2)
+        return not driver_alive(store, address)
+
+    wait_until(gone, "the Ray driver to exit", 20, every=0.2)
 
 
 def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
-    """Poll until predicate() is truthy; fail after the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    """wait_until with the argument order these tests use."""
+    return wait_until(predicate, what, timeout, every=0.2)
 
 
 def test_a_ray_run_matches_the_same_run_in_a_local_thread(manager, on_ray):

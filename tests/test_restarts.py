@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,11 +115,19 @@ def test_a_cli_run_killed_while_a_dashboard_runs_is_marked_interrupted_without_a
     dashboard.shutdown()
 
 
+def _as_another_process(store, sql: str, *args) -> None:
+    """What another process holding the run writes (through SQLite itself, not the store's private helpers)."""
+    with sqlite3.connect(store.db_path) as db:
+        db.execute(sql, args)
+
+
 def test_a_pid_reused_by_another_process_does_not_keep_a_run_running(store):
     run_id = store.create(make_config("mlp"))
     store.claim_queued(run_id)
-    fake = f"{store._conn().execute('SELECT owner FROM runs').fetchone()[0].rsplit('/', 1)[0]}/1"  # our pid, born at tick 1
-    store._conn().execute("UPDATE runs SET owner=? WHERE run_id=?", (fake, run_id))
+    with sqlite3.connect(store.db_path) as db:  # the owner as this process wrote it: host/namespace/pid/start
+        owner = db.execute("SELECT owner FROM runs WHERE run_id=?", (run_id,)).fetchone()[0]
+    fake = f"{owner.rsplit('/', 1)[0]}/1"  # our pid, born at tick 1
+    _as_another_process(store, "UPDATE runs SET owner=? WHERE run_id=?", fake, run_id)
     assert store.recover() == [run_id] and store.get(run_id).status == "interrupted"
 
 
@@ -126,9 +135,9 @@ def test_an_owner_elsewhere_is_trusted_while_its_heartbeat_is_fresh(store):
     run_id = store.create(make_config("mlp"))
     store.claim_queued(run_id)
     beat = time.time()
-    store._conn().execute("UPDATE runs SET owner='other-host/ns/1/99', beat=? WHERE run_id=?", (beat, run_id))
+    _as_another_process(store, "UPDATE runs SET owner='other-host/ns/1/99', beat=? WHERE run_id=?", beat, run_id)
     assert store.recover() == []
-    store._conn().execute("UPDATE runs SET beat=? WHERE run_id=?", (beat - LEASE_S - 1, run_id))
+    _as_another_process(store, "UPDATE runs SET beat=? WHERE run_id=?", beat - LEASE_S - 1, run_id)
     assert store.recover() == [run_id]
 
 

@@ -2,7 +2,6 @@
 re-running failed trials, and recovery from a crash between Optuna's proposal and the store."""
 
 import threading
-import time
 
 import pytest
 
@@ -11,7 +10,7 @@ from nnlab.sweeps.driver import SweepDriver, make_spec, open_study, rerun_failed
 from nnlab.sweeps.results import summary, trials_of
 from nnlab.sweeps.space import parse_dim
 from nnlab.sweeps.store import SweepStore
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +30,6 @@ def new_sweep(store, trials=4, epochs=3, **options):
 
 def params_of(store, sweep_id):
     return [(t.number, t.params) for t in trials_of(store, SweepStore(store).get(sweep_id))]
-
-
-def wait_for(predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_every_trial_is_an_ordinary_run_and_pruned_trials_keep_their_curve(manager):
@@ -101,14 +93,14 @@ def test_pause_stop_and_resume(manager):
     sweeps = SweepStore(manager.store)
     sweep_id = new_sweep(manager.store, trials=3, epochs=60, seed=2)
     thread = start_in_thread(manager, sweep_id)
-    wait_for(lambda: any(r.epochs_done >= 1 for r in manager.store.list(sweep_id=sweep_id)))
+    wait_until(lambda: any(r.epochs_done >= 1 for r in manager.store.list(sweep_id=sweep_id)), "an epoch")
     sweeps.request(sweep_id, "stop")
     thread.join(120)
     rec = sweeps.get(sweep_id)
     assert rec.status == "stopped" and [r.status for r in manager.store.list(sweep_id=sweep_id)] == ["stopped"]
     stopped_at = manager.store.list(sweep_id=sweep_id)[0].epochs_done
     thread = start_in_thread(manager, sweep_id)  # resume: the stopped trial continues from its checkpoint
-    wait_for(lambda: len(manager.store.list(sweep_id=sweep_id)) == 2)
+    wait_until(lambda: len(manager.store.list(sweep_id=sweep_id)) == 2, "two runs")
     sweeps.request(sweep_id, "pause")  # no new trials; the running one finishes
     thread.join(240)
     rec = sweeps.get(sweep_id)
@@ -147,7 +139,7 @@ def test_a_sweep_driven_elsewhere_is_not_driven_twice(manager):
     sweep_id = new_sweep(manager.store, trials=1, epochs=20)
     thread = start_in_thread(manager, sweep_id)
     assert start_in_thread(manager, sweep_id) is thread
-    wait_for(lambda: SweepStore(manager.store).get(sweep_id).status == "running")
+    wait_until(lambda: SweepStore(manager.store).get(sweep_id).status == "running", "the sweep to run")
     with pytest.raises(Exception, match="already running"):
         SweepDriver(manager, sweep_id).run()
     SweepStore(manager.store).request(sweep_id, "stop")
@@ -169,7 +161,7 @@ def test_kill_9_mid_sweep_then_resume_ends_with_exactly_the_budget(workspace, st
         [sys.executable, "-m", "nnlab", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for(lambda: any(r.epochs_done >= 2 for r in store.list() if r.trial == 1), timeout=300)
+        wait_until(lambda: any(r.epochs_done >= 2 for r in store.list() if r.trial == 1), "trial 1's second epoch", 300)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -191,7 +183,7 @@ def test_a_server_shutdown_mid_sweep_holds_the_running_trial_for_the_resume(stor
     sweeps = SweepStore(store)
     sweep_id = new_sweep(store, trials=2, epochs=60, seed=2)
     thread = start_in_thread(first, sweep_id)
-    wait_for(lambda: any(r.epochs_done >= 1 for r in store.list(sweep_id=sweep_id)))
+    wait_until(lambda: any(r.epochs_done >= 1 for r in store.list(sweep_id=sweep_id)), "an epoch")
     first.shutdown()  # what the dashboard's exit does: its runs are interrupted, resumable
     thread.join(60)
     rec = sweeps.get(sweep_id)

@@ -12,7 +12,7 @@ from nnlab.core.liveness import LEASE_S, identity
 from nnlab.sweeps.driver import make_spec
 from nnlab.sweeps.space import parse_dim
 from nnlab.sweeps.store import SweepStore
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, wait_until
 
 
 def _running_sweep(store) -> tuple[SweepStore, str]:
@@ -24,14 +24,16 @@ def _running_sweep(store) -> tuple[SweepStore, str]:
 
 
 def _set_owner(sweeps: SweepStore, sweep_id: str, owner: str, beat: float | None = None) -> None:
-    sweeps._write("UPDATE sweeps SET owner=?, beat=? WHERE sweep_id=?", (owner, beat, sweep_id))
+    """What another process holding the sweep writes (through SQLite itself, not the store's private helpers)."""
+    with sqlite3.connect(sweeps.runs.db_path) as db:
+        db.execute("UPDATE sweeps SET owner=?, beat=? WHERE sweep_id=?", (owner, beat, sweep_id))
 
 
 def test_a_driver_records_who_it_is_and_renews_its_lease(store):
     sweeps, sweep_id = _running_sweep(store)
     rec = sweeps.get(sweep_id)
     assert rec.owner == identity() and rec.pid == os.getpid() and rec.beat is not None
-    time.sleep(0.01)
+    wait_until(lambda: time.time() > rec.beat, "the clock to move past the first beat", every=0.001)
     sweeps.heartbeat(sweep_id)
     assert sweeps.get(sweep_id).beat > rec.beat
     assert sweeps.recover() == [] and not sweeps.claim(sweep_id)  # its driver (this process) lives
