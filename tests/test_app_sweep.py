@@ -98,6 +98,7 @@ def test_start_a_small_sweep_watch_it_and_open_a_trial():
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Trials done"] == "3 / 3"
+    assert "Report (HTML)" in {b.label for b in at.get("download_button")}  # the sweep as one offline file
     runs = store.list(sweep_id=sweep_id)
     assert len(runs) == 3 and all(r.trial is not None for r in runs)
     table = at.dataframe[0].value

@@ -101,7 +101,7 @@ def report_axes_and_config(page, report: Path) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(report.as_uri())
-        page.wait_for_selector(".js-plotly-plot .xtick")
+        page.wait_for_selector("html[data-ready='1']")  # every figure drawn
         page.wait_for_timeout(500)
         shot(page, f"report-{width}")
         clipped = page.evaluate(
@@ -115,11 +115,11 @@ def report_axes_and_config(page, report: Path) -> None:
             })"""
         )
         assert clipped == [], f"tick labels cut by their chart at {width} px: {clipped}"
-    curves = page.locator(".js-plotly-plot").first
+    curves = page.locator("h2:has-text('How it trained') ~ .figure-wrap .js-plotly-plot").first
     epochs = curves.locator(".xtick text, .x2tick text").all_text_contents()
     assert epochs and all(re.fullmatch(r"[1-9]\d*", e) for e in epochs), f"epoch ticks: {epochs}"
     assert curves.locator(".legendtext").all_text_contents() == ["train loss", "val loss"]
-    config = page.locator("h2:has-text('Config') + table td:first-child").all_inner_texts()
+    config = page.locator("h2:has-text('Config') ~ .table-wrap").first.locator("th").all_inner_texts()
     assert "Hidden layer sizes" in config and "Learning rate" in config
     assert not {"Vocabulary size", "Window", "Momentum", "Start from ImageNet weights", "Label column"} & set(config)
 

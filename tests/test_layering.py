@@ -66,7 +66,7 @@ def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
     assert lines[0] == "False" and lines[-1] == "False False", out.stdout
 
 
-@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"], ["report", "--help"]])
 def test_the_command_lines_help_never_imports_torch(args):
     code = (
         "import sys\n"

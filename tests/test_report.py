@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
-from nnlab.core.facts import TabularFacts
+from nnlab.core.facts import ImageFacts, Scaler, TabularFacts
 from nnlab.data.registry import make_config
 from nnlab.engine.metrics import classification_metrics
 from nnlab.store.runfolder import Examples, Predictions, Results
@@ -31,11 +32,14 @@ def _fake_results(run_id: str) -> Results:
 
 
 def test_user_strings_are_escaped(store):
-    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/<b>bold</b>.csv"))
+    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/<img src=x onerror=y>.csv"))
     html = build_report(store.get(run_id), _fake_results(run_id), [])
-    assert EVIL not in html and "<img src=x" not in html and "<b>bold" not in html
+    assert EVIL not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the class name, shown as typed in the table
-    assert "&lt;b&gt;bold&lt;/b&gt;.csv" in html  # the file name in the config table
+    assert "&lt;img src=x onerror=y&gt;.csv" in html  # the file's name in the config table
+    assert "/data/" not in html  # not where it sat on the machine that trained
+    for key, body in re.findall(r"<template id='tpl-(cm-\d+-\d+)'>(.*?)</template>", html, flags=re.S):
+        assert "<script>" not in body and "<img src=x" not in body, key
     assert "b &amp; c" in html
 
 
@@ -44,25 +48,23 @@ def test_report_is_self_contained_with_plotly_inline_once(trained, workspace):
     rec = store.get(trained["digits"])
     html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert html.count("Plotly.newPlot(") == 4  # curves, two confusion matrices, F1
+    assert html.count("data-figure=") == 3  # the clickable confusion matrix, F1 per class, the curves
     assert html.count("plotly.js v") == 1  # the library's own banner: embedded exactly once
     assert not re.search(r"<script[^>]*\ssrc=", html)  # no script fetched from anywhere
-    for section in (
-        "Classification report",
-        "macro avg",
-        "weighted avg",
-        "Confusion matrix",
-        "Config",
-        "Hidden layer sizes",
-    ):
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # plotly.js's own source mentions URLs
+    assert not re.search(r"(src|href)=['\"](?!data:)", markup) and "@import" not in markup and "url(" not in markup
+    assert "Content-Security-Policy" in html and "connect-src 'none'" in html  # a second guard against fetching
+    for section in ("How good it is", "Where it fails", "Per class", "macro avg", "How it trained", "The data"):
         assert section in html
+    assert "Config" in html and "Hidden layer sizes" in html
 
 
 def test_regression_report_has_forecast_and_residuals(trained, workspace):
     store = RunStore(workspace)
     rec = store.get(trained["series"])
     html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
-    assert "Forecast against actual" in html and "Residuals" in html and "naive RMSE" in html
+    assert "Forecasts on the test part" in html and "Where it misses" in html and "naive RMSE" in html
+    assert "the model is" in html and "Repeating the last value" in html
     assert "Classification report" not in html
 
 
@@ -77,16 +79,50 @@ def test_report_table_has_every_class_and_the_averages():
     assert with_acc.loc["accuracy", "F1"] == 0.6 and with_acc.loc["accuracy", "support"] == 5
 
 
-def test_report_header_counts_epochs_in_words(trained, workspace):
+def test_report_counts_epochs_in_words(trained, workspace):
     store = RunStore(workspace)
     rec = store.get(trained["digits"])  # two epochs
     html = build_report(rec, store.folder(rec.run_id).read_results(), store.metrics(rec.run_id))
-    assert "· 2 epochs ·" in html and "epoch(s)" not in html
+    assert "Trained for 2 epochs of at most 2 in" in html and "epoch(s)" not in html
 
 
 def _config_rows(html: str) -> dict[str, str]:
     table = html.split("<h2>Config</h2>", 1)[1]
-    return dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", table))
+    return dict(re.findall(r"<tr><th scope='row'>([^<]*)</th><td>([^<]*)</td></tr>", table))
+
+
+def _data_rows(html: str) -> dict[str, str]:
+    table = html.split("<h2>The data</h2>", 1)[1].split("<h2>", 1)[0]
+    return dict(re.findall(r"<tr><th scope='row'>([^<]*)</th><td>([^<]*)</td></tr>", table))
+
+
+def test_config_table_says_what_the_run_used_for_values_fitted_to_the_data(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["shapes"])  # a CNN on a folder of images: batch size, epochs, image size, threads auto
+    assert rec.config.batch_size == 0 and rec.config.image_size == 0 and rec.config.threads == 0
+    res = store.folder(rec.run_id).read_results()
+    rows = _config_rows(build_report(rec, res, store.metrics(rec.run_id)))
+    assert rows["Batch size"] == f"{rec.summary['batch_size']} (fit to the data)" and rec.summary["batch_size"] > 0
+    assert rows["Epochs"] == "1" and rows["Image size"].startswith(f"{res.info.image_size} (")
+    assert re.fullmatch(r"\d+ \(automatic\)", rows["Threads"]) and rows["Device"].startswith("cpu (")
+    assert rows["Architecture"] == "CNN" and rows["Dataset"] == "shapes"  # the user's folder, by its name
+    assert not [k for k, v in rows.items() if v == "0" and k in ("Batch size", "Epochs", "Image size", "Threads")]
+    auto = store.create(rec.config.replace(epochs=0))  # epochs fitted too: the report says how many it planned
+    store.update(auto, status="finished", summary={**rec.summary, "epochs": 37})
+    rows = _config_rows(build_report(store.get(auto), res, []))
+    assert rows["Epochs"] == "37 (fit to the data)"
+
+
+def test_data_table_is_labelled_for_a_reader_not_raw_keys(trained, workspace):
+    store = RunStore(workspace)
+    rec = store.get(trained["digits"])
+    rows = _data_rows(build_report(rec, store.folder(rec.run_id).read_results(), []))
+    assert {"Data", "Kind", "Examples", "Classes", "Model input"} <= set(rows)
+    assert rows["Kind"] == "images" and rows["Model input"].startswith("8 × 8 pixels, grey")
+    s = rec.summary
+    assert rows["Examples"].startswith(f"{s['train_size']:,} to train, {s['val_size']:,} to validate")
+    for raw in ("input_shape", "num_classes", "source_channels", "kind", "task"):
+        assert raw not in rows
 
 
 def test_config_table_lists_only_the_fields_the_run_uses(store):
@@ -119,22 +155,71 @@ def test_config_table_lists_only_the_fields_the_run_uses(store):
     } & set(rows)
 
 
-def test_the_report_shows_the_most_confident_mistakes_per_class_pair(trained, workspace):
-    from nnlab.views.examples import mistake_pairs
+def _templates(html: str, prefix: str) -> dict[tuple[int, int], str]:
+    found = re.findall(rf"<template id='tpl-{prefix}-(\d+)-(\d+)'>(.*?)</template>", html, flags=re.S)
+    return {(int(t), int(p)): body for t, p, body in found}
+
+
+def _examples(body: str) -> list[tuple[dict[str, str], str]]:
+    """(data-* attributes, caption) of each .example element in a piece of the report."""
+    out = []
+    for attrs, caption in re.findall(
+        r"<(?:figure|div) class='example(?: text-example)?'([^>]*)>.*?(?:<figcaption>|<b>)(.*?)</",
+        body,
+        re.S,
+    ):
+        out.append((dict(re.findall(r"data-([\w-]+)='(\d+)'", attrs)), caption))
+    return out
+
+
+def test_every_confusion_cell_carries_its_examples_most_confident_first(trained, workspace):
+    from nnlab.views.cells import CELL_SHOWN, worst_cell
 
     store = RunStore(workspace)
     rec = store.get(trained["digits"])
     res = store.folder(rec.run_id).read_results()
-    html = build_report(rec, res, store.metrics(rec.run_id))
-    assert "Most confident mistakes per class pair" in html
-    pairs = mistake_pairs(res)
-    t, p, count = pairs[0]
-    assert f"<h3>true {res.classes[t]}, predicted {res.classes[p]} ({count})</h3>" in html
-    assert html.count("<img alt='test example") == sum(min(4, c) for _, _, c in pairs)
-    assert html.count("src='data:image/png;base64,") == html.count("<img alt='test example")
-    text_rec = store.get(trained["reviews"])
-    text_html = build_report(text_rec, store.folder(text_rec.run_id).read_results(), [])
-    assert "Most confident mistakes" not in text_html or "class='example text-example'" in text_html
+    html = build_report(rec, res, [])
+    cells = _templates(html, "cm")
+    n, pr = len(res.classes), res.predictions
+    assert set(cells) == {(t, p) for t in range(n) for p in range(n)}
+    shown = 0
+    for (t, p), body in cells.items():
+        items = _examples(body)
+        expected = np.flatnonzero((pr.y_true == t) & (pr.y_pred == p))
+        assert len(items) == min(len(expected), CELL_SHOWN)
+        for attrs, caption in items:
+            assert attrs == {"true": str(t), "pred": str(p)}
+            assert caption.startswith(f"true {res.classes[t]} · predicted {res.classes[p]} (")
+        ids = [int(c.rsplit("#", 1)[1]) for _, c in items]
+        assert ids == sorted(ids, key=lambda i: -pr.probs[i, p])  # most confident first
+        shown += len(items)
+    box = html.split("id='examples'", 1)[1].split("<h2>", 1)[0]  # the worst cell, shown before any click
+    t, p = worst_cell(res.report["confusion"])
+    assert t != p and f"data-shown='cm-{t}-{p}'" in box and _examples(box) == _examples(cells[t, p])
+    assert html.count("<img alt='test example") == shown + len(_examples(box))  # no other copy of an image
+    reviews = store.get(trained["reviews"])
+    text = build_report(reviews, store.folder(reviews.run_id).read_results(), [])
+    assert "class='example text-example'" in text and "<img alt='test example" not in text
+
+
+@pytest.mark.slow
+def test_ten_classes_with_twenty_thumbnails_a_cell_stay_under_15_mb(store):
+    from nnlab.data.builtin import make_shapes
+
+    images, _ = make_shapes(2200, 32, np.random.default_rng(0))  # (N, C, H, W) colour images, CIFAR's size
+    rng = np.random.default_rng(1)
+    y_true, y_pred = np.arange(2200) % 10, (np.arange(2200) // 10) % 10  # 22 examples in every one of 100 cells
+    classes = [f"class {k}" for k in range(10)]
+    probs = rng.dirichlet(np.ones(10), size=2200)
+    info = ImageFacts(
+        classes=tuple(classes), channels=3, source_channels=3, image_size=32, scaler=Scaler.of([0] * 3, [1] * 3)
+    )
+    res = Results("x", info, classification_metrics(y_true, y_pred, classes), Predictions(y_true, y_pred, probs),
+                  Examples(images=images.transpose(0, 2, 3, 1).copy()))  # fmt: skip
+    rec = store.get(store.create(make_config("cnn", dataset="shapes")))
+    html = build_report(rec, res, [])
+    assert html.count("<img alt='test example") >= 100 * 20
+    assert len(html.encode()) < 15e6, len(html.encode())
 
 
 def test_a_two_run_comparison_exports_as_one_offline_html_file(trained, workspace):
@@ -145,11 +230,36 @@ def test_a_two_run_comparison_exports_as_one_offline_html_file(trained, workspac
     tw = compare(store, trained["digits"], trained["digits_b"])
     html = build_comparison_report(tw, store.metrics_many([trained["digits"], trained["digits_b"]]))
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert html.count("plotly.js v") >= 1 and not re.search(r"<script[^>]+src=", html)
+    assert html.count("plotly.js v") == 1 and not re.search(r"<script[^>]+src=", html)
     markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # plotly.js's own source mentions URLs
-    assert not re.search(r"""(src|href)=['"]https?://""", markup)
+    assert not re.search(r"""(src|href)=['"](?!data:)""", markup)
     assert tw.verdict.verdict in html.lower() or tw.verdict.verdict.capitalize() in html
     assert (
-        f"A right, B wrong ({len(tw.flips.a_better)}" in html and f"B right, A wrong ({len(tw.flips.b_better)}" in html
+        f"A right, B wrong ({len(tw.flips.a_better)})" in html
+        and f"B right, A wrong ({len(tw.flips.b_better)})" in html
     )
+    assert "Hidden layer sizes" in html and "Learning rate" in html  # the fields that differ, by their labels
     assert comparison_filename(tw) == f"nnlab-compare-{trained['digits']}-vs-{trained['digits_b']}.html"
+
+
+def test_each_difference_cell_carries_the_examples_that_moved_into_and_out_of_it(trained, workspace):
+    from nnlab.analysis.comparison import cell_moves, compare
+    from nnlab.views.comparison_report import build_comparison_report
+
+    store = RunStore(workspace)
+    tw = compare(store, trained["digits"], trained["digits_b"])
+    html = build_comparison_report(tw, {})
+    ma, mb = tw.pair
+    cells = _templates(html, "flip")
+    n = len(ma.results.classes)
+    assert set(cells) == {(t, p) for t in range(n) for p in range(n)}
+    moved = 0
+    for (t, p), body in cells.items():
+        into, out = cell_moves(ma, mb, t, p)
+        items = _examples(body)
+        assert len(items) == min(len(into), 10) + min(len(out), 10)
+        for attrs, caption in items:
+            assert attrs["true"] == str(t) and str(p) in (attrs["pred-a"], attrs["pred-b"])
+            assert caption.startswith(f"true {ma.results.classes[t]} · A predicted ")
+        moved += len(items)
+    assert moved > 0

@@ -20,6 +20,8 @@ from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
 from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
+from nnlab.cli.report import add_parser as add_report_parser
+from nnlab.cli.report import cmd_report
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.placement import make_placement
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
+    add_report_parser(sub)
     b = sub.add_parser(
         "bench",
         help="time nnlab's training against a plain PyTorch loop, and the store at scale",
@@ -327,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
-    commands["export"], commands["compare"] = cmd_export, cmd_compare
+    commands["export"], commands["compare"], commands["report"] = cmd_export, cmd_compare, cmd_report
     try:
         return commands[args.command](args)
     except NNLabError as exc:

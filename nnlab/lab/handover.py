@@ -1,5 +1,5 @@
 """Handing a run over: export it as a plain PyTorch script folder or a TorchScript model (to a folder, or zipped
-for a download), or say in one sentence why it cannot be."""
+for a download), or say in one sentence why it cannot be; write a report file."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nnlab.core.errors import NNLabError
+from nnlab.store.runfolder import atomic_write
 
 if TYPE_CHECKING:
     from nnlab.store.runs import RunStore
 
 
 class HandoverActions:
-    """Mixed into Lab: export."""
+    """Mixed into Lab: export, and writing a report."""
 
     store: RunStore
 
@@ -36,3 +37,16 @@ class HandoverActions:
         from nnlab.export import export_problem
 
         return export_problem(self.store, run_id, fmt)
+
+    def report(self, document: str, out: str | Path) -> Path:
+        """Write a report (one HTML document, built by nnlab.views.reports) to the file `out`, atomically, making
+        its folder if needed; returns the path written."""
+        path = Path(out).expanduser()
+        if path.is_dir():
+            raise NNLabError(f"{out} is a folder; name the report's file, like {path / 'report.html'}.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp: tmp.write_text(document, encoding="utf-8"))
+        except OSError as exc:
+            raise NNLabError(f"The report cannot be written to {out}: {exc.strerror or type(exc).__name__}.") from exc
+        return path

@@ -26,6 +26,8 @@ from nnlab.ui import (
     store,
 )
 from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEGY_LABELS
+from nnlab.views.reports import sweep_report
+from nnlab.views.sweep_report import sweep_filename
 
 POLL_S = 1.5
 KEY_TABLE = "sw_table"
@@ -90,6 +92,11 @@ def actions(rec: SweepRecord) -> None:
         resume(rec.sweep_id, rerun_failed=True)
     with cols[4]:
         new_sweep_button()
+    cols[4].download_button(
+        "Report (HTML)", lambda: sweep_report(store(), rec.sweep_id)[1], file_name=sweep_filename(rec.sweep_id),
+        mime="text/html", key="sw_report", on_click="ignore", icon=":material/download:",
+        help="One file with the trials table, the best configs and the charts; it opens offline.",
+    )  # fmt: skip
 
 
 def resume(sweep_id: str, rerun_failed: bool) -> None:

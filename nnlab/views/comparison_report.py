@@ -1,19 +1,25 @@
-"""A two-way comparison as one self-contained HTML file: the verdict, the config fields that differ, curves,
-the confusion difference or the error gap along the series, and the examples that flipped; opens offline."""
+"""A two-way comparison as one self-contained HTML file: the verdict and its evidence, what differs between the
+two configs (the values each side used), validation curves, and what flipped: a difference matrix whose cells
+show the test examples that moved into and out of them when clicked."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-import pandas as pd
-
-from nnlab.analysis.comparison import TwoWay, describe, diff_rows, error_gap_along_series
+from nnlab.analysis.comparison import Member, Side, TwoWay, describe, error_gap_along_series, score_row
+from nnlab.analysis.naming import run_name
+from nnlab.analysis.stats import A_BETTER, B_BETTER
+from nnlab.core.config import FIELDS
 from nnlab.core.records import EpochRecord
+from nnlab.engine.metrics import per_class_f1
+from nnlab.views.cells import busiest_flip_cell, flip_cell_key, flip_cells, flipped_items
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure, group_curves_figure
-from nnlab.views.examples import EXAMPLES_CSS, examples_html
-from nnlab.views.report import REPORT_CSS, esc, figure_html, html_table
+from nnlab.views.htmldoc import Document, esc, show_button
+from nnlab.views.plots import epoch_axis, f1_change_figure
+from nnlab.views.report import for_report, matrix_for_report, paragraphs
+from nnlab.views.report_words import used_value
 
-FLIPPED_SHOWN = 24
+LIST_SHOWN = 24  # examples kept per "A right, B wrong" list
 
 
 def comparison_filename(tw: TwoWay) -> str:
@@ -21,53 +27,105 @@ def comparison_filename(tw: TwoWay) -> str:
     return f"nnlab-compare-{tw.a.name}-vs-{tw.b.name}.html"
 
 
-def _flipped_html(tw: TwoWay) -> list[str]:
-    if tw.pair is None or tw.flips is None:
-        return ["<p class='muted'>No flipped examples: the two sides were tested on different splits.</p>"]
-    ma, mb = tw.pair
-    if ma.results.task == "regression":
-        return [figure_html(error_gap_figure(*error_gap_along_series(ma, mb)), first=False)]
-    classes = ma.results.classes
+def side_line(letter: str, side: Side) -> str:
+    """'A: MLP on digits (run 2026...-b957)' or 'A: seed group g-... of 3 runs of MLP on digits'."""
+    first = side.members[0].record
+    if side.is_group:
+        return f"{letter}: seed group {side.name}, {len(side.members)} runs of {run_name(first)}"
+    return f"{letter}: {run_name(first)} (run {first.run_id})"
 
-    def caption(i: int) -> str:
-        pa, pb = ma.results.predictions, mb.results.predictions
-        return f"#{i} true {classes[pa.y_true[i]]} · A {classes[pa.y_pred[i]]} · B {classes[pb.y_pred[i]]}"
 
-    parts = [
-        figure_html(
-            flip_matrix_figure(
-                ma.results.report["confusion"], mb.results.report["confusion"], classes, clickable=False
-            ),
-            first=False,
+def last_epoch(curves: Mapping[str, Sequence[Sequence[EpochRecord]]]) -> int:
+    """The last epoch any run of either side reached."""
+    return max((r.epoch for runs in curves.values() for h in runs for r in h), default=1)
+
+
+def differs_table(tw: TwoWay) -> str:
+    """The test score, then each config field that differs, with the value each side used."""
+    a, b = tw.a.members[0], tw.b.members[0]
+    rows = [score_row(tw)] + [
+        (
+            FIELDS[k].label if k in FIELDS else k,
+            used_value(a.record, a.results, k),
+            used_value(b.record, b.results, k),
         )
+        for k in tw.config_diff
     ]
-    for title, idx in (("A right, B wrong", tw.flips.a_better), ("B right, A wrong", tw.flips.b_better)):
-        shown = idx[:FLIPPED_SHOWN]
-        parts += [
-            f"<h3>{esc(title)} ({len(idx)}; most confident mistakes first)</h3>",
-            examples_html(ma.results, shown, [caption(i) for i in shown]),
-        ]
-    return parts
+    head = "<tr><th></th><th>A</th><th>B</th></tr>"
+    body = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{esc(x)}</td><td>{esc(y)}</td></tr>" for k, x, y in rows)
+    table = f"<div class='table-wrap'><table class='kv'><thead>{head}</thead><tbody>{body}</tbody></table></div>"
+    same = (
+        "" if tw.config_diff else "<p class='muted'>The configs are the same: only the seed's randomness differs.</p>"
+    )
+    return table + same
 
 
-def build_comparison_report(tw: TwoWay, histories: dict[str, Sequence[EpochRecord]]) -> str:
-    """The comparison as one HTML document with plotly.js inline; every user string escaped."""
-    title = f"nnlab comparison: B {tw.b.name} against A {tw.a.name}"
+def build_comparison_report(
+    tw: TwoWay, histories: Mapping[str, Sequence[EpochRecord]], tags: Mapping[int, str] | None = None
+) -> str:
+    """The comparison as one HTML document; every user string escaped, nothing fetched. tags: per flipped
+    test example, "stable" or "seed-noise" where that is known."""
+    name_a, name_b = run_name(tw.a.members[0].record), run_name(tw.b.members[0].record)
+    title = f"Two runs of {name_a}" if name_a == name_b else f"B {name_b} against A {name_a}"
+    doc = Document(f"nnlab comparison: {title}")
     lines = describe(tw)
+    cls = {B_BETTER: "verdict better", A_BETTER: "verdict worse"}.get(tw.verdict.verdict, "verdict")
     curves = {side.name: [histories.get(m.record.run_id, []) for m in side.members] for side in (tw.a, tw.b)}
     task = tw.a.members[0].results.task
-    rows = diff_rows(tw)
-    diff = pd.DataFrame({"A": [r[1] for r in rows], "B": [r[2] for r in rows]}, index=[r[0] for r in rows])
-    parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-        f"<style>{REPORT_CSS}{EXAMPLES_CSS}</style></head><body><h1>{esc(title)}</h1>",
-        f"<p><b>{esc(lines[0])}</b></p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines[1:]) + "</ul>",
-        "<h2>Config fields that differ</h2>",
-        html_table(diff) if rows else "<p class='muted'>None: only the seed's randomness differs.</p>",
+    doc.add(
+        "<p class='muted'>nnlab comparison report</p>",
+        f"<h1>{esc(title)}</h1>",
+        paragraphs([side_line("A", tw.a), side_line("B", tw.b)], "lead"),
+        f"<p class='{cls}'>{esc(lines[0])}</p>",
+        "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines[1:]) + "</ul>",
+        "<h2>What differs</h2>",
+        differs_table(tw),
         "<h2>Validation curves</h2>",
-        figure_html(group_curves_figure(curves, task), first=True),
+        doc.figure(for_report(epoch_axis(group_curves_figure(curves, task), last_epoch(curves)))),
         "<h2>What flipped</h2>",
-        *_flipped_html(tw),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    )
+    if tw.pair is None or tw.flips is None:
+        doc.add("<p class='muted'>No flipped examples: the two sides were tested on different splits.</p>")
+    elif task == "regression":
+        doc.add(doc.figure(error_gap_figure(*error_gap_along_series(*tw.pair))))
+    else:
+        _flips(doc, tw, *tw.pair, tags)
+    return doc.render()
+
+
+def _flips(doc: Document, tw: TwoWay, ma: Member, mb: Member, tags: Mapping[int, str] | None) -> None:
+    """The clickable difference matrix, its examples, the two lists of flips and the change in F1 per class."""
+    for key, content in flip_cells(ma, mb, tags).items():
+        doc.template(key, content)
+    lists = []
+    for key, title, idx in (
+        ("flips-a", "A right, B wrong", tw.flips.a_better),
+        ("flips-b", "B right, A wrong", tw.flips.b_better),
+    ):
+        first = "B's" if key == "flips-a" else "A's"
+        kept = f"; the first {LIST_SHOWN} are kept in this file" if len(idx) > LIST_SHOWN else ""
+        items = flipped_items(ma, mb, idx, tags, LIST_SHOWN)
+        doc.template(
+            key,
+            f"<h3>{esc(title)} ({len(idx)})</h3><p class='muted'>{esc(first)} most confident mistakes first{kept}.</p>"
+            + (f"<div class='examples'>{''.join(items)}</div>" if items else ""),
+        )
+        lists.append(show_button(key, f"{title} ({len(idx)})"))
+    seeds = ""
+    if tw.a.is_group or tw.b.is_group:
+        seeds = f" Examples from the runs with seed {ma.record.config.seed}: {ma.record.run_id} (A), {mb.record.run_id} (B)."
+    ca, cb = ma.results.report["confusion"], mb.results.report["confusion"]
+    doc.add(
+        "<div class='chips'>" + "".join(lists) + "</div>",
+        doc.figure(
+            matrix_for_report(flip_matrix_figure(ca, cb, ma.results.classes), ma.results.classes),
+            cells="flip",
+            caption="Each cell: B's count minus A's, blue where B is better (more on the diagonal, fewer off it). "
+            "Click a cell to see the test examples that moved into or out of it." + seeds,
+        ),
+        doc.examples_box(flip_cell_key(*busiest_flip_cell(ma, mb))),
+        "<h2>F1 per class</h2>",
+        doc.figure(
+            f1_change_figure(per_class_f1(ma.results.report), per_class_f1(mb.results.report), "A", "B"),
+        ),
+    )

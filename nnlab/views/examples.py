@@ -1,5 +1,8 @@
-"""Test examples in an offline HTML report: image thumbnails as inline PNGs, review texts, feature rows; and a
-run's most confident mistakes per (true, predicted) class pair."""
+"""Test examples as HTML, for the Results page and the offline reports: image thumbnails as inline PNG (or JPEG
+for large colour images), review texts, feature rows, each under a caption; and a run's most frequent mistakes.
+
+Every caption, text, column name and class label is escaped here: the markup returned is safe to place.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnlab.engine.metrics import cell_examples
 from nnlab.store.runfolder import Results
 
 EXAMPLES_CSS = """
 .examples{display:flex;flex-wrap:wrap;gap:.6rem;margin:.4rem 0 1rem}
-.example{width:112px;margin:0;font-size:.75rem;color:#374151} .example img{width:96px;height:96px;image-rendering:pixelated;
-border:1px solid #E5E7EB;display:block} .text-example{max-width:100%;width:100%;font-size:.85rem;
-border-left:3px solid #E5E7EB;padding:.2rem .6rem}
+.example{width:112px;margin:0;font-size:.75rem;color:#374151} .example img{width:96px;height:96px;
+image-rendering:pixelated;border:1px solid #E5E7EB;display:block;object-fit:contain;background:#fff}
+.example img.smooth{image-rendering:auto}
+.text-example{max-width:100%;width:100%;font-size:.85rem;border-left:3px solid #E5E7EB;padding:.2rem .6rem}
+.text-example b{color:#111827}
 """
+
+THUMB_SIDE = 64  # pixels: larger images are scaled down to this before they are embedded
+JPEG_FROM = 3000  # bytes: a colour thumbnail whose PNG is larger goes in as a JPEG when that is smaller
+ROW_FEATURES = 24  # feature values shown per table row (the rest counted)
 
 
 def _esc(value: object) -> str:
@@ -26,42 +34,82 @@ def _esc(value: object) -> str:
 
 
 def png_data_uri(image: np.ndarray) -> str:
-    """(H, W, C) uint8 as a data: URI of a PNG, so the report needs no other file."""
+    """(H, W, C) uint8 as a data: URI of a PNG, so the page needs no other file."""
     from PIL import Image
 
     img = image[:, :, 0] if image.shape[2] == 1 else image
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str]) -> str:
-    """The examples idx of a run's test set, each with its caption; "" when the run kept none to show."""
+def thumbnail_uri(image: np.ndarray, side: int = THUMB_SIDE) -> str:
+    """(H, W, C) uint8 as a small data: URI: scaled to fit side x side when larger; a JPEG where that is much
+    smaller than the PNG (photos), a PNG otherwise (digits, drawings: sharp edges)."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(image[:, :, 0] if image.shape[2] == 1 else image))
+    if max(img.size) > side:
+        img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    png = io.BytesIO()
+    img.save(png, format="PNG", optimize=True)
+    data, mime = png.getvalue(), "image/png"
+    if len(data) > JPEG_FROM and img.mode == "RGB":
+        jpeg = io.BytesIO()
+        img.save(jpeg, format="JPEG", quality=85)
+        if len(jpeg.getvalue()) < len(data) // 2:
+            data, mime = jpeg.getvalue(), "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+def example_items(
+    res: Results, idx: Sequence[int], captions: Sequence[str], max_chars: int | None = None, attrs: Sequence[str] = ()
+) -> list[str]:
+    """One element of class `example` per test example idx, its caption first; [] when the run kept none.
+
+    max_chars cuts long reviews (a report's size); attrs: extra attributes (already escaped) per example."""
     ex = res.examples
+    extra = list(attrs) or [""] * len(idx)
+    if ex.images is not None:
+        small = max(ex.images.shape[1:3]) <= 32  # whole pixels, enlarged without blur
+        cls = "" if small else " class='smooth'"
+        return [
+            f"<figure class='example'{a}><img{cls} alt='test example {int(i)}' src='{thumbnail_uri(ex.images[i])}'>"
+            f"<figcaption>{_esc(c)}</figcaption></figure>"
+            for i, c, a in zip(idx, captions, extra, strict=True)
+        ]
+    if ex.texts is not None:
+        return [
+            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>"
+            f"{_esc(_cut(str(ex.texts[i]), max_chars))}</div>"
+            for i, c, a in zip(idx, captions, extra, strict=True)
+        ]
+    if ex.rows is not None:
+        cols = feature_names(res)
+        return [
+            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_row_text(cols, ex.rows[i])}"
+            "</div>"
+            for i, c, a in zip(idx, captions, extra, strict=True)
+        ]
+    return []
+
+
+def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str], max_chars: int | None = None) -> str:
+    """The examples idx of a run's test set in a wrapping grid, each with its caption; "" when the run kept none."""
     if not len(idx):
         return "<p class='muted'>None.</p>"
-    if ex.images is not None:
-        cells = [
-            f"<figure class='example'><img alt='test example {i}' src='{png_data_uri(ex.images[i])}'>"
-            f"<figcaption>{_esc(c)}</figcaption></figure>"
-            for i, c in zip(idx, captions, strict=True)
-        ]
-    elif ex.texts is not None:
-        cells = [
-            f"<div class='example text-example'><b>{_esc(c)}</b><br>{_esc(ex.texts[i])}</div>"
-            for i, c in zip(idx, captions, strict=True)
-        ]
-    elif ex.rows is not None:
-        cols = feature_names(res)
-        cells = [
-            f"<div class='example text-example'><b>{_esc(c)}</b><br>"
-            + ", ".join(f"{_esc(n)} {v:.4g}" for n, v in zip(cols, ex.rows[i], strict=False))
-            + "</div>"
-            for i, c in zip(idx, captions, strict=True)
-        ]
-    else:
-        return ""
-    return f"<div class='examples'>{''.join(cells)}</div>"
+    items = example_items(res, idx, captions, max_chars)
+    return f"<div class='examples'>{''.join(items)}</div>" if items else ""
+
+
+def _cut(text: str, max_chars: int | None) -> str:
+    return text if max_chars is None or len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+
+
+def _row_text(cols: list[str], row: np.ndarray) -> str:
+    shown = ", ".join(f"{_esc(n)} {v:.4g}" for n, v in zip(cols[:ROW_FEATURES], row[:ROW_FEATURES], strict=False))
+    more = len(row) - ROW_FEATURES
+    return shown + (f" … and {more} more" if more > 0 else "")
 
 
 def feature_names(res: Results) -> list[str]:
@@ -76,19 +124,3 @@ def mistake_pairs(res: Results, max_pairs: int = 12) -> list[tuple[int, int, int
     conf = np.asarray(res.report["confusion"])
     pairs = [(t, p, int(conf[t, p])) for t in range(len(conf)) for p in range(len(conf)) if t != p and conf[t, p]]
     return sorted(pairs, key=lambda x: -x[2])[:max_pairs]
-
-
-def mistakes_html(res: Results, per_pair: int = 4, max_pairs: int = 12) -> str:
-    """The run's most confident mistakes for each of its most frequent (true, predicted) class pairs."""
-    pr, classes = res.predictions, res.classes
-    if res.task != "classification" or pr.probs is None:
-        return ""
-    parts = []
-    for t, p, count in mistake_pairs(res, max_pairs):
-        idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)[:per_pair]
-        body = examples_html(res, idx, [f"#{i} · p={pr.probs[i, p]:.0%}" for i in idx])
-        if body:
-            parts.append(f"<h3>true {_esc(classes[t])}, predicted {_esc(classes[p])} ({count})</h3>{body}")
-    if not parts:
-        return "<p class='muted'>No test example was misclassified.</p>" if not mistake_pairs(res) else ""
-    return "".join(parts)
