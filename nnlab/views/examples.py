@@ -80,15 +80,13 @@ def example_items(
         ]
     if ex.texts is not None:
         return [
-            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>"
-            f"{_esc(_cut(str(ex.texts[i]), max_chars))}</div>"
+            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_esc(_cut(str(ex.texts[i]), max_chars))}</div>"
             for i, c, a in zip(idx, captions, extra, strict=True)
         ]
     if ex.rows is not None:
         cols = feature_names(res)
         return [
-            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_row_text(cols, ex.rows[i])}"
-            "</div>"
+            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_row_text(cols, ex.rows[i])}</div>"
             for i, c, a in zip(idx, captions, extra, strict=True)
         ]
     return []
