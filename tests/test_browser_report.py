@@ -66,6 +66,28 @@ class Opened:
         self.page.screenshot(path=str(SHOTS / f"report-{name}.png"), full_page=True)
 
 
+CUT_OR_COVERED = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(div => {
+    const r = div.getBoundingClientRect(), out = [];
+    for (const t of div.querySelectorAll('.xtick text, .ytick text, .x2tick text, .y2tick text')) {
+        const b = t.getBoundingClientRect();
+        if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5)
+            out.push('cut: ' + t.textContent);
+    }
+    const legend = div.querySelector('.legend');
+    for (const title of legend ? div.querySelectorAll('.xtitle, .x2title') : []) {
+        const a = legend.getBoundingClientRect(), b = title.getBoundingClientRect();
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+            out.push('legend over ' + title.textContent);
+    }
+    return out;
+})"""
+
+
+def assert_charts_whole(page) -> None:
+    """No tick label outside its chart (issue 21: '2, .5, 1, .5, 0'), no legend over an axis title (820 px)."""
+    assert page.evaluate(CUT_OR_COVERED) == []
+
+
 def click_cell(page, t: int, p: int, n: int) -> None:
     """Click cell (true t, predicted p) of the clickable matrix: one invisible marker per cell, row-major."""
     point = page.locator(".figure[data-cells] .scatterlayer .trace").last.locator(".point").nth(t * n + p)
@@ -100,6 +122,7 @@ def test_a_run_report_opens_offline_and_a_clicked_cell_shows_its_examples(chromi
         opened = Opened(chromium, path, width)
         page = opened.page
         opened.shot(f"run-{width}")
+        assert_charts_whole(page)
         click_cell(page, t, p, len(res.classes))
         page.wait_for_selector(f"#examples[data-shown='cm-{t}-{p}']")
         items = page.locator("#examples .example")
@@ -128,8 +151,13 @@ def test_a_comparison_report_opens_offline_and_a_difference_cell_shows_what_move
     into, out = cell_moves(ma, mb, t, p)
     assert len(into) + len(out) > 0
     path = report_file(tmp_path, workspace, trained["digits"], trained["digits_b"])
+    narrow = Opened(chromium, path, 820)
+    assert_charts_whole(narrow.page)
+    narrow.shot("compare-820")
+    narrow.context.close()
     opened = Opened(chromium, path, 1400)
     page = opened.page
+    assert_charts_whole(page)
     click_cell(page, t, p, len(classes))
     page.wait_for_selector(f"#examples[data-shown='flip-{t}-{p}']")
     items = page.locator("#examples .example")

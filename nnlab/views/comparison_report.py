@@ -16,7 +16,7 @@ from nnlab.views.cells import busiest_flip_cell, flip_cell_key, flip_cells, flip
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure, group_curves_figure
 from nnlab.views.htmldoc import Document, esc, show_button
 from nnlab.views.plots import epoch_axis, f1_change_figure
-from nnlab.views.report import for_report, matrix_for_report, paragraphs
+from nnlab.views.report import for_report, matrix_for_report, paragraphs, roomy
 from nnlab.views.report_words import used_value
 
 LIST_SHOWN = 24  # examples kept per "A right, B wrong" list
@@ -126,6 +126,6 @@ def _flips(doc: Document, tw: TwoWay, ma: Member, mb: Member, tags: Mapping[int,
         doc.examples_box(flip_cell_key(*busiest_flip_cell(ma, mb))),
         "<h2>F1 per class</h2>",
         doc.figure(
-            f1_change_figure(per_class_f1(ma.results.report), per_class_f1(mb.results.report), "A", "B"),
+            roomy(f1_change_figure(per_class_f1(ma.results.report), per_class_f1(mb.results.report), "A", "B")),
         ),
     )

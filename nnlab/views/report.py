@@ -95,6 +95,13 @@ def for_report(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def roomy(fig: go.Figure) -> go.Figure:
+    """Margins that hold every tick label and axis title (a dashboard figure may be laid out tight)."""
+    fig.update_layout(margin=dict(l=60, r=20, t=50, b=50))
+    fig.update_xaxes(automargin=True)
+    return fig.update_yaxes(automargin=True)
+
+
 def matrix_for_report(fig: go.Figure, classes: Sequence[str]) -> go.Figure:
     """A clickable matrix with room for long class names beside and above its cells (they were cut)."""
     extra = min(220, 7 * max((len(str(c)) for c in classes), default=1))

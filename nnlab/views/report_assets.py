@@ -75,9 +75,10 @@ SCRIPT = r"""
 
   function fit(div) { // a fixed-width figure (a matrix) narrower on a narrow screen, its cells square
     var room = div.parentElement.clientWidth, n = div._natural;
-    if (!n || !room) return;
+    if (!n || !room) return null;
     var w = Math.max(Math.min(n.w, room), 240);
-    if (Math.abs(w - div._fullLayout.width) > 1) Plotly.relayout(div, {width: w, height: Math.round(n.h - n.w + w)});
+    if (Math.abs(w - div._fullLayout.width) <= 1) return null;
+    return Plotly.relayout(div, {width: w, height: Math.round(n.h - n.w + w)});
   }
 
   function sizeAll() {
@@ -90,7 +91,8 @@ SCRIPT = r"""
     if (fig.layout && fig.layout.width) div._natural = {w: fig.layout.width, h: fig.layout.height};
     return Plotly.newPlot(div, fig.data, fig.layout, CONFIG).then(function () {
       div.on("plotly_afterplot", function () { printZoom(div); });
-      fit(div);
+      return fit(div);
+    }).then(function () {
       printZoom(div);
       var cells = div.getAttribute("data-cells");
       if (!cells) return;
