@@ -109,3 +109,14 @@ def test_parallel_coordinates_print_scores_with_three_decimals():
     table = pd.DataFrame({"lr": [1e-3, 3e-4], "test_score": [0.9703703, 0.9444444]})
     dims = parallel_figure(table, "test_score", "test accuracy").data[0].dimensions
     assert dims[1].tickformat == ".3f" and dims[0].tickformat == ".4~g"
+
+
+def test_a_seed_bands_outline_has_no_markers():
+    from nnlab.views.comparison_plots import group_curves_figure
+
+    def run(shift: float) -> list[EpochRecord]:
+        return [EpochRecord(e, 1.0, 1.0 - e / 10 + shift, 0.5 + e / 10, 1e-3, 1.0, 100.0) for e in (1, 2, 3)]
+
+    fig = group_curves_figure({"g-a": [run(0), run(0.1)], "g-b": [run(0.2), run(0.3)]}, "classification")
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == 4 and all(t.mode == "lines" for t in bands)  # markers showed at the band's corners

@@ -103,6 +103,7 @@ def group_curves_figure(groups: dict[str, Sequence[Sequence[EpochRecord]]], task
                         x=np.concatenate([epochs, epochs[::-1]]),
                         y=np.concatenate([hi, lo[::-1]]),
                         fill="toself",
+                        mode="lines",  # the band's outline only: no markers at its corners
                         fillcolor=_rgba(color, 0.18),
                         line=dict(width=0),
                         hoverinfo="skip",

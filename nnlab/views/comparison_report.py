@@ -66,7 +66,8 @@ def build_comparison_report(
     """The comparison as one HTML document; every user string escaped, nothing fetched. tags: per flipped
     test example, "stable" or "seed-noise" where that is known."""
     name_a, name_b = run_name(tw.a.members[0].record), run_name(tw.b.members[0].record)
-    title = f"Two runs of {name_a}" if name_a == name_b else f"B {name_b} against A {name_a}"
+    groups = "seed groups" if tw.a.is_group and tw.b.is_group else "runs"
+    title = f"Two {groups} of {name_a}" if name_a == name_b else f"B {name_b} against A {name_a}"
     doc = Document(f"nnlab comparison: {title}")
     lines = describe(tw)
     cls = {B_BETTER: "verdict better", A_BETTER: "verdict worse"}.get(tw.verdict.verdict, "verdict")
