@@ -263,3 +263,21 @@ def test_each_difference_cell_carries_the_examples_that_moved_into_and_out_of_it
             assert caption.startswith(f"true {ma.results.classes[t]} · A predicted ")
         moved += len(items)
     assert moved > 0
+
+
+def test_report_thumbnails_are_scaled_down_and_the_dashboards_are_not():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from nnlab.views.examples import THUMB_SIDE, thumbnail_uri
+
+    photo = np.random.default_rng(0).integers(0, 256, size=(128, 96, 3), dtype=np.uint8)
+
+    def size(uri: str) -> tuple[int, int]:
+        return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size
+
+    assert size(thumbnail_uri(photo)) == (48, THUMB_SIDE)  # the report: longest side 64, shape kept
+    assert size(thumbnail_uri(photo, None)) == (96, 128)  # the Results page: as stored
+    assert size(thumbnail_uri(photo[:8, :8])) == (8, 8)  # small images are never enlarged in the file

@@ -43,13 +43,13 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def thumbnail_uri(image: np.ndarray, side: int = THUMB_SIDE) -> str:
-    """(H, W, C) uint8 as a small data: URI: scaled to fit side x side when larger; a JPEG where that is much
-    smaller than the PNG (photos), a PNG otherwise (digits, drawings: sharp edges)."""
+def thumbnail_uri(image: np.ndarray, side: int | None = THUMB_SIDE) -> str:
+    """(H, W, C) uint8 as a small data: URI: scaled to fit side x side when larger (None: never); a JPEG where that
+    is much smaller than the PNG (photos), a PNG otherwise (digits, drawings: sharp edges)."""
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(image[:, :, 0] if image.shape[2] == 1 else image))
-    if max(img.size) > side:
+    if side is not None and max(img.size) > side:
         img.thumbnail((side, side), Image.Resampling.LANCZOS)
     png = io.BytesIO()
     img.save(png, format="PNG", optimize=True)
@@ -63,18 +63,24 @@ def thumbnail_uri(image: np.ndarray, side: int = THUMB_SIDE) -> str:
 
 
 def example_items(
-    res: Results, idx: Sequence[int], captions: Sequence[str], max_chars: int | None = None, attrs: Sequence[str] = ()
+    res: Results,
+    idx: Sequence[int],
+    captions: Sequence[str],
+    max_chars: int | None = None,
+    attrs: Sequence[str] = (),
+    side: int | None = THUMB_SIDE,
 ) -> list[str]:
     """One element of class `example` per test example idx, its caption first; [] when the run kept none.
 
-    max_chars cuts long reviews (a report's size); attrs: extra attributes (already escaped) per example."""
+    max_chars cuts long reviews and side scales large images down (a report's size); attrs: extra attributes
+    (already escaped) per example."""
     ex = res.examples
     extra = list(attrs) or [""] * len(idx)
     if ex.images is not None:
         small = max(ex.images.shape[1:3]) <= 32  # whole pixels, enlarged without blur
         cls = "" if small else " class='smooth'"
         return [
-            f"<figure class='example'{a}><img{cls} alt='test example {int(i)}' src='{thumbnail_uri(ex.images[i])}'>"
+            f"<figure class='example'{a}><img{cls} alt='test example {int(i)}' src='{thumbnail_uri(ex.images[i], side)}'>"
             f"<figcaption>{_esc(c)}</figcaption></figure>"
             for i, c, a in zip(idx, captions, extra, strict=True)
         ]
@@ -93,10 +99,11 @@ def example_items(
 
 
 def examples_html(res: Results, idx: Sequence[int], captions: Sequence[str], max_chars: int | None = None) -> str:
-    """The examples idx of a run's test set in a wrapping grid, each with its caption; "" when the run kept none."""
+    """The examples idx of a run's test set in a wrapping grid, each with its caption, images at their own size (the
+    dashboard); "" when the run kept none."""
     if not len(idx):
         return "<p class='muted'>None.</p>"
-    items = example_items(res, idx, captions, max_chars)
+    items = example_items(res, idx, captions, max_chars, side=None)
     return f"<div class='examples'>{''.join(items)}</div>" if items else ""
 
 
