@@ -85,6 +85,36 @@ def runs(home: Path) -> Iterator[RunStore]:
     store.close()
 
 
+def trained_run(runs: RunStore, cfg) -> str:
+    """A run of cfg trained here, into the server's store (a second or two); its id."""
+    from nnlab.engine.runner import execute
+
+    run_id = runs.create(cfg)
+    runs.claim_queued(run_id)
+    rec = execute(runs, run_id)
+    assert rec.status == "finished", rec.reason
+    return run_id
+
+
+CUTTABLE = (  # where a label or a number sits in a box of its own width, which cuts it with an ellipsis
+    "button, button *, [data-testid=stMetricValue], [data-testid=stMetricValue] *, [data-testid=stMetricLabel] *, "
+    "[data-testid=stMain] h1, [data-testid=stMain] h2, [data-testid=stMain] h3, [data-testid=stBadge] *"
+)
+
+
+def cut_texts(page) -> list[str]:
+    """Buttons, metric values and labels, headings and badges the page shows cut off (an ellipsis, or clipped)."""
+    return page.evaluate(
+        """(cuttable) => [...document.querySelectorAll(cuttable)].filter(e => {
+            if (!e.offsetParent || !e.textContent.trim() || e.closest('svg')) return false;
+            const s = getComputedStyle(e);
+            const cuts = s.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(s.overflowX);
+            return cuts && e.scrollWidth > e.clientWidth + 1;
+        }).map(e => e.textContent.trim())""",
+        CUTTABLE,
+    )
+
+
 def shot(page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -168,3 +198,74 @@ def test_the_queued_banner_goes_and_a_second_tab_follows_a_resume(page, browser,
         wait_until(lambda: status_of(runs, long) == "stopped", "the resumed run to stop", 60)
     finally:
         other.close()
+
+
+LONG = "versicolor with a name that runs on and on for sixty chars.."  # 60 characters
+QUOTED = 'setosa "the quoted one"'
+
+
+def iris_with_long_names(folder: Path) -> Path:
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    table = pd.DataFrame(iris.data, columns=["a", "b", "c", "d"])
+    table["label"] = np.array([QUOTED, LONG, "virginica"])[iris.target]
+    path = folder / "long names.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+# -- items 9 and 10: names as typed, a matrix that keeps its room, nothing cut at 820 and 1400 px ---------------
+def test_class_names_read_as_typed_and_nothing_is_cut_at_820_and_1400_px(page, server, runs, tmp_path):
+    from nnlab.data.registry import make_config
+
+    data = iris_with_long_names(tmp_path)
+    run_id = trained_run(runs, make_config("mlp", dataset="csv", data_path=str(data), hidden_sizes=(32,), epochs=3))
+    for width in (1400, 820):
+        page.set_viewport_size({"width": width, "height": 1800})
+        page.goto(f"{server}/Train?run={run_id}")
+        settle(page, "button:has-text('Copy settings to the form')")
+        page.wait_for_timeout(500)  # plotly lays out after the script ends
+        shot(page, f"run-page-{width}")
+        assert cut_texts(page) == [], f"cut at {width} px on the run page"
+        page.goto(f"{server}/Results?run={run_id}")
+        settle(page, "[data-testid=stPlotlyChart] .heatmaplayer")
+        page.wait_for_timeout(800)
+        shot(page, f"results-long-class-names-{width}")
+        assert cut_texts(page) == [], f"cut at {width} px on Results"
+        matrix = page.locator("[data-testid=stPlotlyChart]").first
+        ticks = matrix.locator(".xtick text, .ytick text").all_text_contents()
+        assert ticks and not any("&quot;" in t or "&amp;" in t for t in ticks), ticks
+        assert any(t.startswith('setosa "the quote') for t in ticks), ticks
+        cells = matrix.locator(".heatmaplayer").first.bounding_box()
+        assert cells["width"] >= 3 * 60, f"three classes in {cells['width']:.0f} px at {width} px"
+        bars = page.locator("[data-testid=stPlotlyChart]", has_text="F1 per class").first
+        assert not any("&quot;" in t for t in bars.locator(".xtick text").all_text_contents())
+
+
+def test_a_start_of_several_seeds_names_the_data_as_typed(page, server, runs):
+    page.goto(f"{server}/Train")
+    settle(page, "button:has-text('Start training')")
+    seeds = page.get_by_role("spinbutton", name="Seeds")
+    seeds.fill("2")
+    seeds.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start 2 runs").click()
+    banner = page.locator("[data-testid=stAlert]", has_text="2 runs queued").first
+    banner.wait_for()
+    assert "MLP on Handwritten digits (scikit-learn) with seeds 0 to 1" in banner.inner_text()
+    stop_everything(page, server, runs)
+
+
+def stop_everything(page, server: str, runs: RunStore) -> None:
+    """Home's Stop all, if anything still trains; then wait until nothing does."""
+    page.goto(server)
+    settle(page)
+    stop_all = page.get_by_role("button", name=re.compile(r"Stop all \("))
+    if stop_all.count():
+        stop_all.click()
+        page.get_by_role("button", name="Yes, stop them all").click()
+        settle(page)
+    wait_until(lambda: not any(r.active for r in runs.list()), "every run to end", 60)

@@ -48,6 +48,22 @@ def test_confusion_figure_is_identical_across_reruns_and_escapes_labels():
     assert heat.text[0][0] == "83%"
 
 
+def test_class_names_show_as_typed_and_a_long_one_leaves_the_matrix_its_room():
+    """Issue 21 item 9: '&quot;' showed in the axes; a 60-character class name shrank the matrix to a dot."""
+    long = "versicolor with a name that runs on and on for sixty chars.."
+    classes = ['setosa "the quoted one"', long, "<b>x</b>"]
+    fig = confusion_figure(CONF, classes)
+    short = confusion_figure(CONF, ["a", "b", "c"])
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.ticktext[0] == 'setosa "the quote…' and axis.ticktext[2] == "&lt;b&gt;x&lt;/b&gt;"
+        assert max(len(t) for t in axis.ticktext) <= 20 and list(axis.tickvals)[1].startswith("versicolor with a name")
+    assert '"the quoted one"' in _cells(fig).hovertext[0] and "&quot;" not in "".join(_cells(fig).hovertext)
+    assert long in _cells(fig).hovertext[4]  # the hover names the class whole
+    assert fig.layout.width > short.layout.width  # room for the labels beside cells of the same size
+    bars = f1_figure({'a "b"': 0.5, long: 1.0})
+    assert bars.layout.xaxis.ticktext[0] == 'a "b"' and len(bars.layout.xaxis.ticktext[1]) <= 18
+
+
 def test_f1_and_probability_bars():
     fig = f1_figure({"a": 0.5, "b": 1.0})
     assert list(fig.data[0].y) == [0.5, 1.0]

@@ -185,6 +185,17 @@ class JobManager:
         with self._cv:
             return [item[0] for item in self._queue if lane is None or item[3] == lane]
 
+    def place(self, run_id: str) -> int:
+        """Where a run waits in its lane: 1 for the next to start when a run of the lane ends, 2 for the one after;
+        0 when it is not waiting here, or when its lane has room for it now (a worker is about to take it)."""
+        with self._cv:
+            lane = next((item[3] for item in self._queue if item[0] == run_id), None)
+            if lane is None:
+                return 0
+            waiting = [item[0] for item in self._queue if item[3] == lane]
+            room = self._lanes.get(lane, 1) - sum(1 for busy in self._busy.values() if busy == lane)
+            return max(0, waiting.index(run_id) + 1 - room)
+
     def running(self) -> list[str]:
         """Run ids a worker has taken (loading their data or training), oldest first."""
         with self._cv:

@@ -13,7 +13,6 @@ from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.naming import clean
 from nnlab.core.placement import Placement
 from nnlab.core.text import plural
-from nnlab.jobs.lanes import RUNS_LANE, sweep_lane
 
 if TYPE_CHECKING:
     from nnlab.jobs.manager import JobManager
@@ -87,11 +86,9 @@ class RunActions:
         return f"Run {ids[0]} started{where}: {title}."
 
     def queue_place(self, run_id: str) -> int:
-        """1 for the next run to start, 2 for the one after, ...; 0 when the run is not waiting here."""
-        rec = self.store.find(run_id)
-        lane = sweep_lane(rec.sweep_id) if rec is not None and rec.sweep_id else RUNS_LANE
-        waiting = self.jobs.queued(lane)
-        return waiting.index(run_id) + 1 if run_id in waiting else 0
+        """1 for the next run to start once one ends, 2 for the one after, ...; 0 when the run is not waiting
+        here or starts now (its lane has room: right after Start, before a worker has taken it)."""
+        return self.jobs.place(run_id)
 
     def resume(self, run_id: str) -> str:
         """Queue an interrupted, stopped or failed run to continue from its last checkpoint, where it was placed;

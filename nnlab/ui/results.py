@@ -28,7 +28,7 @@ from nnlab.ui.keys import (
     QUERY_RUN,
 )
 from nnlab.views.examples import EXAMPLES_CSS, examples_html
-from nnlab.views.plots import CONFUSION_FRAME, confusion_figure, confusion_side
+from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
 
 MODES = ("counts", "share of true class")
@@ -147,7 +147,7 @@ def _set_cell(run: str, cell: tuple[int, int]) -> None:
 
 def confusion_width(res: Results) -> int:
     """The pixels the confusion matrix's figure takes (its column is exactly as wide)."""
-    return max(confusion_side(len(res.classes)) * len(res.classes) + CONFUSION_FRAME, 360)
+    return max(confusion_side(len(res.classes)) * len(res.classes) + confusion_frame(res.classes), 360)
 
 
 def confusion_section(res: Results) -> tuple[int, int] | None:

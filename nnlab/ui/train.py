@@ -4,6 +4,7 @@ curves that grow while it trains. The form that starts a run is in nnlab.ui.form
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -98,8 +99,8 @@ def run_actions(rec: RunRecord) -> None:
     if rec.status in RESUMABLE and (rec.epochs_done or rec.device):  # stopped in the queue: it never ran
         actions.append(resume_button)
     actions += [again_button, new_run_button, delete_button]
-    for col, action in zip(st.columns(len(actions) + 1), actions, strict=False):
-        with col:
+    with st.container(horizontal=True, gap="small"):  # each button as wide as its label; wraps on narrow windows
+        for action in actions:
             action(rec)
 
 
@@ -227,27 +228,39 @@ def running_panel(rec: RunRecord) -> None:
     done = p.epoch - 1 + p.fraction
     st.progress(min(done / max(p.epochs, 1), 1.0), text=f"Overall: epoch {min(p.epoch, p.epochs)} of {p.epochs}")
     st.progress(min(p.fraction, 1.0), text=f"This epoch: {p.fraction:.0%}")
-    c = st.columns(4)
-    c[0].metric("Samples/s", f"{p.samples_per_s:,.0f}")
-    c[1].metric("Time left", format_duration(p.eta_s), help="At the current speed, if it runs every epoch.")
-    c[2].metric("Learning rate", f"{p.lr if p.lr is not None else rec.config.lr:.3g}")
-    c[3].metric("Train loss", f"{p.train_loss:.4f}", help="Smoothed over the last batches.")
+    with metric_row():
+        st.metric("Samples/s", f"{p.samples_per_s:,.0f}", width="content")
+        st.metric(
+            "Time left",
+            format_duration(p.eta_s),
+            help="At the current speed, if it runs every epoch.",
+            width="content",
+        )
+        st.metric("Learning rate", f"{p.lr if p.lr is not None else rec.config.lr:.3g}", width="content")
+        st.metric("Train loss", f"{p.train_loss:.4f}", help="Smoothed over the last batches.", width="content")
+
+
+def metric_row() -> Any:
+    """A row of metric cards, each as wide as its value, that wraps where the window is narrow (five columns cut
+    '97.0%' to '97.…' at 820 px)."""
+    return st.container(horizontal=True, gap="medium")
 
 
 def outcome_panel(rec: RunRecord) -> None:
     """Test score, best epoch, duration, speed and device of a run that has ended."""
     s = rec.summary
-    c = st.columns(5)
-    if rec.test_value is not None:
-        if rec.test_metric == "rmse":
-            c[0].metric("Test RMSE", f"{rec.test_value:.4g}", help="Root mean squared error in the data's units.")
-        else:
-            c[0].metric(f"Test {rec.test_metric}", f"{rec.test_value:.1%}")
-    early = " (stopped early)" if s.get("stopped_early") else ""
-    c[1].metric("Epochs", f"{rec.epochs_done}{early}", help=f"Best epoch: {rec.best_epoch or '–'}.")
-    c[2].metric("Time", format_duration(rec.seconds))
-    c[3].metric("Samples/s", f"{rec.samples_per_s:,.0f}" if rec.samples_per_s else "–")
-    c[4].metric("Device", device_short(rec.device), help=rec.device or None)
+    with metric_row():
+        if rec.test_value is not None:
+            if rec.test_metric == "rmse":
+                st.metric("Test RMSE", f"{rec.test_value:.4g}", help="Root mean squared error in the data's units.",
+                          width="content")  # fmt: skip
+            else:
+                st.metric(f"Test {rec.test_metric}", f"{rec.test_value:.1%}", width="content")
+        early = " (stopped early)" if s.get("stopped_early") else ""
+        st.metric("Epochs", f"{rec.epochs_done}{early}", help=f"Best epoch: {rec.best_epoch or '–'}.", width="content")
+        st.metric("Time", format_duration(rec.seconds), width="content")
+        st.metric("Samples/s", f"{rec.samples_per_s:,.0f}" if rec.samples_per_s else "–", width="content")
+        st.metric("Device", device_short(rec.device), help=rec.device or None, width="content")
     if rec.status == "finished" and rec.test_value is not None:
         st.success(
             "Training finished. Click **See results** for the report, the confusion matrix and the "

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,11 +11,11 @@ from plotly.subplots import make_subplots
 
 from nnlab.analysis.stats import seed_band
 from nnlab.core.records import EpochRecord
-from nnlab.views.plots import COLORS, CURVE_HEIGHT, cell_markers, val_metric_label
+from nnlab.views.plots import COLORS, CURVE_HEIGHT, cell_markers, class_ticks, plotly_text, val_metric_label
 
 
 def _labels(classes: Sequence[str]) -> list[str]:
-    return [html.escape(str(c)) for c in classes]
+    return [plotly_text(c) for c in classes]
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -61,6 +60,7 @@ def flip_matrix_figure(
     cells = cell_markers(labels, t, p, hover, cell, "#111827")
     fig = go.Figure([heat, cells])
     axis = dict(type="category", categoryorder="array", categoryarray=labels, showgrid=False, zeroline=False)
+    axis |= class_ticks(classes)
     fig.update_xaxes(title_text="predicted class", side="top", constrain="domain", **axis)
     fig.update_yaxes(title_text="true class", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
     fig.update_layout(

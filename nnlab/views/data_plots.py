@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import plotly.graph_objects as go
 
-from nnlab.views.plots import COLORS, MARGIN
+from nnlab.views.plots import COLORS, MARGIN, plotly_text
 
 
 def series_figure(values: np.ndarray, name: str, bounds: tuple[int, int], height: int = 260) -> go.Figure:
     """The series over its time steps, with the validation (light) and test (darker) parts shaded; bounds: the
     steps where they begin."""
-    label = html.escape(str(name))  # Plotly reads tags as markup; a column named "<b>" shows as typed
+    label = plotly_text(name)  # a column named "<b>" shows as typed
     fig = go.Figure(go.Scatter(y=values, mode="lines", line_color=COLORS[0], name=label))
     val_start, test_start = bounds
     for start, end, shade in ((val_start, test_start, 0.1), (test_start, len(values), 0.22)):

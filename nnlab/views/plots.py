@@ -85,9 +85,27 @@ def lr_figure(lrs: Sequence[float], schedule: str) -> go.Figure:
 
 
 # -- results ------------------------------------------------------------------------------------------
+LABEL_CHARS = 18  # an axis shows a class name cut to this many characters (its hover shows it whole)
+
+
+def plotly_text(value: object) -> str:
+    """User text inside a Plotly figure, shown as typed: Plotly reads tags as markup, so they are escaped, and
+    it decodes only &lt; &gt; &amp; and numeric entities, so quotes are left alone ('&quot;' showed literally)."""
+    return html.escape(str(value), quote=False)
+
+
 def _labels(classes: Sequence[str]) -> list[str]:
-    # Plotly reads tags in text as markup; escaped, a class named "<b>" shows as typed
-    return [html.escape(str(c)) for c in classes]
+    return [plotly_text(c) for c in classes]
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1].rstrip() + "…"
+
+
+def class_ticks(classes: Sequence[str]) -> dict:
+    """A category axis's settings that label its classes cut to LABEL_CHARS characters: a 60-character class name
+    took the whole figure's room and left the confusion matrix a dot. Categories stay whole (and distinct)."""
+    return dict(tickmode="array", tickvals=_labels(classes), ticktext=[plotly_text(_short(str(c))) for c in classes])
 
 
 CONFUSION_FRAME = 140  # pixels of axis titles and labels around the confusion matrix's cells
@@ -96,6 +114,13 @@ CONFUSION_FRAME = 140  # pixels of axis titles and labels around the confusion m
 def confusion_side(n: int) -> int:
     """A confusion-matrix cell's side in pixels: up to 20 classes fit 480 px, a window of 800 with the sidebar."""
     return max(16, min(90, 340 // max(n, 1)))
+
+
+def confusion_frame(classes: Sequence[str]) -> int:
+    """Pixels of titles and class labels beside (and above) the cells: more for longer names (up to LABEL_CHARS),
+    so the labels never take the cells' room."""
+    longest = max((len(_short(str(c))) for c in classes), default=1)
+    return CONFUSION_FRAME + 7 * max(0, longest - 6)
 
 
 def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str], normalized: bool = False) -> go.Figure:
@@ -139,11 +164,13 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     fig = go.Figure([heat, cells])
     side = cell * n
     axis = dict(type="category", categoryorder="array", categoryarray=labels, showgrid=False, zeroline=False)
+    axis |= class_ticks(classes)
     fig.update_xaxes(title_text="predicted class", side="top", constrain="domain", **axis)
     fig.update_yaxes(title_text="true class", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
+    frame = confusion_frame(classes)
     fig.update_layout(
-        height=side + 110,
-        width=side + CONFUSION_FRAME,
+        height=side + frame - 30,
+        width=side + frame,
         margin=dict(l=10, r=10, t=60, b=10),
         plot_bgcolor="white",
         dragmode=False,
@@ -161,7 +188,7 @@ def f1_figure(f1: dict[str, float]) -> go.Figure:
             x=_labels(f1), y=list(f1.values()), marker_color=COLORS[0], hovertemplate="%{x}: F1 %{y:.3f}<extra></extra>"
         )
     )
-    fig.update_xaxes(type="category", title_text="class")
+    fig.update_xaxes(type="category", title_text="class", **class_ticks(list(f1)))
     fig.update_layout(height=300, margin=MARGIN, title="F1 per class", yaxis=dict(range=[0, 1.02], title="F1"))
     return fig
 
@@ -182,7 +209,7 @@ def probability_figure(probs: Sequence[float], classes: Sequence[str], top: int 
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
-    fig.update_yaxes(type="category", autorange="reversed")
+    fig.update_yaxes(type="category", autorange="reversed", **class_ticks([classes[i] for i in order]))
     fig.update_layout(
         height=60 + 34 * len(order),
         margin=dict(l=10, r=10, t=30, b=10),
@@ -348,7 +375,14 @@ def parallel_figure(table: pd.DataFrame, score: str, score_label: str) -> go.Fig
         else:
             cats = sorted(values.astype(str).unique())
             codes = values.astype(str).map({c: i for i, c in enumerate(cats)})
-            dims.append(dict(label=col, values=codes, tickvals=list(range(len(cats))), ticktext=_labels(cats)))
+            dims.append(
+                dict(
+                    label=col,
+                    values=codes,
+                    tickvals=list(range(len(cats))),
+                    ticktext=[plotly_text(_short(c)) for c in cats],
+                )
+            )
     fig = go.Figure(
         go.Parcoords(
             dimensions=dims,
@@ -378,12 +412,12 @@ def f1_change_figure(f1_a: dict[str, float], f1_b: dict[str, float], name_a: str
         )
     )
     fig.add_hline(y=0, line=dict(color="#6B7280", width=1))
-    fig.update_xaxes(type="category", title_text="class")
+    fig.update_xaxes(type="category", title_text="class", **class_ticks(classes))
     fig.update_layout(
         height=320,
         margin=dict(l=10, r=10, t=50, b=10),
         yaxis_title="F1 change",
-        title=f"F1 per class: {html.escape(name_b)} minus {html.escape(name_a)}",
+        title=f"F1 per class: {plotly_text(name_b)} minus {plotly_text(name_a)}",
     )
     return fig
 
@@ -420,9 +454,11 @@ def confusion_diff_figure(
         )
     )
     side = max(18, min(56, 480 // max(len(labels), 1))) * len(labels)
-    fig.update_xaxes(type="category", title_text="predicted class", side="top")
-    fig.update_yaxes(type="category", title_text="true class", autorange="reversed", scaleanchor="x")
-    title = f"Change in share of each true class, B ({html.escape(name_b)}) minus A ({html.escape(name_a)})"
+    fig.update_xaxes(type="category", title_text="predicted class", side="top", **class_ticks(classes))
+    fig.update_yaxes(
+        type="category", title_text="true class", autorange="reversed", scaleanchor="x", **class_ticks(classes)
+    )
+    title = f"Change in share of each true class, B ({plotly_text(name_b)}) minus A ({plotly_text(name_a)})"
     fig.update_layout(
         height=side + 170,
         width=side + 300,
