@@ -88,6 +88,19 @@ def assert_charts_whole(page) -> None:
     assert page.evaluate(CUT_OR_COVERED) == []
 
 
+def assert_prints_on_a4(page) -> None:
+    """Printed, every chart fits an A4 page's width inside 12 mm margins (about 700 CSS px) and the examples shown
+    stay in; the page's own buttons and Plotly's toolbar do not print."""
+    page.emulate_media(media="print")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.figure .main-svg')].map(svg => svg.getBoundingClientRect().width)"
+    )
+    assert widths and max(widths) <= 700, widths
+    assert page.locator("#examples .example").first.is_visible()
+    assert page.evaluate("[...document.querySelectorAll('.modebar-container')].every(m => !m.offsetParent)")
+    page.emulate_media(media="screen")
+
+
 def click_cell(page, t: int, p: int, n: int) -> None:
     """Click cell (true t, predicted p) of the clickable matrix: one invisible marker per cell, row-major."""
     point = page.locator(".figure[data-cells] .scatterlayer .trace").last.locator(".point").nth(t * n + p)
@@ -131,6 +144,7 @@ def test_a_run_report_opens_offline_and_a_clicked_cell_shows_its_examples(chromi
             assert f"true {res.classes[t]} · predicted {res.classes[p]}" in text
         page.locator("#examples").scroll_into_view_if_needed()
         opened.shot(f"run-{width}-clicked")
+        assert_prints_on_a4(page)
         opened.assert_offline_and_quiet()
         opened.context.close()
 
