@@ -20,6 +20,7 @@ from nnlab.views.cells import run_cell_key, run_cells, worst_cell
 from nnlab.views.examples import mistake_pairs
 from nnlab.views.htmldoc import Document, esc, html_table, rows_table, show_button
 from nnlab.views.plots import (
+    LABEL_CHARS,
     confusion_figure,
     curves_figure,
     f1_figure,
@@ -104,7 +105,7 @@ def roomy(fig: go.Figure) -> go.Figure:
 
 def matrix_for_report(fig: go.Figure, classes: Sequence[str]) -> go.Figure:
     """A clickable matrix with room for long class names beside and above its cells (they were cut)."""
-    extra = min(220, 7 * max((len(str(c)) for c in classes), default=1))
+    extra = 7 * min(LABEL_CHARS, max((len(str(c)) for c in classes), default=1))  # axes cut names to LABEL_CHARS
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig.update_layout(width=fig.layout.width + extra, height=fig.layout.height + extra)
