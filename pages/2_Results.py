@@ -3,9 +3,9 @@
 import streamlit as st
 
 from nnlab.core.errors import NNLabError
-from nnlab.core.notes import run_notes
+from nnlab.core.notes import run_findings
 from nnlab.engine.metrics import per_class_f1
-from nnlab.ui import data_notes_ui, md, page_setup, pick_run, show_error, store
+from nnlab.ui import findings_ui, md, page_setup, pick_run, show_error, store
 from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
     cell_examples_section,
@@ -50,7 +50,7 @@ if rec.status == "stopped":
     st.caption(f"Stopped after {rec.epochs_done} of {rec.epochs_planned} epochs; these are the best weights so far.")
 
 metric_row(res)
-data_notes_ui(run_notes(rec, res.info))
+findings_ui(run_findings(rec, res.info))
 
 if res.task == "regression":
     p, e = res.predictions, res.examples

@@ -83,7 +83,7 @@ def test_every_registered_dataset_renders_its_own_fields():
             assert any("Upload" in t for t in texts(at.info)), name
             assert at.button("tr_start").disabled, name
         for option in spec.options:
-            widgets = [*at.text_input, *at.number_input, *at.select_slider, *at.selectbox]
+            widgets = [*at.text_input, *at.number_input, *at.select_slider, *at.selectbox, *at.toggle]
             assert any(option in w.key for w in widgets), (name, option)
 
 

@@ -108,4 +108,11 @@ def test_every_field_is_described_once_with_a_widget_and_section_the_form_knows(
         *("dataset", "data_path", "data_root", "label_column", "text_column", "target", "image_size", "missing"),
         *("vocab_size", "max_len", "window", "horizon", "val_fraction", "test_fraction", "arch", "pretrained", "seed"),
         "split_seed",
+        *("class_weights", "keep_ids"),  # the data check says whether weights are on; ID columns are left out
     }
+
+
+def test_class_weights_of_an_earlier_run_read_as_on_and_off():
+    assert RunConfig.from_dict({"class_weights": True}).class_weights == "on"
+    assert RunConfig.from_dict({"class_weights": False}).class_weights == "off"  # what old runs trained with
+    assert RunConfig().class_weights == "auto"

@@ -139,7 +139,7 @@ def refused(cfg_or_path, **cfg) -> str:
 
 
 def test_file_datasets_ask_for_a_path_and_their_columns():
-    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column", "missing")
+    assert DATASETS["csv"].needs == "data_path" and DATASETS["csv"].options == ("label_column", "missing", "keep_ids")
     assert DATASETS["text-csv"].options == ("text_column", "label_column")
     assert DATASETS["series-csv"].options == ("target", "missing", "window", "horizon")
     assert DATASETS["image-folder"].archs == ("cnn", "resnet18")
@@ -185,8 +185,9 @@ def test_tabular_csv_drops_missing_rows_with_a_count_and_standardises_on_train(t
     cfg = make_config("mlp", dataset="csv", data_path=str(path), label_column="species", missing="drop")
     ds = load_dataset(cfg)
     assert ds.classes == ["setosa", "versicolor", "virginica"]
-    assert ds.info.notes == ("Dropped 6 of 300 rows of iris.csv with missing values.",)
-    assert "Dropped 6 of 300" in caplog.text
+    (dropped,) = [f.sentence for f in ds.info.findings if f.kind == "missing"]
+    assert dropped.startswith("6 rows of 300 in iris.csv had a missing value; nnlab dropped them (--missing drop)")
+    assert "6 rows of 300" in caplog.text
     assert len(ds.train) + len(ds.val) + len(ds.test) == 294
     assert torch.allclose(ds.train.x.mean(0), torch.zeros(4), atol=1e-4)
     assert ds.info.columns == ("sepal length", "sepal width", "petal length", "petal width")
@@ -332,8 +333,8 @@ def test_series_csv_splits_in_time_order_and_scales_on_the_training_part(tmp_pat
     cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=10)
     ds = load_dataset(cfg)
     assert ds.info.columns == ("temperature", "load") and ds.info.target == "load"
-    assert ds.info.notes == (
-        "Forecasting 'load'; 'date' is the time axis, not an input; inputs: 'temperature', 'load'.",
+    assert ds.info.findings[0].sentence.startswith(
+        "Forecasting 'load'; 'date' is the time axis, not an input; inputs: 'temperature', 'load'"
     )
     values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=2)
     train_end = len(ds.train) + 10 + 1 - 1  # time steps the training windows reach
@@ -387,7 +388,9 @@ def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(
     path = write_image_zip(tmp_path / "photos.zip", per_class=10, extra={"photos/red/broken.jpg": b"not a jpeg"})
     ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(path), image_size=24))
     assert ds.classes == ["blue", "green", "red"]
-    assert ds.info.notes == ("Skipped 1 unreadable file in photos.zip.",) and "Skipped 1" in caplog.text
+    (skipped,) = [f for f in ds.info.findings if f.kind == "files"]
+    assert skipped.warns and skipped.sentence.startswith("1 file in photos.zip could not be read as an image")
+    assert "1 file in photos.zip" in caplog.text
     assert tuple(ds.train.x.shape[1:]) == (3, 24, 24) and ds.train.x.dtype == torch.uint8
     assert len(list((workspace / "data" / "extracted").glob("*/photos/red/*.png"))) == 10
 
@@ -395,7 +398,7 @@ def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(
 def test_an_image_directory_works_as_well(tmp_path):
     root = write_image_dir(tmp_path / "src", per_class=8)
     ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(root)))
-    assert ds.classes == ["blue", "green", "red"] and ds.info.image_size == 64
+    assert ds.classes == ["blue", "green", "red"] and ds.info.image_size == 40  # their own size (CNN: 8 to 64)
 
 
 def test_too_few_images_in_a_class_are_refused_by_folder_name(tmp_path):

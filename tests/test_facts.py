@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts, facts_from_json_dict
+from nnlab.core.findings import INFO, WARNING, Finding, info
 from nnlab.data import load_dataset
 from nnlab.store.runfolder import RunFolder
 from tests.helpers import tiny_config
@@ -15,7 +16,7 @@ from tests.helpers import tiny_config
 FACTS = [
     ImageFacts(classes=("a", "b"), channels=3, source_channels=1, image_size=8, scaler=Scaler.of([0.5] * 3, [0.2] * 3)),
     TabularFacts(classes=("x", "y"), features=2, columns=("h", "w"), scaler=Scaler.of([1.0, 2.0], [3.0, 4.0])),
-    TabularFacts(classes=("x", "y"), features=784, notes=("Dropped 1 row.",), source="mine.csv"),
+    TabularFacts(classes=("x", "y"), features=784, findings=(info("missing", "Dropped 1 row."),), source="mine.csv"),
     TextFacts(classes=("neg", "pos"), vocab=("<pad>", "<unk>", "good"), max_len=40),
     SeriesFacts(columns=("t", "load"), target_index=1, window=4, horizon=2, scaler=Scaler.of([0, 10], [1, 5])),
 ]
@@ -63,3 +64,24 @@ def test_a_saved_run_rebuilds_its_facts(tmp_path):
     folder = RunFolder(tmp_path)
     folder.write_info(data.info)
     assert folder.read_info() == data.info and data.kind == "image" and data.task == "classification"
+
+
+def test_the_notes_and_warnings_of_an_earlier_version_read_as_findings(tmp_path):
+    old = {  # a table run's info.json as nnlab wrote it when what loading did and what looked wrong were sentences
+        "kind": "tabular",
+        "task": "classification",
+        "classes": ["a", "b"],
+        "input_shape": [2],
+        "features": 2,
+        "mean": [0.0, 0.0],
+        "std": [1.0, 1.0],
+        "notes": ["Dropped 6 of 300 rows of iris.csv with missing values."],
+        "warnings": ["The classes are imbalanced: 'a' has 270 examples, 'b' only 30; read the balanced accuracy."],
+    }
+    (tmp_path / "info.json").write_text(json.dumps(old))
+    facts = RunFolder(tmp_path).read_info()
+    assert facts.findings == (
+        Finding("note", WARNING, old["warnings"][0]),
+        Finding("note", INFO, old["notes"][0]),
+    )
+    assert facts_from_json_dict(json.loads(json.dumps(facts.to_json_dict()))) == facts  # and write back typed

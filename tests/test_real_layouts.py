@@ -14,7 +14,7 @@ import torch
 
 from nnlab.cli.main import main
 from nnlab.core.fitted import MIN_STEPS, fit_to_data
-from nnlab.core.notes import data_notes
+from nnlab.core.notes import data_findings
 from nnlab.data import load_dataset
 from nnlab.data.registry import make_config
 from tests.helpers import visible
@@ -68,6 +68,11 @@ def table(path: Path, **cfg):
     return load_dataset(make_config("mlp", dataset="csv", data_path=str(path), **cfg))
 
 
+def said(ds, kind: str) -> list[str]:
+    """The sentences of the data's findings of one kind."""
+    return [f.sentence for f in ds.info.findings if f.kind == kind]
+
+
 def series(path: Path, **cfg):
     return load_dataset(make_config("ts-lstm", dataset="series-csv", data_path=str(path), **cfg))
 
@@ -85,22 +90,26 @@ def train_json(tmp_path: Path, capsys, *args: str) -> dict:
 def test_pandas_saved_index_is_dropped_with_a_note(tmp_path):
     ds = table(sorted_noise_csv(tmp_path / "noise.csv"))
     assert ds.info.columns == ("f0", "f1", "f2", "f3", "f4") and ds.info.input_shape == (5,)
-    assert any("'Unnamed: 0'" in n and "row index pandas saves" in n for n in ds.info.notes)
+    assert any("'Unnamed: 0'" in n and "row index pandas saves" in n for n in said(ds, "columns"))
 
 
-def test_id_like_and_label_copying_columns_are_flagged(tmp_path):
+def test_id_like_columns_are_left_out_and_label_copying_columns_flagged(tmp_path):
     df = pd.read_csv(sorted_noise_csv(tmp_path / "noise.csv"), index_col=0)
     df.insert(0, "id", np.arange(1000, 1000 + len(df)))
     df["group"] = df["label"].map({0: 17, 1: 4, 2: 9})  # a code of the label
     df.to_csv(tmp_path / "leaky.csv", index=False)
-    warnings = table(tmp_path / "leaky.csv").info.warnings
-    assert len(warnings) == 2
-    assert "'id'" in warnings[0] and "row ID" in warnings[0]
-    assert "'group'" in warnings[1] and "determines the label" in warnings[1]
+    ds = table(tmp_path / "leaky.csv")
+    assert "id" not in ds.info.columns and "group" in ds.info.columns
+    (ids,), (copy,) = said(ds, "id_column"), said(ds, "label_copy")
+    assert "'id'" in ids and "row ID" in ids and "--keep-ids" in ids
+    assert "'group'" in copy and "predicts the label 'label'" in copy
+    assert [f.kind for f in ds.info.findings if f.warns] == ["label_copy"]
+    assert "id" in table(tmp_path / "leaky.csv", keep_ids=True).info.columns
 
 
 def test_honest_columns_are_not_flagged(tmp_path):
-    assert table(digits_csv(tmp_path / "digits.csv"), label_column="target").info.warnings == ()
+    ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target")
+    assert [f for f in ds.info.findings if f.warns] == []
 
 
 def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_path):
@@ -128,11 +137,11 @@ def test_blank_cells_are_filled_with_the_training_median_and_counted(tmp_path):
     blanks = int(pd.read_csv(path, index_col=0).isna().sum().sum())
     ds = table(path, label_column="outcome")
     assert len(ds.train) + len(ds.val) + len(ds.test) == 400  # no row dropped (dropping lost ~34% here)
-    assert any(n.startswith(f"Filled {blanks} blank cells") for n in ds.info.notes)
+    assert any(n.startswith(f"{blanks} cells in ") and "median" in n for n in said(ds, "missing"))
     assert torch.isfinite(ds.train.x).all() and torch.isfinite(ds.test.x).all()
     dropped = table(path, label_column="outcome", missing="drop")
     assert len(dropped.train) + len(dropped.val) + len(dropped.test) < 300
-    assert any(n.startswith("Dropped ") for n in dropped.info.notes)
+    assert any("nnlab dropped them" in n for n in said(dropped, "missing"))
 
 
 def test_semicolons_with_decimal_commas_are_read_as_numbers(tmp_path):
@@ -144,7 +153,7 @@ def test_semicolons_with_decimal_commas_are_read_as_numbers(tmp_path):
     assert first_row.count(";") == 3 and first_row.count(",") == 3  # 5,126;3,4;...
     ds = table(tmp_path / "export.csv", label_column="sorte")
     assert ds.info.input_shape == (3,)
-    assert any("decimal commas" in n for n in ds.info.notes)
+    assert any("decimal commas" in n for n in said(ds, "numbers"))
     mean = np.asarray(ds.info.scaler.mean)
     assert np.all((mean > 4) & (mean < 6))  # 5,123 read as 5.123, not 5123 or text
 
@@ -166,7 +175,7 @@ def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_p
     y = np.r_[np.zeros(270, int), np.ones(30, int)]
     pd.DataFrame({"x": rng.normal(size=300) + y, "y": y}).to_csv(tmp_path / "rare.csv")
     ds = table(tmp_path / "rare.csv", label_column="y")
-    assert any("imbalanced" in w for w in ds.info.warnings)
+    assert any("imbalanced" in w and "class weights" in w for w in said(ds, "imbalance"))
     w = balanced_weights(ds.train.y, 2).numpy()
     assert w == pytest.approx(compute_class_weight("balanced", classes=np.arange(2), y=ds.train.y.numpy()))
     assert w[1] > 5 * w[0]
@@ -179,7 +188,7 @@ def test_a_numeric_year_column_is_the_time_axis_not_an_input(tmp_path):
     ds = series(year_value_csv(tmp_path / "yearly.csv", trend_season_series(300)))
     assert ds.info.columns == ("value",) and ds.info.input_shape == (32, 1)
     assert ds.info.time == "year"
-    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.info.notes[0]
+    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.info.findings[0].sentence
 
 
 def test_a_newest_first_date_column_orders_the_rows(tmp_path):
@@ -187,7 +196,7 @@ def test_a_newest_first_date_column_orders_the_rows(tmp_path):
     dates = pd.date_range("2020-01-01", periods=300, freq="D").strftime("%d.%m.%Y")
     pd.DataFrame({"Datum": dates, "Wert": values}).iloc[::-1].to_csv(tmp_path / "daily.csv", index=False)
     ds = series(tmp_path / "daily.csv")
-    assert any("Sorted the rows" in n for n in ds.info.notes)
+    assert any("nnlab sorted them" in n for n in said(ds, "series"))
     assert np.allclose(ds.display["series"], values)
 
 
@@ -202,7 +211,7 @@ def test_missing_series_values_are_interpolated_in_time(tmp_path):
     holes[[40, 41, 150]] = np.nan
     year_value_csv(tmp_path / "gaps.csv", holes)
     ds = series(tmp_path / "gaps.csv")
-    assert any(n.startswith("Filled 3 missing values") for n in ds.info.notes)
+    assert any(n.startswith("3 values of gaps.csv were missing") for n in said(ds, "missing"))
     assert len(ds.display["series"]) == 300  # no time step dropped
     assert ds.display["series"][40] == pytest.approx(values[39] + (values[42] - values[39]) / 3, abs=1e-3)
 
@@ -236,10 +245,10 @@ def test_the_fitted_values_are_told_and_the_config_keeps_what_was_given(tmp_path
     cfg = make_config("mlp", dataset="csv", data_path=str(sorted_noise_csv(tmp_path / "n.csv")))
     assert (cfg.batch_size, cfg.epochs) == (0, 0)  # "fit to the data", as given
     facts = load_dataset(cfg).info
-    notes = data_notes(facts, cfg, 225).done
+    notes = [f.sentence for f in data_findings(facts, cfg, 225) if f.kind == "fitted"]
     assert any(n.startswith("Batch size fitted to the data: 16") for n in notes)
     assert any(n.startswith("Epochs fitted to the data: up to 67") for n in notes)
-    assert not data_notes(facts, cfg.replace(batch_size=32, epochs=10), 225).done[1:]  # only the index note
+    assert not [f for f in data_findings(facts, cfg.replace(batch_size=32, epochs=10), 225) if f.kind == "fitted"]
 
 
 # --- Must show: whole runs ------------------------------------------------------------------------------
@@ -275,8 +284,8 @@ def test_class_weights_raise_the_balanced_accuracy_of_an_imbalanced_table(tmp_pa
     x = rng.normal(size=(3000, 4)) + 0.8 * y[:, None]
     pd.DataFrame(x).assign(label=y).to_csv(tmp_path / "rare.csv", index=False)
     args = ["--arch", "mlp", "--dataset", "csv", "--data", str(tmp_path / "rare.csv"), "--hidden-sizes", "32"]
-    plain = train_json(tmp_path, capsys, *args)
-    weighted = train_json(tmp_path, capsys, *args, "--class-weights")
+    plain = train_json(tmp_path, capsys, *args, "--class-weights", "off")
+    weighted = train_json(tmp_path, capsys, *args, "--class-weights")  # also the default here (19 to 1: automatic)
     assert weighted["test_balanced_accuracy"] > plain["test_balanced_accuracy"] + 0.05
 
 
@@ -303,7 +312,7 @@ def test_the_upload_preview_says_what_was_done_and_what_looks_wrong(fresh_caches
     assert not at.exception
     shown = _boxes(at)
     assert "'Unnamed: 0'" in shown and "row index pandas saves" in shown
-    assert "'code'" in shown and "determines the label" in shown
+    assert "'code'" in shown and "predicts the label" in shown
     assert "Batch size fitted to the data: 16" in shown
     train, steps = map(int, re.search(r"\((\d+) training examples, (\d+) steps", shown).groups())
     assert {m.label: m.value for m in at.metric}["Steps per epoch"] == str(steps) == str(-(-train // 16))
@@ -327,6 +336,6 @@ def test_the_run_page_results_page_and_report_repeat_the_notes(tmp_path, capsys,
     rec = store.get(run_id)
     html = build_report(rec, store.folder(run_id).read_results(), store.metrics(run_id))
     store.close()
-    assert "What was done to the data" in html and "row index pandas saves" in html
+    assert "Data check" in html and "row index pandas saves" in html
     assert "balanced accuracy" in html
     assert rec.config.batch_size == 0 and rec.summary["batch_size"] == 16  # as given; as fitted

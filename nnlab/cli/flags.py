@@ -56,6 +56,8 @@ def _how(name: str, info: FieldInfo) -> dict[str, Any]:
         return {"action": "store_false" if default else "store_true", "default": None}
     if isinstance(default, tuple):
         return {"type": choices_list(info.choices) if info.options else int_list}
+    if info.options and info.flag_const:  # the flag alone means flag_const (--class-weights: on)
+        return {"choices": info.choices, "nargs": "?", "const": info.flag_const}
     if info.options:
         return {"choices": info.choices}
     return {"type": type(default)}

@@ -9,6 +9,7 @@ from typing import Any
 
 from nnlab.analysis.groups import group_id, groups_of
 from nnlab.core.config import RunConfig
+from nnlab.core.findings import Finding
 from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.records import RunRecord
 
@@ -29,10 +30,13 @@ def seed_line(rec: RunRecord) -> str:
     return f"run {rec.run_id}  seed {rec.config.seed}  {score}"
 
 
-def print_group(cfg: RunConfig, records: list[RunRecord], seeds: int, as_json: bool) -> int:
-    """Print the group's summary; 0 when every one of its `seeds` runs finished."""
+def print_group(
+    cfg: RunConfig, records: list[RunRecord], seeds: int, as_json: bool, findings: tuple[Finding, ...] = ()
+) -> int:
+    """Print the group's summary (with --json, the data check's findings of its first run); 0 when every one of
+    its `seeds` runs finished."""
     summary = group_summary(cfg, records)
-    print(json.dumps(summary) if as_json else group_line(summary))
+    print(json.dumps(summary | {"findings": [f.to_json_dict() for f in findings]}) if as_json else group_line(summary))
     return 0 if all(r.status == "finished" for r in records) and len(records) == seeds else 1
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from nnlab.cli import check as check_cli
 from nnlab.cli import sweep as sweep_cli
 from nnlab.cli.comparison import add_compare_parser, cmd_compare
 from nnlab.cli.export import add_parser as add_export_parser
@@ -24,6 +25,7 @@ from nnlab.cli.report import add_parser as add_report_parser
 from nnlab.cli.report import cmd_report
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.findings import Finding
 from nnlab.core.placement import make_placement
 from nnlab.core.records import EpochRecord, Progress, RunRecord
 from nnlab.lab import Lab
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())
+    check_cli.add_parser(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
     add_report_parser(sub)
     b = sub.add_parser(
@@ -166,8 +169,8 @@ def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) ->
     )
 
 
-def summary(rec: RunRecord) -> dict[str, Any]:
-    """The one-line JSON summary of a run."""
+def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any]:
+    """The one-line JSON summary of a run, with the data check's findings."""
     out: dict[str, Any] = {
         "run_id": rec.run_id,
         "status": rec.status,
@@ -183,21 +186,35 @@ def summary(rec: RunRecord) -> dict[str, Any]:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
     if rec.reason:
         out["reason"] = rec.reason
+    out["findings"] = [f.to_json_dict() for f in findings]
     return out
 
 
-def report(rec: RunRecord, as_json: bool) -> int:
+def report(rec: RunRecord, as_json: bool, findings: tuple[Finding, ...] = ()) -> int:
     """Print the run's summary (one JSON line with --json); the exit code says finished, stopped or not."""
-    s = summary(rec)
+    s = summary(rec, findings)
     if as_json:
         print(json.dumps(s))
     else:
+        s.pop("findings")  # on stderr before training
         print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
     return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
 
 
+def run_findings_of(store: RunStore, rec: RunRecord) -> tuple[Finding, ...]:
+    """The findings a run keeps (its data's and its fitted values'); none before its data was read."""
+    from nnlab.core.notes import run_findings
+
+    try:
+        return run_findings(rec, store.folder(rec.run_id).read_info())
+    except NNLabError:
+        return ()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """Validate the options, then train the run (or one per seed: a group) here or on Ray, through the lab."""
+    """Validate the options and read and check the data, then train the run (or one per seed: a group) here or on
+    Ray, through the lab."""
+    from nnlab.core.notes import data_findings
     from nnlab.data.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
@@ -210,15 +227,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     placement = make_placement(args.executor, args.ray_address)
     lab = Lab(args.store)
     lab.prepare(cfg, args.seeds)  # the bounds, before anything is recorded
+    data = check_cli.read_checked(cfg)  # a refused input leaves no run behind; the findings come before training
+    check_cli.say_findings(data.info.source or data.name, data_findings(data.info, cfg, len(data.train)))
     on_run = None if args.seeds == 1 else (lambda rec: None if args.json else print(seed_line(rec)))
     with _interruptible(lab):
         records = lab.train(
             cfg, args.seeds, placement, args.name or "", args.note or "", (ProgressBar(),), _epoch_printer(cfg),
-            on_run, _say,
+            on_run, _say, data=None if placement.is_ray else data,
         )  # fmt: skip
+    findings = run_findings_of(lab.store, records[0]) or data_findings(data.info, cfg, len(data.train))
     if args.seeds == 1:
-        return report(records[0], args.json)
-    return print_group(cfg, records, args.seeds, args.json)
+        return report(records[0], args.json, findings)
+    return print_group(cfg, records, args.seeds, args.json, findings)
 
 
 def _say(text: str) -> None:
@@ -280,7 +300,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         cfg = lab.store.get(run_id).config
         with _interruptible(lab):
             rec = lab.resume_here(run_id, (ProgressBar(),), _epoch_printer(cfg), _say)
-        codes.append(report(rec, args.json))
+        codes.append(report(rec, args.json, run_findings_of(lab.store, rec)))
     return max(codes, default=0)
 
 
@@ -331,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
     commands["export"], commands["compare"], commands["report"] = cmd_export, cmd_compare, cmd_report
+    commands["check"] = check_cli.cmd_check
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -63,6 +63,7 @@ class FieldInfo:
     flag: str = ""  # the command-line flag when it is not --<name> (e.g. --data, --no-pretrained)
     flag_help: str = ""  # the flag's help when the form's hint does not fit the command line
     cli: bool = True  # whether `train` takes it as a flag of its own
+    flag_const: str = ""  # a choice's flag given alone means this value (--class-weights: on)
     key: int = 0  # its place among the Compare runs table's setting columns (0: not one of them)
     compared: bool = True  # an axis of Compare's hyperparameters-against-score plot
 
@@ -241,11 +242,20 @@ class RunConfig:
         widget="number", section="training", column=1, when=("early_stopping", True),
         flag_help="early-stopping patience in epochs",
     )  # fmt: skip
-    class_weights: bool = _f(
-        False, "Class weights", widget="toggle", section="training", column=1, kinds=("tabular", "image", "text"),
+    class_weights: str = _f(
+        "auto", "Class weights", widget="select", section="training", column=1, kinds=("tabular", "image", "text"),
         hint="Weigh each class's loss by how rare it is in training (scikit-learn's 'balanced'), so a model "
-        "cannot score by ignoring small classes; read the balanced accuracy.",
-        flag_help="weigh each class's loss by its inverse training frequency",
+        "cannot score by ignoring small classes; automatic turns them on where the largest class has 3 times the "
+        "examples of the smallest or more.", loads_data=True, flag_const="on",
+        options=(("auto", "Automatic (on when classes are imbalanced)"), ("on", "On"), ("off", "Off")),
+        flag_help="weigh each class's loss by its inverse training frequency: auto (default: on where the largest "
+        "class has 3 times the examples of the smallest), on (also the flag alone) or off",
+    )  # fmt: skip
+    keep_ids: bool = _f(
+        False, "Keep ID-like columns", widget="toggle", section="data", kinds=("tabular",), loads_data=True,
+        hint="A column holding a different whole number or text on every row (a row ID, a name) is left out of "
+        "the features; turn this on to keep it.",
+        flag_help="keep columns that look like row IDs as features (left out by default)",
     )  # fmt: skip
     min_delta: float = _f(
         0.001, "Minimum improvement", hint="Smallest validation-loss drop that counts.", range=Range(0.0, 1.0, 0.001),
@@ -320,6 +330,8 @@ class RunConfig:
 def _coerce(f: dataclasses.Field, value: Any) -> Any:
     if isinstance(f.default, tuple) and isinstance(value, (list, tuple)):
         return tuple(value)
+    if isinstance(f.default, str) and isinstance(value, bool):  # a switch that became a choice (class weights)
+        return "on" if value else "off"
     return value
 
 

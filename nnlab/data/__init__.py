@@ -8,17 +8,19 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.data import builtin, files, images, standard  # noqa: F401  (each registers its datasets)
 from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register
+from nnlab.data.check import check_dataset
 
 __all__ = ["DATASETS", "Dataset", "DatasetSpec", "Split", "load_dataset", "register", "datasets_for"]
 
 
 def load_dataset(cfg: RunConfig) -> Dataset:
-    """The prepared dataset cfg names; a DataError names what is wrong otherwise."""
+    """The prepared dataset cfg names, with the data check's findings in its facts; a DataError names what is wrong
+    otherwise."""
     if cfg.dataset not in DATASETS:
         raise DataError(f"Dataset {cfg.dataset!r} is unknown; choose one of {', '.join(DATASETS)}.")
     spec = DATASETS[cfg.dataset]
     try:
-        return spec.load(cfg)
+        return check_dataset(spec.load(cfg), cfg)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001  (any reader's failure on a user's file: one sentence)

@@ -12,6 +12,7 @@ import torch
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import DataFacts
+from nnlab.core.findings import Finding
 from nnlab.data.splits import train_test_indices
 from nnlab.models import MODELS
 
@@ -75,11 +76,10 @@ class Dataset:
     def classes(self) -> list[str]:
         return list(self.info.classes)
 
-    def noted(self, notes: list[str], source: str, warnings: list[str] = (), **facts: Any) -> Dataset:
-        """The dataset with what loading the user's file `source` did to it (notes, before the preparation's own)
-        and what looks wrong with it (warnings), one sentence each; facts: further fields of its facts."""
-        notes = tuple(notes) + self.info.notes
-        self.info = replace(self.info, notes=notes, warnings=tuple(warnings), source=source, **facts)
+    def found(self, findings: list[Finding], source: str, **facts: Any) -> Dataset:
+        """The dataset with what loading the user's file `source` found (before the preparation's own findings);
+        facts: further fields of its facts."""
+        self.info = replace(self.info, findings=(*findings, *self.info.findings), source=source, **facts)
         return self
 
 
@@ -137,11 +137,14 @@ def check_classes(y: np.ndarray, classes: list[str], source: str, min_per_class:
     counts = np.bincount(y, minlength=len(classes))
     if len(classes) < 2 or (counts > 0).sum() < 2:
         raise DataError(f"{source} has only one class; a classifier needs at least two.")
-    small = [classes[i] for i, c in enumerate(counts) if c < min_per_class]
-    if small:
+    small = [i for i, c in enumerate(counts) if c < min_per_class]
+    if small:  # counted, not named: class names are a file's cells, and an error never quotes those
+        which = (
+            f"{len(small)} of its {len(classes)} classes" if len(small) > 1 else f"one of its {len(classes)} classes"
+        )
         raise DataError(
-            f"{source} has fewer than {min_per_class} examples of class {', '.join(map(str, small[:5]))}; "
-            "add examples or remove that class."
+            f"{source} has fewer than {min_per_class} examples in {which}; add examples or remove "
+            f"{'those classes' if len(small) > 1 else 'that class'}."
         )
 
 

@@ -7,11 +7,7 @@ column position, count and what the user typed.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,172 +15,28 @@ import numpy as np
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
-from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
-from nnlab.core.naming import file_name
-from nnlab.data.base import Dataset, DatasetSpec, register
+from nnlab.core.findings import Finding, info
+from nnlab.core.text import plural
+from nnlab.data.base import Dataset, DatasetSpec, register, split_indices
+from nnlab.data.csvfile import find_column, positions, read_csv, shown_name, user_path
 from nnlab.data.layout import (
-    class_balance,
     drop_empty_columns,
     drop_saved_index,
     find_time_column,
     interpolate_gaps,
     is_number_column,
+    leave_out_ids,
     order_by_time,
-    read_decimal_commas,
-    suspicious_columns,
+    regular_steps,
 )
-from nnlab.data.prep import series_dataset, tabular_dataset, text_dataset
+from nnlab.data.prep import series_bounds, series_dataset, tabular_dataset, text_dataset
 
 if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets register (a second on 2 cores)
     import pandas as pd
 
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
-_SEPARATORS = ",;\t|"
-
-
-def shown_name(path: Path) -> str:
-    """The file's name as the user knows it: without the content-hash prefix the dashboard gave uploads."""
-    return file_name(str(path))
-
-
-@dataclass(frozen=True)
-class CsvPeek:
-    """A CSV as the loaders read it, for the form: its size, its columns, which hold numbers, its first rows."""
-
-    rows: int
-    columns: tuple[str, ...]
-    numeric: tuple[str, ...]
-    head: pd.DataFrame
-
-
-LABEL_NAMES = ("label", "labels", "class", "target", "y", "category", "species", "sentiment", "outcome")
-
-
-def peek_csv(path: Path, rows: int = 5) -> CsvPeek:
-    """The CSV read as every loader reads it (read_csv): its row count, columns, columns of numbers, first rows."""
-    df = read_csv(path)
-    numeric = tuple(c for c in df.columns if is_number_column(df[c]))
-    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True))
-
-
-def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> str:
-    """The column a field (label_column, text_column, target) names: current where the CSV has it (case aside),
-    else a usual name or a guess, never `taken` (the other column of a text CSV); "" for an automatic target."""
-    folded = {c.lower(): c for c in peek.columns}
-    if current.strip().lower() in folded:
-        return folded[current.strip().lower()]
-    free = [c for c in peek.columns if c != taken] or list(peek.columns)
-    if field == "target":
-        return ""
-    if field == "text_column":  # the column of the longest words, in the first rows
-        words = [c for c in free if c not in peek.numeric] or free
-        return max(words, key=lambda c: peek.head[c].astype(str).str.len().mean())
-    named = [folded[n] for n in LABEL_NAMES if n in folded and folded[n] in free]
-    return named[0] if named else free[-1]
-
-
-def user_path(cfg: RunConfig, what: str) -> Path:
-    """cfg.data_path as an existing path; DataError saying what to give otherwise."""
-    if not cfg.data_path:
-        raise DataError(
-            f"Dataset {cfg.dataset} reads your own {what}; give its path with --data (or upload it in the form)."
-        )
-    path = Path(cfg.data_path).expanduser()
-    if not path.exists():
-        raise DataError(f"Data file {cfg.data_path} does not exist; check the path given with --data.")
-    return path
-
-
-def read_csv(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
-    """A CSV (UTF-8 with or without BOM, or UTF-16 with BOM; comma, semicolon, tab or bar separated).
-
-    Numbers written with decimal commas are read as numbers; what was done is added to notes.
-    """
-    if not path.is_file():
-        raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
-    size, most = path.stat().st_size, max_data_bytes()
-    if size > most:  # refused before reading: the preview and the estimate read the file too
-        raise DataError(
-            f"{shown_name(path)} is {size_text(size)}, more than the {size_text(most)} a data file may have here; "
-            f"use a sample of it (the operator can raise {DATA_ENV})."
-        )
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{shown_name(path)} is empty; give a CSV with a header row and data rows.")
-    text = _decode(raw, path)
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{shown_name(path)} has no columns; give a CSV with a header row and data rows.") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(
-            f"{shown_name(path)} is not a well-formed CSV{_parser_detail(exc)}; check that every row has as many "
-            "fields as the header."
-        ) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    if df.empty:
-        raise DataError(f"{shown_name(path)} has a header but no data rows; add rows below the header.")
-    return read_decimal_commas(df, shown_name(path), notes if notes is not None else [])
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif b"\x00" in raw[:4096]:
-        raise DataError(f"{shown_name(path)} is not a text file; give a CSV saved as text (UTF-8).")
-    else:
-        encoding = "utf-8-sig"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{shown_name(path)} is not valid {encoding.upper().removesuffix('-SIG')} text (byte {exc.start}); "
-            "save it as CSV UTF-8 and try again."
-        ) from None
-
-
-def _parser_detail(exc: Exception) -> str:
-    """Where pandas' tokenizer failed, in numbers only (its message may quote the file otherwise)."""
-    found = re.search(r"Expected (\d+) fields? in line (\d+), saw (\d+)", str(exc))
-    if not found:
-        return ""
-    header, line, seen = found.groups()
-    return f" (line {line} has {seen} fields, the header {header})"
-
-
-def positions(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
-    """Columns told by their place in the header row ("column 3", "columns 2, 5 and 7"), not by their names."""
-    places = [str(list(df.columns).index(c) + 1) for c in columns[:most]]
-    more = f" and {len(columns) - most} more" if len(columns) > most else ""
-    if len(places) == 1 and not more:
-        return f"column {places[0]}"
-    shown = ", ".join(places[:-1]) + (f", {places[-1]}" if more else f" and {places[-1]}")
-    return f"columns {shown}{more}"
-
-
-def _separator(text: str) -> str:
-    """The field separator, sniffed from the first lines; a comma when unsure."""
-    head = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(head, delimiters=_SEPARATORS).delimiter
-    except csv.Error:
-        return ","
-
-
-def find_column(df: pd.DataFrame, name: str, field: str, option: str, path: Path) -> str:
-    """The column called name (exactly, else ignoring case); DataError listing the columns otherwise."""
-    if name in df.columns:
-        return name
-    folded = [c for c in df.columns if c.lower() == name.strip().lower()]
-    if name and len(folded) == 1:
-        return folded[0]
-    raise DataError(
-        f"{shown_name(path)} has no column {name!r} for the {field} among the {len(df.columns)} of its header row; "
-        f"name one of them with {option}."
-    )
+MIN_SCORED = 30  # rows a test split needs at least for its score to mean something (--missing drop is refused below)
 
 
 def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarray, list[str]]:
@@ -210,9 +62,9 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
 
 
 def drop_missing(
-    df: pd.DataFrame, columns: list[str], path: Path, notes: list[str], what: str = "missing values"
+    df: pd.DataFrame, columns: list[str], path: Path, found: list[Finding], what: str = "a missing value"
 ) -> pd.DataFrame:
-    """Rows with a missing (or infinite) value in columns dropped, with a note; refused when none remain. The kept
+    """Rows with a missing (or infinite) value in columns dropped, with a finding; refused when none remain. The kept
     rows keep their index (their place in the file, for the run's split index): reset it before using positions."""
     part = df[columns].replace([np.inf, -np.inf], np.nan)
     keep = part.notna().all(axis=1)
@@ -223,32 +75,69 @@ def drop_missing(
         )
     dropped = int((~keep).sum())
     if dropped:
-        note = f"Dropped {dropped} of {len(df)} rows of {shown_name(path)} with {what}."
-        notes.append(note)
-        log.warning(note)
+        sentence = f"{plural(dropped, 'row')} of {len(df)} in {shown_name(path)} had {what}; nnlab dropped them"
+        found.append(info("missing", sentence + _dropped_how(what)))
+        log.warning(sentence)
     return df[keep]
+
+
+def _dropped_how(what: str) -> str:
+    if what == "no label":
+        return "; give every row a label to keep it."
+    return " (--missing drop); use --missing fill to fill the blanks instead and keep every row."
 
 
 def load_csv(cfg: RunConfig) -> Dataset:
     """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
     path = user_path(cfg, "CSV file")
-    notes: list[str] = []
-    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
+    found: list[Finding] = []
+    df = drop_saved_index(read_csv(path, found), shown_name(path), found)
     label = find_column(df, cfg.label_column, "label", "--label-column", path)
-    df = drop_empty_columns(df, label, shown_name(path), notes)
+    df = drop_empty_columns(df, label, shown_name(path), found)
     features = [c for c in df.columns if c != label]
     if not features:
         raise DataError(f"{shown_name(path)} has only the label column ({cfg.label_column!r}); add feature columns.")
+    features = leave_out_ids(df, features, shown_name(path), cfg.keep_ids, found)
+    if not features:
+        raise DataError(
+            f"Every feature column of {shown_name(path)} holds a different value on every row, like a row ID; add "
+            "feature columns, or give --keep-ids to use them."
+        )
     _refuse_text_features(df, features, path)
-    df = drop_missing(df, [label], path, notes, "no label")
+    df = drop_missing(df, [label], path, found, "no label")
+    before, kept = len(df), len(encode_labels(df[label], label, path)[1])
     if cfg.missing == "drop":
-        df = drop_missing(df, features, path, notes)
-    rows, df = df.index.to_numpy(), df.reset_index(drop=True)  # rows: each kept row's place in the file
+        df = drop_missing(df, features, path, found)
+    place, df = df.index.to_numpy(), df.reset_index(drop=True)  # each kept row's place in the file
     labels, classes = encode_labels(df[label], label, path)
-    warnings = suspicious_columns(df, features, label, shown_name(path)) + class_balance(labels, classes)
+    if len(df) < before:
+        _refuse_unscorable(kept, labels, classes, cfg, path)
     x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
-    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg, rows)
-    return ds.noted(notes, shown_name(path), warnings)
+    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg, place)
+    return ds.found(found, shown_name(path))
+
+
+def _refuse_unscorable(kept: int, labels: np.ndarray, classes: list[str], cfg: RunConfig, path: Path) -> None:
+    """--missing drop that leaves a class without rows, a test split too small to score or a class out of it:
+    refused (classes are counted, never named: an error does not quote a file's cells)."""
+    gone = kept - len(classes)
+    counts = np.bincount(labels, minlength=len(classes))
+    if not gone and counts.min() < 3:
+        return  # check_classes says which class is too small
+    test = split_indices(labels, cfg)[2] if not gone else np.array([], dtype=np.int64)
+    absent = gone or len(classes) - len(set(labels[test].tolist()))
+    if len(test) >= MIN_SCORED and not absent:
+        return
+    if gone:
+        left = f"no row of {plural(gone, 'class', 'classes')}"
+    else:
+        left = f"{plural(len(test), 'test row')}" + (
+            f" with no example of {plural(absent, 'class', 'classes')}" if absent else ""
+        )
+    raise DataError(
+        f"--missing drop leaves {plural(len(labels), 'row')} of {shown_name(path)}, {left}: too few to score (at least "
+        f"{MIN_SCORED} test rows and every class); use --missing fill to fill the blanks instead."
+    )
 
 
 def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
@@ -270,37 +159,54 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
         raise DataError(
             f"The text and label columns of {shown_name(path)} are both {text!r}; name two different columns."
         )
-    notes: list[str] = []
-    df = drop_missing(df, [text, label], path, notes)
+    found: list[Finding] = []
+    df = drop_missing(df, [text, label], path, found, "no text or no label")
     rows, df = df.index.to_numpy(), df.reset_index(drop=True)
     labels, classes = encode_labels(df[label], label, path)
     texts = df[text].astype(str).tolist()
-    return text_dataset(shown_name(path), texts, labels, classes, cfg, rows=rows).noted(notes, shown_name(path))
+    return text_dataset(shown_name(path), texts, labels, classes, cfg, rows=rows).found(found, shown_name(path))
 
 
 def load_series_csv(cfg: RunConfig) -> Dataset:
-    """A CSV of numeric columns over time; a time column orders the rows and is not an input."""
+    """A CSV of numeric columns over time; a time column orders the rows, is not an input, and has its skipped
+    steps inserted and interpolated."""
     path = user_path(cfg, "CSV file")
-    notes: list[str] = []
-    df = drop_saved_index(read_csv(path, notes), shown_name(path), notes)
+    found: list[Finding] = []
+    df = drop_saved_index(read_csv(path, found), shown_name(path), found)
     given = find_column(df, cfg.target, "target", "--target", path) if cfg.target else ""
-    df = drop_empty_columns(df, given, shown_name(path), notes)
+    df = drop_empty_columns(df, given, shown_name(path), found)
     time = _time_axis(df, given)
     numeric = [c for c in df.columns if c != time and is_number_column(df[c])]
     target = _series_target(df, given, numeric, path)
+    blanks = int(df[numeric].replace([np.inf, -np.inf], np.nan).isna().sum().sum())
     if time:
-        df = order_by_time(df, time, shown_name(path), notes)
+        df = order_by_time(df, time, shown_name(path), found)
+        place = positions(df, [time])
+        df = regular_steps(df, time, shown_name(path), cfg.missing != "drop", found, place)
     ignored = [c for c in df.columns if c not in numeric and c != time]
-    notes.append(_inputs_note(time, numeric, target, ignored))
+    found.insert(0, info("series", _inputs_note(time, numeric, target, ignored)))
     if cfg.missing == "drop":
-        df = drop_missing(
-            df, numeric, path, notes, "missing values (the steps either side of each gap are joined)"
-        ).reset_index(drop=True)
+        steps = len(df)
+        what = "a missing value (the steps either side of each gap are joined)"
+        df = drop_missing(df, numeric, path, found, what).reset_index(drop=True)
+        if len(df) < steps:
+            _refuse_short_test(len(df), cfg, path)
     else:
-        df = interpolate_gaps(df, numeric, shown_name(path), notes)
+        df = interpolate_gaps(df, numeric, shown_name(path), found, blanks)
     values = df[numeric].to_numpy(dtype=np.float64)
     ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
-    return ds.noted(notes, shown_name(path), time=time or "")
+    return ds.found(found, shown_name(path), time=time or "")
+
+
+def _refuse_short_test(steps: int, cfg: RunConfig, path: Path) -> None:
+    """--missing drop that leaves fewer test steps than MIN_SCORED: refused."""
+    test = steps - series_bounds(steps, cfg)[1]
+    if test >= MIN_SCORED:
+        return
+    raise DataError(
+        f"--missing drop leaves {plural(steps, 'time step')} of {shown_name(path)}, so {test} to test "
+        f"on: too few to score (at least {MIN_SCORED}); use --missing fill to interpolate the gaps instead."
+    )
 
 
 def _time_axis(df: pd.DataFrame, target: str) -> str | None:
@@ -343,7 +249,7 @@ for _spec in [
         load_csv,
         "Numeric feature columns and a label column; blank cells take the column's training median.",
         needs="data_path",
-        options=("label_column", "missing"),
+        options=("label_column", "missing", "keep_ids"),
     ),
     DatasetSpec(
         "text-csv",

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
+from nnlab.core.findings import Finding, info, warning
 from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
+from nnlab.core.text import plural
 from nnlab.data.archive import extract_cached, is_archive
 from nnlab.data.base import Dataset, DatasetSpec, register
-from nnlab.data.files import user_path
+from nnlab.data.csvfile import user_path
 from nnlab.data.prep import image_dataset
 from nnlab.models import inputs_of
 
@@ -24,9 +27,70 @@ MAX_IMAGES = 200_000
 _SKIP = ("__MACOSX", ".")
 
 
-def load_size(cfg: RunConfig) -> int:
-    """The side images are resized to when loaded: cfg.image_size, else the architecture's load size."""
-    return cfg.image_size or inputs_of(cfg.arch).load_size or 64
+SIZE_SAMPLE = 200  # files whose headers tell the images' own size
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What the headers of a sample of the files say: the median short side, its range, and whether all are grey."""
+
+    side: int
+    low: int
+    high: int
+    grey: bool
+
+
+def image_sizes(dirs: list[Path]) -> Sizes | None:
+    """The sizes of up to SIZE_SAMPLE image files spread over the class folders, read from their headers only; None
+    when none can be read."""
+    from PIL import Image
+
+    files = [f for d in dirs for f in _image_files(d)]
+    sides, grey = [], True
+    for f in files[:: max(1, len(files) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
+        try:
+            with Image.open(f) as im:
+                sides.append(min(im.size))
+                grey = grey and im.mode in ("1", "L", "LA", "I", "I;16", "F")
+        except Exception:  # not an image: the loader skips and counts it
+            continue
+    if not sides:
+        return None
+    return Sizes(int(np.median(sides)), min(sides), max(sides), grey)
+
+
+def load_size(cfg: RunConfig, sizes: Sizes | None = None) -> int:
+    """The side images are resized to when loaded: cfg.image_size, else their own (median) side kept between the
+    architecture's smallest and its load size (8x8 digits train at 8x8 on the CNN, not upscaled to 64)."""
+    if cfg.image_size:
+        return cfg.image_size
+    inputs = inputs_of(cfg.arch)
+    top = inputs.load_size or 64
+    return top if sizes is None else max(inputs.min_size, min(top, sizes.side))
+
+
+def size_finding(cfg: RunConfig, sizes: Sizes | None, loaded: int, trained: int, source: str) -> Finding:
+    """What the images are and the size nnlab trains them at, and why."""
+    if sizes is None:
+        return info("images", f"nnlab trains the images of {source} at {trained}x{trained} pixels.")
+    spread = f" ({sizes.low} to {sizes.high} on the short side)" if sizes.low != sizes.high else ""
+    seen = (
+        f"The images of {source} are {sizes.side}x{sizes.side} pixels{spread}, {'grey' if sizes.grey else 'in colour'}"
+    )
+    inputs = inputs_of(cfg.arch)
+    if cfg.image_size:
+        why = "as --image-size asks"
+    elif trained != loaded:
+        why = f"the size the architecture's pretrained ImageNet weights expect (--no-pretrained trains at {loaded})"
+    elif loaded == sizes.side:
+        why = "their own size"
+    elif loaded < sizes.side:
+        why = f"the architecture's largest load size (scaled down from {sizes.side})"
+    else:
+        why = f"the smallest size the architecture uses well ({inputs.min_size})"
+    return info(
+        "images", f"{seen}; nnlab trains them at {trained}x{trained}, {why}; give --image-size to choose another."
+    )
 
 
 def _visible(name: str) -> bool:
@@ -119,13 +183,22 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
     """One folder per class (folder names are the class names); images resized to a common square size."""
     path = user_path(cfg, "zip or folder of images")
     dirs = class_folders(image_root(path), path.name)
-    x, labels, skipped = read_folder_images(dirs, load_size(cfg), path.name)
+    sizes = image_sizes(dirs)
+    size = load_size(cfg, sizes)
+    x, labels, skipped = read_folder_images(dirs, size, path.name)
     _check_counts(labels, dirs, path.name)
-    notes = []
+    found: list[Finding] = []
     if skipped:
-        notes.append(f"Skipped {skipped} unreadable file{'s' if skipped != 1 else ''} in {path.name}.")
-        log.warning(notes[-1])
-    return image_dataset(path.name, x, labels, [d.name for d in dirs], cfg).noted(notes, path.name)
+        one = skipped == 1
+        sentence = (
+            f"{plural(skipped, 'file')} in {path.name} could not be read as {'an image' if one else 'images'}; nnlab "
+            f"skipped {'it' if one else 'them'}"
+        )
+        found.append(warning("files", f"{sentence}; remove them or save them as PNG or JPEG to use them."))
+        log.warning(sentence)
+    data = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
+    found.append(size_finding(cfg, sizes, size, data.info.image_size, path.name))
+    return data.found(found, path.name)
 
 
 register(

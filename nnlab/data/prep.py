@@ -12,7 +12,11 @@ import torch.nn.functional as F
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
+from nnlab.core.findings import INFO, Finding
+from nnlab.core.text import plural
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
+from nnlab.data.check import text_finding
+from nnlab.data.layout import names
 from nnlab.data.splits import train_test_indices
 from nnlab.models import inputs_of
 
@@ -105,7 +109,7 @@ def tabular_dataset(
         columns=tuple(columns),
         scaler=Scaler.of(scaler.mean_, scaler.scale_),
         fill=tuple(float(v) for v in prep.named_steps["simpleimputer"].statistics_),
-        notes=tuple(_fill_notes(raw, columns, name)),
+        findings=_fill_findings(raw, columns, name),
     )
     return Dataset(name, split_of(tr), split_of(va), split_of(te), info, {"rows": raw[te]})
 
@@ -123,16 +127,20 @@ def table_prep():
     return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
 
 
-def _fill_notes(raw: np.ndarray, columns: list[str], name: str) -> list[str]:
+def _fill_findings(raw: np.ndarray, columns: list[str], name: str) -> tuple[Finding, ...]:
     blank = np.isnan(raw)
     if not blank.any():
-        return []
+        return ()
     cols = [columns[j] for j in np.flatnonzero(blank.any(0))]
-    shown = ", ".join(map(repr, cols[:6])) + (f" and {len(cols) - 6} more" if len(cols) > 6 else "")
-    return [
-        f"Filled {int(blank.sum())} blank cells in {int(blank.any(1).sum())} of {len(raw)} rows of {name} with "
-        f"each column's median on the training split (columns {shown}); no row was dropped."
-    ]
+    return (
+        Finding(
+            "missing",
+            INFO,
+            f"{plural(int(blank.sum()), 'cell')} in {int(blank.any(1).sum())} of {len(raw)} rows of {name} were blank "
+            f"(in {names(cols, 6)}); nnlab filled each with its column's median on the training split and dropped no "
+            "row; use --missing drop to drop those rows instead.",
+        ),
+    )
 
 
 def tokenize(text: str) -> list[str]:
@@ -194,7 +202,8 @@ def text_dataset(
     def split_of(i: np.ndarray) -> Split:
         return Split(ids[torch.as_tensor(i)], y[torch.as_tensor(i)], lengths[torch.as_tensor(i)]).indexed(rows[i])
 
-    info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len)
+    checked = text_finding(all_tokens, vocab, te, cfg.max_len, name)
+    info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len, findings=(checked,))
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
     return Dataset(name, split_of(tr), split_of(va), split_of(te), info, display)

@@ -139,12 +139,14 @@ def execute(
     callbacks: tuple[Callback, ...] = (),
     resume: bool = False,
     leave_core: bool = False,
+    data: Dataset | None = None,
 ) -> RunRecord:
-    """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure."""
+    """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure.
+    data: the run's dataset when the caller has already read it (and checked it) for this very config."""
     folder = store.folder(run_id)
     try:
         cfg = check(store.get(run_id).config)
-        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core)
+        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core, data)
     except NNLabError as exc:
         _fail(store, run_id, str(exc))
     except torch.OutOfMemoryError:
@@ -172,12 +174,13 @@ def _train(
     callbacks: tuple[Callback, ...],
     resume: bool,
     leave_core: bool,
+    data: Dataset | None = None,
 ) -> None:
     set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
     refuse_unrunnable_precision(cfg, device)
     seed_everything(cfg.seed)
-    data = load_dataset(cfg)
+    data = data if data is not None else load_dataset(cfg)  # loading draws from no global random state
     model = build_model(cfg, data.info)
     folder.write_info(data.info)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)

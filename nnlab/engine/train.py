@@ -18,6 +18,7 @@ from torch import nn
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.findings import weights_on
 from nnlab.core.fitted import fit_to_data
 from nnlab.core.records import EpochRecord, Progress
 from nnlab.data.base import Dataset, Split
@@ -240,6 +241,7 @@ class Trainer:
         self.cfg, self.device, self.data = fit_to_data(cfg, len(data.train)), device, data
         cfg = self.cfg
         self.regression = data.task == "regression"
+        self.weighted = not self.regression and weights_on(cfg.class_weights, data.train.y.bincount().tolist())
         self.model = model.to(device)
         # convolutions run faster on NHWC: tensor cores on CUDA, oneDNN on the CPU (measured in `nnlab bench`)
         self.channels_last = device.type in ("cuda", "cpu") and any(isinstance(m, nn.Conv2d) for m in model.modules())
@@ -250,7 +252,7 @@ class Trainer:
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
         self.transform = make_transform(data.info, cfg.augment, device, self.rng)
-        weights = balanced_weights(data.train.y, data.info.num_classes) if cfg.class_weights else None
+        weights = balanced_weights(data.train.y, data.info.num_classes) if self.weighted else None
         self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss(weight=_to(weights, device))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)

@@ -76,13 +76,14 @@ def _copy_file(cfg: RunConfig) -> tuple[dict[str, Callable[[Path], None]], str]:
 
 
 def _image_folder(cfg: RunConfig) -> DataPlan:
-    from nnlab.data.files import user_path
-    from nnlab.data.images import class_folders, image_root, load_size, read_folder_images
+    from nnlab.data.csvfile import user_path
+    from nnlab.data.images import class_folders, image_root, image_sizes, load_size, read_folder_images
 
     path = user_path(cfg, "zip or folder of images")
     dirs = class_folders(image_root(path), path.name)
-    images, labels, _ = read_folder_images(dirs, load_size(cfg), path.name)
-    note = f"`data.npz` holds the images of `{path.name}` as the run read them ({load_size(cfg)} px squares)."
+    size = load_size(cfg, image_sizes(dirs))
+    images, labels, _ = read_folder_images(dirs, size, path.name)
+    note = f"`data.npz` holds the images of `{path.name}` as the run read them ({size} px squares)."
     return DataPlan("data_npz", note, {"data.npz": _save_images(images, labels, [d.name for d in dirs])})
 
 

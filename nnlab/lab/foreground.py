@@ -17,6 +17,7 @@ from nnlab.core.records import ACTIVE, RESUMABLE, EpochRecord, RunRecord
 from nnlab.lab.runs import RunActions
 
 if TYPE_CHECKING:
+    from nnlab.data.base import Dataset
     from nnlab.engine.runner import StopFlag
     from nnlab.engine.train import Callback
     from nnlab.jobs.manager import JobManager
@@ -47,14 +48,17 @@ class ForegroundActions(RunActions):
         on_epoch: EpochShown | None = None,
         on_run: Callable[[RunRecord], None] | None = None,
         say: Callable[[str], None] = lambda text: None,
+        data: Dataset | None = None,
     ) -> list[RunRecord]:
-        """Train cfg (K seeds of it, one after another: a group) to the end; a stopped run ends the group."""
+        """Train cfg (K seeds of it, one after another: a group) to the end; a stopped run ends the group. data: cfg's
+        dataset, already read and checked (the command line reads it before a run exists), for the first run here."""
         configs = self.prepare(cfg, seeds)
         name, note = clean(name, note)
         records = []
         for member in configs:
             run_id = self.store.create(member, name=name, note=note)
-            rec = self._train_one(run_id, placement, listeners, on_epoch, say, resume=False)
+            given = data if member == cfg else None  # another seed draws another split: its own load
+            rec = self._train_one(run_id, placement, listeners, on_epoch, say, resume=False, data=given)
             records.append(rec)
             if on_run is not None:
                 on_run(rec)
@@ -96,16 +100,19 @@ class ForegroundActions(RunActions):
         on_epoch: EpochShown | None,
         say: Callable[[str], None],
         resume: bool,
+        data: Dataset | None = None,
     ) -> RunRecord:
         if placement is not None and placement.is_ray:
             rec = self._follow(run_id, placement, on_epoch, say, resume)
         else:
-            rec = self._here_and_now(run_id, listeners, resume)
+            rec = self._here_and_now(run_id, listeners, resume, data)
         if rec.reason and rec.status != "finished":
             say(rec.reason)
         return rec
 
-    def _here_and_now(self, run_id: str, listeners: tuple[Callback, ...], resume: bool) -> RunRecord:
+    def _here_and_now(
+        self, run_id: str, listeners: tuple[Callback, ...], resume: bool, data: Dataset | None = None
+    ) -> RunRecord:
         import torch
 
         from nnlab.engine.runner import StopFlag, execute, threads_for_idle_cpus
@@ -116,7 +123,7 @@ class ForegroundActions(RunActions):
         if not self.store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
             torch.set_num_threads(threads_for_idle_cpus())
         try:
-            return execute(self.store, run_id, self._here, listeners, resume=resume)
+            return execute(self.store, run_id, self._here, listeners, resume=resume, data=data)
         finally:
             self._here = None
             torch.set_num_threads(before)

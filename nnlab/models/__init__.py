@@ -275,6 +275,7 @@ class InputSpec:
     channels: int = 0  # images: the channels the model needs (0: the data's own)
     load_size: int = 0  # images of any size (a user's folder) are loaded at this side; 0: it takes none
     pretrained_size: int = 0  # the side its pretrained weights expect, with ImageNet statistics; 0: none
+    min_size: int = 8  # a user's images smaller than this are loaded at this side (the least its layers use well)
 
     def accepts(self, kind: str, any_size: bool = False) -> bool:
         """Whether data of this kind fits (any_size: images that come in any size, resized when loaded)."""
@@ -327,7 +328,7 @@ MODELS: dict[str, ArchSpec] = {
         ArchSpec(
             "resnet18",
             "ResNet-18 (transfer)",
-            InputSpec(("image",), channels=3, load_size=128, pretrained_size=224),
+            InputSpec(("image",), channels=3, load_size=128, pretrained_size=224, min_size=32),
             "classification",
             _build_resnet,
             "shapes",

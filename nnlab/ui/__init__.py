@@ -20,7 +20,7 @@ from nnlab.analysis.naming import run_name
 from nnlab.cli.flags import in_form_words
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
-from nnlab.core.notes import DataNotes
+from nnlab.core.findings import Finding
 from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
 from nnlab.lab import Lab
@@ -201,12 +201,17 @@ def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKE
     return runs[ids.index(chosen)]
 
 
-def data_notes_ui(notes: DataNotes) -> None:
-    """What was done to the data (blue) and what looks wrong with it (amber), one box each."""
-    if notes.warnings:
-        st.warning("\n\n".join(f"- {md(n)}" for n in notes.warnings), icon=":material/report:")
-    if notes.done:
-        st.info("\n\n".join(f"- {md(n)}" for n in notes.done), icon=":material/checklist:")
+def findings_ui(findings: tuple[Finding, ...]) -> None:
+    """The data check's findings in a panel: what looks wrong (amber), then what nnlab did (blue), each sentence in
+    the form's words (its labels, not the command line's flags)."""
+    if not findings:
+        return
+    with st.container(border=True, key="data_check"):
+        st.markdown("**Data check**")
+        for warns, box, icon in ((True, st.warning, ":material/report:"), (False, st.info, ":material/checklist:")):
+            shown = [f"- {md(in_form_words(f.sentence))}" for f in findings if f.warns == warns]
+            if shown:
+                box("\n\n".join(shown), icon=icon)
 
 
 def md(text: object) -> str:

@@ -15,7 +15,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.naming import file_name
 from nnlab.core.text import plural
 from nnlab.data import DatasetSpec
-from nnlab.data.files import CsvPeek, likely_column, peek_csv
+from nnlab.data.csvfile import CsvPeek, likely_column, peek_csv
 from nnlab.data.sample import DataSample
 from nnlab.ui import md
 from nnlab.views.data_plots import series_figure

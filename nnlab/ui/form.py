@@ -15,7 +15,7 @@ from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.facts import DataFacts
 from nnlab.core.fitted import fit_to_data
 from nnlab.core.limits import MAX_SEEDS
-from nnlab.core.notes import data_notes
+from nnlab.core.notes import data_findings
 from nnlab.core.placement import Placement
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
@@ -23,7 +23,7 @@ from nnlab.data.sample import sample_of
 from nnlab.engine.precision import run_bf16_check
 from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
-from nnlab.ui import QUERY_RUN, data_notes_ui, md, show_error, start_runs, store
+from nnlab.ui import QUERY_RUN, findings_ui, md, show_error, start_runs, store
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui
 from nnlab.ui.fields import (
@@ -375,7 +375,7 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     )
     frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
     st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
-    data_notes_ui(data_notes(facts["info"], cfg, facts["train"]))
+    findings_ui(data_findings(facts["info"], cfg, facts["train"]))
     lrs = lr_preview(fitted, steps)
     fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01

@@ -11,14 +11,14 @@ import streamlit as st
 from nnlab.analysis.naming import run_name
 from nnlab.core.config import FIELDS, RunConfig
 from nnlab.core.errors import NNLabError
-from nnlab.core.notes import run_notes
+from nnlab.core.notes import run_findings
 from nnlab.core.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.core.text import format_duration, plural
 from nnlab.models import MODELS
 from nnlab.ui import (
     QUERY_RUN,
     RESULTS_PAGE,
-    data_notes_ui,
+    findings_ui,
     flash,
     go,
     lab,
@@ -68,18 +68,18 @@ def live_view(run_id: str) -> None:
     run_heading(rec)
     when = "queued" if rec.status == "queued" else "created"
     st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
-    run_data_notes(rec)
+    run_data_check(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
 
 
-def run_data_notes(rec: RunRecord) -> None:
-    """What was done to the run's data, once it is loaded (the runner writes its facts before training)."""
+def run_data_check(rec: RunRecord) -> None:
+    """The data check's findings of the run, once its data is loaded (the runner writes its facts before training)."""
     try:
         facts = store().folder(rec.run_id).read_info()
     except NNLabError:
         return
-    data_notes_ui(run_notes(rec, facts))
+    findings_ui(run_findings(rec, facts))
 
 
 def new_run_button(rec: RunRecord | None = None) -> None:

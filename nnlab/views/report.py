@@ -12,7 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nnlab.analysis.naming import run_name
-from nnlab.core.notes import DataNotes, run_notes
+from nnlab.core.findings import Finding
+from nnlab.core.notes import run_findings
 from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.engine.metrics import per_class_f1
 from nnlab.store.runfolder import Results
@@ -132,7 +133,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     doc.add("<h2>How it trained</h2>", paragraphs([training_sentence(rec, history)]))
     if history:
         doc.add(doc.figure(for_report(curves_figure(history, res.task, rec.epochs_planned))))
-    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.info)), notes_html(run_notes(rec, res.info)))
+    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.info)), findings_html(run_findings(rec, res.info)))
     doc.add(
         "<h2>Config</h2><p class='muted'>The values this run used (where it was asked to fit a value to the data, "
         "the value fitted).</p>",
@@ -182,12 +183,15 @@ def _forecasts(doc: Document, res: Results) -> None:
     )
 
 
-def notes_html(notes: DataNotes) -> str:
-    """What was done to the data, and what looks wrong with it, as two lists."""
-    parts = ["<h3>What was done to the data</h3>"] if notes else []
-    for title, items, cls in (("Check this", notes.warnings, " class='warn'"), ("Done", notes.done, "")):
+def findings_html(findings: tuple[Finding, ...]) -> str:
+    """The data check's findings: what looks wrong, then what nnlab did, as two lists."""
+    parts = ["<h3>Data check</h3>"] if findings else []
+    for title, warns, cls in (("Check this", True, " class='warn'"), ("What nnlab did", False, "")):
+        items = [f for f in findings if f.warns == warns]
         if items:
-            parts.append(f"<p{cls}><b>{title}</b></p><ul>" + "".join(f"<li>{esc(n)}</li>" for n in items) + "</ul>")
+            parts.append(
+                f"<p{cls}><b>{title}</b></p><ul>" + "".join(f"<li>{esc(f.sentence)}</li>" for f in items) + "</ul>"
+            )
     return "\n".join(parts)
 
 

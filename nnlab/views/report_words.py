@@ -133,6 +133,8 @@ def used_value(rec: RunRecord, res: Results, name: str) -> str:
         return f"{used} ({AUTO})" if used else f"chosen when training starts ({AUTO})"
     if name == "image_size" and not value and isinstance(res.info, ImageFacts):
         return f"{res.info.image_size} (chosen for the data and the model)"
+    if name == "class_weights" and value == "auto" and "class_weights" in s:
+        return f"{'on' if s['class_weights'] else 'off'} (automatic: on where the classes are strongly imbalanced)"
     if name == "threads" and not value:
         m = re.search(r"\((\d+) threads?\)", rec.device or "")
         return f"{m.group(1)} (automatic)" if m else "automatic"
