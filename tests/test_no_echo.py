@@ -86,3 +86,46 @@ def test_the_train_page_never_shows_a_typed_files_contents(tmp_path):
     shown = [e.value for kind in ("error", "warning", "info", "markdown", "caption", "success") for e in at.get(kind)]
     assert any("notes.txt" in s for s in shown), shown  # the refusal is on the page ...
     assert not any("secret" in str(s) or "hunter" in str(s) for s in shown), shown  # ... without the file
+
+
+def _shared_train_page(tmp_path: Path, monkeypatch, path: Path):
+    """The Train page of a shared (password) dashboard that allows tmp_path, with `path` typed for a CSV table."""
+    from nnlab.ui.keys import KEY_AUTHED
+
+    monkeypatch.setenv("NNLAB_DATA_DIRS", str(tmp_path))
+    at = app_at("pages/1_Train.py")
+    at.secrets["password"] = "pw"
+    at.session_state[KEY_AUTHED] = True
+    at.run()
+    at.selectbox("tr_dataset").set_value("csv").run()
+    at.radio("tr_source_csv").set_value("path").run()
+    at.text_input("tr_csv_data_path").set_value(str(path)).run()
+    return at
+
+
+def _everything(at) -> str:
+    """All a visitor can read on the page: messages, text, select boxes' options and tables' cells."""
+    kinds = ("error", "warning", "info", "markdown", "caption", "success", "text", "text_input")
+    parts = [str(e.value) for kind in kinds for e in at.get(kind)]
+    parts += [" ".join(map(str, [*box.options, box.value])) for box in at.selectbox]
+    parts += [df.value.to_string() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_a_shared_dashboard_shows_nothing_of_a_typed_file_that_is_not_the_data(tmp_path, monkeypatch):
+    path = tmp_path / "notes.txt"
+    path.write_text(f"{SECRET},label\n{ROWS}\n")  # parses as a CSV, but not as a table of numbers
+    at = _shared_train_page(tmp_path, monkeypatch, path)
+    assert not at.exception
+    shown = _everything(at)
+    assert "notes.txt" in shown and "text in column 1" in shown  # the refusal, by position
+    assert "secret" not in shown and "hunter" not in shown, shown  # no header in a select box, no rows in a table
+
+
+def test_a_shared_dashboard_shows_a_typed_file_once_it_loads_as_the_data(tmp_path, monkeypatch):
+    rows = "\n".join(f"{i % 7},{(i * 3) % 11},{'ab'[i % 2]}" for i in range(60))
+    path = tmp_path / "table.csv"
+    path.write_text(f"width,height,label\n{rows}\n")
+    at = _shared_train_page(tmp_path, monkeypatch, path)
+    assert not at.exception and not at.error
+    assert "width" in _everything(at) and at.dataframe  # its first rows, as read

@@ -15,6 +15,7 @@ import numpy as np
 
 from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info
+from nnlab.core.text import plural
 from nnlab.data.layout import is_number_column, is_text, names
 
 if TYPE_CHECKING:  # the callers hand in pandas objects: pandas is loaded by then
@@ -40,7 +41,7 @@ def read_numbers(
         return df
     text = as_text()
     pattern = _COMMA_DECIMAL if style == COMMA else _POINT_DECIMAL
-    read, changed = df.copy(), []
+    read, changed, grouped = df.copy(), [], []
     for place, c in enumerate(text.columns):
         values = text[c].dropna().astype(str).str.strip()
         if not len(values) or not _numbers_only(values):
@@ -56,20 +57,24 @@ def read_numbers(
         read[c] = _convert(text[c], style)
         if values.str.contains("[.,]").any():
             changed.append(c)
+        if values.str.contains("." if style == COMMA else ",", regex=False).any():
+            grouped.append(c)
     if changed:
-        found.append(info("numbers", _read_as(style, source, changed)))
+        found.append(info("numbers", _read_as(style, source, changed, grouped)))
     return read
 
 
-def _read_as(style: str, source: str, changed: list[str]) -> str:
-    written, example = (
-        ("decimal commas and thousands dots", "1.234,5 as 1234.5 and 1,5 as 1.5")
+def _read_as(style: str, source: str, changed: list[str], grouped: list[str]) -> str:
+    written, example, groups = (
+        ("decimal commas and thousands dots", "1.234,5 as 1234.5 and 1,5 as 1.5", "thousands dots")
         if style == COMMA
-        else ("thousands commas and decimal points", "1,234.5 as 1234.5")
+        else ("thousands commas and decimal points", "1,234.5 as 1234.5", "thousands commas")
     )
+    where = f" ({groups} in {names(grouped)})" if grouped else ""
     return (
-        f"{source} writes numbers with {written}; nnlab read them so ({example}) in {names(changed)}; save the file "
-        "with decimal points and no thousands separators to have it read the default way."
+        f"{source} writes numbers with {written}; nnlab read them so ({example}) in "
+        f"{plural(len(changed), 'column')}{where}; save the file with decimal points and no thousands separators to "
+        "have it read the default way."
     )
 
 

@@ -18,6 +18,8 @@ from nnlab.data import DatasetSpec
 from nnlab.data.csvfile import CsvPeek, likely_column, peek_csv
 from nnlab.data.sample import DataSample
 from nnlab.ui import md
+from nnlab.ui.auth import password_set
+from nnlab.ui.keys import KEY_SOURCE
 from nnlab.views.data_plots import series_figure
 
 COLUMN_FIELDS = ("label_column", "text_column", "target")  # fields that name a column of the user's CSV
@@ -32,6 +34,12 @@ def _peek(path: str, stamp: float) -> CsvPeek | None:
         return None
 
 
+def hides_file(spec: DatasetSpec) -> bool:
+    """Whether what a file holds stays unseen until it loads as the dataset's data: a path typed into a shared
+    (password) dashboard may name a server file that is not the visitor's (an upload is the visitor's own)."""
+    return password_set() and st.session_state.get(KEY_SOURCE.format(dataset=spec.name)) == "path"
+
+
 def csv_peek(spec: DatasetSpec, path: str) -> CsvPeek | None:
     """The user's CSV as the loaders read it (once per version of the file); None for images, or no readable file."""
     file = Path(path).expanduser() if path else None
@@ -40,10 +48,13 @@ def csv_peek(spec: DatasetSpec, path: str) -> CsvPeek | None:
     return _peek(str(file), file.stat().st_mtime)
 
 
-def column_field(name: str, key: str, peek: CsvPeek | None, current: str, taken: str = "") -> str:
+def column_field(name: str, key: str, peek: CsvPeek | None, current: str, taken: str = "", typed: bool = False) -> str:
     """A column of the CSV picked in a selectbox (the columns of numbers for a target); disabled until the file is
-    read. Returns the column ("" for an automatic target)."""
+    read; typed in a text box where the file's header must stay unseen (typed). Returns the column ("" for an
+    automatic target)."""
     info, current = FIELDS[name], st.session_state.get(key, current)
+    if typed:
+        return st.text_input(info.label, value=current, key=f"{key}_typed", help=info.hint).strip()
     if peek is None:
         st.selectbox(info.label, [], key=f"{key}_waiting", disabled=True, placeholder="Upload the file first")
         return current
@@ -61,7 +72,10 @@ def column_field(name: str, key: str, peek: CsvPeek | None, current: str, taken:
 
 
 def data_read_ui(spec: DatasetSpec, cfg: RunConfig, facts: dict[str, Any] | None) -> None:
-    """'What was read from wine.csv': the CSV's first rows, then what the loaded data holds (facts["sample"])."""
+    """'What was read from wine.csv': the CSV's first rows, then what the loaded data holds (facts["sample"]);
+    nothing of a typed path in a shared dashboard until the file has loaded as the dataset's data."""
+    if facts is None and hides_file(spec):
+        return
     peek = csv_peek(spec, cfg.data_path)
     sample: DataSample | None = (facts or {}).get("sample")
     if peek is None and sample is None:

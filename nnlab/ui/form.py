@@ -25,7 +25,7 @@ from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.ui import QUERY_RUN, findings_ui, md, show_error, start_runs, store
 from nnlab.ui.cluster import executor_picker
-from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui
+from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui, hides_file
 from nnlab.ui.fields import (
     expert_ranges,
     field_key,
@@ -176,11 +176,12 @@ def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[
         typed = st.text_input(label_of("data_root"), key=key, help=FIELDS["data_root"].hint).strip()
         values["data_root"], refused = confine(typed, store().root, label_of("data_root")) if typed else ("", None)
         problems += [Problem(refused)] if refused else []
-    peek = csv_peek(spec, values.get("data_path", ""))
+    typed = spec.needs == "data_path" and hides_file(spec)  # a shared dashboard's typed path: no header shown
+    peek = None if typed else csv_peek(spec, values.get("data_path", ""))
     for name in spec.options:
         if spec.needs == "data_path" and name in COLUMN_FIELDS:  # picked from the file's own columns
             key, taken = field_key(name, base.arch, spec.name), values.get("text_column", "")
-            values[name] = column_field(name, key, peek, getattr(base, name), taken)
+            values[name] = column_field(name, key, peek, getattr(base, name), taken, typed)
         else:
             values[name] = field_widget(name, base, expert)
     return values, problems
