@@ -255,3 +255,25 @@ def test_a_torchvision_set_is_read_from_the_runs_data_folder(store, tmp_path):
     sizes = store.get(run_id).summary  # the same split as the run's
     assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
     assert float(re.search(r"test accuracy ([\d.]+)", out.stdout).group(1)) > 0.5
+
+
+def test_the_script_weighs_classes_as_the_run_did(store, tmp_path):
+    import runpy
+
+    import pandas as pd
+
+    from nnlab.engine.train import balanced_weights
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(380, int), np.ones(20, int)]  # 19 to 1: class weights automatic, so on
+    pd.DataFrame({"x": rng.normal(size=400) + 2 * y, "label": y}).to_csv(tmp_path / "rare.csv", index=False)
+    cfg = make_config("mlp", dataset="csv", data_path=str(tmp_path / "rare.csv"), hidden_sizes=(32,), epochs=1)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished" and store.get(run_id).summary["class_weights"] is True
+    train_py = _script(store, run_id, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["class_weights"] == "on"
+    script = runpy.run_path(str(train_py), run_name="exported")
+    labels = load_dataset(cfg).train.y
+    weights = script["loss_function"](labels, 2).weight
+    assert torch.allclose(weights, balanced_weights(labels, 2))

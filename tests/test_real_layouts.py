@@ -339,3 +339,19 @@ def test_the_run_page_results_page_and_report_repeat_the_notes(tmp_path, capsys,
     assert "Data check" in html and "row index pandas saves" in html
     assert "balanced accuracy" in html
     assert rec.config.batch_size == 0 and rec.summary["batch_size"] == 16  # as given; as fitted
+
+
+@pytest.mark.slow
+def test_fitted_epochs_are_a_ceiling_that_early_stopping_ends_sooner_as_the_readme_says(tmp_path, capsys):
+    from sklearn.datasets import load_iris
+
+    readme = (PAGES.parent / "README.md").read_text()
+    bullet = readme[readme.index("- batch size and epochs of 0") :].split("\n- ")[0]
+    assert "ceiling, not a floor" in bullet and "early" in bullet and "at least 1,000" not in bullet
+    load_iris(as_frame=True).frame.to_csv(tmp_path / "iris.csv", index=False)
+    args = ["--arch", "mlp", "--dataset", "csv", "--data", str(tmp_path / "iris.csv"), "--label-column", "target"]
+    s = train_json(tmp_path, capsys, *args, "--seed", "1")
+    (epochs,) = [f["sentence"] for f in s["findings"] if f["sentence"].startswith("Epochs fitted")]
+    ceiling = fit_to_data(make_config("mlp"), 112).epochs
+    assert f"up to {ceiling}," in epochs and "usually ends the run sooner" in epochs
+    assert s["epochs"] < ceiling  # early stopping ended it (iris trained 19 of 143 epochs with seed 1)

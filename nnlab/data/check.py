@@ -11,7 +11,6 @@ unknown words, a series' season.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 
 import numpy as np
@@ -149,26 +148,39 @@ def constant_columns(data: Dataset) -> list[Finding]:
 
 
 # -- rows, images, texts ---------------------------------------------------------------------------------------
-def _digests(split: Split) -> list[bytes]:
-    """One short digest per example (its input, and its length for a text)."""
+def _digests(split: Split, chunk: int = 8192) -> np.ndarray:
+    """One 64-bit hash per example of its input bytes (and its length, for a text): (N,) uint64. A random linear
+    hash over 8-byte words, in chunks of rows: about 50 ms for MNIST's 70,000 images, where a digest per row took
+    a second."""
     x = split.x.cpu().contiguous().numpy()
-    rows = x.reshape(len(x), -1)
-    lengths = split.lengths.cpu().numpy() if split.lengths is not None else np.zeros(len(x), np.int64)
-    return [
-        hashlib.blake2b(r.tobytes() + int(n).to_bytes(8, "little"), digest_size=12).digest()
-        for r, n in zip(rows, lengths, strict=True)
-    ]
+    rows = x.reshape(len(x), -1).view(np.uint8)
+    width = -(-rows.shape[1] // 8)  # 8-byte words per row
+    weights = np.random.default_rng(0).integers(1, 2**63, width + 1, dtype=np.uint64) | np.uint64(1)
+    lengths = split.lengths.cpu().numpy().astype(np.uint64) if split.lengths is not None else None
+    out = np.zeros(len(rows), np.uint64)
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        if rows.shape[1] % 8:  # padded to whole words
+            part = np.concatenate([part, np.zeros((len(part), width * 8 - rows.shape[1]), np.uint8)], axis=1)
+        words = np.ascontiguousarray(part).view(np.uint64)
+        h = np.zeros(len(part), np.uint64)
+        for k in range(width):  # wraps modulo 2**64, as a hash should
+            h += words[:, k] * weights[k]
+        if lengths is not None:
+            h += lengths[start : start + chunk] * weights[-1]
+        out[start : start + chunk] = h ^ (h >> np.uint64(29))
+    return out
 
 
 def duplicates(data: Dataset) -> list[Finding]:
     """Examples that repeat (with their label), and test examples whose input is also a training example's."""
     splits = (data.train, data.val, data.test)
     digests = [_digests(s) for s in splits]
-    labels = [s.y.cpu().numpy().tolist() for s in splits]
-    pairs = [(d, y) for ds, ys in zip(digests, labels, strict=True) for d, y in zip(ds, ys, strict=True)]
-    copies = len(pairs) - len(set(pairs))
-    seen = set(digests[0])
-    shared = sum(d in seen for d in digests[2])
+    labels = np.concatenate([s.y.cpu().numpy() for s in splits]).astype(np.uint64)
+    pairs = np.concatenate(digests) * np.uint64(1_000_003) + labels  # one code per (input, label)
+    copies = len(pairs) - len(np.unique(pairs))
+    test = digests[2]
+    shared = int(np.isin(test, digests[0]).sum())
     found, what = [], "rows" if data.kind == "tabular" else "examples"
     if copies:
         found.append(
@@ -180,12 +192,12 @@ def duplicates(data: Dataset) -> list[Finding]:
             )
         )
     if shared:
-        share = shared / max(len(digests[2]), 1)
+        share = shared / max(len(test), 1)
         make = warning if share >= LEAK_SHARE else info
         found.append(
             make(
                 "leakage",
-                f"{shared} of the {len(digests[2])} test {what} of {_source(data)} ({share:.0%}) also appear in the "
+                f"{shared} of the {len(test)} test {what} of {_source(data)} ({share:.0%}) also appear in the "
                 f"training split with the same input, so part of the test score measures memory, not generalisation; "
                 "nnlab kept the split as drawn; remove repeated rows from the data for an honest score.",
             )

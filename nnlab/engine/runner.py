@@ -201,6 +201,7 @@ def _train(
             "test_size": len(data.test),
             "batch_size": trainer.cfg.batch_size,  # as given, or fitted to the data (see fit_to_data)
             "epochs": trainer.cfg.epochs,
+            "class_weights": trainer.weighted,  # as given, or automatic: on where the classes are strongly imbalanced
         },
     )
     result = trainer.fit()

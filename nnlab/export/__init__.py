@@ -215,6 +215,8 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
     plan = data_plan(cfg)
     out = _empty_folder(out)
     cfg = fit_to_data(cfg, rec.summary.get("train_size", 0))  # batch size and epochs 0: the values the run used
+    if "class_weights" in rec.summary:  # automatic: whether the run weighed its classes
+        cfg = cfg.replace(class_weights="on" if rec.summary["class_weights"] else "off")
     (out / "config.json").write_text(json.dumps(json.loads(_exported_config(cfg).to_json()), indent=2) + "\n")
     (out / "train.py").write_text(render_script(cfg, plan, run_id, _docstring_safe(default_name(cfg))))
     for name, write in plan.files.items():
