@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import struct
 import tarfile
 import zipfile
@@ -14,6 +13,7 @@ import pytest
 from nnlab.cli.main import main
 from nnlab.core.errors import DataError
 from nnlab.data.archive import check_archive, clean_name, extract_cached, safe_extract
+from nnlab.store.runs import RunStore
 
 
 def make_zip(path: Path, entries: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
@@ -160,7 +160,7 @@ def test_extraction_is_cached_by_content(tmp_path):
     assert extract_cached(archive, tmp_path / "cache") == first and (first / "marker").exists()
 
 
-def test_a_malicious_image_zip_fails_the_run_in_one_sentence_and_writes_nothing_outside(tmp_path, capsys, workspace):
+def test_a_malicious_image_zip_is_refused_in_one_sentence_and_writes_nothing_outside(tmp_path, capsys, workspace):
     archive = make_zip(tmp_path / "photos.zip", {**GOOD, "../../evil.png": b"x"})
     code = main(
         [
@@ -178,8 +178,9 @@ def test_a_malicious_image_zip_fails_the_run_in_one_sentence_and_writes_nothing_
             str(workspace),
         ]
     )
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert code == 1 and summary["status"] == "failed"
-    assert "photos.zip" in summary["reason"] and "outside its folder" in summary["reason"]
+    out = capsys.readouterr()
+    assert code == 2 and out.out == "" and out.err.count("\n") == 1  # refused before a run was created
+    assert "photos.zip" in out.err and "outside its folder" in out.err
+    assert RunStore(workspace).list() == []
     assert not list(tmp_path.rglob("evil.png"))
     assert not (workspace / "data" / "extracted").exists() or not any((workspace / "data" / "extracted").iterdir())

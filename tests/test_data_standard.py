@@ -21,6 +21,7 @@ from nnlab.data.cache import read_cache
 from nnlab.data.prep import IMAGENET_MEAN
 from nnlab.data.registry import make_config
 from nnlab.data.synthetic import write_idx
+from nnlab.store.runs import RunStore
 
 # --- writers of the real formats (also used to check the command line by hand) -----------------------
 
@@ -215,7 +216,7 @@ def test_missing_mnist_without_network_says_which_files_to_put_where(tmp_path):
     assert "\n" not in msg and "Traceback" not in msg
 
 
-def test_missing_mnist_on_the_command_line_fails_the_run_with_one_sentence(tmp_path, capsys):
+def test_missing_mnist_on_the_command_line_is_refused_in_one_sentence_before_a_run(tmp_path, capsys):
     code = main(
         [
             "train",
@@ -233,9 +234,8 @@ def test_missing_mnist_on_the_command_line_fails_the_run_with_one_sentence(tmp_p
         ]
     )
     out = capsys.readouterr()
-    assert code == 1
-    summary = json.loads(out.out.strip().splitlines()[-1])
-    assert summary["status"] == "failed" and "t10k-labels-idx1-ubyte" in summary["reason"]
+    assert code == 2 and out.out == "" and out.err.count("\n") == 1 and "t10k-labels-idx1-ubyte" in out.err
+    assert RunStore(tmp_path / "ws").list() == []  # refused before a run was created
 
 
 def test_default_data_folder_is_in_the_workspace(tmp_path, workspace):

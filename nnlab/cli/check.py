@@ -75,6 +75,15 @@ def read_checked(cfg: RunConfig) -> Dataset:
     return load_dataset(cfg)
 
 
+def refuse_unbuildable(cfg: RunConfig, data: Dataset) -> None:
+    """Pretrained weights the run could not use (a file that is unreadable or does not fit, ImageNet weights not at
+    hand): NNLabError before the run exists, as the run would fail with."""
+    from nnlab.models import MODELS, build_model
+
+    if MODELS[cfg.arch].inputs.pretrained_size and cfg.pretrained:
+        build_model(cfg, data.info)  # reads the weights (the file, or torchvision's cache) and checks they fit
+
+
 def findings_text(findings: tuple[Finding, ...]) -> str:
     """The findings as lines for a terminal: 'warning: ...', then 'note: ...'."""
     return "\n".join(f"  {'warning' if f.warns else 'note'}: {f.sentence}" for f in findings)

@@ -228,6 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     lab = Lab(args.store)
     lab.prepare(cfg, args.seeds)  # the bounds, before anything is recorded
     data = check_cli.read_checked(cfg)  # a refused input leaves no run behind; the findings come before training
+    check_cli.refuse_unbuildable(cfg, data)
     check_cli.say_findings(data.info.source or data.name, data_findings(data.info, cfg, len(data.train)))
     on_run = None if args.seeds == 1 else (lambda rec: None if args.json else print(seed_line(rec)))
     with _interruptible(lab):

@@ -8,6 +8,7 @@ column position, count and what the user typed.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets regi
 log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
 MIN_SCORED = 30  # rows a test split needs at least for its score to mean something (--missing drop is refused below)
+DROP_SHARE = 0.8  # ... unless it keeps this share of the test rows filling would give (a small file stays small)
 
 
 def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarray, list[str]]:
@@ -111,22 +113,25 @@ def load_csv(cfg: RunConfig) -> Dataset:
     place, df = df.index.to_numpy(), df.reset_index(drop=True)  # each kept row's place in the file
     labels, classes = encode_labels(df[label], label, path)
     if len(df) < before:
-        _refuse_unscorable(kept, labels, classes, cfg, path)
+        _refuse_unscorable(before, kept, labels, classes, cfg, path)
     x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
     ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg, place)
     return ds.found(found, shown_name(path))
 
 
-def _refuse_unscorable(kept: int, labels: np.ndarray, classes: list[str], cfg: RunConfig, path: Path) -> None:
-    """--missing drop that leaves a class without rows, a test split too small to score or a class out of it:
-    refused (classes are counted, never named: an error does not quote a file's cells)."""
+def _refuse_unscorable(
+    before: int, kept: int, labels: np.ndarray, classes: list[str], cfg: RunConfig, path: Path
+) -> None:
+    """--missing drop that leaves a class without rows or out of the test split, or a test split too small to score
+    (under MIN_SCORED rows, and under DROP_SHARE of the rows filling would test): refused. Classes are counted,
+    never named (an error does not quote a file's cells)."""
     gone = kept - len(classes)
     counts = np.bincount(labels, minlength=len(classes))
     if not gone and counts.min() < 3:
         return  # check_classes says which class is too small
     test = split_indices(labels, cfg)[2] if not gone else np.array([], dtype=np.int64)
     absent = gone or len(classes) - len(set(labels[test].tolist()))
-    if len(test) >= MIN_SCORED and not absent:
+    if not absent and (len(test) >= MIN_SCORED or len(test) >= DROP_SHARE * math.ceil(before * cfg.test_fraction)):
         return
     if gone:
         left = f"no row of {plural(gone, 'class', 'classes')}"
@@ -190,7 +195,7 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
         what = "a missing value (the steps either side of each gap are joined)"
         df = drop_missing(df, numeric, path, found, what).reset_index(drop=True)
         if len(df) < steps:
-            _refuse_short_test(len(df), cfg, path)
+            _refuse_short_test(steps, len(df), cfg, path)
     else:
         df = interpolate_gaps(df, numeric, shown_name(path), found, blanks)
     values = df[numeric].to_numpy(dtype=np.float64)
@@ -198,10 +203,11 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
     return ds.found(found, shown_name(path), time=time or "")
 
 
-def _refuse_short_test(steps: int, cfg: RunConfig, path: Path) -> None:
-    """--missing drop that leaves fewer test steps than MIN_SCORED: refused."""
+def _refuse_short_test(before: int, steps: int, cfg: RunConfig, path: Path) -> None:
+    """--missing drop that leaves fewer test steps than MIN_SCORED (and under DROP_SHARE of those filling would
+    test): refused."""
     test = steps - series_bounds(steps, cfg)[1]
-    if test >= MIN_SCORED:
+    if test >= MIN_SCORED or test >= DROP_SHARE * (before - series_bounds(before, cfg)[1]):
         return
     raise DataError(
         f"--missing drop leaves {plural(steps, 'time step')} of {shown_name(path)}, so {test} to test "
