@@ -281,3 +281,22 @@ def test_report_thumbnails_are_scaled_down_and_the_dashboards_are_not():
     assert size(thumbnail_uri(photo)) == (48, THUMB_SIDE)  # the report: longest side 64, shape kept
     assert size(thumbnail_uri(photo, None)) == (96, 128)  # the Results page: as stored
     assert size(thumbnail_uri(photo[:8, :8])) == (8, 8)  # small images are never enlarged in the file
+
+
+def test_data_check_findings_show_under_their_kind_and_a_warning_tempers_the_scores(store):
+    from dataclasses import replace
+
+    from nnlab.core.findings import info, warning
+
+    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/t.csv"))
+    res = _fake_results(run_id)
+    found = (warning("imbalance", "Class <b> has 9 times the rows of b & c."), info("missing", "Filled 3 blanks."))
+    res = replace(res, info=replace(res.info, findings=found))
+    html = build_report(store.get(run_id), res, [])
+    assert "<li><b>Class imbalance</b>: Class &lt;b&gt; has 9 times the rows of b &amp; c.</li>" in html
+    assert "<li><b>Missing values</b>: Filled 3 blanks.</li>" in html
+    assert html.index("Read these numbers with the data check in mind: it found class imbalance") < html.index(
+        "<h2>Where it fails</h2>"
+    )
+    calm = build_report(store.get(run_id), replace(res, info=replace(res.info, findings=found[1:])), [])
+    assert "Read these numbers" not in calm

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nnlab.analysis.naming import run_name
-from nnlab.core.findings import Finding
+from nnlab.core.findings import KINDS, Finding
 from nnlab.core.notes import run_findings
 from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.engine.metrics import per_class_f1
@@ -115,6 +115,7 @@ def matrix_for_report(fig: go.Figure, classes: Sequence[str]) -> go.Figure:
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
     """The whole report as one HTML document; every user string escaped, nothing fetched."""
     title = run_name(rec)
+    findings = run_findings(rec, res.info)
     doc = Document(f"{title} · nnlab run {rec.run_id}")
     doc.add(
         f"<p class='muted'>nnlab run report · {esc(rec.run_id)} · {esc(rec.status)} · created {esc(rec.created_iso)}"
@@ -125,6 +126,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
         "<h2>How good it is</h2>",
         metrics_html(headline(res)),
         paragraphs(quality_sentences(res)),
+        caution(findings),
     )
     if res.task == "classification":
         _classification(doc, res)
@@ -133,7 +135,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     doc.add("<h2>How it trained</h2>", paragraphs([training_sentence(rec, history)]))
     if history:
         doc.add(doc.figure(for_report(curves_figure(history, res.task, rec.epochs_planned))))
-    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.info)), findings_html(run_findings(rec, res.info)))
+    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.info)), findings_html(findings))
     doc.add(
         "<h2>Config</h2><p class='muted'>The values this run used (where it was asked to fit a value to the data, "
         "the value fitted).</p>",
@@ -184,15 +186,31 @@ def _forecasts(doc: Document, res: Results) -> None:
 
 
 def findings_html(findings: tuple[Finding, ...]) -> str:
-    """The data check's findings: what looks wrong, then what nnlab did, as two lists."""
+    """The data check's findings: what looks wrong, then what nnlab did, as two lists, each under its kind."""
     parts = ["<h3>Data check</h3>"] if findings else []
     for title, warns, cls in (("Check this", True, " class='warn'"), ("What nnlab did", False, "")):
         items = [f for f in findings if f.warns == warns]
         if items:
-            parts.append(
-                f"<p{cls}><b>{title}</b></p><ul>" + "".join(f"<li>{esc(f.sentence)}</li>" for f in items) + "</ul>"
-            )
+            parts.append(f"<p{cls}><b>{title}</b></p><ul>" + "".join(_finding(f) for f in items) + "</ul>")
     return "\n".join(parts)
+
+
+def _finding(f: Finding) -> str:
+    kind = KINDS.get(f.kind, "") if f.kind != "note" else ""
+    head = f"<b>{esc(kind[:1].upper() + kind[1:])}</b>: " if kind else ""
+    return f"<li>{head}{esc(f.sentence)}</li>"
+
+
+def caution(findings: tuple[Finding, ...]) -> str:
+    """A line under the scores when the data check warned: a reader weighs the numbers with it."""
+    warned = [f for f in findings if f.warns]
+    if not warned:
+        return ""
+    kinds = ", ".join(dict.fromkeys(KINDS.get(f.kind, f.kind) for f in warned))
+    return (
+        f"<p class='warn'>Read these numbers with the data check in mind: it found {esc(kinds)} "
+        "(see The data below).</p>"
+    )
 
 
 def report_filename(rec: RunRecord) -> str:
