@@ -3,7 +3,7 @@ frozen random backbone is refused; the form does not ask twice for a file it is 
 
 from pathlib import Path
 
-from nnlab.cli.flags import in_form_words
+from nnlab.core.words import in_form_words
 from nnlab.data.registry import make_config, validate
 from nnlab.ui.paths import save_upload
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 from collections.abc import Callable
 from typing import Any
 
 from nnlab.core.config import FIELDS, RANGES, FieldInfo, RunConfig, range_text
 from nnlab.core.placement import PLACEMENTS
+from nnlab.core.words import flag_of
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig)}
-ACTION_FLAGS = {"--seeds": "Seeds"}  # flags that are not config fields, as the form labels them
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -36,11 +35,6 @@ def choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
         return items
 
     return parse
-
-
-def flag_of(name: str) -> str:
-    """A field's flag: --<name with dashes> unless its description names another."""
-    return FIELDS[name].flag or "--" + name.replace("_", "-")
 
 
 def _help(name: str, info: FieldInfo) -> str:
@@ -69,23 +63,6 @@ def add_train_options(parser: argparse.ArgumentParser, seed: bool = True) -> Non
     for name, info in FIELDS.items():
         if info.cli and (seed or name != "seed"):
             parser.add_argument(flag_of(name), dest=name, help=_help(name, info), **_how(name, info))
-
-
-def in_form_words(message: str) -> str:
-    """A message written for the command line, in the dashboard's words: each flag becomes the form's label
-    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off)."""
-    for name, info in sorted(FIELDS.items(), key=lambda item: -len(flag_of(item[0]))):  # --data-root before --data
-        flag = flag_of(name)
-        if info.widget == "toggle" and flag.startswith("--no-"):
-            words = f'"{info.label}" turned off'
-        elif info.widget == "toggle" and flag != f"--{name.replace('_', '-')}":
-            words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
-        else:
-            words = f'"{info.label}"'
-        message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
-    for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields
-        message = re.sub(rf"{re.escape(flag)}(?![\w-])", f'"{label}"', message)
-    return message
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:

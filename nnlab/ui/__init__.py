@@ -17,12 +17,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnlab.analysis.naming import run_name
-from nnlab.cli.flags import in_form_words
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
 from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
+from nnlab.core.words import in_form_words
 from nnlab.lab import Lab
 from nnlab.store.runs import RunStore, default_home
 from nnlab.ui.auth import require_password

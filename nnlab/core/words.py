@@ -1,0 +1,33 @@
+"""Sentences in the words of their place. Messages are written with the command line's flags (--label-column);
+the dashboard and the reports show them with the form's labels ("Label column"), read from the fields'
+descriptions, so one sentence serves every front end."""
+
+from __future__ import annotations
+
+import re
+
+from nnlab.core.config import FIELDS
+
+ACTION_FLAGS = {"--seeds": "Seeds"}  # flags of actions (not config fields), as the form says them
+
+
+def flag_of(name: str) -> str:
+    """A config field's flag: --<name with dashes> unless its description names another."""
+    return FIELDS[name].flag or "--" + name.replace("_", "-")
+
+
+def in_form_words(message: str) -> str:
+    """A message written for the command line, in the dashboard's words: each flag becomes the form's label
+    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off)."""
+    for name, info in sorted(FIELDS.items(), key=lambda item: -len(flag_of(item[0]))):  # --data-root before --data
+        flag = flag_of(name)
+        if info.widget == "toggle" and flag.startswith("--no-"):
+            words = f'"{info.label}" turned off'
+        elif info.widget == "toggle" and flag != f"--{name.replace('_', '-')}":
+            words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
+        else:
+            words = f'"{info.label}"'
+        message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
+    for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields
+        message = re.sub(rf"{re.escape(flag)}(?![\w-])", f'"{label}"', message)
+    return message
