@@ -12,16 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from nnlab.core.config import RunConfig
 from nnlab.data.registry import make_config
+from nnlab.models import MODELS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-TINY: dict[str, dict[str, Any]] = {
-    "mlp": {"dataset": "digits", "hidden_sizes": (32,), "epochs": 2},
-    "cnn": {"dataset": "digits", "epochs": 1, "hidden": 32},
-    "resnet18": {"dataset": "digits", "epochs": 1, "pretrained": False, "freeze_backbone": False, "hidden": 32},
-    "lstm": {"dataset": "reviews", "epochs": 1, "hidden": 32, "max_len": 40},
-    "ts-lstm": {"dataset": "series", "epochs": 2, "hidden": 32},
-}
 
 
 def app_at(page: str = "", run_id: str | None = None) -> AppTest:
@@ -36,8 +29,8 @@ def app_at(page: str = "", run_id: str | None = None) -> AppTest:
 
 
 def tiny_config(arch: str = "mlp", **changes: Any) -> RunConfig:
-    """A valid config of `arch` small enough for a unit test."""
-    return make_config(arch, **{**TINY[arch], **changes})
+    """A valid config of `arch` small enough for a unit test: the tiny config its ArchSpec declares, then changes."""
+    return make_config(arch, **{**MODELS[arch].tiny, **changes})
 
 
 def small(data, n: int = 300):

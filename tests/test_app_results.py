@@ -65,6 +65,7 @@ def test_classification_report_and_headline(trained):
         "⬇️ HTML report",
         "⬇️ Code (train.py folder, zip)",
         "⬇️ TorchScript model (zip)",
+        "⬇️ torch.export model (zip)",
     }
 
 

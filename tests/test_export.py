@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from nnlab.data.prep import series_levels
 from nnlab.data.registry import make_config
 from nnlab.engine.predict import Predictor
 from nnlab.engine.runner import execute
-from nnlab.export import FACTS, TORCHSCRIPT, export_run, export_zip
+from nnlab.export import FACTS, FORMATS, PREDICT, PROGRAM, TORCHSCRIPT, export_run, export_zip
 from nnlab.store.runs import RunStore
 
 KINDS = (
@@ -57,13 +58,7 @@ def test_the_script_is_plain_pytorch_and_lint_clean(trained, store, tmp_path, na
     train_py = _script(store, trained[name], tmp_path / "out")
     text = train_py.read_text()
     modules = {m.split(".")[0] for m in re.findall(r"^(?:from|import) ([\w.]+)", text, re.M)}
-    assert modules <= {"__future__", "copy", "csv", "io", "json", "math", "time", "re", "collections", "pathlib"} | {
-        "numpy",
-        "pandas",
-        "torch",
-        "torchvision",
-        "sklearn",
-    }
+    assert modules <= set(sys.stdlib_module_names) | {"numpy", "pandas", "torch", "torchvision", "sklearn"}
     assert "nnlab" not in modules
     cfg = json.loads((tmp_path / "out" / "config.json").read_text())
     assert cfg["arch"] == store.get(trained[name]).config.arch
@@ -152,7 +147,8 @@ def test_the_zip_holds_the_folder(trained, store):
 _LOAD_AND_PREDICT = """
 import json, sys
 import numpy as np, torch
-model = torch.jit.load(sys.argv[1])
+path = sys.argv[1]
+model = torch.export.load(path).module() if path.endswith(".pt2") else torch.jit.load(path)
 args = [torch.from_numpy(a) for a in np.load(sys.argv[2]).values()]
 with torch.no_grad():
     np.save(sys.argv[3], model(*args).float().numpy())
@@ -164,21 +160,23 @@ def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
     test = load_dataset(cfg).test
     if predictor.kind == "image":
         return [make_transform(predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
-    if predictor.kind == "text":
-        return [test.x[:, : int(test.lengths.max())].numpy(), test.lengths.numpy()]
+    if predictor.kind == "text":  # padded to max_len, as predict.py pads them (a torch.export program's length)
+        return [test.x.numpy(), test.lengths.numpy()]
     return [test.x.numpy()]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["torchscript", "torch-export"])
 @pytest.mark.parametrize("name", KINDS)
-def test_torchscript_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_path, name):
+def test_the_model_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_path, name, fmt):
     rec = store.get(trained[name])
-    export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
+    export_run(store, rec.run_id, fmt, tmp_path / "ts")
     predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
     inputs = _test_inputs(predictor, rec.config)
     np.savez(tmp_path / "inputs.npz", *inputs)
     (tmp_path / "predict.py").write_text(_LOAD_AND_PREDICT)
-    out = _isolated(["predict.py", str(tmp_path / "ts" / TORCHSCRIPT), "inputs.npz", "out.npy"], tmp_path)
+    model_file = TORCHSCRIPT if fmt == "torchscript" else PROGRAM
+    out = _isolated(["predict.py", str(tmp_path / "ts" / model_file), "inputs.npz", "out.npy"], tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     scripted = np.load(tmp_path / "out.npy")
     with torch.no_grad():
@@ -277,3 +275,148 @@ def test_the_script_weighs_classes_as_the_run_did(store, tmp_path):
     labels = load_dataset(cfg).train.y
     weights = script["loss_function"](labels, 2).weight
     assert torch.allclose(weights, balanced_weights(labels, 2))
+
+
+# -- raw inputs: preprocessing.json and predict.py ------------------------------------------------------------------
+def _digit_pixels(images: np.ndarray) -> np.ndarray:
+    """scikit-learn's digits (N, 8, 8) of 0..16 as the uint8 pixels the run trained on, (N, 8, 8, 1)."""
+    return np.clip(images * 16, 0, 255).astype(np.uint8)[..., None]
+
+
+def test_preprocessing_json_says_the_raw_range_the_run_read(trained, store, tmp_path):
+    """Digits come as 0..16, not pixels: following preprocessing.json from the raw values predicts like the run
+    (it said pixels / 255 and predicted 7 for a 0). Runs written before the range was recorded get it too."""
+    from sklearn.datasets import load_digits
+
+    rec = store.get(trained["digits"])
+    folder = store.folder(rec.run_id)
+    folder.write_info(replace(folder.read_info(), raw_range=None, pixel_scale=1.0))  # as older nnlab wrote it
+    export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
+    facts = json.loads((tmp_path / "ts" / FACTS).read_text())
+    assert facts["raw"]["range"] == [0, 16] and facts["raw"]["pixel_scale"] == 16
+    raw = load_digits().images[:200]
+    pixels = np.clip(raw * facts["raw"]["pixel_scale"], 0, 255).astype(np.uint8)  # as the facts say
+    x = (pixels[:, None] / 255 - np.array(facts["mean"])[:, None, None]) / np.array(facts["std"])[:, None, None]
+    with torch.no_grad():
+        got = torch.jit.load(str(tmp_path / "ts" / TORCHSCRIPT))(torch.tensor(x, dtype=torch.float32)).argmax(1)
+    want = Predictor.from_run(folder, rec.config).predict_images(list(_digit_pixels(raw))).argmax(1)
+    assert (got.numpy() == want).all()
+
+
+def _raw_inputs(name: str, predictor: Predictor, data_path: str, tmp_path: Path) -> tuple[list[str], list]:
+    """Raw inputs of each kind as a user has them (files, or an .npy as the dataset gives it), and the first
+    answers the Playground's path (nnlab/engine/predict.py) gives for them."""
+    import pandas as pd
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    def named(probs: np.ndarray) -> list[str]:
+        return [predictor.classes[i] for i in probs.argmax(1)]
+
+    if name == "digits":
+        np.save(tmp_path / "digits.npy", load_digits().images[:100])
+        return [str(tmp_path / "digits.npy")], named(
+            predictor.predict_images(list(_digit_pixels(load_digits().images[:100])))
+        )
+    if name == "shapes":
+        files = sorted(Path(data_path).rglob("*.png"))[::20]
+        return [str(f) for f in files], named(predictor.predict_images([Image.open(f) for f in files]))
+    table = pd.read_csv(data_path)
+    if name == "reviews":  # a text file, then a CSV's text column
+        (tmp_path / "one.txt").write_text("The plot was not good,<br />but the cast was great.")
+        texts = ["The plot was not good,<br />but the cast was great.", *table["text"][:50]]
+        return [str(tmp_path / "one.txt"), data_path], named(predictor.predict_texts(texts))
+    if name == "iris":  # the label column is there too: predict.py reads the feature columns by name
+        return [data_path], named(predictor.predict_rows(table.drop(columns="label").to_numpy()))
+    return [data_path], list(predictor.predict_window(table[["value"]].to_numpy()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, fmt",
+    [("digits", "torch-export"), ("shapes", "torchscript"), ("reviews", "torch-export"), ("reviews", "torchscript"),
+     ("iris", "torchscript"), ("series", "torch-export")],
+)  # fmt: skip
+def test_predict_py_reads_raw_inputs_like_the_playground(trained, store, tmp_path, name, fmt):
+    rec = store.get(trained[name])
+    export_run(store, rec.run_id, fmt, tmp_path / "model")
+    predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
+    args, want = _raw_inputs(name, predictor, rec.config.data_path, tmp_path)
+    out = _isolated([PREDICT, *args], tmp_path / "model")
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout)
+    if name == "series":
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    else:
+        assert got[: len(want)] == want
+
+
+@pytest.mark.slow
+def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
+    """The must-show: the default digits MLP's predict.py on load_digits().images saved as .npy (8x8, 0..16)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    run_id = store.create(make_config("mlp", dataset="digits", threads=1))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    np.save(tmp_path / "digits.npy", digits.images)
+    probs = Predictor.from_run(store.folder(run_id), store.get(run_id).config).predict_images(
+        list(_digit_pixels(digits.images))
+    )
+    for fmt in ("torchscript", "torch-export"):
+        export_run(store, run_id, fmt, tmp_path / fmt)
+        out = _isolated([PREDICT, str(tmp_path / "digits.npy")], tmp_path / fmt)
+        assert out.returncode == 0, out.stderr[-2000:]
+        got = np.array(json.loads(out.stdout), dtype=int)
+        assert len(got) == 1797 and (got == digits.target).mean() > 0.95
+        assert (got == probs.argmax(1)).all()  # like the Playground, digit for digit
+
+
+def test_predict_py_is_plain_and_lint_clean(trained, store, tmp_path):
+    export_run(store, trained["iris"], "torchscript", tmp_path / "ts")
+    text = (tmp_path / "ts" / PREDICT).read_text()
+    modules = {m.split(".")[0] for m in re.findall(r"^(?:from|import) ([\w.]+)", text, re.M)}
+    assert modules <= set(sys.stdlib_module_names) | {"numpy", "torch", "PIL"}
+    if RUFF.exists():
+        lint = subprocess.run([str(RUFF), "check", "--no-cache", "--config", "pyproject.toml", str(tmp_path / "ts")])
+        assert lint.returncode == 0
+
+
+def test_export_to_a_folder_that_cannot_be_created_is_one_sentence(trained, tmp_path, capsys):
+    from nnlab.cli.main import main
+
+    (tmp_path / "a-file").write_text("not a folder")
+    for fmt in FORMATS:
+        assert main(["export", trained["digits"], "--format", fmt, "--out", str(tmp_path / "a-file" / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("nnlab: --out ") and "cannot be created" in err and err.count("\n") == 1
+
+
+def test_the_command_line_offers_every_format():
+    from nnlab.cli.export import FORMATS as OFFERED
+
+    assert OFFERED == FORMATS
+
+
+def test_the_exported_script_sets_its_threads_as_nnlab_does(trained, store, tmp_path, monkeypatch):
+    """config.json's threads when given; otherwise the run's own count, no more than the CPUs idle now (it took
+    torch's default, every core: 84 s against 14 s on a busy 2-core machine)."""
+    import importlib.util
+
+    export_run(store, trained["digits"], "script", tmp_path / "s")
+    spec = importlib.util.spec_from_file_location("exported_train", tmp_path / "s" / "train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.RUN_THREADS == 1  # the trained runs record the one thread they used
+    before = torch.get_num_threads()
+    try:
+        for given, run, idle, want in ((0, 4, 1.2, 1), (0, 1, 8.0, 1), (0, 0, None, 2), (3, 1, 0.1, 3)):
+            torch.set_num_threads(2)
+            monkeypatch.setitem(script.CFG, "threads", given)
+            monkeypatch.setattr(script, "RUN_THREADS", run)
+            monkeypatch.setattr(script, "idle_cpus", lambda idle=idle: idle)
+            script.set_threads()
+            assert torch.get_num_threads() == want, (given, run, idle)
+    finally:
+        torch.set_num_threads(before)

@@ -1,18 +1,26 @@
-"""`export RUN_ID --format script|torchscript --out DIR` (registered by nnlab.cli.main)."""
+"""`export RUN_ID --format script|torchscript|torch-export --out DIR` (registered by nnlab.cli.main)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-FORMATS = ("script", "torchscript")  # nnlab.export.FORMATS, named here so --help imports no torch
+FORMATS = ("script", "torchscript", "torch-export")  # nnlab.export.FORMATS, named here so --help imports no torch
 
 
 def add_parser(sub: Any) -> None:
     """Register `export` on the command line's subparsers."""
-    e = sub.add_parser("export", help="write a run as a plain PyTorch script folder or a TorchScript model")
+    e = sub.add_parser(
+        "export", help="write a run as a plain PyTorch script folder, or its model for TorchScript or torch.export"
+    )
     e.add_argument("run_id")
-    e.add_argument("--format", choices=FORMATS, default="script", help="script (default) or torchscript")
+    e.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="script",
+        help="script (default): train.py and its data; torchscript: model.torchscript.pt for torch.jit.load; "
+        "torch-export: model.pt2 for torch.export.load. The model formats come with preprocessing.json and predict.py",
+    )
     e.add_argument("--out", required=True, help="an empty or new folder to write into")
     e.add_argument("--store", help="workspace folder (default $NNLAB_HOME or ./nnlab-workspace)")
 

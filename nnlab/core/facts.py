@@ -89,6 +89,10 @@ class ImageFacts(DataFacts):
     source_channels: int
     image_size: int
     scaler: Scaler  # per channel, on pixel values in [0, 1]
+    # the values the dataset itself gives (scikit-learn's digits: 0 to 16), which became uint8 pixels as
+    # clip(value * pixel_scale, 0, 255); None: not recorded (runs from before it was)
+    raw_range: tuple[float, float] | None = None
+    pixel_scale: float = 1.0
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.prep import image_dataset, series_dataset, text_dataset
 
 SHAPES = ("circle", "square", "triangle", "cross")
+DIGITS_MAX = 16  # scikit-learn's digits are 8x8 counts of 0 to 16 ink pixels of a 32x32 bitmap
 
 
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -34,8 +35,9 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 def load_digits(cfg: RunConfig) -> Dataset:
     """scikit-learn's 1,797 handwritten digits, 8x8 grey images."""
     raw, target = digits_arrays()
-    images = np.clip(raw * 16, 0, 255).astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 -> 0..255
-    return image_dataset("digits", images, target, [str(c) for c in range(10)], cfg)
+    images = np.clip(raw * DIGITS_MAX, 0, 255).astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 -> 0..255
+    classes = [str(c) for c in range(10)]
+    return image_dataset("digits", images, target, classes, cfg, raw_range=(0, DIGITS_MAX), pixel_scale=DIGITS_MAX)
 
 
 def make_shapes(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,8 @@ from nnlab.models import inputs_of
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PAD, UNK = "<pad>", "<unk>"
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
-_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 DISPLAY_MAX_SIDE = 64
 DISPLAY_MAX_CHARS = 1000  # characters of a text kept for viewing
 
@@ -37,11 +37,14 @@ def image_dataset(
     cfg: RunConfig,
     test_images: np.ndarray | None = None,
     test_labels: np.ndarray | None = None,
+    raw_range: tuple[float, float] = (0.0, 255.0),
+    pixel_scale: float = 1.0,
 ) -> Dataset:
     """images: uint8 (N, C, H, W); labels: int (N,). Normalisation uses the training split only.
 
     With test_images given (a standard set's own test split), the images are split into train and
-    validation only.
+    validation only. raw_range and pixel_scale: the values the dataset gave, made pixels as
+    clip(value * pixel_scale, 0, 255) (kept in the facts for programs that read the dataset's raw values).
     """
     check_classes(labels, classes, name)
     x, y = torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64))
@@ -70,6 +73,8 @@ def image_dataset(
         source_channels=int(images.shape[1]),
         image_size=size,
         scaler=Scaler.of(mean[:channels], std[:channels]),
+        raw_range=(float(raw_range[0]), float(raw_range[1])),
+        pixel_scale=float(pixel_scale),
     )
     return Dataset(name, train, val, test, info, {"images": display_images(test.x)})
 
@@ -145,7 +150,7 @@ def _fill_findings(raw: np.ndarray, columns: list[str], name: str) -> tuple[Find
 
 def tokenize(text: str) -> list[str]:
     """Lowercase words and punctuation marks; HTML line breaks become spaces."""
-    return _TOKEN.findall(_HTML_BREAK.sub(" ", text).lower())
+    return TOKEN.findall(HTML_BREAK.sub(" ", text).lower())
 
 
 def build_vocab(token_lists: list[list[str]], size: int) -> list[str]:

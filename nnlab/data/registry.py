@@ -1,8 +1,7 @@
 """The registries together: a config built from an architecture's defaults, and the checks that need
 both the config and the registries (does the architecture fit the dataset, are the files there).
 
-Adding an architecture: its nn.Module in nnlab/models.py (or a module of its own) and one ArchSpec in
-MODELS. Adding a dataset: a loader in nnlab/data/ and one DatasetSpec passed to register(). Which
+Adding an architecture: a module that registers its nn.Module's ArchSpec (see nnlab.models). Adding a dataset: a loader in nnlab/data/ and one DatasetSpec passed to register(). Which
 architectures fit which datasets follows from the architectures' input specs.
 """
 

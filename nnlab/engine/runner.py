@@ -202,6 +202,7 @@ def _train(
             "batch_size": trainer.cfg.batch_size,  # as given, or fitted to the data (see fit_to_data)
             "epochs": trainer.cfg.epochs,
             "class_weights": trainer.weighted,  # as given, or automatic: on where the classes are strongly imbalanced
+            "threads": torch.get_num_threads() if device.type == "cpu" else 0,  # what an exported script follows
         },
     )
     result = trainer.fit()

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from nnlab.core.records import EpochRecord
 from nnlab.engine.runner import StopFlag, execute
 from nnlab.engine.train import Callback, Trainer
+from nnlab.models import load_outside, outside_modules
 from nnlab.store.runs import RunStore
 
 Observer = Callable[[str, EpochRecord], bool]
@@ -38,7 +39,7 @@ def run_isolated(
     is the reason a run pruned by the observer ends with.
     """
     here, there = _CTX.Pipe()
-    args = (root, run_id, resume, leave_core, there, pruned if observer is not None else None)
+    args = (root, run_id, resume, leave_core, there, pruned if observer is not None else None, outside_modules())
     proc = _CTX.Process(target=_child, args=args, name=f"nnlab-run-{run_id}")
     proc.start()
     there.close()
@@ -75,7 +76,10 @@ def _send(conn: Connection, message: tuple) -> bool:
     return True
 
 
-def _child(root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, pruned: str | None) -> None:
+def _child(
+    root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, pruned: str | None, outside: str
+) -> None:
+    load_outside(outside)  # architectures registered from outside nnlab in the parent (forked from a preloaded server)
     flag, verdicts = StopFlag(), queue.Queue()
     threading.Thread(target=_listen, args=(conn, flag, verdicts), daemon=True, name="nnlab-pipe").start()
     listeners = (_Relay(conn, flag, verdicts, pruned),) if pruned is not None else ()

@@ -1,5 +1,5 @@
-"""Handing a run over: export it as a plain PyTorch script folder or a TorchScript model (to a folder, or zipped
-for a download), or say in one sentence why it cannot be; write a report file."""
+"""Handing a run over: export it as a plain PyTorch script folder or as its model (TorchScript, torch.export), to a
+folder or zipped for a download, or say in one sentence why it cannot be; write a report file."""
 
 from __future__ import annotations
 
