@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from streamlit.testing.v1 import AppTest
 
 from nnlab.core.records import ACTIVE
 from nnlab.data.registry import validate
@@ -134,6 +135,14 @@ def _playground_answers(store: RunStore, run_id: str) -> np.ndarray:
     return predictor.forecast(examples.series[:-10], 3)
 
 
+def _downloads(run_id: str) -> None:
+    """The Results page's export downloads of one run, alone (an AppTest script)."""
+    from nnlab.ui import store
+    from nnlab.ui.downloads import export_downloads
+
+    export_downloads(store().get(run_id))
+
+
 def _rerun(at) -> bool:
     """Run the page again (AppTest ignores run_every); True, so it can sit inside a wait_until condition."""
     at.run()
@@ -177,19 +186,17 @@ def test_every_registered_architecture_trains_predicts_and_exports(store, tmp_pa
             assert {TORCHSCRIPT if fmt == "torchscript" else PROGRAM, PREDICT, "preprocessing.json"} <= files
 
 
-def test_a_missing_capability_is_a_disabled_button_and_a_cli_refusal(store, monkeypatch, capsys, tmp_path):
+def test_a_missing_capability_is_a_disabled_button_and_a_cli_refusal(trained, store, monkeypatch, capsys, tmp_path):
     """The drift bug: a registered architecture without a template had an enabled button that raised
     FileNotFoundError. Now export reads what the ArchSpec offers."""
     why = "Bare MLPs keep their weights private, so they leave nnlab as code only."
-    bare = replace(MODELS["mlp"], name="bare-mlp", template=None, cannot={"torchscript": why})
-    monkeypatch.setitem(MODELS, "bare-mlp", bare)
-    torch.set_num_threads(1)
-    run_id = _one_batch_run(store, "bare-mlp")
+    monkeypatch.setitem(MODELS, "mlp", replace(MODELS["mlp"], template=None, cannot={"torchscript": why}))
+    run_id = trained["digits"]  # an MLP run, its architecture now registered with no template and no TorchScript
     assert "brings no train.py template" in export_problem(store, run_id, "script")
     assert export_problem(store, run_id, "torchscript") == why
     assert export_problem(store, run_id, "torch-export") is None
 
-    at = app_at("pages/2_Results.py", run_id).run()
+    at = AppTest.from_function(_downloads, args=(run_id,), default_timeout=60).run()  # the Results page's buttons
     assert not at.exception
     buttons = {b.key: b for b in at.get("download_button")}
     assert buttons["dl_export_script"].disabled and "no train.py template" in buttons["dl_export_script"].help

@@ -98,10 +98,14 @@ def export_model(store: Any, run_id: str, fmt: str, out: Path) -> list[Path]:
 
     rec = store.get(run_id)
     spec = MODELS[rec.config.arch]
+    out = empty_folder(out)  # a folder that cannot be had is said before the model is captured
     predictor = Predictor.from_run(store.folder(run_id), rec.config)
-    captured = _capture(fmt, spec, predictor.model, example_input(predictor.info))
-    _check(run_id, fmt, captured, predictor.model, predictor.info)
-    out = empty_folder(out)
+    try:
+        captured = _capture(fmt, spec, predictor.model, example_input(predictor.info))
+        _check(run_id, fmt, captured, predictor.model, predictor.info)
+    except NNLabError:
+        out.rmdir()  # nothing was written into it
+        raise
     _save(fmt, captured, out / MODEL_FILES[fmt])
     model = {"file": MODEL_FILES[fmt], "format": fmt, "load": LOADERS[fmt]}
     facts = preprocessing_facts(predictor.info, rec.config, model)
