@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnlab.core.limits import MEMORY_ENV
 from nnlab.data.registry import make_config
-from nnlab.engine.preflight import Budget
 from nnlab.export import export_problem
-from nnlab.ui.preflight import estimates
-from tests.helpers import wait_until
+from tests.helpers import visible, wait_until
 from tests.trained import open_page
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
@@ -44,12 +43,12 @@ def test_the_estimate_is_measured_in_the_background_and_shown_in_the_preview():
     assert not at.button(key="tr_start").disabled and not any("not fit" in w.value for w in at.warning)
 
 
-def test_a_run_that_will_not_fit_is_warned_about_before_start():
-    estimates().budget = Budget(max_memory_mb=1)  # the default digits MLP plans about 1.2 MB
+def test_a_run_whose_measured_memory_is_over_its_budget_cannot_start(monkeypatch):
+    monkeypatch.setenv(MEMORY_ENV, "1.2")  # the digits MLP's weights and Adam state fit (1.1 MB), a batch more not
     at = _estimate_on_the_page()
-    warnings = [w.value for w in at.warning]
-    assert any("will not fit in memory" in w for w in warnings)
-    assert any("more than the 1 MB at hand" in w for w in warnings)
+    assert at.button(key="tr_start").disabled
+    said = [visible(e.value) for e in at.error]
+    assert any("with one batch's activations, more than 1.2 MB (the run memory budget the operator" in e for e in said)
 
 
 def test_results_offer_the_code_and_the_model_and_say_when_the_data_is_gone(trained, store, tmp_path):

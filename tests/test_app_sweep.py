@@ -110,13 +110,20 @@ def test_start_a_small_sweep_watch_it_and_open_a_trial():
     assert at.query_params["run"] in (first, [first])
 
 
-def test_the_sweep_preview_measures_the_base_settings_and_scales_them_to_every_run():
+def test_the_sweep_preview_measures_corners_of_the_space_and_gives_the_sweeps_time_and_peak_memory():
     at = small_form(sweep_page())
-    at.button(key="tr_estimate").click().run()
-    # AppTest ignores run_every: rerun until the background measurement is in
-    wait_until(lambda: any("for all 3 runs" in c.value for c in at.run().caption), "the measured total", every=0.5)
+    assert not any(m.label == "Estimated time" for m in at.metric)  # measured on request, off the page's thread
+    at.button(key="sw_estimate").click().run()
+
+    def measured() -> bool:
+        at.run()  # AppTest ignores run_every: rerun until the background measurement is in
+        return any(m.label == "Peak memory" for m in at.metric)
+
+    wait_until(measured, "the sweep's estimate", timeout=180, every=0.5)
     assert not at.exception
-    assert any("Measured for the base settings" in c.value and "for all 3 runs" in c.value for c in at.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Estimated time"] not in ("–", "") and metrics["Peak memory"].endswith(("KB", "MB", "GB"))
+    assert "3 runs, 1 at a time" in next(m.help for m in at.metric if m.label == "Estimated time")
 
 
 @pytest.mark.slow

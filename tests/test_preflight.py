@@ -12,7 +12,7 @@ import pytest
 
 from nnlab.data import load_dataset
 from nnlab.data.registry import make_config
-from nnlab.engine.preflight import Budget, Estimate, describe, estimate, sweep_seconds
+from nnlab.engine.preflight import Budget, describe, estimate
 from nnlab.engine.runner import execute
 from nnlab.engine.train import Callback
 from nnlab.models import build_model, count_parameters
@@ -70,13 +70,6 @@ def test_a_model_too_big_for_the_budget_is_refused_before_it_is_built():
     assert not est.fits and est.seconds_per_epoch is None and est.activations_mb == 0
     assert est.params > 700_000_000 and est.memory_mb > 500
     assert "500 MB" in est.reason and "smaller layers" in est.reason
-
-
-def test_sweep_total_counts_rounds_of_trials():
-    est = Estimate(params=1, trainable_params=1, memory_mb=1, seconds_per_epoch=1, seconds_total=10, device="cpu")
-    assert sweep_seconds(est, 5) == 50 and sweep_seconds(est, 5, concurrency=2) == 30
-    refused = Estimate(1, 1, 1, None, None, "cpu", fits=False)
-    assert sweep_seconds(refused, 5) is None
 
 
 @pytest.mark.slow

@@ -10,8 +10,9 @@ from nnlab.data.base import Split
 from nnlab.data.batches import iterate_batches
 from nnlab.data.registry import make_config
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
-from nnlab.engine import runner, train
-from nnlab.engine.runner import set_threads
+from nnlab.engine import threads as cpu_threads
+from nnlab.engine import train
+from nnlab.engine.threads import set_threads
 from nnlab.engine.train import Trainer, make_optimizer
 from nnlab.models import TextLSTM, build_model
 
@@ -156,13 +157,13 @@ def test_cpu_training_swaps_in_the_faster_dropout():
 
 
 def test_the_command_line_trains_with_no_more_threads_than_idle_cpus(monkeypatch):
-    idle = runner.idle_cpus(0.05)
+    idle = cpu_threads.idle_cpus(0.05)
     assert idle is None or 0.0 <= idle <= len(os.sched_getaffinity(0)) + 0.01
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
         for seen, threads in ((0.0, 1), (0.6, 1), (1.7, 2), (7.5, 2), (None, 2)):
-            monkeypatch.setattr(runner, "idle_cpus", lambda seen=seen: seen)
-            assert runner.threads_for_idle_cpus() == threads, seen
+            monkeypatch.setattr(cpu_threads, "idle_cpus", lambda seen=seen: seen)
+            assert cpu_threads.threads_for_idle_cpus() == threads, seen
     finally:
         torch.set_num_threads(before)

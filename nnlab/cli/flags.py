@@ -24,6 +24,16 @@ def int_list(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def batch_size(text: str) -> int | str:
+    """A batch size, or 'max': the largest that fits the run's memory budget (found before the run)."""
+    if text.strip().lower() == "max":
+        return "max"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"batch size must be a whole number or max (got {text!r})") from None
+
+
 def choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     """A parser of 'flip,crop' that accepts only the given options."""
 
@@ -54,6 +64,8 @@ def _how(name: str, info: FieldInfo) -> dict[str, Any]:
         return {"choices": info.choices, "nargs": "?", "const": info.flag_const}
     if info.options:
         return {"choices": info.choices}
+    if name == "batch_size":
+        return {"type": batch_size}
     return {"type": type(default)}
 
 

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnlab.cli import check as check_cli
@@ -21,11 +22,19 @@ from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
 from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
+from nnlab.cli.preflight import (
+    add_memory_budget_option,
+    estimate_line,
+    largest_batch_config,
+    say_raised_budget,
+    workspace,
+)
 from nnlab.cli.report import add_parser as add_report_parser
 from nnlab.cli.report import cmd_report
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
+from nnlab.core.forecast import FORECAST_KEY, Forecast
 from nnlab.core.placement import make_placement
 from nnlab.core.records import EpochRecord, Progress, RunRecord
 from nnlab.lab import Lab
@@ -56,7 +65,6 @@ class _Architectures:
 def _bench_method() -> str:
     """The method of `bench`, from nnlab/bench.py's docstring (read, not imported: that would import torch)."""
     import ast
-    from pathlib import Path
 
     source = Path(__file__).parent.parent.joinpath("bench", "loop.py").read_text()
     return ast.get_docstring(ast.parse(source)) or ""
@@ -74,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dry-run", action="store_true", help="print the pre-flight estimate; create no run")
     t.add_argument("--name", help="what to call the run (default: the architecture on the data, e.g. MLP on wine.csv)")
     t.add_argument("--note", help="a note kept with the run (shown in the dashboard and the report)")
+    add_memory_budget_option(t)
     add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
     r.add_argument("--json", action="store_true")
@@ -110,6 +119,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
 
 
 _NOT_CONFIG = {"command", "json", "store", "arch", "dry_run", "seeds", "executor", "ray_address", "name", "note"}
+_NOT_CONFIG |= {"memory_budget"}
 
 
 def _display(hook: Callable[..., None]) -> Callable[..., None]:
@@ -145,6 +155,10 @@ class ProgressBar:
                 leave=False,
             )
         return self.bar
+
+    @_display
+    def on_estimate(self, trainer: Trainer, forecast: Forecast) -> None:
+        sys.stderr.write(f"nnlab: {estimate_line(forecast)}\n")
 
     @_display
     def on_progress(self, trainer: Trainer, p: Progress) -> None:
@@ -184,6 +198,9 @@ def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
             out[f"test_{key}" if key != "naive_rmse" else key] = rec.summary[key]
+    forecast = Forecast.from_json(rec.summary.get(FORECAST_KEY))
+    if forecast is not None:  # the pre-flight beside what epoch 1 took
+        out["estimate"] = forecast.to_json()
     if rec.reason:
         out["reason"] = rec.reason
     out["findings"] = [f.to_json_dict() for f in findings]
@@ -218,23 +235,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     from nnlab.data.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
-    cfg = check(make_config(args.arch, **given))
+    largest = given.get("batch_size") == "max"
+    cfg = check(make_config(args.arch, **(given | ({"batch_size": 0} if largest else {}))))
     bf16_before_run(cfg)
+    if largest:
+        cfg = largest_batch_config(cfg, args)
     if args.dry_run:
         from nnlab.engine.preflight import dry_run
 
-        return dry_run(cfg, args.json)
+        return dry_run(cfg, args.json, workspace(args), args.memory_budget)
     placement = make_placement(args.executor, args.ray_address)
     lab = Lab(args.store)
     lab.prepare(cfg, args.seeds)  # the bounds, before anything is recorded
     data = check_cli.read_checked(cfg)  # a refused input leaves no run behind; the findings come before training
+    refused = lab.memory_problem(cfg, data.info, args.memory_budget)  # counted on the meta device: none allocated
+    if refused:
+        raise NNLabError(refused)
     check_cli.refuse_unbuildable(cfg, data)
     check_cli.say_findings(data.info.source or data.name, data_findings(data.info, cfg, len(data.train)))
     on_run = None if args.seeds == 1 else (lambda rec: None if args.json else print(seed_line(rec)))
+    say_raised_budget(args)
     with _interruptible(lab):
         records = lab.train(
             cfg, args.seeds, placement, args.name or "", args.note or "", (ProgressBar(),), _epoch_printer(cfg),
-            on_run, _say, data=None if placement.is_ray else data,
+            on_run, _say, data=None if placement.is_ray else data, memory_budget_mb=args.memory_budget,
         )  # fmt: skip
     findings = run_findings_of(lab.store, records[0]) or data_findings(data.info, cfg, len(data.train))
     if args.seeds == 1:

@@ -17,7 +17,7 @@ from nnlab.lab import Lab
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES
 
 _SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
-_SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed", "executor", "ray_address"}
+_SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed", "executor", "ray_address", "dry_run"}
 
 
 def _vary(text: str) -> tuple[str, str]:
@@ -58,6 +58,7 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
     a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
     a("--json", action="store_true", help="print one JSON summary line last")
+    a("--dry-run", action="store_true", help="print the sweep's estimated wall time and peak memory; start nothing")
     add_executor_options(s)  # --executor ray --ray-address ADDR: the trials train on a Ray cluster
     bench = sub.add_parser("sweep-bench", help="the same sweep with and without pruning: wall time and best value")
     bench.add_argument("--quick", action="store_true", help="12 trials x 10 epochs, one repeat")
@@ -84,15 +85,38 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.arch:
         raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
     given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
+    if given.get("batch_size") == "max":
+        raise NNLabError("--batch-size max finds one run's batch size; give a number, or vary batch_size, in a sweep.")
     base = make_config(args.arch, seed=args.seed, **given)
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
     options |= {"parallel": args.parallel, "seeds": args.seeds, "time_limit": args.time_limit}
     options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
     spec = make_spec(base, dims, args.trials, **options)
+    if args.dry_run:
+        return _dry_run(lab, spec, args.json)
     sweep_id = lab.create_sweep(spec)
     sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
     return _drive(lab, sweep_id, args.json, False)
+
+
+def _dry_run(lab: Lab, spec: Any, as_json: bool) -> int:
+    """The sweep's pre-flight: measured corners of its space, its wall time and peak memory; nothing recorded."""
+    from nnlab.core.text import format_duration
+    from nnlab.sweeps.preflight import estimate_sweep
+
+    est = estimate_sweep(spec, lab.store.root)
+    if as_json:
+        print(json.dumps(est.to_json()))
+        return 0
+    print(
+        f"about {format_duration(est.seconds)} for {est.runs} runs, {est.parallel} at a time "
+        f"(expected share of epochs trained: {est.survival:.0%}, {est.survival_from}); peak memory "
+        f"{est.peak_memory_mb:,.0f} MB"
+    )
+    for corner in est.corners:
+        print(f"  {corner['params']}: {format_duration(corner['seconds'])} a run, {corner['memory_mb']:,.1f} MB")
+    return 0
 
 
 def _drive(lab: Lab, sweep_id: str, as_json: bool, rerun_failed: bool) -> int:
@@ -127,7 +151,9 @@ class TrialBar:
 
     def update(self) -> None:
         """Called by the driver each tick; redraws at most once a second."""
+        from nnlab.core.text import format_duration
         from nnlab.sweeps.driver import ENDED
+        from nnlab.sweeps.preflight import seconds_left
         from nnlab.sweeps.results import best_trial, trials_of
 
         if time.monotonic() - self.last < 1.0:
@@ -138,7 +164,8 @@ class TrialBar:
         self.bar.n = len(done)
         best = best_trial(self.rec, trials)
         counts = {s: sum(t.state == s for t in done) for s in ("pruned", "failed", "stopped")}
-        self.bar.set_postfix(best=f"{best.value:.4f}" if best else "-", **counts, refresh=True)
+        left = format_duration(seconds_left(self.store, self.rec))  # from the runs ended so far
+        self.bar.set_postfix(best=f"{best.value:.4f}" if best else "-", **counts, left=left, refresh=True)
 
     def close(self) -> None:
         self.bar.close()

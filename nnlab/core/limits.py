@@ -2,19 +2,29 @@
 test or a restarted server sees the current value):
 
 - NNLAB_MAX_DATA_MB (default 1024): the largest data file read into memory (a CSV; the preview reads it too);
-- NNLAB_ARCHIVE_QUOTA_MB (default 10240): what all archives unpacked into the workspace may take together.
+- NNLAB_ARCHIVE_QUOTA_MB (default 10240): what all archives unpacked into the workspace may take together;
+- NNLAB_RUN_MEMORY_MB (default: half of the machine's memory, or of the container's limit where lower): the
+  memory budget of one run. A run whose model alone would need more is refused before anything is allocated
+  (in the form: Start disabled with the reason; on the command line: one sentence), and a run that grows past
+  it fails with advice. A share of the total, not of the "free" memory: on a shared machine that moves. Only
+  the local operator raises it for one run (`train --memory-budget MB`; the form's override, shown only where
+  no password is set), and it says so.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 MB = 2**20
 # What one action may ask for, the same in every front end (the form's widgets take these as their bounds)
 MAX_SEEDS = 10  # runs one start queues as a group of seeds, and seeds per sweep trial
 MAX_PARALLEL = 16  # a sweep's trials at once
 MAX_TRIALS = 500  # a sweep's trials
-DATA_ENV, QUOTA_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB"
+DATA_ENV, QUOTA_ENV, MEMORY_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB", "NNLAB_RUN_MEMORY_MB"
+MEMORY_SHARE = 0.5  # of the machine's memory, the default budget of one run
+BUDGET_KEY = "memory_budget_mb"  # a run's summary holds the budget the local operator raised for it
 
 
 def _megabytes(env: str, default: float) -> int:
@@ -43,3 +53,53 @@ def size_text(n: float) -> str:
             value = n / size
             return f"{value:.1f} {unit}" if value < 10 or unit == "GB" else f"{value:.0f} {unit}"
     return f"{n:.0f} bytes"
+
+
+def machine_memory_mb() -> float | None:
+    """This machine's memory in MB, or the container's memory limit where that is lower; None where unknown."""
+    sizes = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                sizes.append(int(line.split()[1]) * 1024 / MB)
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:  # "max" or a huge number: no limit
+            sizes.append(int(text) / MB)
+    return min(sizes) if sizes else None
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """What one run may use, in MB, and where that figure comes from (for the sentence that names it)."""
+
+    mb: float
+    source: str  # "default", "operator" (NNLAB_RUN_MEMORY_MB) or "override" (the local operator, for one run)
+
+    @property
+    def text(self) -> str:
+        """'12.0 GB (the run memory budget: half of this machine's 24.0 GB)' and the like."""
+        size = size_text(self.mb * MB)
+        if self.source == "override":
+            return f"{size} (raised for this run by the local operator)"
+        if self.source == "operator":
+            return f"{size} (the run memory budget the operator set in {MEMORY_ENV})"
+        total = machine_memory_mb()
+        whole = f" of this machine's {size_text(total * MB)}" if total else ""
+        return f"{size} (the run memory budget: half{whole})"
+
+
+def run_memory_budget(override_mb: float | None = None) -> MemoryBudget:
+    """The memory budget of one run: the local operator's override for it, else NNLAB_RUN_MEMORY_MB, else half of
+    the machine's memory (4 GB where that cannot be read)."""
+    if override_mb:
+        return MemoryBudget(float(override_mb), "override")
+    if os.environ.get(MEMORY_ENV):
+        return MemoryBudget(_megabytes(MEMORY_ENV, 4096) / MB, "operator")
+    total = machine_memory_mb()
+    return MemoryBudget(total * MEMORY_SHARE if total else 4096.0, "default")

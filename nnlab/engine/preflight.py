@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import tempfile
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +23,19 @@ from torch import nn
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.fitted import fit_to_data
+from nnlab.core.forecast import Forecast
+from nnlab.core.limits import run_memory_budget
 from nnlab.core.text import format_duration, plural
 from nnlab.data import Dataset, load_dataset
 from nnlab.data.batches import iterate_batches
 from nnlab.data.registry import check
-from nnlab.engine.runner import device_label, set_threads
+from nnlab.engine.memory import MB, planned_mb, static_memory, tensor_bytes
+from nnlab.engine.threads import device_label, set_threads, threads_for_idle_cpus
 from nnlab.engine.train import Trainer, resolve_device
-from nnlab.models import build_model, count_parameters
+from nnlab.models import build_model
+from nnlab.store import calibration
 from nnlab.store.runfolder import RunFolder
 
-MB = 2**20
 WARMUP_STEPS = 3  # the first steps pay one-off costs (allocator, oneDNN primitives, cuDNN autotuning)
 EVAL_SAMPLES = 2048  # validation examples timed; the pass is scaled to the whole split
 
@@ -44,7 +44,8 @@ EVAL_SAMPLES = 2048  # validation examples timed; the pass is scaled to the whol
 class Budget:
     """How much a pre-flight may take: memory it may plan for and seconds it may spend timing steps."""
 
-    max_memory_mb: float | None = None  # None: what the device has free
+    max_memory_mb: float | None = None  # None: the run memory budget (CPU) or the GPU's free memory
+    override_mb: float | None = None  # the local operator's budget for this run (see core.limits)
     max_seconds: float = 8.0
     # the largest model (weights, gradients, optimizer state, best copy) built to be measured; a larger one is
     # sized from its parameter counts alone (nothing allocated) and its time is not measured
@@ -77,6 +78,7 @@ class Estimate:
     timed_steps: int = 0
     epochs: int = 0
     reason: str = ""  # why it does not fit, or what was refused
+    calibration: float = 1.0  # the seconds are the measured ones times this (see nnlab.store.calibration)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object `train --dry-run --json` prints (rounded for people)."""
@@ -100,38 +102,22 @@ def available_mb(device: torch.device) -> float | None:
     return None
 
 
-def _bytes(tensors: Any) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def optimizer_state_floats(cfg: RunConfig, trainable: int) -> int:
-    """Numbers the optimizer keeps per run: Adam and AdamW two moments, SGD one momentum buffer."""
-    per_param = {"adam": 2, "adamw": 2, "sgd": 1 if cfg.momentum else 0}[cfg.optimizer]
-    return per_param * trainable
-
-
-def static_memory(cfg: RunConfig, data: Dataset) -> dict[str, float]:
-    """Weights, gradients, optimizer state and the best-weights copy in MB, from a model on the meta device."""
-    with torch.device("meta"):
-        model = build_model(cfg.replace(pretrained=False, weights_path=""), data.info)
-    total, trainable = count_parameters(model), count_parameters(model, trainable_only=True)
-    per = next(model.parameters()).element_size()
-    buffers = _bytes(model.buffers())
-    weights = total * per + buffers
-    return {
-        "params": total,
-        "trainable_params": trainable,
-        "weights_mb": weights / MB,
-        "gradients_mb": trainable * per / MB,
-        "optimizer_mb": optimizer_state_floats(cfg, trainable) * per / MB,
-        "best_weights_mb": (weights if cfg.early_stopping else 0) / MB,
-    }
+def memory_limit(device: torch.device, budget: Budget) -> tuple[float | None, str]:
+    """The MB a run may plan for on its device, and how a sentence names that figure: the budget's own figure
+    when given; on a GPU its free memory; on the CPU the run memory budget (not the free memory, which moves)."""
+    if budget.max_memory_mb is not None:
+        return budget.max_memory_mb, f"the {budget.max_memory_mb:,.0f} MB at hand"
+    if device.type == "cuda":
+        free = available_mb(device)
+        return free, f"the {free:,.0f} MB free on the GPU"
+    run_budget = run_memory_budget(budget.override_mb)
+    return run_budget.mb, run_budget.text
 
 
 def data_mb(data: Dataset) -> float:
     """The train and validation tensors the trainer moves to the device."""
     tensors = [t for s in (data.train, data.val) for t in (s.x, s.y, s.lengths) if t is not None]
-    return _bytes(tensors) / MB
+    return tensor_bytes(tensors) / MB
 
 
 class _SavedTensors:
@@ -152,10 +138,11 @@ class _SavedTensors:
         return sum(self.seen.values()) / MB
 
 
-def measure_activations(trainer: Trainer) -> float:
-    """MB of activations for one real forward and backward at the run's batch size."""
+def measure_activations(trainer: Trainer, batch_size: int | None = None) -> float:
+    """MB of activations for one real forward and backward at the run's batch size (or at batch_size)."""
     gen = torch.Generator().manual_seed(trainer.cfg.seed)
-    x, y, lengths = next(iterate_batches(trainer.train_split, trainer.cfg.batch_size, True, gen))
+    size = batch_size or trainer.cfg.batch_size
+    x, y, lengths = next(iterate_batches(trainer.train_split, size, True, gen))
     dev = trainer.device
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -163,8 +150,8 @@ def measure_activations(trainer: Trainer) -> float:
         before = torch.cuda.memory_allocated(dev)
         trainer._step(x, y, lengths)  # the gradients and optimizer state are counted apart
         torch.cuda.synchronize(dev)
-        extra = _bytes(p.grad for p in trainer.model.parameters() if p.grad is not None)
-        extra += _bytes(t for s in trainer.optimizer.state.values() for t in s.values() if torch.is_tensor(t))
+        extra = tensor_bytes(p.grad for p in trainer.model.parameters() if p.grad is not None)
+        extra += tensor_bytes(t for s in trainer.optimizer.state.values() for t in s.values() if torch.is_tensor(t))
         return max(0.0, (torch.cuda.max_memory_allocated(dev) - before - extra) / MB)
     counter = _SavedTensors(trainer.model)
     with torch.autograd.graph.saved_tensors_hooks(counter.pack, lambda t: t):
@@ -225,11 +212,6 @@ def time_checkpoint(trainer: Trainer) -> float:
         return time.perf_counter() - t0
 
 
-def _planned(sizes: dict[str, float]) -> float:
-    """MB known before any batch runs: weights, gradients, optimizer state, the best-weights copy."""
-    return sum(sizes[k] for k in ("weights_mb", "gradients_mb", "optimizer_mb", "best_weights_mb"))
-
-
 def _size_fields(sizes: dict[str, float]) -> dict[str, Any]:
     """The Estimate fields static_memory() gives."""
     counts = {k: int(sizes[k]) for k in ("params", "trainable_params")}
@@ -242,7 +224,7 @@ def _refuse(
     """The sizes counted on the meta device, nothing measured: refused (fits=False) or too large to measure."""
     return Estimate(
         **_size_fields(sizes),
-        memory_mb=_planned(sizes),
+        memory_mb=planned_mb(sizes),
         seconds_per_epoch=None,
         seconds_total=None,
         device=device_label(device),
@@ -253,22 +235,30 @@ def _refuse(
     )
 
 
-def estimate(cfg: RunConfig, leave_core: bool = False, budget: Budget = Budget()) -> Estimate:
-    """Measure what the run cfg describes would cost on its device; creates no run and writes nothing."""
+def estimate(
+    cfg: RunConfig,
+    leave_core: bool = False,
+    budget: Budget = Budget(),
+    data: Dataset | None = None,
+    root: Path | None = None,
+) -> Estimate:
+    """Measure what the run cfg describes would cost on its device; creates no run and writes nothing. data: the
+    run's dataset when it is loaded already; root: the workspace whose history of estimates calibrates this one."""
     check(cfg)
-    set_threads(cfg, leave_core)
+    if data is None:  # a run measuring itself has set its threads already
+        set_threads(cfg, leave_core)
     device = resolve_device(cfg.device)
     t0 = time.perf_counter()  # no global seeding: the dashboard's runs draw from streams of their own
-    data = load_dataset(cfg)
+    data = data if data is not None else load_dataset(cfg)
     cfg = fit_to_data(cfg, len(data.train))  # batch size and epochs given as 0: as the run will fit them
-    sizes, avail = static_memory(cfg, data), available_mb(device)
-    limit = budget.max_memory_mb if budget.max_memory_mb is not None else avail
-    planned = _planned(sizes)
+    sizes, avail = static_memory(cfg, data.info), available_mb(device)
+    limit, named = memory_limit(device, budget)
+    planned = planned_mb(sizes)
     on_device = data_mb(data) if device.type != "cpu" else 0.0  # on the CPU the data is loaded already
     if limit is not None and planned + on_device > limit:
         why = (
-            f"The model needs {planned:,.0f} MB for its weights, gradients and optimizer state, more than the "
-            f"{limit:,.0f} MB at hand; use fewer or smaller layers."
+            f"The model needs {planned:,.0f} MB for its weights, gradients and optimizer state, more than "
+            f"{named}; use fewer or smaller layers."
         )
         return _refuse(cfg, sizes, device, avail, why)
     if planned > budget.max_build_mb:  # e.g. a 12-layer 8192-wide MLP: not built just to be measured
@@ -277,7 +267,28 @@ def estimate(cfg: RunConfig, leave_core: bool = False, budget: Budget = Budget()
             f"its {budget.max_build_mb:,.0f} MB budget), so memory is counted from its parameters and time is not measured."
         )
         return _refuse(cfg, sizes, device, avail, why, fits=True)
-    return _measure(cfg, data, device, sizes, avail, limit, budget, t0)
+    est = _measure(cfg, data, device, sizes, avail, (limit, named), budget, t0)
+    return calibrated(est, calibration.factor(root, est.device, cfg.arch))
+
+
+def calibrated(est: Estimate, factor: float) -> Estimate:
+    """The estimate's seconds scaled by how far off the last estimates on its device and architecture were."""
+    if est.seconds_per_epoch is None or factor == 1.0:
+        return est
+    return replace(
+        est,
+        seconds_per_epoch=est.seconds_per_epoch * factor,
+        seconds_total=(est.seconds_total or 0.0) * factor,
+        calibration=factor,
+    )
+
+
+def forecast_of(est: Estimate) -> Forecast | None:
+    """What a run keeps of its estimate (None when its time was not measured)."""
+    if est.seconds_per_epoch is None:
+        return None
+    measured = est.seconds_per_epoch / est.calibration
+    return Forecast(est.seconds_per_epoch, est.seconds_total, est.memory_mb, est.device, measured, est.calibration)
 
 
 def _measure(
@@ -286,7 +297,7 @@ def _measure(
     device: torch.device,
     sizes: dict[str, float],
     avail: float | None,
-    limit: float | None,
+    limit: tuple[float | None, str],
     budget: Budget,
     t0: float,
 ) -> Estimate:
@@ -300,9 +311,9 @@ def _measure(
     per_epoch = times["step_seconds"] * trainer.steps_per_epoch + times["validation_seconds"]
     per_epoch += times["checkpoint_seconds"]
     test = times["validation_seconds"] * len(data.test) / max(len(data.val), 1)
-    memory = _planned(sizes) + activations
+    memory = planned_mb(sizes) + activations
     needed = memory + (data_mb(data) if device.type != "cpu" else 0.0)
-    fits = limit is None or needed <= limit
+    fits = limit[0] is None or needed <= limit[0]
     return Estimate(
         **_size_fields(sizes),
         **times,
@@ -317,7 +328,7 @@ def _measure(
         steps_per_epoch=trainer.steps_per_epoch,
         setup_seconds=setup,
         epochs=cfg.epochs,
-        reason="" if fits else f"The run needs about {needed:,.0f} MB, more than the {limit:,.0f} MB free.",
+        reason="" if fits else f"The run needs about {needed:,.0f} MB, more than {limit[1]}.",
     )
 
 
@@ -332,16 +343,12 @@ def _epoch_times(trainer: Trainer, budget: Budget) -> dict[str, Any]:
     }
 
 
-def sweep_seconds(per_trial: Estimate, trials: int, concurrency: int = 1) -> float | None:
-    """A sweep's total if no trial is pruned or stops early: trials in rounds of `concurrency` at once."""
-    if per_trial.seconds_total is None:
-        return None
-    return math.ceil(trials / max(1, concurrency)) * per_trial.seconds_total
-
-
-def dry_run(cfg: RunConfig, as_json: bool) -> int:
-    """Print the estimate of cfg (one JSON object with --json); exit 0 when it fits, 1 when it does not."""
-    est = estimate(cfg)
+def dry_run(cfg: RunConfig, as_json: bool, root: Path | None = None, override_mb: float | None = None) -> int:
+    """Print the estimate of cfg (one JSON object with --json), calibrated by the workspace at root; exit 0 when
+    it fits, 1 when it does not."""
+    if not cfg.threads:  # the threads `nnlab train` would take: no more than the CPUs idle now
+        torch.set_num_threads(threads_for_idle_cpus())
+    est = estimate(cfg, budget=Budget(override_mb=override_mb), root=root)
     if as_json:
         print(json.dumps(est.to_json()))
     else:
@@ -367,42 +374,3 @@ def describe(est: Estimate) -> str:
     if est.reason:
         lines.append(f"warning        {est.reason}")
     return "\n".join(lines)
-
-
-class Estimates:
-    """Pre-flight estimates measured one at a time on a background thread, kept by config (for the dashboard)."""
-
-    def __init__(self, leave_core: bool = True, budget: Budget = Budget(), keep: int = 32):
-        self.leave_core, self.budget, self.keep = leave_core, budget, keep
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlab-preflight")
-        self._futures: dict[str, Future] = {}
-        self._lock = threading.Lock()
-
-    def request(self, cfg: RunConfig) -> None:
-        """Start measuring cfg unless it is measured or being measured."""
-        key = cfg.to_json()
-        with self._lock:
-            if key in self._futures:
-                return
-            while len(self._futures) >= self.keep:
-                self._futures.pop(next(iter(self._futures)))
-            self._futures[key] = self._pool.submit(estimate, cfg, self.leave_core, self.budget)
-
-    def pending(self, cfg: RunConfig) -> bool:
-        """Whether cfg is being measured now (or waits its turn)."""
-        future = self._futures.get(cfg.to_json())
-        return future is not None and not future.done()
-
-    def result(self, cfg: RunConfig) -> Estimate | str | None:
-        """The estimate, a sentence saying why there is none, or None while it is not ready (or not asked for)."""
-        future = self._futures.get(cfg.to_json())
-        if future is None or not future.done():
-            return None
-        try:
-            return future.result()
-        except NNLabError as exc:
-            return str(exc)
-        except torch.OutOfMemoryError:
-            return "The estimate ran out of memory: this run will not fit; lower the batch size or the model's size."
-        except Exception as exc:  # the form must never show a traceback
-            return f"The estimate failed ({type(exc).__name__}); the run itself may still work."

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -12,13 +12,16 @@ import torch
 
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.limits import BUDGET_KEY, MemoryBudget, run_memory_budget
 from nnlab.core.records import EpochRecord, Progress, RunRecord
-from nnlab.core.text import plural
 from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.data.prep import series_levels
 from nnlab.data.registry import check
+from nnlab.engine.forecasting import ForecastListener, forecast_for
+from nnlab.engine.memory import capped, grew_past, memory_problem, out_of_budget
 from nnlab.engine.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.engine.precision import bf16_check
+from nnlab.engine.threads import device_label, set_threads
 from nnlab.engine.train import Callback, FitResult, Trainer, resolve_device, seed_everything
 from nnlab.models import build_model, count_parameters
 from nnlab.store.runfolder import Predictions, RunFolder
@@ -77,53 +80,6 @@ class StopFlag(threading.Event):
         self.set()
 
 
-def device_label(device: torch.device) -> str:
-    """ "cuda (NVIDIA H100 ...)", "mps" or "cpu (2 threads)"."""
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    if device.type == "cpu":
-        return f"cpu ({plural(torch.get_num_threads(), 'thread')})"
-    return device.type
-
-
-def set_threads(cfg: RunConfig, leave_core: bool) -> None:
-    """cfg.threads if given; in the dashboard, leave one core to the UI on machines with few cores."""
-    cores = os.cpu_count() or 1
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    elif leave_core and cores > 1:
-        torch.set_num_threads(max(1, cores - 1))
-
-
-def idle_cpus(wait_s: float = 0.2) -> float | None:
-    """How many of this process's CPUs sat idle over the next wait_s seconds (from /proc/stat); None where
-    that cannot be read (not Linux)."""
-    mine = {f"cpu{i}" for i in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else set()
-
-    def ticks() -> dict[str, tuple[int, int]]:  # cpu -> (idle + iowait, total) in clock ticks since boot
-        with open("/proc/stat") as f:
-            rows = [line.split() for line in f if line.startswith("cpu") and not line.startswith("cpu ")]
-        return {r[0]: (int(r[4]) + int(r[5]), sum(int(v) for v in r[1:])) for r in rows if r[0] in mine}
-
-    try:
-        before = ticks()
-        time.sleep(wait_s)
-        after = ticks()
-    except (OSError, ValueError, IndexError):
-        return None
-    shares = [(after[c][0] - before[c][0]) / max(after[c][1] - before[c][1], 1) for c in after if c in before]
-    return sum(shares) if shares else None
-
-
-def threads_for_idle_cpus() -> int:
-    """torch's thread count capped by the CPUs idle right now (at least one). On a busy machine a team of
-    threads waits at every operation for a member the scheduler has not run: the MLP at batch 64 on 2 cores
-    under a load of 10 trained at about 400 samples/s with 2 threads and 11,000 with 1."""
-    idle = idle_cpus()
-    threads = torch.get_num_threads()
-    return threads if idle is None else max(1, min(threads, round(idle)))
-
-
 def refuse_unrunnable_precision(cfg: RunConfig, device: torch.device) -> None:
     """A bfloat16 run this machine cannot train fails at once with the reason, not with a kernel's error."""
     if cfg.precision == "bf16" and cfg.dataset in DATASETS:
@@ -140,13 +96,19 @@ def execute(
     resume: bool = False,
     leave_core: bool = False,
     data: Dataset | None = None,
+    own_process: bool = False,
 ) -> RunRecord:
     """Train a claimed (running) run to its end and record the outcome; never raises for a run's own failure.
-    data: the run's dataset when the caller has already read it (and checked it) for this very config."""
+
+    data: the run's dataset when the caller has already read it (and checked it) for this very config.
+    own_process: the run is this process's only work (a child process, the command line), so the process is
+    capped at the run's memory budget: growing past it fails the run with advice, never the machine."""
     folder = store.folder(run_id)
+    budget = run_memory_budget(store.get(run_id).summary.get(BUDGET_KEY))
     try:
         cfg = check(store.get(run_id).config)
-        _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core, data)
+        with capped(budget) if own_process else nullcontext():
+            _train(store, run_id, cfg, folder, stop or StopFlag(), callbacks, resume, leave_core, budget, data)
     except NNLabError as exc:
         _fail(store, run_id, str(exc))
     except torch.OutOfMemoryError:
@@ -154,11 +116,13 @@ def execute(
         _fail(store, run_id, "The GPU ran out of memory; lower the batch size (or the image size) and run again.")
     except Exception as exc:  # a bug or an unexpected input: the run fails, the process lives on
         folder.log_traceback()
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        _fail(
-            store, run_id, f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
-        )
+        _fail(store, run_id, grew_past(budget) if out_of_budget(exc) else _failed_with(exc))
     return store.get(run_id)
+
+
+def _failed_with(exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
 
 
 def _fail(store: RunStore, run_id: str, reason: str) -> None:
@@ -174,6 +138,7 @@ def _train(
     callbacks: tuple[Callback, ...],
     resume: bool,
     leave_core: bool,
+    budget: MemoryBudget,
     data: Dataset | None = None,
 ) -> None:
     set_threads(cfg, leave_core)
@@ -181,6 +146,9 @@ def _train(
     refuse_unrunnable_precision(cfg, device)
     seed_everything(cfg.seed)
     data = data if data is not None else load_dataset(cfg)  # loading draws from no global random state
+    refused = memory_problem(cfg, data.info, budget)  # counted on the meta device: nothing allocated yet
+    if refused:
+        raise NNLabError(refused)
     model = build_model(cfg, data.info)
     folder.write_info(data.info)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
@@ -193,7 +161,8 @@ def _train(
     store.update(
         run_id,
         device=device_label(device),
-        summary={
+        summary=store.get(run_id).summary  # what the start recorded (a raised memory budget) stays
+        | {
             "parameters": count_parameters(trainer.model),
             "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
             "train_size": len(data.train),
@@ -205,6 +174,11 @@ def _train(
             "threads": torch.get_num_threads() if device.type == "cpu" else 0,  # what an exported script follows
         },
     )
+    forecast = forecast_for(store, run_id, trainer.cfg, data, resume)
+    if forecast is not None:
+        trainer.emit("on_estimate", forecast)  # the command line prints it before the first epoch
+        if forecast.took is None:
+            trainer.callbacks.append(ForecastListener(store, run_id, forecast, cfg.arch))
     result = trainer.fit()
     _record_outcome(store, run_id, trainer, data, result, folder, stop)
 

@@ -10,7 +10,7 @@ import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.engine import lean
 
 lean.defer()  # the loop never compiles: torch.optim's calls into TorchDynamo need not load it (1.4 s)
+
+if TYPE_CHECKING:
+    from nnlab.core.forecast import Forecast
 
 PROGRESS_INTERVAL_S = 0.5  # how often the loop reads the loss back and tells listeners
 
@@ -47,6 +50,7 @@ class FitResult:
 class Callback:
     """A listener; override any of these. A listener that lacks a hook is simply not called."""
 
+    def on_estimate(self, trainer: Trainer, forecast: Forecast) -> None: ...
     def on_fit_start(self, trainer: Trainer) -> None: ...
     def on_progress(self, trainer: Trainer, progress: Progress) -> None: ...
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None: ...

@@ -83,7 +83,7 @@ def _child(
     flag, verdicts = StopFlag(), queue.Queue()
     threading.Thread(target=_listen, args=(conn, flag, verdicts), daemon=True, name="nnlab-pipe").start()
     listeners = (_Relay(conn, flag, verdicts, pruned),) if pruned is not None else ()
-    execute(RunStore(root), run_id, flag, listeners, resume=resume, leave_core=leave_core)
+    execute(RunStore(root), run_id, flag, listeners, resume=resume, leave_core=leave_core, own_process=True)
 
 
 def _listen(conn: Connection, flag: StopFlag, verdicts: queue.Queue) -> None:

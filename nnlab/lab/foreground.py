@@ -14,7 +14,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.naming import clean
 from nnlab.core.placement import Placement
 from nnlab.core.records import ACTIVE, RESUMABLE, EpochRecord, RunRecord
-from nnlab.lab.runs import RunActions
+from nnlab.lab.runs import RunActions, start_facts
 
 if TYPE_CHECKING:
     from nnlab.data.base import Dataset
@@ -49,14 +49,21 @@ class ForegroundActions(RunActions):
         on_run: Callable[[RunRecord], None] | None = None,
         say: Callable[[str], None] = lambda text: None,
         data: Dataset | None = None,
+        memory_budget_mb: float | None = None,
     ) -> list[RunRecord]:
         """Train cfg (K seeds of it, one after another: a group) to the end; a stopped run ends the group. data: cfg's
-        dataset, already read and checked (the command line reads it before a run exists), for the first run here."""
+        dataset, already read and checked (the command line reads it before a run exists), for the first run here.
+        A run over its memory budget (memory_budget_mb: the local operator's, raised for these runs) is refused in
+        one sentence before anything of its model is allocated, and before any run is recorded."""
         configs = self.prepare(cfg, seeds)
+        refused = self.memory_problem(cfg, data.info if data is not None else None, memory_budget_mb)
+        if refused:
+            raise NNLabError(refused)
         name, note = clean(name, note)
+        facts = start_facts(memory_budget_mb, None)
         records = []
         for member in configs:
-            run_id = self.store.create(member, name=name, note=note)
+            run_id = self._create(member, name, note, facts)
             given = data if member == cfg else None  # another seed draws another split: its own load
             rec = self._train_one(run_id, placement, listeners, on_epoch, say, resume=False, data=given)
             records.append(rec)
@@ -115,7 +122,8 @@ class ForegroundActions(RunActions):
     ) -> RunRecord:
         import torch
 
-        from nnlab.engine.runner import StopFlag, execute, threads_for_idle_cpus
+        from nnlab.engine.runner import StopFlag, execute
+        from nnlab.engine.threads import threads_for_idle_cpus
 
         self.store.claim_queued(run_id)
         self._here = StopFlag()
@@ -123,7 +131,7 @@ class ForegroundActions(RunActions):
         if not self.store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
             torch.set_num_threads(threads_for_idle_cpus())
         try:
-            return execute(self.store, run_id, self._here, listeners, resume=resume, data=data)
+            return execute(self.store, run_id, self._here, listeners, resume=resume, data=data, own_process=True)
         finally:
             self._here = None
             torch.set_num_threads(before)

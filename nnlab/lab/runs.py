@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nnlab.analysis.groups import group_id, seed_configs
 from nnlab.analysis.naming import default_name
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
-from nnlab.core.limits import MAX_SEEDS
+from nnlab.core.forecast import FORECAST_KEY, Forecast
+from nnlab.core.limits import BUDGET_KEY, MAX_SEEDS, run_memory_budget
 from nnlab.core.naming import clean
 from nnlab.core.placement import Placement
 from nnlab.core.text import plural
 
 if TYPE_CHECKING:
+    from nnlab.core.facts import DataFacts
     from nnlab.jobs.manager import JobManager
     from nnlab.store.runs import RunStore
 
@@ -30,6 +32,12 @@ class Started:
     @property
     def run_id(self) -> str:
         return self.run_ids[0]
+
+
+def start_facts(memory_budget_mb: float | None, forecast: Forecast | None) -> dict[str, Any]:
+    """What a run's summary keeps from its start: a raised memory budget, the pre-flight measured before it."""
+    facts: dict[str, Any] = {BUDGET_KEY: float(memory_budget_mb)} if memory_budget_mb else {}
+    return facts | ({FORECAST_KEY: forecast.to_json()} if forecast is not None else {})
 
 
 def check_seeds(seeds: int) -> int:
@@ -53,17 +61,44 @@ class RunActions:
         check(cfg)
         return seed_configs(cfg, check_seeds(seeds))
 
+    def memory_problem(
+        self, cfg: RunConfig, info: DataFacts | None = None, override_mb: float | None = None
+    ) -> str | None:
+        """Why cfg cannot start within the run memory budget (one sentence), or None: counted on the meta device
+        from the data's facts (info, or the data loaded now), so nothing of the model is allocated to find out.
+        override_mb: the local operator's budget for this run (never a password visitor's)."""
+        from nnlab.data import load_dataset
+        from nnlab.engine.memory import memory_problem
+
+        return memory_problem(cfg, info or load_dataset(cfg).info, run_memory_budget(override_mb))
+
     def start(
-        self, cfg: RunConfig, seeds: int = 1, placement: Placement | None = None, name: str = "", note: str = ""
+        self,
+        cfg: RunConfig,
+        seeds: int = 1,
+        placement: Placement | None = None,
+        name: str = "",
+        note: str = "",
+        memory_budget_mb: float | None = None,
+        forecast: Forecast | None = None,
     ) -> Started:
-        """Queue cfg (K seeds of it: one group) to train in the background, here or where `placement` says."""
+        """Queue cfg (K seeds of it: one group) to train in the background, here or where `placement` says; a
+        raised memory budget (the local operator's) and the pre-flight measured before Start stay with each run."""
         configs = self.prepare(cfg, seeds)
         name, note = clean(name, note)
-        ids = tuple(self._queue(c, placement, name, note) for c in configs)
+        facts = start_facts(memory_budget_mb, forecast)
+        ids = tuple(self._queue(c, placement, name, note, facts) for c in configs)
         return Started(ids, self.start_message(cfg, ids, placement), self.queue_place(ids[0]))
 
-    def _queue(self, cfg: RunConfig, placement: Placement | None, name: str, note: str) -> str:
+    def _create(self, cfg: RunConfig, name: str, note: str, facts: dict[str, Any]) -> str:
+        """A queued run, with what its start knows of it in its summary."""
         run_id = self.store.create(cfg, name=name, note=note)
+        if facts:
+            self.store.update(run_id, summary=facts)
+        return run_id
+
+    def _queue(self, cfg: RunConfig, placement: Placement | None, name: str, note: str, facts: dict[str, Any]) -> str:
+        run_id = self._create(cfg, name, note, facts)
         try:
             self.jobs.submit(cfg, run_id=run_id, executor=placement)
         except NNLabError:

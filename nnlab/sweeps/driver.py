@@ -28,6 +28,7 @@ from nnlab.data.registry import check, validate
 from nnlab.jobs.lanes import sweep_lane
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
+from nnlab.sweeps.preflight import split_cores
 from nnlab.sweeps.space import Dim, bad_input, check_budget, check_space
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, SweepSpec, SweepStore
 
@@ -277,7 +278,7 @@ class SweepDriver:
         self._create_runs(trial.number, trial._trial_id, trial.params, [])
 
     def _create_runs(self, number: int, trial_id: int, params: dict[str, Any], existing: list[RunRecord]) -> None:
-        cfg = self.spec.base.replace(**params)
+        cfg = split_cores(self.spec.base.replace(**params), self.spec)  # trials at once share the cores
         have = {r.config.seed for r in existing}
         for j in range(self.spec.seeds):
             seeded = cfg.replace(seed=cfg.seed + j)

@@ -6,7 +6,6 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from nnlab.core.fitted import AUTO_EPOCHS
 from nnlab.core.records import RunRecord
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.driver import ENDED, group_trials, run_value, trial_state
@@ -90,24 +89,6 @@ def best_so_far(rec: SweepRecord, trials: list[Trial]) -> list[tuple[int, float]
         if t.value is not None:
             out.append((t.number, t.value if not out else better(out[-1][1], t.value)))
     return out
-
-
-def seconds_per_epoch(store: RunStore, arch: str, dataset: str, limit: int = 50) -> float | None:
-    """The median seconds per epoch of this architecture on this dataset in the store's recent runs."""
-    times = [
-        r.seconds / r.epochs_done
-        for r in store.list(("finished", "stopped", "pruned"), limit=limit * 4)
-        if r.arch == arch and r.dataset == dataset and r.epochs_done
-    ][:limit]
-    return statistics.median(times) if times else None
-
-
-def estimate_seconds(store: RunStore, spec: Any) -> float | None:
-    """A worst-case estimate of a sweep's wall time: every trial trains every epoch, `parallel` at a time."""
-    per_epoch = seconds_per_epoch(store, spec.base.arch, spec.base.dataset)
-    if per_epoch is None:
-        return None
-    return per_epoch * (spec.base.epochs or AUTO_EPOCHS) * spec.trials * spec.seeds / max(1, spec.parallel)
 
 
 def sweeps_table(store: RunStore) -> list[dict[str, Any]]:

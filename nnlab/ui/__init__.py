@@ -20,6 +20,7 @@ from nnlab.analysis.naming import run_name
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
+from nnlab.core.forecast import Forecast
 from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
 from nnlab.core.words import in_form_words
@@ -232,11 +233,14 @@ def start_runs(
     name: str = "",
     note: str = "",
     message: str = "",
+    memory_budget_mb: float | None = None,
+    forecast: Forecast | None = None,
 ) -> str | None:
     """Start cfg (K seeds of it) through the lab and leave its sentence for the next page run (`message`, with
-    {run_id}, instead when the run starts at once); the first run's id, or None after showing why not."""
+    {run_id}, instead when the run starts at once); the first run's id, or None after showing why not. A budget
+    the local operator raised, and the estimate measured before Start, stay with the run."""
     try:
-        started = lab().start(cfg, seeds, placement, name, note)
+        started = lab().start(cfg, seeds, placement, name, note, memory_budget_mb, forecast)
     except NNLabError as exc:
         show_error(exc)
         return None

@@ -21,9 +21,11 @@ from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
 from nnlab.engine.precision import run_bf16_check
+from nnlab.engine.preflight import Estimate, forecast_of
 from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.ui import QUERY_RUN, findings_ui, md, show_error, start_runs, store
+from nnlab.ui.budget import memory_gate
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui, hides_file
 from nnlab.ui.fields import (
@@ -48,7 +50,7 @@ from nnlab.ui.keys import (
     KEY_UPLOAD,
 )
 from nnlab.ui.paths import confine, save_upload
-from nnlab.ui.preflight import preflight_panel, start_warning
+from nnlab.ui.preflight import preflight_panel
 from nnlab.ui.weights import weights_problem
 from nnlab.views.plots import lr_figure
 
@@ -307,18 +309,19 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
     st.markdown("#### Preview")
     todo = [p.text for p in problems if p.hint]
     errors = [p.text for p in problems if not p.hint]
-    estimate = None
+    estimate, raised = None, None
     if problems and cfg.data_path:
         data_read_ui(spec, cfg, None)  # the file's first rows, while another field needs fixing
     if not problems:
-        shown, more = _preview_or_offer(spec, cfg)
+        facts, more = _preview_or_offer(spec, cfg)
         errors += more
-        estimate = preflight_panel(cfg) if shown and not errors else None  # measures only data at hand
+        estimate = preflight_panel(cfg) if facts and not errors else None  # measures only data at hand
+        refused, raised = memory_gate(cfg, facts["info"], estimate) if facts and not errors else (None, None)
+        errors += [refused] if refused else []
     for text in todo:
         st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
-    start_warning(estimate)
     seeds = st.number_input(
         "Seeds",
         min_value=1,
@@ -340,28 +343,28 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
         width="stretch",
         help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
     ):
-        start_run(cfg, seeds, executor)
+        start_run(cfg, seeds, executor, raised, estimate)
 
 
-def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[bool, list[str]]:
+def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[dict[str, Any] | None, list[str]]:
     """The preview when the data is at hand; a button to load it first where that may download (MNIST & co).
-    Returns whether the preview is shown, and any problem loading the data."""
+    Returns the data's facts when the preview is shown (else None), and any problem loading the data."""
     key = data_key(cfg)
     local = spec.builtin or spec.needs == "data_path" or bool(cfg.data_root)
     if not local and key not in st.session_state.get(KEY_LOADED, ()):
         st.caption(f"{spec.title} is read from its data folder, or downloaded on first use; the preview loads it.")
         if not st.button("Load the data for the preview", key="tr_load_preview", icon=":material/download:"):
-            return False, []
+            return None, []
         st.session_state[KEY_LOADED] = {*st.session_state.get(KEY_LOADED, ()), key}
     try:
         facts = data_facts(key)
     except NNLabError as exc:
         data_read_ui(spec, cfg, None)
-        return False, [str(exc)]
+        return None, [str(exc)]
     if spec.needs == "data_path":
         data_read_ui(spec, cfg, facts)
     preview(cfg, facts)
-    return True, []
+    return facts, []
 
 
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
@@ -385,10 +388,12 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
 
 
-def start_run(cfg: RunConfig, seeds: int = 1, placement: Placement | None = None) -> None:
-    """Start the run (or one run per seed, a group), here or on Ray, and show the first one's live view (its id
-    goes into the URL)."""
-    run_id = start_runs(cfg, seeds, placement)
+def start_run(
+    cfg: RunConfig, seeds: int, placement: Placement | None, raised: float | None, est: Estimate | None
+) -> None:
+    """Start the run (or one run per seed, a group), here or on Ray, with the budget the local operator raised
+    and the estimate measured before, and show the first one's live view (its id goes into the URL)."""
+    run_id = start_runs(cfg, seeds, placement, memory_budget_mb=raised, forecast=forecast_of(est) if est else None)
     if run_id:
         st.query_params[QUERY_RUN] = run_id
         st.rerun()

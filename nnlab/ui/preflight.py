@@ -3,52 +3,79 @@ the form's script run, and shown as figures with the parts behind them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from nnlab.core.config import RunConfig
 from nnlab.core.text import format_duration
-from nnlab.engine.preflight import Estimate, Estimates
+from nnlab.engine.estimates import Estimates
+from nnlab.engine.preflight import Estimate
+from nnlab.sweeps.preflight import SweepEstimate, estimate_sweep
+from nnlab.sweeps.store import SweepSpec
 from nnlab.ui import md, store
 
 KEY_ESTIMATE = "tr_estimate"  # the "Estimate time and memory" button
+KEY_SWEEP_ESTIMATE = "sw_estimate"
 POLL_S = 1.0
 
 
 @st.cache_resource(show_spinner=False)
 def estimates() -> Estimates:
     """The process-wide queue of pre-flight estimates (one measured at a time)."""
-    return Estimates(leave_core=True)
+    return Estimates(leave_core=True, root=store().root)
 
 
 def preflight_panel(cfg: RunConfig) -> Estimate | None:
     """The estimate of cfg once measured; a button to measure it; progress while it runs off this thread."""
-    queue = estimates()
-    found = queue.result(cfg)
+    found = job_panel(
+        cfg.to_json(),
+        lambda: estimates().request(cfg),
+        ("Estimate time and memory", KEY_ESTIMATE),
+        "Builds the model and times a few real training steps on the chosen device (a few seconds).",
+    )
     if isinstance(found, Estimate):
         _show(found)
         return found
+    return None
+
+
+def sweep_panel(spec: SweepSpec) -> SweepEstimate | None:
+    """The sweep's estimate once measured (corners of its space timed off this thread), or a button to measure."""
+    key = f"sweep {spec.to_json()}"
+    found = job_panel(
+        key,
+        lambda: estimates().submit(key, lambda: estimate_sweep(spec, store().root)),
+        ("Estimate the sweep's time and memory", KEY_SWEEP_ESTIMATE),
+        "Times a few real training steps at corners of the search space, with the threads each trial will have.",
+    )
+    return found if isinstance(found, SweepEstimate) else None
+
+
+def job_panel(key: str, request: Callable[[], None], button: tuple[str, str], help_text: str) -> Any:
+    """A pre-flight job's result (a warning when it gave a sentence instead), its progress while it runs, or the
+    button that starts it."""
+    found = estimates().outcome(key)
     if isinstance(found, str):
         st.warning(md(found), icon=":material/warning:")
         return None
-    if queue.pending(cfg):
-        _wait(cfg)
+    if found is not None:
+        return found
+    if estimates().busy(key):
+        _wait(key)
         return None
-    if st.button(
-        "Estimate time and memory",
-        key=KEY_ESTIMATE,
-        icon=":material/timer:",
-        help="Builds the model and times a few real training steps on the chosen device (a few seconds).",
-    ):
-        queue.request(cfg)
+    if st.button(button[0], key=button[1], icon=":material/timer:", help=help_text):
+        request()
         st.rerun()
     return None
 
 
-def _wait(cfg: RunConfig) -> None:
+def _wait(key: str) -> None:
     @st.fragment(run_every=POLL_S)
     def waiting() -> None:
-        if not estimates().pending(cfg):
-            st.rerun()  # the whole page: the preview and the Start warning read the result
+        if not estimates().busy(key):
+            st.rerun()  # the whole page: the preview and Start read the result
         st.caption(":material/hourglass_top: Measuring: one batch forward and backward, then a few timed steps…")
 
     waiting()
@@ -64,9 +91,7 @@ def _show(est: Estimate) -> None:
     timing = f" {_time_help(est)}" if est.seconds_per_epoch is not None else ""
     done = "Measured on" if est.seconds_per_epoch is not None else "Counted for"
     st.caption(f"{done} {est.device}.{timing}{_busy_note()}")
-    if not est.fits:
-        st.warning(f"This run will not fit in memory: {est.reason}", icon=":material/memory:")
-    elif est.reason:  # too large to measure: sized from its parameters only
+    if est.fits and est.reason:  # too large to measure: sized from its parameters only
         st.info(est.reason, icon=":material/info:")
 
 
@@ -94,9 +119,3 @@ def _time_help(est: Estimate) -> str:
 def _busy_note() -> str:
     running = store().list("running", limit=1)
     return " A run was training at the same time, so these times may be too long." if running else ""
-
-
-def start_warning(est: Estimate | None) -> None:
-    """Above Start: say so when the estimate says the run will not fit."""
-    if est is not None and not est.fits:
-        st.warning("The estimate says this run will not fit in memory; Start anyway only if you know better.")

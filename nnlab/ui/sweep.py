@@ -9,11 +9,12 @@ import streamlit as st
 
 from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.core.errors import NNLabError, Problem
-from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
+from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS, size_text
 from nnlab.core.text import format_duration
+from nnlab.sweeps.preflight import SweepEstimate
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
-from nnlab.ui import lab, show_error, store
+from nnlab.ui import lab, show_error
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import form_inputs, side_by_side
 
@@ -157,33 +158,31 @@ def preview_and_start(base: RunConfig, dims: list[Dim], options: dict[str, Any],
 
 
 def _estimate(spec: SweepSpec) -> None:
-    from nnlab.sweeps.results import estimate_seconds
+    """Trials and runs; once measured, the sweep's wall time and peak memory and what they rest on."""
+    from nnlab.ui.preflight import sweep_panel
 
     runs = spec.trials * spec.seeds
-    a, b = st.columns(2)
-    a.metric("Trials", f"{spec.trials}", help=f"{runs} runs in all ({spec.seeds} seed(s) per trial).")
-    seconds = estimate_seconds(store(), spec)
-    b.metric("Estimated time", format_duration(seconds), help="If every trial trains every epoch; pruning cuts it.")
     space = " · ".join(f"{d.label} {d.spec()}" for d in spec.dims)
     pruning = PRUNER_LABELS[spec.pruner].split(":")[0].lower()
     st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {pruning}; trains on {spec.runs_on.where}.")
-    if seconds is None:
-        st.caption("No earlier run of this model on this data to time it by; measure it below.")
-    measured_total(spec, runs)
+    est = sweep_panel(spec)
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Trials", f"{spec.trials}", help=f"{runs} runs in all ({spec.seeds} seed(s) per trial).")
+    if est is None:
+        return
+    row.metric("Estimated time", format_duration(est.seconds), help=_sweep_help(est))
+    row.metric(
+        "Peak memory", size_text(est.peak_memory_mb * 2**20), help="The largest corner's, times the trials at once."
+    )
 
 
-def measured_total(spec: SweepSpec, runs: int) -> None:
-    """The pre-flight of the base settings, measured off the page's thread on request, scaled to every run."""
-    from nnlab.engine.preflight import sweep_seconds
-    from nnlab.ui.preflight import preflight_panel
-
-    est = preflight_panel(spec.base)
-    total = sweep_seconds(est, runs, spec.parallel) if est is not None else None
-    if total is not None:
-        st.caption(
-            f"Measured for the base settings: about {format_duration(total)} for all {runs} runs, "
-            f"{spec.parallel} at a time, if none is pruned or stops early."
-        )
+def _sweep_help(est: SweepEstimate) -> str:
+    threads = f", {est.threads_per_trial} CPU thread(s) each" if est.threads_per_trial else ""
+    return (
+        f"{est.runs} runs, {est.parallel} at a time{threads}; a run about {format_duration(est.trial_seconds)} "
+        f"(mean of {len(est.corners)} corners of the search space, measured); the pruner's expected share of "
+        f"epochs trained: {est.survival:.0%} ({est.survival_from})."
+    )
 
 
 def start_sweep(spec: SweepSpec) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.text import format_duration
+from nnlab.sweeps.preflight import seconds_left
 from nnlab.sweeps.results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
 from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
 from nnlab.ui import (
@@ -137,6 +138,9 @@ def summary_row(rec: SweepRecord, trials: list[Trial]) -> None:
     cols[3].metric("Best", f"{s['best_value']:.4f}" if s["best_value"] is not None else "–",
                    help=OBJECTIVE_LABELS[rec.spec.objective])  # fmt: skip
     cols[4].metric("Time", format_duration(rec.elapsed))
+    if rec.status == "running":
+        left = seconds_left(store(), rec)
+        cols[4].metric("Time left", format_duration(left), help="The runs left times the mean time of the ended ones.")
     if rec.reason:
         st.caption(md(rec.reason))
     best = best_trial(rec, trials)

@@ -11,6 +11,7 @@ import streamlit as st
 from nnlab.analysis.naming import run_name
 from nnlab.core.config import FIELDS, RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.forecast import Forecast
 from nnlab.core.notes import run_findings
 from nnlab.core.records import ACTIVE, RESUMABLE, RunRecord
 from nnlab.core.text import format_duration, plural
@@ -202,6 +203,19 @@ def status_panel(rec: RunRecord) -> None:
         st.warning(md(rec.reason), icon=":material/warning:")
     if rec.status in ("finished", "stopped") or (rec.status != "running" and rec.epochs_done):
         outcome_panel(rec)
+    forecast = Forecast.of(rec.summary)
+    if forecast is not None and rec.status != "queued":
+        st.caption(f":material/timer: Pre-flight: {forecast.sentence()}.", help=_forecast_help(forecast))
+
+
+def _forecast_help(forecast: Forecast) -> str:
+    calibrated = (
+        f" It is the measured {format_duration(forecast.measured_per_epoch, fine=True)} times {forecast.calibration:.2f}, "
+        "how far off the last estimates on this device for this architecture were."
+        if forecast.calibration != 1.0
+        else ""
+    )
+    return f"Measured before the first epoch on {forecast.device}: a few real training steps, a validation pass and a checkpoint.{calibrated}"
 
 
 def queue_text(run_id: str) -> str:

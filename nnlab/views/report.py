@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from nnlab.analysis.naming import run_name
 from nnlab.core.findings import KINDS, Finding
+from nnlab.core.forecast import Forecast
 from nnlab.core.notes import run_findings
 from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.engine.metrics import per_class_f1
@@ -126,6 +127,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
         "<h2>How good it is</h2>",
         metrics_html(headline(res)),
         paragraphs(quality_sentences(res)),
+        _forecast_html(rec),
         caution(findings),
     )
     if res.task == "classification":
@@ -183,6 +185,12 @@ def _forecasts(doc: Document, res: Results) -> None:
         "<h2>Where it misses</h2>",
         doc.figure(for_report(residuals_figure(t, p.y_true, p.y_pred, p.naive))),
     )
+
+
+def _forecast_html(rec: RunRecord) -> str:
+    """The pre-flight beside the real first epoch: 'Pre-flight: estimated 41 s an epoch, took 38 s (-7%).'"""
+    forecast = Forecast.of(rec.summary)
+    return f"<p class='muted'>Pre-flight: {esc(forecast.sentence())}.</p>" if forecast else ""
 
 
 def findings_html(findings: tuple[Finding, ...]) -> str:

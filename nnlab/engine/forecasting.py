@@ -1,0 +1,81 @@
+"""A run's pre-flight, closed loop: the estimate a run starts with (the one measured before Start, or measured
+now on the run's own data, device and threads), told to the listeners before the first epoch; after epoch 1,
+what it really took is kept beside it, and the ratio joins the workspace's history that calibrates the next
+estimate on this device for this architecture (nnlab.store.calibration)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nnlab.core.config import RunConfig
+from nnlab.core.errors import NNLabError
+from nnlab.core.forecast import FORECAST_KEY, Forecast
+from nnlab.data.base import Dataset
+from nnlab.engine.memory import out_of_budget
+from nnlab.engine.preflight import Budget, estimate, forecast_of
+from nnlab.engine.train import Callback, Trainer
+from nnlab.store import calibration
+
+if TYPE_CHECKING:
+    from nnlab.core.records import EpochRecord
+    from nnlab.store.runs import RunStore
+
+IN_RUN = Budget(max_seconds=1.5, max_build_mb=256.0)  # what a run spends measuring itself, at most
+
+
+def workspace_of(store: RunStore) -> Path | None:
+    """The workspace folder of a real store (a Ray worker's relay has none)."""
+    root = getattr(store, "root", None)
+    return root if isinstance(root, Path) and root.is_dir() else None
+
+
+def forecast_for(store: RunStore, run_id: str, cfg: RunConfig, data: Dataset, resume: bool) -> Forecast | None:
+    """The run's forecast: the one its start recorded, else (a fresh run of its own, not a sweep's trial: the sweep
+    has its estimate) one measured now on a model of its own; None where none is made or measuring failed."""
+    rec = store.get(run_id)
+    kept = Forecast.from_json(rec.summary.get(FORECAST_KEY))
+    root = workspace_of(store)
+    if kept is not None or resume or rec.sweep_id or root is None:
+        return kept
+    try:
+        est = estimate(cfg, budget=IN_RUN, data=data, root=root)
+    except NNLabError:  # it trains too slowly to time within the budget: the run goes on without a forecast
+        return None
+    except Exception as exc:  # measuring must never fail the run itself, unless it ran out of the run's memory
+        if out_of_budget(exc):
+            raise
+        logging.getLogger("nnlab.preflight").warning("The estimate of run %s failed", run_id, exc_info=True)
+        return None
+    found = forecast_of(est)
+    if found is not None:
+        _keep(store, run_id, found)
+    return found
+
+
+def _keep(store: RunStore, run_id: str, forecast: Forecast) -> None:
+    store.update(run_id, summary=store.get(run_id).summary | {FORECAST_KEY: forecast.to_json()})
+
+
+class ForecastListener(Callback):
+    """After the first epoch this fit trains: keeps what it took beside the estimate, and the ratio in the
+    workspace's calibration history."""
+
+    def __init__(self, store: RunStore, run_id: str, forecast: Forecast, arch: str):
+        self.store, self.run_id, self.forecast, self.arch = store, run_id, forecast, arch
+        self.start, self.first = 0.0, 1
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.start, self.first = time.perf_counter(), len(trainer.history) + 1
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
+        if record.epoch != self.first or self.forecast.took is not None:
+            return
+        took = time.perf_counter() - self.start  # training, validation and the checkpoint: the epoch as waited for
+        self.forecast = self.forecast.with_actual(took)
+        _keep(self.store, self.run_id, self.forecast)
+        root = workspace_of(self.store)
+        if root is not None:
+            calibration.record(root, self.forecast.device, self.arch, self.forecast.measured_per_epoch, took)
