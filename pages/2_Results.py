@@ -22,9 +22,11 @@ from nnlab.views.plots import curves_figure, f1_figure, forecast_vs_actual_figur
 page_setup("Results")
 st.title("Results")
 
-rec = pick_run(store().list(), label="Run")
+runs = store().list()
+rec = pick_run(runs, label="Run")
 if rec is None:
-    st.info("No runs yet: train a model on the Train page, then come back here.")
+    if not runs:
+        st.info("No runs yet: train a model on the Train page, then come back here.")
     st.stop()
 
 run_heading(rec)

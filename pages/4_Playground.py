@@ -8,14 +8,17 @@ from nnlab.ui.keys import KEY_MODEL_PICKER
 from nnlab.ui.playground import image_input, rows_input, series_input, text_input
 from nnlab.ui.results import predictor_of, results_of
 
+NOT_A_MODEL = "The run in this link has no trained model in the store (deleted, or never finished); pick a model here."
+
 page_setup("Playground")
 st.title("Playground")
 st.caption("Pick a trained model and try it on something new.")
 
 runs = [r for r in store().list(("finished", "stopped")) if store().folder(r.run_id).has_weights()]
-rec = pick_run(runs, label="Model", key=KEY_MODEL_PICKER)
+rec = pick_run(runs, label="Model", key=KEY_MODEL_PICKER, absent=NOT_A_MODEL)
 if rec is None:
-    st.info("No trained model yet: train one on the Train page, then try it here.")
+    if not runs:
+        st.info("No trained model yet: train one on the Train page, then try it here.")
     st.stop()
 
 try:

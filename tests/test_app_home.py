@@ -57,6 +57,11 @@ def test_home_lists_recent_runs_and_opens_one(workspace):
     at.run()  # a run with no results opens in the Train page's live view
     assert at.query_params["run"] in (failed, [failed])
 
+    at = home()  # a click on any cell of a row opens it too (issue 21: only the checkbox did)
+    at.session_state["home_recent"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "name"]]}}
+    at.run()
+    assert not at.exception and at.query_params["run"] in (failed, [failed])
+
 
 @pytest.mark.slow
 def test_train_a_first_model_starts_a_run_and_shows_it_live():

@@ -85,3 +85,11 @@ def test_uploaded_image_and_a_file_that_is_not_one(trained):
     assert not at.exception and at.metric[0].value in ("circle", "square", "triangle", "cross")
     at.get("file_uploader")[0].upload("fake.png", b"not a png", "image/png").run()
     assert "not an image" in at.error[0].value
+
+
+def test_a_link_to_a_run_without_a_model_says_so_and_shows_no_other_model(trained):
+    """Issue 21: a ?run= the Playground cannot try (a failed run, a deleted one) showed another model instead."""
+    for run_id in (trained["failed"], "20990101-000000-dead"):
+        at = open_page(PAGE, run_id)
+        assert "no trained model" in at.warning[0].value and run_id not in at.warning[0].value
+        assert at.selectbox(key="playground_run").value is None and not at.get("plotly_chart")

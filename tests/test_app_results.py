@@ -139,3 +139,13 @@ def test_switching_counts_to_shares_keeps_the_chosen_cell(trained):
     header = _examples_header(at)
     at.radio(key="results_cm_mode").set_value("share of true class").run()
     assert _examples_header(at) == header
+
+
+def test_a_link_to_a_run_not_in_the_store_says_so_and_shows_no_other_run(trained):
+    """Issue 21: /Results?run=<unknown> showed the newest run as if it were the one asked for."""
+    at = _open("20990101-000000-dead")
+    assert "not in the store" in at.warning[0].value and "dead" not in at.warning[0].value
+    assert at.selectbox(key="run_picker").value is None
+    assert not at.subheader and not at.get("plotly_chart") and not at.dataframe
+    at.selectbox(key="run_picker").set_value(trained["digits"]).run()
+    assert not at.warning and at.query_params["run"] in (trained["digits"], [trained["digits"]])

@@ -45,8 +45,11 @@ def small_form(at: AppTest) -> AppTest:
 
 
 def table_states(at: AppTest) -> tuple[str, ...]:
-    """The state of every trial in the page's trials table (its status column is an icon and the state)."""
-    return tuple(s.split()[-1] for s in at.dataframe[0].value["status"]) if at.dataframe else ()
+    """The state of every trial in the page's trials table (its status column is an icon and the state in words)."""
+    words = {"stopped by hand": "stopped", "stopped with the sweep (resumes with it)": "paused"}
+    words["interrupted (resumes with the sweep)"] = "paused"
+    cells = at.dataframe[0].value["status"] if at.dataframe else ()
+    return tuple(words.get(s.split(" ", 1)[1], s.split(" ", 1)[1]) for s in cells)
 
 
 def watch(at: AppTest, sweeps: SweepStore, sweep_id: str, timeout: float = 300) -> list[tuple[str, ...]]:
@@ -202,3 +205,11 @@ def test_a_trial_stopped_on_its_run_page_shows_as_stopped_and_the_sweep_goes_on(
     assert at.button("sw_rerun").label == "Re-run failed (0)" and at.button("sw_rerun").disabled
     assert "Trials stopped by hand are not re-run" in at.button("sw_rerun").help
     assert rerun_failed_trials(store, sweep_id) == 0 and not at.exception
+
+
+def test_a_link_to_a_sweep_not_in_the_store_says_so_without_the_servers_folders(workspace):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["sweep"] = "sw-nope"
+    at = at.switch_page(SWEEP_PAGE).run()
+    assert not at.exception and not at.error
+    assert "not in the store" in at.warning[0].value and str(workspace) not in at.warning[0].value

@@ -269,3 +269,54 @@ def stop_everything(page, server: str, runs: RunStore) -> None:
         page.get_by_role("button", name="Yes, stop them all").click()
         settle(page)
     wait_until(lambda: not any(r.active for r in runs.list()), "every run to end", 60)
+
+
+def finished_sweep_with_a_pruned_and_a_held_trial(home: Path, runs: RunStore) -> tuple[str, str]:
+    """A real three-trial sweep, driven here, plus a trial its pruner cut and one its Stop cut (as a driver records
+    them); (the sweep's id, the run of its first trial)."""
+    from nnlab.lab import Lab
+    from nnlab.sweeps.driver import HELD_REASON, make_spec
+    from nnlab.sweeps.space import parse_dim
+    from tests.helpers import tiny_config
+
+    lab, base = Lab(home), tiny_config("mlp", epochs=2)
+    sweep_id = lab.create_sweep(make_spec(base, [parse_dim("lr", "1e-3:1e-2:log")], 3, strategy="random"))
+    assert lab.drive_sweep(sweep_id).status == "finished"
+    pruned = runs.create(base.replace(lr=2e-4), status="pruned", sweep_id=sweep_id, trial=3)
+    runs.update(pruned, reason="Pruned after epoch 1.")
+    held = runs.create(base.replace(lr=3e-4), status="stopped", sweep_id=sweep_id, trial=4)
+    runs.update(held, reason=HELD_REASON)
+    first = next(r for r in runs.list(sweep_id=sweep_id) if r.trial == 0)
+    return sweep_id, first.run_id
+
+
+def grid_cells(page) -> list[str]:
+    return page.locator("[data-testid=stDataFrame] [role=gridcell]").all_inner_texts()
+
+
+# -- item 12: the trials table reads right and a click on a row opens the run -----------------------------------
+def test_sweep_trials_read_right_and_a_click_on_a_row_opens_its_run(page, server, home, runs):
+    sweep_id, first_run = finished_sweep_with_a_pruned_and_a_held_trial(home, runs)
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.goto(f"{server}/Sweep?sweep={sweep_id}")
+    settle(page, "[data-testid=stDataFrame]")
+    cells = grid_cells(page)
+    shot(page, "sweep-trials-1400")
+    assert any("pruned" in c for c in cells) and any("stopped with the sweep" in c for c in cells), cells
+    assert not any(c.strip() in ("None", "paused") or "paused" in c for c in cells), cells
+    page.get_by_role("tab", name="Importance").click()
+    settle(page)
+    assert page.get_by_text("Only 3 trials have finished").count() == 1
+    shot(page, "sweep-importance-1400")
+    page.set_viewport_size({"width": 820, "height": 1400})
+    settle(page)
+    shot(page, "sweep-trials-820")
+    assert cut_texts(page) == []
+
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.goto(f"{server}/Sweep?sweep={sweep_id}")  # a grid resized twice takes a first click as focus
+    settle(page, "[data-testid=stDataFrame]")
+    box = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+    page.mouse.click(box["x"] + 90, box["y"] + 35 + 17)  # the first trial's number: a cell, not its checkbox
+    page.wait_for_url(re.compile(rf"/Results\?run={first_run}"), timeout=30_000)
+    settle(page, "[data-testid=stPlotlyChart]")

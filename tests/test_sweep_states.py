@@ -37,3 +37,24 @@ def test_the_sweeps_stop_of_a_queued_trial_keeps_its_reason(store):
 
 def test_trials_done_counts_the_ones_stopped_by_hand():
     assert ended({"finished": 2, "pruned": 1, "failed": 1, "stopped": 1}) == 5
+
+
+def test_a_driver_that_fails_leaves_a_reason_without_the_servers_folders(store, monkeypatch):
+    """Issue 21: the reason shows on the Sweep page, also to password visitors; it named the log by its full path."""
+    from nnlab.sweeps import driver
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import SweepStore
+
+    def broken(self):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(driver.SweepDriver, "run", broken)
+    sweeps = SweepStore(store)
+    sweep_id = sweeps.create(driver.make_spec(tiny_config("mlp"), [parse_dim("lr", "1e-3,1e-2")], 2))
+    manager = JobManager(store, concurrency=0)
+    driver.start_in_thread(manager, sweep_id).join(30)
+    manager.shutdown()
+    rec = sweeps.get(sweep_id)
+    assert rec.status == "interrupted" and "RuntimeError" in rec.reason, rec.reason
+    assert str(store.root) not in rec.reason and f"sweeps/{sweep_id}.log" in rec.reason
+    assert "a bug" in (store.root / "sweeps" / f"{sweep_id}.log").read_text()

@@ -423,5 +423,6 @@ def _drive_quietly(manager: JobManager, sweep_id: str) -> None:
     except Exception as exc:  # the sweep is left interrupted with its reason; the server lives on
         log = sweeps.journal_path(sweep_id).with_suffix(".log")
         log.write_text(traceback.format_exc())
-        reason = f"The sweep's driver failed with {type(exc).__name__}; details in {log}; resume it."
+        # the reason shows on the Sweep page, to visitors too: it names the log inside the workspace, not the server's path
+        reason = f"The sweep's driver failed with {type(exc).__name__} (details in sweeps/{log.name} in the workspace); resume it."
         sweeps.finish_session(sweep_id, "interrupted", reason)

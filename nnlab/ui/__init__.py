@@ -27,7 +27,7 @@ from nnlab.core.words import in_form_words
 from nnlab.lab import Lab
 from nnlab.store.runs import RunStore, default_home
 from nnlab.ui.auth import require_password
-from nnlab.ui.keys import KEY_FLASH, KEY_RUN_PICKER, QUERY_RUN
+from nnlab.ui.keys import KEY_FLASH, KEY_LOST_LINK, KEY_RUN_PICKER, QUERY_RUN
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
 # md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
@@ -189,17 +189,53 @@ def run_label(rec: RunRecord) -> str:
     return f"{run_name(rec)} · {rec.run_id} · {rec.status}{score}"
 
 
-def pick_run(runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER) -> RunRecord | None:
-    """A selectbox of runs that follows and updates ?run=<id> in the URL; None when there are none."""
+NOT_IN_STORE = "The run in this link is not in the store; it may have been deleted. Pick a run here instead."
+
+
+def pick_run(
+    runs: list[RunRecord], label: str = "Run", key: str = KEY_RUN_PICKER, absent: str = NOT_IN_STORE
+) -> RunRecord | None:
+    """A selectbox of runs that follows and updates ?run=<id> in the URL; None when there are none, or when the
+    link names a run the list lacks: then `absent` says so (the link's text is not echoed: a crafted ?run= must
+    not put its markdown in the page) and no other run is shown in its place."""
     if not runs:
         return None
     ids = [r.run_id for r in runs]
     wanted = st.query_params.get(QUERY_RUN)
-    index = ids.index(wanted) if wanted in ids else 0
-    chosen = st.selectbox(label, ids, index=index, format_func=lambda i: run_label(runs[ids.index(i)]), key=key)
+    lost = bool(wanted) and wanted not in ids
+    notice = st.empty()  # above the picker, filled when no run is picked
+    if lost and st.session_state.get(KEY_LOST_LINK) != wanted:  # a new link: no run this session picked before
+        st.session_state.pop(key, None)
+        st.session_state[KEY_LOST_LINK] = wanted
+    chosen = st.selectbox(
+        label,
+        ids,
+        index=None if lost else ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: run_label(runs[ids.index(i)]),
+        key=key,
+        placeholder="choose a run",
+    )
+    if chosen is None:
+        if lost:
+            notice.warning(absent, icon=":material/link_off:")
+        return None
     if st.query_params.get(QUERY_RUN) != chosen:
         st.query_params[QUERY_RUN] = chosen
     return runs[ids.index(chosen)]
+
+
+# a table whose row opens something: a click on any cell picks its row (with rows alone, only the checkbox did)
+ROW_CLICKS = ["single-row", "single-cell"]
+
+
+def clicked_row(event: object) -> int | None:
+    """The row a click on a ROW_CLICKS table picked: by its checkbox or by any of its cells; None when none."""
+    selection = getattr(event, "selection", None)
+    if selection is None:
+        return None
+    if selection.rows:
+        return selection.rows[0]
+    return selection.cells[0][0] if selection.cells else None
 
 
 def findings_ui(findings: tuple[Finding, ...]) -> None:

@@ -15,7 +15,19 @@ from nnlab.data import DATASETS
 from nnlab.data.registry import make_config
 from nnlab.engine.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
-from nnlab.ui import RESULTS_PAGE, TRAIN_PAGE, flash, go, lab, show_error, start_runs, status_label, store
+from nnlab.ui import (
+    RESULTS_PAGE,
+    ROW_CLICKS,
+    TRAIN_PAGE,
+    clicked_row,
+    flash,
+    go,
+    lab,
+    show_error,
+    start_runs,
+    status_label,
+    store,
+)
 from nnlab.ui.cluster import cluster_card
 from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
 
@@ -113,13 +125,13 @@ def recent_runs() -> None:
         runs_frame(runs),
         key=KEY_RECENT,
         on_select="rerun",
-        selection_mode="single-row",
+        selection_mode=ROW_CLICKS,
         hide_index=True,
         width="stretch",
     )
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        open_run(runs[rows[0]])
+    row = clicked_row(event)
+    if row is not None and row < len(runs):
+        open_run(runs[row])
 
 
 def resume_all() -> None:

@@ -7,6 +7,7 @@ KEY_FLASH = "nnlab_flash"  # a one-time message shown at the top of the next pag
 KEY_AUTHED = "nnlab_authenticated"  # this session typed the demo password
 KEY_PASSWORD = "nnlab_password"
 KEY_RUN_PICKER = "run_picker"  # the Results page's run selectbox
+KEY_LOST_LINK = "nnlab_lost_link"  # a ?run= this session was told is not in the store (its picker starts empty)
 QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
 # a run's rename popover (Train, Results, Compare): its fields and its Save button
 KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE = "run_name_{run}", "run_note_{run}", "run_save_{run}"

@@ -15,8 +15,10 @@ from nnlab.sweeps.results import Trial, best_run_of, best_so_far, best_trial, en
 from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
 from nnlab.ui import (
     RESULTS_PAGE,
+    ROW_CLICKS,
     STATUS_ICONS,
     TRAIN_PAGE,
+    clicked_row,
     flash,
     go,
     lab,
@@ -34,6 +36,9 @@ POLL_S = 1.5
 KEY_TABLE = "sw_table"
 KEY_FILTER = "sw_filter"
 STATES = ("finished", "pruned", "failed", "stopped", "running", "queued", "paused")
+# how a trial state reads: "paused" is a trial cut by the sweep's Stop (or by a restart): it resumes with the sweep
+STATE_LABELS = {"stopped": "stopped by hand", "paused": "resumes with the sweep"}
+FEW_TRIALS = 10  # parameter importance from fewer finished trials than this comes with a caveat
 
 
 def sweeps() -> SweepStore:
@@ -45,8 +50,8 @@ def sweep_view(sweep_id: str) -> None:
     """A sweep's header and actions, then its live panel."""
     try:
         rec = sweeps().get(sweep_id)
-    except NNLabError as exc:
-        show_error(exc)
+    except NNLabError:  # the link's text is not echoed, nor the server's folders the store's sentence names
+        st.warning("The sweep in this link is not in the store; it may have been deleted.", icon=":material/link_off:")
         new_sweep_button()
         return
     base = rec.spec.base
@@ -161,12 +166,22 @@ def train_longer(cfg: Any) -> None:
         go(TRAIN_PAGE, run_id)
 
 
+def trial_status(t: Trial) -> str:
+    """A trial's state as the table shows it: cut short by the sweep's Stop or by a restart, it says so and that
+    it resumes with the sweep; stopped on its run page, 'stopped by hand'."""
+    if t.state != "paused":
+        return f"{STATUS_ICONS.get(t.state, '')} {STATE_LABELS.get(t.state, t.state)}"
+    if any(r.status == "interrupted" for r in t.runs):
+        return f"{STATUS_ICONS['interrupted']} interrupted (resumes with the sweep)"
+    return f"{STATUS_ICONS['stopped']} stopped with the sweep (resumes with it)"
+
+
 def trials_rows(rec: SweepRecord, trials: list[Trial]) -> pd.DataFrame:
     """One row per trial: state, params, value, epochs, duration, run id."""
     rows = []
     for t in trials:
         run = t.runs[0]
-        row: dict[str, Any] = {"trial": t.number, "status": f"{STATUS_ICONS.get(t.state, '')} {t.state}"}
+        row: dict[str, Any] = {"trial": t.number, "status": trial_status(t)}
         row |= {d.label: t.params[d.name] for d in rec.spec.dims}
         row |= {"value": t.value, "epochs": run.epochs_done, "duration": format_duration(t.seconds)}
         rows.append(row | {"run": run.run_id})
@@ -174,22 +189,24 @@ def trials_rows(rec: SweepRecord, trials: list[Trial]) -> pd.DataFrame:
 
 
 def trials_table(rec: SweepRecord, trials: list[Trial]) -> None:
-    """The trials, filtered by state; clicking a row opens its run (Results when it has them, else live)."""
+    """The trials, filtered by state; clicking a row (any of its cells) opens its run: Results when it has them,
+    the live view otherwise."""
     st.markdown("##### Trials")
-    shown = st.pills("Show", STATES, selection_mode="multi", default=list(STATES), key=KEY_FILTER)
+    shown = st.pills("Show", STATES, selection_mode="multi", default=list(STATES), key=KEY_FILTER,
+                     format_func=lambda s: STATE_LABELS.get(s, s))  # fmt: skip
     picked = [t for t in trials if t.state in (shown or STATES)]
     if not picked:
         st.caption("No trials yet." if not trials else "No trial has these states.")
         return
     event = st.dataframe(
         trials_rows(rec, picked), hide_index=True, width="stretch", on_select="rerun",
-        selection_mode="single-row", key=KEY_TABLE, height=min(400, 38 + 35 * len(picked)),
-        column_config={"value": st.column_config.NumberColumn(format="%.4f")},
+        selection_mode=ROW_CLICKS, key=KEY_TABLE, height=min(400, 38 + 35 * len(picked)),
+        column_config={"value": st.column_config.NumberColumn(format="%.4f")}, placeholder="–",
     )  # fmt: skip
-    st.caption("Click a row to open its run.")
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        run = picked[rows[0]].runs[0]
+    st.caption("Click a trial to open its run. A pruned, failed or stopped trial has no value (–).")
+    row = clicked_row(event)
+    if row is not None and row < len(picked):
+        run = picked[row].runs[0]
         go(RESULTS_PAGE if run.test_value is not None else TRAIN_PAGE, run.run_id)
 
 
@@ -230,6 +247,12 @@ def charts(rec: SweepRecord, trials: list[Trial]) -> None:
         if not scores:
             st.caption("Importance needs three finished trials.")
         else:
+            if finished < FEW_TRIALS:
+                st.warning(
+                    f"Only {finished} trials have finished: these shares are a rough guide, and can change a lot as "
+                    f"more finish (from about {FEW_TRIALS} on they settle).",
+                    icon=":material/info:",
+                )
             st.plotly_chart(sweep_plots.importance_figure(scores), key="sw_importance")
             st.caption("Optuna's fANOVA evaluator: the share of the objective's variance each field explains.")
 
