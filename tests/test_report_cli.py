@@ -77,3 +77,19 @@ def test_report_writes_a_sweep(workspace, tmp_path, capsys):
     rows = RunStore(workspace).list(sweep_id=sweep_id)
     assert all(r.run_id in html for r in rows) and len(rows) == 3
     assert "Learning rate" in html and "Batch size" in html and "What mattered" in html
+
+
+def test_a_sweep_report_before_any_trial_escapes_its_name(store, tmp_path, capsys):
+    from nnlab.sweeps.driver import make_spec
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import SweepStore
+    from tests.helpers import tiny_config
+
+    evil = "<img src=x onerror=alert(1)>"
+    spec = make_spec(tiny_config("mlp"), [parse_dim("lr", "1e-3:1e-2:log")], 4, name=evil)
+    sweep_id = SweepStore(store).create(spec)
+    out = tmp_path / "sweep.html"
+    code, _, _ = _report(capsys, "--sweep", sweep_id, "--out", str(out))
+    html = out.read_text()
+    assert code == 0 and "No trial has finished yet." in html and "0 / 4" in html
+    assert "<h1>&lt;img src=x onerror=alert(1)&gt;</h1>" in html and "<img src=x" not in html
