@@ -109,10 +109,10 @@ def test_wrong_input_kind_and_bad_inputs_say_what_to_do(trained, workspace):
 
 def test_artifacts_refuse_pickles_and_name_missing_files(tmp_path):
     np.savez(tmp_path / "predictions.npz", y_true=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(NNLabError, match="cannot be read safely"):
+    with pytest.raises(NNLabError, match="predictions.npz of run .* is damaged and cannot be read"):
         RunFolder(tmp_path).read_arrays("predictions.npz")
     with pytest.raises(NNLabError, match="has no info.json"):
         RunFolder(tmp_path).read_results()
     (tmp_path / "model.pt").write_bytes(b"garbage")
-    with pytest.raises(NNLabError, match="cannot be loaded"):
+    with pytest.raises(NNLabError, match="model.pt of run .* is damaged"):
         RunFolder(tmp_path).load_weights()

@@ -127,6 +127,13 @@ class RunFolder:
     def _missing(self, name: str) -> NNLabError:
         return NNLabError(f"Run {self.run_id} has no {name}; it has not finished, or its folder was changed.")
 
+    def damaged(self, name: str, exc: BaseException) -> NNLabError:
+        """One sentence for a run file that is there but cannot be read: the run, the file, what to do."""
+        return NNLabError(
+            f"{name} of run {self.run_id} is damaged and cannot be read ({type(exc).__name__}); "
+            "train the run again (Copy settings to the form), or delete it."
+        )
+
     def _existing(self, name: str) -> Path:
         path = self.path / name
         if not path.is_file():
@@ -137,7 +144,7 @@ class RunFolder:
     def create(self, cfg: RunConfig, exist_ok: bool = False) -> None:
         """Make the folder and write the run's config into it."""
         self.path.mkdir(parents=True, exist_ok=exist_ok)
-        (self.path / CONFIG).write_text(cfg.to_json())
+        atomic_write(self.path / CONFIG, lambda tmp: tmp.write_text(cfg.to_json()))
 
     def remove(self) -> None:
         """Delete the folder and everything in it."""
@@ -176,7 +183,7 @@ class RunFolder:
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            raise NNLabError(f"{name} of run {self.run_id} cannot be read ({type(exc).__name__}).") from exc
+            raise self.damaged(name, exc) from exc
 
     # -- tensors --------------------------------------------------------------------------------
     def _save(self, obj: Any, name: str) -> None:
@@ -245,7 +252,7 @@ class RunFolder:
         except NNLabError:
             raise
         except Exception as exc:  # a damaged or foreign file: one sentence, not a traceback
-            raise NNLabError(f"{WEIGHTS} of run {self.run_id} cannot be loaded ({type(exc).__name__}).") from exc
+            raise self.damaged(WEIGHTS, exc) from exc
         if not isinstance(state, dict):
             raise NNLabError(f"{WEIGHTS} of run {self.run_id} holds no state dict.")
         return state
@@ -276,16 +283,23 @@ class RunFolder:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise NNLabError(f"{name} of run {self.run_id} cannot be read safely ({type(exc).__name__}).") from exc
+        except Exception as exc:  # a cut or foreign file: BadZipFile, zlib.error, EOFError, a pickle refused...
+            raise self.damaged(name, exc) from exc
 
-    def write_results(self, report: dict[str, Any], predictions: Predictions, examples: dict[str, np.ndarray]) -> None:
-        """The test set's predictions, viewable examples and report (written last: it marks results as complete)."""
+    def _write_arrays(self, name: str, arrays: dict[str, Any]) -> None:
         import numpy as np
 
-        arrays = {k: v for k, v in vars(predictions).items() if v is not None}
-        np.savez_compressed(self.path / PREDICTIONS, **arrays)
-        np.savez_compressed(self.path / EXAMPLES, **examples)
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object: given a path, numpy would add ".npz" to the temporary name
+                np.savez_compressed(f, **arrays)
+
+        atomic_write(self.path / name, write)
+
+    def write_results(self, report: dict[str, Any], predictions: Predictions, examples: dict[str, np.ndarray]) -> None:
+        """The test set's predictions, viewable examples and report, each atomically (the report last: it marks
+        results as complete)."""
+        self._write_arrays(PREDICTIONS, {k: v for k, v in vars(predictions).items() if v is not None})
+        self._write_arrays(EXAMPLES, examples)
         self.write_json(REPORT, report)
 
     def has_results(self) -> bool:
@@ -295,10 +309,9 @@ class RunFolder:
     def read_results(self) -> Results:
         """Report, predictions and examples of a finished run; NNLabError naming what is missing."""
         examples = _pick(Examples, self.read_arrays(EXAMPLES)) if (self.path / EXAMPLES).is_file() else Examples()
-        return Results(
-            run_id=self.run_id,
-            info=self.read_info(),
-            report=self.read_json(REPORT),
-            predictions=_pick(Predictions, self.read_arrays(PREDICTIONS)),
-            examples=examples,
-        )
+        info, report = self.read_info(), self.read_json(REPORT)
+        try:
+            predictions = _pick(Predictions, self.read_arrays(PREDICTIONS))
+        except TypeError as exc:  # a readable file without y_true or y_pred
+            raise self.damaged(PREDICTIONS, exc) from exc
+        return Results(self.run_id, info, report, predictions, examples)
