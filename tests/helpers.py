@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,3 +68,11 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float = 120, ev
 def visible(source: str) -> str:
     """What the page shows of a markdown source: escapes resolved, invisible word joiners dropped."""
     return re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")
+
+
+def isolated(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Python in isolated mode from a folder outside the repository (an exported script's): nnlab cannot be imported."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-I", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )

@@ -25,8 +25,7 @@ from nnlab.export import FORMATS, PREDICT, PROGRAM, TORCHSCRIPT, export_problem,
 from nnlab.export.script import model_part
 from nnlab.models import MODELS, load_outside
 from nnlab.store.runs import RunStore
-from tests.helpers import app_at, tiny_config, wait_until
-from tests.test_export import _isolated
+from tests.helpers import app_at, isolated, tiny_config, wait_until
 
 BUILT_IN = ("mlp", "cnn", "resnet18", "lstm", "ts-lstm")
 
@@ -237,11 +236,11 @@ def test_an_architecture_from_a_module_outside_nnlab_works_everywhere(outside, w
     assert cli_run["status"] == "finished" and cli_run["test_accuracy"] > 0.8
     for fmt in FORMATS:
         assert main(["export", cli_run["run_id"], "--format", fmt, "--out", str(tmp_path / fmt)]) == 0
-    train = _isolated(["train.py"], tmp_path / "script")  # the exported script trains without nnlab
+    train = isolated(["train.py"], tmp_path / "script")  # the exported script trains without nnlab
     assert train.returncode == 0 and "test accuracy" in train.stdout, train.stderr[-2000:]
     np.save(tmp_path / "digits.npy", load_digits().images[:20])
     for fmt in ("torchscript", "torch-export"):
-        out = _isolated([PREDICT, str(tmp_path / "digits.npy")], tmp_path / fmt)
+        out = isolated([PREDICT, str(tmp_path / "digits.npy")], tmp_path / fmt)
         assert out.returncode == 0 and len(json.loads(out.stdout)) == 20, out.stderr[-2000:]
 
     # the Playground answers with it

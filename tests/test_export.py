@@ -1,9 +1,9 @@
-"""Export: a script folder that trains without nnlab, and a TorchScript model that predicts like the run's."""
+"""Export: a script folder that trains without nnlab, and the model (TorchScript, torch.export) with preprocessing.json
+and a predict.py that reads raw inputs, predicting like the run."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,6 +24,7 @@ from nnlab.engine.predict import Predictor
 from nnlab.engine.runner import execute
 from nnlab.export import FACTS, FORMATS, PREDICT, PROGRAM, TORCHSCRIPT, export_run, export_zip
 from nnlab.store.runs import RunStore
+from tests.helpers import isolated
 
 KINDS = (
     "digits",
@@ -35,21 +36,13 @@ KINDS = (
 RUFF = Path(sys.executable).with_name("ruff")
 
 
-def _isolated(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Python in isolated mode from a folder outside the repository: nnlab cannot be imported."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, "-I", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 def _script(store: RunStore, run_id: str, out: Path) -> Path:
     export_run(store, run_id, "script", out)
     return out / "train.py"
 
 
 def test_nnlab_is_not_importable_where_the_scripts_run(tmp_path):
-    out = _isolated(["-c", "import nnlab"], tmp_path)
+    out = isolated(["-c", "import nnlab"], tmp_path)
     assert out.returncode != 0 and "No module named 'nnlab'" in out.stderr
 
 
@@ -74,7 +67,7 @@ def test_the_script_is_plain_pytorch_and_lint_clean(trained, store, tmp_path, na
 @pytest.mark.parametrize("name", KINDS)
 def test_the_exported_script_trains_without_nnlab(trained, store, tmp_path, name):
     train_py = _script(store, trained[name], tmp_path / "out")
-    out = _isolated([train_py.name], train_py.parent)
+    out = isolated([train_py.name], train_py.parent)
     assert out.returncode == 0, out.stderr[-2000:]
     metric = "rmse" if name == "series" else "accuracy"
     score = float(re.search(rf"test {metric} ([\d.]+)", out.stdout).group(1))
@@ -88,7 +81,7 @@ def _run_then_its_script(store, cfg, folder: Path) -> tuple[float, float]:
     store.claim_queued(run_id)
     assert execute(store, run_id).status == "finished"
     train_py = _script(store, run_id, folder)
-    out = _isolated([train_py.name], train_py.parent)
+    out = isolated([train_py.name], train_py.parent)
     assert out.returncode == 0, out.stderr[-2000:]
     sizes = store.get(run_id).summary
     assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
@@ -176,7 +169,7 @@ def test_the_model_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_
     np.savez(tmp_path / "inputs.npz", *inputs)
     (tmp_path / "predict.py").write_text(_LOAD_AND_PREDICT)
     model_file = TORCHSCRIPT if fmt == "torchscript" else PROGRAM
-    out = _isolated(["predict.py", str(tmp_path / "ts" / model_file), "inputs.npz", "out.npy"], tmp_path)
+    out = isolated(["predict.py", str(tmp_path / "ts" / model_file), "inputs.npz", "out.npy"], tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     scripted = np.load(tmp_path / "out.npy")
     with torch.no_grad():
@@ -248,7 +241,7 @@ def test_a_torchvision_set_is_read_from_the_runs_data_folder(store, tmp_path):
     assert execute(store, run_id).status == "finished"
     train_py = _script(store, run_id, tmp_path / "mnist-script")
     assert json.loads((train_py.parent / "config.json").read_text())["data_root"] == str(tmp_path / "data")
-    out = _isolated([train_py.name], train_py.parent)
+    out = isolated([train_py.name], train_py.parent)
     assert out.returncode == 0, out.stderr[-2000:]
     sizes = store.get(run_id).summary  # the same split as the run's
     assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
@@ -342,7 +335,7 @@ def test_predict_py_reads_raw_inputs_like_the_playground(trained, store, tmp_pat
     export_run(store, rec.run_id, fmt, tmp_path / "model")
     predictor = Predictor.from_run(store.folder(rec.run_id), rec.config)
     args, want = _raw_inputs(name, predictor, rec.config.data_path, tmp_path)
-    out = _isolated([PREDICT, *args], tmp_path / "model")
+    out = isolated([PREDICT, *args], tmp_path / "model")
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout)
     if name == "series":
@@ -366,7 +359,7 @@ def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
     )
     for fmt in ("torchscript", "torch-export"):
         export_run(store, run_id, fmt, tmp_path / fmt)
-        out = _isolated([PREDICT, str(tmp_path / "digits.npy")], tmp_path / fmt)
+        out = isolated([PREDICT, str(tmp_path / "digits.npy")], tmp_path / fmt)
         assert out.returncode == 0, out.stderr[-2000:]
         got = np.array(json.loads(out.stdout), dtype=int)
         assert len(got) == 1797 and (got == digits.target).mean() > 0.95
