@@ -49,3 +49,17 @@ def test_the_right_password_opens_the_page_and_a_wrong_one_says_so():
 def test_without_a_password_the_dashboard_is_open():
     at = _page("app.py", None)
     assert not any(t.label == "Password" for t in at.text_input) and at.button("home_first_model")
+
+
+def test_one_visitor_cannot_lock_out_another():
+    """Issue 21: behind a proxy every visitor had one bucket, so five wrong guesses locked everyone out."""
+    proxy = "10.0.0.2"
+    alice, mallory = auth.visitor_key(proxy, "203.0.113.7", "s1"), auth.visitor_key(proxy, "198.51.100.9", "s2")
+    assert alice != mallory
+    # a direct client forging the header still counts under its own address
+    assert auth.visitor_key("198.51.100.9", "203.0.113.7", "s3") != auth.visitor_key("203.0.113.7", "", "s4")
+    # a local proxy that sends no header: each browser session on its own
+    assert auth.visitor_key(None, "", "s1") != auth.visitor_key(None, "", "s2")
+    for _ in range(auth.MAX_TRIES):
+        auth._failed(mallory)
+    assert auth.wait_left(mallory) > 0 and auth.wait_left(alice) == 0

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnlab.core.checks import field_problems
 from nnlab.core.config import DATA_FIELDS, FIELDS, RANGES, SECTIONS, WIDGETS, RunConfig
 from nnlab.core.errors import ConfigError
 from nnlab.data.registry import check, make_config, validate
@@ -116,3 +117,21 @@ def test_class_weights_of_an_earlier_run_read_as_on_and_off():
     assert RunConfig.from_dict({"class_weights": True}).class_weights == "on"
     assert RunConfig.from_dict({"class_weights": False}).class_weights == "off"  # what old runs trained with
     assert RunConfig().class_weights == "auto"
+
+
+def test_out_of_range_sentences_read_well():
+    """Issue 21: one sentence for forty layers of 4096 (there was one per layer), whole bounds whole ('0 to
+    2.14748e+09' for the seed), no expert mode offered where it widens nothing, and '1 step', not '1 steps'."""
+    from nnlab.core.fitted import fit_findings
+
+    forty = field_problems(RunConfig(arch="mlp", hidden_sizes=(4096,) * 40))
+    assert forty == ["Hidden layer size 4096 is outside 32 to 1024; pick a value in range or turn on expert mode."]
+    mixed = field_problems(RunConfig(arch="mlp", hidden_sizes=(4096, 8, 4096, 64)))
+    assert mixed == [
+        "Hidden layer sizes 4096 and 8 are outside 32 to 1024; pick values in range or turn on expert mode."
+    ]
+    assert field_problems(RunConfig(arch="mlp", seed=10**20)) == [
+        "Seed 100000000000000000000 is outside 0 to 2147483647; pick a value in range."
+    ]
+    fitted = " ".join(f.sentence for f in fit_findings(RunConfig(arch="mlp", batch_size=0, epochs=0), 10))
+    assert "1 step an epoch" in fitted and "1 steps" not in fitted and "10 training examples" in fitted

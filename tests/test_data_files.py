@@ -428,3 +428,30 @@ def test_image_folder_refuses_an_mlp_in_one_sentence(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and "does not fit dataset image-folder" in err and err.count("\n") == 1
+
+
+def test_a_named_pipe_is_not_called_a_folder_and_is_never_opened(tmp_path):
+    """Issue 21: a FIFO given as the CSV was 'a folder'; opening one would wait for a writer forever."""
+    import os
+
+    pipe = tmp_path / "table.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(DataError) as caught:
+        load_dataset(make_config("mlp", dataset="csv", data_path=str(pipe)))
+    assert "not a regular file" in str(caught.value) and "folder" not in str(caught.value)
+
+
+def test_an_image_path_walks_a_bounded_number_of_files_and_folders(tmp_path, monkeypatch):
+    """Issue 21: an image path of / walked the whole filesystem (13 s) and then failed on /proc; the walk stops at
+    a bound with one sentence."""
+    from nnlab.data import images
+
+    for k in range(3):
+        for i in range(20):
+            (tmp_path / "root" / f"class{k}" / "deep" / f"{i}").mkdir(parents=True)
+    monkeypatch.setattr(images, "MAX_LISTED", 50)
+    dirs = images.class_folders(tmp_path / "root", "root")
+    with pytest.raises(DataError, match="holds more than 50 files and folders"):
+        images.read_folder_images(dirs, 8, "root")
+    monkeypatch.setattr(images, "MAX_LISTED", 500)
+    assert images.image_files(dirs, "root") == [[], [], []]

@@ -2,6 +2,7 @@ import pytest
 
 from nnlab.core.errors import ConfigError, NNLabError
 from nnlab.jobs.manager import JobManager
+from nnlab.store.runs import RunStore
 from tests.helpers import tiny_config, wait_until
 
 
@@ -125,3 +126,28 @@ def test_a_killed_training_process_leaves_its_run_interrupted_and_resumable(stor
         assert manager.wait(run_id).status == "stopped"
     finally:
         manager.shutdown()
+
+
+@pytest.mark.slow
+def test_a_training_process_does_not_run_the_page_script_installed_as_main(tmp_path, monkeypatch):
+    """Issue 21: Streamlit installs the running page as __main__; each training child ran it again (232 "missing
+    ScriptRunContext" lines in 90 minutes of a server's log, and a lab of its own in every run's process)."""
+    import sys
+    import types
+
+    from nnlab.engine.runner import StopFlag
+    from nnlab.jobs.process import run_isolated
+
+    marker = tmp_path / "the page ran in the child"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)  # what Streamlit's script runner leaves in sys.modules while a page runs
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    store = RunStore(tmp_path / "workspace")
+    run_id = store.create(tiny_config("mlp", epochs=1))
+    store.claim_queued(run_id)
+    run_isolated(str(store.root), run_id, StopFlag(), None, "", False, False)
+    assert store.get(run_id).status == "finished"
+    assert not marker.exists()
+    assert sys.modules["__main__"] is fake  # the parent's main is back

@@ -139,3 +139,26 @@ def test_no_network_and_no_cache_says_to_give_a_file_or_train_from_scratch(monke
     with pytest.raises(NNLabError) as err:
         load_imagenet_weights()
     assert "--weights FILE" in str(err.value) and "--no-pretrained" in str(err.value)
+
+
+def test_the_train_form_checks_a_weights_file_when_it_is_given(tmp_path, state):
+    """Issue 21: an uploaded (or typed) weights file was read only when its run started, and the run failed; now
+    the form says what does not fit at once, and Start stays off."""
+    import streamlit as st
+
+    from tests.helpers import app_at
+
+    st.cache_data.clear()
+    bad = dict(state)
+    bad["layer1.0.conv1.weight"] = torch.zeros(3, 3)
+    path = tmp_path / "wrong.pth"
+    torch.save(bad, path)
+    at = app_at("pages/1_Train.py").run()
+    at.radio("tr_arch").set_value("resnet18").run()
+    at.text_input("tr_weights_path").set_value(str(path)).run()
+    errors = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "Weights file wrong.pth does not fit ResNet-18: layer1.0.conv1.weight has shape (3, 3)" in errors
+    assert at.button("tr_start").disabled
+    torch.save(state, path)  # the right file at the same path
+    at.run()
+    assert not any("does not fit" in e.value for e in at.error)

@@ -13,6 +13,7 @@ from nnlab.cli.flags import add_executor_options
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.placement import make_placement
+from nnlab.core.text import plural
 from nnlab.lab import Lab
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES
 
@@ -96,7 +97,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(lab, spec, args.json)
     sweep_id = lab.create_sweep(spec)
-    sys.stderr.write(f"sweep {sweep_id}: {spec.trials} trials, {spec.strategy}, pruner {spec.pruner}\n")
+    sys.stderr.write(f"sweep {sweep_id}: {plural(spec.trials, 'trial')}, {spec.strategy}, pruner {spec.pruner}\n")
     return _drive(lab, sweep_id, args.json, False)
 
 
@@ -110,7 +111,7 @@ def _dry_run(lab: Lab, spec: Any, as_json: bool) -> int:
         print(json.dumps(est.to_json()))
         return 0
     print(
-        f"about {format_duration(est.seconds)} for {est.runs} runs, {est.parallel} at a time "
+        f"about {format_duration(est.seconds)} for {plural(est.runs, 'run')}, {est.parallel} at a time "
         f"(expected share of epochs trained: {est.survival:.0%}, {est.survival_from}); peak memory "
         f"{est.peak_memory_mb:,.0f} MB"
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,11 @@ class Range:
                 self.expert_hi if self.expert_hi is not None else self.hi,
             )
         return self.lo, self.hi
+
+    def holds(self, value: float, expert: bool) -> bool:
+        """Whether value is allowed: inside the bounds in force, or 0 where 0 means "off"."""
+        lo, hi = self.bounds(expert)
+        return lo <= value <= hi or (value == 0 and self.zero_ok)
 
 
 @dataclass(frozen=True)
@@ -342,8 +346,10 @@ CHOICES: dict[str, tuple[str, ...]] = {n: i.choices for n, i in FIELDS.items() i
 DATA_FIELDS = tuple(name for name, info in FIELDS.items() if info.loads_data)  # what loading a dataset reads
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+def number_text(x: float) -> str:
+    """A value or a bound as a person reads it: whole numbers whole (2147483647, not 2.14748e+09), others short."""
+    whole = isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15)
+    return str(int(x)) if whole else f"{x:g}"
 
 
 def range_text(name: str, expert: bool) -> str:
@@ -352,37 +358,4 @@ def range_text(name: str, expert: bool) -> str:
     lo, hi = rng.bounds(expert)
     zero = " (or 0)" if rng.zero_ok and lo > 0 else ""
     wider = " Expert range." if expert and (lo, hi) != (rng.lo, rng.hi) else ""
-    return f"{info.hint} Range {_fmt(lo)} to {_fmt(hi)}{zero}.{wider}"
-
-
-def _check_number(name: str, value: Any, expert: bool) -> str | None:
-    rng, label = RANGES[name], LABELS[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return f"{label} must be a number, not {value!r}."
-    lo, hi = rng.bounds(expert)
-    if value == 0 and rng.zero_ok:
-        return None
-    if not lo <= value <= hi:
-        zero = " (or 0)" if rng.zero_ok else ""
-        wider = "" if expert else " or turn on expert mode"
-        return f"{label} {_fmt(value)} is outside {_fmt(lo)} to {_fmt(hi)}{zero}; pick a value in range{wider}."
-    return None
-
-
-def field_problems(cfg: RunConfig) -> list[str]:
-    """Every problem of cfg's values on their own (ranges, choices, fractions); nnlab.data.registry adds the rest."""
-    problems = [p for name in RANGES if (p := _check_number(name, getattr(cfg, name), cfg.expert))]
-    for size in cfg.hidden_sizes:
-        if (p := _check_number("hidden", size, cfg.expert)) is not None:
-            problems.append(p.replace("Hidden units", "Hidden layer size"))
-    for name, options in CHOICES.items():
-        if getattr(cfg, name) not in options:
-            problems.append(f"{LABELS[name]} {getattr(cfg, name)!r} is not one of {', '.join(options)}.")
-    bad_aug = [a for a in cfg.augment if a not in AUGMENTATIONS]
-    if bad_aug:
-        problems.append(f"Augmentation {', '.join(bad_aug)} is unknown; use {', '.join(AUGMENTATIONS)}.")
-    if cfg.val_fraction + cfg.test_fraction >= 0.8:
-        problems.append(
-            "Validation and test fractions together leave too little to train on; keep their sum under 0.8."
-        )
-    return problems
+    return f"{info.hint} Range {number_text(lo)} to {number_text(hi)}{zero}.{wider}"

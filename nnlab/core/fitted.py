@@ -10,6 +10,7 @@ import math
 
 from nnlab.core.config import RunConfig
 from nnlab.core.findings import Finding, info
+from nnlab.core.text import plural
 
 AUTO_BATCH, AUTO_EPOCHS = 64, 20  # what batch size 0 and epochs 0 mean on data of a few thousand rows or more
 MIN_STEPS = 1000  # optimiser steps an automatic epoch count reaches at least (early stopping may end sooner)
@@ -38,12 +39,12 @@ def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
     notes = []
     if not given.batch_size:
         notes.append(
-            f"Batch size fitted to the data: {fitted.batch_size} ({train_size:,} training examples, {steps:,} "
-            "steps an epoch); give a batch size to choose your own."
+            f"Batch size fitted to the data: {fitted.batch_size} ({plural(train_size, 'training example')}, "
+            f"{plural(steps, 'step')} an epoch); give a batch size to choose your own."
         )
     if not given.epochs:
         notes.append(
-            f"Epochs fitted to the data: up to {fitted.epochs}, {fitted.epochs * steps:,} optimiser steps (room for "
+            f"Epochs fitted to the data: up to {fitted.epochs}, {plural(fitted.epochs * steps, 'optimiser step')} (room for "
             f"at least {AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so the epoch count does not cut small data "
             "short); early stopping usually ends the run sooner, once validation stops improving; give epochs to "
             "choose your own."

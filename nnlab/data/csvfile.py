@@ -87,8 +87,10 @@ def read_csv(path: Path, found: list[Finding] | None = None) -> pd.DataFrame:
     Numbers written with decimal commas or thousands separators are read as numbers (nnlab.data.numbers); what was
     done is added to found.
     """
-    if not path.is_file():
+    if path.is_dir():
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
+    if not path.is_file():  # a named pipe, a device, a socket: reading one could wait forever
+        raise DataError(f"{path} is not a regular file (a pipe, a device or a socket); give the path of a CSV file.")
     size, most = path.stat().st_size, max_data_bytes()
     if size > most:  # refused before reading: the preview and the estimate read the file too
         raise DataError(

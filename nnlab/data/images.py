@@ -24,6 +24,8 @@ from nnlab.models import inputs_of
 log = logging.getLogger("nnlab.data")
 MIN_PER_CLASS = 5
 MAX_IMAGES = 200_000
+MAX_LISTED = MAX_IMAGES + 10_000  # files and folders looked through for a data folder's images (a path of / once
+# walked the whole filesystem for 13 s): room for the most images nnlab keeps and the folders holding them
 _SKIP = ("__MACOSX", ".")
 
 
@@ -45,7 +47,7 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
     when none can be read."""
     from PIL import Image
 
-    files = [f for d in dirs for f in _image_files(d)]
+    files = [f for listed in image_files(dirs, "The data folder") for f in listed]
     sides, grey = [], True
     for f in files[:: max(1, len(files) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
         try:
@@ -114,8 +116,23 @@ def class_folders(root: Path, source: str) -> list[Path]:
     return sorted(dirs, key=lambda p: p.name)
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and all(map(_visible, p.relative_to(folder).parts)))
+def image_files(dirs: list[Path], source: str) -> list[list[Path]]:
+    """The visible files under each class folder, sorted; folders that cannot be read are skipped, and past
+    MAX_LISTED files and folders the walk stops with a DataError (a bound on what one typed path costs)."""
+    seen, out = 0, []
+    for folder in dirs:
+        names = []
+        for top, subdirs, files in os.walk(folder):  # links to folders are not followed; unreadable ones skipped
+            subdirs[:] = [d for d in subdirs if _visible(d)]
+            seen += len(subdirs) + len(files)
+            if seen > MAX_LISTED:
+                raise DataError(
+                    f"{source} holds more than {MAX_LISTED:,} files and folders, more than nnlab looks through for "
+                    "images; give the folder that holds one folder per class, or a sample of it."
+                )
+            names += [Path(top, f) for f in files if _visible(f)]
+        out.append(sorted(f for f in names if f.is_file()))
+    return out
 
 
 def read_image(path: Path, size: int) -> np.ndarray | None:
@@ -134,7 +151,7 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
 
 def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Images (N, 3, size, size) and labels (N,) of the class folders, and how many files were unreadable."""
-    files = [(f, label) for label, d in enumerate(dirs) for f in _image_files(d)]
+    files = [(f, label) for label, listed in enumerate(image_files(dirs, source)) for f in listed]
     if len(files) > MAX_IMAGES:
         raise DataError(
             f"{source} has {len(files):,} files, more than the {MAX_IMAGES:,} nnlab keeps in "

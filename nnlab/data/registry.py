@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nnlab.core.config import FIELDS, FieldInfo, RunConfig, field_problems
+from nnlab.core.checks import field_problems
+from nnlab.core.config import FIELDS, FieldInfo, RunConfig
 from nnlab.core.errors import ConfigError
 from nnlab.data import DATASETS, datasets_for
 from nnlab.models import MODELS

@@ -366,10 +366,10 @@ def describe(est: Estimate) -> str:
     ]
     if est.seconds_per_epoch is not None:
         lines.append(
-            f"per epoch      {format_duration(est.seconds_per_epoch, fine=True)} ({est.steps_per_epoch:,} steps)"
+            f"per epoch      {format_duration(est.seconds_per_epoch, fine=True)} ({plural(est.steps_per_epoch, 'step')})"
         )
         lines.append(
-            f"whole run      {format_duration(est.seconds_total or 0, fine=True)} for {est.epochs} epochs at most"
+            f"whole run      {format_duration(est.seconds_total or 0, fine=True)} for {plural(est.epochs, 'epoch')} at most"
         )
     if est.reason:
         lines.append(f"warning        {est.reason}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import NNLabError
+from nnlab.core.text import plural
 
 
 def empty_folder(out: Path) -> Path:
@@ -26,4 +27,4 @@ def score_line(rec: Any) -> str:
     """What the run reached on its test split, for a README."""
     if rec.test_value is None:
         return "The run has no test score (it did not finish)."
-    return f"In nnlab the run reached test {rec.test_metric} {rec.test_value:.4f} after {rec.epochs_done} epochs."
+    return f"In nnlab the run reached test {rec.test_metric} {rec.test_value:.4f} after {plural(rec.epochs_done, 'epoch')}."

@@ -14,7 +14,9 @@ import multiprocessing
 import queue
 import sys
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
 from nnlab.core.records import EpochRecord
@@ -41,7 +43,8 @@ def run_isolated(
     here, there = _CTX.Pipe()
     args = (root, run_id, resume, leave_core, there, pruned if observer is not None else None, outside_modules())
     proc = _CTX.Process(target=_child, args=args, name=f"nnlab-run-{run_id}")
-    proc.start()
+    with _no_main_script():
+        proc.start()
     there.close()
     try:
         _supervise(proc, here, run_id, flag, observer)
@@ -49,6 +52,24 @@ def run_isolated(
         proc.join()
         here.close()
     return proc.exitcode or 0
+
+
+_PLAIN_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: a child has no main script to run
+
+
+@contextmanager
+def _no_main_script() -> Iterator[None]:
+    """Start a child without the parent's main script. A spawned or forkserver child runs the parent's __main__
+    (as __mp_main__) before its target, and while Streamlit runs a page it installs that script as __main__: every
+    training process ran the whole app, bare (8 "missing ScriptRunContext" warnings each in the server's log,
+    and a lab and job manager of its own). The child needs nothing from it."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = _PLAIN_MAIN
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is _PLAIN_MAIN:  # a script run may have installed its own since
+            sys.modules["__main__"] = main
 
 
 def _supervise(proc, conn: Connection, run_id: str, flag: StopFlag, observer: Observer | None) -> None:

@@ -31,6 +31,7 @@ from nnlab.models.lstm import TextLSTM  # noqa: E402
 from nnlab.models.mlp import MLP  # noqa: E402
 from nnlab.models.resnet import (  # noqa: E402
     ResNet18Transfer,
+    check_weights_file,
     imagenet_weights_cached,
     load_backbone,
     load_imagenet_weights,
@@ -52,6 +53,7 @@ __all__ = [
     "SeriesLSTM",
     "TextLSTM",
     "build_model",
+    "check_weights_file",
     "count_parameters",
     "imagenet_weights_cached",
     "inputs_of",

@@ -97,6 +97,16 @@ def load_weights_file(path: str) -> dict[str, torch.Tensor]:
     return obj
 
 
+def check_weights_file(path: str) -> None:
+    """Read a weights file and check that it fits ResNet-18's backbone, before any run uses it (the model is built
+    on the meta device: shapes only, nothing allocated); NNLabError says what does not fit."""
+    from torchvision.models import resnet18
+
+    with torch.device("meta"):
+        backbone = resnet18(weights=None)
+    _fitting(backbone, load_weights_file(path), f"Weights file {Path(path).name}")
+
+
 _PREFIXES = ("module.", "backbone.")  # DataParallel's wrapper; nnlab's own ResNet18Transfer
 
 
@@ -106,6 +116,11 @@ def load_backbone(backbone: nn.Module, state: dict[str, torch.Tensor], source: s
     Keys may carry a "module." or "backbone." prefix (so an nnlab model.pt fits); anything else that does
     not fit is refused naming the first mismatch: a wrong shape, a missing tensor or an unknown one.
     """
+    backbone.load_state_dict(_fitting(backbone, state, source), strict=False)
+
+
+def _fitting(backbone: nn.Module, state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """state without its prefixes and its classifier, once checked against backbone's shapes (NNLabError if not)."""
     state = {_strip(k): v for k, v in state.items()}
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     own = {k: v for k, v in backbone.state_dict().items() if not k.startswith("fc.")}
@@ -125,7 +140,7 @@ def load_backbone(backbone: nn.Module, state: dict[str, torch.Tensor], source: s
         raise NNLabError(
             f"{source} does not fit ResNet-18: it has {unknown[0]}, which ResNet-18 lacks{_more(unknown)}{fix}"
         )
-    backbone.load_state_dict(state, strict=False)
+    return state
 
 
 def _strip(key: str) -> str:

@@ -8,10 +8,11 @@ import time
 from collections import defaultdict, deque
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnlab.ui.keys import KEY_AUTHED, KEY_PASSWORD
 
-MAX_TRIES, WINDOW_S = 5, 60.0  # wrong passwords allowed per address (or per server when unknown) per window
+MAX_TRIES, WINDOW_S = 5, 60.0  # wrong passwords allowed per visitor (see visitor_key) per window
 _FAILURES: dict[str, deque[float]] = defaultdict(deque)  # shared by every session of this server process
 _LOCK = threading.Lock()
 
@@ -29,12 +30,24 @@ def password_set() -> bool:
     return _expected() is not None
 
 
+def visitor_key(address: str | None, forwarded: str, session: str) -> str:
+    """Whose wrong passwords count together, so that one visitor cannot lock out others: the connection's address
+    with the last hop of X-Forwarded-For (behind a reverse proxy, the client as that proxy saw it: it wrote that hop,
+    so a client cannot forge it, and a forged header from a direct client still carries the client's own address);
+    where neither is known (a proxy on this machine that sends no such header), the browser session alone."""
+    hop = forwarded.split(",")[-1].strip()
+    if address or hop:
+        return f"{address or 'local'} via {hop or '-'}"
+    return f"session {session}"
+
+
 def _client() -> str:
     try:
-        ip = st.context.ip_address
-    except Exception:  # outside a browser session: one bucket
-        return "unknown"
-    return ip if isinstance(ip, str) and ip else "unknown"  # None on localhost; AppTest gives a stand-in
+        address, forwarded = st.context.ip_address, st.context.headers.get("X-Forwarded-For") or ""
+    except Exception:  # outside a browser session
+        address, forwarded = None, ""
+    ctx = get_script_run_ctx()
+    return visitor_key(address if isinstance(address, str) else None, forwarded, ctx.session_id if ctx else "")
 
 
 def wait_left(client: str, now: float | None = None) -> float:

@@ -9,6 +9,7 @@ from nnlab.analysis.comparison import TwoWay
 from nnlab.analysis.groups import group_hyperparameter_frame, groups_of, groups_table
 from nnlab.analysis.runs_table import common_metric, hyperparameter_frame, runs_table, scored_config_diff, task_of
 from nnlab.core.records import RunRecord, higher_is_better
+from nnlab.core.text import plural
 from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import store
 from nnlab.ui.comparison import flips_section, two_way, verdict_section
@@ -46,10 +47,14 @@ def pick(records: list[RunRecord], grouped: bool) -> tuple[list[RunRecord], Memb
     visible = [by_id[i] for i in shown["run"]]
     if grouped:
         groups = {g.group_id: g for g in groups_of(visible)}
-        st.caption(f"{len(groups)} groups of {len(visible)} runs. Tick two groups for a verdict, more to overlay them.")
+        st.caption(
+            f"{plural(len(groups), 'group')} of {plural(len(visible), 'run')}. Tick two groups for a verdict, more to overlay them."
+        )
         chosen = groups_table_ui(groups_table(list(groups.values())))
         return visible, {gid: list(groups[gid].runs) for gid in chosen}
-    st.caption(f"{len(shown)} of {len(records)} runs. Click a column header to sort; tick two runs for a verdict.")
+    st.caption(
+        f"{len(shown)} of {plural(len(records), 'run')}. Click a column header to sort; tick two runs for a verdict."
+    )
     chosen = runs_table_ui(shown)
     if len(chosen) == 1:
         rerun_ui(by_id[chosen[0]])

@@ -17,6 +17,7 @@ from nnlab.core.fitted import fit_to_data
 from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.notes import data_findings
 from nnlab.core.placement import Placement
+from nnlab.core.text import plural
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
@@ -385,7 +386,9 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
     st.plotly_chart(fig, key="tr_lr_preview", config={"displayModeBar": False})
     if cfg.schedule == "plateau":
-        st.caption(f"Reduce on plateau: the rate drops ×0.1 after {cfg.lr_patience} epochs without improvement.")
+        st.caption(
+            f"Reduce on plateau: the rate drops ×0.1 after {plural(cfg.lr_patience, 'epoch')} without improvement."
+        )
 
 
 def start_run(

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from nnlab.core.config import RunConfig
-from nnlab.core.text import format_duration
+from nnlab.core.text import format_duration, plural
 from nnlab.engine.estimates import Estimates
 from nnlab.engine.preflight import Estimate
 from nnlab.sweeps.preflight import SweepEstimate, estimate_sweep
@@ -110,8 +110,8 @@ def _memory_help(est: Estimate) -> str:
 
 def _time_help(est: Estimate) -> str:
     return (
-        f"An epoch: {est.steps_per_epoch:,} steps of {format_duration(est.step_seconds, fine=True)} ({est.timed_steps} real "
-        f"steps timed), validation {format_duration(est.validation_seconds, fine=True)}, checkpoint "
+        f"An epoch: {plural(est.steps_per_epoch, 'step')} of {format_duration(est.step_seconds, fine=True)} "
+        f"({plural(est.timed_steps, 'real step')} timed), validation {format_duration(est.validation_seconds, fine=True)}, checkpoint "
         f"{format_duration(est.checkpoint_seconds, fine=True)}."
     )
 

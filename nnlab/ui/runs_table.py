@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnlab.analysis.runs_table import filter_runs
 from nnlab.core.records import RunRecord
+from nnlab.core.text import plural
 from nnlab.ui import TRAIN_PAGE, go, start_runs
 from nnlab.ui.keys import KEY_CONFIRM, KEY_FILTER, KEY_GROUP_TABLE, KEY_GROUPED, KEY_SCORE_DATASET, KEY_TABLE
 
@@ -65,7 +66,7 @@ def rerun_ui(rec: RunRecord) -> None:
             st.rerun()
         return
     st.warning(
-        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {rec.epochs_planned} epochs)?"
+        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {plural(rec.epochs_planned, 'epoch')})?"
     )
     yes, no = st.columns([1, 4])
     if no.button("Cancel", key="compare_rerun_cancel"):

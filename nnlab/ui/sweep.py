@@ -10,7 +10,7 @@ import streamlit as st
 from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS, size_text
-from nnlab.core.text import format_duration
+from nnlab.core.text import format_duration, plural
 from nnlab.sweeps.preflight import SweepEstimate
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
@@ -167,7 +167,9 @@ def _estimate(spec: SweepSpec) -> None:
     st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {pruning}; trains on {spec.runs_on.where}.")
     est = sweep_panel(spec)
     row = st.container(horizontal=True, gap="medium")
-    row.metric("Trials", f"{spec.trials}", help=f"{runs} runs in all ({spec.seeds} seed(s) per trial).")
+    row.metric(
+        "Trials", f"{spec.trials}", help=f"{plural(runs, 'run')} in all ({plural(spec.seeds, 'seed')} per trial)."
+    )
     if est is None:
         return
     row.metric("Estimated time", format_duration(est.seconds), help=_sweep_help(est))

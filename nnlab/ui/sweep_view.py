@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.core.errors import NNLabError
-from nnlab.core.text import format_duration
+from nnlab.core.text import format_duration, plural
 from nnlab.sweeps.preflight import seconds_left
 from nnlab.sweeps.results import Trial, best_run_of, best_so_far, best_trial, ended, summary, trials_of
 from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord, SweepStore
@@ -61,7 +61,7 @@ def sweep_view(sweep_id: str) -> None:
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
     where = f" · on {rec.spec.runs_on.where}" if rec.spec.executor == "ray" else ""
     st.caption(
-        f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {rec.spec.trials} trials · "
+        f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {plural(rec.spec.trials, 'trial')} · "
         f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}{where}"
     )
     actions(rec)

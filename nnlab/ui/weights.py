@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from nnlab.core.config import FIELDS, RunConfig
-from nnlab.models import MODELS, imagenet_weights_cached
+from nnlab.core.errors import NNLabError
+from nnlab.models import MODELS, check_weights_file, imagenet_weights_cached
 from nnlab.ui import store
 from nnlab.ui.fields import field_key
 from nnlab.ui.keys import KEY_WEIGHTS_UPLOAD
@@ -54,8 +56,31 @@ def _use_upload(arch: str, dataset: str) -> None:
         st.session_state[field_key("weights_path", arch, dataset)] = str(path)
 
 
+@st.cache_data(show_spinner="Checking the weights file…", max_entries=8)
+def _file_problem(path: str, stamp: tuple[int, int]) -> str | None:
+    try:
+        check_weights_file(path)
+    except NNLabError as exc:
+        return str(exc)
+    return None
+
+
+def weights_file_problem(cfg: RunConfig) -> str | None:
+    """What is wrong with the weights file the run would start from (uploaded or typed), found as soon as it is
+    given rather than when the run starts; checked once per file version."""
+    spec = MODELS.get(cfg.arch)
+    path = Path(cfg.weights_path) if cfg.weights_path else None
+    if not (spec and spec.inputs.pretrained_size and cfg.pretrained and path and path.is_file()):
+        return None  # no file to check, or one the form's other checks refuse (missing, not used)
+    stat = path.stat()
+    return _file_problem(str(path), (stat.st_mtime_ns, stat.st_size))
+
+
 def weights_problem(cfg: RunConfig) -> str | None:
-    """When the ImageNet weights are missing and cannot be downloaded: the problem, and the two ways out."""
+    """What stops the run from having its pretrained weights: a weights file that does not fit, or ImageNet weights
+    that are missing and cannot be downloaded (then the two ways out: upload a file, or train from scratch)."""
+    if (problem := weights_file_problem(cfg)) is not None:
+        return problem
     if not needs_weights(cfg) or can_download():
         return None
     pretrained, weights = FIELDS["pretrained"].label, FIELDS["weights_path"].label
