@@ -8,6 +8,7 @@ from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import findings_ui, md, page_setup, pick_run, show_error, store
 from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
+    arithmetic_note,
     cell_examples_section,
     classification_report_table,
     confusion_section,
@@ -52,6 +53,7 @@ if rec.status == "stopped":
     st.caption(f"Stopped after {rec.epochs_done} of {rec.epochs_planned} epochs; these are the best weights so far.")
 
 metric_row(res)
+arithmetic_note(rec)
 findings_ui(run_findings(rec, res.info))
 
 if res.task == "regression":

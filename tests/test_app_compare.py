@@ -5,16 +5,19 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnlab.analysis.comparison import compare
 from nnlab.analysis.groups import group_id
 from nnlab.analysis.runs_table import config_diff, filter_runs, hyperparameter_frame, runs_table, scored_config_diff
+from nnlab.analysis.wording import p_text
 from nnlab.core.records import ACTIVE
 from nnlab.data.registry import make_config
 from nnlab.engine.runner import execute
 from nnlab.store.runs import RunStore
-from tests.helpers import app_at, wait_until
+from tests.helpers import app_at, visible, wait_until
 
 PAGE = "../pages/3_Compare.py"
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -50,9 +53,13 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
     heads = [s.value for s in at.subheader]
     assert heads[0] == f"B {b} against A {a}"
     assert heads[1:] == ["Validation curves", "Hyperparameters against the test value", "What flipped between A and B"]
-    verdict = [x.value for x in (*at.success, *at.warning, *at.info) if "(p " in x.value]
+    verdict = [visible(x.value) for x in (*at.success, *at.warning, *at.info) if " points [" in visible(x.value)]
     assert len(verdict) == 1 and verdict[0].startswith("**")
-    assert "McNemar" in verdict[0]
+    assert "the seed-noise floor is unknown with one seed on a side" in verdict[0]
+    tw = compare(RunStore(), a, b)
+    exact = [visible(m.value) for m in at.markdown if m.value.startswith("- p = ")]  # the exact p-value, on the page
+    assert exact and exact[0].startswith(f"- p = {p_text(tw.verdict.p_value)} (McNemar")
+    assert any("2 more seeds of each" in x.value for x in at.info)  # offered, with the pre-flight time
     assert any(f"A {a}: test accuracy" in m.value.replace("\\", "") for m in at.markdown)
     diff = at.dataframe[1].value  # who won first, then the fields that differ
     assert list(diff.columns) == ["field", "A", "B"] and diff["field"].iloc[0] == "test accuracy"
@@ -75,8 +82,9 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
 def test_seed_groups_show_mean_and_spread_and_curves_with_a_band(trained, workspace):
     store = RunStore(workspace)
     base = store.get(trained["digits"]).config
-    for seed in (1, 2):
-        run_id = store.create(base.replace(seed=seed))
+    other_cfg = store.get(trained["digits_b"]).config
+    for cfg in (base.replace(seed=1), base.replace(seed=2), other_cfg.replace(seed=1)):
+        run_id = store.create(cfg)
         store.claim_queued(run_id)
         assert execute(store, run_id).status == "finished"
     at = _open()
@@ -97,6 +105,18 @@ def test_seed_groups_show_mean_and_spread_and_curves_with_a_band(trained, worksp
     curves = at.get("plotly_chart")[0].proto.spec
     assert '"fill":"toself"' in curves.replace(" ", "") and "mean of 3 seeds" in curves
     assert any("mean of 3 seeds" in m.value.replace("\\", "") for m in at.markdown)
+    tw = compare(store, gid, other)  # every seed counts: 3 of A, 2 of B on the same test rows
+    assert tw.noise.seeds == (3, 2)
+    box = [visible(x.value) for x in (*at.success, *at.warning, *at.info) if x.value.startswith("**")][0]
+    assert f"{len(tw.noise.stable_b_to_a)} examples flip toward B in every seed" in box
+    exact = f"- p = {p_text(tw.verdict.p_value)} (paired permutation"
+    assert any(visible(m.value).startswith(exact) for m in at.markdown)
+    tabs = [t.label for t in at.tabs]
+    assert tabs == [f"Toward A ({len(tw.flips.a_better)})", f"Toward B ({len(tw.flips.b_better)})"]
+    at.segmented_control(key="compare_flip_tag").set_value("Stable").run()
+    assert not at.exception
+    stable = int(np.sum(tw.noise.tag[tw.flips.b_better] == "stable"))
+    assert at.tabs[1].label == f"Toward B ({stable})"
 
 
 def test_the_score_axis_never_mixes_datasets(trained):

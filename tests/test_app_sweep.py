@@ -41,6 +41,7 @@ def small_form(at: AppTest) -> AppTest:
     at.run()
     at.number_input("sw_trials_n").set_value(3)
     at.selectbox("sw_pruner").set_value("median")
+    at.number_input("sw_confirm_top").set_value(0)
     return at.run()
 
 

@@ -47,6 +47,7 @@ def start_small_sweep(pg, url: str) -> None:
     fill(pg, "textbox", "Hidden layer sizes", "256,256")  # a few seconds a trial: the table is seen filling
     fill(pg, "spinbutton", "Epochs", "15")
     fill(pg, "spinbutton", "Trials", "3")
+    fill(pg, "spinbutton", "Confirm the top trials", "0")
     pg.locator("label", has_text="Early stopping").first.click()
     settle(pg)
     both_widths(pg, "form")

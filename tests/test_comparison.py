@@ -7,7 +7,7 @@ import pytest
 
 from nnlab.analysis.comparison import JSON_KEYS, cell_moves, compare, error_gap_along_series, resolve, score_row
 from nnlab.analysis.groups import find_group, group_id, group_key, groups_of, seed_configs
-from nnlab.analysis.stats import A_BETTER, B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_SEEDS
+from nnlab.analysis.stats import A_BETTER, B_BETTER, NO_DIFFERENCE, PAIRED_EXAMPLES, PAIRED_ROWS, UNPAIRED
 from nnlab.cli.main import main
 from nnlab.core.errors import NNLabError
 from nnlab.data.registry import make_config
@@ -93,7 +93,7 @@ def test_runs_that_cannot_be_compared_are_refused_in_one_sentence(trained, store
 
 
 @pytest.mark.slow
-def test_a_group_of_seeds_is_compared_seed_by_seed_against_another(store):
+def test_a_group_of_seeds_is_compared_on_shared_rows_with_every_seed_against_another(store):
     base = tiny_config("mlp", epochs=2)
     ids_a = [_train(store, c) for c in seed_configs(base, 2)]
     ids_b = [_train(store, c) for c in seed_configs(base.replace(lr=1e-4, epochs=1), 2)]
@@ -102,7 +102,7 @@ def test_a_group_of_seeds_is_compared_seed_by_seed_against_another(store):
     assert [r.run_id for r in groups[ga].runs] == ids_a and groups[gb].seeds == (0, 1)
     assert find_group(store.list(), ga[:6]).group_id == ga
     tw = compare(store, gb, ga)
-    assert tw.a.is_group and len(tw.a.members) == 2 and tw.verdict.pairing == PAIRED_SEEDS
+    assert tw.a.is_group and len(tw.a.members) == 2 and tw.verdict.pairing == PAIRED_ROWS  # one split for all
     assert tw.verdict.verdict == B_BETTER and "seed" not in tw.config_diff
     assert tw.to_json()["a"] == gb and ids_b[0] in {m.record.run_id for m in tw.a.members}
 
@@ -110,7 +110,8 @@ def test_a_group_of_seeds_is_compared_seed_by_seed_against_another(store):
 def test_cli_compare_prints_the_verdict_and_ends_with_the_json_object(workspace, trained, capsys):
     assert main(["compare", trained["digits"], trained["digits_b"], "--json", "--store", str(workspace)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split(" (p ")[0] in {"B is better", "A is better", NO_DIFFERENCE[0].upper() + NO_DIFFERENCE[1:]}
+    assert lines[0].split(":")[0] in {"B is better", "A is better", "No difference the test rows can show"}
+    assert lines[1].startswith("p = ") and "McNemar" in lines[1]
     assert any(line.startswith("Config fields that differ") for line in lines)
     assert tuple(json.loads(lines[-1])) == JSON_KEYS
     assert main(["compare", "nope", trained["digits"], "--store", str(workspace)]) == 2
@@ -151,3 +152,31 @@ def test_must_show_a_weak_run_loses_clearly_and_seeds_of_one_config_mostly_tie(w
         assert main(["compare", group["runs"][i], group["runs"][j], "--json", *store]) == 0
         ties += json.loads(capsys.readouterr().out.strip().splitlines()[-1])["verdict"] == NO_DIFFERENCE
     assert ties >= 2
+
+
+@pytest.mark.slow
+def test_must_show_two_seed_groups_of_one_config_show_no_difference_in_at_least_9_of_10_pairs(workspace, capsys):
+    store = ["--store", str(workspace)]
+    train = ["train", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "5"]
+    assert main([*train, "--threads", "1", "--seeds", "10", "--json", *store]) == 0
+    runs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]  # ten seeds, one split
+    rng, verdicts = np.random.default_rng(0), []
+    for _ in range(10):  # two disjoint groups of three seeds each, drawn anew each time
+        pick = rng.permutation(len(runs))
+        a, b = (",".join(runs[i] for i in part) for part in (pick[:3], pick[3:6]))
+        assert main(["compare", a, b, "--json", *store]) == 0
+        out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert out["paired"] is True and out["test"].startswith("paired permutation test")
+        verdicts.append(out["verdict"])
+    assert verdicts.count(NO_DIFFERENCE) >= 9, verdicts
+
+
+@pytest.mark.slow
+def test_seeds_that_vary_the_split_are_compared_unpaired_and_say_so(store):
+    base = tiny_config("mlp", epochs=1, split_seed=-1)
+    a = [_train(store, c) for c in seed_configs(base, 2)]
+    b = [_train(store, c) for c in seed_configs(base.replace(lr=3e-3), 2)]
+    tw = compare(store, ",".join(a), ",".join(b))
+    out = tw.to_json()
+    assert tw.verdict.pairing == UNPAIRED and out["paired"] is False and out["stable_a_to_b"] is None
+    assert "the sides scored different test rows" in out["sentence"] and tw.pair is None

@@ -47,7 +47,7 @@ def test_a_sweeps_trials_at_once_and_seeds_have_the_same_bounds_on_the_cli_and_t
 
 
 def _sweep(lab: Lab, parallel: int, trials: int = 2) -> str:
-    spec = make_spec(tiny_config(**LONG), [parse_dim("lr", "1e-3,3e-3,1e-2")], trials, parallel=parallel)
+    spec = make_spec(tiny_config(**LONG), [parse_dim("lr", "1e-3,3e-3,1e-2")], trials, parallel=parallel, confirm_top=0)
     return lab.start_sweep(spec)
 
 

@@ -231,7 +231,18 @@ def test_an_address_where_no_cluster_answers_fails_the_run_with_one_sentence(wor
 def test_a_sweep_of_4_trials_trains_2_at_a_time_on_ray_with_its_pruner_fed_every_epoch(workspace, on_ray):
     cli = [sys.executable, "-m", "nnlab", "sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32"]
     cli += ["--vary", "lr=1e-4:1e-2:log", "--strategy", "random", "--seed", "29", "--trials", "4", "--parallel", "2"]
-    cli += ["--pruner", "median", "--epochs", "12", "--no-early-stopping", "--threads", "1", "--json"]
+    cli += [
+        "--pruner",
+        "median",
+        "--epochs",
+        "12",
+        "--no-early-stopping",
+        "--threads",
+        "1",
+        "--json",
+        "--confirm-top",
+        "0",
+    ]
     out = subprocess.run(
         [*cli, "--executor", "ray", "--ray-address", on_ray.address], cwd=ROOT, capture_output=True, text=True
     )

@@ -25,6 +25,7 @@ def manager(store):
 def new_sweep(store, trials=4, epochs=3, **options):
     base = tiny_config("mlp", epochs=epochs, early_stopping=False)
     dims = [parse_dim("lr", "1e-4:1e-2:log"), parse_dim("batch_size", "32,128")]
+    options.setdefault("confirm_top", 0)  # these tests count the trials' own runs
     return SweepStore(store).create(make_spec(base, dims, trials, **options))
 
 
@@ -62,7 +63,7 @@ def test_the_same_sweep_proposes_the_same_trials(manager):
 def test_a_grid_sweep_runs_every_grid_point_once_and_finishes(manager):
     base = tiny_config("mlp", epochs=1, early_stopping=False)
     dims = [parse_dim("batch_size", "32,128"), parse_dim("dropout", "0.1,0.3")]
-    sweep_id = SweepStore(manager.store).create(make_spec(base, dims, 4, strategy="grid", seed=0))
+    sweep_id = SweepStore(manager.store).create(make_spec(base, dims, 4, strategy="grid", seed=0, confirm_top=0))
     rec = SweepDriver(manager, sweep_id).run()  # Optuna's grid sampler stops the study after its last point
     assert rec.status == "finished" and summary(manager.store, rec)["finished"] == 4
     points = sorted((p["batch_size"], p["dropout"]) for _, p in params_of(manager.store, sweep_id))
@@ -157,6 +158,7 @@ def test_kill_9_mid_sweep_then_resume_ends_with_exactly_the_budget(workspace, st
 
     args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "8"]
     args += ["--no-early-stopping", "--vary", "lr=1e-4:1e-2:log", "--trials", "3", "--store", str(workspace)]
+    args += ["--confirm-top", "0"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "nnlab", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -17,7 +17,7 @@ from tests.helpers import tiny_config, wait_until
 
 def _running_sweep(store) -> tuple[SweepStore, str]:
     sweeps = SweepStore(store)
-    spec = make_spec(tiny_config("mlp"), [parse_dim("lr", "1e-4:1e-2:log")], 2)
+    spec = make_spec(tiny_config("mlp"), [parse_dim("lr", "1e-4:1e-2:log")], 2, confirm_top=0)
     sweep_id = sweeps.create(spec)
     assert sweeps.claim(sweep_id)
     return sweeps, sweep_id

@@ -1,22 +1,42 @@
 """A two-way comparison of runs or seed groups on their test sets: the verdict, what differs, what flipped.
 
 The command line, the Compare page and the exported HTML all read a TwoWay built here; nnlab.analysis.stats does the
-statistics. Flipped examples come from one pair of runs that scored the same test examples (for groups,
-the first seed both sides share a test set on).
+statistics, nnlab.analysis.noise the per-example seed noise, nnlab.analysis.sides the resolving of what was named.
+Sides whose every seed scored the same test rows (a split seed of their own) are compared on those rows with every
+seed counted; sides that scored other rows (the split followed the seed) are compared unpaired, or seed by seed
+where some of their runs share rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nnlab.analysis.groups import GROUP_PREFIX, NOT_IN_GROUP_KEY, find_group
-from nnlab.analysis.stats import A_BETTER, B_BETTER, Verdict, compare_groups, compare_runs, per_example
+from nnlab.analysis.groups import NOT_IN_GROUP_KEY
+from nnlab.analysis.noise import TAG_ORDER, TOWARD_A, TOWARD_B, ExampleNoise, example_noise
+from nnlab.analysis.sides import (  # noqa: F401  (resolve and the member helpers are read from here too)
+    Member,
+    Side,
+    abs_error,
+    member,
+    metric_of_results,
+    resolve,
+    shared_rows,
+    test_fingerprint,
+)
+from nnlab.analysis.stats import (
+    A_BETTER,
+    B_BETTER,
+    Verdict,
+    compare_groups,
+    compare_runs,
+    compare_shared,
+)
+from nnlab.analysis.wording import arithmetic_notes, noise_line, p_text, sentence
 from nnlab.core.errors import NNLabError
 from nnlab.core.records import RunRecord
 from nnlab.store.runfolder import Results
@@ -38,43 +58,23 @@ JSON_KEYS = (
     "flipped_a_to_b",
     "flipped_b_to_a",
     "config_diff",
+    "paired",
+    "stable_a_to_b",
+    "stable_b_to_a",
+    "seed_noise",
+    "noise_floor",
+    "sentence",
 )
 
 
 @dataclass(frozen=True)
-class Member:
-    """One finished run of a side, with its test results and per-example values."""
-
-    record: RunRecord
-    results: Results
-    fingerprint: str  # equal for runs that scored the same test examples in the same order
-    values: np.ndarray  # per test example: 1/0 correct, or squared error
-
-
-@dataclass(frozen=True)
-class Side:
-    """What the user named: one run, or a group of seeds."""
-
-    name: str
-    members: tuple[Member, ...]
-
-    @property
-    def is_group(self) -> bool:
-        return self.name.startswith(GROUP_PREFIX)
-
-    @property
-    def config(self) -> Any:
-        return self.members[0].record.config
-
-
-@dataclass(frozen=True)
 class Flips:
-    """Test examples one run got right and the other wrong, each list most confident mistake first.
+    """Test examples that lean to one side, each list stable flips first, then by how often that side wins, then
+    the losing run's most confident mistake first. For one run a side: A right and B wrong (a_better), and the
+    reverse; for forecasters "right" means the smaller absolute error."""
 
-    For forecasters "right" means the smaller absolute error: a_better lists where A's error is lower."""
-
-    a_better: np.ndarray  # indices into the test set: "A right, B wrong"
-    b_better: np.ndarray  # "B right, A wrong"
+    a_better: np.ndarray  # positions in the shared test set
+    b_better: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,18 @@ class TwoWay:
     b: Side
     verdict: Verdict
     config_diff: dict[str, tuple[Any, Any]]
-    pair: tuple[Member, Member] | None  # the runs whose examples are shown; None without a shared test set
-    flips: Flips | None
+    pair: tuple[Member, Member] | None  # the runs whose examples and confusion difference are shown
+    flips: Flips | None  # None where the sides share no test rows
+    noise: ExampleNoise | None = None  # per example over every seed that shares the test rows
+
+    @property
+    def sentence(self) -> str:
+        """The verdict as a person reads it."""
+        return verdict_sentence(self)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable result, with exactly JSON_KEYS."""
-        v = self.verdict
+        v, noise = self.verdict, self.noise
         out = {
             "a": self.a.name,
             "b": self.b.name,
@@ -107,6 +113,12 @@ class TwoWay:
             "flipped_a_to_b": None if self.flips is None else len(self.flips.a_better),
             "flipped_b_to_a": None if self.flips is None else len(self.flips.b_better),
             "config_diff": {k: {"a": _plain(x), "b": _plain(y)} for k, (x, y) in self.config_diff.items()},
+            "paired": v.paired,
+            "stable_a_to_b": None if noise is None else noise.rows(noise.stable_a_to_b),
+            "stable_b_to_a": None if noise is None else noise.rows(noise.stable_b_to_a),
+            "seed_noise": None if noise is None else noise.rows(noise.seed_noise),
+            "noise_floor": None if noise is None else noise.noise_floor,
+            "sentence": self.sentence,
         }
         assert tuple(out) == JSON_KEYS
         return out
@@ -116,53 +128,10 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def metric_of_results(res: Results) -> str:
-    """The headline test metric of a run's results: accuracy for classifiers, rmse for forecasters."""
-    return "rmse" if res.task == "regression" else "accuracy"
-
-
-def test_fingerprint(res: Results) -> str:
-    """A hash of the test set a run scored (true values and the viewable examples): equal means paired."""
-    h = hashlib.sha1()
-    arrays = {"y_true": res.predictions.y_true} | {
-        f.name: getattr(res.examples, f.name) for f in dataclasses.fields(res.examples)
-    }
-    for name, arr in sorted(arrays.items()):
-        if arr is not None:
-            h.update(name.encode())
-            h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()
-
-
-def member(rec: RunRecord, res: Results) -> Member:
-    """A run with results as a side's member."""
-    p = res.predictions
-    return Member(rec, res, test_fingerprint(res), per_example(metric_of_results(res), p.y_true, p.y_pred))
-
-
-def resolve(
-    store: RunStore, name: str, results: Callable[[RunRecord], Results | None] | None = None, flag: str = "A"
-) -> Side:
-    """The run or group called `name`, with the members that have test results (`results` may cache)."""
-    load = results or (lambda r: _stored_results(store, r))
-    records = store.list()
-    group = find_group(records, name)
-    if group is not None:
-        runs = group.runs
-    else:
-        rec = store.find(name)
-        if rec is None:
-            raise NNLabError(f"{flag} {name} is neither a run id nor a group id (g-…) in the store at {store.root}.")
-        runs = (rec,)
-    members = tuple(member(r, res) for r in runs if (res := load(r)) is not None)
-    if not members:
-        raise NNLabError(f"{flag} {name} has no finished run with test results yet; train it to the end first.")
-    return Side(group.group_id if group is not None else name, members)
-
-
-def _stored_results(store: RunStore, rec: RunRecord) -> Results | None:
-    folder = store.folder(rec.run_id)
-    return folder.read_results() if folder.has_results() else None
+def example_tags(tw: TwoWay) -> np.ndarray | None:
+    """Each shared test example's tag (noise.STABLE, SEED_NOISE, ONE_SEED, or "" where it did not flip), by
+    position in the shared test set (tw.pair's runs' predictions and examples); None without shared rows."""
+    return None if tw.noise is None else tw.noise.tag
 
 
 def config_diff(a: Side, b: Side) -> dict[str, tuple[Any, Any]]:
@@ -185,65 +154,62 @@ def _check_comparable(a: Side, b: Side) -> None:
         )
     if ra.classes != rb.classes:
         raise NNLabError(f"{a.name} and {b.name} have different classes; a verdict needs the same test data.")
+    both = {m.record.run_id for m in a.members} & {m.record.run_id for m in b.members}
+    if both:
+        raise NNLabError(f"Run {sorted(both)[0]} is on both sides; give A and B runs of their own.")
 
 
 def _task_word(res: Results) -> str:
     return "forecaster" if res.task == "regression" else "classifier"
 
 
-def matched_pairs(a: Side, b: Side) -> list[tuple[int, int]]:
-    """(i, j) of members that scored the same test set, each member used once, in seed order."""
-    free = list(range(len(b.members)))
-    pairs = []
-    for i, m in enumerate(a.members):
-        j = next((j for j in free if b.members[j].fingerprint == m.fingerprint), None)
-        if j is not None:
-            pairs.append((i, j))
-            free.remove(j)
-    return pairs
+def _verdict(metric: str, a: Side, b: Side, shared: bool) -> Verdict:
+    """The fitting test: McNemar (or a paired permutation) for two runs, every seed on shared rows, and a
+    bootstrap over seeds and examples, each side apart, for sides whose runs scored other rows (unpaired)."""
+    va, vb = [m.values for m in a.members], [m.values for m in b.members]
+    if not a.is_group and not b.is_group:
+        return compare_runs(metric, va[0], vb[0], paired=shared)
+    return compare_shared(metric, va, vb) if shared else compare_groups(metric, va, vb)
 
 
-def flipped(ma: Member, mb: Member) -> Flips:
-    """Examples A got right and B wrong, and the reverse, each sorted with the loser's most confident first."""
-    pa, pb = ma.results.predictions, mb.results.predictions
-    if ma.results.task == "regression":
-        ea, eb = _abs_error(pa), _abs_error(pb)
-        a_better, b_better = np.flatnonzero(ea < eb), np.flatnonzero(eb < ea)
-        gap = np.abs(eb - ea)
-        return Flips(
-            a_better[np.argsort(-gap[a_better], kind="stable")], b_better[np.argsort(-gap[b_better], kind="stable")]
-        )
-    ra, rb = pa.y_pred == pa.y_true, pb.y_pred == pb.y_true
-    return Flips(_by_confidence(np.flatnonzero(ra & ~rb), pb), _by_confidence(np.flatnonzero(rb & ~ra), pa))
+def _flips(noise: ExampleNoise, pair: tuple[Member, Member]) -> Flips:
+    """The examples leaning to each side: stable first, then by share, then the loser's confidence."""
+    ma, mb = pair
+
+    def ordered(toward: int, loser: Member, winner: Member) -> np.ndarray:
+        pos = np.flatnonzero((noise.toward == toward) & (noise.tag != ""))
+        gap = noise.a_share - noise.b_share if toward == TOWARD_A else noise.b_share - noise.a_share
+        conf = _confidence(loser, winner, pos)
+        return pos[np.lexsort((-conf, -gap[pos], [TAG_ORDER[t] for t in noise.tag[pos]]))]
+
+    return Flips(ordered(TOWARD_A, mb, ma), ordered(TOWARD_B, ma, mb))
 
 
-def _abs_error(p: Any) -> np.ndarray:
-    err = np.abs(np.asarray(p.y_pred, dtype=np.float64) - np.asarray(p.y_true, dtype=np.float64))
-    return err.reshape(len(err), -1).mean(axis=1)
-
-
-def _by_confidence(idx: np.ndarray, loser: Any) -> np.ndarray:
-    """Indices sorted by the wrong run's probability of its wrong answer, highest first."""
-    if loser.probs is None or not len(idx):
-        return idx
-    conf = loser.probs[idx, loser.y_pred[idx]]
-    return idx[np.argsort(-conf, kind="stable")]
+def _confidence(loser: Member, winner: Member, pos: np.ndarray) -> np.ndarray:
+    """How sure the losing run was of its answer (a classifier's probability; a forecaster's error gap)."""
+    pl, pw = loser.results.predictions, winner.results.predictions
+    if loser.results.task == "regression":
+        return abs_error(pl)[pos] - abs_error(pw)[pos]
+    if pl.probs is None:
+        return np.zeros(len(pos))
+    return pl.probs[pos, pl.y_pred[pos]]
 
 
 def compare(
     store: RunStore, name_a: str, name_b: str, results: Callable[[RunRecord], Results | None] | None = None
 ) -> TwoWay:
-    """The verdict of B against A, the config fields that differ, and the examples that flipped."""
+    """The verdict of B against A, the config fields that differ, and the examples that flipped, tagged."""
     a, b = resolve(store, name_a, results, "A"), resolve(store, name_b, results, "B")
     _check_comparable(a, b)
     metric = metric_of_results(a.members[0].results)
-    pairs = matched_pairs(a, b)
-    if not a.is_group and not b.is_group:
-        verdict = compare_runs(metric, a.members[0].values, b.members[0].values, paired=bool(pairs))
-    else:
-        verdict = compare_groups(metric, [m.values for m in a.members], [m.values for m in b.members], pairs)
-    pair = (a.members[pairs[0][0]], b.members[pairs[0][1]]) if pairs else None
-    return TwoWay(a, b, verdict, config_diff(a, b), pair, flipped(*pair) if pair else None)
+    shared = shared_rows(a, b)
+    verdict = _verdict(metric, a, b, shared)
+    if not shared:
+        return TwoWay(a, b, verdict, config_diff(a, b), None, None)
+    index = a.members[0].results.predictions.index
+    noise = example_noise(metric, [m.ranked for m in a.members], [m.ranked for m in b.members], index)
+    pair = (a.members[0], b.members[0])
+    return TwoWay(a, b, verdict, config_diff(a, b), pair, _flips(noise, pair), noise)
 
 
 def cell_moves(ma: Member, mb: Member, true: int, pred: int) -> tuple[np.ndarray, np.ndarray]:
@@ -266,29 +232,35 @@ def error_gap_along_series(ma: Member, mb: Member) -> tuple[np.ndarray, np.ndarr
     """For forecasters: each test step's time and |error of B| - |error of A| (negative where B is closer)."""
     res = ma.results
     t = res.examples.t if res.examples.t is not None else np.arange(len(res.predictions.y_true))
-    return np.asarray(t), _abs_error(mb.results.predictions) - _abs_error(ma.results.predictions)
+    return np.asarray(t), abs_error(mb.results.predictions) - abs_error(ma.results.predictions)
+
+
+def verdict_sentence(tw: TwoWay) -> str:
+    """The verdict as a person reads it (see nnlab.analysis.wording.sentence)."""
+    return sentence(tw.verdict, tw.noise)
+
+
+def wants_more_seeds(tw: TwoWay) -> bool:
+    """Whether a side has one seed, so that two more of each would measure the seed-noise floor."""
+    return min(len(tw.a.members), len(tw.b.members)) < 2
 
 
 def describe(tw: TwoWay) -> list[str]:
-    """The verdict and its evidence as a few sentences (the CLI prints them; the pages show them)."""
+    """The verdict sentence first, then its evidence: the exact p-value and its test, each side's score, the
+    difference, the seed-noise floor, and where the runs did not compute alike (the CLI prints these; the pages
+    show them)."""
     v = tw.verdict
     unit, fmt = _unit(v.metric), _formatter(v.metric)
     ci = lambda c: f"[{fmt(c[0])}, {fmt(c[1])}]"  # noqa: E731
-    lines = [
-        f"{v.verdict[0].upper()}{v.verdict[1:]} (p {_p_text(v.p_value)}, {v.test}).",
+    return [
+        tw.sentence,
+        f"p = {p_text(v.p_value)} ({v.test}; {v.pairing}).",
         f"A {tw.a.name}: {unit} {fmt(v.a_value)} {ci(v.a_ci)}{_seeds(tw.a)}.",
         f"B {tw.b.name}: {unit} {fmt(v.b_value)} {ci(v.b_ci)}{_seeds(tw.b)}.",
-        f"B − A: {'+' if v.diff >= 0 else '−'}{fmt(abs(v.diff))} {ci(v.diff_ci)} (95% intervals; {v.pairing}).",
+        f"B − A: {'+' if v.diff >= 0 else '−'}{fmt(abs(v.diff))} {ci(v.diff_ci)} (95% intervals).",
+        noise_line(v.metric, tw.noise),
+        *arithmetic_notes([m.record for m in tw.a.members], [m.record for m in tw.b.members]),
     ]
-    if tw.flips is not None:
-        right = "closer" if v.metric == "rmse" else "right"
-        lines.append(
-            f"Flipped examples: {len(tw.flips.a_better)} A {right}, B {'not' if right == 'closer' else 'wrong'}; "
-            f"{len(tw.flips.b_better)} B {right}, A {'not' if right == 'closer' else 'wrong'}."
-        )
-    else:
-        lines.append("No flipped examples: the two sides were tested on different splits (other seeds).")
-    return lines
 
 
 def _unit(metric: str) -> str:
@@ -304,10 +276,6 @@ def score_row(tw: TwoWay) -> tuple[str, str, str]:
     v, fmt = tw.verdict, _formatter(tw.verdict.metric)
     mark = {A_BETTER: (" (better)", ""), B_BETTER: ("", " (better)")}.get(v.verdict, ("", ""))
     return _unit(v.metric), fmt(v.a_value) + mark[0], fmt(v.b_value) + mark[1]
-
-
-def _p_text(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _seeds(side: Side) -> str:

@@ -37,6 +37,13 @@ def seed_configs(cfg: RunConfig, seeds: int) -> list[RunConfig]:
     return [cfg.replace(seed=cfg.seed + k) for k in range(max(1, seeds))]
 
 
+def next_seed(records: Sequence[RunRecord], cfg: RunConfig) -> RunConfig:
+    """cfg with the first seed after every seed its group has used: where K more seeds of it start."""
+    gid = group_id(cfg)
+    used = [r.config.seed for r in records if group_id(r.config) == gid]
+    return cfg.replace(seed=max(used, default=cfg.seed - 1) + 1)
+
+
 @dataclass(frozen=True)
 class Group:
     """The runs of one config under different seeds, oldest first."""

@@ -24,6 +24,7 @@ MAX_CELLS = 2_000_000  # resampled values held at once (rows of a bootstrap are 
 B_BETTER, A_BETTER, NO_DIFFERENCE = "B is better", "A is better", "no difference the data can show"
 PAIRED_EXAMPLES = "paired on the same test examples"
 PAIRED_SEEDS = "paired seed by seed on shared test sets"
+PAIRED_ROWS = "paired on the same test rows, every seed counted"
 UNPAIRED = "unpaired: the sides do not share their test sets seed by seed"
 
 
@@ -41,7 +42,13 @@ class Verdict:
     test: str
     p_value: float
     verdict: str
-    pairing: str  # what the difference was paired on (PAIRED_EXAMPLES, PAIRED_SEEDS or UNPAIRED)
+    pairing: str  # what the difference was paired on (PAIRED_EXAMPLES, PAIRED_ROWS, PAIRED_SEEDS or UNPAIRED)
+    seed_spread: float | None = None  # the standard deviation of one seed's metric within a config; None below 2 seeds
+
+    @property
+    def paired(self) -> bool:
+        """Whether the difference was paired on shared test rows (a run's or every seed's)."""
+        return self.pairing != UNPAIRED
 
 
 def metric_of(metric: str, values: np.ndarray, axis: int = -1) -> np.ndarray | float:
@@ -257,6 +264,7 @@ def compare_groups(
         p,
         decide(metric, diff, p),
         pairing,
+        seed_spread(metric, a, b),
     )
 
 
@@ -277,3 +285,58 @@ def seed_band(curves: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray
             )
             lo[t], hi[t] = res.confidence_interval.low, res.confidence_interval.high
     return mean, lo, hi
+
+
+def seed_spread(metric: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float | None:
+    """The pooled standard deviation of one seed's metric within each side (None where no side has two seeds)."""
+    sides = [np.array([metric_of(metric, np.asarray(m, dtype=np.float64)) for m in s]) for s in (a, b) if len(s) > 1]
+    if not sides:
+        return None
+    squares = sum(float(np.sum((v - v.mean()) ** 2)) for v in sides)
+    return float(np.sqrt(squares / sum(len(v) - 1 for v in sides)))
+
+
+def _shared_replicates(metric: str, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """RESAMPLES bootstrap values of B's mean over seeds minus A's, for (k, N) values on shared rows: the rows
+    drawn once for both sides, each side's seeds drawn apart."""
+    n, out = a.shape[1], []
+    step = _batch(n * (len(a) + len(b)))
+    for start in range(0, RESAMPLES, step):
+        m = min(step, RESAMPLES - start)
+        idx = rng.integers(0, n, (m, n))
+        per_seed = [metric_of(metric, v[:, idx], axis=-1) for v in (a, b)]  # (k, m) each
+        means = [s[rng.integers(0, len(s), (m, len(s))), np.arange(m)[:, None]].mean(axis=1) for s in per_seed]
+        out.append(means[1] - means[0])
+    return np.concatenate(out)
+
+
+def compare_shared(metric: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray], seed: int = 0) -> Verdict:
+    """Two sides whose every seed scored the same test rows in the same order. The difference is B's mean over
+    seeds minus A's, with a bootstrap interval over rows (drawn together) and seeds (each side apart); its
+    p-value is a paired permutation test over the rows, each row's values averaged over each side's seeds (so
+    every seed counts; under "no difference" a row's two averages are exchangeable)."""
+    rng = np.random.default_rng(seed)
+    va, vb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)  # (k, N)
+    a_vals, b_vals = [float(metric_of(metric, v)) for v in va], [float(metric_of(metric, v)) for v in vb]
+    diff = float(np.mean(b_vals) - np.mean(a_vals))
+    p = permutation_p(metric, va.mean(axis=0), vb.mean(axis=0), paired=True, seed=seed)
+    return Verdict(
+        metric,
+        float(np.mean(a_vals)),
+        _interval(group_replicates(metric, va, rng)),
+        float(np.mean(b_vals)),
+        _interval(group_replicates(metric, vb, rng)),
+        diff,
+        _interval(_shared_replicates(metric, va, vb, rng)),
+        "paired permutation test over the shared test rows (each row averaged over the seeds)",
+        p,
+        decide(metric, diff, p),
+        PAIRED_ROWS,
+        seed_spread(metric, va, vb),
+    )
+
+
+def group_interval(metric: str, members: Sequence[np.ndarray], seed: int = 0) -> tuple[float, float]:
+    """The 95% bootstrap interval of a group's mean metric, over its seeds and each one's test examples."""
+    members = [np.asarray(m, dtype=np.float64) for m in members]
+    return _interval(group_replicates(metric, members, np.random.default_rng(seed)))

@@ -27,7 +27,7 @@ WORKLOAD, BASE = "digits CNN", {"arch": "cnn", "dataset": "digits", "early_stopp
 
 def _sweep(manager: JobManager, base: Any, trials: int, pruner: str, seed: int) -> dict[str, Any]:
     dims = [parse_dim(name, spec) for name, spec in SPACE.items()]
-    spec = make_spec(base, dims, trials, strategy="tpe", pruner=pruner, seed=seed)
+    spec = make_spec(base, dims, trials, strategy="tpe", pruner=pruner, seed=seed, confirm_top=0)
     sweep_id = SweepStore(manager.store).create(spec)
     start = time.perf_counter()
     rec = SweepDriver(manager, sweep_id).run()

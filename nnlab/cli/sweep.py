@@ -11,14 +11,15 @@ from typing import Any
 
 from nnlab.cli.flags import add_executor_options
 from nnlab.core.errors import NNLabError
-from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
+from nnlab.core.limits import MAX_CONFIRMED, MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.placement import make_placement
 from nnlab.core.text import plural
 from nnlab.lab import Lab
-from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES
+from nnlab.sweeps.store import CONFIRM_SEEDS, CONFIRM_TOP, OBJECTIVES, PRUNERS, STRATEGIES
 
 _SWEEP_ONLY = {"command", "json", "store", "arch", "action", "vary", "trials", "strategy", "pruner", "objective"}
 _SWEEP_ONLY |= {"parallel", "seeds", "time_limit", "rerun_failed", "seed", "executor", "ray_address", "dry_run"}
+_SWEEP_ONLY |= {"confirm_top", "confirm_seeds"}
 
 
 def _vary(text: str) -> tuple[str, str]:
@@ -33,9 +34,11 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     s = sub.add_parser(
         "sweep",
         help="search hyperparameters: many runs proposed by Optuna; `sweep resume SWEEP_ID` continues one",
-        description="Start a sweep, or `sweep resume SWEEP_ID [--rerun-failed]` to continue one.",
+        description="Start a sweep, or `sweep resume SWEEP_ID [--rerun-failed]` to continue one, or `sweep confirm "
+        "SWEEP_ID [--confirm-top K] [--confirm-seeds S]` to re-run its top trials with more seeds (a sweep does that "
+        "when it ends) and say whether its winner is really ahead or tied within seed noise.",
     )
-    s.add_argument("action", nargs="*", help=argparse.SUPPRESS)  # "resume SWEEP_ID"
+    s.add_argument("action", nargs="*", help=argparse.SUPPRESS)  # "resume SWEEP_ID" or "confirm SWEEP_ID"
     s.add_argument("--arch", choices=archs, metavar="ARCH", help="one of %(choices)s")
     add_train_options(s, seed=False)
     a = s.add_argument
@@ -58,6 +61,13 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     )
     a("--time-limit", type=float, default=0, help="seconds; running trials stop there (default: none)")
     a("--rerun-failed", action="store_true", help="with `resume`: train the failed trials' configs again")
+    a(
+        "--confirm-top",
+        type=int,
+        help=f"at the end, re-run the best K trials with more seeds (0: none, at most {MAX_CONFIRMED}; default "
+        f"{CONFIRM_TOP})",
+    )
+    a("--confirm-seeds", type=int, help=f"more seeds for each of them (1 to {MAX_SEEDS}; default {CONFIRM_SEEDS})")
     a("--json", action="store_true", help="print one JSON summary line last")
     a("--dry-run", action="store_true", help="print the sweep's estimated wall time and peak memory; start nothing")
     add_executor_options(s)  # --executor ray --ray-address ADDR: the trials train on a Ray cluster
@@ -80,8 +90,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     lab = Lab(args.store)
     executor = make_placement(args.executor, args.ray_address)
     if args.action:
-        if len(args.action) != 2 or args.action[0] != "resume":
-            raise NNLabError("Use `sweep resume SWEEP_ID` to continue a sweep, or `sweep --arch ...` to start one.")
+        if len(args.action) != 2 or args.action[0] not in ("resume", "confirm"):
+            raise NNLabError(
+                "Use `sweep resume SWEEP_ID` to continue a sweep, `sweep confirm SWEEP_ID` to confirm its top trials, "
+                "or `sweep --arch ...` to start one."
+            )
+        if args.action[0] == "confirm":
+            return _confirm(lab, args.action[1], args)
         return _drive(lab, args.action[1], args.json, args.rerun_failed)
     if not args.arch:
         raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
@@ -92,12 +107,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
     options |= {"parallel": args.parallel, "seeds": args.seeds, "time_limit": args.time_limit}
+    options |= {k: v for k in ("confirm_top", "confirm_seeds") if (v := getattr(args, k)) is not None}
     options |= {"executor": executor.kind, "ray_address": executor.address}  # kept: a resume trains there too
     spec = make_spec(base, dims, args.trials, **options)
     if args.dry_run:
         return _dry_run(lab, spec, args.json)
     sweep_id = lab.create_sweep(spec)
-    sys.stderr.write(f"sweep {sweep_id}: {plural(spec.trials, 'trial')}, {spec.strategy}, pruner {spec.pruner}\n")
+    confirm = f"; then its top {spec.confirm_top} with {spec.confirm_seeds} more seeds each" if spec.confirm_top else ""
+    sys.stderr.write(
+        f"sweep {sweep_id}: {plural(spec.trials, 'trial')}, {spec.strategy}, pruner {spec.pruner}{confirm}\n"
+    )
     return _drive(lab, sweep_id, args.json, False)
 
 
@@ -120,20 +139,40 @@ def _dry_run(lab: Lab, spec: Any, as_json: bool) -> int:
     return 0
 
 
-def _drive(lab: Lab, sweep_id: str, as_json: bool, rerun_failed: bool) -> int:
+def _confirm(lab: Lab, sweep_id: str, args: argparse.Namespace) -> int:
+    """Say what confirming the sweep's top trials trains and costs (pre-flight), then train it here."""
+    from nnlab.core.text import format_duration, plural
+
+    plan = lab.confirm_plan(sweep_id, args.confirm_top, args.confirm_seeds)
+    cost = f", about {format_duration(plan.seconds)} (pre-flight estimate)" if plan.seconds is not None else ""
+    trials = ", ".join(map(str, plan.trials)) or "none left to run"
+    _say(f"confirming the top {plan.top} trials with {plan.seeds} more seeds each: {plural(len(plan.runs), 'run')}"
+         f"{cost} (trials {trials})")  # fmt: skip
+    return _drive(lab, sweep_id, args.json, False, confirm=(args.confirm_top, args.confirm_seeds))
+
+
+def _drive(
+    lab: Lab, sweep_id: str, as_json: bool, rerun_failed: bool, confirm: tuple[int | None, int | None] | None = None
+) -> int:
+    from nnlab.sweeps.confirm import confirm_fields
     from nnlab.sweeps.results import summary
 
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop the running trials at a batch boundary, resumable
         signal.signal(sig, lambda *_: lab.stop_sweep(sweep_id))
     bar = TrialBar(lab.store, lab.sweeps.get(sweep_id))
     try:
-        final = lab.drive_sweep(sweep_id, rerun_failed, on_tick=bar.update, say=_say)
+        if confirm is None:
+            final = lab.drive_sweep(sweep_id, rerun_failed, on_tick=bar.update, say=_say)
+        else:
+            final = lab.drive_confirmation(sweep_id, *confirm, on_tick=bar.update, say=_say)
     finally:
         bar.last = 0.0
         bar.update()
         bar.close()
-    out = summary(lab.store, final)
-    print(json.dumps(out) if as_json else "  ".join(f"{k}={v}" for k, v in out.items()))
+    out = summary(lab.store, final) | confirm_fields(lab.store, final)
+    if not as_json and out["headline"]:
+        print(out["headline"])
+    print(json.dumps(out) if as_json else "  ".join(f"{k}={v}" for k, v in out.items() if k != "confirmed"))
     return 0 if final.status == "finished" else 130 if final.status in ("stopped", "paused") else 1
 
 

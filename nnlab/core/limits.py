@@ -22,6 +22,7 @@ MB = 2**20
 MAX_SEEDS = 10  # runs one start queues as a group of seeds, and seeds per sweep trial
 MAX_PARALLEL = 16  # a sweep's trials at once
 MAX_TRIALS = 500  # a sweep's trials
+MAX_CONFIRMED = 10  # trials a sweep's finish re-runs with more seeds, at most
 DATA_ENV, QUOTA_ENV, MEMORY_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB", "NNLAB_RUN_MEMORY_MB"
 MEMORY_SHARE = 0.5  # of the machine's memory, the default budget of one run
 BUDGET_KEY = "memory_budget_mb"  # a run's summary holds the budget the local operator raised for it

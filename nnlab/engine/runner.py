@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from nnlab.core.arithmetic import CHANGES, KEY, Arithmetic, Change, changes, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import BUDGET_KEY, MemoryBudget, run_memory_budget
@@ -17,12 +18,13 @@ from nnlab.core.records import EpochRecord, Progress, RunRecord
 from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.data.prep import series_levels
 from nnlab.data.registry import check
+from nnlab.engine.arithmetic import settle
 from nnlab.engine.forecasting import ForecastListener, forecast_for
 from nnlab.engine.memory import capped, grew_past, memory_problem, out_of_budget
 from nnlab.engine.metrics import classification_metrics, regression_metrics, test_metric_of
 from nnlab.engine.precision import bf16_check
-from nnlab.engine.threads import device_label, set_threads
-from nnlab.engine.train import Callback, FitResult, Trainer, resolve_device, seed_everything
+from nnlab.engine.threads import device_label
+from nnlab.engine.train import Callback, FitResult, Trainer, seed_everything
 from nnlab.models import build_model, count_parameters
 from nnlab.store.runfolder import Predictions, RunFolder
 from nnlab.store.runs import RunStore
@@ -141,9 +143,9 @@ def _train(
     budget: MemoryBudget,
     data: Dataset | None = None,
 ) -> None:
-    set_threads(cfg, leave_core)
-    device = resolve_device(cfg.device)
-    refuse_unrunnable_precision(cfg, device)
+    before = store.get(run_id).summary
+    used, device, cause = settle(cfg, recorded(before), leave_core)  # recorded threads, whatever the load
+    refuse_unrunnable_precision(cfg.replace(precision=used.precision), device)
     seed_everything(cfg.seed)
     data = data if data is not None else load_dataset(cfg)  # loading draws from no global random state
     refused = memory_problem(cfg, data.info, budget)  # counted on the meta device: nothing allocated yet
@@ -152,7 +154,7 @@ def _train(
     model = build_model(cfg, data.info)
     folder.write_info(data.info)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
-    trainer = Trainer(cfg, model, data, device, listeners, stop)
+    trainer = Trainer(cfg.replace(precision=used.precision), model, data, device, listeners, stop)
     if resume and folder.has_checkpoint():
         trainer.load_state_dict(folder.load_checkpoint())
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
@@ -172,6 +174,7 @@ def _train(
             "epochs": trainer.cfg.epochs,
             "class_weights": trainer.weighted,  # as given, or automatic: on where the classes are strongly imbalanced
             "threads": torch.get_num_threads() if device.type == "cpu" else 0,  # what an exported script follows
+            **arithmetic_summary(before, used, cause, len(trainer.history)),
         },
     )
     forecast = forecast_for(store, run_id, trainer.cfg, data, resume)
@@ -181,6 +184,18 @@ def _train(
             trainer.callbacks.append(ForecastListener(store, run_id, forecast, cfg.arch))
     result = trainer.fit()
     _record_outcome(store, run_id, trainer, data, result, folder, stop)
+
+
+def arithmetic_summary(before: dict[str, Any], used: Arithmetic, cause: str, epoch: int) -> dict[str, Any]:
+    """The summary's record of the run's arithmetic: what it started with (kept on every resume; a plan that
+    left some of it open is completed), and each resume that had to use something else, with why."""
+    start = recorded(before)
+    first = start is None or not start.device
+    out: dict[str, Any] = {KEY: (used if first else start).to_dict()}
+    kept = [c.to_dict() for c in changes(before)]
+    if cause and not first:
+        kept.append(Change(epoch, used, cause).to_dict())
+    return out | ({CHANGES: kept} if kept else {})
 
 
 def _record_outcome(

@@ -21,13 +21,24 @@ def device_label(device: torch.device) -> str:
     return device.type
 
 
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_threads(cfg: RunConfig, leave_core: bool) -> int:
+    """cfg.threads if given; in the dashboard all cores but one on machines with more than one; else torch's."""
+    cores = usable_cores()
+    if cfg.threads:
+        return cfg.threads
+    if leave_core and cores > 1:
+        return max(1, cores - 1)
+    return torch.get_num_threads()
+
+
 def set_threads(cfg: RunConfig, leave_core: bool) -> None:
     """cfg.threads if given; in the dashboard, leave one core to the UI on machines with few cores."""
-    cores = os.cpu_count() or 1
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    elif leave_core and cores > 1:
-        torch.set_num_threads(max(1, cores - 1))
+    torch.set_num_threads(default_threads(cfg, leave_core))
 
 
 def idle_cpus(wait_s: float = 0.2) -> float | None:

@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nnlab.lab.foreground import ForegroundActions
 from nnlab.lab.handover import HandoverActions
 from nnlab.lab.runs import Started
+from nnlab.lab.seeds import SeedActions
 from nnlab.lab.sweeps import SweepActions
 from nnlab.store.runs import RunStore
 from nnlab.store.unpacked import clean_workspace
@@ -29,7 +29,7 @@ __all__ = ["Lab", "Started"]
 ISOLATE_ENV = "NNLAB_ISOLATE"  # "0": the dashboard trains in threads of its own process, not in child processes
 
 
-class Lab(ForegroundActions, SweepActions, HandoverActions):
+class Lab(SeedActions, SweepActions, HandoverActions):
     """Every action on one workspace. `store` and `sweeps` are there to read; `jobs` is the lab's own, made on
     first use (listing runs or comparing them starts no job manager, no Ray driver)."""
 

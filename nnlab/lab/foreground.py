@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from nnlab.core.arithmetic import KEY, Arithmetic, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.naming import clean
@@ -62,9 +63,9 @@ class ForegroundActions(RunActions):
         name, note = clean(name, note)
         facts = start_facts(memory_budget_mb, None)
         records = []
-        for member in configs:
-            run_id = self._create(member, name, note, facts)
-            given = data if member == cfg else None  # another seed draws another split: its own load
+        for member in configs:  # the first seed's record plans the next ones' arithmetic (create_run)
+            run_id = self.create_run(member, name, note, facts, self._threads_now(member))
+            given = data if member.split_by == cfg.split_by else None  # a split drawn by the seed: its own load
             rec = self._train_one(run_id, placement, listeners, on_epoch, say, resume=False, data=given)
             records.append(rec)
             if on_run is not None:
@@ -117,19 +118,29 @@ class ForegroundActions(RunActions):
             say(rec.reason)
         return rec
 
+    @staticmethod
+    def _threads_now(cfg: RunConfig) -> Arithmetic | None:
+        """A new run's threads on the command line: --threads, or no more than the CPUs idle now (a plan: the
+        run records them, and a resume or another seed of its group uses them whatever the load then)."""
+        if cfg.threads:
+            return None
+        from nnlab.engine.threads import threads_for_idle_cpus
+
+        return Arithmetic(threads=threads_for_idle_cpus())
+
     def _here_and_now(
         self, run_id: str, listeners: tuple[Callback, ...], resume: bool, data: Dataset | None = None
     ) -> RunRecord:
         import torch
 
         from nnlab.engine.runner import StopFlag, execute
-        from nnlab.engine.threads import threads_for_idle_cpus
 
         self.store.claim_queued(run_id)
         self._here = StopFlag()
         before = torch.get_num_threads()
-        if not self.store.get(run_id).config.threads:  # --threads pins it; otherwise no more threads than idle CPUs
-            torch.set_num_threads(threads_for_idle_cpus())
+        rec = self.store.get(run_id)
+        if recorded(rec.summary) is None and (plan := self._threads_now(rec.config)) is not None:
+            self.store.update(run_id, summary={**rec.summary, KEY: plan.to_dict()})  # a run made before the record
         try:
             return execute(self.store, run_id, self._here, listeners, resume=resume, data=data, own_process=True)
         finally:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnlab.analysis.groups import group_id, seed_configs
 from nnlab.analysis.naming import default_name
+from nnlab.core.arithmetic import KEY, Arithmetic, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.forecast import FORECAST_KEY, Forecast
@@ -90,21 +91,43 @@ class RunActions:
         ids = tuple(self._queue(c, placement, name, note, facts) for c in configs)
         return Started(ids, self.start_message(cfg, ids, placement), self.queue_place(ids[0]))
 
-    def _create(self, cfg: RunConfig, name: str, note: str, facts: dict[str, Any]) -> str:
-        """A queued run, with what its start knows of it in its summary."""
+    def create_run(
+        self,
+        cfg: RunConfig,
+        name: str = "",
+        note: str = "",
+        facts: dict[str, Any] | None = None,
+        plan: Arithmetic | None = None,
+    ) -> str:
+        """A queued run, with what its start knows of it in its summary: the facts, and the arithmetic it is to
+        train with: that of the seeds of its group that trained before it, or `plan` where none did."""
         run_id = self.store.create(cfg, name=name, note=note)
-        if facts:
-            self.store.update(run_id, summary=facts)
+        plan = self.group_arithmetic(cfg) or plan
+        summary = (facts or {}) | ({KEY: plan.to_dict()} if plan is not None else {})
+        if summary:
+            self.store.update(run_id, summary=summary)
         return run_id
 
     def _queue(self, cfg: RunConfig, placement: Placement | None, name: str, note: str, facts: dict[str, Any]) -> str:
-        run_id = self._create(cfg, name, note, facts)
+        run_id = self.create_run(cfg, name, note, facts)
         try:
             self.jobs.submit(cfg, run_id=run_id, executor=placement)
         except NNLabError:
             self.store.delete(run_id)  # refused on submit (bf16 on this machine): no run is left behind
             raise
         return run_id
+
+    def group_arithmetic(self, cfg: RunConfig) -> Arithmetic | None:
+        """What the oldest seed of cfg's group that started trained with (threads, device, precision), so a new
+        seed computes as its siblings did; None when cfg pins its threads or no seed has started."""
+        if cfg.threads:
+            return None
+        gid = group_id(cfg)
+        for rec in reversed(self.store.list()):  # oldest first
+            used = recorded(rec.summary)
+            if used is not None and used.device and group_id(rec.config) == gid:
+                return used
+        return None
 
     def start_message(self, cfg: RunConfig, ids: tuple[str, ...], placement: Placement | None) -> str:
         """'Run … started: MLP on wine.csv.', or where it waits in line, or the group it starts (plain text)."""

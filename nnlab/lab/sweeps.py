@@ -1,18 +1,47 @@
 """Sweep actions: record and drive a sweep (in the background, or in the caller's thread for the command line),
-resume it (re-running its failed trials on request), pause it and stop it."""
+resume it (re-running its failed trials on request), pause it, stop it, and confirm its top trials with more
+seeds (it does that at its end too)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from nnlab.core.errors import NNLabError
-from nnlab.sweeps.store import RESUMABLE_SWEEPS, SweepRecord, SweepSpec
+from nnlab.core.limits import MAX_CONFIRMED, MAX_SEEDS
+from nnlab.sweeps.store import CONFIRM_SEEDS, CONFIRM_TOP, RESUMABLE_SWEEPS, SweepRecord, SweepSpec
 
 if TYPE_CHECKING:
+    from nnlab.core.config import RunConfig
+    from nnlab.engine.preflight import Estimate
     from nnlab.jobs.manager import JobManager
     from nnlab.store.runs import RunStore
     from nnlab.sweeps.store import SweepStore
+
+
+@dataclass(frozen=True)
+class ConfirmPlan:
+    """What a confirmation would train: (trial number, config) of each re-run, `parallel` at a time, and its
+    pre-flight time (None where not measured)."""
+
+    top: int
+    seeds: int
+    runs: tuple[tuple[int, RunConfig], ...]
+    parallel: int = 1
+    seconds: float | None = None
+
+    @property
+    def trials(self) -> list[int]:
+        """The trials it re-runs, in order."""
+        return sorted({n for n, _ in self.runs})
+
+    def seconds_of(self, estimates: Sequence[Estimate | None]) -> float | None:
+        """The whole confirmation's time from one estimate per run (None where one is missing)."""
+        times = [e.seconds_total if e is not None else None for e in estimates]
+        if any(t is None for t in times):
+            return None
+        return sum(times) / max(self.parallel, 1)  # type: ignore[arg-type]
 
 
 class SweepActions:
@@ -59,9 +88,61 @@ class SweepActions:
         if said:
             say(said)
         try:
-            return SweepDriver(self.jobs, sweep_id, on_tick=on_tick).run()
+            return SweepDriver(self.jobs, sweep_id, on_tick=on_tick, say=say).run()
         finally:
             self.shutdown()
+
+    def confirm_plan(
+        self, sweep_id: str, top: int | None = None, seeds: int | None = None, measure: bool = True
+    ) -> ConfirmPlan:
+        """What confirming the sweep's top trials (top of them, seeds more seeds each; the sweep's own numbers when
+        not given) would train, with its pre-flight time when measure is set; nothing is recorded."""
+        from nnlab.lab.seeds import estimate_or_none
+        from nnlab.sweeps.confirm import planned_runs
+
+        rec = self._confirmable(sweep_id, top, seeds)
+        planned = planned_runs(self.store, rec)
+        plan = ConfirmPlan(rec.spec.confirm_top, rec.spec.confirm_seeds, tuple(planned), rec.spec.parallel)
+        if not measure:
+            return plan
+        return replace(plan, seconds=plan.seconds_of([estimate_or_none(cfg) for _, cfg in planned]))
+
+    def confirm_sweep(self, sweep_id: str, top: int | None = None, seeds: int | None = None) -> str:
+        """Re-run the sweep's top trials with more seeds in the background (a finished sweep; a running one does
+        it at its end); says what was queued."""
+        from nnlab.sweeps.driver import start_in_thread
+
+        self._set_confirm(sweep_id, top, seeds)
+        start_in_thread(self.jobs, sweep_id)
+        return f"Sweep {sweep_id} is confirming its top trials with more seeds."
+
+    def drive_confirmation(
+        self,
+        sweep_id: str,
+        top: int | None = None,
+        seeds: int | None = None,
+        on_tick: Callable[[], None] | None = None,
+        say: Callable[[str], None] = lambda text: None,
+    ) -> SweepRecord:
+        """Re-run the sweep's top trials with more seeds in this thread (the command line); the final record."""
+        self._set_confirm(sweep_id, top, seeds)
+        return self.drive_sweep(sweep_id, on_tick=on_tick, say=say)
+
+    def _confirmable(self, sweep_id: str, top: int | None, seeds: int | None) -> SweepRecord:
+        rec = self.sweeps.get(sweep_id)
+        if rec.status not in RESUMABLE_SWEEPS:
+            raise NNLabError(f"Sweep {sweep_id} is {rec.status}; it confirms its top trials when it ends.")
+        top = rec.spec.confirm_top or CONFIRM_TOP if top is None else top
+        seeds = rec.spec.confirm_seeds or CONFIRM_SEEDS if seeds is None else seeds
+        if not 1 <= top <= MAX_CONFIRMED or not 1 <= seeds <= MAX_SEEDS:
+            raise NNLabError(
+                f"--top must be from 1 to {MAX_CONFIRMED} and --seeds from 1 to {MAX_SEEDS} (got {top} and {seeds})."
+            )
+        return replace(rec, spec=replace(rec.spec, confirm_top=top, confirm_seeds=seeds))
+
+    def _set_confirm(self, sweep_id: str, top: int | None, seeds: int | None) -> None:
+        rec = self._confirmable(sweep_id, top, seeds)
+        self.sweeps.set_confirm(sweep_id, rec.spec.confirm_top, rec.spec.confirm_seeds)
 
     def _prepare_resume(self, sweep_id: str, rerun_failed: bool) -> str:
         rec = self.sweeps.get(sweep_id)

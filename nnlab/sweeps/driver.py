@@ -13,117 +13,37 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.fitted import AUTO_EPOCHS
-from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.liveness import Heartbeat
-from nnlab.core.placement import make_placement
 from nnlab.core.records import EpochRecord, RunRecord
-from nnlab.data.registry import check, validate
+from nnlab.data.registry import validate
 from nnlab.jobs.lanes import sweep_lane
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
+from nnlab.sweeps.confirm import confirmation_runs, planned_runs
 from nnlab.sweeps.preflight import split_cores
-from nnlab.sweeps.space import Dim, bad_input, check_budget, check_space
-from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepRecord, SweepSpec, SweepStore
+from nnlab.sweeps.specs import make_spec
+from nnlab.sweeps.store import SweepRecord, SweepSpec, SweepStore
+from nnlab.sweeps.trials import ENDED, FAILED, HELD_REASON, group_trials, own_runs, run_value, trial_state
+
+__all__ = ["ENDED", "FAILED", "HELD_REASON", "SweepDriver", "group_trials", "make_spec", "run_value", "trial_state"]
 
 TICK_S = 0.25  # how often the driver looks at its runs
-FAILED = ("failed", "diverged")
-ENDED = ("finished", "pruned", "failed", "stopped")  # trial states that use up one trial of the budget
 TIME_LIMIT_REASON = "Stopped at the sweep's time limit."
 SHUTDOWN_REASON = "The server shut down while the sweep ran; resume it to continue its trials."
-# the sweep's Stop holds its running trials with this reason (they resume with the sweep); a run stopped with any
-# other reason was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep goes on
-HELD_REASON = "Stopped with its sweep; resume the sweep to continue this trial."
 SIBLING_REASONS = {"pruned": "Pruned with the other seeds of its trial."}
 SIBLING_REASONS |= {"failed": "Stopped: another seed of its trial failed."}
 SIBLING_REASONS |= {"stopped": "Stopped: another seed of its trial was stopped by hand."}
 
 
-def data_kind(dataset: str) -> str:
-    """The kind of data a dataset holds (image, text, series, tabular)."""
-    from nnlab.data import DATASETS
-
-    return DATASETS[dataset].kind
-
-
-def make_spec(base: Any, dims: list[Dim], trials: int | None, **options: Any) -> SweepSpec:
-    """A checked SweepSpec: the base config, every varied field and the budget; ConfigError names the problem."""
-    check(base)
-    kind = data_kind(base.dataset)
-    dims = check_space(dims, base, kind)
-    strategy, pruner = options.get("strategy", "tpe"), options.get("pruner", "none")
-    objective = options.get("objective", "val_loss")
-    for value, allowed, what in ((strategy, STRATEGIES, "Strategy"), (pruner, PRUNERS, "Pruner")):
-        if value not in allowed:
-            raise bad_input(f"{what} {value!r} is not one of {', '.join(allowed)}.")
-    if objective not in OBJECTIVES:
-        raise bad_input(f"Objective {objective!r} is not one of {', '.join(OBJECTIVES)}.")
-    if objective != "val_loss" and (objective == "val_rmse") != (kind == "series"):
-        fits = "val_rmse" if kind == "series" else "val_accuracy"
-        raise bad_input(f"Objective {objective} does not fit {base.dataset} ({kind} data); use val_loss or {fits}.")
-    if options.get("parallel") is None:  # one trial per GPU, else one
-        options["parallel"] = default_parallel()
-    for name, low, high in (("parallel", 1, MAX_PARALLEL), ("seeds", 1, MAX_SEEDS), ("time_limit", 0, None)):
-        value, words = options.get(name, low), name.replace("_", " ").capitalize()
-        if value < low:
-            raise bad_input(f"{words} must be at least {low} (got {value}).")
-        if high is not None and value > high:
-            raise bad_input(f"{words} must be at most {high} (got {value}).")
-    if trials is not None and trials > MAX_TRIALS:
-        raise bad_input(f"Trials must be at most {MAX_TRIALS} (got {trials}).")
-    n = check_budget(dims, strategy, trials)
-    seed = options.pop("seed", base.seed)  # one seed for the search and the runs (seed, seed + 1, ... with seeds)
-    runs_on = make_placement(options.pop("executor", None), options.pop("ray_address", None))
-    where = {"executor": runs_on.kind, "ray_address": runs_on.address}
-    return SweepSpec(base=base.replace(seed=seed), dims=tuple(dims), trials=n, seed=seed, **where, **options)
-
-
-def default_parallel() -> int:
-    """Trials at once when none is given: one per GPU, else one."""
-    import torch
-
-    return max(1, torch.cuda.device_count())
-
-
-def run_value(rec: RunRecord, objective: str) -> float | None:
-    """A finished run's objective: validation loss, accuracy or RMSE at its best epoch (the weights it keeps)."""
-    return rec.best_val_loss if objective == "val_loss" else rec.best_val_metric
-
-
 def epoch_value(record: EpochRecord, objective: str) -> float:
     """An epoch's objective value, reported to the pruner."""
     return record.val_loss if objective == "val_loss" else record.val_metric
-
-
-def trial_state(runs: list[RunRecord], seeds: int) -> str:
-    """How a trial stands, from its runs: finished, pruned, failed, stopped (by hand), running, queued or paused
-    (held by the sweep's Stop, or interrupted: it resumes with the sweep)."""
-    statuses = {r.status for r in runs}
-    if "pruned" in statuses:
-        return "pruned"
-    if statuses & set(FAILED):
-        return "failed"
-    if any(r.status == "stopped" and r.reason != HELD_REASON for r in runs):
-        return "stopped"
-    if len(runs) >= seeds and statuses == {"finished"}:
-        return "finished"
-    if "running" in statuses:
-        return "running"
-    return "queued" if statuses <= {"queued", "finished"} else "paused"
-
-
-def group_trials(runs: list[RunRecord]) -> dict[int, list[RunRecord]]:
-    """A sweep's runs by trial number, each trial's runs in seed order."""
-    groups: dict[int, list[RunRecord]] = defaultdict(list)
-    for r in sorted(runs, key=lambda r: r.config.seed):
-        groups[r.trial].append(r)
-    return dict(sorted(groups.items()))
 
 
 def _load_optuna() -> Any:
@@ -187,8 +107,14 @@ def open_study(sweeps: SweepStore, rec: SweepRecord, repair: bool = False) -> An
 class SweepDriver:
     """Drives one sweep in this process until its budget is spent, or it is paused or stopped."""
 
-    def __init__(self, manager: JobManager, sweep_id: str, on_tick: Callable[[], None] | None = None):
-        self.manager, self.store, self.on_tick = manager, manager.store, on_tick
+    def __init__(
+        self,
+        manager: JobManager,
+        sweep_id: str,
+        on_tick: Callable[[], None] | None = None,
+        say: Callable[[str], None] | None = None,
+    ):
+        self.manager, self.store, self.on_tick, self.say = manager, manager.store, on_tick, say
         self.sweeps = SweepStore(self.store)
         self.rec = self.sweeps.get(sweep_id)
         self.sweep_id, self.spec = sweep_id, self.rec.spec
@@ -220,33 +146,48 @@ class SweepDriver:
             self.sweeps.finish_session(self.sweep_id, status, reason)
         return self.sweeps.get(self.sweep_id)
 
+    def _groups(self) -> dict[int, list[RunRecord]]:
+        """The trials' own runs by trial number (the confirmation's re-runs left out)."""
+        return group_trials(own_runs(self.store.list(sweep_id=self.sweep_id), self.spec))
+
     def _loop(self) -> tuple[str, str]:
         while True:
             if self.manager.closed:  # its runs end interrupted: their trials stay open, to resume with the sweep
                 return "interrupted", SHUTDOWN_REASON
             rec = self.sweeps.get(self.sweep_id)
-            groups = group_trials(self.store.list(sweep_id=self.sweep_id))
+            groups = self._groups()
             self._settle(groups, hold=rec.request == "stop")
             active = [r for runs in groups.values() for r in runs if self.manager.is_active(r.run_id)]
+            confirming = [r for r in confirmation_runs(self.store, rec) if self.manager.is_active(r.run_id)]
             timed_out = bool(self.spec.time_limit) and rec.elapsed >= self.spec.time_limit
             if rec.request == "stop" or timed_out:
-                self._stop_runs(active, timed_out)
-                if not active:
-                    self._settle(group_trials(self.store.list(sweep_id=self.sweep_id)), hold=not timed_out)
+                self._stop_runs(active + confirming, timed_out)
+                if not active and not confirming:
+                    self._settle(self._groups(), hold=not timed_out)
                     if timed_out:
                         return "finished", f"Reached the time limit of {self.spec.time_limit:g} s."
                     return "stopped", "Stopped by the user; resume it to continue."
             elif rec.request == "pause":
-                if not active:
+                if not active and not confirming:
                     return "paused", "Paused; resume it to start the remaining trials."
             elif self._can_launch(active_trials=len({r.trial for r in active})):
                 self._launch()
                 continue
-            elif not active and self._done():
+            elif not active and self._done() and not self._confirm(rec) and not confirming:
                 return "finished", ""
             if self.on_tick is not None:
                 self.on_tick()
             time.sleep(TICK_S)
+
+    def _confirm(self, rec: SweepRecord) -> bool:
+        """Queue the re-runs that confirm the top trials once the budget is spent; True when it queued some."""
+        planned = planned_runs(self.store, rec)
+        for number, cfg in planned:
+            run_id = self.store.create(cfg, "queued", self.sweep_id, number)
+            self.manager.submit(cfg, run_id=run_id, executor=self.executor, lane=self.lane)
+        if planned and self.say is not None:
+            self.say(f"Confirming the top trials with more seeds: {len(planned)} runs.")
+        return bool(planned)
 
     # -- budget ---------------------------------------------------------------------------------
     def _counts(self) -> tuple[int, int]:
@@ -313,7 +254,12 @@ class SweepDriver:
 
     def _reconcile(self) -> None:
         """After a restart: create runs Optuna proposed but the store lacks, resume interrupted or paused runs."""
-        groups = group_trials(self.store.list(sweep_id=self.sweep_id))
+        groups = self._groups()
+        for r in confirmation_runs(self.store, self.rec):  # confirmation re-runs resume like trials
+            if r.status == "interrupted" or (r.status == "stopped" and r.reason == HELD_REASON):
+                self.manager.resume(r.run_id, None, self.executor, lane=self.lane)
+            elif r.status == "queued" and not self.manager.is_active(r.run_id):
+                self.manager.submit(r.config, run_id=r.run_id, executor=self.executor, lane=self.lane)
         running = self.optuna.trial.TrialState.RUNNING
         for t in self.study.get_trials(deepcopy=False, states=(running,)):
             runs = groups.get(t.number, [])
@@ -382,7 +328,7 @@ def rerun_failed_trials(store: RunStore, sweep_id: str) -> int:
     rec = sweeps.get(sweep_id)
     if rec.status == "running":
         raise NNLabError(f"Sweep {sweep_id} is running; pause it before re-running its failed trials.")
-    groups = group_trials(store.list(sweep_id=sweep_id))
+    groups = group_trials(own_runs(store.list(sweep_id=sweep_id), rec.spec))
     failed = [n for n, runs in groups.items() if n not in rec.retried and trial_state(runs, rec.spec.seeds) == "failed"]
     study = open_study(sweeps, rec, repair=True)
     for number in failed:

@@ -40,7 +40,7 @@ class SweepEstimate:
     seconds: float | None  # the whole sweep's wall time (None when no corner could be timed)
     peak_memory_mb: float
     trials: int
-    runs: int  # trials x seeds
+    runs: int  # trials x seeds, and the re-runs that confirm the top trials at the end
     parallel: int
     executor: str
     threads_per_trial: int  # 0: as one run alone (all the cores it is given)
@@ -114,13 +114,13 @@ def estimate_sweep(spec: SweepSpec, root: Path | None = None, survival: float | 
     timed = [m["seconds"] for m in measured if m["seconds"] is not None]
     per_run = statistics.fmean(timed) if timed else None
     share, source = (survival, "observed") if survival is not None else (SURVIVAL_PRIOR[spec.pruner], "prior")
-    runs = spec.trials * spec.seeds
-    rounds = math.ceil(runs / max(1, spec.parallel))
+    runs, confirming = spec.trials * spec.seeds, spec.confirm_top * spec.confirm_seeds  # the finish's re-runs train
+    rounds, extra = math.ceil(runs / max(1, spec.parallel)), math.ceil(confirming / max(1, spec.parallel))  # whole
     return SweepEstimate(
-        seconds=None if per_run is None else rounds * per_run * share,
+        seconds=None if per_run is None else (rounds * share + extra) * per_run,
         peak_memory_mb=max(m["memory_mb"] for m in measured) * spec.parallel,
         trials=spec.trials,
-        runs=runs,
+        runs=runs + confirming,
         parallel=spec.parallel,
         executor=spec.executor,
         threads_per_trial=split_cores(spec.base, spec).threads,
@@ -143,5 +143,6 @@ def seconds_left(store: RunStore, rec: SweepRecord, est: SweepEstimate | None = 
         per_run = est.trial_seconds * est.survival
     else:
         return None
-    left = max(0, spec.trials * spec.seeds - len([r for r in runs if r.status in ENDED]))
+    planned = spec.trials * spec.seeds + spec.confirm_top * spec.confirm_seeds  # with the confirmation's re-runs
+    left = max(0, planned - len([r for r in runs if r.status in ENDED]))
     return math.ceil(left / max(1, spec.parallel)) * per_run

@@ -8,8 +8,8 @@ from typing import Any
 
 from nnlab.core.records import RunRecord
 from nnlab.store.runs import RunStore
-from nnlab.sweeps.driver import ENDED, group_trials, run_value, trial_state
 from nnlab.sweeps.store import SweepRecord, SweepStore
+from nnlab.sweeps.trials import ENDED, group_trials, own_runs, run_value, trial_state
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def trials_of(store: RunStore, rec: SweepRecord) -> list[Trial]:
     """The sweep's trials in order, failed trials that were queued again left out."""
     spec = rec.spec
     out = []
-    for number, runs in group_trials(store.list(sweep_id=rec.sweep_id)).items():
+    for number, runs in group_trials(own_runs(store.list(sweep_id=rec.sweep_id), spec)).items():
         if number in rec.retried:
             continue
         state = trial_state(runs, spec.seeds)

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +25,7 @@ OBJECTIVES = {"val_loss": "loss", "val_accuracy": "accuracy", "val_rmse": "rmse"
 SWEEP_STATUSES = ("queued", "running", "paused", "stopped", "finished", "interrupted")
 ACTIVE_SWEEPS = ("queued", "running")  # queued: recorded, its driver about to claim it
 RESUMABLE_SWEEPS = ("queued", "paused", "stopped", "interrupted", "finished")  # finished: to re-run failed trials
+CONFIRM_TOP, CONFIRM_SEEDS = 3, 2  # by default a sweep's finish re-runs its top 3 trials with 2 more seeds each
 
 _ADDED = (("retried", "TEXT DEFAULT '[]'"), ("owner", "TEXT"), ("beat", "REAL"))  # since the table was first made
 _SCHEMA = """
@@ -53,6 +54,8 @@ class SweepSpec:
     name: str = ""
     executor: str = "local"  # where the trials train: "local" (this machine) or "ray"
     ray_address: str = ""  # with "ray": the cluster's head; "" a local Ray instance
+    confirm_top: int = CONFIRM_TOP  # at its end, the best trials re-run with more seeds (0: none; sweeps.confirm)
+    confirm_seeds: int = CONFIRM_SEEDS  # how many more seeds each of them gets
 
     @property
     def direction(self) -> str:
@@ -207,6 +210,11 @@ class SweepStore:
         """Remember failed trials whose config was queued again (they no longer count as failed)."""
         retried = sorted({*self.get(sweep_id).retried, *numbers})
         self._write("UPDATE sweeps SET retried=? WHERE sweep_id=?", (json.dumps(retried), sweep_id))
+
+    def set_confirm(self, sweep_id: str, top: int, seeds: int) -> None:
+        """How many of the best trials the sweep confirms, and with how many more seeds (when it is next driven)."""
+        spec = replace(self.get(sweep_id).spec, confirm_top=top, confirm_seeds=seeds)
+        self._write("UPDATE sweeps SET spec=?, updated=? WHERE sweep_id=?", (spec.to_json(), time.time(), sweep_id))
 
     def request(self, sweep_id: str, what: str) -> None:
         """Ask the sweep's driver to "pause" (start no new trials) or "stop" (stop the running ones too)."""

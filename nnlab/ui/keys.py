@@ -49,6 +49,8 @@ KEY_GROUP_TABLE = "compare_group_table"
 KEY_SCORE_DATASET = "compare_score_dataset"  # the dataset on the parallel coordinates' score axis
 KEY_FLIP_CELL = "compare_flip_cell_{a}_{b}"  # the difference matrix's cell picker, which also holds the clicked cell
 KEY_FLIP_LAST = "compare_flip_last_{a}_{b}"
+KEY_FLIP_TAG = "compare_flip_tag"  # which flipped examples the lists show: all, stable, seed noise
+KEY_MORE_SEEDS = "compare_more_seeds"  # the "run two more seeds of each" button
 
 # Playground
 KEY_MODEL_PICKER = "playground_run"

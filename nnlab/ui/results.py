@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from nnlab.core.arithmetic import changes, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
@@ -63,6 +64,15 @@ def predictor_of(rec: RunRecord) -> Predictor:
 
 
 # -- headline and report ------------------------------------------------------------------------------
+def arithmetic_note(rec: RunRecord) -> None:
+    """What the run trained with (threads, device, precision), and a warning for a resume that had to differ."""
+    start = recorded(rec.summary)
+    if start is not None and start.device:
+        st.caption(f"Trained with {md(start.text)}; a resume uses the same, whatever the load.")
+    for change in changes(rec.summary):
+        st.warning(md(change.sentence), icon=":material/warning:")
+
+
 def metric_row(res: Results) -> None:
     """The test metrics as metric cards; a regressor's are compared with the naive forecast."""
     r = res.report

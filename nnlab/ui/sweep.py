@@ -9,11 +9,11 @@ import streamlit as st
 
 from nnlab.core.config import CHOICES, FIELDS, RANGES, RunConfig, range_text
 from nnlab.core.errors import NNLabError, Problem
-from nnlab.core.limits import MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS, size_text
+from nnlab.core.limits import MAX_CONFIRMED, MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS, size_text
 from nnlab.core.text import format_duration, plural
 from nnlab.sweeps.preflight import SweepEstimate
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
-from nnlab.sweeps.store import OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
+from nnlab.sweeps.store import CONFIRM_SEEDS, CONFIRM_TOP, OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.ui import lab, show_error
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import form_inputs, side_by_side
@@ -130,7 +130,15 @@ def search_inputs(base: RunConfig, kind: str) -> dict[str, Any]:
         seeds = st.number_input("Seeds per trial", 1, MAX_SEEDS, 1, key="sw_seeds",
                                 help="Each config trains with this many seeds; its value is their mean.")  # fmt: skip
         minutes = st.number_input("Time limit (minutes, 0: none)", 0, 10_000, 0, key="sw_minutes")
+    with left:
+        top = st.number_input("Confirm the top trials", 0, MAX_CONFIRMED, CONFIRM_TOP, key="sw_confirm_top",
+                              help="At the end, re-run this many of the best trials with more seeds, so the winner "
+                              "is not a seed's luck (0: none).")  # fmt: skip
+    with right:
+        more = st.number_input("More seeds each", 1, MAX_SEEDS, CONFIRM_SEEDS, key="sw_confirm_seeds",
+                               help="Seeds each confirmed trial trains with, beyond its own.")  # fmt: skip
     options = {"strategy": strategy, "pruner": pruner, "objective": objective, "parallel": int(parallel)}
+    options |= {"confirm_top": int(top), "confirm_seeds": int(more)}
     return options | {"seeds": int(seeds), "time_limit": 60.0 * minutes, "trials": int(trials), "seed": base.seed}
 
 
@@ -161,14 +169,18 @@ def _estimate(spec: SweepSpec) -> None:
     """Trials and runs; once measured, the sweep's wall time and peak memory and what they rest on."""
     from nnlab.ui.preflight import sweep_panel
 
-    runs = spec.trials * spec.seeds
+    confirming = spec.confirm_top * spec.confirm_seeds
+    runs = spec.trials * spec.seeds + confirming
+    more = f", and {confirming} re-runs that confirm the top {spec.confirm_top} trials" if confirming else ""
     space = " · ".join(f"{d.label} {d.spec()}" for d in spec.dims)
     pruning = PRUNER_LABELS[spec.pruner].split(":")[0].lower()
     st.caption(f"{STRATEGY_LABELS[spec.strategy]} over {space}; {pruning}; trains on {spec.runs_on.where}.")
     est = sweep_panel(spec)
     row = st.container(horizontal=True, gap="medium")
     row.metric(
-        "Trials", f"{spec.trials}", help=f"{plural(runs, 'run')} in all ({plural(spec.seeds, 'seed')} per trial)."
+        "Trials",
+        f"{spec.trials}",
+        help=f"{plural(runs, 'run')} in all ({plural(spec.seeds, 'seed')} per trial{more}).",
     )
     if est is None:
         return

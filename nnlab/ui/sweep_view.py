@@ -29,6 +29,7 @@ from nnlab.ui import (
     store,
 )
 from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEGY_LABELS
+from nnlab.ui.sweep_confirm import confirmation_panel
 from nnlab.views.reports import sweep_report
 from nnlab.views.sweep_report import sweep_filename
 
@@ -125,6 +126,7 @@ def live_panel(sweep_id: str, status: str) -> None:
             st.rerun()
         trials = trials_of(store(), rec)
         summary_row(rec, trials)
+        confirmation_panel(rec)
         trials_table(rec, trials)
         charts(rec, trials)
 

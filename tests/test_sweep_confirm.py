@@ -1,0 +1,63 @@
+"""A sweep's finish guards against the winner's curse: its top trials re-run with more seeds, and a headline that
+says whether the winner is really ahead or tied within seed noise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nnlab.cli.main import main
+from nnlab.store.runs import RunStore
+from nnlab.sweeps.confirm import Confirmed, headline
+from nnlab.sweeps.store import SweepStore
+from nnlab.sweeps.trials import is_confirmation
+
+
+def _trial(number: int, mean: float, **kw) -> Confirmed:
+    defaults = {"run_ids": ("r1", "r2", "r3"), "seeds": (0, 1, 2), "interval": (mean - 0.01, mean + 0.01)}
+    return Confirmed(number, mean=mean, **(defaults | {"sd": 0.004, "seconds_per_epoch": 1.0} | kw))
+
+
+def test_the_headline_names_the_best_and_what_it_beats_or_the_tie_and_which_is_faster():
+    best = _trial(17, 0.981, best=True, seconds_per_epoch=2.3)
+    behind = _trial(9, 0.975, diff=-0.006, p_value=0.01)
+    assert headline("accuracy", (best, behind)) == (
+        "Best: trial 17, 0.981 ± 0.004 over 3 seeds, better than trial 9 by 0.006 (p = 0.010)."
+    )
+    tied = _trial(9, 0.979, tied_with_best=True, diff=-0.002, p_value=0.4)
+    assert (
+        headline("accuracy", (best, tied)) == "Tie between 17 and 9 within seed noise: 9 is 2.3 times faster per epoch."
+    )
+    third = _trial(4, 0.978, tied_with_best=True, seconds_per_epoch=1.15)
+    assert headline("accuracy", (best, tied, third)).startswith("Tie between 17, 9 and 4 within seed noise: 9 is 2.3")
+
+
+@pytest.mark.slow
+def test_must_show_a_sweep_ends_with_its_top_three_confirmed_over_seeds_and_a_headline_naming_the_tie(
+    workspace, capsys
+):
+    store = ["--store", str(workspace)]
+    args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "3", "--threads", "1"]
+    args += ["--strategy", "grid", "--vary", "lr=0.001,0.0001", "--vary", "min_delta=0.001,0.002", "--json"]
+    assert main([*args, *store]) == 0  # min_delta decides nothing in 3 epochs: each learning rate has a twin
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["status"] == "finished" and out["trials"] == 4 and out["finished"] == 4  # its own trials only
+    confirmed = out["confirmed"]
+    assert len(confirmed) == 3 and confirmed[0]["best"] and out["headline"].startswith("Tie between")
+    runs = RunStore(workspace)
+    rec = SweepStore(runs).get(out["sweep_id"])
+    for c in confirmed:
+        assert sorted(c["seeds"]) == [0, 1, 2] and len(c["run_ids"]) == 3
+        assert c["interval"][0] <= c["mean"] <= c["interval"][1] and isinstance(c["tied_with_best"], bool)
+        members = [runs.get(r) for r in c["run_ids"]]
+        assert {m.sweep_id for m in members} == {rec.sweep_id} and {m.trial for m in members} == {c["trial"]}
+        assert sorted(is_confirmation(m, rec.spec) for m in members) == [False, True, True]
+    lrs = [runs.get(c["run_ids"][0]).config.lr for c in confirmed]
+    assert lrs == [0.001, 0.001, 0.0001]  # the best, its twin, and one of the slow learners
+    assert [c["tied_with_best"] for c in confirmed[1:]] == [True, False]
+    best = confirmed[0]["trial"]
+    assert main(["sweep", "confirm", rec.sweep_id, "--confirm-top", "1", "--confirm-seeds", "3", "--json", *store]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    mine = next(c for c in again["confirmed"] if c["trial"] == best)
+    assert sorted(mine["seeds"]) == [0, 1, 2, 3] and again["trials"] == 4
