@@ -18,10 +18,10 @@ from typing import Any
 
 from nnlab.analysis.comparison import compare
 from nnlab.analysis.sides import metric_of_results, resolve
-from nnlab.analysis.stats import HIGHER_IS_BETTER, NO_DIFFERENCE, group_interval
+from nnlab.analysis.stats import NO_DIFFERENCE, group_interval
 from nnlab.analysis.wording import p_text
 from nnlab.core.config import RunConfig
-from nnlab.core.records import ACTIVE, RunRecord
+from nnlab.core.records import ACTIVE, RunRecord, higher_is_better
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.results import Trial, trials_of
 from nnlab.sweeps.store import SweepRecord
@@ -110,7 +110,7 @@ def confirmation(store: RunStore, rec: SweepRecord) -> Confirmation | None:
     if not scored:
         return Confirmation("", (), "No confirmation run finished with a test score.", True)
     metric = scored[0].metric
-    ranked = sorted((c.trial for c in scored), key=lambda c: -c.mean if HIGHER_IS_BETTER[metric] else c.mean)
+    ranked = sorted((c.trial for c in scored), key=lambda c: -c.mean if higher_is_better(metric) else c.mean)
     best = replace(ranked[0], best=True, interval=_interval_of(store, ranked[0]))
     trials = (best, *(_against(store, best, c) for c in ranked[1:]))
     return Confirmation(metric, trials, headline(metric, trials), True)

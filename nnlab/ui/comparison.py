@@ -25,8 +25,8 @@ from nnlab.core.records import RunRecord
 from nnlab.core.text import format_duration, plural
 from nnlab.lab.seeds import MORE_SEEDS, seconds_of
 from nnlab.ui import flash, lab, md, show_error, store
-from nnlab.ui.handover import estimates
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST, KEY_FLIP_TAG, KEY_MORE_SEEDS
+from nnlab.ui.preflight import estimates
 from nnlab.ui.results import clicked_cell, example_cards, results_of
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure
 from nnlab.views.comparison_report import build_comparison_report, comparison_filename

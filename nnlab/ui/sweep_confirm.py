@@ -11,7 +11,7 @@ from nnlab.core.text import format_duration, plural
 from nnlab.sweeps.confirm import Confirmation, confirmation
 from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord
 from nnlab.ui import flash, lab, md, show_error, store
-from nnlab.ui.handover import estimates
+from nnlab.ui.preflight import estimates
 
 KEY_CONFIRM = "sw_confirm"
 
