@@ -181,6 +181,7 @@ def test_a_trial_stopped_on_its_run_page_shows_as_stopped_and_the_sweep_goes_on(
     at.segmented_control("sw_epochs_mode").set_value("list").run()
     at.text_input("sw_epochs_list").set_value("200,2,3")
     at.selectbox("sw_strategy").set_value("grid").run()
+    at.number_input("sw_confirm_top").set_value(0).run()  # the trials' own states are what this test reads
     assert [m.value for m in at.metric if m.label == "Trials"] == ["3"]
     at.button("sw_start").click().run()
     sweep_id, store = sweep_id_of(at), RunStore()

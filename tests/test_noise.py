@@ -128,3 +128,15 @@ def test_forecasters_rank_each_step_by_every_pair_of_seeds():
     # two seeds of one config disagree about which side is closer: A's at steps 1, 3 (vs b[0]) and 3 (vs b[1]),
     # B's at step 1 (vs a[0]) and nowhere against a[1]
     assert noise_floor("rmse", a, b) == pytest.approx(np.mean([2, 1, 1, 0]))
+
+
+@pytest.mark.slow
+def test_more_seeds_trains_them_and_compares_with_every_seed(trained, workspace, capsys):
+    a, b = trained["digits"], trained["digits_b"]
+    assert main(["compare", a, b, "--more-seeds", "1", "--json", "--store", str(workspace)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    sides = [out["a"].split(","), out["b"].split(",")]
+    assert [s[0] for s in sides] == [a, b] and [len(s) for s in sides] == [2, 2]
+    store = RunStore(workspace)
+    assert [store.get(s[1]).config.seed for s in sides] == [1, 1]  # the seed after the group's own
+    assert out["paired"] is True and isinstance(out["noise_floor"], float) and "in every seed" in out["sentence"]

@@ -12,6 +12,7 @@ from nnlab.store.runs import RunStore
 from nnlab.sweeps.confirm import Confirmed, headline
 from nnlab.sweeps.store import SweepStore
 from nnlab.sweeps.trials import is_confirmation
+from tests.helpers import app_at, visible
 
 
 def _trial(number: int, mean: float, **kw) -> Confirmed:
@@ -61,3 +62,7 @@ def test_must_show_a_sweep_ends_with_its_top_three_confirmed_over_seeds_and_a_he
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     mine = next(c for c in again["confirmed"] if c["trial"] == best)
     assert sorted(mine["seeds"]) == [0, 1, 2, 3] and again["trials"] == 4
+    page = app_at("pages/5_Sweep.py")  # the Sweep page says the same
+    page.query_params["sweep"] = rec.sweep_id
+    page.run()
+    assert not page.exception and any(again["headline"] in visible(x.value) for x in (*page.success, *page.info))
