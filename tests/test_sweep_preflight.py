@@ -40,7 +40,7 @@ def test_trials_at_once_split_the_cores_unless_threads_are_given_or_they_go_to_r
 
 
 def test_the_sweep_estimate_puts_runs_rounds_and_the_pruners_survival_together():
-    est = estimate_sweep(_spec(pruner="median", parallel=2, seeds=2))
+    est = estimate_sweep(_spec(pruner="median", parallel=2, seeds=2, confirm_top=0))
     assert est.runs == 8 and est.parallel == 2 and est.survival == SURVIVAL_PRIOR["median"]
     assert len(est.corners) == 4 and est.trial_seconds > 0
     assert est.seconds == pytest.approx(4 * est.trial_seconds * SURVIVAL_PRIOR["median"])  # 8 runs, 2 at a time
@@ -48,9 +48,15 @@ def test_the_sweep_estimate_puts_runs_rounds_and_the_pruners_survival_together()
     assert set(est.to_json()) >= {"seconds", "peak_memory_mb"}
 
 
+def test_the_confirmation_of_the_top_trials_counts_whole_runs_in_the_estimate():
+    est = estimate_sweep(_spec(pruner="median", parallel=2, seeds=2, confirm_top=3, confirm_seeds=2))
+    assert est.runs == 8 + 6  # the re-runs are not pruned: whole runs, 2 at a time
+    assert est.seconds == pytest.approx((4 * SURVIVAL_PRIOR["median"] + 3) * est.trial_seconds)
+
+
 def test_the_time_left_comes_from_the_runs_that_ended(tmp_path):
     store = RunStore(tmp_path)
-    spec = _spec(trials=3)
+    spec = _spec(trials=3, confirm_top=0)
     sweep_id = SweepStore(store).create(spec)
     rec = SweepStore(store).get(sweep_id)
     assert seconds_left(store, rec) is None  # nothing ended, no estimate: unknown
@@ -69,5 +75,5 @@ def test_the_sweep_dry_run_prints_seconds_and_peak_memory_and_starts_nothing(tmp
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     est = json.loads(out.stdout.strip().splitlines()[-1])
-    assert est["seconds"] > 0 and est["peak_memory_mb"] > 0 and est["runs"] == 3
+    assert est["seconds"] > 0 and est["peak_memory_mb"] > 0 and est["runs"] == 3 + 6  # and the top 3 confirmed
     assert SweepStore(RunStore(tmp_path)).list() == []
