@@ -52,8 +52,10 @@ def test_clicking_a_cell_of_the_difference_matrix_shows_the_examples_that_flippe
     box = table.bounding_box()  # the grid is a canvas: tick "select all" in the header's checkbox column
     page.mouse.click(box["x"] + 15, box["y"] + 17)
     settle(page, f"text=B {b} against A {a}")
-    verdict = page.locator("[data-testid=stAlert]", has_text=re.compile(r"\(p [<=] ")).first
-    assert re.search(r"(B is better|A is better|No difference the data can show) \(p ", verdict.inner_text())
+    heads = r"(B is better|A is better|No difference the test rows can show): "
+    verdict = page.locator("[data-testid=stAlert]", has_text=re.compile(heads)).first
+    assert re.search(heads + r".* points \[", verdict.inner_text())
+    assert page.get_by_text(re.compile(r"^p = [0-9.e-]+ \(McNemar")).count() == 1  # the exact p-value
     assert page.get_by_text("Config fields that differ").count() == 1
     _shot(page, "verdict-1400")
 
