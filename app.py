@@ -4,7 +4,7 @@ import streamlit as st
 
 from nnlab.ui import page_setup, through_entry_point
 from nnlab.ui.auth import locked
-from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs
+from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs, recent_sweeps
 from nnlab.ui.manage import queue_panel
 
 
@@ -25,6 +25,7 @@ def home() -> None:
     queue_panel()
     st.subheader("Recent runs", anchor=False)
     recent_runs()
+    recent_sweeps()
 
 
 # No icons on st.Page: a page's icon becomes the tab's favicon, fetched from the internet (the local favicon stays).

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from nnlab.ui import page_setup
-from nnlab.ui.sweep import QUERY_SWEEP, sweep_form
+from nnlab.ui.keys import QUERY_SWEEP
+from nnlab.ui.sweep import sweep_form
 from nnlab.ui.sweep_view import sweep_list, sweep_view
 
 page_setup("Sweep")

@@ -192,3 +192,25 @@ def test_page_stays_fast_with_a_thousand_runs(store):
     start = time.perf_counter()
     _select(at, list(at.dataframe[0].value["run"][:3]))
     assert first < 10 and time.perf_counter() - start < 10, first
+
+
+def test_compare_filters_by_sweep_and_by_name(store):
+    """Issue 21: a newcomer looked for Compare filters by sweep and by name."""
+    from tests.helpers import tiny_config
+
+    own = store.create(tiny_config(), name="Baseline <b>v1</b>")
+    other = store.create(tiny_config())
+    trials = [
+        store.create(tiny_config(lr=lr), sweep_id="sw-20260101-000000-abcd", trial=k)
+        for k, lr in ((0, 1e-3), (1, 3e-3))
+    ]
+    df = runs_table(store.list())
+    assert set(filter_runs(df, sweeps=["sw-20260101-000000-abcd"]).index) == set(trials)
+    assert set(filter_runs(df, sweeps=[""]).index) == {own, other}
+    assert list(filter_runs(df, name="BASELINE <b>").index) == [own]  # any case, as typed (no pattern)
+    at = _open()
+    at.multiselect(key="compare_filter_sweep").set_value(["sw-20260101-000000-abcd"]).run()
+    assert set(at.dataframe[0].value["run"]) == set(trials)
+    at.multiselect(key="compare_filter_sweep").set_value([]).run()
+    at.text_input(key="compare_filter_name").set_value("baseline").run()
+    assert list(at.dataframe[0].value["run"]) == [own] and not at.exception

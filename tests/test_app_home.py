@@ -84,3 +84,25 @@ def test_new_here_only_before_the_first_run(workspace):
     at = home()
     assert not any("New here?" in m.value for m in at.markdown)
     assert any("Train the reference model in one click" in m.value for m in at.markdown)
+
+
+def test_home_says_what_trains_and_what_waits_and_keeps_trials_with_their_sweep(workspace):
+    """Issue 21: '3 runs in progress' when one trained and two waited; a sweep's trials filled Recent runs."""
+    from nnlab.sweeps.driver import make_spec
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import SweepStore
+
+    store = RunStore(workspace)
+    mine = [store.create(tiny_config(), status=s) for s in ("finished", "running", "queued", "queued")]
+    sweep_id = SweepStore(store).create(make_spec(tiny_config(), [parse_dim("lr", "1e-3,1e-2")], 2))
+    trial = store.create(tiny_config(), status="finished", sweep_id=sweep_id, trial=0)
+    at = home()
+    assert not at.exception
+    assert "1 run training, 2 waiting in line." in [c.value for c in at.caption]
+    runs = at.dataframe(key="home_recent").value
+    assert set(runs["run"]) == set(mine) and trial not in set(runs["run"])
+    sweeps = at.dataframe(key="home_recent_sweeps").value
+    assert list(sweeps["sweep"]) == [sweep_id] and list(sweeps["trials done"]) == ["1 / 2"]
+    at.session_state["home_recent_sweeps"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "status"]]}}
+    at.run()
+    assert not at.exception and at.query_params["sweep"] in (sweep_id, [sweep_id])

@@ -55,6 +55,7 @@ def test_feature_rows_are_classified(trained):
     assert list(table.columns[:2]) == ["row", "prediction"] and len(table) == 3
     shown = at.metric[0].value.replace("\\", "")  # escaped markdown: a tag in a class name shows as typed
     assert at.metric[0].label == "Prediction for row 1" and shown == table["prediction"].iloc[0]
+    assert any(c.value.startswith("This table is yours to edit") for c in at.caption)  # issue 21: say so
 
 
 def test_the_headline_prediction_names_its_row_and_follows_the_selected_one(trained):

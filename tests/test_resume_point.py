@@ -82,3 +82,16 @@ def test_the_command_line_says_it_too(store, capsys):
     run_id = killed_while_saving_epoch_2(store)
     assert main(["resume", run_id, "--store", str(store.root)]) == 0
     assert f"nnlab: Run {run_id} {CUT_OFF}" in capsys.readouterr().err
+
+
+def test_a_stopped_runs_page_says_where_resume_continues(trained, workspace, fresh_caches):
+    """Issue 21: a newcomer found Resume on a stopped run but no word of where it would continue."""
+    from nnlab.store.runs import RunStore
+    from tests.trained import open_page
+
+    run_id = trained["digits"]
+    RunStore(workspace).update(run_id, status="stopped", reason="Stopped by the user.")
+    at = open_page("pages/1_Train.py", run_id)
+    assert at.button("tr_resume")
+    said = [c.value.replace("\\", "") for c in at.caption if "Resume continues" in c.value]
+    assert said == ["Resume continues after epoch 2, from its last checkpoint."], [c.value for c in at.caption]

@@ -123,3 +123,22 @@ def test_an_unknown_run_cannot_be_renamed(store):
     with pytest.raises(Exception, match="not in the store"):
         store.rename("20200101-000000-abcd", "x", "")
     assert not Path(store.root / "runs" / "20200101-000000-abcd").exists()
+
+
+@pytest.mark.slow
+def test_the_train_form_names_and_notes_the_run_it_starts(workspace, fresh_caches):
+    """Issue 21: a newcomer looked for a name and a note on the Train form; only the run's page had them."""
+    at = open_page("pages/1_Train.py")
+    assert at.text_input("tr_run_name").placeholder == "MLP on Handwritten digits (scikit-learn)"
+    at.text_input("tr_mlp_hidden_sizes").set_value("32")
+    at.number_input("tr_epochs").set_value(1)
+    at.text_input("tr_run_name").set_value(NAME)
+    at.text_input("tr_run_note").set_value("first try").run()
+    at.button("tr_start").click().run()
+    assert not at.exception
+    rec = RunStore(workspace).list()[0]
+    assert (rec.name, rec.note) == (NAME, "first try")
+    assert at.subheader[0].value.replace("\\", "").startswith(NAME)
+    from nnlab.ui import lab
+
+    lab().jobs.wait(rec.run_id, timeout=120)

@@ -16,7 +16,7 @@ from nnlab.core.records import RunRecord
 KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
 NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
 _RUN_COLUMNS = ("run", "name", "status", "arch", "dataset")
-_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created", "note")
+_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created", "note", "sweep")
 
 
 def width(rec: RunRecord) -> str:
@@ -53,6 +53,7 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "device": rec.device,
         "created": pd.Timestamp(rec.created, unit="s"),
         "note": rec.note,
+        "sweep": rec.sweep_id or "",  # "": a run of its own
     }
 
 
@@ -64,13 +65,21 @@ def runs_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def filter_runs(
-    df: pd.DataFrame, statuses: Sequence[str] = (), archs: Sequence[str] = (), datasets: Sequence[str] = ()
+    df: pd.DataFrame,
+    statuses: Sequence[str] = (),
+    archs: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    sweeps: Sequence[str] = (),
+    name: str = "",
 ) -> pd.DataFrame:
-    """Rows whose status, arch and dataset are among those given (an empty choice keeps all)."""
+    """Rows whose status, arch, dataset and sweep ("" for runs of no sweep) are among those given (an empty choice
+    keeps all) and whose name holds `name` (any case; empty keeps all)."""
     keep = pd.Series(True, index=df.index)
-    for col, chosen in (("status", statuses), ("arch", archs), ("dataset", datasets)):
+    for col, chosen in (("status", statuses), ("arch", archs), ("dataset", datasets), ("sweep", sweeps)):
         if chosen:
             keep &= df[col].isin(list(chosen))
+    if name.strip():
+        keep &= df["name"].str.contains(name.strip(), case=False, regex=False)
     return df[keep]
 
 

@@ -219,24 +219,23 @@ class RunFolder:
                 "resume; copy its settings to the form and train it again."
             ) from exc
 
-    def resume_point(self, epochs_recorded: int) -> str:
+    def resume_point(self, epochs_recorded: int, ahead: bool = False) -> str:
         """What resuming does, in one sentence: continue after the checkpoint's epoch, and why that is earlier
-        than the last recorded epoch when a kill cut that epoch's checkpoint off (or it was never saved)."""
+        than the last recorded epoch when a kill cut that epoch's checkpoint off (or it was never saved). ahead:
+        said before the user resumes ('Resume continues after epoch 3.'), not after."""
         done = self.checkpoint_epochs()
+        subject, verb = ("Resume", "continues") if ahead else (f"Run {self.run_id}", "resumed")
         if done >= epochs_recorded:
-            return (
-                f"Run {self.run_id} resumed after epoch {done}."
-                if done
-                else f"Run {self.run_id} resumed from the start."
-            )
+            where = f"after epoch {done}" if done else "from the start"
+            return f"{subject} {verb} {where}" + (", from its last checkpoint." if ahead and done else ".")
         cut = any(_temporary(self.path / n).exists() for n in (CHECKPOINT_LAST, CHECKPOINT_BEST))
         why = f"epoch {epochs_recorded}'s checkpoint was {'incomplete' if cut else 'never saved'}"
         if epochs_recorded == done + 1:
             again = f"epoch {epochs_recorded} trains again"
         else:
             again = f"epochs {done + 1} to {epochs_recorded} train again"
-        start = f"resumed from the checkpoint after epoch {done}" if done else "resumed from the start"
-        return f"Run {self.run_id} {start}; {why}, so {again}."
+        start = f"from the checkpoint after epoch {done}" if done else "from the start"
+        return f"{subject} {verb} {start}; {why}, so {again}."
 
     def save_weights(self, state: dict[str, torch.Tensor]) -> None:
         """The trained model's state dict (model.pt)."""

@@ -179,15 +179,15 @@ class RunStore:
     def list(
         self, status: str | tuple[str, ...] | None = None, limit: int | None = None, sweep_id: str | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally only some statuses or only one sweep's trials."""
+        """Runs, newest first, optionally only some statuses, or only one sweep's trials (sweep_id="": no sweep's)."""
         where, args = [], []
         if status:
             statuses = (status,) if isinstance(status, str) else status
             where.append(f"status IN ({','.join('?' * len(statuses))})")
             args += list(statuses)
-        if sweep_id:
-            where.append("sweep_id = ?")
-            args.append(sweep_id)
+        if sweep_id is not None:
+            where.append("sweep_id = ?" if sweep_id else "(sweep_id IS NULL OR sweep_id = '')")
+            args += [sweep_id] if sweep_id else []
         sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created DESC, run_id DESC"
         if limit:

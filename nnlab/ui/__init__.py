@@ -84,6 +84,7 @@ def through_entry_point() -> Iterator[None]:
 
 # the pages app.py declares with st.navigation, by the path st.switch_page and st.page_link take
 TRAIN_PAGE, RESULTS_PAGE, COMPARE_PAGE = "pages/1_Train.py", "pages/2_Results.py", "pages/3_Compare.py"
+SWEEP_PAGE = "pages/5_Sweep.py"
 
 
 @st.cache_resource(show_spinner=False)

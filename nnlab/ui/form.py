@@ -14,20 +14,16 @@ from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.facts import DataFacts
 from nnlab.core.fitted import fit_to_data
-from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.notes import data_findings
-from nnlab.core.placement import Placement
 from nnlab.core.text import plural
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
 from nnlab.engine.precision import run_bf16_check
-from nnlab.engine.preflight import Estimate, forecast_of
 from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
-from nnlab.ui import QUERY_RUN, findings_ui, md, show_error, start_runs, store
+from nnlab.ui import findings_ui, md, show_error, store
 from nnlab.ui.budget import memory_gate
-from nnlab.ui.cluster import executor_picker
 from nnlab.ui.dataread import COLUMN_FIELDS, column_field, csv_peek, data_read_ui, hides_file
 from nnlab.ui.fields import (
     expert_ranges,
@@ -45,13 +41,12 @@ from nnlab.ui.keys import (
     KEY_DATASET,
     KEY_EXPERT,
     KEY_LOADED,
-    KEY_SEEDS,
     KEY_SOURCE,
-    KEY_START,
     KEY_UPLOAD,
 )
 from nnlab.ui.paths import confine, save_upload
 from nnlab.ui.preflight import preflight_panel
+from nnlab.ui.start import start_box
 from nnlab.ui.weights import weights_problem
 from nnlab.views.plots import lr_figure
 
@@ -323,28 +318,7 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
         st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
-    seeds = st.number_input(
-        "Seeds",
-        min_value=1,
-        max_value=MAX_SEEDS,
-        value=1,
-        key=KEY_SEEDS,
-        help="Run this config once per seed, from the Seed under Advanced upward: the runs form one group, "
-        "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed.",
-    )
-    executor, where_problem = executor_picker()
-    if where_problem:
-        show_error(where_problem)
-    if st.button(
-        "Start training" if seeds == 1 else f"Start {seeds} runs",
-        icon=":material/play_arrow:",
-        type="primary",
-        key=KEY_START,
-        disabled=bool(problems or errors or where_problem),
-        width="stretch",
-        help="Fix the problems above first." if problems else "Queue the run; training starts at once.",
-    ):
-        start_run(cfg, seeds, executor, raised, estimate)
+    start_box(cfg, blocked=bool(problems or errors), raised=raised, estimate=estimate)
 
 
 def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[dict[str, Any] | None, list[str]]:
@@ -389,14 +363,3 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
         st.caption(
             f"Reduce on plateau: the rate drops ×0.1 after {plural(cfg.lr_patience, 'epoch')} without improvement."
         )
-
-
-def start_run(
-    cfg: RunConfig, seeds: int, placement: Placement | None, raised: float | None, est: Estimate | None
-) -> None:
-    """Start the run (or one run per seed, a group), here or on Ray, with the budget the local operator raised
-    and the estimate measured before, and show the first one's live view (its id goes into the URL)."""
-    run_id = start_runs(cfg, seeds, placement, memory_budget_mb=raised, forecast=forecast_of(est) if est else None)
-    if run_id:
-        st.query_params[QUERY_RUN] = run_id
-        st.rerun()

@@ -10,14 +10,17 @@ from nnlab.analysis.naming import default_name, run_name
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.records import RunRecord
-from nnlab.core.text import format_duration
+from nnlab.core.text import format_duration, plural
 from nnlab.data import DATASETS
 from nnlab.data.registry import make_config
 from nnlab.engine.device import DeviceInfo, detect_device
 from nnlab.models import MODELS
+from nnlab.sweeps.results import ended, summary
+from nnlab.sweeps.store import SweepStore
 from nnlab.ui import (
     RESULTS_PAGE,
     ROW_CLICKS,
+    SWEEP_PAGE,
     TRAIN_PAGE,
     clicked_row,
     flash,
@@ -29,9 +32,10 @@ from nnlab.ui import (
     store,
 )
 from nnlab.ui.cluster import cluster_card
-from nnlab.ui.keys import KEY_RECENT, KEY_RESUME_ALL
+from nnlab.ui.keys import KEY_RECENT, KEY_RECENT_SWEEPS, KEY_RESUME_ALL, QUERY_SWEEP
 
 RECENT_LIMIT = 10
+SWEEPS_SHOWN = 5
 
 
 def first_model_config() -> RunConfig:
@@ -112,14 +116,12 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
 
 def recent_runs() -> None:
     """The last runs; clicking a row opens its live view or its results."""
-    runs = store().list(limit=RECENT_LIMIT)
+    runs = store().list(limit=RECENT_LIMIT, sweep_id="")  # a sweep's trials are with their sweep, below
     if not runs:
         st.info("No runs yet. Click **Train a first model** above, or go to **Train** to choose your own.")
         return
     resume_all()
-    active = [r for r in runs if r.active]
-    if active:
-        st.caption(f"{len(active)} run{'s' if len(active) != 1 else ''} in progress.")
+    in_progress()
     st.caption("Click a row to open the run: live view while it trains, results once it has finished.")
     event = st.dataframe(
         runs_frame(runs),
@@ -132,6 +134,49 @@ def recent_runs() -> None:
     row = clicked_row(event)
     if row is not None and row < len(runs):
         open_run(runs[row])
+
+
+def in_progress() -> None:
+    """How many runs train now and how many wait in line ('1 run training, 2 waiting', not '3 in progress')."""
+    training, waiting = len(store().list("running")), len(store().list("queued"))
+    parts = [f"{plural(training, 'run')} training"] if training else []
+    if waiting:
+        parts.append(f"{waiting} waiting in line" if training else f"{plural(waiting, 'run')} waiting in line")
+    if parts:
+        st.caption(", ".join(parts) + ".")
+
+
+def recent_sweeps() -> None:
+    """The last sweeps, each a click away (their trials no longer fill Recent runs)."""
+    sweeps = SweepStore(store()).list()[:SWEEPS_SHOWN]
+    if not sweeps:
+        return
+    st.subheader("Recent sweeps", anchor=False)
+    st.caption("Click a row to open the sweep: its trials, best config and charts.")
+    found = [summary(store(), rec) for rec in sweeps]
+    frame = pd.DataFrame(
+        {
+            "sweep": [rec.sweep_id for rec in sweeps],
+            "model and data": [default_name(rec.spec.base) for rec in sweeps],
+            "status": [rec.status for rec in sweeps],
+            "trials done": [f"{ended(s)} / {rec.spec.trials}" for s, rec in zip(found, sweeps, strict=True)],
+            "best": [s["best_value"] for s in found],
+            "started (UTC)": [rec.created_iso for rec in sweeps],
+        }
+    )
+    event = st.dataframe(
+        frame,
+        key=KEY_RECENT_SWEEPS,
+        on_select="rerun",
+        selection_mode=ROW_CLICKS,
+        hide_index=True,
+        width="stretch",
+        column_config={"best": st.column_config.NumberColumn(format="%.4f")},
+        placeholder="–",
+    )
+    row = clicked_row(event)
+    if row is not None and row < len(sweeps):
+        st.switch_page(SWEEP_PAGE, query_params={QUERY_SWEEP: sweeps[row].sweep_id})
 
 
 def resume_all() -> None:

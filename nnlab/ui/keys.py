@@ -8,18 +8,21 @@ KEY_AUTHED = "nnlab_authenticated"  # this session typed the demo password
 KEY_PASSWORD = "nnlab_password"
 KEY_RUN_PICKER = "run_picker"  # the Results page's run selectbox
 KEY_LOST_LINK = "nnlab_lost_link"  # a ?run= this session was told is not in the store (its picker starts empty)
+QUERY_SWEEP = "sweep"  # st.query_params key of the sweep the Sweep page shows
 QUERY_RUN = "run"  # st.query_params key holding the run a page shows, so refresh and new tabs re-attach
 # a run's rename popover (Train, Results, Compare): its fields and its Save button
 KEY_RUN_NAME, KEY_RUN_NOTE, KEY_RUN_SAVE = "run_name_{run}", "run_note_{run}", "run_save_{run}"
 
 # Home
 KEY_RECENT = "home_recent"  # the recent-runs table's selection
+KEY_RECENT_SWEEPS = "home_recent_sweeps"  # the recent-sweeps table's selection
 KEY_RESUME_ALL = "home_resume_all"  # the "resume all interrupted runs" button
 
 # Train: the form
 KEY_DATASET, KEY_ARCH, KEY_EXPERT = "tr_dataset", "tr_arch", "tr_expert"
 KEY_ARCH_WANTED = "tr_arch_wanted"  # the architecture last picked; selected again where the dataset fits it
 KEY_START = "tr_start"
+KEY_NEW_NAME, KEY_NEW_NOTE = "tr_run_name", "tr_run_note"  # the name and note Start gives the new run
 KEY_SEEDS = "tr_seeds"  # how many seeds Start runs the config with (one group)
 KEY_LOADED = "tr_loaded"  # data keys the user asked to load for the preview (datasets that may download)
 KEY_SOURCE = "tr_source_{dataset}"  # per dataset: upload a file or type a path

@@ -99,6 +99,10 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
     """An editable table of feature rows; the predicted class and probabilities of each row."""
     columns = predictor.info.column_names
     start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else np.zeros((1, len(columns)))
+    st.caption(
+        "This table is yours to edit: double-click a cell and type a value, add a row at its foot (+), or paste rows "
+        "copied from a spreadsheet. It starts with the first test rows."
+    )
     edited = st.data_editor(pd.DataFrame(start, columns=columns), num_rows="dynamic", key=KEY_ROWS, width="stretch")
     if edited.empty:
         st.caption("Add a row of feature values.")

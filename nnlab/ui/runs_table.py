@@ -15,6 +15,7 @@ _COLUMNS = {
     "run": st.column_config.TextColumn("run", pinned=True),
     "name": st.column_config.TextColumn("name", help="Rename a run on its Results page, or here with one run ticked"),
     "note": st.column_config.TextColumn("note"),
+    "sweep": st.column_config.TextColumn("sweep", help="The sweep whose trial the run is (empty: a run of its own)"),
     "lr": st.column_config.NumberColumn("lr", format="%.0e"),
     "weight_decay": st.column_config.NumberColumn("weight decay", format="%.0e"),
     "batch_size": st.column_config.NumberColumn("batch"),
@@ -27,19 +28,25 @@ _COLUMNS = {
 }
 
 
+FILTER_LABELS = {"status": "Status", "arch": "Architecture", "dataset": "Dataset", "sweep": "Sweep"}
+
+
 def filters(df: pd.DataFrame) -> pd.DataFrame:
-    """Multiselects for status, architecture and dataset; the rows that pass."""
-    cols = st.columns(3)
+    """Multiselects for status, architecture, dataset and sweep, and a name search; the rows that pass."""
     chosen = {}
-    for col, name in zip(cols, ("status", "arch", "dataset"), strict=True):
-        options = sorted(df[name].unique())
-        chosen[name] = col.multiselect(
-            name.capitalize() if name != "arch" else "Architecture",
-            options,
-            key=KEY_FILTER.format(col=name),
-            placeholder="all",
-        )
-    return filter_runs(df, chosen["status"], chosen["arch"], chosen["dataset"])
+    for row in (("status", "arch", "dataset"), ("sweep", "name")):
+        for col, name in zip(st.columns(3), row, strict=False):
+            if name == "name":
+                typed = col.text_input("Name contains", key=KEY_FILTER.format(col=name), placeholder="any name")
+                continue
+            chosen[name] = col.multiselect(
+                FILTER_LABELS[name],
+                sorted(df[name].unique()),
+                key=KEY_FILTER.format(col=name),
+                placeholder="all",
+                format_func=lambda v: v or "not in a sweep",
+            )
+    return filter_runs(df, chosen["status"], chosen["arch"], chosen["dataset"], chosen["sweep"], typed)
 
 
 def runs_table_ui(df: pd.DataFrame) -> list[str]:

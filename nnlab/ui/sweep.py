@@ -17,10 +17,10 @@ from nnlab.sweeps.store import CONFIRM_SEEDS, CONFIRM_TOP, OBJECTIVES, PRUNERS, 
 from nnlab.ui import lab, show_error
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import form_inputs, side_by_side
+from nnlab.ui.keys import QUERY_SWEEP
 
 KEY_VARY = "sw_vary"
 KEY_START = "sw_start"
-QUERY_SWEEP = "sweep"  # st.query_params key of the sweep the page shows
 DEFAULT_VARY = ("lr", "dropout")
 STRATEGY_LABELS = {"tpe": "Bayesian (TPE)", "random": "Random", "grid": "Grid"}
 PRUNER_LABELS = {"none": "No pruning", "median": "Median: stop trials behind the median", "hyperband": "Hyperband"}

@@ -28,7 +28,8 @@ from nnlab.ui import (
     status_badge,
     store,
 )
-from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, QUERY_SWEEP, STRATEGY_LABELS
+from nnlab.ui.keys import QUERY_SWEEP
+from nnlab.ui.sweep import OBJECTIVE_LABELS, PRUNER_LABELS, STRATEGY_LABELS
 from nnlab.ui.sweep_confirm import confirmation_panel
 from nnlab.views.reports import sweep_report
 from nnlab.views.sweep_report import sweep_filename

@@ -103,6 +103,19 @@ def run_actions(rec: RunRecord) -> None:
     with st.container(horizontal=True, gap="small"):  # each button as wide as its label; wraps on narrow windows
         for action in actions:
             action(rec)
+    if resume_button in actions:
+        resume_line(rec)
+
+
+def resume_line(rec: RunRecord) -> None:
+    """Where Resume continues: after the last whole checkpoint's epoch, and why when that is before the last
+    epoch recorded (a kill cut its checkpoint)."""
+    try:
+        said = store().folder(rec.run_id).resume_point(rec.epochs_done, ahead=True)
+    except NNLabError as exc:  # a damaged checkpoint: the sentence says it cannot resume, and what to do
+        said = str(exc)
+    then = f" It trains on up to epoch {rec.epochs_planned}." if rec.epochs_planned > rec.epochs_done else ""
+    st.caption(md(said + then))
 
 
 def results_button(rec: RunRecord) -> None:
