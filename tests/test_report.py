@@ -261,6 +261,8 @@ def test_each_difference_cell_carries_the_examples_that_moved_into_and_out_of_it
         for attrs, caption in items:
             assert attrs["true"] == str(t) and str(p) in (attrs["pred-a"], attrs["pred-b"])
             assert caption.startswith(f"true {ma.results.classes[t]} · A predicted ")
+            flipped = (attrs["pred-a"] == str(t)) != (attrs["pred-b"] == str(t))  # one side right, the other not
+            assert caption.endswith(" · one seed a side: noise cannot be told") == flipped, caption
         moved += len(items)
     assert moved > 0
 
@@ -300,3 +302,31 @@ def test_data_check_findings_show_under_their_kind_and_a_warning_tempers_the_sco
     )
     calm = build_report(store.get(run_id), replace(res, info=replace(res.info, findings=found[1:])), [])
     assert "Read these numbers" not in calm
+
+
+@pytest.mark.slow
+def test_a_comparison_of_seed_groups_tags_each_flip_stable_or_seed_noise(store):
+    from nnlab.analysis.comparison import compare, example_tags
+    from nnlab.analysis.groups import group_id, seed_configs
+    from nnlab.engine.runner import execute
+    from nnlab.views.comparison_report import TAG_WORDS, build_comparison_report
+    from tests.helpers import tiny_config
+
+    def train(cfg):
+        run_id = store.create(cfg)
+        store.claim_queued(run_id)
+        assert execute(store, run_id).status == "finished"
+
+    base, weak = tiny_config("mlp", epochs=2), tiny_config("mlp", epochs=1, lr=1e-4)
+    for cfg in (*seed_configs(base, 2), *seed_configs(weak, 2)):
+        train(cfg)
+    tw = compare(store, group_id(weak), group_id(base))
+    tags = example_tags(tw)
+    html = build_comparison_report(tw, {})
+    assert {t for t in tags if t} - {"one seed"}  # two seeds a side: stable or seed noise, not "one seed"
+    assert f"Toward B ({len(tw.flips.b_better)})" in html  # over seeds, examples lean to a side
+    noise = tw.noise
+    for i, tag in enumerate(tags):
+        if tag and i in tw.flips.b_better[:24]:
+            said = f"{TAG_WORDS[tag]}; A right in {noise.a_share[i]:.0%} of its seeds, B in {noise.b_share[i]:.0%}"
+            assert f"· #{i} · {said}</figcaption>" in html

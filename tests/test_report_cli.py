@@ -4,6 +4,7 @@ sweep, written through the lab; a mistake is one sentence and a non-zero exit.""
 from __future__ import annotations
 
 import re
+from html import escape
 
 import pytest
 
@@ -74,9 +75,18 @@ def test_report_writes_a_sweep(workspace, tmp_path, capsys):
     code, _, _ = _report(capsys, "--sweep", sweep_id, "--out", str(out))
     html = out.read_text()
     assert code == 0 and "Best configs" in html and "<table class='sortable'>" in html
-    rows = RunStore(workspace).list(sweep_id=sweep_id)
-    assert all(r.run_id in html for r in rows) and len(rows) == 3
+    from nnlab.sweeps.confirm import confirmation
+    from nnlab.sweeps.store import SweepStore
+    from nnlab.sweeps.trials import is_confirmation
+
+    store = RunStore(workspace)
+    rec = SweepStore(store).get(sweep_id)
+    trials = [r for r in store.list(sweep_id=sweep_id) if not is_confirmation(r, rec.spec)]
+    assert len(trials) == 3 and all(r.run_id in html for r in trials)  # every trial's run in the table
     assert "Learning rate" in html and "Batch size" in html and "What mattered" in html
+    found = confirmation(store, rec)  # the top trials re-run with more seeds: what holds
+    assert found is not None and f"<h2>Is the winner real?</h2>\n<p class='lead'>{escape(found.headline)}</p>" in html
+    assert html.count("<table class='sortable'>") == 2  # the trials, and the confirmed trials against the best
 
 
 def test_a_sweep_report_before_any_trial_escapes_its_name(store, tmp_path, capsys):

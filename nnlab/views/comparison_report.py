@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from nnlab.analysis.comparison import Member, Side, TwoWay, describe, error_gap_along_series, score_row
+from nnlab.analysis.comparison import (
+    Member,
+    Side,
+    TwoWay,
+    describe,
+    error_gap_along_series,
+    example_tags,
+    score_row,
+)
 from nnlab.analysis.naming import run_name
+from nnlab.analysis.noise import ONE_SEED, SEED_NOISE, STABLE
 from nnlab.analysis.stats import A_BETTER, B_BETTER
 from nnlab.core.config import FIELDS
 from nnlab.core.records import EpochRecord
@@ -20,6 +29,25 @@ from nnlab.views.report import for_report, matrix_for_report, paragraphs, roomy
 from nnlab.views.report_words import used_value
 
 LIST_SHOWN = 24  # examples kept per "A right, B wrong" list
+TAG_WORDS = {  # what a flipped example's tag says to a reader
+    STABLE: "stable: every seed agrees",
+    SEED_NOISE: "seed noise: the seeds disagree",
+    ONE_SEED: "one seed a side: noise cannot be told",
+}
+
+
+def tags_of(tw: TwoWay) -> dict[int, str]:
+    """Each flipped test example's tag in words (with seeds: how often each side got it right), by its position in
+    the shared test set."""
+    tags, noise = example_tags(tw), tw.noise
+    if tags is None or noise is None:
+        return {}
+    words = {i: TAG_WORDS.get(str(t), str(t)) for i, t in enumerate(tags) if t}
+    if noise.seeds == (1, 1) or tw.a.members[0].results.task == "regression":
+        return words
+    return {
+        i: f"{w}; A right in {noise.a_share[i]:.0%} of its seeds, B in {noise.b_share[i]:.0%}" for i, w in words.items()
+    }
 
 
 def comparison_filename(tw: TwoWay) -> str:
@@ -60,11 +88,9 @@ def differs_table(tw: TwoWay) -> str:
     return table + same
 
 
-def build_comparison_report(
-    tw: TwoWay, histories: Mapping[str, Sequence[EpochRecord]], tags: Mapping[int, str] | None = None
-) -> str:
-    """The comparison as one HTML document; every user string escaped, nothing fetched. tags: per flipped
-    test example, "stable" or "seed-noise" where that is known."""
+def build_comparison_report(tw: TwoWay, histories: Mapping[str, Sequence[EpochRecord]]) -> str:
+    """The comparison as one HTML document; every user string escaped, nothing fetched. Each flipped example says
+    whether it is stable (every seed agrees) or seed noise."""
     name_a, name_b = run_name(tw.a.members[0].record), run_name(tw.b.members[0].record)
     groups = "seed groups" if tw.a.is_group and tw.b.is_group else "runs"
     title = f"Two {groups} of {name_a}" if name_a == name_b else f"B {name_b} against A {name_a}"
@@ -78,7 +104,7 @@ def build_comparison_report(
         f"<h1>{esc(title)}</h1>",
         paragraphs([side_line("A", tw.a), side_line("B", tw.b)], "lead"),
         f"<p class='{cls}'>{esc(lines[0])}</p>",
-        "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines[1:]) + "</ul>",
+        "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines[1:] if x) + "</ul>",
         "<h2>What differs</h2>",
         differs_table(tw),
         "<h2>Validation curves</h2>",
@@ -90,7 +116,7 @@ def build_comparison_report(
     elif task == "regression":
         doc.add(doc.figure(error_gap_figure(*error_gap_along_series(*tw.pair))))
     else:
-        _flips(doc, tw, *tw.pair, tags)
+        _flips(doc, tw, *tw.pair, tags_of(tw))
     return doc.render()
 
 
@@ -99,16 +125,17 @@ def _flips(doc: Document, tw: TwoWay, ma: Member, mb: Member, tags: Mapping[int,
     for key, content in flip_cells(ma, mb, tags).items():
         doc.template(key, content)
     lists = []
+    several = tw.noise is not None and tw.noise.seeds != (1, 1)  # lists of examples leaning to a side over seeds
     for key, title, idx in (
-        ("flips-a", "A right, B wrong", tw.flips.a_better),
-        ("flips-b", "B right, A wrong", tw.flips.b_better),
+        ("flips-a", "Toward A" if several else "A right, B wrong", tw.flips.a_better),
+        ("flips-b", "Toward B" if several else "B right, A wrong", tw.flips.b_better),
     ):
-        first = "B's" if key == "flips-a" else "A's"
         kept = f"; the first {LIST_SHOWN} are kept in this file" if len(idx) > LIST_SHOWN else ""
         items = flipped_items(ma, mb, idx, tags, LIST_SHOWN)
         doc.template(
             key,
-            f"<h3>{esc(title)} ({len(idx)})</h3><p class='muted'>{esc(first)} most confident mistakes first{kept}.</p>"
+            f"<h3>{esc(title)} ({len(idx)})</h3><p class='muted'>Stable flips first, then those the seeds agree on "
+            f"most, then the loser's most confident mistakes{kept}.</p>"
             + (f"<div class='examples'>{''.join(items)}</div>" if items else ""),
         )
         lists.append(show_button(key, f"{title} ({len(idx)})"))

@@ -69,7 +69,7 @@ def curves_figure(trials: list[Trial], histories: dict[str, list[EpochRecord]], 
             go.Scatter(
                 x=[r.epoch for r in history],
                 y=ys,
-                mode="lines",
+                mode="lines" if len(history) > 2 else "lines+markers",  # one epoch: a dot, not nothing
                 name=f"trial {t.number} ({t.state})",
                 line={"color": color, "dash": "dot" if pruned else "solid", "width": 1.5},
                 opacity=0.55 if pruned else 0.9,

@@ -134,6 +134,41 @@ def _base_value(base: Any, name: str) -> str:
     return config_value(name, value)
 
 
+def confirmation_html(store: RunStore, rec: SweepRecord) -> str:
+    """The top trials re-run with more seeds: the headline and each confirmed trial against the best."""
+    from nnlab.sweeps.confirm import confirmation
+
+    found = confirmation(store, rec)
+    if found is None:
+        return (
+            "<p class='muted'>The top trials were not re-run with more seeds, so the best value may partly be its "
+            f"seed's luck (`python -m nnlab sweep confirm {esc(rec.sweep_id)}` re-runs them).</p>"
+        )
+    rows = [[(f"trial {c.trial}", c.trial), *_confirmed_cells(found.metric, c)] for c in found.trials]
+    columns = ["trial", "seeds", f"test {found.metric}", "95% interval", "against the best", "s / epoch"]
+    table = sortable_table(columns, rows) if rows else ""
+    return f"<p class='lead'>{esc(found.headline)}</p>{table}"
+
+
+def _confirmed_cells(metric: str, c: Any) -> list[tuple[str, Any]]:
+    fmt = (lambda x: f"{x:.4g}") if metric == "rmse" else (lambda x: f"{x:.3f}")  # noqa: E731
+    spread = f" ± {fmt(c.sd)}" if c.sd is not None else ""
+    if c.best:
+        stand = "best"
+    elif c.tied_with_best:
+        stand = "tied within seed noise"
+    else:
+        stand = f"{fmt(c.diff or 0)} (p {'< 0.001' if (c.p_value or 1) < 0.001 else f'= {c.p_value:.3f}'})"
+    per_epoch = c.seconds_per_epoch
+    return [
+        (", ".join(map(str, c.seeds)), len(c.seeds)),
+        (fmt(c.mean) + spread, c.mean),
+        (f"[{fmt(c.interval[0])}, {fmt(c.interval[1])}]", c.interval[0]),
+        (stand, c.diff if c.diff is not None else 0),
+        ("–" if per_epoch is None else f"{per_epoch:.2g}", per_epoch),
+    ]
+
+
 def build_sweep_report(store: RunStore, sweep_id: str) -> str:
     """The sweep as one HTML document; every user string escaped, nothing fetched."""
     sweeps = SweepStore(store)
@@ -166,6 +201,7 @@ def build_sweep_report(store: RunStore, sweep_id: str) -> str:
         "<h2>Every trial</h2><p class='muted'>Click a column's title to sort by it.</p>",
         trials_table(rec, trials),
     )
+    doc.add("<h2>Is the winner real?</h2>", confirmation_html(store, rec))
     _figures(doc, store, sweeps, rec, trials)
     doc.add("<h2>Base config</h2>", rows_table(base_rows(rec)))
     return doc.render()
