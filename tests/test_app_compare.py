@@ -109,7 +109,7 @@ def test_seed_groups_show_mean_and_spread_and_curves_with_a_band(trained, worksp
     assert tw.noise.seeds == (3, 2)
     box = [visible(x.value) for x in (*at.success, *at.warning, *at.info) if x.value.startswith("**")][0]
     assert f"{len(tw.noise.stable_b_to_a)} examples flip toward B in every seed" in box
-    exact = f"- p = {p_text(tw.verdict.p_value)} (paired permutation"
+    exact = f"- p = {p_text(tw.verdict.p_value)} (t-test over seeds"
     assert any(visible(m.value).startswith(exact) for m in at.markdown)
     tabs = [t.label for t in at.tabs]
     assert tabs == [f"Toward A ({len(tw.flips.a_better)})", f"Toward B ({len(tw.flips.b_better)})"]

@@ -166,7 +166,7 @@ def test_must_show_two_seed_groups_of_one_config_show_no_difference_in_at_least_
         a, b = (",".join(runs[i] for i in part) for part in (pick[:3], pick[3:6]))
         assert main(["compare", a, b, "--json", *store]) == 0
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert out["paired"] is True and out["test"].startswith("paired permutation test")
+        assert out["paired"] is True and out["test"].startswith("t-test over seeds")
         verdicts.append(out["verdict"])
     assert verdicts.count(NO_DIFFERENCE) >= 9, verdicts
 

@@ -101,3 +101,31 @@ def test_seed_band_is_the_mean_with_a_band_that_grows_with_the_spread_and_skips_
     wide = stats.seed_band(np.array([[0.0], [1.0], [0.5]]))
     narrow = stats.seed_band(np.array([[0.49], [0.51], [0.5]]))
     assert wide[2][0] - wide[1][0] > narrow[2][0] - narrow[1][0]
+
+
+def _seeds(rng, k: int, n: int = 400, shift: float = 0.0) -> list[np.ndarray]:
+    """k seeds' right/wrong on n shared rows: each seed is lucky or unlucky on many rows at once (seed noise)."""
+    ease = rng.normal(0.8, 0.15, n)  # how easy each row is
+    return [(rng.random(n) < np.clip(ease + rng.normal(shift, 0.03), 0, 1)).astype(float) for _ in range(k)]
+
+
+def test_seed_noise_does_not_pass_for_a_difference_between_groups_on_shared_rows():
+    false_alarms = 0
+    for i in range(40):  # two groups of one config: every difference is seed noise
+        rng = np.random.default_rng(i)
+        seeds = _seeds(rng, 6)
+        false_alarms += stats.compare_shared("accuracy", seeds[:3], seeds[3:]).verdict != stats.NO_DIFFERENCE
+    assert false_alarms <= 4  # 5% of 40 is 2
+    rng = np.random.default_rng(99)
+    base = _seeds(rng, 3)
+    better = [(v + (rng.random(len(v)) < 0.5) * (1 - v)).clip(0, 1) for v in _seeds(rng, 3)]  # right on half its misses
+    v = stats.compare_shared("accuracy", base, better)
+    assert v.verdict == stats.B_BETTER and v.test.startswith("t-test over seeds") and v.diff_ci[0] > 0
+
+
+def test_a_steady_gain_smaller_than_the_seed_spread_is_a_tie_and_a_one_seed_side_borrows_the_spread():
+    test, p, (lo, hi) = stats.seed_t_test([0.90, 0.80, 0.85], [0.91, 0.81, 0.86])
+    assert test == "t-test over seeds" and p > 0.5 and lo < 0 < hi  # +1 point each seed, against a 5-point spread
+    _, p_one, _ = stats.seed_t_test([0.90, 0.80, 0.85], [0.99])  # the one seed takes the three's spread
+    assert p_one == pytest.approx(2 * sp.t.sf(0.14 / np.sqrt(0.0025 * (1 / 3 + 1)), 2))
+    assert stats.seed_t_test([0.9, 0.9], [0.9, 0.9])[1] == 1.0

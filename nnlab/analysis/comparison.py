@@ -164,12 +164,14 @@ def _task_word(res: Results) -> str:
 
 
 def _verdict(metric: str, a: Side, b: Side, shared: bool) -> Verdict:
-    """The fitting test: McNemar (or a paired permutation) for two runs, every seed on shared rows, and a
+    """The fitting test: McNemar (or a paired permutation) for two runs; a t-test over seeds on shared rows; a
     bootstrap over seeds and examples, each side apart, for sides whose runs scored other rows (unpaired)."""
     va, vb = [m.values for m in a.members], [m.values for m in b.members]
-    if not a.is_group and not b.is_group:
+    if len(va) == len(vb) == 1:
         return compare_runs(metric, va[0], vb[0], paired=shared)
-    return compare_shared(metric, va, vb) if shared else compare_groups(metric, va, vb)
+    if not shared:
+        return compare_groups(metric, va, vb)
+    return compare_shared(metric, va, vb)
 
 
 def _flips(noise: ExampleNoise, pair: tuple[Member, Member]) -> Flips:

@@ -25,7 +25,8 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
         help="which of two runs or seed groups is better on the test set, and by how much",
         description="Compare B against A on their test rows: each side's test metric with a 95% bootstrap interval, "
         "B minus A with its interval, a test that fits (McNemar's for two classifiers on the same test rows, a "
-        "paired permutation test for forecasters and for seeds that share their test rows, a bootstrap over seeds "
+        "paired permutation test for two forecasters, a t-test over seeds (each seed's score one observation) for "
+        "seeds that share their test rows, a bootstrap over seeds "
         "and examples for sides whose splits differ), the verdict, the config fields that differ and the test "
         "examples that flipped: stable when every seed of each side agrees, seed noise when seeds of one config "
         "disagree. JSON: flipped_a_to_b counts examples A gets right more often than B (for forecasters: where A's "
