@@ -6,6 +6,7 @@ from nnlab.ui import page_setup, through_entry_point
 from nnlab.ui.auth import locked
 from nnlab.ui.home import device_card, first_model_card, page_links, recent_runs, recent_sweeps
 from nnlab.ui.manage import queue_panel
+from nnlab.ui.space import space_card
 
 
 def home() -> None:
@@ -21,6 +22,7 @@ def home() -> None:
             first_model_card()
         with st.container(width="stretch"):
             device_card()
+            space_card()
     page_links(PAGES[1:])
     queue_panel()
     st.subheader("Recent runs", anchor=False)

@@ -12,7 +12,7 @@ from nnlab.engine.device import detect_device
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
 from nnlab.ui import lab
-from tests.helpers import app_at, tiny_config
+from tests.helpers import app_at, tiny_config, visible
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -106,3 +106,20 @@ def test_home_says_what_trains_and_what_waits_and_keeps_trials_with_their_sweep(
     at.session_state["home_recent_sweeps"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "status"]]}}
     at.run()
     assert not at.exception and at.query_params["sweep"] in (sweep_id, [sweep_id])
+
+
+def test_home_shows_the_disk_used_against_the_quota_and_reclaims_space(workspace, monkeypatch):
+    """Issue 21 item 3: the quota's figure on Home, and an action that frees space (one run's last checkpoint)."""
+    from nnlab.core.limits import DISK_ENV
+
+    store = RunStore(workspace)
+    done = store.create(tiny_config(), status="finished")
+    (store.folder(done).path / "last.pt").write_bytes(b"\0" * 3 * 2**20)
+    monkeypatch.setenv(DISK_ENV, "2")
+    at = home()
+    assert any(":material/hard_drive: 3.0 MB of 2.0 MB" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert any("New runs are refused: the workspace holds 3.0 MB of its 2.0 MB quota" in e.value for e in at.error)
+    at.button("home_reclaim").click().run()
+    assert not at.exception
+    assert any(visible(s.value).startswith("Freed 3.0 MB: the last checkpoints of 1 finished run") for s in at.success)
+    assert not store.folder(done).has_checkpoint() and not at.error

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from nnlab.core.words import in_form_words
 from nnlab.data.registry import make_config, validate
-from nnlab.ui.paths import save_upload
+from nnlab.store.runs import RunStore
+from nnlab.store.space import keep_upload
 
 
 def test_flags_become_the_forms_labels():
@@ -21,10 +22,13 @@ def test_flags_become_the_forms_labels():
 
 
 def test_an_upload_keeps_the_name_it_was_uploaded_with(tmp_path: Path):
-    path = save_upload("wine quality.csv", b"a,label\n1,x\n", tmp_path)
+    import io
+
+    store = RunStore(tmp_path)
+    path = keep_upload(store, "wine quality.csv", io.BytesIO(b"a,label\n1,x\n"))
     assert path.name == "wine quality.csv" and path.read_bytes() == b"a,label\n1,x\n"
-    assert save_upload("wine quality.csv", b"a,label\n1,x\n", tmp_path) == path  # saved once
-    assert save_upload("../../evil.csv", b"x", tmp_path).parent.parent == tmp_path / "uploads"
+    assert keep_upload(store, "wine quality.csv", io.BytesIO(b"a,label\n1,x\n")) == path  # saved once
+    assert keep_upload(store, "../../evil.csv", io.BytesIO(b"x")).parent.parent == tmp_path / "uploads"
 
 
 def test_a_frozen_random_backbone_is_refused():

@@ -9,6 +9,10 @@ test or a restarted server sees the current value):
   it fails with advice. A share of the total, not of the "free" memory: on a shared machine that moves. Only
   the local operator raises it for one run (`train --memory-budget MB`; the form's override, shown only where
   no password is set), and it says so.
+- NNLAB_DISK_QUOTA_MB (default 20480): what the workspace's uploads and run folders may take together; over it,
+  new runs, sweeps and uploads are refused in one sentence, and Home offers to reclaim space;
+- NNLAB_VISITOR_RUNS (default 4): queued or running runs one visitor of a shared (password) dashboard may have;
+  a visitor's start also takes at most MAX_VISITOR_SEEDS seeds.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ MAX_PARALLEL = 16  # a sweep's trials at once
 MAX_TRIALS = 500  # a sweep's trials
 MAX_CONFIRMED = 10  # trials a sweep's finish re-runs with more seeds, at most
 DATA_ENV, QUOTA_ENV, MEMORY_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB", "NNLAB_RUN_MEMORY_MB"
+DISK_ENV, VISITOR_RUNS_ENV = "NNLAB_DISK_QUOTA_MB", "NNLAB_VISITOR_RUNS"
+MAX_VISITOR_SEEDS = 3  # seeds one start of a password visitor may ask for
 MEMORY_SHARE = 0.5  # of the machine's memory, the default budget of one run
 BUDGET_KEY = "memory_budget_mb"  # a run's summary holds the budget the local operator raised for it
 
@@ -45,6 +51,20 @@ def max_data_bytes() -> int:
 def archive_quota_bytes() -> int:
     """What the archives unpacked into the workspace may take together."""
     return _megabytes(QUOTA_ENV, 10 * 1024)
+
+
+def disk_quota_bytes() -> int:
+    """What the workspace's uploads and run folders may take together."""
+    return _megabytes(DISK_ENV, 20 * 1024)
+
+
+def visitor_runs() -> int:
+    """Queued or running runs one visitor of a shared dashboard may have at once."""
+    try:
+        value = int(os.environ.get(VISITOR_RUNS_ENV, "") or 4)
+    except ValueError:
+        value = 4
+    return value if value > 0 else 4
 
 
 def size_text(n: float) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from nnlab.lab.handover import HandoverActions
 from nnlab.lab.runs import Started
 from nnlab.lab.seeds import SeedActions
+from nnlab.lab.space import SpaceActions
 from nnlab.lab.sweeps import SweepActions
 from nnlab.store.runs import RunStore
 from nnlab.store.unpacked import clean_workspace
@@ -29,7 +30,7 @@ __all__ = ["Lab", "Started"]
 ISOLATE_ENV = "NNLAB_ISOLATE"  # "0": the dashboard trains in threads of its own process, not in child processes
 
 
-class Lab(SeedActions, SweepActions, HandoverActions):
+class Lab(SeedActions, SweepActions, HandoverActions, SpaceActions):
     """Every action on one workspace. `store` and `sweeps` are there to read; `jobs` is the lab's own, made on
     first use (listing runs or comparing them starts no job manager, no Ray driver)."""
 
@@ -39,6 +40,7 @@ class Lab(SeedActions, SweepActions, HandoverActions):
         self._isolate, self._leave_core = isolate, leave_core
         self._jobs: JobManager | None = None
         self._lock = threading.Lock()
+        self._usage, self._usage_lock, self._visitors = None, threading.Lock(), {}  # for SpaceActions
 
     @property
     def jobs(self) -> JobManager:

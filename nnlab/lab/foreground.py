@@ -57,6 +57,7 @@ class ForegroundActions(RunActions):
         A run over its memory budget (memory_budget_mb: the local operator's, raised for these runs) is refused in
         one sentence before anything of its model is allocated, and before any run is recorded."""
         configs = self.prepare(cfg, seeds)
+        self.check_space()
         refused = self.memory_problem(cfg, data.info if data is not None else None, memory_budget_mb)
         if refused:
             raise NNLabError(refused)

@@ -82,13 +82,19 @@ class RunActions:
         note: str = "",
         memory_budget_mb: float | None = None,
         forecast: Forecast | None = None,
+        visitor: str = "",
     ) -> Started:
         """Queue cfg (K seeds of it: one group) to train in the background, here or where `placement` says; a
-        raised memory budget (the local operator's) and the pre-flight measured before Start stay with each run."""
+        raised memory budget (the local operator's) and the pre-flight measured before Start stay with each run.
+        Refused in one sentence, before any run exists, when the workspace is at its disk quota or (visitor: one
+        visitor of a shared dashboard) the visitor's seeds or runs at once would pass their bounds."""
         configs = self.prepare(cfg, seeds)
+        self.check_space()
+        self.check_visitor(visitor, seeds)
         name, note = clean(name, note)
         facts = start_facts(memory_budget_mb, forecast)
         ids = tuple(self._queue(c, placement, name, note, facts) for c in configs)
+        self.count_visitor(visitor, ids)
         return Started(ids, self.start_message(cfg, ids, placement), self.queue_place(ids[0]))
 
     def create_run(

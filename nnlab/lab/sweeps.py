@@ -53,7 +53,9 @@ class SweepActions:
     jobs: JobManager
 
     def create_sweep(self, spec: SweepSpec) -> str:
-        """Record a checked sweep (see sweeps.driver.make_spec) without starting it; returns its id."""
+        """Record a checked sweep (see sweeps.driver.make_spec) without starting it; returns its id. Refused in one
+        sentence when the workspace is at its disk quota."""
+        self.check_space(refused="New sweeps are refused")
         return self.sweeps.create(spec)
 
     def start_sweep(self, spec: SweepSpec) -> str:

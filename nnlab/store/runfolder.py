@@ -203,6 +203,16 @@ class RunFolder:
     def has_checkpoint(self) -> bool:
         return (self.path / CHECKPOINT_LAST).is_file()
 
+    def drop_checkpoint(self) -> int:
+        """Delete the last checkpoint (what resuming reads; a finished run never resumes); the bytes freed."""
+        path = self.path / CHECKPOINT_LAST
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
     def load_checkpoint(self) -> dict[str, Any]:
         """The last checkpoint, read without running pickled code."""
         return self._load(CHECKPOINT_LAST)

@@ -26,7 +26,7 @@ from nnlab.core.records import RunRecord
 from nnlab.core.words import in_form_words
 from nnlab.lab import Lab
 from nnlab.store.runs import RunStore, default_home
-from nnlab.ui.auth import require_password
+from nnlab.ui.auth import require_password, visitor
 from nnlab.ui.keys import KEY_FLASH, KEY_LOST_LINK, KEY_RUN_PICKER, QUERY_RUN
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
@@ -277,7 +277,7 @@ def start_runs(
     {run_id}, instead when the run starts at once); the first run's id, or None after showing why not. A budget
     the local operator raised, and the estimate measured before Start, stay with the run."""
     try:
-        started = lab().start(cfg, seeds, placement, name, note, memory_budget_mb, forecast)
+        started = lab().start(cfg, seeds, placement, name, note, memory_budget_mb, forecast, visitor())
     except NNLabError as exc:
         show_error(exc)
         return None

@@ -50,6 +50,12 @@ def _client() -> str:
     return visitor_key(address if isinstance(address, str) else None, forwarded, ctx.session_id if ctx else "")
 
 
+def visitor() -> str:
+    """Who starts runs from this session, for the lab's bounds on one visitor: "" for the local operator (no
+    password set), else the visitor's key (see visitor_key)."""
+    return _client() if password_set() else ""
+
+
 def wait_left(client: str, now: float | None = None) -> float:
     """Seconds this client must wait before its next try (0: it may try now)."""
     now = now or time.monotonic()

@@ -44,7 +44,7 @@ from nnlab.ui.keys import (
     KEY_SOURCE,
     KEY_UPLOAD,
 )
-from nnlab.ui.paths import confine, save_upload
+from nnlab.ui.paths import confine, kept_upload
 from nnlab.ui.preflight import preflight_panel
 from nnlab.ui.start import start_box
 from nnlab.ui.weights import weights_problem
@@ -158,7 +158,8 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, Problem | None]
         return "", Problem(
             f"File {upload.name} is larger than {UPLOAD_LIMIT_MB} MB; use a path on this machine instead."
         )
-    return str(save_upload(upload.name, upload.getvalue(), store().root)), None
+    path, refused = kept_upload(upload)
+    return path, Problem(refused) if refused else None
 
 
 def data_fields(spec: DatasetSpec, base: RunConfig, expert: bool) -> tuple[dict[str, Any], list[Problem]]:

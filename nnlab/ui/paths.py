@@ -4,14 +4,16 @@ A refused path is refused before anything about it is looked at, so a refusal sa
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from nnlab.core.errors import NNLabError
+from nnlab.ui import lab
 from nnlab.ui.auth import password_set
+from nnlab.ui.keys import KEY_KEPT_UPLOADS
 
 DIRS_ENV = "NNLAB_DATA_DIRS"  # folders, separated by os.pathsep (":" on Linux and macOS)
 
@@ -48,14 +50,17 @@ def confine(typed: str, workspace: Path, label: str) -> tuple[str, str | None]:
     )
 
 
-def save_upload(name: str, data: bytes, root: Path) -> Path:
-    """Write an uploaded file once, under root/uploads/<content hash>/ with the name it was uploaded with (so
-    messages and run names show that name); returns its path."""
-    safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name).name).strip("._ ") or "upload"
-    path = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / safe
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return path
+def kept_upload(upload: UploadedFile) -> tuple[str, str | None]:
+    """Where an uploaded file is kept in the workspace (through the lab: streamed to disk once per upload, not on
+    every rerun of the form, and refused over the disk quota), and None; or "" and the sentence saying why not."""
+    kept = st.session_state.setdefault(KEY_KEPT_UPLOADS, {})
+    path = kept.get(upload.file_id)
+    if path and Path(path).is_file():
+        return path, None
+    upload.seek(0)
+    try:
+        path = str(lab().keep_upload(upload.name, upload, upload.size))
+    except NNLabError as exc:
+        return "", str(exc)
+    kept[upload.file_id] = path
+    return path, None

@@ -10,7 +10,7 @@ from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.naming import MAX_NAME, MAX_NOTE
 from nnlab.core.placement import Placement
 from nnlab.engine.preflight import Estimate, forecast_of
-from nnlab.ui import QUERY_RUN, show_error, start_runs
+from nnlab.ui import QUERY_RUN, lab, show_error, start_runs
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.keys import KEY_NEW_NAME, KEY_NEW_NOTE, KEY_SEEDS, KEY_START
 
@@ -28,14 +28,16 @@ def start_box(cfg: RunConfig, blocked: bool, raised: float | None, estimate: Est
     )
     name, note = name_and_note(cfg)
     executor, where_problem = executor_picker()
-    if where_problem:
-        show_error(where_problem)
+    full = lab().space_problem()  # the workspace is at its disk quota
+    for problem in (where_problem, full):
+        if problem:
+            show_error(problem)
     if st.button(
         "Start training" if seeds == 1 else f"Start {seeds} runs",
         icon=":material/play_arrow:",
         type="primary",
         key=KEY_START,
-        disabled=blocked or bool(where_problem),
+        disabled=blocked or bool(where_problem or full),
         width="stretch",
         help="Fix the problems above first." if blocked else "Queue the run; training starts at once.",
     ):

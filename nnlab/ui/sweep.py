@@ -201,6 +201,10 @@ def _sweep_help(est: SweepEstimate) -> str:
 
 def start_sweep(spec: SweepSpec) -> None:
     """Record the sweep, drive it in the server, and show it (its id goes into the URL)."""
-    sweep_id = lab().start_sweep(spec)  # its trials train `parallel` at a time in a queue of their own
+    try:
+        sweep_id = lab().start_sweep(spec)  # its trials train `parallel` at a time in a queue of their own
+    except NNLabError as exc:  # the workspace is at its disk quota
+        show_error(exc)
+        return
     st.query_params[QUERY_SWEEP] = sweep_id
     st.rerun()

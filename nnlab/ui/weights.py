@@ -12,10 +12,9 @@ import streamlit as st
 from nnlab.core.config import FIELDS, RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.models import MODELS, check_weights_file, imagenet_weights_cached
-from nnlab.ui import store
 from nnlab.ui.fields import field_key
-from nnlab.ui.keys import KEY_WEIGHTS_UPLOAD
-from nnlab.ui.paths import save_upload
+from nnlab.ui.keys import KEY_WEIGHTS_REFUSED, KEY_WEIGHTS_UPLOAD
+from nnlab.ui.paths import kept_upload
 
 WEIGHTS_HOST = "download.pytorch.org"  # where torchvision downloads them from
 _REACH: dict[str, tuple[float, bool]] = {}  # host -> (when checked, reachable), kept a minute
@@ -52,8 +51,12 @@ def _use_upload(arch: str, dataset: str) -> None:
 
     upload = st.session_state.get(KEY_WEIGHTS_UPLOAD)
     if upload is not None:
-        path = save_upload(upload.name, upload.getvalue(), store().root)
-        st.session_state[field_key("weights_path", arch, dataset)] = str(path)
+        path, refused = kept_upload(upload)
+        if refused:
+            st.session_state[KEY_WEIGHTS_REFUSED] = refused
+            return
+        st.session_state.pop(KEY_WEIGHTS_REFUSED, None)
+        st.session_state[field_key("weights_path", arch, dataset)] = path
 
 
 @st.cache_data(show_spinner="Checking the weights file…", max_entries=8)
@@ -105,4 +108,6 @@ def weights_problem(cfg: RunConfig) -> str | None:
         args=(cfg.arch, cfg.dataset),
         help=f'Turns "{pretrained}" off, and "{FIELDS["freeze_backbone"].label}" with it.',
     )
-    return f'Pretrained weights are missing: upload a weights file or turn "{pretrained}" off.'
+    return st.session_state.get(KEY_WEIGHTS_REFUSED) or (
+        f'Pretrained weights are missing: upload a weights file or turn "{pretrained}" off.'
+    )
