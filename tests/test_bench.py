@@ -72,11 +72,12 @@ def test_the_whole_job_runs_nnlab_and_the_plain_script_on_an_mnist_folder_and_re
     said: list[str] = []
     job = whole_job(pairs=1, n_train=600, n_test=200, epochs=2, log=said.append)
     assert job["pairs"] == 1 and job["train_images"] == 600 and job["epochs"] == 2
-    for side in ("nnlab", "plain"):
+    for side in ("nnlab", "plain", "handout"):
         assert job[f"{side}_s"] > 0 and job[f"cold_{side}_s"] > 0
-        assert 0.3 < job[f"{side}_test_accuracy"] <= 1.0  # both trained on the same learnable digits
+        assert 0.3 < job[f"{side}_test_accuracy"] <= 1.0  # all trained on the same learnable digits
     assert job["ratio"] == pytest.approx(job["plain_s"] / job["nnlab_s"], rel=0.01)
+    assert job["handout_ratio"] == pytest.approx(job["handout_s"] / job["nnlab_s"], rel=0.01)
     text = format_whole_job(job, step_ratio=1.5)
-    assert f"plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s" in text
+    assert f"plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s" in text and "handout script" in text
     assert "the step alone" in text and "load average" in text
-    assert any("pair 1/1" in line for line in said)
+    assert any("round 1/1" in line for line in said)

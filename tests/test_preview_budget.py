@@ -14,8 +14,9 @@ from nnlab.core.errors import DataError, NNLabError
 from nnlab.core.limits import DATA_ENV
 from nnlab.data import load_dataset
 from nnlab.data.registry import make_config
+from nnlab.engine.lrpreview import lr_preview
 from nnlab.engine.preflight import Budget, estimate
-from nnlab.engine.train import lr_preview, make_scheduler
+from nnlab.engine.train import make_scheduler
 from tests.helpers import app_at
 from tests.test_data_files import write_image_dir
 

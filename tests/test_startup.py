@@ -37,3 +37,16 @@ print(before, lean.deferred(), torch.allclose(exported, compiled))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == ["True", "False", "True"], out.stderr[-2000:]
+
+
+def test_a_scan_of_every_module_does_not_load_the_compiler_in_the_middle_of_an_import():
+    code = """
+import inspect, sys, torch
+from nnlab.engine import lean
+lean.defer()
+inspect.getmodule(torch.zeros)  # asks every module in sys.modules for __file__
+import torch.distributed.tensor  # whose import registers ops through inspect: it failed half-imported
+print(lean.deferred())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True"], out.stderr[-2000:]

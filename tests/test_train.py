@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from nnlab.data import load_dataset
-from nnlab.engine.train import Callback, Trainer, lr_preview, make_optimizer, resolve_device
+from nnlab.engine.lrpreview import lr_preview
+from nnlab.engine.train import Callback, Trainer, make_optimizer, resolve_device
 from nnlab.models import build_model
 from tests.helpers import small, tiny_config
 

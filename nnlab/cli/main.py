@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ray-address", help="the cluster to time (default: $NNLAB_RAY_ADDRESS, else a local instance)")
     b.add_argument("--json", action="store_true", help="print one JSON line last")
     b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
-    b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against a plain script")
+    b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against plain scripts")
+    b.add_argument("--threads", type=int, default=0, help="with --whole-job: pin every side to this many threads")
     return p
 
 
@@ -359,7 +360,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.whole_job:
         from nnlab.bench.job import main as whole_job
 
-        return whole_job(2 if args.quick else 3, args.json)
+        return whole_job(2 if args.quick else 3, args.json, args.threads)
     if args.ray:
         from nnlab.bench.ray import main as bench_ray
 

@@ -85,7 +85,7 @@ def make_transform(
             x = augment_batch(x, augment, generator)
         if x.shape[-1] != size or x.shape[-2] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        return (x - mean) / std
+        return x.sub_(mean).div_(std) if x.is_contiguous() else (x - mean) / std  # in place: x is this batch's own
 
     return transform
 

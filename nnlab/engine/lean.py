@@ -36,7 +36,9 @@ class DeferredDynamo(types.ModuleType):
     def graph_break(self, msg: str = "") -> None:
         """No graph is being traced here: nothing to break."""
 
-    def __getattr__(self, name: str) -> Any:  # anything else (compile, export, a submodule's __path__)
+    def __getattr__(self, name: str) -> Any:  # anything else (compile, export, a submodule's __path__) loads it
+        if name.startswith("__") and name != "__path__":  # a scan of sys.modules (inspect.getmodule asks for
+            raise AttributeError(name)  # __file__ of every module) must not load a compiler mid-import
         return getattr(load_real(), name)
 
 

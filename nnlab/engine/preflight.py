@@ -175,7 +175,7 @@ def time_steps(trainer: Trainer, max_seconds: float) -> tuple[float, int]:
             if done == WARMUP_STEPS:
                 _sync(trainer.device)
                 start = time.perf_counter()
-            loss = trainer._step(x, y, lengths)
+            loss = trainer.train_step(x, y, lengths)
             done += 1
             if done >= want or time.perf_counter() > deadline:  # the warm-up too stays within the budget
                 break

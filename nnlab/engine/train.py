@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import threading
 import time
-import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +21,11 @@ from nnlab.core.fitted import fit_to_data
 from nnlab.core.records import EpochRecord, Progress
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
-from nnlab.engine import lean
+from nnlab.engine import fastmlp, lean
+from nnlab.engine.randomness import CPUDropout as CPUDropout  # re-exported: callers import them from here
+from nnlab.engine.randomness import fast_dropout as fast_dropout
+from nnlab.engine.randomness import global_rng_state, run_generator, set_global_rng_state
+from nnlab.engine.randomness import seed_everything as seed_everything
 
 lean.defer()  # the loop never compiles: torch.optim's calls into TorchDynamo need not load it (1.4 s)
 
@@ -94,40 +96,6 @@ class EarlyStopping(Callback):
         self.best_model = state.get("best_model") or None
 
 
-class CPUDropout(nn.Dropout):
-    """nn.Dropout with the same keep mask, Bernoulli(1 - p), drawn by torch.rand: on the CPU bernoulli_ costs
-    about 7.5 ns an element against rand's 3, a fifth of an MLP's step at batch 256. The mask comes from the
-    run's own generator, so another thread drawing random numbers (the dashboard building a model for a
-    preview) cannot change this run's masks."""
-
-    generator: torch.Generator | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
-            return x
-        if self.p >= 1:
-            return x * torch.zeros_like(x)
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
-        return x * keep.ge_(self.p).mul_(1 / (1 - self.p))
-
-
-def fast_dropout(model: nn.Module, generator: torch.Generator | None = None) -> None:
-    """Give the model's plain nn.Dropout layers CPUDropout's forward, drawing from `generator` (no weights
-    change; eval is untouched)."""
-    for module in model.modules():
-        if type(module) in (nn.Dropout, CPUDropout):
-            module.__class__ = CPUDropout
-            module.generator = generator
-
-
-def run_generator(seed: int, device: torch.device) -> torch.Generator | None:
-    """The run's own random stream on its device (dropout masks, augmentation), seeded by the run's seed."""
-    try:
-        return torch.Generator(device=device).manual_seed(seed)
-    except RuntimeError:  # a device without its own generators: the global stream, seeded by seed_everything
-        return None
-
-
 def resolve_device(name: str) -> torch.device:
     """auto: CUDA, then Apple MPS, then CPU; an unavailable explicit choice is refused."""
     cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
@@ -136,38 +104,6 @@ def resolve_device(name: str) -> torch.device:
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
         raise NNLabError(f"Device {name} is not available on this machine; choose auto or cpu.")
     return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed torch (all devices), numpy and Python's random."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
-
-
-def global_rng_state() -> dict[str, torch.Tensor]:
-    """The global torch, numpy and Python random states as tensors (a checkpoint loads with weights_only=True)."""
-    _, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, mt, gauss_next = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "numpy": torch.from_numpy(np.concatenate([keys.astype(np.int64), [pos, has_gauss]])),
-        "numpy_gauss": torch.tensor(gauss, dtype=torch.float64),
-        "python": torch.tensor([version, *mt], dtype=torch.int64),
-        "python_gauss": torch.tensor(math.nan if gauss_next is None else gauss_next, dtype=torch.float64),
-    }
-
-
-def set_global_rng_state(state: dict[str, torch.Tensor]) -> None:
-    """Put back what global_rng_state() saved."""
-    torch.set_rng_state(state["torch"])
-    numbers = state["numpy"].numpy()
-    np.random.set_state(
-        ("MT19937", numbers[:-2].astype(np.uint32), int(numbers[-2]), int(numbers[-1]), float(state["numpy_gauss"]))
-    )
-    values = [int(v) for v in state["python"].tolist()]
-    gauss_next = float(state["python_gauss"])
-    random.setstate((values[0], tuple(values[1:]), None if math.isnan(gauss_next) else gauss_next))
 
 
 def balanced_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -209,24 +145,6 @@ def make_scheduler(cfg: RunConfig, opt: torch.optim.Optimizer, steps_per_epoch: 
     if cfg.schedule == "onecycle":
         return s.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
     return None
-
-
-def lr_preview(cfg: RunConfig, steps_per_epoch: int) -> list[float]:
-    """The LR at the start of each epoch if validation never stalls (plateau drops only when it does)."""
-    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=cfg.lr)
-    sched = make_scheduler(cfg, opt, max(1, steps_per_epoch))
-    lrs = []
-    for epoch in range(cfg.epochs):
-        if cfg.schedule == "onecycle":  # its closed form at the epoch's first step, not millions of steps (expert)
-            sched.last_epoch = epoch * max(1, steps_per_epoch)
-            with warnings.catch_warnings(action="ignore"):  # "get_lr called outside step": intended here
-                lrs.append(float(sched.get_lr()[0]))
-            continue
-        lrs.append(opt.param_groups[0]["lr"])
-        if sched is not None and cfg.schedule != "plateau":
-            opt.step()
-            sched.step()
-    return lrs
 
 
 class Trainer:
@@ -272,6 +190,7 @@ class Trainer:
         self.amp = cfg.precision == "bf16" or (device.type == "cuda" and cfg.precision == "auto")
         self.history: list[EpochRecord] = []
         self.best_loss, self.best_epoch = math.inf, 0
+        self._fast = fastmlp.MLPStep(self) if fastmlp.applies(self) else None  # the MLP's step without autograd
         self._fit_start = time.perf_counter()
 
     # -- events ---------------------------------------------------------------------------------
@@ -304,7 +223,7 @@ class Trainer:
         for x, y, lengths in iterate_batches(self.train_split, self.cfg.batch_size, True, gen):
             if self.stop.is_set():
                 break
-            loss = self._step(x, y, lengths)
+            loss = self.train_step(x, y, lengths)
             tick_loss.add_(loss.detach(), alpha=len(y))  # summed on the device: no sync per batch
             seen, tick_n = seen + len(y), tick_n + len(y)
             now = time.perf_counter()
@@ -320,15 +239,27 @@ class Trainer:
         self._last_epoch_rate = seen / max(time.perf_counter() - start, 1e-9)
         return self._finite(total / max(seen, 1), epoch)
 
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """One optimisation step as training takes it: the MLP's fast step where it applies (nnlab.engine.fastmlp),
+        else autograd's; returns the batch's mean loss, still on the device."""
+        if self._fast is None:
+            return self._step(x, y, lengths)
+        loss = self._fast(self.transform(x, True), y)
+        self._step_onecycle()
+        return loss
+
     def _step(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-        """One optimisation step on a batch; returns the batch's mean loss, still on the device."""
+        """One optimisation step on a batch through autograd; returns the batch's mean loss, still on the device."""
         loss = self.loss_fn(self._forward(x, lengths, True), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        self._step_onecycle()
+        return loss
+
+    def _step_onecycle(self) -> None:
         if self.cfg.schedule == "onecycle" and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
             self.scheduler.step()
-        return loss
 
     def _finite(self, value: float, epoch: int) -> float:
         if not math.isfinite(value):

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 import traceback
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,9 +299,11 @@ class RunFolder:
     def _write_arrays(self, name: str, arrays: dict[str, Any]) -> None:
         import numpy as np
 
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:  # a file object: given a path, numpy would add ".npz" to the temporary name
-                np.savez_compressed(f, **arrays)
+        def write(tmp: Path) -> None:  # np.savez_compressed's format at zlib's fastest level: a quarter of the time
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:  # np.load reads it as is
+                for key, value in arrays.items():
+                    with z.open(f"{key}.npy", "w", force_zip64=True) as f:
+                        np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
         atomic_write(self.path / name, write)
 

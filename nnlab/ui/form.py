@@ -19,8 +19,8 @@ from nnlab.core.text import plural
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
 from nnlab.data.registry import make_config, validate
 from nnlab.data.sample import sample_of
+from nnlab.engine.lrpreview import lr_preview
 from nnlab.engine.precision import run_bf16_check
-from nnlab.engine.train import lr_preview
 from nnlab.models import MODELS, build_model, count_parameters
 from nnlab.ui import findings_ui, md, show_error, store
 from nnlab.ui.budget import memory_gate
