@@ -55,11 +55,11 @@ def test_results_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     folder.write_results({"task": "classification"}, predictions, {"rows": np.zeros((5, 2))})
     before = (folder.path / PREDICTIONS).read_bytes()
 
-    def full_disk(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip")
+    def full_disk(file, array, **kwargs):  # the first array's bytes, then the disk is full
+        file.write(b"\x93NUMPY half an array")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez_compressed", full_disk)
+    monkeypatch.setattr(np.lib.format, "write_array", full_disk)
     with pytest.raises(OSError):
         folder.write_results({"task": "classification"}, predictions, {})
     assert (folder.path / PREDICTIONS).read_bytes() == before  # the last whole file, untouched
