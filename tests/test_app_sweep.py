@@ -163,9 +163,9 @@ def test_a_sweep_sent_to_ray_from_the_page_keeps_that_choice_and_hands_its_trial
     assert table.get(runs[0].run_id).address == "head:6379" and started and set(started) == {"head:6379"}
     assert any("on the Ray cluster at head:6379" in c.value for c in at.run().caption)
     sweeps.request(sweep_id, "stop")  # then end the run as the Ray driver would, and the sweep stops
-    wait_until(lambda: table.get(runs[0].run_id).request == "stopped", "the sweep's stop to reach the Ray table")
+    wait_until(lambda: table.get(runs[0].run_id).request == "held", "the sweep's stop to reach the Ray table")
     row = table.get(runs[0].run_id)
-    store.update(runs[0].run_id, status="stopped", reason=row.request_reason)
+    store.update(runs[0].run_id, status="stopped", cause="held", reason=row.request_reason)
     table.set(runs[0].run_id, state="done")
     wait_until(lambda: sweeps.get(sweep_id).status != "running", "the sweep to stop")
     assert sweeps.get(sweep_id).status == "stopped"

@@ -274,8 +274,9 @@ def stop_everything(page, server: str, runs: RunStore) -> None:
 def finished_sweep_with_a_pruned_and_a_held_trial(home: Path, runs: RunStore) -> tuple[str, str]:
     """A real three-trial sweep, driven here, plus a trial its pruner cut and one its Stop cut (as a driver records
     them); (the sweep's id, the run of its first trial)."""
+    from nnlab.core.causes import HELD_REASON, Cause
     from nnlab.lab import Lab
-    from nnlab.sweeps.driver import HELD_REASON, make_spec
+    from nnlab.sweeps.driver import make_spec
     from nnlab.sweeps.space import parse_dim
     from tests.helpers import tiny_config
 
@@ -283,9 +284,9 @@ def finished_sweep_with_a_pruned_and_a_held_trial(home: Path, runs: RunStore) ->
     sweep_id = lab.create_sweep(make_spec(base, [parse_dim("lr", "1e-3:1e-2:log")], 3, strategy="random"))
     assert lab.drive_sweep(sweep_id).status == "finished"
     pruned = runs.create(base.replace(lr=2e-4), status="pruned", sweep_id=sweep_id, trial=3)
-    runs.update(pruned, reason="Pruned after epoch 1.")
+    runs.update(pruned, cause=Cause.PRUNED, reason="Pruned after epoch 1.")
     held = runs.create(base.replace(lr=3e-4), status="stopped", sweep_id=sweep_id, trial=4)
-    runs.update(held, reason=HELD_REASON)
+    runs.update(held, cause=Cause.HELD, reason=HELD_REASON)
     first = next(r for r in runs.list(sweep_id=sweep_id) if r.trial == 0)
     return sweep_id, first.run_id
 

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
+from nnlab.core.causes import Cause
 from nnlab.core.errors import NNLabError
 from nnlab.core.placement import Placement, make_placement
-from nnlab.jobs.ray.backend import RayBackend, RayTable
+from nnlab.jobs.ray.backend import RayExecutor, RayTable
 
 
 def test_the_local_executor_is_the_default_and_takes_no_address():
@@ -42,10 +43,10 @@ def test_the_job_manager_and_the_ray_client_side_do_not_import_ray():
 
 
 def test_a_store_that_never_used_ray_has_no_ray_table_and_no_ray_runs(store):
-    backend = RayBackend(store)
+    backend = RayExecutor(store)
     backend.reattach()
     assert not RayTable(store).exists()
-    assert backend.previous("x") is None and not backend.is_active("x") and not backend.stop("x")
+    assert not backend.is_active("x") and backend.stop("x", Cause.USER, "") is None
 
 
 def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
@@ -86,7 +87,7 @@ def test_the_driver_sends_the_token_to_a_named_cluster_when_one_is_at_hand(tmp_p
 
 @pytest.mark.slow
 def test_a_refused_token_is_named_in_the_sentence_though_ray_says_it_only_in_the_cause():
-    from nnlab.jobs.ray.driver import connect_error
+    from nnlab.jobs.ray.connect import connect_error
 
     try:  # the shape of ray.init's error when the cluster refuses the token (seen with Ray 2.60)
         try:
@@ -99,3 +100,30 @@ def test_a_refused_token_is_named_in_the_sentence_though_ray_says_it_only_in_the
     assert "give nnlab the cluster's token (README, Scaling out)." in refused and "\n" not in refused
     down = connect_error("the Ray cluster at head:6379", TimeoutError("no answer within 60 s"))
     assert down.endswith("check --ray-address (or NNLAB_RAY_ADDRESS) and that the cluster is up.")
+
+
+def test_a_ray_worker_refuses_a_driver_of_another_nnlab_before_opening_its_job():
+    """Ray pickles by module path: a worker checks the driver's version (a plain string) before unpickling."""
+    from nnlab.core.version import code_version
+    from nnlab.jobs.ray.worker import RunWorker, refusal
+
+    assert refusal(code_version()) == ""
+    worker = RunWorker("0.0.9+elsewhere", b"a pickle of modules this nnlab does not have")
+    assert worker.refused.startswith(f"Its Ray worker runs nnlab {code_version()} and its driver nnlab 0.0.9+elsewhere")
+    assert worker.done.is_set() and "\n" not in worker.refused
+
+
+def test_an_edit_to_any_module_is_a_new_version(tmp_path, monkeypatch):
+    import shutil
+
+    import nnlab.core.version as version
+
+    copy = tmp_path / "nnlab"
+    shutil.copytree(version.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(version, "PACKAGE", copy)
+    version.code_version.cache_clear()
+    before = version.code_version()
+    (copy / "jobs" / "ray" / "worker.py").write_text((copy / "jobs" / "ray" / "worker.py").read_text() + "\n# x\n")
+    version.code_version.cache_clear()
+    assert version.code_version() != before and before.startswith(f"{__import__('nnlab').__version__}+")
+    version.code_version.cache_clear()

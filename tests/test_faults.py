@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import nnlab.engine.runner
+from nnlab.core.causes import Cause
 from nnlab.engine.runner import execute
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runfolder import CHECKPOINT_LAST
@@ -99,7 +100,7 @@ def test_shutdown_stops_the_running_job_at_a_batch_and_keeps_it_resumable(store)
     manager.shutdown(timeout=30)
     rec = store.get(run_id)
     assert rec.status == "interrupted" and rec.epochs_done < 150  # not the user's Stop (issue 12, item 4)
-    assert "server shut down" in rec.reason
+    assert rec.cause == Cause.SHUTDOWN and "shut down" in rec.reason
     assert (store.run_dir(rec.run_id) / CHECKPOINT_LAST).is_file()
 
 

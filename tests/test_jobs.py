@@ -1,15 +1,16 @@
 import pytest
 
+from nnlab.core.causes import Cause
 from nnlab.core.errors import ConfigError, NNLabError
 from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import RunStore
 from tests.helpers import tiny_config, wait_until
 
 
-@pytest.fixture(params=[False, pytest.param(True, marks=pytest.mark.slow)], ids=["thread", "process"])
+@pytest.fixture(params=["thread", pytest.param("process", marks=pytest.mark.slow)])
 def manager(store, request):
     """The job manager training in its own threads, and (as the dashboard does) in child processes."""
-    m = JobManager(store, leave_core=False, isolate=request.param)
+    m = JobManager(store, leave_core=False, local=request.param)
     yield m
     m.shutdown()
 
@@ -43,7 +44,7 @@ def test_stopping_a_queued_run_removes_it_and_a_running_one_stops_at_a_batch(man
 def test_an_exception_in_a_job_fails_that_run_only(manager, monkeypatch):
     import nnlab.engine.runner
 
-    if manager.isolate:
+    if manager.local == "process":
         pytest.skip("a monkeypatch does not reach the child process; see test_a_killed_training_process_*")
 
     real = nnlab.engine.runner.load_dataset
@@ -100,8 +101,8 @@ def test_an_observer_sees_every_epoch_on_the_driver_and_can_prune_the_run(manage
 def test_a_queued_run_can_be_stopped_as_pruned(manager):
     running = manager.submit(tiny_config("mlp", epochs=3))
     queued = manager.submit(tiny_config("mlp", epochs=1, seed=2))
-    manager.stop(queued, status="pruned", reason="Pruned before it started.")
-    assert manager.store.get(queued).status == "pruned"
+    manager.stop(queued, Cause.PRUNED, "Pruned before it started.")
+    assert (manager.store.get(queued).status, manager.store.get(queued).cause) == ("pruned", Cause.PRUNED)
     assert manager.wait(running).status == "finished"
 
 
@@ -111,7 +112,7 @@ def test_a_killed_training_process_leaves_its_run_interrupted_and_resumable(stor
     import os
     import signal
 
-    manager = JobManager(store, leave_core=False, isolate=True)
+    manager = JobManager(store, leave_core=False, local="process")
     try:
         run_id = manager.submit(tiny_config("mlp", epochs=200, early_stopping=False))
         wait_until(lambda: store.get(run_id).epochs_done >= 1, "the first epoch")

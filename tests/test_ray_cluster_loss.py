@@ -120,7 +120,7 @@ def test_the_cluster_vanishing_fails_the_running_run_with_one_sentence_and_the_m
     manager = JobManager(store, leave_core=False)
     run_id = manager.submit(
         tiny_config("mlp", epochs=200, batch_size=16, early_stopping=False, threads=1),
-        executor=Placement("ray", doomed_head.address),
+        placement=Placement("ray", doomed_head.address),
     )
     try:
         wait_until(lambda: store.get(run_id).epochs_done >= 2, "two epochs on the doomed cluster", 120)

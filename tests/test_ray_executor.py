@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from nnlab.analysis.groups import group_id
+from nnlab.core.causes import Cause
 from nnlab.core.fitted import fit_to_data
 from nnlab.core.placement import Placement
 from nnlab.jobs.manager import JobManager
-from nnlab.jobs.ray.backend import RayTable, driver_alive, driver_paths
+from nnlab.jobs.ray.backend import NAMESPACE, RayExecutor, RayTable, actor_name, driver_alive, driver_paths
+from nnlab.jobs.ray.reaper import session_members
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.driver import open_study
 from nnlab.sweeps.store import SweepStore
@@ -69,7 +71,7 @@ def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
 def test_a_ray_run_matches_the_same_run_in_a_local_thread(manager, on_ray):
     cfg = tiny_config("mlp", epochs=3, seed=0, threads=1)
     local = manager.wait(manager.submit(cfg), timeout=120)
-    remote = manager.wait(manager.submit(cfg, executor=on_ray), timeout=180)
+    remote = manager.wait(manager.submit(cfg, placement=on_ray), timeout=180)
     assert local.status == "finished", local.reason
     assert remote.status == "finished", remote.reason
     assert abs(remote.summary["accuracy"] - local.summary["accuracy"]) <= 0.01
@@ -87,7 +89,7 @@ def long_config(**changes):
 
 
 def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(manager, on_ray):
-    run_id = manager.submit(long_config(), executor=on_ray)
+    run_id = manager.submit(long_config(), placement=on_ray)
     assert manager.store.get(run_id).status == "queued"
     live = wait_for(
         lambda: (r := manager.store.get(run_id)).status == "running" and r.epochs_done >= 2 and r.progress and r,
@@ -104,7 +106,7 @@ def test_progress_arrives_while_a_ray_run_trains_and_stop_ends_it_with_results(m
 
 
 def test_kill_9_of_the_ray_worker_leaves_the_run_interrupted_and_resumable(manager, on_ray):
-    run_id = manager.submit(long_config(), executor=on_ray)
+    run_id = manager.submit(long_config(), placement=on_ray)
     wait_for(lambda: manager.store.get(run_id).epochs_done >= 2, what="two epochs")
     os.kill(RayTable(manager.store).get(run_id).worker_pid, signal.SIGKILL)
     rec = wait_for(lambda: (r := manager.store.get(run_id)).status != "running" and r, timeout=60, what="the end")
@@ -120,7 +122,7 @@ def test_kill_9_of_the_ray_worker_leaves_the_run_interrupted_and_resumable(manag
 
 
 def test_a_run_wanting_a_gpu_the_cluster_lacks_waits_queued_with_the_reason(manager, on_ray):
-    run_id = manager.submit(tiny_config("mlp", device="cuda"), executor=on_ray)
+    run_id = manager.submit(tiny_config("mlp", device="cuda"), placement=on_ray)
     rec = wait_for(lambda: "GPU" in (r := manager.store.get(run_id)).reason and r, timeout=60, what="the reason")
     assert rec.status == "queued"
     assert rec.reason.startswith("Waiting for a GPU:") and "has none" in rec.reason
@@ -138,7 +140,7 @@ from nnlab.sweeps.driver import open_study
 from nnlab.sweeps.store import SweepStore
 from tests.helpers import tiny_config
 m = JobManager(RunStore(sys.argv[1]), leave_core=False)
-run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), executor=Placement("ray", sys.argv[2]))
+run_id = m.submit(tiny_config("mlp", epochs=100, batch_size=16, early_stopping=False, threads=1), placement=Placement("ray", sys.argv[2]))
 print(run_id, flush=True)
 time.sleep(600)
 """
@@ -208,7 +210,7 @@ def test_an_observer_on_the_dashboard_side_prunes_a_ray_run(manager, on_ray):
         seen.append(record.epoch)
         return record.epoch >= 2
 
-    run_id = manager.submit(long_config(), observer, executor=on_ray)
+    run_id = manager.submit(long_config(), observer, placement=on_ray)
     rec = manager.wait(run_id, timeout=120)
     assert rec.status == "pruned" and rec.reason.startswith("Pruned after epoch 2")
     assert seen == list(range(1, rec.epochs_done + 1)) and 2 <= rec.epochs_done < 200  # latency: about a second
@@ -290,3 +292,88 @@ def test_auto_epochs_on_ray_reach_the_record_and_the_cli_lines_as_fitted_to_the_
     lines = [line for line in out.stderr.splitlines() if line.startswith("epoch ")]
     assert len(lines) == rec.epochs_done >= 1
     assert all(line.startswith(f"epoch {i}/{fitted} ") for i, line in enumerate(lines, 1)), lines[:2]
+
+
+def test_cli_resume_of_a_run_placed_on_ray_goes_back_to_ray(workspace, manager, on_ray):
+    run_id = manager.submit(long_config(), placement=on_ray)
+    wait_for(lambda: manager.store.get(run_id).epochs_done >= 2, what="two epochs on Ray")
+    manager.stop(run_id)
+    done = manager.wait(run_id, timeout=60).epochs_done
+    cmd = [sys.executable, "-m", "nnlab", "resume", run_id, "--json", "--store", str(workspace)]
+    resumed = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: manager.store.get(run_id).epochs_done > done + 1, what="epochs after the resume")
+        assert RayTable(manager.store).get(run_id).resume and "Ray node" in manager.store.get(run_id).device
+    finally:
+        resumed.send_signal(signal.SIGINT)  # Ctrl-C: the user's stop reaches the Ray worker
+        out, err = resumed.communicate(timeout=120)
+    assert f"It resumes on the Ray cluster at {on_ray.address}, where it trained." in err
+    rec = json.loads(out.splitlines()[-1])
+    assert rec["status"] == "stopped" and rec["cause"] == "user" and rec["executor"] == "ray"
+
+
+def test_a_driver_and_a_worker_of_different_nnlab_versions_refuse_each_other_in_one_sentence(store, on_ray):
+    """An upgraded nnlab's driver finds the actors an earlier one left (Ray pickles by module path, and every module
+    moved): it asks their version in plain strings and refuses them with a sentence, never an obscure unpickling
+    error; the run is interrupted, to resume on a worker of this version."""
+    import ray
+
+    class OtherNnlab:  # an actor of another nnlab version
+        def hello(self, driver_version: str) -> dict[str, str]:
+            return {"version": "0.0.9+elsewhere", "refusal": "", "pid": "1", "node": "x"}
+
+    class OlderNnlab:  # an actor of an nnlab from before the versions were compared
+        def poll(self, cursor: int, known: dict) -> dict:
+            return {}
+
+    table, runs = RayTable(store), {}
+    for cls, words in ((OtherNnlab, "runs 0.0.9+elsewhere"), (OlderNnlab, "runs an older nnlab")):
+        run_id = store.create(tiny_config("mlp"))
+        store.update(run_id, status="running", placement=on_ray)
+        options = {"name": actor_name(run_id), "namespace": NAMESPACE, "lifetime": "detached", "num_cpus": 0}
+        ray.remote(cls).options(**options).remote()
+        table.add(run_id, on_ray, resume=False)
+        table.set(run_id, state="active")
+        runs[run_id] = words
+    RayExecutor(store).reattach()  # what a restarted dashboard does: the driver adopts the actors it finds
+    for run_id, words in runs.items():
+        rec = wait_for(lambda r=run_id: (x := store.get(r)).status == "interrupted" and x, what="the refusal")
+        assert words in rec.reason and "cannot pass runs to each other" in rec.reason and rec.cause == Cause.LOST
+        assert "\n" not in rec.reason and "Error" not in rec.reason
+        wait_for(lambda r=run_id: not _actor_alive(ray, r), what="the refused actor to end")
+
+
+def _actor_alive(ray, run_id: str) -> bool:
+    try:
+        ray.get_actor(actor_name(run_id), namespace=NAMESPACE)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_killed_driver_of_a_local_instance_takes_its_runs_along_and_leaves_no_process_behind(
+    workspace, manager, monkeypatch
+):
+    """No address: the local instance lives in its driver. A kill -9 of the driver ends the instance and the run
+    (interrupted, resumable, said in one sentence) and, within seconds, every process of the instance: Ray's
+    agents used to run on for minutes."""
+    for name in ("RAY_ADDRESS", "NNLAB_RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    store, local = manager.store, Placement("ray", "")
+    run_id = manager.submit(long_config(), placement=local)
+    wait_for(lambda: store.get(run_id).epochs_done >= 1, timeout=300, what="the first epoch on the local instance")
+    _, info, _ = driver_paths(store, "")
+    driver = json.loads(info.read_text())["pid"]
+    assert len(session_members(driver)) >= 3  # the driver, its GCS, its raylet, the worker...
+    os.kill(driver, signal.SIGKILL)
+    wait_for(lambda: not session_members(driver), timeout=30, what="every process of the local instance to end")
+    rec = manager.wait(run_id, timeout=60)
+    assert (rec.status, rec.cause) == ("interrupted", Cause.LOST) and "local Ray instance" in rec.reason
+    done = rec.epochs_done
+    assert "It resumes on a local Ray instance, where it trained." in manager.resume(run_id)
+    wait_for(lambda: store.get(run_id).epochs_done > done, timeout=300, what="an epoch on a new local instance")
+    second = json.loads(info.read_text())["pid"]
+    stop_driver(store, "")  # a driver told to end takes its instance and its runs along too, and no process stays
+    wait_for(lambda: not session_members(second), timeout=30, what="the second instance to end")
+    rec = manager.wait(run_id, timeout=60)
+    assert (rec.status, rec.cause) == ("interrupted", Cause.SHUTDOWN) and "told to end" in rec.reason

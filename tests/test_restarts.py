@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from nnlab.core.causes import SHUTDOWN_REASON, Cause
 from nnlab.core.liveness import LEASE_S
 from nnlab.data.registry import make_config
-from nnlab.jobs.manager import SHUTDOWN_REASON, JobManager
+from nnlab.jobs.manager import JobManager
 from nnlab.store.runs import LOST_REASON, RunStore
 from nnlab.ui.keys import KEY_RESUME_ALL
 from tests.helpers import app_at, wait_until
@@ -82,7 +83,7 @@ def test_the_dashboard_as_pid_1_killed_and_restarted_leaves_the_run_interrupted_
         page.wait_for_selector(IDLE)
         wait_until(lambda: store.get(run_id).status == "interrupted", "the lost run marked", timeout=LEASE_S + 30)
         rec = store.get(run_id)
-        assert rec.reason == LOST_REASON and store.folder(run_id).has_checkpoint()
+        assert (rec.cause, rec.reason) == (Cause.LOST, LOST_REASON) and store.folder(run_id).has_checkpoint()
         page.goto(f"{url}/Train?run={run_id}")
         page.wait_for_selector(IDLE)
         page.get_by_role("button", name="Resume", exact=True).click()
@@ -155,6 +156,33 @@ def test_queued_runs_stay_queued_and_the_next_server_starts_them(store):
         jobs.shutdown()
 
 
+@pytest.mark.slow
+def test_queued_runs_start_with_the_server_before_anyone_opens_a_page_and_end_with_it(workspace):
+    """Before, the lab (and its job manager) started with the first page run: after a restart, queued runs waited
+    until someone opened a page. Now `streamlit run app.py` starts it (st.App's lifespan, nnlab.ui.server)."""
+    store = RunStore(workspace)
+    run_id = store.create(make_config("mlp", **LONG))
+    store.update(run_id, pid=_dead_pid())  # queued by a server that is gone
+    port, log = free_port(), workspace.parent / "server.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address"]
+    cmd += ["127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
+    env = {**os.environ, "NNLAB_HOME": str(workspace)}
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [*cmd, "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server, log)
+        wait_until(lambda: store.get(run_id).epochs_done >= 1, "the queued run to train with no page opened", 240)
+        assert store.get(run_id).status == "running"
+    finally:
+        server.send_signal(signal.SIGTERM)  # the server's end: the run is interrupted, resumable
+        server.wait(60)
+    rec = store.get(run_id)
+    assert (rec.status, rec.cause) == ("interrupted", Cause.SHUTDOWN), rec.reason
+    assert "missing ScriptRunContext" not in log.read_text()  # nothing of Streamlit ran outside a script run
+
+
 def test_a_clean_shutdown_interrupts_the_run_and_keeps_the_queue(store):
     jobs = JobManager(store)
     running = jobs.submit(make_config("mlp", **LONG))
@@ -162,7 +190,7 @@ def test_a_clean_shutdown_interrupts_the_run_and_keeps_the_queue(store):
     wait_until(lambda: store.get(running).epochs_done >= 1, "the first epoch")
     jobs.shutdown()
     rec = store.get(running)
-    assert (rec.status, rec.reason) == ("interrupted", SHUTDOWN_REASON)
+    assert (rec.status, rec.cause, rec.reason) == ("interrupted", Cause.SHUTDOWN, SHUTDOWN_REASON)
     assert store.get(waiting).status == "queued"
 
 

@@ -198,3 +198,27 @@ def test_a_server_shutdown_mid_sweep_holds_the_running_trial_for_the_resume(stor
     runs = store.list(sweep_id=sweep_id)
     assert rec.status == "finished" and sorted(r.trial for r in runs) == [0, 1]
     assert {r.status for r in runs} == {"finished"} and summary(store, rec)["finished"] == 2
+
+
+def test_a_cli_sweep_ended_by_sigterm_is_interrupted_not_stopped_by_the_user(workspace, store):
+    """SIGTERM (a shutdown, a job scheduler's end) is not the user's Stop: the sweep and its running trial end
+    interrupted with cause "shutdown", and the sweep resumes from there; Ctrl-C stays the user's Stop."""
+    import signal
+    import subprocess
+    import sys
+
+    from nnlab.core.causes import Cause
+
+    args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "60"]
+    args += ["--no-early-stopping", "--vary", "lr=1e-4:1e-2:log", "--trials", "2", "--store", str(workspace)]
+    proc = subprocess.Popen([sys.executable, "-m", "nnlab", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: any(r.epochs_done >= 1 for r in store.list()), "the first epoch", 300)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    (rec,) = SweepStore(store).list()
+    assert rec.status == "interrupted" and "told to end" in rec.reason, (rec.status, rec.reason, err[-500:])
+    (run,) = store.list(sweep_id=rec.sweep_id)
+    assert (run.status, run.cause) == ("interrupted", Cause.SHUTDOWN) and "Stopped by the user" not in run.reason
+    assert [t.state for t in trials_of(store, rec)] == ["paused"]  # it resumes with the sweep

@@ -1,37 +1,40 @@
 """A trial's state read from its runs: one stopped by hand is `stopped` (the sweep went on without it and does not
 re-run it as failed), one held by its sweep's Stop is `paused` (it resumes with the sweep)."""
 
+from nnlab.core.causes import HELD_REASON, Cause
 from nnlab.jobs.manager import JobManager
-from nnlab.sweeps.driver import HELD_REASON, trial_state
+from nnlab.sweeps.driver import trial_state
 from nnlab.sweeps.results import ended
 from tests.helpers import tiny_config
 
 
-def run_with(store, status: str, reason: str = ""):
+def run_with(store, status: str, cause: Cause = Cause.NONE, reason: str = ""):
     run_id = store.create(tiny_config("mlp"), sweep_id="sw-test", trial=0)
-    store.update(run_id, status=status, reason=reason)
+    store.update(run_id, status=status, cause=cause, reason=reason)
     return store.get(run_id)
 
 
 def test_a_run_stopped_by_hand_ends_its_trial_as_stopped(store):
-    assert trial_state([run_with(store, "stopped", "Stopped by the user.")], 1) == "stopped"
-    assert trial_state([run_with(store, "stopped", "Stopped before it started.")], 1) == "stopped"
-    by_hand = [run_with(store, "stopped", "Stopped by the user."), run_with(store, "running")]
+    assert trial_state([run_with(store, "stopped", Cause.USER)], 1) == "stopped"
+    assert trial_state([run_with(store, "stopped", Cause.USER, "Stopped before it started.")], 1) == "stopped"
+    by_hand = [run_with(store, "stopped", Cause.USER), run_with(store, "running")]
     assert trial_state(by_hand, 2) == "stopped"  # the sweep stops its other seeds too
 
 
 def test_a_run_held_by_its_sweeps_stop_or_interrupted_leaves_its_trial_paused(store):
-    assert trial_state([run_with(store, "stopped", HELD_REASON)], 1) == "paused"
-    assert trial_state([run_with(store, "interrupted", "Interrupted (server shut down).")], 1) == "paused"
-    assert trial_state([run_with(store, "failed", "disk full"), run_with(store, "stopped", "x")], 2) == "failed"
+    assert trial_state([run_with(store, "stopped", Cause.HELD, "Any sentence at all.")], 1) == "paused"
+    assert trial_state([run_with(store, "interrupted", Cause.SHUTDOWN)], 1) == "paused"
+    failed = [run_with(store, "failed", Cause.ERROR, "disk full"), run_with(store, "stopped", Cause.USER)]
+    assert trial_state(failed, 2) == "failed"
 
 
 def test_the_sweeps_stop_of_a_queued_trial_keeps_its_reason(store):
     manager = JobManager(store, concurrency=0)  # no worker: its runs stay queued
     held, by_hand = manager.submit(tiny_config("mlp")), manager.submit(tiny_config("mlp"))
-    manager.stop(held, "stopped", HELD_REASON)
+    manager.stop(held, Cause.HELD)
     manager.stop(by_hand)
-    assert store.get(held).reason == HELD_REASON and store.get(by_hand).reason == "Stopped before it started."
+    assert (store.get(held).cause, store.get(held).reason) == (Cause.HELD, HELD_REASON)
+    assert (store.get(by_hand).cause, store.get(by_hand).reason) == (Cause.USER, "Stopped before it started.")
     manager.shutdown()
 
 

@@ -25,7 +25,7 @@ LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sweep's four trials
 def _timed(manager: JobManager, configs: list, executor: Placement | None) -> float:
     """Submit every config at once and wait for all; wall seconds from the first submit to the last end."""
     t0 = time.perf_counter()
-    ids = [manager.submit(cfg, executor=executor) for cfg in configs]
+    ids = [manager.submit(cfg, placement=executor) for cfg in configs]
     for run_id in ids:
         rec = manager.wait(run_id, timeout=1800)
         if rec.status != "finished":

@@ -31,6 +31,7 @@ from nnlab.cli.preflight import (
 )
 from nnlab.cli.report import add_parser as add_report_parser
 from nnlab.cli.report import cmd_report
+from nnlab.core.causes import Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
@@ -169,10 +170,9 @@ class ProgressBar:
 
     @_display
     def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
-        if self.bar is not None:
+        if self.bar is not None:  # the epoch's line follows, printed by the lab's epoch callback (_epoch_printer)
             self.bar.close()
             self.bar = None
-        sys.stderr.write(epoch_line(r, trainer.cfg.epochs, trainer.regression, improved))
 
 
 def epoch_line(r: EpochRecord, epochs: int, regression: bool, improved: bool) -> str:
@@ -195,6 +195,7 @@ def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any
         "samples_per_s": rec.samples_per_s,
         "seconds": rec.seconds,
         "device": rec.device,
+        "executor": rec.placement.kind,  # where it was placed: local, ray (--executor)
     }
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "rmse", "mae", "r2", "naive_rmse"):
         if key in rec.summary:
@@ -204,6 +205,8 @@ def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any
         out["estimate"] = forecast.to_json()
     if rec.reason:
         out["reason"] = rec.reason
+    if rec.cause:
+        out["cause"] = str(rec.cause)  # why it stopped, failed or was interrupted: user, shutdown, pruned, ...
     out["findings"] = [f.to_json_dict() for f in findings]
     return out
 
@@ -259,7 +262,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with _interruptible(lab):
         records = lab.train(
             cfg, args.seeds, placement, args.name or "", args.note or "", (ProgressBar(),), _epoch_printer(cfg),
-            on_run, _say, data=None if placement.is_ray else data, memory_budget_mb=args.memory_budget,
+            on_run, _say, data=data, memory_budget_mb=args.memory_budget,  # data: where it trains here
         )  # fmt: skip
     findings = run_findings_of(lab.store, records[0]) or data_findings(data.info, cfg, len(data.train))
     if args.seeds == 1:
@@ -272,27 +275,34 @@ def _say(text: str) -> None:
 
 
 def _epoch_printer(cfg: RunConfig) -> Callable[[EpochRecord, int, bool], None]:
-    """How epochs of a run trained elsewhere (Ray) are printed as they reach the store."""
+    """How each epoch of a run is printed as it is recorded, wherever it trains."""
     from nnlab.models import MODELS
 
     regression = MODELS[cfg.arch].task == "regression"
+    gone: list[bool] = []
 
     def show(r: EpochRecord, epochs: int, improved: bool) -> None:
-        sys.stderr.write(epoch_line(r, epochs, regression, improved))
+        if gone:
+            return
+        try:  # called where the run trains: losing the display (`... | head -2`) must never fail the run
+            sys.stderr.write(epoch_line(r, epochs, regression, improved))
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file
+            gone.append(True)
 
     return show
 
 
 @contextmanager
 def _interruptible(lab: Lab) -> Iterator[None]:
-    """Ctrl-C or SIGTERM asks the foreground run to stop at its next batch (once), resumable."""
+    """Ctrl-C (the user's stop) or SIGTERM (a shutdown: the run ends interrupted) asks the foreground run to stop at
+    its next batch (said once); resumable either way."""
     asked: list[bool] = []
 
-    def handler(*_: Any) -> None:
+    def handler(sig: int, *_: Any) -> None:
         if not asked:
             asked.append(True)
             sys.stderr.write("nnlab: stopping the run at the end of the current batch...\n")
-        lab.interrupt()
+        lab.interrupt(Cause.USER if sig == signal.SIGINT else Cause.SHUTDOWN)
 
     before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

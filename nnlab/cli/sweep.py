@@ -157,8 +157,10 @@ def _drive(
     from nnlab.sweeps.confirm import confirm_fields
     from nnlab.sweeps.results import summary
 
-    for sig in (signal.SIGINT, signal.SIGTERM):  # stop the running trials at a batch boundary, resumable
-        signal.signal(sig, lambda *_: lab.stop_sweep(sweep_id))
+    # Ctrl-C: the user's Stop (the running trials are held, to resume with the sweep); SIGTERM: a shutdown (they and
+    # the sweep end interrupted, resumable). Either way the trials stop at a batch boundary.
+    signal.signal(signal.SIGINT, lambda *_: lab.stop_sweep(sweep_id))
+    signal.signal(signal.SIGTERM, lambda *_: lab.shutdown(wait=False))
     bar = TrialBar(lab.store, lab.sweeps.get(sweep_id))
     try:
         if confirm is None:

@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from nnlab.core.causes import Cause
 from nnlab.core.config import RunConfig
+from nnlab.core.placement import Placement
 
 STATUSES = ("queued", "running", "finished", "stopped", "pruned", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "stopped", "failed")  # failed: e.g. a full disk, fixed since
-USER_STOPPED, NOT_STARTED = "Stopped by the user.", "Stopped before it started."  # a plain Stop's reasons
 
 # Every metric nnlab reports and its direction, the one table of it (records, statistics, sweeps and the tables
 # read it): name -> higher is better (scikit-learn's convention: a *_score is higher-better, a *_loss lower).
@@ -102,6 +103,8 @@ class RunRecord:
     trial: int | None = None
     name: str = ""  # what the user called the run ("" until renamed: nnlab.analysis.naming gives its default)
     note: str = ""  # the user's note on it
+    cause: Cause = Cause.NONE  # why it stopped, failed or was interrupted (reason is the sentence for people)
+    placement: Placement = Placement()  # where it was last placed: a resume sends it back there
 
     @property
     def active(self) -> bool:
@@ -131,10 +134,23 @@ class RunRecord:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("config", "progress")}
         d["created"] = self.created_iso
         d["config"] = json.loads(self.config.to_json())
+        d["cause"], d["placement"] = str(self.cause), asdict(self.placement)
         if self.test_metric:
             d[f"test_{self.test_metric}"] = self.test_value
             d["higher_is_better"] = self.higher_is_better
         return d
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: its status, why (a cause and a sentence), and its test result where it has one."""
+
+    status: str
+    cause: Cause = Cause.NONE
+    reason: str = ""
+    test_metric: str | None = None
+    test_value: float | None = None
+    summary: dict[str, Any] | None = None  # replaces the stored summary when given
 
 
 RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))

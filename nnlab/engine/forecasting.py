@@ -21,18 +21,18 @@ from nnlab.store import calibration
 
 if TYPE_CHECKING:
     from nnlab.core.records import EpochRecord
-    from nnlab.store.runs import RunStore
+    from nnlab.store.sink import RunSink
 
 IN_RUN = Budget(max_seconds=1.5, max_build_mb=256.0)  # what a run spends measuring itself, at most
 
 
-def workspace_of(store: RunStore) -> Path | None:
-    """The workspace folder of a real store (a Ray worker's relay has none)."""
-    root = getattr(store, "root", None)
-    return root if isinstance(root, Path) and root.is_dir() else None
+def workspace_of(store: RunSink) -> Path | None:
+    """The workspace folder of the run's store (a Ray worker's relay has none)."""
+    root = store.workspace()
+    return root if root is not None and root.is_dir() else None
 
 
-def forecast_for(store: RunStore, run_id: str, cfg: RunConfig, data: Dataset, resume: bool) -> Forecast | None:
+def forecast_for(store: RunSink, run_id: str, cfg: RunConfig, data: Dataset, resume: bool) -> Forecast | None:
     """The run's forecast: the one its start recorded, else (a fresh run of its own, not a sweep's trial: the sweep
     has its estimate) one measured now on a model of its own; None where none is made or measuring failed."""
     rec = store.get(run_id)
@@ -55,15 +55,15 @@ def forecast_for(store: RunStore, run_id: str, cfg: RunConfig, data: Dataset, re
     return found
 
 
-def _keep(store: RunStore, run_id: str, forecast: Forecast) -> None:
-    store.update(run_id, summary=store.get(run_id).summary | {FORECAST_KEY: forecast.to_json()})
+def _keep(store: RunSink, run_id: str, forecast: Forecast) -> None:
+    store.add_summary(run_id, {FORECAST_KEY: forecast.to_json()})
 
 
 class ForecastListener(Callback):
     """After the first epoch this fit trains: keeps what it took beside the estimate, and the ratio in the
     workspace's calibration history."""
 
-    def __init__(self, store: RunStore, run_id: str, forecast: Forecast, arch: str):
+    def __init__(self, store: RunSink, run_id: str, forecast: Forecast, arch: str):
         self.store, self.run_id, self.forecast, self.arch = store, run_id, forecast, arch
         self.start, self.first = 0.0, 1
 

@@ -11,10 +11,11 @@ from typing import Any
 import torch
 
 from nnlab.core.arithmetic import CHANGES, KEY, Arithmetic, Change, changes, recorded
+from nnlab.core.causes import STOP_REASON, STOP_STATUS, USER_STOPPED, Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import BUDGET_KEY, MemoryBudget, run_memory_budget
-from nnlab.core.records import EpochRecord, Progress, RunRecord
+from nnlab.core.records import EpochRecord, Outcome, Progress, RunRecord
 from nnlab.data import DATASETS, Dataset, load_dataset
 from nnlab.data.prep import series_levels
 from nnlab.data.registry import check
@@ -27,13 +28,13 @@ from nnlab.engine.threads import device_label
 from nnlab.engine.train import Callback, FitResult, Trainer, seed_everything
 from nnlab.models import build_model, count_parameters
 from nnlab.store.runfolder import Predictions, RunFolder
-from nnlab.store.runs import RunStore
+from nnlab.store.sink import RunSink
 
 
 class StoreListener(Callback):
-    """Writes live progress and each epoch's metrics into the run store (the pages' only source)."""
+    """Writes live progress and each epoch's metrics into the run's sink (the store: the pages' only source)."""
 
-    def __init__(self, store: RunStore, run_id: str):
+    def __init__(self, store: RunSink, run_id: str):
         self.store, self.run_id = store, run_id
 
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
@@ -70,15 +71,21 @@ class CheckpointListener(Callback):
 
 
 class StopFlag(threading.Event):
-    """A run's stop flag that also says how the stopped run ends: "stopped" by the user or "pruned" by a sweep."""
+    """A run's stop flag that also says why it stops: a cause (the user, its sweep, a shutdown, ...) and a sentence;
+    the cause decides how the run ends ("stopped", "pruned" or "interrupted": nnlab.core.causes.STOP_STATUS)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.status, self.reason = "stopped", "Stopped by the user."
+        self.cause, self.reason = Cause.USER, USER_STOPPED
 
-    def request(self, status: str = "stopped", reason: str = "Stopped by the user.") -> None:
-        """Stop at the next batch boundary and end with this status and reason."""
-        self.status, self.reason = status, reason
+    @property
+    def status(self) -> str:
+        """The status the run ends with once it has stopped."""
+        return STOP_STATUS[self.cause]
+
+    def request(self, cause: Cause = Cause.USER, reason: str = "") -> None:
+        """Stop at the next batch boundary, for `cause`, with this sentence (or the cause's own)."""
+        self.cause, self.reason = cause, reason or STOP_REASON[cause]
         self.set()
 
 
@@ -91,9 +98,9 @@ def refuse_unrunnable_precision(cfg: RunConfig, device: torch.device) -> None:
 
 
 def execute(
-    store: RunStore,
+    store: RunSink,
     run_id: str,
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     callbacks: tuple[Callback, ...] = (),
     resume: bool = False,
     leave_core: bool = False,
@@ -127,16 +134,16 @@ def _failed_with(exc: Exception) -> str:
     return f"Training failed with {type(exc).__name__}: {first} (details in log.txt of the run folder)."
 
 
-def _fail(store: RunStore, run_id: str, reason: str) -> None:
-    store.update(run_id, status="failed", reason=reason, progress=None)
+def _fail(store: RunSink, run_id: str, reason: str) -> None:
+    store.set_outcome(run_id, Outcome("failed", Cause.ERROR, reason))
 
 
 def _train(
-    store: RunStore,
+    store: RunSink,
     run_id: str,
     cfg: RunConfig,
     folder: RunFolder,
-    stop: threading.Event,
+    stop: StopFlag,
     callbacks: tuple[Callback, ...],
     resume: bool,
     leave_core: bool,
@@ -160,10 +167,10 @@ def _train(
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
     for record in trainer.history:
         store.add_epoch(run_id, record, best=None)
-    store.update(
+    store.set_started(
         run_id,
-        device=device_label(device),
-        summary=store.get(run_id).summary  # what the start recorded (a raised memory budget) stays
+        device_label(device),
+        store.get(run_id).summary  # what the start recorded (a raised memory budget) stays
         | {
             "parameters": count_parameters(trainer.model),
             "trainable_parameters": count_parameters(trainer.model, trainable_only=True),
@@ -199,21 +206,21 @@ def arithmetic_summary(before: dict[str, Any], used: Arithmetic, cause: str, epo
 
 
 def _record_outcome(
-    store: RunStore,
+    store: RunSink,
     run_id: str,
     trainer: Trainer,
     data: Dataset,
     result: FitResult,
     folder: RunFolder,
-    stop: threading.Event,
+    stop: StopFlag,
 ) -> None:
-    if result.status == "stopped" and getattr(stop, "status", "") == "interrupted":  # the server shut down
-        store.update(run_id, status="interrupted", reason=stop.reason, progress=None)  # type: ignore[attr-defined]
+    if result.status == "stopped" and stop.status == "interrupted":  # a shutdown: resumable, no results yet
+        store.set_outcome(run_id, Outcome("interrupted", stop.cause, stop.reason))
         return
-    summary = store.get(run_id).summary
+    summary = store.get(run_id).summary  # what the start and the forecast recorded
     summary.update({"stopped_early": result.status == "early_stopped", "best_epoch": result.best_epoch})
     if result.status == "diverged":
-        store.update(run_id, status="diverged", reason=result.reason, progress=None, summary=summary)
+        store.set_outcome(run_id, Outcome("diverged", Cause.DIVERGED, result.reason, summary=summary))
         return
     metrics = write_test_outputs(trainer, data, folder)
     metric, value = test_metric_of(metrics)
@@ -222,12 +229,10 @@ def _record_outcome(
     )
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
-    status, reason = "finished", ""
-    if result.status == "stopped":  # by the user, or pruned by a sweep (a StopFlag says which)
-        status, reason = getattr(stop, "status", "stopped"), getattr(stop, "reason", "Stopped by the user.")
-    store.update(
-        run_id, status=status, reason=reason, test_metric=metric, test_value=value, progress=None, summary=summary
-    )
+    ended = Outcome("finished", test_metric=metric, test_value=value, summary=summary)
+    if result.status == "stopped":  # by the user, by its sweep (held, pruned, time limit): the flag says why
+        ended = Outcome(stop.status, stop.cause, stop.reason, metric, value, summary)
+    store.set_outcome(run_id, ended)
 
 
 def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> dict[str, Any]:

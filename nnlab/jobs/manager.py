@@ -1,77 +1,69 @@
-"""The background job manager: one per process, FIFO queues in lanes, worker threads, stop at a batch boundary.
+"""The job manager: one per process. It keeps the queue lanes and the liveness of the runs this process holds, and
+hands each run to the executor its placement names (nnlab.jobs.executor): a run placed on this machine to the
+manager's local executor ("thread" or "process") when its lane has room, a run placed elsewhere ("ray") to that
+executor at once (its cluster schedules it).
 
-A lane is a queue with its own number of runs at once: the dashboard's runs share the lane "runs" (one at a time
-by default), and each sweep trains its trials in a lane of its own sized by its "trials at once", so a sweep's
+A lane is a queue with its own number of runs at once: the runs started one by one share the lane "runs" (one at a
+time by default), and each sweep trains its trials in a lane of its own sized by its "trials at once", so a sweep's
 parallelism never reaches the other runs and a resumed sweep gets it back from its spec."""
 
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 
+from nnlab.core.causes import NOT_STARTED, STOP_REASON, STOP_STATUS, Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.liveness import Heartbeat
-from nnlab.core.placement import Placement
-from nnlab.core.records import NOT_STARTED, RESUMABLE, USER_STOPPED, EpochRecord, RunRecord
+from nnlab.core.placement import Placement, placements
+from nnlab.core.records import RESUMABLE, Outcome, RunRecord
 from nnlab.data.registry import check
-from nnlab.engine.runner import StopFlag, execute, refuse_unrunnable_precision
-from nnlab.engine.train import Callback, Trainer, resolve_device
+from nnlab.jobs.executor import EpochObserver, Executor, InProcess, Job, Settings, build
 from nnlab.jobs.lanes import RUNS_LANE
-from nnlab.jobs.process import run_isolated
-from nnlab.jobs.ray.backend import RayBackend
 from nnlab.store.runs import RunStore
 
-# Called on the driver (this process) with each epoch's record of a run, after the store has it; True means
-# "prune it now": the run stops at the next batch boundary and ends as `pruned`, its curve and results kept.
-# The local executor calls it from the run's epoch listener; a remote executor calls it as epochs arrive.
-EpochObserver = Callable[[str, EpochRecord], bool]
-SHUTDOWN_REASON = "Interrupted (server shut down); resume it to continue from its last complete epoch."
-PRUNED_REASON = "Pruned after epoch {epoch}: its validation value was behind the other trials' at that epoch."
-
-
-class _Observe(Callback):
-    """Hands each finished epoch to an EpochObserver and prunes the run when it says so."""
-
-    def __init__(self, run_id: str, observer: EpochObserver, flag: StopFlag):
-        self.run_id, self.observer, self.flag = run_id, observer, flag
-
-    def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
-        if not self.flag.is_set() and self.observer(self.run_id, record):
-            self.flag.request("pruned", PRUNED_REASON.format(epoch=record.epoch))
+CARRIED = ("queued", "running", "interrupted")  # runs an executor elsewhere may still carry after a restart
 
 
 class JobManager:
-    """Runs queued runs in daemon threads, lane by lane (`concurrency` at a time in the lane "runs"), or hands
-    them to a Ray cluster when the run's placement says so."""
+    """Queues runs lane by lane (`concurrency` at a time in the lane "runs") and hands them to their executors."""
 
     def __init__(
         self,
         store: RunStore,
         concurrency: int = 1,
         leave_core: bool = True,
-        executor: Placement | None = None,
-        isolate: bool = False,
+        local: str = "thread",
     ):
-        self.store, self.leave_core = store, leave_core
-        self.executor = executor  # where runs given no executor train (None: here); a sweep's choice
-        self.isolate = isolate  # train in a child process (the dashboard: its script runs keep their own GIL)
+        self.store, self.local = store, local  # local: the executor of runs placed on this machine
+        self.settings = Settings(leave_core)
+        self._executors: dict[str, Executor] = {}
         self._lanes: dict[str, int] = {RUNS_LANE: concurrency}  # lane -> runs at once
-        self._queue: deque[tuple[str, bool, EpochObserver | None, str]] = deque()  # every lane's, in order
-        self._running: dict[str, StopFlag] = {}
-        self._busy: dict[str, str] = {}  # run id -> its lane, while a worker has it
+        self._queue: deque[tuple[Job, str]] = deque()  # every lane's jobs, in order, with their lane
+        self._busy: dict[str, str] = {}  # run id -> its lane, while a local executor has it
         self._cv = threading.Condition()
-        self._workers: list[threading.Thread] = []
-        self._idle: dict[str, int] = {}  # lane -> workers waiting for a run
         self._closed = False
         self._heartbeat: Heartbeat | None = None
-        self.ray = RayBackend(store, PRUNED_REASON)
-        self.ray.reattach()  # Ray runs of an earlier dashboard keep training; their driver finds them
+        for kind in store.placement_kinds(CARRIED) & (set(placements()) - {"local"}):
+            self.executor_for(Placement(kind)).reattach()  # runs of an earlier process train on; found again
         atexit.register(self.shutdown)
+
+    def executor_for(self, placement: Placement) -> Executor:
+        """The executor that carries out runs with this placement (built on first use)."""
+        name = self.local if placement.is_local else placement.kind
+        with self._cv:
+            if name not in self._executors:
+                self._executors[name] = build(name, self.store, self.settings)
+            return self._executors[name]
+
+    def _built(self) -> list[Executor]:
+        with self._cv:
+            return list(self._executors.values())
 
     def take_over(self) -> list[str]:
         """The dashboard's manager: queue the queued runs an earlier server left behind (oldest first) and keep
@@ -85,9 +77,12 @@ class JobManager:
         self._adopt()
 
     def _adopt(self) -> list[str]:
-        taken = self.store.adopt_orphans(lambda run_id: not self.ray.is_active(run_id))  # Ray's driver has those
+        if self.closed:
+            return []
+        elsewhere = [e for e in self._built() if not e.here]  # their runs wait for a cluster, not for a server
+        taken = self.store.adopt_orphans(lambda run_id: not any(e.is_active(run_id) for e in elsewhere))
         for run_id in taken:  # resume=True: a run that was resumed before it was queued continues its checkpoint
-            self._enqueue(run_id, resume=True, observer=None, lane=RUNS_LANE)
+            self._dispatch(Job(run_id, True, self.store.get(run_id).placement), RUNS_LANE)
         return taken
 
     def resume_all(self) -> list[str]:
@@ -102,104 +97,118 @@ class JobManager:
         """How many runs of `lane` train at once (a sweep's "trials at once"); other lanes are untouched."""
         with self._cv:
             self._lanes[lane] = max(1, concurrency)
-            self._cv.notify_all()
+            self._pump()
 
     def submit(
         self,
         cfg: RunConfig,
         observer: EpochObserver | None = None,
         run_id: str | None = None,
-        executor: Placement | None = None,
+        placement: Placement | None = None,
         lane: str = RUNS_LANE,
+        in_process: InProcess = InProcess(),
     ) -> str:
-        """Validate, record as queued (or take the given queued record), queue it in `lane` here or hand it to Ray
-        (executor); returns the run id."""
+        """Validate, record as queued (or take the given queued record) and hand it to the executor of its placement
+        (this machine by default), in `lane` where it trains here; returns the run id. in_process reaches the run
+        where it trains in this process."""
         check(cfg)
-        executor = executor or self.executor
-        if cfg.precision == "bf16" and not (executor and executor.is_ray):  # a Ray worker checks its own device
-            refuse_unrunnable_precision(cfg, resolve_device(cfg.device))
+        placement = placement or Placement()
+        self.executor_for(placement).admit(cfg)
         run_id = run_id or self.store.create(cfg)
-        self._dispatch(run_id, False, observer, executor, lane)
+        self.store.set_placement(run_id, placement)
+        self._dispatch(Job(run_id, False, placement, observer, in_process), lane)
         return run_id
 
     def resume(
         self,
         run_id: str,
         observer: EpochObserver | None = None,
-        executor: Placement | None = None,
+        placement: Placement | None = None,
         lane: str = RUNS_LANE,
+        in_process: InProcess = InProcess(),
     ) -> str:
-        """Queue an interrupted or stopped run to continue from its last checkpoint (on Ray if it trained there);
-        returns what resuming does (from which epoch, and why when that is before the last recorded one)."""
+        """Queue an interrupted, stopped or failed run to continue from its last checkpoint where it was placed (or
+        at `placement`); returns what resuming does: from which epoch (and why when that is before the last recorded
+        one), and where, with why not where it was placed when that cannot take it now."""
         rec = self.store.get(run_id)
         if rec.status not in RESUMABLE:
             raise NNLabError(f"Run {run_id} is {rec.status}; only interrupted, stopped or failed runs can be resumed.")
-        if self.ray.is_active(run_id):
-            raise NNLabError(f"Run {run_id} is being found again on its Ray cluster; wait a few seconds.")
+        if any(e.is_active(run_id) for e in self._built()):
+            raise NNLabError(f"Run {run_id} is being found again where it trained; wait a few seconds.")
+        placement, where = self._reachable(rec, placement or rec.placement)
         point = self.store.folder(run_id).resume_point(rec.epochs_done)  # before the run takes up its checkpoint
-        self.store.update(run_id, status="queued", reason="", pid=os.getpid())
-        self._dispatch(run_id, True, observer, executor or self.ray.previous(run_id) or self.executor, lane)
-        return point
+        self.store.requeue(run_id)
+        self.store.set_placement(run_id, placement)
+        self._dispatch(Job(run_id, True, placement, observer, in_process), lane)
+        return f"{point} {where}".strip()
 
-    def _dispatch(
-        self, run_id: str, resume: bool, observer: EpochObserver | None, executor: Placement | None, lane: str
-    ) -> None:
-        if executor is not None and executor.is_ray:
-            self.ray.submit(run_id, executor, resume, observer)
-        else:
-            self._enqueue(run_id, resume=resume, observer=observer, lane=lane)
+    def _reachable(self, rec: RunRecord, wanted: Placement) -> tuple[Placement, str]:
+        """Where a resumed run goes: `wanted`, or this machine when that cannot take runs now; and a sentence."""
+        if wanted.is_local:
+            return wanted, ""
+        why = f"this nnlab has no {wanted.kind} executor" if wanted.kind not in placements() else ""
+        why = why or self.executor_for(wanted).unavailable(wanted)
+        if why:
+            return Placement(), f"It trained on {wanted.where}, but {why}: it resumes on this machine instead."
+        return wanted, f"It resumes on {wanted.where}, where it trained."
 
-    def stop(self, run_id: str, status: str = "stopped", reason: str = USER_STOPPED) -> str:
-        """Stop a queued run at once or a running one at the next batch, ending as `status` with `reason` (a plain
-        Stop of a queued run: "Stopped before it started."); says what happened."""
+    def _dispatch(self, job: Job, lane: str) -> None:
+        executor = self.executor_for(job.placement)
+        if executor.here:  # this machine's lanes decide when it starts
+            self._enqueue(job, lane)
+        else:  # its cluster's scheduler decides
+            executor.submit(job)
+
+    def stop(self, run_id: str, cause: Cause = Cause.USER, reason: str = "") -> str:
+        """Stop a queued run at once or a running one at the next batch, for `cause` with this sentence (or the
+        cause's own; a plain Stop of a queued run: "Stopped before it started."); says what happened."""
+        reason = reason or STOP_REASON[cause]
         with self._cv:
-            for item in list(self._queue):
-                if item[0] == run_id:
-                    self._queue.remove(item)
-                    before = NOT_STARTED if reason == USER_STOPPED else reason
-                    self.store.update(run_id, status=status, reason=before)
-                    return f"Run {run_id} was removed from the queue."
-            flag = self._running.get(run_id)
-        if flag is None and self.ray.stop(run_id, status, reason):
-            return f"Run {run_id} will stop at the end of the current batch on its Ray worker."
-        if flag is None:
-            return f"Run {run_id} is not running in this server."
-        flag.request(status, reason)
-        return f"Run {run_id} will stop at the end of the current batch."
+            item = next((i for i in self._queue if i[0].run_id == run_id), None)
+            if item is not None:
+                self._queue.remove(item)
+                before = NOT_STARTED if cause == Cause.USER else reason
+                self.store.set_outcome(run_id, Outcome(STOP_STATUS[cause], cause, before))
+                return f"Run {run_id} was removed from the queue."
+        for executor in self._built():
+            said = executor.stop(run_id, cause, reason)
+            if said:
+                return said
+        return f"Run {run_id} is not running in this server."
 
     @property
     def closed(self) -> bool:
-        """Shutting down (the server exits): running jobs are being interrupted and no new one is taken."""
+        """Shutting down (the process ends): running jobs are being interrupted and no new one is taken."""
         with self._cv:
             return self._closed
 
     def is_active(self, run_id: str) -> bool:
-        """Queued or running in this manager."""
+        """Queued or running in this manager, or carried by an executor elsewhere that it handed the run to."""
         with self._cv:
-            if run_id in self._running or any(item[0] == run_id for item in self._queue):
+            if run_id in self._busy or any(job.run_id == run_id for job, _ in self._queue):
                 return True
-        return self.ray.is_active(run_id)
+        return any(e.is_active(run_id) for e in self._built())
 
     def queued(self, lane: str | None = None) -> list[str]:
         """Run ids waiting, in order (of one lane, or of every lane)."""
         with self._cv:
-            return [item[0] for item in self._queue if lane is None or item[3] == lane]
+            return [job.run_id for job, at in self._queue if lane is None or at == lane]
 
     def place(self, run_id: str) -> int:
         """Where a run waits in its lane: 1 for the next to start when a run of the lane ends, 2 for the one after;
         0 when it is not waiting here, or when its lane has room for it now (a worker is about to take it)."""
         with self._cv:
-            lane = next((item[3] for item in self._queue if item[0] == run_id), None)
+            lane = next((at for job, at in self._queue if job.run_id == run_id), None)
             if lane is None:
                 return 0
-            waiting = [item[0] for item in self._queue if item[3] == lane]
+            waiting = [job.run_id for job, at in self._queue if at == lane]
             room = self._lanes.get(lane, 1) - sum(1 for busy in self._busy.values() if busy == lane)
             return max(0, waiting.index(run_id) + 1 - room)
 
     def running(self) -> list[str]:
-        """Run ids a worker has taken (loading their data or training), oldest first."""
+        """Run ids a local executor has taken (loading their data or training), oldest first."""
         with self._cv:
-            return list(self._running)
+            return list(self._busy)
 
     def stop_all(self) -> int:
         """Empty the queue and stop every running run at its next batch; returns how many were stopped."""
@@ -215,83 +224,43 @@ class JobManager:
             time.sleep(0.05)
         return self.store.get(run_id)
 
-    def shutdown(self, timeout: float = 10) -> None:
-        """Interrupt running jobs (resumable, not the user's Stop) and wait for them to exit; queued runs stay
-        queued in the store for the next server to start."""
+    def close(self) -> None:
+        """Take no new work and interrupt what trains here (resumable, cause "shutdown"), without waiting: safe in a
+        signal handler. Queued runs stay queued in the store for the next server; runs elsewhere train on."""
         with self._cv:
             self._closed = True
-            for flag in self._running.values():
-                flag.request("interrupted", SHUTDOWN_REASON)
-            self._cv.notify_all()
+        for executor in self._built():
+            executor.shutdown(timeout=0)
+
+    def shutdown(self, timeout: float = 10) -> None:
+        """close(), then wait up to `timeout` for what trains here to record its end."""
+        self.close()
         if self._heartbeat is not None:
             self._heartbeat.stop()
-        for t in self._workers:
-            t.join(timeout)
+        for executor in self._built():
+            executor.shutdown(timeout)
 
-    # -- workers --------------------------------------------------------------------------------
-    def _enqueue(self, run_id: str, resume: bool, observer: EpochObserver | None, lane: str) -> None:
+    # -- lanes ----------------------------------------------------------------------------------
+    def _enqueue(self, job: Job, lane: str) -> None:
         with self._cv:
             if self._closed:
                 raise NNLabError("The job manager is shutting down; start the run again after the restart.")
             self._lanes.setdefault(lane, 1)
-            self._queue.append((run_id, resume, observer, lane))
-            if not self._idle.get(lane):  # a worker per queued run; each ends when its lane has no more room
-                t = threading.Thread(target=self._work, args=(lane,), name=f"nnlab-{lane}-worker", daemon=True)
-                self._workers.append(t)
-                self._idle[lane] = self._idle.get(lane, 0) + 1
-                t.start()
-            self._cv.notify_all()
+            self._queue.append((job, lane))
+            self._pump()
 
-    def _take(self, lane: str) -> tuple[str, bool, EpochObserver | None] | None:
-        """The lane's next queued run when the lane has room for it."""
-        if sum(1 for v in self._busy.values() if v == lane) >= self._lanes.get(lane, 1):
-            return None
-        item = next((i for i in self._queue if i[3] == lane), None)
-        if item is None:
-            return None
-        self._queue.remove(item)
-        return item[:3]
+    def _pump(self) -> None:
+        """Hand the next jobs of every lane with room to the local executor (called with the lock held; submit
+        returns at once: the executor's own thread claims the run and trains it)."""
+        for job, lane in list(self._queue):
+            if self._closed or sum(1 for at in self._busy.values() if at == lane) >= self._lanes.get(lane, 1):
+                continue
+            self._queue.remove((job, lane))
+            self._busy[job.run_id] = lane
+            self.executor_for(job.placement).submit(replace(job, done=partial(self._release, job.run_id)))
 
-    def _next(self, lane: str) -> tuple[str, bool, EpochObserver | None, StopFlag] | None:
+    def _release(self, run_id: str) -> None:
         with self._cv:
-            while not self._closed and (job := self._take(lane)) is None:
-                if not any(i[3] == lane for i in self._queue):  # nothing left to wait for: this worker ends
-                    self._idle[lane] -= 1
-                    return None
-                self._cv.wait()
-            if self._closed:
-                return None
-            self._idle[lane] -= 1
-            run_id, resume, observer = job
-            flag = StopFlag()
-            self._running[run_id], self._busy[run_id] = flag, lane
-            return run_id, resume, observer, flag
-
-    def _execute(self, run_id: str, resume: bool, observer: EpochObserver | None, flag: StopFlag) -> None:
-        if not self.isolate:
-            listeners = (_Observe(run_id, observer, flag),) if observer is not None else ()
-            execute(self.store, run_id, flag, listeners, resume=resume, leave_core=self.leave_core)
-            return
-        root = str(self.store.root)
-        code = run_isolated(root, run_id, flag, observer, PRUNED_REASON, resume, self.leave_core)
-        if self.store.get(run_id).status == "running":  # the child died without recording an outcome
-            why = f"signal {-code}" if code < 0 else f"exit code {code}"
-            self.store.update(
-                run_id,
-                status="interrupted",
-                reason=f"The training process ended unexpectedly ({why}); resume the run to continue.",
-                progress=None,
-            )
-
-    def _work(self, lane: str) -> None:
-        while (job := self._next(lane)) is not None:
-            run_id, resume, observer, flag = job
-            try:
-                if self.store.claim_queued(run_id):
-                    self._execute(run_id, resume, observer, flag)
-            finally:
-                with self._cv:
-                    self._running.pop(run_id, None)
-                    self._busy.pop(run_id, None)
-                    self._idle[lane] += 1
-                    self._cv.notify_all()
+            self._busy.pop(run_id, None)
+            self._pump()
+            self._cv.notify_all()

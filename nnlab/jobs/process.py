@@ -4,8 +4,8 @@ Why: a Python-bound training loop in a thread of the dashboard's process shares 
 script runs; each live-view poll then costs the loop far more than the poll's own work (the loop waits
 for the GIL at every tensor op it releases it for), so one open tab cut the digits MLP's speed by more
 than half. In its own process the loop keeps its core; the store (SQLite, WAL) is the channel back,
-exactly as for a thread, and a pipe carries stop requests down and epoch records up (for a sweep's
-pruning observer, which stays on the driver).
+exactly as for a thread, and a pipe carries stop requests down and epoch records up (for an epoch observer, a
+sweep's pruner, which stays in the dashboard's process). Trainer listeners given with a job do not cross over.
 """
 
 from __future__ import annotations
@@ -19,29 +19,42 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
-from nnlab.core.records import EpochRecord
+from nnlab.core.causes import Cause, pruned_reason
+from nnlab.core.records import EpochRecord, Outcome
 from nnlab.engine.runner import StopFlag, execute
 from nnlab.engine.train import Callback, Trainer
+from nnlab.jobs.executor import Job
+from nnlab.jobs.local import LocalExecutor
 from nnlab.models import load_outside, outside_modules
 from nnlab.store.runs import RunStore
 
 Observer = Callable[[str, EpochRecord], bool]
+LOST_CHILD = "The training process ended unexpectedly ({why}); resume the run to continue."
 _POLL_S = 0.1  # how often the supervisor forwards a stop request and checks the child
 _CTX = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
 if sys.platform.startswith("linux"):
     _CTX.set_forkserver_preload(["nnlab.engine.runner"])  # each run forks with torch already imported
 
 
+class ProcessExecutor(LocalExecutor):
+    """Trains in a child process per run, supervised by a thread of this one: the dashboard's runs."""
+
+    def train(self, job: Job, flag: StopFlag) -> None:
+        code = run_isolated(str(self.store.root), job.run_id, flag, job.observer, job.resume, self.settings.leave_core)
+        if self.store.get(job.run_id).status == "running":  # the child died without recording an outcome
+            why = f"signal {-code}" if code < 0 else f"exit code {code}"
+            self.store.set_outcome(job.run_id, Outcome("interrupted", Cause.LOST, LOST_CHILD.format(why=why)))
+
+
 def run_isolated(
-    root: str, run_id: str, flag: StopFlag, observer: Observer | None, pruned: str, resume: bool, leave_core: bool
+    root: str, run_id: str, flag: StopFlag, observer: Observer | None, resume: bool, leave_core: bool
 ) -> int:
     """Run `execute` for a claimed run in a child process until it ends; returns the child's exit code.
 
-    `flag` is the job's StopFlag: setting it (Stop, shutdown) reaches the child at its next batch; `pruned`
-    is the reason a run pruned by the observer ends with.
+    `flag` is the job's StopFlag: setting it (Stop, shutdown) reaches the child at its next batch.
     """
     here, there = _CTX.Pipe()
-    args = (root, run_id, resume, leave_core, there, pruned if observer is not None else None, outside_modules())
+    args = (root, run_id, resume, leave_core, there, observer is not None, outside_modules())
     proc = _CTX.Process(target=_child, args=args, name=f"nnlab-run-{run_id}")
     with _no_main_script():
         proc.start()
@@ -76,7 +89,7 @@ def _supervise(proc, conn: Connection, run_id: str, flag: StopFlag, observer: Ob
     sent = False
     while True:
         if flag.is_set() and not sent:
-            sent = _send(conn, ("stop", flag.status, flag.reason))
+            sent = _send(conn, ("stop", str(flag.cause), flag.reason))
         try:
             ready = conn.poll(_POLL_S)
             message = conn.recv() if ready else None
@@ -98,12 +111,12 @@ def _send(conn: Connection, message: tuple) -> bool:
 
 
 def _child(
-    root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, pruned: str | None, outside: str
+    root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, observed: bool, outside: str
 ) -> None:
     load_outside(outside)  # architectures registered from outside nnlab in the parent (forked from a preloaded server)
     flag, verdicts = StopFlag(), queue.Queue()
     threading.Thread(target=_listen, args=(conn, flag, verdicts), daemon=True, name="nnlab-pipe").start()
-    listeners = (_Relay(conn, flag, verdicts, pruned),) if pruned is not None else ()
+    listeners = (_Relay(conn, flag, verdicts),) if observed else ()
     execute(RunStore(root), run_id, flag, listeners, resume=resume, leave_core=leave_core, own_process=True)
 
 
@@ -113,11 +126,11 @@ def _listen(conn: Connection, flag: StopFlag, verdicts: queue.Queue) -> None:
         try:
             kind, *rest = conn.recv()
         except (EOFError, OSError):
-            flag.request("interrupted", "The server stopped while this run trained; resume it to continue.")
+            flag.request(Cause.LOST, "The server stopped while this run trained; resume it to continue.")
             verdicts.put(False)
             return
         if kind == "stop":
-            flag.request(*rest)
+            flag.request(Cause(rest[0]), rest[1])
         else:
             verdicts.put(rest[0])
 
@@ -125,11 +138,11 @@ def _listen(conn: Connection, flag: StopFlag, verdicts: queue.Queue) -> None:
 class _Relay(Callback):
     """An epoch listener that asks the driver's observer after each epoch and waits for its answer."""
 
-    def __init__(self, conn: Connection, flag: StopFlag, verdicts: queue.Queue, pruned: str):
-        self.conn, self.flag, self.verdicts, self.pruned = conn, flag, verdicts, pruned
+    def __init__(self, conn: Connection, flag: StopFlag, verdicts: queue.Queue):
+        self.conn, self.flag, self.verdicts = conn, flag, verdicts
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord, improved: bool) -> None:
         if self.flag.is_set() or not _send(self.conn, ("epoch", record)):
             return
         if self.verdicts.get() and not self.flag.is_set():
-            self.flag.request("pruned", self.pruned.format(epoch=record.epoch))
+            self.flag.request(Cause.PRUNED, pruned_reason(record.epoch))

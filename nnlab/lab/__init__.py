@@ -34,29 +34,29 @@ class Lab(SeedActions, SweepActions, HandoverActions, SpaceActions):
     """Every action on one workspace. `store` and `sweeps` are there to read; `jobs` is the lab's own, made on
     first use (listing runs or comparing them starts no job manager, no Ray driver)."""
 
-    def __init__(self, home: str | Path | None = None, *, isolate: bool = False, leave_core: bool = False):
+    def __init__(self, home: str | Path | None = None, *, local: str = "thread", leave_core: bool = False):
         self.store = RunStore(home)
         self.sweeps = SweepStore(self.store)
-        self._isolate, self._leave_core = isolate, leave_core
+        self._local, self._leave_core = local, leave_core
         self._jobs: JobManager | None = None
         self._lock = threading.Lock()
         self._usage, self._usage_lock, self._visitors = None, threading.Lock(), {}  # for SpaceActions
 
     @property
     def jobs(self) -> JobManager:
-        """The job manager: its queue lanes, its workers and the executors they hand runs to."""
+        """The job manager: its queue lanes and the executors it hands runs to."""
         from nnlab.jobs.manager import JobManager  # torch and the trainer: only when a job is at hand
 
         with self._lock:
             if self._jobs is None:
-                self._jobs = JobManager(self.store, leave_core=self._leave_core, isolate=self._isolate)
+                self._jobs = JobManager(self.store, leave_core=self._leave_core, local=self._local)
             return self._jobs
 
     @classmethod
     def for_dashboard(cls, home: str | Path) -> Lab:
         """The dashboard's lab: runs train in child processes (the pages' script runs never slow them) and leave
         a core to the pages; queued runs of the previous server start now, and keep being taken over."""
-        lab = cls(home, isolate=os.environ.get(ISOLATE_ENV, "1") != "0", leave_core=True)
+        lab = cls(home, local="thread" if os.environ.get(ISOLATE_ENV) == "0" else "process", leave_core=True)
         lab.jobs.take_over()
         clean_workspace(lab.store)  # archives unpacked for runs deleted since, or for previews never started
         return lab
@@ -75,12 +75,17 @@ class Lab(SeedActions, SweepActions, HandoverActions, SpaceActions):
         return self.jobs.is_active(run_id)
 
     def clusters(self) -> list[dict]:
-        """The Ray clusters this workspace has a live driver for: nodes, CPUs, GPUs and runs of each."""
-        from nnlab.jobs.ray.backend import cluster_info
+        """The clusters of the executors elsewhere (Ray) this workspace is connected to: nodes, CPUs, GPUs, runs."""
+        from nnlab.core.placement import Placement, placements
 
-        return cluster_info(self.store)
+        return [c for kind in placements()[1:] for c in self.jobs.executor_for(Placement(kind)).clusters()]
 
-    def shutdown(self) -> None:
-        """Interrupt what trains here (resumable) and stop taking work: the process is ending."""
-        if self._jobs is not None:
+    def shutdown(self, wait: bool = True) -> None:
+        """Interrupt what trains here (resumable, cause "shutdown") and take no more work: the process is ending.
+        Without `wait` it only asks (safe in a signal handler); runs placed elsewhere train on."""
+        if self._jobs is None:
+            return
+        if wait:
             self._jobs.shutdown()
+        else:
+            self._jobs.close()

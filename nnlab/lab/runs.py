@@ -117,7 +117,7 @@ class RunActions:
     def _queue(self, cfg: RunConfig, placement: Placement | None, name: str, note: str, facts: dict[str, Any]) -> str:
         run_id = self.create_run(cfg, name, note, facts)
         try:
-            self.jobs.submit(cfg, run_id=run_id, executor=placement)
+            self.jobs.submit(cfg, run_id=run_id, placement=placement)
         except NNLabError:
             self.store.delete(run_id)  # refused on submit (bf16 on this machine): no run is left behind
             raise
@@ -137,7 +137,7 @@ class RunActions:
 
     def start_message(self, cfg: RunConfig, ids: tuple[str, ...], placement: Placement | None) -> str:
         """'Run … started: MLP on wine.csv.', or where it waits in line, or the group it starts (plain text)."""
-        where = f" on {placement.where}" if placement and placement.is_ray else ""
+        where = f" on {placement.where}" if placement and not placement.is_local else ""
         title = default_name(cfg)
         if len(ids) > 1:
             return (

@@ -15,33 +15,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nnlab.core.causes import Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.liveness import Heartbeat, identity, owner_alive
-from nnlab.core.records import EPOCH_COLUMNS, RUN_COLUMNS, STATUSES, EpochRecord, Progress, RunRecord
+from nnlab.core.placement import Placement
+from nnlab.core.records import EPOCH_COLUMNS, RUN_COLUMNS, STATUSES, EpochRecord, Outcome, Progress, RunRecord
+from nnlab.store import schema
 from nnlab.store.runfolder import RunFolder
+from nnlab.store.sink import RunSink
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL, status TEXT NOT NULL,
-    arch TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL, reason TEXT DEFAULT '',
-    epochs_done INTEGER DEFAULT 0, best_val_loss REAL, best_val_metric REAL, best_epoch INTEGER,
-    test_metric TEXT, test_value REAL, seconds REAL DEFAULT 0, samples_per_s REAL, device TEXT DEFAULT '',
-    pid INTEGER, progress TEXT DEFAULT '{}', summary TEXT DEFAULT '{}', sweep_id TEXT, trial INTEGER
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
-CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL, epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_metric REAL,
-    lr REAL, seconds REAL, samples_per_s REAL, PRIMARY KEY (run_id, epoch)
-) WITHOUT ROWID;
-"""
-# columns renamed since the first stores were written: (table, old name, new name); RMSE is not a score
-_RENAMED = (
-    ("runs", "best_val_score", "best_val_metric"),
-    ("runs", "test_score", "test_value"),
-    ("metrics", "val_score", "val_metric"),
-)
 _EPOCH_SELECT = ", ".join(EPOCH_COLUMNS)
 
 
@@ -60,7 +43,7 @@ _HEARTBEATS: dict[str, Heartbeat] = {}  # one per workspace and process: it beat
 _HEARTBEATS_LOCK = threading.Lock()
 
 
-class RunStore:
+class RunStore(RunSink):
     """Records, metrics and artifacts of runs under one workspace folder; safe to share between threads."""
 
     def __init__(self, root: str | Path | None = None):
@@ -74,8 +57,6 @@ class RunStore:
         self.db_path = self.root / "nnlab.db"
         self._local = threading.local()
         self._migrate()
-        self._conn().executescript(_SCHEMA)
-        self._add_columns()
         self.recover()
 
     # -- connection ---------------------------------------------------------------------------
@@ -101,32 +82,13 @@ class RunStore:
         conn.execute("COMMIT")
 
     def _migrate(self) -> None:
-        """Rename the columns of a store written by an older nnlab, so old workspaces still open."""
-        if not any(old in self._column_names(table) for table, old, _ in _RENAMED):
-            return
-        with self._tx() as db:
-            for table, old, new in _RENAMED:
-                if old in self._column_names(table):  # checked again: another process may have renamed it
-                    db.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
-
-    def _column_names(self, table: str) -> set[str]:
-        return {r["name"] for r in self._conn().execute(f"PRAGMA table_info({table})")}
-
-    def _add_columns(self) -> None:
-        """Columns added since a store was first created (older workspaces keep working, their runs kept)."""
-        with self._tx() as db:
-            have = self._column_names("runs")  # read inside the transaction: another process may have added them
-            for column, kind in (
-                ("sweep_id", "TEXT"),
-                ("trial", "INTEGER"),
-                ("owner", "TEXT"),
-                ("beat", "REAL"),
-                ("name", "TEXT DEFAULT ''"),
-                ("note", "TEXT DEFAULT ''"),
-            ):
-                if column not in have:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-            db.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial)")
+        """Create the tables, or bring those of a store written by an older nnlab up to date (its runs kept)."""
+        with self._tx() as db:  # one transaction: another process opening the store at once sees all or nothing
+            schema.rename_columns(db)
+            for statement in schema.SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            schema.add_columns(db)
 
     # -- runs -----------------------------------------------------------------------------------
     def create(
@@ -222,6 +184,42 @@ class RunStore:
         assert status in STATUSES, status
         self.update(run_id, status=status, reason=reason)
 
+    def set_started(self, run_id: str, device: str, summary: dict[str, Any]) -> None:
+        """Training begins: the device it trains on and the sizes it trains with."""
+        self.update(run_id, device=device, summary=summary)
+
+    def add_summary(self, run_id: str, values: dict[str, Any]) -> None:
+        """Facts learned while a run trains, kept in its summary beside those already there."""
+        self.update(run_id, summary=self.get(run_id).summary | values)
+
+    def workspace(self) -> Path | None:
+        """This store's workspace folder."""
+        return self.root
+
+    def set_outcome(self, run_id: str, outcome: Outcome) -> None:
+        """How the run ended: status, cause and sentence, test result (when it has one); no live progress."""
+        assert outcome.status in STATUSES, outcome.status
+        values: dict[str, Any] = {"status": outcome.status, "cause": outcome.cause, "reason": outcome.reason}
+        if outcome.test_value is not None:
+            values |= {"test_metric": outcome.test_metric, "test_value": outcome.test_value}
+        if outcome.summary is not None:
+            values["summary"] = outcome.summary
+        self.update(run_id, progress=None, **values)
+
+    def set_placement(self, run_id: str, placement: Placement) -> None:
+        """Where a run is placed (kept: a resume sends it back there)."""
+        self.update(run_id, placement=placement)
+
+    def requeue(self, run_id: str) -> None:
+        """A stopped, interrupted or failed run waits again, to continue from its checkpoint (this process holds it)."""
+        self.update(run_id, status="queued", cause=Cause.NONE, reason="", pid=os.getpid())
+
+    def placement_kinds(self, statuses: tuple[str, ...]) -> set[str]:
+        """The kinds of placement ("local", "ray", ...) of the runs in these statuses."""
+        marks = ",".join("?" * len(statuses))
+        rows = self._conn().execute(f"SELECT DISTINCT placement FROM runs WHERE status IN ({marks})", statuses)
+        return {Placement.from_json(r[0]).kind for r in rows}
+
     def claim_queued(self, run_id: str) -> bool:
         """Atomically move a queued run to running for this process; False if it was not queued."""
         with self._tx() as db:
@@ -312,9 +310,9 @@ class RunStore:
             if row["status"] == "running" or row["sweep_id"]:
                 with self._tx() as db:  # only if no one took it over meanwhile
                     cur = db.execute(
-                        "UPDATE runs SET status='interrupted', reason=?, progress='{}', updated=? "
+                        "UPDATE runs SET status='interrupted', cause=?, reason=?, progress='{}', updated=? "
                         "WHERE run_id=? AND status=? AND owner IS ?",
-                        (LOST_REASON, time.time(), row["run_id"], row["status"], row["owner"]),
+                        (Cause.LOST, LOST_REASON, time.time(), row["run_id"], row["status"], row["owner"]),
                     )
                 lost += [row["run_id"]] * cur.rowcount
         return lost
@@ -373,7 +371,7 @@ def _column_value(column: str, value: Any) -> Any:
     """A record field as its SQLite column holds it (config, progress and dicts as JSON)."""
     if column == "config":
         return value.to_json()
-    if column == "progress":
+    if column in ("progress", "placement"):
         return value.to_json() if value is not None else "{}"
     return json.dumps(value) if isinstance(value, dict) else value
 
@@ -395,4 +393,5 @@ def _record(row: sqlite3.Row) -> RunRecord:
     d["progress"] = Progress.from_json(d["progress"])
     d["summary"] = _json_dict(d["summary"])
     d["name"], d["note"] = d.get("name") or "", d.get("note") or ""
+    d["cause"], d["placement"] = Cause.read(d.get("cause")), Placement.from_json(d.get("placement"))
     return RunRecord(**{k: d.get(k) for k in RUN_COLUMNS})

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from nnlab.core.causes import HELD_REASON, TIME_LIMIT_REASON, Cause
 from nnlab.core.errors import NNLabError
 from nnlab.core.fitted import AUTO_EPOCHS
 from nnlab.core.liveness import Heartbeat
@@ -29,16 +30,21 @@ from nnlab.sweeps.confirm import confirmation_runs, planned_runs
 from nnlab.sweeps.preflight import split_cores
 from nnlab.sweeps.specs import make_spec
 from nnlab.sweeps.store import SweepRecord, SweepSpec, SweepStore
-from nnlab.sweeps.trials import ENDED, FAILED, HELD_REASON, group_trials, own_runs, run_value, trial_state
+from nnlab.sweeps.trials import ENDED, FAILED, group_trials, own_runs, run_value, trial_state
 
 __all__ = ["ENDED", "FAILED", "HELD_REASON", "SweepDriver", "group_trials", "make_spec", "run_value", "trial_state"]
 
 TICK_S = 0.25  # how often the driver looks at its runs
-TIME_LIMIT_REASON = "Stopped at the sweep's time limit."
-SHUTDOWN_REASON = "The server shut down while the sweep ran; resume it to continue its trials."
-SIBLING_REASONS = {"pruned": "Pruned with the other seeds of its trial."}
-SIBLING_REASONS |= {"failed": "Stopped: another seed of its trial failed."}
-SIBLING_REASONS |= {"stopped": "Stopped: another seed of its trial was stopped by hand."}
+SHUTDOWN_REASON = (
+    "Interrupted: the process driving the sweep was told to end (a server shutdown, or SIGTERM); resume it to "
+    "continue its trials."
+)
+# when one seed of a trial ends it, its other seeds stop with it: (cause, sentence) by the trial's state
+SIBLINGS = {
+    "pruned": (Cause.PRUNED, "Pruned with the other seeds of its trial."),
+    "failed": (Cause.SIBLING, "Stopped: another seed of its trial failed."),
+    "stopped": (Cause.SIBLING, "Stopped: another seed of its trial was stopped by hand."),
+}
 
 
 def epoch_value(record: EpochRecord, objective: str) -> float:
@@ -122,8 +128,7 @@ class SweepDriver:
         self.study: Any = None
         self.lock = threading.RLock()  # one Optuna call at a time: the driver's and the observers' threads
         self.distributions = {d.name: d.distribution() for d in self.spec.dims}
-        # the sweep's own choice (the Sweep page's "Where to train"); a local sweep trains where the manager does
-        self.executor = self.spec.runs_on if self.spec.executor == "ray" else None
+        self.placement = self.spec.runs_on  # the Sweep page's "Where to train" (this machine: the manager's executor)
         self.reporters: dict[str, int] = {}  # run id -> trial id, for the run of each trial that feeds the pruner
         self.lane = sweep_lane(sweep_id)  # its trials queue here, `parallel` at a time, apart from other runs
         manager.set_lane(self.lane, self.spec.parallel)
@@ -184,7 +189,7 @@ class SweepDriver:
         planned = planned_runs(self.store, rec)
         for number, cfg in planned:
             run_id = self.store.create(cfg, "queued", self.sweep_id, number)
-            self.manager.submit(cfg, run_id=run_id, executor=self.executor, lane=self.lane)
+            self.manager.submit(cfg, run_id=run_id, placement=self.placement, lane=self.lane)
         if planned and self.say is not None:
             self.say(f"Confirming the top trials with more seeds: {len(planned)} runs.")
         return bool(planned)
@@ -228,7 +233,7 @@ class SweepDriver:
             problems = validate(seeded)
             run_id = self.store.create(seeded, "failed" if problems else "queued", self.sweep_id, number)
             if problems:
-                self.store.update(run_id, reason=problems[0])
+                self.store.update(run_id, cause=Cause.ERROR, reason=problems[0])
                 continue
             self._submit(run_id, trial_id, j == 0)
 
@@ -237,10 +242,10 @@ class SweepDriver:
             self.reporters[run_id] = trial_id
         observer = self.observe if reports else None
         if resume:
-            self.manager.resume(run_id, observer, self.executor, lane=self.lane)
+            self.manager.resume(run_id, observer, self.placement, lane=self.lane)
         else:
             cfg = self.store.get(run_id).config
-            self.manager.submit(cfg, observer, run_id=run_id, executor=self.executor, lane=self.lane)
+            self.manager.submit(cfg, observer, run_id=run_id, placement=self.placement, lane=self.lane)
 
     def observe(self, run_id: str, record: EpochRecord) -> bool:
         """The JobManager's epoch observer: report the epoch's value to Optuna; True when its pruner says prune."""
@@ -256,10 +261,10 @@ class SweepDriver:
         """After a restart: create runs Optuna proposed but the store lacks, resume interrupted or paused runs."""
         groups = self._groups()
         for r in confirmation_runs(self.store, self.rec):  # confirmation re-runs resume like trials
-            if r.status == "interrupted" or (r.status == "stopped" and r.reason == HELD_REASON):
-                self.manager.resume(r.run_id, None, self.executor, lane=self.lane)
+            if r.status == "interrupted" or (r.status == "stopped" and r.cause == Cause.HELD):
+                self.manager.resume(r.run_id, None, self.placement, lane=self.lane)
             elif r.status == "queued" and not self.manager.is_active(r.run_id):
-                self.manager.submit(r.config, run_id=r.run_id, executor=self.executor, lane=self.lane)
+                self.manager.submit(r.config, run_id=r.run_id, placement=self.placement, lane=self.lane)
         running = self.optuna.trial.TrialState.RUNNING
         for t in self.study.get_trials(deepcopy=False, states=(running,)):
             runs = groups.get(t.number, [])
@@ -287,9 +292,9 @@ class SweepDriver:
             if not active:
                 runs = [self.store.get(r.run_id) for r in runs]  # read after they left the manager: final
             state = trial_state(runs, self.spec.seeds)
-            if state in SIBLING_REASONS and active:
+            if state in SIBLINGS and active:
                 for r in active:
-                    self.manager.stop(r.run_id, "pruned" if state == "pruned" else "stopped", SIBLING_REASONS[state])
+                    self.manager.stop(r.run_id, *SIBLINGS[state])
             elif not active and (state in ENDED or (state == "paused" and not hold)):
                 self._tell(number, state, runs)
 
@@ -317,9 +322,9 @@ class SweepDriver:
     def _stop_runs(self, active: list[RunRecord], timed_out: bool) -> None:
         for r in active:
             if timed_out:
-                self.manager.stop(r.run_id, "pruned", TIME_LIMIT_REASON)
+                self.manager.stop(r.run_id, Cause.TIME_LIMIT, TIME_LIMIT_REASON)
             else:
-                self.manager.stop(r.run_id, "stopped", HELD_REASON)
+                self.manager.stop(r.run_id, Cause.HELD, HELD_REASON)
 
 
 def rerun_failed_trials(store: RunStore, sweep_id: str) -> int:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from nnlab.core.causes import Cause
 from nnlab.core.records import RunRecord
 
 FAILED = ("failed", "diverged")
 ENDED = ("finished", "pruned", "failed", "stopped")  # trial states that use up one trial of the budget
-# the sweep's Stop holds its running trials with this reason (they resume with the sweep); a run stopped with any
-# other reason was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep goes on
-HELD_REASON = "Stopped with its sweep; resume the sweep to continue this trial."
+# the sweep's Stop holds its running trials (cause "held": they resume with the sweep); a run
+# stopped for any other cause was stopped by hand (Stop on its run page): its trial ends as `stopped` and the sweep
+# goes on
 
 
 def run_value(rec: RunRecord, objective: str) -> float | None:
@@ -28,7 +29,7 @@ def trial_state(runs: list[RunRecord], seeds: int) -> str:
         return "pruned"
     if statuses & set(FAILED):
         return "failed"
-    if any(r.status == "stopped" and r.reason != HELD_REASON for r in runs):
+    if any(r.status == "stopped" and r.cause != Cause.HELD for r in runs):
         return "stopped"
     if len(runs) >= seeds and statuses == {"finished"}:
         return "finished"

@@ -3,7 +3,6 @@ through it), opening a page, and widgets shared by the pages (session-state keys
 
 from __future__ import annotations
 
-import os
 import re
 import runpy
 import threading
@@ -25,9 +24,10 @@ from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
 from nnlab.core.words import in_form_words
 from nnlab.lab import Lab
-from nnlab.store.runs import RunStore, default_home
+from nnlab.store.runs import RunStore
 from nnlab.ui.auth import require_password, visitor
 from nnlab.ui.keys import KEY_FLASH, KEY_LOST_LINK, KEY_RUN_PICKER, QUERY_RUN
+from nnlab.ui.server import keep, served_home, take
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
 # md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
@@ -89,12 +89,13 @@ SWEEP_PAGE = "pages/5_Sweep.py"
 
 @st.cache_resource(show_spinner=False)
 def _lab(home: str) -> Lab:
-    return Lab.for_dashboard(home)
+    return keep(home, take(home) or Lab.for_dashboard(home))
 
 
 def lab() -> Lab:
-    """The one lab of this server process (shared by every session and tab): every action goes through it."""
-    return _lab(str(os.path.abspath(default_home())))
+    """The one lab of this server process (shared by every session and tab): every action goes through it. The
+    server starts it (nnlab.ui.server); the first page run takes it over, or makes it where no server started one."""
+    return _lab(served_home())
 
 
 def store() -> RunStore:

@@ -61,7 +61,7 @@ def sweep_view(sweep_id: str) -> None:
         st.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False, width="content")
         status_badge(rec.status)
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
-    where = f" · on {rec.spec.runs_on.where}" if rec.spec.executor == "ray" else ""
+    where = "" if rec.spec.runs_on.is_local else f" · on {rec.spec.runs_on.where}"
     st.caption(
         f"{rec.sweep_id} · {STRATEGY_LABELS[rec.spec.strategy]} · {plural(rec.spec.trials, 'trial')} · "
         f"{PRUNER_LABELS[rec.spec.pruner].split(':')[0]} · {OBJECTIVE_LABELS[rec.spec.objective]} · {space}{where}"

@@ -1,4 +1,4 @@
-"""The dashboard's side of the Ray executor, without importing Ray: a table of the runs handed to Ray, the
+"""The Ray executor, the job manager's side of it, without importing Ray: a table of the runs handed to Ray, the
 driver process that talks to the cluster (one per workspace and address, outliving dashboard restarts), and
 stop / prune requests passed to it through the store."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import sqlite3
@@ -13,20 +14,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnlab.core.causes import Cause, pruned_reason
 from nnlab.core.liveness import pid_alive
 from nnlab.core.placement import Placement
-from nnlab.core.records import EpochRecord
+from nnlab.core.records import ACTIVE, Outcome
+from nnlab.jobs.executor import EpochObserver, Executor, Job, Settings
+from nnlab.jobs.ray.lifeline import answers
 from nnlab.store.runs import RunStore
-
-EpochObserver = Callable[[str, EpochRecord], bool]  # nnlab.jobs.manager's observer: True prunes the run
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder holding the nnlab package
 NAMESPACE = "nnlab"  # the Ray namespace of nnlab's detached run actors
+LOCAL_ENDED = (
+    "The local Ray instance training this run lived in its driver process, which {how}; resume the run to continue "
+    "from its last checkpoint (on a new local instance)."
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ray_runs (
     run_id TEXT PRIMARY KEY, address TEXT NOT NULL, shared INTEGER DEFAULT 0, resume INTEGER DEFAULT 0,
@@ -34,8 +39,9 @@ CREATE TABLE IF NOT EXISTS ray_runs (
     node TEXT DEFAULT '', updated REAL
 )
 """
-# state: "submitted" (waiting for the driver), "active" (its actor exists), "done"; request: "" or the status a
-# stop asks the run to end with ("stopped" by the user, "pruned" by a sweep), with its reason
+# state: "submitted" (waiting for the driver), "active" (its actor exists), "done"; request: "" or the cause of a
+# stop asked for (nnlab.core.causes.Cause: "user", "pruned", ...), with its reason; stores written before causes
+# hold the status it asked for instead ("stopped", "pruned": see request_cause)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,11 @@ class RayRun:
     request_reason: str
     worker_pid: int | None
     node: str
+
+
+def request_cause(request: str) -> Cause:
+    """The cause of a stop request in the table (also as written before causes: the status it asked for)."""
+    return {"stopped": Cause.USER}.get(request) or Cause.read(request)
 
 
 def actor_name(run_id: str) -> str:
@@ -109,13 +120,13 @@ class RayTable:
         cols = ", ".join(f"{k}=?" for k in values)
         self._conn().execute(f"UPDATE ray_runs SET {cols} WHERE run_id=?", [*values.values(), run_id])
 
-    def request(self, run_id: str, status: str, reason: str) -> bool:
-        """Ask the driver to stop a run, ending as `status` ("stopped", "pruned"); False when not an active Ray run."""
+    def request(self, run_id: str, cause: Cause, reason: str) -> bool:
+        """Ask the driver to stop a run for `cause`; False when not an active Ray run."""
         if not self.exists():
             return False
         cur = self._conn().execute(
             "UPDATE ray_runs SET request=?, request_reason=?, updated=? WHERE run_id=? AND state != 'done'",
-            (status, reason, time.time(), run_id),
+            (str(cause), reason, time.time(), run_id),
         )
         return cur.rowcount == 1
 
@@ -200,34 +211,44 @@ def cluster_info(store: RunStore) -> list[dict[str, Any]]:
 
 
 # -- what the job manager calls ----------------------------------------------------------------------------
-class RayBackend:
-    """Submits runs to Ray through the driver, relays stop requests, and feeds observers epochs from the store."""
+class RayExecutor(Executor):
+    """Hands runs to Ray through the driver of their address, relays stop requests, and feeds observers epochs from
+    the store. Runs train on the cluster's schedule: the job manager's lanes do not hold them."""
 
+    here = False
     POLL_S = 0.3
     CHECK_S = 5.0
 
-    def __init__(self, store: RunStore, prune_reason: str = "Pruned after epoch {epoch}."):
-        self.store, self.table, self.prune_reason = store, RayTable(store), prune_reason
+    def __init__(self, store: RunStore, settings: Settings = Settings()):
+        super().__init__(store, settings)
+        self.table = RayTable(store)
         self._observing: set[str] = set()  # runs whose observer has epochs still to see
         self._checked: dict[str, float] = {}  # address -> when its driver was last seen alive
 
-    def submit(self, run_id: str, executor: Placement, resume: bool, observer: EpochObserver | None = None) -> None:
-        """Hand a queued run to the driver of executor.address (starting it when needed); the observer sees each
-        epoch here, on the dashboard's side, as it reaches the store."""
-        self.table.add(run_id, executor, resume)
-        ensure_driver(self.store, executor.address)
-        if observer is not None:
-            self._observing.add(run_id)
-            threading.Thread(target=self._observe, args=(run_id, observer), daemon=True, name="nnlab-ray-obs").start()
+    def submit(self, job: Job) -> None:
+        """Hand a queued run to the driver of its address (starting it when needed); the observer sees each epoch
+        here, on the dashboard's side, as it reaches the store."""
+        self.table.add(job.run_id, job.placement, job.resume)
+        ensure_driver(self.store, job.placement.address)
+        if job.observer is not None:
+            self._observing.add(job.run_id)
+            args = (job.run_id, job.observer)
+            threading.Thread(target=self._observe, args=args, daemon=True, name="nnlab-ray-obs").start()
 
-    def previous(self, run_id: str) -> Placement | None:
-        """The Ray executor a run last trained on, or None when it never went to Ray."""
-        row = self.table.get(run_id)
-        return Placement("ray", row.address, row.shared) if row else None
+    def unavailable(self, placement: Placement) -> str:
+        """Ray missing here, or a cluster whose head does not answer (a knock on its port, no Ray call)."""
+        if importlib.util.find_spec("ray") is None:
+            return "Ray is not installed here"
+        host, _, port = placement.address.rpartition(":")
+        if host and port.isdigit() and not answers(placement.address):
+            return "it does not answer"
+        return ""
 
-    def stop(self, run_id: str, status: str = "stopped", reason: str = "Stopped by the user.") -> bool:
-        """Ask the driver to stop a run at its next batch, ending as `status`; False when not an active Ray run."""
-        return self.table.request(run_id, status, reason)
+    def stop(self, run_id: str, cause: Cause, reason: str) -> str | None:
+        """Ask the driver to stop a run at its next batch, for `cause`; None when not an active Ray run."""
+        if not self.table.request(run_id, cause, reason):
+            return None
+        return f"Run {run_id} will stop at the end of the current batch on its Ray worker."
 
     def is_active(self, run_id: str) -> bool:
         """A Ray run its driver still answers for (queued, training, being re-adopted after a driver restart), or
@@ -240,19 +261,35 @@ class RayBackend:
         self._keep_driver(row.address)
         return True
 
+    def clusters(self) -> list[dict[str, Any]]:
+        return cluster_info(self.store)
+
     def _keep_driver(self, address: str) -> None:
-        """A driver that died (Ray ends one whose cluster vanished) is replaced: the new one adopts the run's
-        actor, or ends the run with the reason (worker gone, cluster unreachable). Checked every few seconds."""
+        """Checked every few seconds: a driver that died (Ray ends one whose cluster vanished) is replaced; on a
+        cluster the new one adopts the run's actor, or ends the run with the reason (worker gone, cluster
+        unreachable). A local instance died with its driver: its runs end here, and a new driver starts only for
+        runs still waiting for one."""
         now = time.monotonic()
         if now - self._checked.get(address, 0.0) < self.CHECK_S:
             return
         self._checked[address] = now
-        ensure_driver(self.store, address)
+        self._revive(address)
+
+    def _revive(self, address: str) -> None:
+        if not address and not driver_alive(self.store, address):
+            for row in self.table.pending(address):
+                if row.state == "active":  # its actor lived in the dead driver's instance
+                    self.table.set(row.run_id, state="done")
+                    if self.store.get(row.run_id).status in (*ACTIVE, "interrupted"):
+                        ended = Outcome("interrupted", Cause.LOST, LOCAL_ENDED.format(how="ended"))
+                        self.store.set_outcome(row.run_id, ended)
+        if self.table.pending(address):
+            ensure_driver(self.store, address)
 
     def reattach(self) -> None:
-        """After a restart: make sure every address with unfinished Ray runs has its driver (it re-adopts them)."""
+        """After a restart: every address with unfinished Ray runs gets its driver (it re-adopts them)."""
         for address in {r.address for r in self.table.pending()}:
-            ensure_driver(self.store, address)
+            self._revive(address)
 
     def _observe(self, run_id: str, observer: EpochObserver) -> None:
         seen, pruned = 0, False
@@ -264,7 +301,7 @@ class RayBackend:
                 for record in self.store.metrics(run_id, after_epoch=seen):
                     seen = record.epoch
                     if observer(run_id, record) and not pruned:
-                        pruned = self.stop(run_id, "pruned", self.prune_reason.format(epoch=record.epoch))
+                        pruned = bool(self.stop(run_id, Cause.PRUNED, pruned_reason(record.epoch)))
                 if ended:
                     return
                 time.sleep(self.POLL_S)

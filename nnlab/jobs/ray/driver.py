@@ -1,17 +1,20 @@
 """The Ray driver: a process of its own (started by nnlab.jobs.ray.backend.ensure_driver) that connects to one
 cluster, trains each run handed to it in a detached actor, and writes what the actors report into the store.
-It is apart from the dashboard because Ray ends a driver whose cluster vanishes; it outlives dashboard restarts,
-and a new driver re-adopts the actors of one that died. `python -m nnlab.jobs.ray.driver --store DIR`."""
+It is apart from the dashboard because Ray ends a driver whose cluster vanishes; it outlives dashboard restarts.
+
+What holds where: on a cluster (an address), the actors outlive their driver, and a new driver re-adopts those of
+one that died. A local instance (no address) lives in its driver's process: when the driver ends, killed or not,
+the instance and its runs end with it (interrupted, resumable) and no process of it is left behind
+(nnlab.jobs.ray.reaper). `python -m nnlab.jobs.ray.driver --store DIR`."""
 
 from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
+import pickle
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +22,24 @@ from typing import Any
 import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
+from nnlab.core.causes import NOT_STARTED, STOP_STATUS, Cause
 from nnlab.core.placement import Placement
-from nnlab.core.records import ACTIVE, NOT_STARTED, USER_STOPPED, EpochRecord
-from nnlab.jobs.ray.backend import NAMESPACE, PACKAGE_ROOT, RayRun, RayTable, actor_name, driver_paths
+from nnlab.core.records import ACTIVE, Outcome
+from nnlab.core.version import code_version
+from nnlab.jobs.ray.backend import (
+    LOCAL_ENDED,
+    NAMESPACE,
+    PACKAGE_ROOT,
+    RayRun,
+    RayTable,
+    actor_name,
+    driver_paths,
+    request_cause,
+)
+from nnlab.jobs.ray.connect import connect_error, connect_within
 from nnlab.jobs.ray.lifeline import Lifeline, answers
+from nnlab.jobs.ray.reaper import watch_session
+from nnlab.jobs.ray.resources import Resources
 from nnlab.jobs.ray.worker import RunWorker
 from nnlab.store.runfolder import CHECKPOINT_LAST
 from nnlab.store.runs import RunStore
@@ -41,16 +58,16 @@ class Monitor:
     run_id: str
     actor: Any
     shared: bool
-    ref: Any = None  # the poll in flight
+    ref: Any = None  # the hello or poll in flight
     cursor: int = 0
     known: dict[str, int] = field(default_factory=dict)
-    started: bool = False
+    started: bool = False  # the actor answered hello: same nnlab version, training
     node: str = ""
     lost_since: float | None = None
     request: str = ""
 
 
-class Driver:
+class Driver(Resources):
     """Connects to one address and keeps the store in step with the actors training there."""
 
     def __init__(self, store: RunStore, address: str):
@@ -65,6 +82,8 @@ class Driver:
     def connect(self) -> None:
         """ray.init: the address given, or a new local instance; the workers get this very nnlab package."""
         local = {"include_dashboard": False} if not self.address else {}
+        if not self.address:
+            watch_session()  # the instance's processes end with this one, however it ends
         ray.init(
             address=self.address or "local",
             namespace=NAMESPACE,
@@ -90,12 +109,12 @@ class Driver:
             f"Lost contact with {self.where}: its head has not answered for {LOST_S:.0f} s (the cluster stopped, or "
             "its machine is unreachable); resume the run to continue from its last checkpoint once it is back."
         )
-        fail_pending(self.store, self.address, reason)
+        fail_pending(self.store, self.address, Cause.LOST, reason)
         os._exit(1)
 
     def run(self) -> None:
-        """Adopt the actors a previous driver left, then serve until idle for IDLE_S or told to end (SIGTERM:
-        the actors keep training and the next driver adopts them)."""
+        """Adopt the actors a previous driver left, then serve until idle for IDLE_S or told to end (SIGTERM: on a
+        cluster the actors keep training and the next driver adopts them; a local instance ends with its runs)."""
         ending: list[int] = []
         signal.signal(signal.SIGTERM, lambda *_: ending.append(1))
         self.adopt()
@@ -103,6 +122,9 @@ class Driver:
             self.monitors or self.table.pending(self.address) or time.monotonic() - self.last_busy < IDLE_S
         ):
             self.step()
+        if not self.address:  # a local instance ends with this driver: so do its runs (resumable)
+            for m in list(self.monitors.values()):
+                self.end(m.run_id, Outcome("interrupted", Cause.SHUTDOWN, LOCAL_ENDED.format(how="was told to end")))
         self.publish(alive=False)
         ray.shutdown()
 
@@ -132,6 +154,7 @@ class Driver:
         resume = row.resume and not row.shared and folder.has_checkpoint()
         files = {CHECKPOINT_LAST: folder.read_file(CHECKPOINT_LAST)} if resume else {}
         self.forget_actor(row.run_id)
+        job = pickle.dumps((rec, files, row.resume, str(folder.path.resolve()) if row.shared else ""))
         actor = self.worker_cls.options(
             name=actor_name(row.run_id),
             lifetime="detached",  # keeps training when this driver or the dashboard stops
@@ -139,7 +162,7 @@ class Driver:
             num_gpus=gpus,
             max_restarts=0,
             max_concurrency=2,
-        ).remote(rec, files, row.resume, str(folder.path.resolve()) if row.shared else "")
+        ).remote(code_version(), job)
         self.store.update(row.run_id, pid=os.getpid(), reason=self.wait_reason(cpus, gpus))
         self.table.set(row.run_id, state="active", request="")
         self.monitors[row.run_id] = Monitor(row.run_id, actor, row.shared)
@@ -152,12 +175,7 @@ class Driver:
             try:
                 actor = ray.get_actor(actor_name(row.run_id), namespace=NAMESPACE)
             except ValueError:
-                self.end(
-                    row.run_id,
-                    "interrupted",
-                    "Its Ray worker is gone (the cluster restarted, or the worker ended while no driver watched it); "
-                    "resume the run to continue from its last checkpoint.",
-                )
+                self.end(row.run_id, Outcome("interrupted", Cause.LOST, self.gone_reason()))
                 continue
             self.monitors[row.run_id] = Monitor(row.run_id, actor, row.shared)
 
@@ -166,19 +184,21 @@ class Driver:
         if not row.request or m.request:
             return
         m.request = row.request
+        cause = request_cause(row.request)
         if m.started:
-            m.actor.stop.remote(row.request, row.request_reason)
+            m.actor.stop.remote(str(cause), row.request_reason)
             return
         ray.kill(m.actor)  # still waiting for resources: nothing trained, nothing to keep
         self.monitors.pop(m.run_id)
-        self.end(m.run_id, row.request, NOT_STARTED if row.request_reason == USER_STOPPED else row.request_reason)
+        reason = NOT_STARTED if cause == Cause.USER else row.request_reason
+        self.end(m.run_id, Outcome(STOP_STATUS[cause], cause, reason))
 
     def collect(self) -> None:
         """Wait up to POLL_S for the actors' answers and apply them; ask again."""
-        for m in self.monitors.values():
+        for m in list(self.monitors.values()):
             if m.ref is None:
-                m.ref = m.actor.poll.remote(m.cursor, None if m.shared else m.known)
-        refs = {m.ref: m for m in self.monitors.values()}
+                self.ask(m)
+        refs = {m.ref: m for m in self.monitors.values() if m.ref is not None}
         if not refs:
             time.sleep(POLL_S)
             return
@@ -198,12 +218,11 @@ class Driver:
             m.lost_since = m.lost_since or time.monotonic()
             if time.monotonic() - m.lost_since > LOST_S:
                 self.drop(m)
-                self.end(
-                    m.run_id,
-                    "failed",
+                reason = (
                     f"Lost contact with {self.where} for {LOST_S:.0f} s (the cluster or the worker's node is gone); "
-                    "resume the run to continue from its last checkpoint once the cluster is back.",
+                    "resume the run to continue from its last checkpoint once the cluster is back."
                 )
+                self.end(m.run_id, Outcome("failed", Cause.LOST, reason))
             return
         except RayActorError as exc:  # ActorDiedError among others
             if self.head_answers():
@@ -213,20 +232,41 @@ class Driver:
             return
         m.lost_since = None
         if not m.started:
-            self.started(m, out)
+            self.greeted(m, out)
+            return
         self.apply(m, out)
         if out["done"]:
             self.finish(m)
 
-    def started(self, m: Monitor, out: dict[str, Any]) -> None:
-        """The actor is up: the run is running, owned by this driver."""
+    def ask(self, m: Monitor) -> None:
+        """Send the actor its next question: hello (versions) until it has answered, then polls for news."""
+        if m.started:
+            m.ref = m.actor.poll.remote(m.cursor, None if m.shared else m.known)
+            return
+        try:
+            m.ref = m.actor.hello.remote(code_version())
+        except AttributeError:  # an actor of an nnlab from before hello: it cannot say which version it runs
+            self.refuse(m, refusal_of(m.run_id, "an older nnlab"))
+
+    def greeted(self, m: Monitor, out: dict[str, str]) -> None:
+        """The actor answered hello: refused (another nnlab version) or up, and the run running here."""
+        why = out["refusal"] or (refusal_of(m.run_id, out["version"]) if out["version"] != code_version() else "")
+        if why:
+            self.refuse(m, why)
+            return
         m.started, m.node = True, out["node"]
         rec = self.store.get(m.run_id)
         if rec.status == "queued":
             self.store.claim_queued(m.run_id)
         elif rec.status in ("running", "interrupted"):  # adopted after a driver restart
-            self.store.update(m.run_id, status="running", reason="", pid=os.getpid())
-        self.table.set(m.run_id, worker_pid=out["pid"], node=out["node"])
+            self.store.update(m.run_id, status="running", cause=Cause.NONE, reason="", pid=os.getpid())
+        self.table.set(m.run_id, worker_pid=int(out["pid"]), node=out["node"])
+
+    def refuse(self, m: Monitor, reason: str) -> None:
+        """A worker of another nnlab version: it is ended and the run interrupted, with the sentence saying so."""
+        self.monitors.pop(m.run_id, None)
+        ray.kill(m.actor)
+        self.end(m.run_id, Outcome("interrupted", Cause.LOST, reason))
 
     def apply(self, m: Monitor, out: dict[str, Any]) -> None:
         """Files first (so a finished status never precedes its results), then events, then progress."""
@@ -241,23 +281,25 @@ class Driver:
             self.store.set_progress(m.run_id, out["progress"])
 
     def apply_event(self, m: Monitor, kind: str, value: Any) -> None:
+        """One thing the runner wrote to its RelayStore, written to the store (the same RunSink call)."""
         if kind == "epoch":
-            record, best = value
-            self.store.add_epoch(m.run_id, EpochRecord(**record), tuple(best) if best else None)
+            self.store.add_epoch(m.run_id, *value)
         elif kind == "truncate":
             self.store.truncate_metrics(m.run_id, value)
-        elif kind == "update":
-            values = dict(value)
-            if values.get("device"):
-                values["device"] = f"{values['device']} · Ray node {m.node}"
-            self.store.update(m.run_id, **values)
+        elif kind == "started":
+            device, summary = value
+            self.store.set_started(m.run_id, f"{device} · Ray node {m.node}", summary)
+        elif kind == "summary":
+            self.store.add_summary(m.run_id, value)
+        elif kind == "outcome":
+            self.store.set_outcome(m.run_id, value)
 
     def finish(self, m: Monitor) -> None:
         """Training ended and everything is in the store: end the actor and its worker-side folder."""
         self.monitors.pop(m.run_id, None)
         self.table.set(m.run_id, state="done")
         if self.store.get(m.run_id).status in ACTIVE:  # the runner always records an end; this is a safety net
-            self.end(m.run_id, "failed", "The Ray worker ended without recording a result; see its log.")
+            self.end(m.run_id, Outcome("failed", Cause.ERROR, "The Ray worker ended without recording a result."))
         ref = m.actor.close.remote()
         ray.wait([ref], timeout=5)
         ray.kill(m.actor)
@@ -266,21 +308,31 @@ class Driver:
         self.monitors.pop(m.run_id, None)
         epochs = self.store.get(m.run_id).epochs_done
         node = f" on node {m.node}" if m.node else ""
-        self.end(
-            m.run_id,
-            "interrupted",
+        reason = (
             f"The Ray worker training this run died{node} ({type(exc).__name__}); "
-            f"resume it to continue from epoch {epochs}.",
+            f"resume it to continue from epoch {epochs}."
         )
+        if not m.started and "No module named 'nnlab" in str(exc):  # the cluster's nnlab is not this one
+            reason = refusal_of(m.run_id, "another nnlab, whose modules are not where this one's are")
+        self.end(m.run_id, Outcome("interrupted", Cause.LOST, reason))
 
     def drop(self, m: Monitor) -> None:
         self.monitors.pop(m.run_id, None)
 
-    def end(self, run_id: str, status: str, reason: str) -> None:
+    def end(self, run_id: str, outcome: Outcome) -> None:
         """Record an end the runner could not (its worker is gone), unless the run already ended."""
         self.table.set(run_id, state="done")
         if self.store.get(run_id).status in (*ACTIVE, "interrupted"):
-            self.store.update(run_id, status=status, reason=reason, progress=None)
+            self.store.set_outcome(run_id, outcome)
+
+    def gone_reason(self) -> str:
+        """Why an adopted run's actor is gone, in one sentence."""
+        if not self.address:
+            return LOCAL_ENDED.format(how="ended")
+        return (
+            "Its Ray worker is gone (the cluster restarted, or the worker ended while no driver watched it); "
+            "resume the run to continue from its last checkpoint."
+        )
 
     def forget_actor(self, run_id: str) -> None:
         """A leftover actor of the same run (an earlier attempt) is killed before a new one takes its name."""
@@ -290,90 +342,22 @@ class Driver:
         except ValueError:
             pass
 
-    # -- resources ------------------------------------------------------------------------------------
-    def gpus_for(self, device: str) -> int:
-        """One GPU when the run wants CUDA (or auto and the cluster has GPUs), none otherwise."""
-        if device == "cuda":
-            return 1
-        return 1 if device == "auto" and ray.cluster_resources().get("GPU", 0) > 0 else 0
 
-    def wait_reason(self, cpus: int, gpus: int) -> str:
-        """Why a submitted run is still queued, in one sentence."""
-        if gpus and ray.cluster_resources().get("GPU", 0) < gpus:
-            return (
-                f"Waiting for a GPU: {self.where} has none; the run starts when a GPU node joins "
-                "(or stop it and choose device cpu)."
-            )
-        need = f"{cpus} CPU{'s' if cpus != 1 else ''}" + (" and a GPU" if gpus else "")
-        return f"Waiting for a Ray worker with {need} on {self.where}."
-
-    def publish(self, alive: bool = True) -> None:
-        """Write the cluster's size for the Home page's device card."""
-        self.last_info = time.monotonic()
-        _, info_path, _ = driver_paths(self.store, self.address)
-        info: dict[str, Any] = {"pid": os.getpid() if alive else None, "address": self.address, "where": self.where}
-        try:
-            res = ray.cluster_resources()
-            info |= {
-                "nodes": sum(1 for n in ray.nodes() if n.get("Alive")),
-                "cpus": res.get("CPU", 0),
-                "gpus": res.get("GPU", 0),
-                "runs": len(self.monitors),
-                "updated": time.time(),
-            }
-        except Exception:  # the cluster went away: the card stops showing it
-            info["pid"] = None
-        tmp = info_path.with_name(f".{info_path.name}.tmp")
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, info_path)
+def refusal_of(run_id: str, version: str) -> str:
+    """The driver's sentence for a worker of another nnlab version."""
+    return (
+        f"Run {run_id}'s Ray worker runs {version} and this driver nnlab {code_version()}, which cannot pass runs to "
+        "each other; the run was interrupted: resume it to continue from its last checkpoint on a worker of this version."
+    )
 
 
-def fail_pending(store: RunStore, address: str, reason: str) -> None:
+def fail_pending(store: RunStore, address: str, cause: Cause, reason: str) -> None:
     """The driver could not connect, or lost its cluster: every run it serves or that waits for it fails."""
     table = RayTable(store)
     for row in table.pending(address):
         table.set(row.run_id, state="done")
         if store.get(row.run_id).status in (*ACTIVE, "interrupted"):
-            store.update(row.run_id, status="failed", reason=reason, progress=None)
-
-
-def connect_within(driver: Driver, seconds: float) -> None:
-    """driver.connect(), or TimeoutError when the address does not answer in time (ray.init retries for long).
-
-    A local instance is started on this (the main) thread: Ray's processes die with the thread that started them
-    (Linux's parent-death signal follows the thread), so one started by a helper thread lost its GCS at once."""
-    if not driver.address:
-        driver.connect()
-        return
-    failure: list[BaseException] = []
-
-    def connect() -> None:
-        try:
-            driver.connect()
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise TimeoutError(f"no answer within {seconds:.0f} s")
-    if failure:
-        raise failure[0]
-
-
-def connect_error(where: str, exc: BaseException) -> str:
-    """One sentence on why ray.init failed (Ray's messages never contain the token); a refused or missing token
-    shows only in the error's cause."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    told = " ".join(str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None).lower()
-    hint = (
-        "the cluster wants a token nnlab does not have, or refused the one it has: give nnlab the cluster's "
-        "token (README, Scaling out)"
-        if "authenticat" in told or "token" in told
-        else "check --ray-address (or NNLAB_RAY_ADDRESS) and that the cluster is up"
-    )
-    return f"Could not connect to {where} ({first}); {hint}."
+            store.set_outcome(row.run_id, Outcome("failed", cause, reason))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         connect_within(driver, CONNECT_S)
     except Exception as exc:  # a wrong address, a refused token, no Ray on that port
-        fail_pending(store, args.address, connect_error(driver.where, exc))
+        fail_pending(store, args.address, Cause.ERROR, connect_error(driver.where, exc))
         os._exit(1)  # ray.init may still be retrying in its thread
     driver.watch()
     driver.publish()
