@@ -23,7 +23,7 @@ class ElsewhereExecutor(LocalExecutor):
         super().submit(job)
 
     def train(self, job: Job, flag) -> None:
-        execute(self.store, job.run_id, flag, job.listeners, job.resume)
+        execute(self.store, job.run_id, flag, job.in_process.listeners, job.resume)
 
     def unavailable(self, placement: Placement) -> str:
         return type(self).down

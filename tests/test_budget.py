@@ -127,7 +127,7 @@ def test_a_child_process_run_that_grows_past_its_budget_fails_with_advice(tmp_pa
     )
     run_id = store.create(cfg)
     store.claim_queued(run_id)
-    run_isolated(str(tmp_path), run_id, StopFlag(), None, "", False, False)
+    run_isolated(str(tmp_path), run_id, StopFlag(), None, False, False)
     rec = store.get(run_id)
     assert rec.status == "failed"
     assert rec.reason.startswith("The run grew past its memory budget of 40 MB"), rec.reason

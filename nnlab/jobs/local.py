@@ -8,7 +8,7 @@ from abc import abstractmethod
 
 from nnlab.core.causes import Cause, pruned_reason
 from nnlab.core.config import RunConfig
-from nnlab.core.records import EpochRecord
+from nnlab.core.records import EpochRecord, Outcome
 from nnlab.engine.runner import StopFlag, execute, refuse_unrunnable_precision
 from nnlab.engine.train import Callback, Trainer, resolve_device
 from nnlab.jobs.executor import EpochObserver, Executor, Job
@@ -48,6 +48,10 @@ class LocalExecutor(Executor):
         try:
             if self.store.claim_queued(job.run_id):  # not stopped or taken by another process meanwhile
                 self.train(job, flag)
+        except Exception as exc:  # the executor's own fault (the runner records a run's): the run must not hang
+            failed = f"The {type(self).__name__} failed with {type(exc).__name__}: {exc}"[:300].rstrip(".") + "."
+            self.store.set_outcome(job.run_id, Outcome("failed", Cause.ERROR, failed))
+            raise
         finally:
             with self._lock:
                 self._flags.pop(job.run_id, None)
