@@ -148,7 +148,7 @@ def test_a_training_process_does_not_run_the_page_script_installed_as_main(tmp_p
     store = RunStore(tmp_path / "workspace")
     run_id = store.create(tiny_config("mlp", epochs=1))
     store.claim_queued(run_id)
-    run_isolated(str(store.root), run_id, StopFlag(), None, "", False, False)
+    run_isolated(str(store.root), run_id, StopFlag(), None, False, False)
     assert store.get(run_id).status == "finished"
     assert not marker.exists()
     assert sys.modules["__main__"] is fake  # the parent's main is back
