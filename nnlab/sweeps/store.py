@@ -65,7 +65,7 @@ class SweepSpec:
     @property
     def runs_on(self) -> Placement:
         """The executor the sweep's trials train on."""
-        return make_placement(self.executor, self.ray_address if self.executor == "ray" else None)
+        return make_placement(self.executor, None if self.executor == "local" else self.ray_address)
 
     def to_json(self) -> str:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("base", "dims")}
