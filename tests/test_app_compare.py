@@ -214,3 +214,26 @@ def test_compare_filters_by_sweep_and_by_name(store):
     at.multiselect(key="compare_filter_sweep").set_value([]).run()
     at.text_input(key="compare_filter_name").set_value("baseline").run()
     assert list(at.dataframe[0].value["run"]) == [own] and not at.exception
+
+
+def test_the_runs_table_and_the_run_page_say_which_runs_trained_on_ray(store, fresh_caches):
+    """Issue 21: a newcomer could not tell which runs trained on Ray."""
+    from nnlab.core.placement import Placement
+    from tests.helpers import tiny_config
+
+    here = store.create(tiny_config(), status="finished")
+    cluster = store.create(tiny_config(), status="finished")
+    store.set_placement(cluster, Placement("ray", "10.0.0.5:6379"))
+    local_ray = store.create(tiny_config(), status="finished")
+    store.set_placement(local_ray, Placement("ray"))
+    df = runs_table(store.list())
+    assert dict(zip(df["run"], df["placed"], strict=True)) == {
+        here: "this machine",
+        cluster: "Ray 10.0.0.5:6379",
+        local_ray: "Ray (local instance)",
+    }
+    page = app_at("pages/1_Train.py", cluster).run()
+    caption = next(c.value for c in page.caption if c.value.startswith(f"Run {cluster}"))
+    assert "on the Ray cluster at 10.0.0.5\\:6379" in caption
+    page = app_at("pages/1_Train.py", here).run()
+    assert not any("Ray" in c.value for c in page.caption)

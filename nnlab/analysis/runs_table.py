@@ -16,7 +16,9 @@ from nnlab.core.records import RunRecord
 KEY_HYPERPARAMETERS = tuple(sorted((n for n in FIELDS if FIELDS[n].key), key=lambda n: FIELDS[n].key))
 NOT_COMPARED = {name for name, info in FIELDS.items() if not info.compared}  # paths, device, threads, ...
 _RUN_COLUMNS = ("run", "name", "status", "arch", "dataset")
-_RESULT_COLUMNS = ("best_val_metric", "test_metric", "test_value", "seconds", "device", "created", "note", "sweep")
+_RESULT_COLUMNS = (
+    "best_val_metric", "test_metric", "test_value", "seconds", "device", "placed", "created", "note", "sweep"
+)  # fmt: skip
 
 
 def width(rec: RunRecord) -> str:
@@ -26,6 +28,15 @@ def width(rec: RunRecord) -> str:
     cfg = rec.config
     sizes = cfg.arch in MODELS and "hidden_sizes" in MODELS[cfg.arch].fields
     return ",".join(map(str, cfg.hidden_sizes)) if sizes else str(cfg.hidden)
+
+
+def placed(rec: RunRecord) -> str:
+    """Where the run trains, short: 'this machine', 'Ray (local instance)', 'Ray host:6379'."""
+    where = rec.placement
+    if where.is_local:
+        return "this machine"
+    name = "Ray" if where.is_ray else where.kind
+    return f"{name} {where.address}" if where.address else f"{name} (local instance)"
 
 
 def _setting(rec: RunRecord, name: str) -> Any:
@@ -51,6 +62,7 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "test_value": rec.test_value,
         "seconds": rec.seconds,
         "device": rec.device,
+        "placed": placed(rec),
         "created": pd.Timestamp(rec.created, unit="s"),
         "note": rec.note,
         "sweep": rec.sweep_id or "",  # "": a run of its own

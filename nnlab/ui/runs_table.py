@@ -15,6 +15,7 @@ _COLUMNS = {
     "run": st.column_config.TextColumn("run", pinned=True),
     "name": st.column_config.TextColumn("name", help="Rename a run on its Results page, or here with one run ticked"),
     "note": st.column_config.TextColumn("note"),
+    "placed": st.column_config.TextColumn("trained on", help="This machine, or the Ray cluster the run was sent to"),
     "sweep": st.column_config.TextColumn("sweep", help="The sweep whose trial the run is (empty: a run of its own)"),
     "lr": st.column_config.NumberColumn("lr", format="%.0e"),
     "weight_decay": st.column_config.NumberColumn("weight decay", format="%.0e"),

@@ -68,7 +68,8 @@ def live_view(run_id: str) -> None:
         return
     run_heading(rec)
     when = "queued" if rec.status == "queued" else "created"
-    st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC · {config_summary(rec.config)}")
+    on = "" if rec.placement.is_local else f" · on {md(rec.placement.where)}"  # an address as typed
+    st.caption(f"Run {rec.run_id} · {when} {rec.created_iso} UTC{on} · {config_summary(rec.config)}")
     run_data_check(rec)
     run_actions(rec)
     live_panel(rec.run_id, rec.status)
