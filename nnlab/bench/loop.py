@@ -45,6 +45,7 @@ from nnlab.bench.job import format_whole_job, whole_job
 from nnlab.bench.store import store_timings
 from nnlab.core.config import RunConfig
 from nnlab.data.base import Dataset, Split
+from nnlab.data.batches import bucketed_batches
 from nnlab.data.registry import make_config
 from nnlab.data.synthetic import cifar_like, mnist_like, reviews_like
 from nnlab.engine.precision import Bf16Check, bf16_check
@@ -56,14 +57,26 @@ from nnlab.store.runs import RunStore
 LIVE_POLL_S = 0.5  # how often the simulated live view reads the store while a run trains
 
 
-def head(data: Dataset, n: int) -> Dataset:
-    """The same dataset trained on its first n rows, validated on 2% as many (fit() evaluates every epoch)."""
+def head(data: Dataset, n: int, batch_size: int = 64) -> Dataset:
+    """The same dataset trained on n of its rows, validated on 2% as many (fit() evaluates every epoch).
+
+    Tables and images: the first n rows. Texts: n / batch_size of the batches of a whole epoch as nnlab draws
+    them (texts of similar length, from pools of 32 batches), taken at even quantiles of their longest text so
+    that they pad as the epoch's batches do on average; both sides then train on those same texts. The first
+    n texts would instead make a few batches each padded to its longest text, which no real epoch has."""
 
     def first(s: Split, k: int) -> Split:
         return Split(s.x[:k], s.y[:k], None if s.lengths is None else s.lengths[:k])
 
     val = first(data.val, max(16, n // 50))
-    return replace(data, train=first(data.train, n), val=val, test=val)
+    train = first(data.train, n)
+    if data.train.lengths is not None:
+        batches = bucketed_batches(data.train.lengths, batch_size, torch.Generator().manual_seed(0))
+        batches.sort(key=lambda rows: int(data.train.lengths[rows].max()))
+        k = max(1, n // batch_size)
+        picked = [batches[int((i + 0.5) * len(batches) / k)] for i in range(k)]
+        train = data.train.subset(torch.cat(picked)[:n])
+    return replace(data, train=train, val=val, test=val)
 
 
 def plain_inputs(data: Dataset) -> torch.Tensor:
@@ -238,7 +251,7 @@ def make_plan(mode: str) -> Plan:
         )
     quick = mode == "quick"
     mnist, reviews = cache(lambda: mnist_like(60_000, 1_000)), cache(lambda: reviews_like(5_000, 64))
-    lstm_n, cnn_n = (128, 1_280) if quick else (384, 2_560)
+    lstm_n, cnn_n = (256, 1_280) if quick else (512, 2_560)
     packed = (
         "nnlab keeps the texts' lengths (padding never reaches the states read), batches texts of similar length "
         "and drops padding columns no text in a batch reaches; the plain loop runs all 256 steps; "
@@ -283,9 +296,9 @@ def measure_case(
         why = bf16.problem or bf16.note
         log(f"  {case.name}: skipped, {why}")
         return {"case": case.name, "samples": case.samples, "batch_size": case.batch_size, "skipped": why}
-    cfg, data = case.config(), head(full, case.samples)
+    cfg, data = case.config(), head(full, case.samples, case.batch_size)
     x, y = plain_inputs(data), data.train.y
-    warm = head(full, min(case.samples, max(2 * case.batch_size, case.samples // 4)))
+    warm = head(full, min(case.samples, max(2 * case.batch_size, case.samples // 4)), case.batch_size)
     plain_loop(_model(cfg, warm, 0), plain_inputs(warm), warm.train.y, case.batch_size, device)
     nnlab_fit(cfg, _model(cfg, warm, 0), warm, device, store)
     plain, ours = [], []
