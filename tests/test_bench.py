@@ -81,3 +81,12 @@ def test_the_whole_job_runs_nnlab_and_the_plain_script_on_an_mnist_folder_and_re
     assert f"plain script {job['plain_s']:.1f} s, nnlab {job['nnlab_s']:.1f} s" in text and "handout script" in text
     assert "the step alone" in text and "load average" in text
     assert any("round 1/1" in line for line in said)
+
+
+@pytest.mark.slow
+def test_the_startup_benchmark_times_a_small_train_against_importing_torch():
+    from nnlab.bench.startup import startup
+
+    out = startup(rounds=1)
+    assert out["train_s"] > out["import_torch_s"] > 0 and len(out["rounds"]) == 1
+    assert out["extra_s"] == pytest.approx(out["train_s"] - out["import_torch_s"], abs=0.02)

@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--live", action="store_true", help="training speed with 0, 1 and 4 Chromium tabs on the live view")
     b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against plain scripts")
     b.add_argument("--threads", type=int, default=0, help="with --whole-job: pin every side to this many threads")
+    b.add_argument("--startup", action="store_true", help="a small `nnlab train` against `import torch`, as processes")
     return p
 
 
@@ -367,6 +368,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from nnlab.bench.live import main as live
 
         return live(args.json)
+    if args.startup:
+        from nnlab.bench.startup import main as startup
+
+        return startup(5 if args.quick else 9, args.json)
     if args.whole_job:
         from nnlab.bench.job import main as whole_job
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from nnlab.core.records import EpochRecord
     from nnlab.store.sink import RunSink
 
-IN_RUN = Budget(max_seconds=1.5, max_build_mb=256.0)  # what a run spends measuring itself, at most
+IN_RUN = Budget(max_seconds=2.0, max_build_mb=256.0, eval_samples=256)  # what a run spends measuring itself
 
 
 def workspace_of(store: RunSink) -> Path | None:

@@ -50,6 +50,7 @@ class Budget:
     # the largest model (weights, gradients, optimizer state, best copy) built to be measured; a larger one is
     # sized from its parameter counts alone (nothing allocated) and its time is not measured
     max_build_mb: float = 1024.0
+    eval_samples: int = EVAL_SAMPLES  # validation examples timed
 
 
 @dataclass(frozen=True)
@@ -165,24 +166,31 @@ def _sync(device: torch.device) -> None:
 
 
 def time_steps(trainer: Trainer, max_seconds: float) -> tuple[float, int]:
-    """(seconds per step, steps timed): a warm-up, then real steps until the budget or an epoch's worth."""
+    """(seconds per step, steps timed): a warm-up, then real steps until the budget or an epoch's worth. A slow
+    model (a step over a third of the budget) warms up with one step and times one more past the budget; one
+    whose first steps outrun the whole budget is refused."""
     gen = torch.Generator().manual_seed(trainer.cfg.seed + 1)
-    deadline = time.perf_counter() + max_seconds
-    want = WARMUP_STEPS + min(trainer.steps_per_epoch, 50)
+    began = time.perf_counter()
+    deadline, warmup = began + max_seconds, WARMUP_STEPS
+    want = warmup + min(trainer.steps_per_epoch, 50)
     done, start, loss = 0, 0.0, torch.zeros(())
     while done < want:
         for x, y, lengths in iterate_batches(trainer.train_split, trainer.cfg.batch_size, True, gen):
-            if done == WARMUP_STEPS:
+            if done == warmup:
                 _sync(trainer.device)
                 start = time.perf_counter()
             loss = trainer.train_step(x, y, lengths)
             done += 1
-            if done >= want or time.perf_counter() > deadline:  # the warm-up too stays within the budget
+            if done == 1 and max_seconds / 3 < time.perf_counter() - began <= max_seconds:
+                warmup, want = 1, 2  # slow steps: one to warm up, one timed
+            if done >= want or (time.perf_counter() > deadline and done > warmup):
                 break
-        if time.perf_counter() > deadline:
+            if time.perf_counter() > deadline and done < warmup:  # the warm-up alone outran the budget
+                break
+        if time.perf_counter() > deadline or done >= want:
             break
     loss.detach().item()  # the steps ran asynchronously on a GPU: wait for the last one
-    timed = done - WARMUP_STEPS
+    timed = done - warmup
     if timed <= 0:
         raise NNLabError(
             f"The first {plural(done, 'training step')} took longer than the estimate's {max_seconds:g} s budget, so it "
@@ -191,12 +199,13 @@ def time_steps(trainer: Trainer, max_seconds: float) -> tuple[float, int]:
     return (time.perf_counter() - start) / timed, timed
 
 
-def time_validation(trainer: Trainer) -> float:
-    """Seconds of one validation pass: a slice of the split timed, scaled to the whole split."""
+def time_validation(trainer: Trainer, samples: int = EVAL_SAMPLES) -> float:
+    """Seconds of one validation pass: a slice of the split timed (after a warm-up on a smaller one), scaled to
+    the whole split."""
     split = trainer.val_split
-    n = min(len(split), EVAL_SAMPLES)
+    n = min(len(split), samples)
     part = split.subset(torch.arange(n, device=split.y.device))
-    trainer.evaluate(part)  # warm-up: eval-mode kernels differ from training's
+    trainer.evaluate(part.subset(torch.arange(min(n, 2 * trainer.cfg.batch_size), device=split.y.device)))  # warm-up
     t0 = time.perf_counter()
     trainer.evaluate(part)
     return (time.perf_counter() - t0) * len(split) / max(n, 1)
@@ -338,7 +347,7 @@ def _epoch_times(trainer: Trainer, budget: Budget) -> dict[str, Any]:
     return {
         "step_seconds": step,
         "timed_steps": timed,
-        "validation_seconds": time_validation(trainer),
+        "validation_seconds": time_validation(trainer, budget.eval_samples),
         "checkpoint_seconds": time_checkpoint(trainer),
     }
 
