@@ -281,7 +281,8 @@ def finished_sweep_with_a_pruned_and_a_held_trial(home: Path, runs: RunStore) ->
     from tests.helpers import tiny_config
 
     lab, base = Lab(home), tiny_config("mlp", epochs=2)
-    sweep_id = lab.create_sweep(make_spec(base, [parse_dim("lr", "1e-3:1e-2:log")], 3, strategy="random"))
+    spec = make_spec(base, [parse_dim("lr", "1e-3:1e-2:log")], 3, strategy="random", confirm_top=0)
+    sweep_id = lab.create_sweep(spec)  # no re-runs of the best with more seeds: the trials' own table is read here
     assert lab.drive_sweep(sweep_id).status == "finished"
     pruned = runs.create(base.replace(lr=2e-4), status="pruned", sweep_id=sweep_id, trial=3)
     runs.update(pruned, cause=Cause.PRUNED, reason="Pruned after epoch 1.")
@@ -289,6 +290,9 @@ def finished_sweep_with_a_pruned_and_a_held_trial(home: Path, runs: RunStore) ->
     runs.update(held, cause=Cause.HELD, reason=HELD_REASON)
     first = next(r for r in runs.list(sweep_id=sweep_id) if r.trial == 0)
     return sweep_id, first.run_id
+
+
+TRIALS = ".st-key-sw_table [data-testid=stDataFrame]"  # the trials table (a confirmation's table may come first)
 
 
 def grid_cells(page) -> list[str]:
@@ -316,8 +320,8 @@ def test_sweep_trials_read_right_and_a_click_on_a_row_opens_its_run(page, server
 
     page.set_viewport_size({"width": 1400, "height": 1400})
     page.goto(f"{server}/Sweep?sweep={sweep_id}")  # a grid resized twice takes a first click as focus
-    settle(page, "[data-testid=stDataFrame]")
-    box = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+    settle(page, TRIALS)
+    box = page.locator(TRIALS).bounding_box()
     page.mouse.click(box["x"] + 90, box["y"] + 35 + 17)  # the first trial's number: a cell, not its checkbox
     page.wait_for_url(re.compile(rf"/Results\?run={first_run}"), timeout=30_000)
     settle(page, "[data-testid=stPlotlyChart]")
