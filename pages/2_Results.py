@@ -6,9 +6,11 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.notes import run_findings
 from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import findings_ui, md, page_setup, pick_run, show_error, store
+from nnlab.ui.labels import label_errors_section, test_flags
 from nnlab.ui.rename import run_heading
 from nnlab.ui.results import (
     arithmetic_note,
+    baselines_section,
     cell_examples_section,
     classification_report_table,
     confusion_section,
@@ -63,6 +65,7 @@ if res.task == "regression":
     st.plotly_chart(forecast_vs_actual_figure(t, p.y_true, p.y_pred, p.naive, e.series), key="results_forecast")
     st.subheader("Residuals", anchor=False)
     st.plotly_chart(residuals_figure(t, p.y_true, p.y_pred, p.naive), key="results_residuals")
+    baselines_section(res)
 else:
     # side by side where they fit, one under the other on narrow windows (the matrix keeps its size)
     with st.container(horizontal=True, gap="large"):
@@ -74,7 +77,8 @@ else:
             classification_report_table(res)
             st.plotly_chart(f1_figure(per_class_f1(res.report)), key="results_f1")
     if cell is not None:
-        cell_examples_section(res, cell)
+        cell_examples_section(res, cell, test_flags(res, rec))
+    label_errors_section(rec, res, runs)
 
 history = store().metrics(rec.run_id)
 if history:  # below the confusion matrix: its cells stay the page's first Plotly points

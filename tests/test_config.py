@@ -110,6 +110,8 @@ def test_every_field_is_described_once_with_a_widget_and_section_the_form_knows(
         *("vocab_size", "max_len", "window", "horizon", "val_fraction", "test_fraction", "arch", "pretrained", "seed"),
         "split_seed",
         *("class_weights", "keep_ids"),  # the data check says whether weights are on; ID columns are left out
+        "exclude_rows",  # rows left out of training (doubtful labels)
+        "classical",  # a residual base changes the network's inputs and targets
     }
 
 

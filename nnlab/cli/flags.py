@@ -20,7 +20,7 @@ def int_list(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"hidden sizes must be whole numbers separated by commas, like 256,128,64 (got {text!r})"
+            f"give whole numbers separated by commas, like 256,128,64 (got {text!r})"
         ) from None
 
 

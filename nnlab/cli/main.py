@@ -22,6 +22,8 @@ from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
 from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
+from nnlab.cli.labels import add_parser as add_labels_parser
+from nnlab.cli.labels import cmd_label_issues
 from nnlab.cli.preflight import (
     add_memory_budget_option,
     estimate_line,
@@ -31,6 +33,7 @@ from nnlab.cli.preflight import (
 )
 from nnlab.cli.report import add_parser as add_report_parser
 from nnlab.cli.report import cmd_report
+from nnlab.cli.series import say_baselines
 from nnlab.core.causes import Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
@@ -99,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cli.add_parser(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
     add_report_parser(sub)
+    add_labels_parser(sub, _store_option)
     b = sub.add_parser(
         "bench",
         help="time nnlab's training against a plain PyTorch loop, and the store at scale",
@@ -204,6 +208,8 @@ def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any
     forecast = Forecast.from_json(rec.summary.get(FORECAST_KEY))
     if forecast is not None:  # the pre-flight beside what epoch 1 took
         out["estimate"] = forecast.to_json()
+    if "baselines" in rec.summary:  # a series run: the classical forecasters' RMSE on the same test steps
+        out["baselines"] = rec.summary["baselines"]
     if rec.reason:
         out["reason"] = rec.reason
     if rec.cause:
@@ -266,6 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             on_run, _say, data=data, memory_budget_mb=args.memory_budget,  # data: where it trains here
         )  # fmt: skip
     findings = run_findings_of(lab.store, records[0]) or data_findings(data.info, cfg, len(data.train))
+    say_baselines(lab.store, records, _say)
     if args.seeds == 1:
         return report(records[0], args.json, findings)
     return print_group(cfg, records, args.seeds, args.json, findings)
@@ -393,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
     commands["export"], commands["compare"], commands["report"] = cmd_export, cmd_compare, cmd_report
     commands["check"] = check_cli.cmd_check
+    commands["export"], commands["compare"] = cmd_export, cmd_compare
+    commands["label-issues"] = cmd_label_issues
     try:
         return commands[args.command](args)
     except NNLabError as exc:

@@ -43,6 +43,10 @@ def field_problems(cfg: RunConfig) -> list[str]:
             problems.append(f"{LABELS[name]} {getattr(cfg, name)!r} is not one of {', '.join(options)}.")
     if bad_aug := [a for a in cfg.augment if a not in AUGMENTATIONS]:
         problems.append(f"Augmentation {', '.join(bad_aug)} is unknown; use {', '.join(AUGMENTATIONS)}.")
+    if cfg.classical == "residual" and cfg.horizon > 1:
+        problems.append(
+            "--classical residual corrects a one-step forecast; use --horizon 1, or --classical blend or none."
+        )
     if cfg.val_fraction + cfg.test_fraction >= 0.8:
         problems.append(
             "Validation and test fractions together leave too little to train on; keep their sum under 0.8."

@@ -149,6 +149,22 @@ class RunConfig:
         0.15, "Test fraction", hint="Share of the data held out for the final report.",
         range=Range(0.05, 0.5, 0.15), **_FRACTION,
     )  # fmt: skip
+    exclude_rows: tuple[int, ...] = _f(
+        (), "Rows left out", kinds=("tabular", "image", "text"), loads_data=True, flag="--exclude-rows",
+        hint="Rows of the data (by their index in the data, as `nnlab label-issues --json` gives them) left out of "
+        "training and validation, such as labels found doubtful; the test rows stay the same, so the runs compare.",
+        flag_help="rows of the data to leave out of training and validation, like 3,17,250 (label-issues' indices)",
+    )  # fmt: skip
+    classical: str = _f(
+        "none", "Classical forecaster", widget="select", section="advanced", kinds=("series",), loads_data=True,
+        hint="The classical forecaster (exponential smoothing or ARIMA) that forecasts the validation part best, fit on "
+        "the training part, and what the network does with it: blend the two forecasts at the weight that validates "
+        "best (1: the network alone), or learn what the classical fit leaves over (residual, as ES-RNN did), or "
+        "ignore it (the network alone: the default, which the Playground and the exports reproduce exactly). "
+        "Horizon 1 only.",
+        options=(("blend", "Blend, weighted on validation"), ("residual", "Residual: the network corrects it"),
+                 ("none", "None: the network alone")),
+    )  # fmt: skip
     missing: str = _f(
         "fill", "Missing values", widget="select", section="data", kinds=("tabular", "series"), loads_data=True,
         hint="Blank cells of your CSV: fill them in (a table takes each column's training median, a series "

@@ -137,6 +137,9 @@ class TextFacts(DataFacts):
         return (self.max_len,)
 
 
+BASE_INPUTS = 2  # a classical base adds its scaled past errors and its scaled forecast of the target step
+
+
 @dataclass(frozen=True, kw_only=True)
 class SeriesFacts(DataFacts):
     """Windows of `window` time steps of every column, forecasting `horizon` values of the target column."""
@@ -151,6 +154,14 @@ class SeriesFacts(DataFacts):
     relative: bool = False  # inputs and targets are changes from each window's last value, over scaler.std
     time: str = ""  # the column that ordered the rows (not an input)
     test_start: int = 0  # the first time step of the test targets (fixed by time, not by the window)
+    # the classical forecaster whose one-step forecast the network corrects ("": none, it corrects the last value);
+    # its past errors and its forecast of the target step are two more input columns
+    base: str = ""
+    season: int = 0  # the season found in the training part (0: none)
+    base_order: tuple[int, ...] = ()  # the ARIMA base's order
+    # --classical blend: the forecaster the network's forecast is blended with and the network's weight (1: alone)
+    blend: str = ""
+    blend_weight: float = 1.0
 
     @property
     def target(self) -> str:
@@ -158,7 +169,7 @@ class SeriesFacts(DataFacts):
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        return (self.window, len(self.columns))
+        return (self.window, len(self.columns) + (BASE_INPUTS if self.base else 0))
 
 
 KINDS: dict[str, type[DataFacts]] = {c.kind: c for c in (ImageFacts, TabularFacts, TextFacts, SeriesFacts)}

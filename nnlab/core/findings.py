@@ -25,6 +25,8 @@ KINDS: dict[str, str] = {  # kind -> a short title
     "text": "text lengths and vocabulary",
     "series": "series spacing and season",
     "fitted": "values fitted to the data",
+    "base": "classical forecaster the network corrects",
+    "excluded": "rows left out of training",
     "note": "note",  # a sentence of a run recorded before findings were typed
 }
 

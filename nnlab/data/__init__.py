@@ -7,7 +7,7 @@ import logging
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.data import builtin, files, images, standard  # noqa: F401  (each registers its datasets)
-from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register
+from nnlab.data.base import DATASETS, Dataset, DatasetSpec, Split, register, without_rows
 from nnlab.data.check import check_dataset
 
 __all__ = ["DATASETS", "Dataset", "DatasetSpec", "Split", "load_dataset", "register", "datasets_for"]
@@ -20,7 +20,7 @@ def load_dataset(cfg: RunConfig) -> Dataset:
         raise DataError(f"Dataset {cfg.dataset!r} is unknown; choose one of {', '.join(DATASETS)}.")
     spec = DATASETS[cfg.dataset]
     try:
-        return check_dataset(spec.load(cfg), cfg)
+        return check_dataset(without_rows(spec.load(cfg), cfg.exclude_rows), cfg)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001  (any reader's failure on a user's file: one sentence)

@@ -12,7 +12,7 @@ import torch
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import DataFacts
-from nnlab.core.findings import Finding
+from nnlab.core.findings import INFO, Finding
 from nnlab.data.splits import train_test_indices
 from nnlab.models import MODELS
 
@@ -111,6 +111,27 @@ def register(spec: DatasetSpec) -> DatasetSpec:
     """Add a dataset to the registry the form, the command line and the trainer read."""
     DATASETS[spec.name] = spec
     return spec
+
+
+def without_rows(data: Dataset, rows: tuple[int, ...]) -> Dataset:
+    """data with the given original rows left out of its training and validation splits (the test split stays, so
+    runs with and without them score the same test rows), and a finding that says so."""
+    if not rows:
+        return data
+    drop = np.asarray(rows, dtype=np.int64)
+    kept = {}
+    for name in ("train", "val"):
+        split = getattr(data, name)
+        if split.index is None:
+            raise DataError(f"Dataset {data.name} does not number its rows, so --exclude-rows cannot be used with it.")
+        kept[name] = np.flatnonzero(~np.isin(split.index, drop))
+    gone = len(data.train) + len(data.val) - sum(len(k) for k in kept.values())
+    in_test = int(np.isin(data.test.index, drop).sum()) if data.test.index is not None else 0
+    data.train, data.val = data.train.subset(kept["train"]), data.val.subset(kept["val"])
+    said = f"Left out {gone:,} of the {len(rows):,} rows given (--exclude-rows) from training and validation"
+    said += f"; {in_test:,} of them are test rows and stay there." if in_test else "; the test rows are unchanged."
+    data.info = replace(data.info, findings=(*data.info.findings, Finding("excluded", INFO, said)))
+    return data
 
 
 def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple[np.ndarray, ...]:

@@ -272,7 +272,8 @@ def relative_windows(windows: np.ndarray, scaler: Scaler, window: int) -> np.nda
 
 
 def series_dataset(name: str, values: np.ndarray, columns: list[str], target: int, cfg: RunConfig) -> Dataset:
-    """values: float (T, F) in time order. Windows split by the time of their targets; changes scaled."""
+    """values: float (T, F) in time order. Windows split by the time of their targets; changes scaled; with a
+    classical base, the network's targets are what the base's one-step forecast leaves over."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     steps, width = len(values), cfg.window + cfg.horizon
@@ -292,12 +293,18 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
     x, y = rel[:, : cfg.window], rel[:, cfg.window :, target]
     first = np.arange(len(windows)) + cfg.window  # the time step of each window's first target
     ends = first + cfg.horizon
+    base, note = choose_base(values[:, target], val_start, test_start, cfg)
+    display = {"t": first[first >= test_start], "series": values[:, target].astype(np.float64)}
+    if base is not None:
+        forecasts = base.one_step(values[:, target])  # (T + 1,)
+        extra, offset = base_inputs(values[:, target], forecasts, scaler.std[target], first, cfg.window)
+        x, y = torch.cat([x, torch.from_numpy(extra)], dim=2), y - torch.from_numpy(offset)[:, None]
+        display["base"] = forecasts[display["t"]]
 
     def split_of(keep: np.ndarray) -> Split:
         i = torch.from_numpy(np.flatnonzero(keep))
         return Split(x[i].contiguous(), y[i].contiguous()).indexed(first[keep])  # index: the first target's step
 
-    test = first >= test_start
     info = SeriesFacts(
         columns=tuple(columns),
         target_index=target,
@@ -306,16 +313,65 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         scaler=scaler,
         relative=True,
         test_start=test_start,
+        base=base.name if base is not None else "",
+        season=base.season if base is not None else 0,
+        base_order=tuple(base.order) if base is not None else (),
+        findings=(Finding("base", INFO, note),) if note else (),
     )
-    display = {"t": first[test], "series": values[:, target].astype(np.float64)}
     train, val = split_of(ends <= val_start), split_of((first >= val_start) & (ends <= test_start))
-    return Dataset(name, train, val, split_of(test), info, display)
+    return Dataset(name, train, val, split_of(first >= test_start), info, display)
+
+
+def choose_base(target: np.ndarray, val_start: int, test_start: int, cfg: RunConfig):  # noqa: ANN201
+    """With --classical residual, the classical forecaster the network corrects (the one that forecasts the
+    validation steps best; None where the last value does better) and a sentence saying so."""
+    from nnlab.data.classical import baselines, best_on
+
+    if cfg.classical != "residual" or cfg.horizon > 1:
+        return None, ""
+    b = baselines(target, val_start)
+    val = b.rmse(target, val_start, test_start)
+    best = best_on(val)
+    if best is None or val[best] >= val["naive"]:
+        return None, (
+            "The network corrects the last value, not a classical fit: no classical forecaster fit on the training "
+            "part beat the last value on the validation steps."
+        )
+    f = b.forecasters[best]
+    return f, (
+        f"The network learns what {f.label} leaves over: fit on the training part, it forecasts the validation "
+        f"steps with RMSE {val[best]:.4g} against {val['naive']:.4g} for the last value."
+    )
+
+
+def base_inputs(
+    target: np.ndarray, forecasts: np.ndarray, std: float, first: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The base's inputs of the windows whose target steps are `first` (N,), (N, window, 2): its scaled errors at
+    the input steps and its forecast of the target step as a scaled change from the last value; and that change
+    (N,), which the targets subtract. target (T,); forecasts: the base's one-step forecast of every step (T + 1
+    long when it also forecasts the step after the last)."""
+    errors = np.nan_to_num((target - forecasts[: len(target)]) / std)  # (T,) 0 where the base has no forecast
+    change = np.nan_to_num((forecasts[first] - target[first - 1]) / std)  # (N,)
+    steps = first[:, None] - window + np.arange(window)[None, :]  # (N, window) the input steps of each window
+    ahead = np.repeat(change[:, None], window, axis=1)
+    return np.stack([errors[steps], ahead], axis=2).astype(np.float32), change.astype(np.float32)
+
+
+def val_levels(data: Dataset, out: np.ndarray) -> np.ndarray:
+    """The model's validation forecasts (N, horizon) in the data's units, from its scaled changes (runs without a
+    classical base: the changes are from the last value)."""
+    series, t = data.display["series"], data.info.target_index
+    last = series[data.val.index - 1][:, None]
+    return data.info.scaler.unscale_spread(out, t) + last
 
 
 def series_levels(data: Dataset, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Test targets, forecasts and the naive forecast (N, horizon) in the data's units, from scaled changes."""
+    """Test targets, forecasts and the naive forecast (N, horizon) in the data's units, from scaled changes (from the
+    last value, or from the classical base's forecast)."""
     t = data.info.target_index
     last = data.display["series"][data.display["t"] - 1][:, None]  # (N, 1) the last value each window saw
     naive = np.repeat(last, y.shape[1], axis=1)
+    anchor = data.display["base"][:, None] if "base" in data.display else last
     spread = data.info.scaler.unscale_spread
-    return spread(y, t) + last, spread(out, t) + last, naive
+    return spread(y, t) + anchor, spread(out, t) + anchor, naive

@@ -12,7 +12,8 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import DataFacts
 from nnlab.data.batches import make_transform
-from nnlab.data.prep import encode, relative_windows, tokenize
+from nnlab.data.classical import Forecaster
+from nnlab.data.prep import base_inputs, encode, relative_windows, tokenize
 from nnlab.models import build_model
 from nnlab.store.runfolder import RunFolder
 
@@ -137,8 +138,9 @@ class Predictor:
     def window(self) -> int:
         return self.info.window
 
-    def predict_window(self, values: np.ndarray) -> np.ndarray:
-        """The next `horizon` target values after the last `window` rows of values (T, F) or (T,)."""
+    def predict_window(self, values: np.ndarray, base: Forecaster | None = None) -> np.ndarray:
+        """The next `horizon` target values after the last `window` rows of values (T, F) or (T,). A run with a
+        classical base or blend fits it on the target column given (or takes `base`, fit on its start)."""
         self._expect("series")
         v = np.asarray(values, dtype=np.float64)
         v = v[:, None] if v.ndim == 1 else v
@@ -155,21 +157,50 @@ class Predictor:
             x = relative_windows(recent[None], scaler, self.window)
         else:  # runs trained before changes were forecast: standardised levels
             x = scaler.scale(recent).astype(np.float32)[None]
+        anchor = recent[-1, t]
+        if self.info.base:  # its past errors and its forecast of the next step: two more inputs
+            forecasts = (base or self.fit_base(v[:, t])).one_step(v[:, t])  # (T + 1,)
+            extra, _ = base_inputs(v[:, t], forecasts, scaler.std[t], np.array([len(v)]), self.window)
+            x, anchor = np.concatenate([x, extra], axis=2), forecasts[-1]
         with torch.no_grad():
             out = self.model(torch.from_numpy(x))[0].double().numpy()  # (horizon,) scaled
-        if self.info.relative:
-            return scaler.unscale_spread(out, t) + recent[-1, t]
-        return scaler.unscale(out, t)
+        if not self.info.relative:
+            return scaler.unscale(out, t)
+        forecast = scaler.unscale_spread(out, t) + anchor
+        w = self.info.blend_weight
+        if self.info.blend and w < 1:  # blended with a classical forecaster, as the run was
+            partner = (base or self.fit_base(v[:, t])).one_step(v[:, t])[-1]
+            forecast = w * forecast + (1 - w) * partner
+        return forecast
+
+    @property
+    def classical(self) -> str:
+        """The classical forecaster the run's forecasts use ("" when none): its base, or its blend's partner."""
+        return self.info.base or (self.info.blend if self.info.blend_weight < 1 else "")
+
+    def fit_base(self, target: np.ndarray) -> Forecaster:
+        """The run's kind of classical forecaster, fit on this series' target (its own level and phase)."""
+        from nnlab.data.classical import refit
+
+        try:
+            return refit(self.classical, np.asarray(target, dtype=np.float64), self.info.season)
+        except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
+            raise NNLabError(
+                f"The classical base of this run could not be fit on {len(target)} steps ({type(exc).__name__}); "
+                "give a longer series."
+            ) from exc
 
     def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
-        """`steps` future values; a single-column series feeds its own forecasts back in."""
+        """`steps` future values; a single-column series feeds its own forecasts back in (a classical base is fit
+        once, on the values given)."""
         v = np.asarray(values, dtype=np.float64)
         v = v[:, None] if v.ndim == 1 else v
-        out = list(self.predict_window(v))
+        base = self.fit_base(v[:, self.info.target_index]) if self.classical else None
+        out = list(self.predict_window(v, base))
         if v.shape[1] == 1:
             while len(out) < steps:
-                recent = np.concatenate([v[:, 0], np.asarray(out)])[-self.window :]
-                out += list(self.predict_window(recent))
+                grown = np.concatenate([v[:, 0], np.asarray(out)])
+                out += list(self.predict_window(grown if base is not None else grown[-self.window :], base))
         return np.asarray(out[:steps])
 
 

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from nnlab.core.arithmetic import CHANGES, KEY, Arithmetic, Change, changes, recorded
@@ -17,9 +18,11 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.limits import BUDGET_KEY, MemoryBudget, run_memory_budget
 from nnlab.core.records import EpochRecord, Outcome, Progress, RunRecord
 from nnlab.data import DATASETS, Dataset, load_dataset
-from nnlab.data.prep import series_levels
+from nnlab.data.classical import scored
+from nnlab.data.prep import series_bounds, series_levels
 from nnlab.data.registry import check
 from nnlab.engine.arithmetic import settle
+from nnlab.engine.blend import blend, blended_facts
 from nnlab.engine.forecasting import ForecastListener, forecast_for
 from nnlab.engine.memory import capped, grew_past, memory_problem, out_of_budget
 from nnlab.engine.metrics import classification_metrics, regression_metrics, test_metric_of
@@ -225,7 +228,11 @@ def _record_outcome(
     metrics = write_test_outputs(trainer, data, folder)
     metric, value = test_metric_of(metrics)
     summary.update(
-        {k: metrics[k] for k in ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "naive_rmse") if k in metrics}
+        {
+            k: metrics[k]
+            for k in ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "naive_rmse", "baselines")
+            if k in metrics
+        }
     )
     if metrics["task"] == "classification":
         summary["macro_f1"] = metrics["report"]["macro avg"]["f1-score"]
@@ -233,6 +240,12 @@ def _record_outcome(
     if result.status == "stopped":  # by the user, by its sweep (held, pruned, time limit): the flag says why
         ended = Outcome(stop.status, stop.cause, stop.reason, metric, value, summary)
     store.set_outcome(run_id, ended)
+
+
+def series_baselines(data: Dataset, cfg: RunConfig, actual: np.ndarray, forecast: np.ndarray) -> dict[str, Any]:
+    """The classical forecasters fit on the run's training part, scored one step ahead on its test steps."""
+    series, steps = data.display["series"], data.display["t"]
+    return scored(series, series_bounds(len(series), cfg)[0], steps, actual, forecast)
 
 
 def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> dict[str, Any]:
@@ -247,7 +260,12 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         predictions = Predictions(y_true, y_pred, probs=probs)
     else:
         y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
+        y_pred, mixed = blend(trainer, data, trainer.cfg, y_true, y_pred)
         metrics = regression_metrics(y_true, y_pred, naive)
+        metrics.update(series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0]))
+        if mixed is not None:  # the Playground blends as the run did
+            metrics["blend"] = mixed
+            folder.write_info(blended_facts(data, mixed))
         predictions = Predictions(y_true, y_pred, naive=naive)
     predictions = replace(predictions, index=data.test.index, val_index=data.val.index)
     folder.write_results(metrics, predictions, data.display)

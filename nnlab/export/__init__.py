@@ -34,9 +34,20 @@ def export_problem(store: Any, run_id: str, fmt: str) -> str | None:
         return (
             f"Architecture {cfg.arch} is not registered here; import the module that registers it (see NNLAB_MODELS)."
         )
+    if (problem := _base_problem(store, run_id)) is not None:
+        return problem
     if fmt == "script":
         return script_problem(cfg)
     return model_problem(cfg.arch, fmt, store.folder(run_id).has_weights())
+
+
+def _base_problem(store: Any, run_id: str) -> str | None:
+    """A series run whose forecasts use a classical forecaster (a base or a blend): an export does not carry it yet."""
+    folder = store.folder(run_id)
+    info = folder.read_info() if (folder.path / "info.json").is_file() else None
+    if getattr(info, "base", "") or (getattr(info, "blend", "") and info.blend_weight < 1):
+        return f"Run {run_id} forecasts with a classical forecaster, not exported yet; train it with --classical none."
+    return None
 
 
 def export_run(store: Any, run_id: str, fmt: str, out: Path) -> list[Path]:

@@ -2,7 +2,8 @@
 
 The dashboard, the command line and any later front end (a REST API would be routes over a Lab) change state
 only through a Lab: start runs (one config, K seeds, a placement, a name and a note), resume one or every
-interrupted run, stop, delete, rename and note; start, resume, pause and stop sweeps; export. They read
+interrupted run, stop, delete, rename and note; start, resume, pause and stop sweeps; export; check a run's
+training labels and retrain without the doubtful rows. They read
 anything below it (the store, the analyses, the views). What an action allows (how many seeds, which queue,
 how many runs at once, where a run resumes) is decided here, once, so front ends cannot drift apart.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nnlab.lab.handover import HandoverActions
+from nnlab.lab.labels import LabelActions
 from nnlab.lab.runs import Started
 from nnlab.lab.seeds import SeedActions
 from nnlab.lab.space import SpaceActions
@@ -30,7 +32,7 @@ __all__ = ["Lab", "Started"]
 ISOLATE_ENV = "NNLAB_ISOLATE"  # "0": the dashboard trains in threads of its own process, not in child processes
 
 
-class Lab(SeedActions, SweepActions, HandoverActions, SpaceActions):
+class Lab(SeedActions, SweepActions, HandoverActions, SpaceActions, LabelActions):
     """Every action on one workspace. `store` and `sweeps` are there to read; `jobs` is the lab's own, made on
     first use (listing runs or comparing them starts no job manager, no Ray driver)."""
 

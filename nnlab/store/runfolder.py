@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 CONFIG, LOG = "config.json", "log.txt"
 CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS = "last.pt", "best.pt", "model.pt"
 INFO, REPORT, PREDICTIONS, EXAMPLES = "info.json", "report.json", "predictions.npz", "examples.npz"
+LABEL_CHECK, LABEL_PROBS = "label_check.json", "label_check.npz"  # the training rows' label check: state, results
 
 
 FILES = (CONFIG, LOG, CHECKPOINT_LAST, CHECKPOINT_BEST, WEIGHTS, INFO, REPORT, PREDICTIONS, EXAMPLES)
@@ -113,6 +114,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez_compressed to exactly `path` (given a name, numpy would append .npz to it)."""
+    import numpy as np
+
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 class RunFolder:
@@ -313,6 +322,21 @@ class RunFolder:
         self._write_arrays(PREDICTIONS, {k: v for k, v in vars(predictions).items() if v is not None})
         self._write_arrays(EXAMPLES, examples)
         self.write_json(REPORT, report)
+
+    # -- the label check of the training rows (nnlab.engine.label_check) ---------------------------
+    def write_label_check(self, state: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:
+        """The check's state (running with its progress, finished, failed, stopped) and, once done, its arrays."""
+        if arrays is not None:
+            atomic_write(self.path / LABEL_PROBS, lambda tmp: _savez(tmp, arrays))
+        self.write_json(LABEL_CHECK, state)
+
+    def read_label_check(self) -> dict[str, Any] | None:
+        """The check's state, or None when it never ran."""
+        return self.read_json(LABEL_CHECK) if (self.path / LABEL_CHECK).is_file() else None
+
+    def read_label_probs(self) -> dict[str, np.ndarray]:
+        """The finished check's arrays: index, split, labels, probs and the flagged rows' viewable examples."""
+        return self.read_arrays(LABEL_PROBS)
 
     def has_results(self) -> bool:
         """Whether the run wrote its test report (finished, or stopped after at least one epoch)."""

@@ -13,6 +13,7 @@ from nnlab.core.text import plural
 from nnlab.engine.metrics import per_class_f1
 from nnlab.ui import store
 from nnlab.ui.comparison import flips_section, two_way, verdict_section
+from nnlab.ui.keys import QUERY_A, QUERY_B
 from nnlab.ui.manage import delete_selected
 from nnlab.ui.rename import rename_popover
 from nnlab.ui.runs_table import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
@@ -55,12 +56,21 @@ def pick(records: list[RunRecord], grouped: bool) -> tuple[list[RunRecord], Memb
     st.caption(
         f"{len(shown)} of {plural(len(records), 'run')}. Click a column header to sort; tick two runs for a verdict."
     )
-    chosen = runs_table_ui(shown)
+    chosen = runs_table_ui(shown) or _asked_pair(by_id)
     if len(chosen) == 1:
         rerun_ui(by_id[chosen[0]])
         rename_popover(by_id[chosen[0]])
     delete_selected([by_id[run_id] for run_id in chosen])
     return visible, {run_id: [by_id[run_id]] for run_id in chosen}
+
+
+def _asked_pair(by_id: dict[str, RunRecord]) -> list[str]:
+    """The two runs a link named (?a=RUN&b=RUN, from a retrained run's Results) while nothing is ticked."""
+    pair = [st.query_params.get(QUERY_A), st.query_params.get(QUERY_B)]
+    if not all(run_id in by_id for run_id in pair):
+        return []
+    st.caption(f"Comparing {pair[1]} with {pair[0]}, as the Results page asked; tick runs in the table for others.")
+    return pair
 
 
 def verdict(members: Members, records: list[RunRecord]) -> TwoWay | None:

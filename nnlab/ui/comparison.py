@@ -26,8 +26,9 @@ from nnlab.core.text import format_duration, plural
 from nnlab.lab.seeds import MORE_SEEDS, seconds_of
 from nnlab.ui import flash, lab, md, show_error, store
 from nnlab.ui.keys import KEY_FLIP_CELL, KEY_FLIP_LAST, KEY_FLIP_TAG, KEY_MORE_SEEDS
+from nnlab.ui.labels import test_flags
 from nnlab.ui.preflight import estimates
-from nnlab.ui.results import clicked_cell, example_cards, results_of
+from nnlab.ui.results import LABEL_BADGE, badge, clicked_cell, example_cards, results_of
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure
 from nnlab.views.comparison_report import build_comparison_report, comparison_filename
 from nnlab.views.examples import feature_names
@@ -263,10 +264,12 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, noise: Example
     st.caption(f"{len(idx)} example(s); {order}" + (f" The first {SHOWN} are shown." if len(idx) > SHOWN else ""))
     ex, classes, y = ma.results.examples, ma.results.classes, ma.results.predictions.y_true
     rows = noise.index
+    flags = test_flags(ma.results, ma.record)  # the test rows are the same for both: so are their labels
     if ex.images is not None or ex.texts is not None:  # thumbnails that wrap, or whole reviews, as in the export
         captions = [
             f"row {rows[i]} · true {classes[int(y[i])]} · A {_said(ma, i)} · B {_said(mb, i)}"
             + (f" · {noise.tag[i]}" if noise.seeds != (1, 1) else "")
+            + badge(flags[i])
             for i in shown
         ]
         example_cards(ma.results, shown, captions)
@@ -277,6 +280,7 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, noise: Example
             "true": [classes[int(y[i])] for i in shown],
             "A says": [_said(ma, i) for i in shown],
             "B says": [_said(mb, i) for i in shown],
+            "label": [LABEL_BADGE if flags[i] else "" for i in shown],
         }
     )
     if noise.seeds != (1, 1):

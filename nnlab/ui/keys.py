@@ -46,6 +46,7 @@ KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
 KEY_CM_LIMIT = "results_examples_limit"
 
 # Compare
+QUERY_A, QUERY_B = "a", "b"  # st.query_params keys of a pair to compare, from a link (a retrained run's Results)
 KEY_TABLE = "compare_table"
 KEY_FILTER = "compare_filter_{col}"
 KEY_CONFIRM = "compare_confirm_rerun"

@@ -10,6 +10,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from nnlab.analysis.baselines import (
+    baseline_rows,
+    baseline_verdict,
+    blend_sentence,
+    classical_wins,
+    has_baselines,
+    model_rmse,
+)
 from nnlab.core.arithmetic import changes, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.records import RunRecord
@@ -32,6 +40,7 @@ from nnlab.views.examples import EXAMPLES_CSS, examples_html
 from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
 
+LABEL_BADGE = "⚠ label?"  # an example whose given label looks wrong (confident learning)
 MODES = ("counts", "share of true class")
 THUMB_SIDE = 96
 TEXTS_UNBOXED, TEXT_BOX = 6, 640  # more reviews than this scroll inside a box this many pixels high
@@ -130,6 +139,23 @@ def downloads(rec: RunRecord, res: Results) -> None:
     export_downloads(rec)
 
 
+def baselines_section(res: Results) -> None:
+    """The classical forecasters fit on the run's training part, scored on the same test steps, beside this run, and
+    the verdict in a sentence."""
+    report = res.report
+    if not has_baselines(report):
+        return
+    st.subheader("Against classical forecasters", anchor=False)
+    (st.warning if classical_wins(report) else st.success)(md(baseline_verdict(report)), icon=":material/balance:")
+    if said := blend_sentence(report):
+        st.caption(md(said))
+    rows = [("this run (nnlab)", model_rmse(report), 1.0)] + [(r.label, r.rmse, r.ratio) for r in baseline_rows(report)]
+    df = pd.DataFrame(rows, columns=["forecaster", "test RMSE, one step ahead", "this run's RMSE over it"])
+    st.dataframe(df, hide_index=True, width="content", key="results_baselines")
+    season = f" (season {report['season']} steps)" if report.get("season") else " (no season found)"
+    st.caption(f"Each is fit on the run's training part{season} and forecasts every test step from the steps before.")
+
+
 def live_view_link(run_id: str) -> None:
     """A link to the Train page's live view of a run."""
     st.page_link(TRAIN_PAGE, label="Open the live view on the Train page", icon="📈", query_params={QUERY_RUN: run_id})
@@ -207,10 +233,17 @@ def confusion_section(res: Results) -> tuple[int, int] | None:
     return (t, p) if t is not None and p is not None else None
 
 
-def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
-    """The test examples of one confusion-matrix cell, most confident prediction first."""
+def badge(flagged: bool) -> str:
+    """The caption suffix of an example whose given label looks wrong (nnlab.ui.labels); "" otherwise."""
+    return f" · {LABEL_BADGE}" if flagged else ""
+
+
+def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray | None = None) -> None:
+    """The test examples of one confusion-matrix cell, most confident prediction first; flags (N,): the test
+    examples whose given label looks wrong, badged."""
     t, p = cell
     pr = res.predictions
+    flags = np.zeros(len(pr.y_true), dtype=bool) if flags is None else flags
     classes, names = res.classes, [md(c) for c in res.classes]  # names: inside markdown; classes: in tables
     st.subheader(f"Test examples: true {names[t]}, predicted {names[p]}")
     idx = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
@@ -222,13 +255,15 @@ def cell_examples_section(res: Results, cell: tuple[int, int]) -> None:
         return
     limit = st.select_slider("Show at most", [12, 24, 48, 96], value=24, key=KEY_CM_LIMIT) if len(idx) > 12 else 12
     shown = idx[:limit]
+    if flags[shown].any():
+        st.caption(f"{LABEL_BADGE}: the given label looks wrong (Possible label errors, below).")
     ex = res.examples
     if ex.images is not None:
-        image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}" for i in shown])
+        image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}{badge(flags[i])}" for i in shown])
     elif ex.texts is not None:
-        text_examples(res, shown, t, p)
+        text_examples(res, shown, t, p, flags)
     elif ex.rows is not None:
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None))
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None), flags[shown])
     else:
         st.info("This run kept no viewable examples.")
 
@@ -250,12 +285,13 @@ def image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> Non
             col.image(upscale(img), caption=cap, width=THUMB_SIDE)
 
 
-def text_examples(res: Results, idx: np.ndarray, t: int, p: int) -> None:
+def text_examples(res: Results, idx: np.ndarray, t: int, p: int, flags: np.ndarray) -> None:
     """Each review in full, wrapped to the page's width, under its number and the probabilities of both classes;
     a long list scrolls in its own box."""
     probs, names = res.predictions.probs, res.classes
     pair = (p,) if t == p else (p, t)
-    example_cards(res, idx, [f"#{i} · " + " · ".join(f"P({names[c]}) {probs[i, c]:.0%}" for c in pair) for i in idx])
+    said = [f"#{i} · " + " · ".join(f"P({names[c]}) {probs[i, c]:.0%}" for c in pair) + badge(flags[i]) for i in idx]
+    example_cards(res, idx, said)
 
 
 def example_cards(res: Results, idx: np.ndarray, captions: list[str]) -> None:
@@ -267,11 +303,19 @@ def example_cards(res: Results, idx: np.ndarray, captions: list[str]) -> None:
 
 
 def _row_table(
-    rows: np.ndarray, probs: np.ndarray, t: int, p: int, classes: list[str], columns: list[str] | None
+    rows: np.ndarray,
+    probs: np.ndarray,
+    t: int,
+    p: int,
+    classes: list[str],
+    columns: list[str] | None,
+    flags: np.ndarray,
 ) -> None:
     names = columns if columns and len(columns) == rows.shape[1] else [f"x{i}" for i in range(rows.shape[1])]
     df = pd.DataFrame(rows, columns=names)
     df.insert(0, f"P({classes[p]})", probs[:, p])
+    if flags.any():
+        df.insert(0, "label", [LABEL_BADGE if f else "" for f in flags])
     st.dataframe(
         df,
         hide_index=True,

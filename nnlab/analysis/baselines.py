@@ -1,0 +1,82 @@
+"""A series run beside the classical forecasters fit on its training part (nnlab.data.classical): the table the
+Results page, the report and the command line show, and the verdict in one plain sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MODEL = "nnlab"
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """One forecaster's one-step RMSE on the run's test steps, and nnlab's RMSE over it (below 1: nnlab is better)."""
+
+    name: str
+    label: str
+    rmse: float
+    ratio: float
+
+
+def has_baselines(report: dict[str, Any]) -> bool:
+    """Whether the run's report holds classical baselines (series runs saved before they existed hold none)."""
+    return bool(report.get("baselines"))
+
+
+def model_rmse(report: dict[str, Any]) -> float:
+    """nnlab's RMSE on the steps the baselines are scored on (the first forecast step of each test window)."""
+    return float(report.get("rmse_one_step", report["rmse"]))
+
+
+def baseline_rows(report: dict[str, Any]) -> list[BaselineRow]:
+    """Every baseline, best first."""
+    mine, names = model_rmse(report), report.get("baseline_names", {})
+    rows = [
+        BaselineRow(name, names.get(name, name), float(rmse), mine / float(rmse) if rmse else float("inf"))
+        for name, rmse in report.get("baselines", {}).items()
+    ]
+    return sorted(rows, key=lambda r: r.rmse)
+
+
+def classical_wins(report: dict[str, Any]) -> bool:
+    """Whether a classical forecaster's test RMSE is below nnlab's."""
+    rows = baseline_rows(report)
+    return bool(rows) and rows[0].rmse < model_rmse(report)
+
+
+def blend_sentence(report: dict[str, Any]) -> str:
+    """What --classical blend did to the run's forecasts ("" when it did not blend)."""
+    said = report.get("blend")
+    if not said:
+        return ""
+    w, v = said["weight"], said["val_rmse"]
+    if w >= 1:
+        return (
+            f"The network alone forecast the validation steps best (RMSE {v['network']:.4g} against "
+            f"{v[said['with']]:.4g} for {said['label']}), so its forecasts are not blended."
+        )
+    return (
+        f"Forecasts blend the network ({w:.0%}) with {said['label']} ({1 - w:.0%}), the mix that forecast the "
+        f"validation steps best (the network alone: RMSE {v['network']:.4g}; {said['label']}: "
+        f"{v[said['with']]:.4g}); the network alone scored {said['network_rmse']:.4g} on the test steps."
+    )
+
+
+def baseline_verdict(report: dict[str, Any]) -> str:
+    """One sentence: which is better on the test steps, nnlab or the best classical forecaster, and by how much."""
+    rows = baseline_rows(report)
+    if not rows:
+        return ""
+    best, mine = rows[0], model_rmse(report)
+    if best.rmse < mine:
+        return (
+            f"The classical {best.label} forecasts these test steps better than this run: RMSE {best.rmse:.4g} "
+            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower); use it, or train with --classical "
+            "blend or residual, which use it."
+        )
+    gain = 1 - mine / best.rmse if best.rmse else 0.0
+    return (
+        f"This run forecasts the test steps better than every classical forecaster tried: RMSE {mine:.4g} against "
+        f"{best.rmse:.4g} for the best, {best.label} ({gain:.1%} lower)."
+    )

@@ -1,0 +1,22 @@
+"""What the command line says of a series run beside the classical forecasters (nnlab.analysis.baselines)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nnlab.core.records import RunRecord
+from nnlab.store.runfolder import REPORT
+from nnlab.store.runs import RunStore
+
+
+def say_baselines(store: RunStore, records: list[RunRecord], say: Callable[[str], None]) -> None:
+    """Each series run's verdict against the classical forecasters fit on its training part, through say (stderr)."""
+    from nnlab.analysis.baselines import baseline_verdict, blend_sentence, has_baselines
+
+    for rec in records:
+        folder = store.folder(rec.run_id)
+        if "baselines" in rec.summary and folder.has_results():
+            report = folder.read_json(REPORT)
+            for said in (blend_sentence(report), baseline_verdict(report) if has_baselines(report) else ""):
+                if said:
+                    say(said)

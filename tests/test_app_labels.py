@@ -1,0 +1,70 @@
+"""AppTest of the Results page's label errors (test gallery, the training check, exclude and retrain), its
+classical baselines for a series, and a Compare page opened on a pair by link."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnlab.analysis.label_report import label_report
+from nnlab.lab import Lab
+from nnlab.lab.labels import RETRAINED_FROM
+from nnlab.store.runs import RunStore
+from tests.helpers import app_at, wait_until
+from tests.trained import open_page
+
+RESULTS, COMPARE = "../pages/2_Results.py", "../pages/3_Compare.py"
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _subheaders(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader]
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_a_classifier_shows_its_test_label_errors_and_offers_the_training_check(trained):
+    at = open_page(RESULTS, trained["digits"])
+    assert "Possible label errors" in _subheaders(at)
+    assert [t.label for t in at.tabs][-2:] == ["Test examples", "Training and validation rows"]
+    assert "among 270 test examples" in _markdown(at)
+    assert any(b.label == "Check the training labels" for b in at.button)
+
+
+def test_a_checked_run_shows_its_training_rows_and_retrains_without_them(trained, workspace, monkeypatch):
+    monkeypatch.setenv("NNLAB_ISOLATE", "0")  # the retrained run trains in a thread of this test's process
+    run_id = trained["digits"]
+    lab = Lab(workspace)
+    assert lab.check_labels(run_id, folds=2).status == "finished"
+    report = label_report(lab.store, run_id, "train")
+    at = open_page(RESULTS, run_id)
+    assert "training and validation rows" in _markdown(at)
+    assert len(report.flagged_rows)  # a 2-epoch MLP's fold models disagree with many labels
+    exclude = [b for b in at.button if b.label.startswith("Exclude these")]
+    exclude[0].click().run()
+    store = RunStore(workspace)
+    new = wait_until(lambda: [r for r in store.list() if r.summary.get(RETRAINED_FROM) == run_id], "the new run")[0]
+    assert set(new.config.exclude_rows) == set(report.flagged_rows.tolist())
+    wait_until(lambda: store.get(new.run_id).status == "finished", "the retrained run to finish")
+    at = open_page(RESULTS, new.run_id)
+    links = [link.label for link in at.get("page_link")]
+    assert any(f"Compare {new.run_id}" in str(label) for label in links)
+
+
+def test_a_series_shows_the_classical_forecasters_beside_it(trained):
+    at = open_page(RESULTS, trained["series"])
+    assert "Against classical forecasters" in _subheaders(at)
+    table = next(d.value for d in at.dataframe if "forecaster" in d.value.columns)
+    assert table["forecaster"].iloc[0] == "this run (nnlab)" and len(table) >= 4
+    assert any("classical" in s.value or "This run forecasts" in s.value for s in [*at.success, *at.warning])
+
+
+def test_compare_opens_on_the_pair_a_link_names(trained):
+    a, b = trained["digits"], trained["digits_b"]
+    at = app_at(COMPARE)
+    at.query_params["a"], at.query_params["b"] = a, b
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"B {b} against A {a}" in _subheaders(at)

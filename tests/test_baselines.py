@@ -1,0 +1,176 @@
+"""Classical forecasters beside a series run: fit on the training part, one step ahead with their parameters kept,
+scored on the run's own test steps, in its report, --json and verdict; and the classical base the network corrects."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.analysis.baselines import baseline_rows, baseline_verdict, classical_wins
+from nnlab.cli.main import main
+from nnlab.core.checks import field_problems
+from nnlab.core.errors import NNLabError
+from nnlab.data import load_dataset
+from nnlab.data.classical import baselines, blend_weight, fit_arima, fit_holt_winters, season_of
+from nnlab.data.prep import series_levels
+from nnlab.data.registry import make_config
+from nnlab.engine.predict import Predictor
+from nnlab.export import export_problem
+from nnlab.models import build_model
+from nnlab.store.runs import RunStore
+
+
+def _seasonal(steps: int = 400, season: int = 12, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    return 50 + 0.05 * t + 3 * np.sin(2 * np.pi * t / season) + rng.normal(0, 0.3, steps)
+
+
+def test_season_is_found_in_the_training_part_and_none_in_noise():
+    assert season_of(_seasonal(400, 12)[:300]) == 12
+    assert season_of(np.cumsum(np.random.default_rng(1).normal(size=300))) == 0
+
+
+def test_naive_forecasts_are_the_value_one_step_and_one_season_before():
+    values = _seasonal(200, 10)
+    b = baselines(values, 150)
+    assert b.season == 10
+    f = b.forecasts
+    assert np.isnan(f["naive"][0]) and np.array_equal(f["naive"][1:], values)  # T + 1: the step after the last too
+    assert np.array_equal(f["seasonal_naive"][10:], values[: len(values) + 1 - 10])
+
+
+@pytest.mark.parametrize("fit", [fit_holt_winters, fit_arima])
+def test_a_fit_is_kept_fixed_and_uses_only_the_steps_before(fit):
+    values = _seasonal(300, 12)
+    model = fit(values[:200], 12)
+    whole, start = model.one_step(values), model.one_step(values[:250])
+    assert np.allclose(whole[:251], start, equal_nan=True)  # later values never change an earlier forecast
+    late = values.copy()
+    late[260:] += 100  # the future moves; the forecasts up to step 260 do not
+    assert np.allclose(model.one_step(late)[:261], whole[:261], equal_nan=True)
+    test = slice(250, 300)
+    assert np.sqrt(np.mean((whole[test] - values[test]) ** 2)) < 0.6  # it learned the season (noise sd 0.3)
+
+
+@pytest.mark.slow
+def test_the_baselines_fit_in_seconds_on_two_thousand_steps():
+    import time
+
+    start = time.process_time()
+    baselines(_seasonal(2000, 50, seed=3), 1500)
+    assert time.process_time() - start < 20  # CPU seconds (a seasonal ARIMA at a long season took minutes)
+
+
+def test_verdict_says_plainly_when_a_classical_model_wins():
+    report = {"rmse": 1.0, "baselines": {"naive": 1.5, "arima": 0.8}, "baseline_names": {"arima": "ARIMA(1, 1, 1)"}}
+    assert classical_wins(report)
+    said = baseline_verdict(report)
+    assert said.startswith("The classical ARIMA(1, 1, 1) forecasts these test steps better than this run")
+    assert [r.name for r in baseline_rows(report)] == ["arima", "naive"]
+    report["rmse"] = 0.5
+    assert not classical_wins(report) and baseline_verdict(report).startswith(
+        "This run forecasts the test steps better"
+    )
+
+
+def test_every_series_run_reports_baselines_on_its_own_test_steps(trained, workspace):
+    store = RunStore(workspace)
+    run_id = trained["series"]
+    res = store.folder(run_id).read_results()
+    report = res.report
+    assert set(report["baselines"]) >= {"naive", "holt_winters", "arima"}
+    steps, series = res.examples.t, res.examples.series
+    cfg = store.get(run_id).config
+    b = baselines(series, len(series) - round(len(series) * cfg.test_fraction) - round(len(series) * cfg.val_fraction))
+    naive = np.sqrt(np.mean((b.forecasts["naive"][steps] - series[steps]) ** 2))
+    assert report["baselines"]["naive"] == pytest.approx(naive) == pytest.approx(report["naive_rmse"])
+    assert store.get(run_id).summary["baselines"] == report["baselines"]
+
+
+@pytest.mark.slow
+def test_train_json_holds_baselines_and_stderr_the_verdict(workspace, capsys):
+    code = main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--window", "8", "--json"])
+    assert code == 0
+    out, err = capsys.readouterr()
+    said = json.loads(out.strip().splitlines()[-1])
+    assert set(said["baselines"]) >= {"naive", "seasonal_naive", "holt_winters", "arima"}
+    assert "classical" in err and ("better than this run" in err or "better than every classical" in err)
+
+
+@pytest.mark.slow
+def test_a_classical_base_is_corrected_and_its_levels_come_back_exactly():
+    cfg = make_config("ts-lstm", classical="residual", window=16, hidden=32, epochs=1)
+    data = load_dataset(cfg)
+    assert data.info.base in ("holt_winters", "arima") and data.info.input_shape == (16, 3)
+    assert any(f.kind == "base" for f in data.info.findings)
+    y_true, _, naive = series_levels(data, data.test.y.numpy(), np.zeros_like(data.test.y.numpy()))
+    steps = data.display["t"]
+    assert np.allclose(y_true[:, 0], data.display["series"][steps])  # targets minus the base, added back
+    model = build_model(cfg, data.info)
+    with torch.no_grad():
+        assert model(data.test.x[:4]).shape == (4, 1)
+    predictor = Predictor(cfg, data.info, model.state_dict())
+    assert np.isfinite(predictor.forecast(data.display["series"][:600], 3)).all()
+
+
+def test_the_residual_base_is_the_one_that_validates_better_than_the_last_value():
+    data = load_dataset(make_config("ts-lstm", classical="residual", window=16))
+    base = [f.sentence for f in data.info.findings if f.kind == "base"]
+    assert data.info.base == "arima" and "validation steps with RMSE 0.5139 against 0.5408" in base[0]
+    for other in ("blend", "none"):
+        plain = load_dataset(make_config("ts-lstm", classical=other, window=16))
+        assert plain.info.base == "" and plain.info.input_shape == (16, 1)
+
+
+def test_a_residual_is_one_step_only():
+    problems = field_problems(make_config("ts-lstm", classical="residual", horizon=3))
+    assert any("--classical residual corrects a one-step forecast" in p for p in problems)
+    assert not field_problems(make_config("ts-lstm", horizon=3))  # a blend at horizon 3: the network alone
+
+
+def test_a_run_on_a_base_is_refused_by_export_in_one_sentence(tmp_path):
+    from nnlab.engine.runner import execute
+
+    store = RunStore(tmp_path / "ws")
+    run_id = store.create(make_config("ts-lstm", classical="residual", window=8, hidden=32, epochs=1, threads=1))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    said = export_problem(store, run_id, "script")
+    assert said and "--classical none" in said
+    with pytest.raises(NNLabError):
+        from nnlab.export import export_run
+
+        export_run(store, run_id, "script", tmp_path / "out")
+
+
+def test_blend_weight_is_the_mix_that_validates_best():
+    actual = np.array([1.0, 2.0, 3.0, 4.0])
+    assert blend_weight(actual, actual + 1, actual) == 1.0  # the model alone
+    assert blend_weight(actual + 1, actual, actual) == 0.0  # the classical forecaster alone
+    assert blend_weight(actual + 1, actual - 1, actual) == 0.5  # errors that cancel
+    assert blend_weight(actual + 1, actual + 1, actual) == 1.0  # a tie keeps the network alone
+
+
+@pytest.mark.slow
+def test_a_blended_run_blends_as_its_validation_says_and_the_playground_follows(tmp_path):
+    from nnlab.engine.runner import execute
+
+    store = RunStore(tmp_path / "ws")
+    run_id = store.create(make_config("ts-lstm", classical="blend", window=8, hidden=32, epochs=2, threads=1))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    res = store.folder(run_id).read_results()
+    said = res.report["blend"]
+    assert said["with"] in ("holt_winters", "arima") and 0.0 <= said["weight"] <= 1.0
+    p = res.predictions
+    assert res.report["rmse"] == pytest.approx(np.sqrt(np.mean((p.y_pred - p.y_true) ** 2)))
+    assert res.info.blend == said["with"] and res.info.blend_weight == said["weight"]
+    predictor = Predictor.from_run(store.folder(run_id), store.get(run_id).config)
+    first = res.examples.t[0]  # the classical part is fit again on the history given: close, not equal
+    assert predictor.predict_window(res.examples.series[:first])[0] == pytest.approx(p.y_pred[0, 0], rel=0.05)
+    if said["weight"] < 1:
+        assert "--classical none" in export_problem(store, run_id, "torchscript")
