@@ -93,3 +93,6 @@ def _print(report: Any, limit: int | None) -> None:
         print(f"... and {len(report.issues.order) - limit} more (--all lists them, --json gives every index).")
     if not report.indexed:
         print("This run kept no original row indices: index is the example's position in its split.")
+
+
+COMMANDS = {"label-issues": cmd_label_issues}

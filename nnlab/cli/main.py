@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnlab.cli import check as check_cli
+from nnlab.cli import labels as labels_cli
 from nnlab.cli import sweep as sweep_cli
 from nnlab.cli.comparison import add_compare_parser, cmd_compare
 from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
 from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
-from nnlab.cli.labels import add_parser as add_labels_parser
-from nnlab.cli.labels import cmd_label_issues
 from nnlab.cli.preflight import (
     add_memory_budget_option,
     estimate_line,
@@ -33,7 +32,7 @@ from nnlab.cli.preflight import (
 )
 from nnlab.cli.report import add_parser as add_report_parser
 from nnlab.cli.report import cmd_report
-from nnlab.cli.series import say_baselines
+from nnlab.cli.series import say_baselines, series_summary
 from nnlab.core.causes import Cause
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
@@ -102,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cli.add_parser(sub, add_train_options, _store_option, _Architectures())
     add_export_parser(sub)
     add_report_parser(sub)
-    add_labels_parser(sub, _store_option)
+    labels_cli.add_parser(sub, _store_option)
     b = sub.add_parser(
         "bench",
         help="time nnlab's training against a plain PyTorch loop, and the store at scale",
@@ -208,8 +207,7 @@ def summary(rec: RunRecord, findings: tuple[Finding, ...] = ()) -> dict[str, Any
     forecast = Forecast.from_json(rec.summary.get(FORECAST_KEY))
     if forecast is not None:  # the pre-flight beside what epoch 1 took
         out["estimate"] = forecast.to_json()
-    if "baselines" in rec.summary:  # a series run: the classical forecasters' RMSE on the same test steps
-        out["baselines"] = rec.summary["baselines"]
+    out.update(series_summary(rec))  # a series run: the classical forecasters' RMSE on the same test steps
     if rec.reason:
         out["reason"] = rec.reason
     if rec.cause:
@@ -398,10 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": cmd_bench, **sweep_cli.COMMANDS}
+    commands |= labels_cli.COMMANDS
     commands["export"], commands["compare"], commands["report"] = cmd_export, cmd_compare, cmd_report
     commands["check"] = check_cli.cmd_check
-    commands["export"], commands["compare"] = cmd_export, cmd_compare
-    commands["label-issues"] = cmd_label_issues
     try:
         return commands[args.command](args)
     except NNLabError as exc:

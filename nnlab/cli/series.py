@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from nnlab.core.records import RunRecord
 from nnlab.store.runfolder import REPORT
 from nnlab.store.runs import RunStore
+
+
+def series_summary(rec: RunRecord) -> dict[str, Any]:
+    """What a series run adds to the command line's JSON summary: each classical forecaster's test RMSE."""
+    return {"baselines": rec.summary["baselines"]} if "baselines" in rec.summary else {}
 
 
 def say_baselines(store: RunStore, records: list[RunRecord], say: Callable[[str], None]) -> None:
