@@ -46,22 +46,22 @@ def start_box(cfg: RunConfig, blocked: bool, raised: float | None, estimate: Est
 
 def name_and_note(cfg: RunConfig) -> tuple[str, str]:
     """What to call the run (empty: the default name, shown as the placeholder) and a note kept with it."""
-    with st.container(horizontal=True, gap="small"):  # side by side where both fit
-        name = st.text_input(
-            "Run name (optional)",
-            key=KEY_NEW_NAME,
-            placeholder=default_name(cfg),
-            max_chars=MAX_NAME,
-            help="Shown in the runs tables, the pickers and the report; empty keeps the default name. "
-            "With several seeds, every run of the group gets it.",
-        )
-        note = st.text_input(
-            "Note (optional)",
-            key=KEY_NEW_NOTE,
-            max_chars=MAX_NOTE,
-            placeholder="what this run tries",
-            help="Kept with the run: on its page, in the runs tables and in the report.",
-        )
+    # one under the other: the preview's column is narrow, and the default name shows whole as the hint
+    name = st.text_input(
+        "Run name (optional)",
+        key=KEY_NEW_NAME,
+        placeholder=default_name(cfg),
+        max_chars=MAX_NAME,
+        help="Shown in the runs tables, the pickers and the report; empty keeps the default name. "
+        "With several seeds, every run of the group gets it.",
+    )
+    note = st.text_input(
+        "Note (optional)",
+        key=KEY_NEW_NOTE,
+        max_chars=MAX_NOTE,
+        placeholder="what this run tries",
+        help="Kept with the run: on its page, in the runs tables and in the report.",
+    )
     return name, note
 
 
