@@ -20,7 +20,8 @@ from nnlab.ui.results import (
     metric_row,
     results_of,
 )
-from nnlab.views.plots import curves_figure, f1_figure, forecast_vs_actual_figure, residuals_figure
+from nnlab.views.plots import curves_figure, f1_figure
+from nnlab.views.series_plots import forecast_vs_actual_figure, residuals_figure
 
 page_setup("Results")
 st.title("Results")

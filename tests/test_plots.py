@@ -7,18 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nnlab.core.records import EpochRecord
-from nnlab.views.plots import (
-    compare_curves_figure,
-    confusion_diff_figure,
-    confusion_figure,
-    f1_change_figure,
-    f1_figure,
-    forecast_figure,
-    forecast_vs_actual_figure,
-    parallel_figure,
-    probability_figure,
-    residuals_figure,
-)
+from nnlab.views.comparison_plots import f1_change_figure
+from nnlab.views.plots import confusion_figure, f1_figure, probability_figure
+from nnlab.views.runs_plots import parallel_figure
+from nnlab.views.series_plots import forecast_figure, forecast_vs_actual_figure, residuals_figure
 
 CONF = [[5, 1, 0], [2, 3, 0], [0, 0, 0]]
 CLASSES = ["cat", "dog", "<b>bird</b>"]
@@ -75,18 +67,6 @@ def test_f1_change_and_confusion_difference_signs():
     fig = f1_change_figure({"a": 0.5, "b": 0.9}, {"a": 0.7, "b": 0.8}, "A", "B")
     np.testing.assert_allclose(fig.data[0].y, [0.2, -0.1])
     assert list(fig.data[0].marker.color) == ["#10B981", "#EF4444"]
-    diff = confusion_diff_figure([[8, 2], [0, 10]], [[10, 0], [1, 9]], ["a", "b"], "A", "B")
-    z = np.asarray(diff.data[0].z)  # improvement: positive = B better
-    assert z[0, 0] > 0 and z[0, 1] > 0  # more of class a right, fewer a->b mistakes
-    assert z[1, 1] < 0 and z[1, 0] < 0
-    assert diff.data[0].text[0][1] == "-20%"  # the text gives the raw change
-
-
-def test_compare_curves_one_colour_per_run():
-    hist = [EpochRecord(e, 1.0 / e, 1.1 / e, 0.5 + e / 10, 1e-3, 1.0, 100.0) for e in (1, 2, 3)]
-    fig = compare_curves_figure({"run-a": hist, "run-b": hist[:2]})
-    assert len(fig.data) == 4
-    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
 
 
 def test_parallel_coordinates_numeric_and_categorical_axes():

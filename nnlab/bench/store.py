@@ -12,7 +12,7 @@ from nnlab.analysis import runs_table as compare
 from nnlab.data.synthetic import fake_runs
 from nnlab.store import runs as runs_module
 from nnlab.store.runs import RunStore
-from nnlab.views import plots
+from nnlab.views.comparison_plots import group_curves_figure
 
 
 def _timed(fn: Callable[[], Any], reps: int = 5) -> float:
@@ -33,7 +33,7 @@ def compare_work(store: RunStore, selected: list[str]) -> None:
     compare.filter_runs(compare.runs_table(records), ("finished", "stopped"))
     compare.hyperparameter_frame(chosen)
     compare.config_diff(chosen)
-    plots.compare_curves_figure(histories, "classification")
+    group_curves_figure({run_id: [h] for run_id, h in histories.items()}, "classification")
 
 
 def store_timings(runs: int) -> dict[str, float]:

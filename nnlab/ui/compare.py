@@ -17,8 +17,8 @@ from nnlab.ui.keys import QUERY_A, QUERY_B
 from nnlab.ui.manage import delete_selected
 from nnlab.ui.rename import rename_popover
 from nnlab.ui.runs_table import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
-from nnlab.views.comparison_plots import group_curves_figure
-from nnlab.views.plots import f1_change_figure, parallel_figure
+from nnlab.views.comparison_plots import f1_change_figure, group_curves_figure
+from nnlab.views.runs_plots import parallel_figure
 
 Members = dict[str, list[RunRecord]]  # a ticked run or group -> its runs
 

@@ -14,7 +14,8 @@ from nnlab.ui import md, show_error
 from nnlab.ui.keys import KEY_CANVAS, KEY_ROWS, KEY_ROWS_PICK, KEY_SERIES, KEY_STEPS, KEY_TEST_INDEX, KEY_TEXT
 from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
-from nnlab.views.plots import forecast_figure, probability_figure
+from nnlab.views.plots import probability_figure
+from nnlab.views.series_plots import forecast_figure
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 

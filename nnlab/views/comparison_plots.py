@@ -11,7 +11,15 @@ from plotly.subplots import make_subplots
 
 from nnlab.analysis.stats import seed_band
 from nnlab.core.records import EpochRecord
-from nnlab.views.plots import COLORS, CURVE_HEIGHT, cell_markers, class_ticks, plotly_text, val_metric_label
+from nnlab.views.plots import (
+    COLORS,
+    CURVE_HEIGHT,
+    axis_labels,
+    cell_markers,
+    class_ticks,
+    plotly_text,
+    val_metric_label,
+)
 
 
 def _labels(classes: Sequence[str]) -> list[str]:
@@ -151,5 +159,29 @@ def error_gap_figure(t: np.ndarray, gap: np.ndarray) -> go.Figure:
         xaxis_title="time step",
         yaxis_title="|error B| − |error A|",
         bargap=0,
+    )
+    return fig
+
+
+def f1_change_figure(f1_a: dict[str, float], f1_b: dict[str, float], name_a: str, name_b: str) -> go.Figure:
+    """Per-class F1 of run B minus run A: green where B is better, red where it is worse."""
+    classes = [c for c in f1_a if c in f1_b]
+    delta = np.array([f1_b[c] - f1_a[c] for c in classes])
+    fig = go.Figure(
+        go.Bar(
+            x=axis_labels(classes),
+            y=delta,
+            marker_color=np.where(delta >= 0, "#10B981", "#EF4444").tolist(),
+            customdata=np.stack([[f1_a[c] for c in classes], [f1_b[c] for c in classes]], axis=1),
+            hovertemplate="%{x}: %{customdata[0]:.3f} → %{customdata[1]:.3f} (%{y:+.3f})<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#6B7280", width=1))
+    fig.update_xaxes(type="category", title_text="class", **class_ticks(classes))
+    fig.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=10),
+        yaxis_title="F1 change",
+        title=f"F1 per class: {plotly_text(name_b)} minus {plotly_text(name_a)}",
     )
     return fig

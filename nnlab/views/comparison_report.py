@@ -22,9 +22,9 @@ from nnlab.core.config import FIELDS
 from nnlab.core.records import EpochRecord
 from nnlab.engine.metrics import per_class_f1
 from nnlab.views.cells import busiest_flip_cell, flip_cell_key, flip_cells, flipped_items
-from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure, group_curves_figure
+from nnlab.views.comparison_plots import error_gap_figure, f1_change_figure, flip_matrix_figure, group_curves_figure
 from nnlab.views.htmldoc import Document, esc, show_button
-from nnlab.views.plots import epoch_axis, f1_change_figure
+from nnlab.views.plots import epoch_axis
 from nnlab.views.report import for_report, matrix_for_report, paragraphs, roomy
 from nnlab.views.report_words import used_value
 

@@ -1,4 +1,6 @@
-"""Plotly figures built from arrays and records; no Streamlit here."""
+"""Plotly figures of one run built from arrays and records (curves, the learning rate, the confusion matrix, F1,
+probabilities), and the axes and colours every figure shares; no Streamlit here. Series figures are in
+series_plots, figures over many runs in runs_plots and comparison_plots."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import html
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -32,7 +33,7 @@ def epoch_axis(fig: go.Figure, last: int) -> go.Figure:
     return fig.update_xaxes(title_text="epoch", range=[0.5, max(last, 1) + 0.5], **whole)
 
 
-def _score_axis(fig: go.Figure, task: str, col: int) -> None:
+def score_axis(fig: go.Figure, task: str, col: int) -> None:
     """Accuracy stays within 0 to 1 and RMSE at or above 0, however few the points."""
     bounds = dict(clipmin=0) if task == "regression" else dict(clipmin=0, clipmax=1)
     fig.update_yaxes(autorangeoptions=bounds, row=1, col=col)
@@ -64,7 +65,7 @@ def curves_figure(history: Sequence[EpochRecord], task: str = "classification", 
     )
     epoch_axis(fig, last if last is not None else len(history))
     fig.update_yaxes(autorangeoptions=dict(clipmin=0), row=1, col=1)
-    _score_axis(fig, task, 2)
+    score_axis(fig, task, 2)
     fig.update_layout(
         height=CURVE_HEIGHT,
         margin=MARGIN,
@@ -94,18 +95,20 @@ def plotly_text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def _labels(classes: Sequence[str]) -> list[str]:
+def axis_labels(classes: Sequence[str]) -> list[str]:
     return [plotly_text(c) for c in classes]
 
 
-def _short(name: str) -> str:
+def short_label(name: str) -> str:
     return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def class_ticks(classes: Sequence[str]) -> dict:
     """A category axis's settings that label its classes cut to LABEL_CHARS characters: a 60-character class name
     took the whole figure's room and left the confusion matrix a dot. Categories stay whole (and distinct)."""
-    return dict(tickmode="array", tickvals=_labels(classes), ticktext=[plotly_text(_short(str(c))) for c in classes])
+    return dict(
+        tickmode="array", tickvals=axis_labels(classes), ticktext=[plotly_text(short_label(str(c))) for c in classes]
+    )
 
 
 CONFUSION_FRAME = 140  # pixels of axis titles and labels around the confusion matrix's cells
@@ -119,7 +122,7 @@ def confusion_side(n: int) -> int:
 def confusion_frame(classes: Sequence[str]) -> int:
     """Pixels of titles and class labels beside (and above) the cells: more for longer names (up to LABEL_CHARS),
     so the labels never take the cells' room."""
-    longest = max((len(_short(str(c))) for c in classes), default=1)
+    longest = max((len(short_label(str(c))) for c in classes), default=1)
     return CONFUSION_FRAME + 7 * max(0, longest - 6)
 
 
@@ -132,7 +135,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     arguments, so it is identical across reruns and Streamlit keeps the user's selection.
     """
     counts = np.asarray(confusion, dtype=np.int64)  # (true, pred)
-    n, labels = len(counts), _labels(classes)
+    n, labels = len(counts), axis_labels(classes)
     rates = normalize_confusion(counts)
     col_tot = counts.sum(axis=0)
     values = rates if normalized else counts
@@ -185,7 +188,10 @@ def f1_figure(f1: dict[str, float]) -> go.Figure:
     """F1 per class as bars."""
     fig = go.Figure(
         go.Bar(
-            x=_labels(f1), y=list(f1.values()), marker_color=COLORS[0], hovertemplate="%{x}: F1 %{y:.3f}<extra></extra>"
+            x=axis_labels(f1),
+            y=list(f1.values()),
+            marker_color=COLORS[0],
+            hovertemplate="%{x}: F1 %{y:.3f}<extra></extra>",
         )
     )
     fig.update_xaxes(type="category", title_text="class", **class_ticks(list(f1)))
@@ -197,7 +203,7 @@ def probability_figure(probs: Sequence[float], classes: Sequence[str], top: int 
     """Class probabilities as horizontal bars, most likely on top, the top choice highlighted."""
     probs = np.asarray(probs, dtype=np.float64)
     order = np.argsort(-probs, kind="stable")[:top]
-    labels = _labels(classes)
+    labels = axis_labels(classes)
     fig = go.Figure(
         go.Bar(
             x=probs[order],
@@ -215,256 +221,6 @@ def probability_figure(probs: Sequence[float], classes: Sequence[str], top: int 
         margin=dict(l=10, r=10, t=30, b=10),
         xaxis=dict(range=[0, 1], tickformat=".0%"),
         title="class probabilities",
-    )
-    return fig
-
-
-def forecast_vs_actual_figure(
-    t: np.ndarray,
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    naive: np.ndarray,
-    series: np.ndarray | None = None,
-    step: int = 0,
-) -> go.Figure:
-    """The model's and the naive (last value) forecasts against the actual test values over time."""
-    fig = go.Figure()
-    if series is not None and len(series):
-        start = max(0, int(t[0]) - 3 * len(t) // 10)
-        fig.add_trace(
-            go.Scatter(
-                x=np.arange(start, int(t[0])),
-                y=series[start : int(t[0])],
-                name="before the test part",
-                mode="lines",
-                line=dict(color="#9CA3AF", width=1),
-            )
-        )
-    x = np.asarray(t) + step
-    for y, name, color, dash in (
-        (y_true, "actual", "#111827", None),
-        (y_pred, "model", COLORS[0], None),
-        (naive, "naive (last value)", COLORS[1], "dot"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=np.asarray(y)[:, step], name=name, mode="lines", line=dict(color=color, width=1.5, dash=dash)
-            )
-        )
-    _time_layout(fig, "test part: forecast vs actual")
-    fig.update_layout(hovermode="x unified")
-    return fig
-
-
-def residuals_figure(
-    t: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, naive: np.ndarray | None = None
-) -> go.Figure:
-    """Residuals (model minus actual) over time, and their histogram beside the naive forecast's."""
-    res = (np.asarray(y_pred) - np.asarray(y_true)).ravel()
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.65, 0.35],
-        horizontal_spacing=0.08,
-        subplot_titles=("residual over time", "distribution"),
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=np.repeat(t, np.asarray(y_true).shape[1] if np.ndim(y_true) > 1 else 1),
-            y=res,
-            mode="markers",
-            marker=dict(size=4, color=COLORS[0]),
-            name="model",
-        ),
-        1,
-        1,
-    )
-    fig.add_hline(y=0, line=dict(color="#6B7280", width=1), row=1, col=1)
-    fig.add_trace(go.Histogram(x=res, name="model", marker_color=COLORS[0], opacity=0.7, showlegend=False), 1, 2)
-    if naive is not None:
-        fig.add_trace(
-            go.Histogram(
-                x=(np.asarray(naive) - np.asarray(y_true)).ravel(), name="naive", marker_color=COLORS[1], opacity=0.5
-            ),
-            1,
-            2,
-        )
-    fig.update_layout(height=300, margin=MARGIN, barmode="overlay", legend=dict(orientation="h", y=-0.25))
-    fig.update_xaxes(title_text="time step", row=1, col=1)
-    fig.update_xaxes(title_text="forecast − actual", row=1, col=2)
-    return fig
-
-
-def forecast_figure(history: np.ndarray, forecast: np.ndarray) -> go.Figure:
-    """A series' given values and the model's forecast after them."""
-    h = np.asarray(history, dtype=np.float64).ravel()
-    steps = np.arange(len(h), len(h) + len(forecast))
-    fig = go.Figure(
-        [
-            go.Scatter(x=np.arange(len(h)), y=h, name="given", mode="lines+markers", line_color="#111827"),
-            go.Scatter(
-                x=np.concatenate([[len(h) - 1], steps]),
-                y=np.concatenate([[h[-1]], forecast]),
-                name="forecast",
-                mode="lines+markers",
-                line=dict(color=COLORS[0], dash="dash"),
-            ),
-        ]
-    )
-    _time_layout(fig, "forecast")
-    return fig
-
-
-def _time_layout(fig: go.Figure, title: str) -> None:
-    """The layout of a plot over time steps, at the curves' fixed height."""
-    fig.update_layout(
-        height=CURVE_HEIGHT,
-        margin=MARGIN,
-        title=title,
-        xaxis_title="time step",
-        legend=dict(orientation="h", y=-0.2),
-    )
-
-
-# -- comparing runs -----------------------------------------------------------------------------------
-def compare_curves_figure(histories: dict[str, Sequence[EpochRecord]], task: str = "classification") -> go.Figure:
-    """Validation loss (left) and validation metric (right) per epoch, one colour per run."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("val loss", val_metric_label(task)), horizontal_spacing=0.1)
-    for k, (name, hist) in enumerate(histories.items()):
-        color, epochs = COLORS[k % len(COLORS)], [r.epoch for r in hist]
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=[r.val_loss for r in hist],
-                name=name,
-                legendgroup=name,
-                mode="lines+markers",
-                line_color=color,
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=[r.val_metric for r in hist],
-                name=name,
-                legendgroup=name,
-                showlegend=False,
-                mode="lines+markers",
-                line_color=color,
-            ),
-            1,
-            2,
-        )
-    epoch_axis(fig, max((len(h) for h in histories.values()), default=1))
-    fig.update_yaxes(autorangeoptions=dict(clipmin=0), row=1, col=1)
-    _score_axis(fig, task, 2)
-    fig.update_layout(height=CURVE_HEIGHT, margin=MARGIN, legend=dict(orientation="h", y=-0.25))
-    return fig
-
-
-def parallel_figure(table: pd.DataFrame, score: str, score_label: str) -> go.Figure:
-    """Parallel coordinates: one axis per column of table (text columns as categories), coloured by score."""
-    dims = []
-    for col in table.columns:
-        values = table[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            fmt = ".3f" if col == score else ".4~g"  # 0.970, not 0.97037; 0.0003 and 1024 as typed
-            dims.append(dict(label=col if col != score else score_label, values=values.astype(float), tickformat=fmt))
-        else:
-            cats = sorted(values.astype(str).unique())
-            codes = values.astype(str).map({c: i for i, c in enumerate(cats)})
-            dims.append(
-                dict(
-                    label=col,
-                    values=codes,
-                    tickvals=list(range(len(cats))),
-                    ticktext=[plotly_text(_short(c)) for c in cats],
-                )
-            )
-    fig = go.Figure(
-        go.Parcoords(
-            dimensions=dims,
-            line=dict(
-                color=table[score].astype(float),
-                colorscale="Viridis",
-                showscale=True,
-                colorbar=dict(title=score_label, thickness=12),
-            ),
-        )
-    )
-    fig.update_layout(height=380, margin=dict(l=60, r=40, t=50, b=20))
-    return fig
-
-
-def f1_change_figure(f1_a: dict[str, float], f1_b: dict[str, float], name_a: str, name_b: str) -> go.Figure:
-    """Per-class F1 of run B minus run A: green where B is better, red where it is worse."""
-    classes = [c for c in f1_a if c in f1_b]
-    delta = np.array([f1_b[c] - f1_a[c] for c in classes])
-    fig = go.Figure(
-        go.Bar(
-            x=_labels(classes),
-            y=delta,
-            marker_color=np.where(delta >= 0, "#10B981", "#EF4444").tolist(),
-            customdata=np.stack([[f1_a[c] for c in classes], [f1_b[c] for c in classes]], axis=1),
-            hovertemplate="%{x}: %{customdata[0]:.3f} → %{customdata[1]:.3f} (%{y:+.3f})<extra></extra>",
-        )
-    )
-    fig.add_hline(y=0, line=dict(color="#6B7280", width=1))
-    fig.update_xaxes(type="category", title_text="class", **class_ticks(classes))
-    fig.update_layout(
-        height=320,
-        margin=dict(l=10, r=10, t=50, b=10),
-        yaxis_title="F1 change",
-        title=f"F1 per class: {plotly_text(name_b)} minus {plotly_text(name_a)}",
-    )
-    return fig
-
-
-def confusion_diff_figure(
-    conf_a: Sequence[Sequence[int]], conf_b: Sequence[Sequence[int]], classes: Sequence[str], name_a: str, name_b: str
-) -> go.Figure:
-    """Row-normalised confusion of B minus A, coloured by improvement: blue where B is better, red where worse.
-
-    On the diagonal more is better; off it, less is better; the cell text gives the raw change.
-    """
-    na, nb = normalize_confusion(conf_a), normalize_confusion(conf_b)
-    diff = nb - na  # (true, pred)
-    better = np.where(np.eye(len(diff), dtype=bool), diff, -diff)
-    labels = _labels(classes)
-    lim = max(float(np.abs(diff).max()), 0.01)
-    fig = go.Figure(
-        go.Heatmap(
-            z=better,
-            x=labels,
-            y=labels,
-            zmid=0,
-            zmin=-lim,
-            zmax=lim,
-            colorscale="RdBu",
-            customdata=np.stack([na, nb], axis=-1),
-            text=[[f"{v:+.0%}" for v in row] for row in diff],
-            texttemplate="%{text}" if len(labels) <= 20 else None,
-            xgap=1,
-            ygap=1,
-            hovertemplate="true %{y}, predicted %{x}<br>%{customdata[0]:.1%} → %{customdata[1]:.1%} of true %{y}"
-            "<extra></extra>",
-            colorbar=dict(title="B vs A", tickvals=[-lim, 0, lim], ticktext=["worse", "same", "better"], thickness=12),
-        )
-    )
-    side = max(18, min(56, 480 // max(len(labels), 1))) * len(labels)
-    fig.update_xaxes(type="category", title_text="predicted class", side="top", **class_ticks(classes))
-    fig.update_yaxes(
-        type="category", title_text="true class", autorange="reversed", scaleanchor="x", **class_ticks(classes)
-    )
-    title = f"Change in share of each true class, B ({plotly_text(name_b)}) minus A ({plotly_text(name_a)})"
-    fig.update_layout(
-        height=side + 170,
-        width=side + 300,
-        margin=dict(l=10, r=10, t=120, b=10),
-        title=dict(text=title, y=0.98, yanchor="top"),
-        plot_bgcolor="white",
     )
     return fig
 

@@ -29,14 +29,7 @@ from nnlab.store.runfolder import Results
 from nnlab.views.cells import run_cell_key, run_cells, worst_cell
 from nnlab.views.examples import mistake_pairs
 from nnlab.views.htmldoc import Document, esc, html_table, rows_table, show_button
-from nnlab.views.plots import (
-    LABEL_CHARS,
-    confusion_figure,
-    curves_figure,
-    f1_figure,
-    forecast_vs_actual_figure,
-    residuals_figure,
-)
+from nnlab.views.plots import LABEL_CHARS, confusion_figure, curves_figure, f1_figure
 from nnlab.views.report_words import (
     config_rows,
     data_rows,
@@ -45,6 +38,7 @@ from nnlab.views.report_words import (
     training_sentence,
     weakest_classes,
 )
+from nnlab.views.series_plots import forecast_vs_actual_figure, residuals_figure
 
 MISTAKE_CHIPS = 8  # the most frequent mistakes offered as buttons above the matrix
 
