@@ -79,3 +79,14 @@ def test_the_command_lines_json_holds_the_estimate_beside_the_actual(tmp_path, c
     est = summary["estimate"]
     assert est["seconds_per_epoch"] > 0 and est["took"] > 0 and "error" in est
     assert "nnlab: estimated" in err and "an epoch" in err
+
+
+def test_a_run_whose_steps_outrun_its_own_budget_still_measures_two(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from nnlab.engine import forecasting
+
+    monkeypatch.setattr(forecasting, "IN_RUN", replace(forecasting.IN_RUN, max_seconds=1e-6))  # every step "slow"
+    (rec,) = Lab(tmp_path).train(make_config("mlp", hidden_sizes=(32,), epochs=1, threads=1))
+    forecast = Forecast.of(rec.summary)
+    assert forecast is not None and forecast.seconds_per_epoch > 0  # an LSTM step outran 2 s and got none
