@@ -11,6 +11,7 @@ from nnlab.core.arithmetic import Arithmetic, changes, recorded
 from nnlab.data.registry import make_config
 from nnlab.engine import arithmetic
 from nnlab.engine import threads as threads_module
+from nnlab.engine import train as train_module
 from nnlab.engine.arithmetic import settle
 from nnlab.engine.train import Callback
 from nnlab.lab import Lab
@@ -50,6 +51,7 @@ def test_a_run_started_with_2_threads_cut_in_epoch_2_and_resumed_on_a_busy_machi
 ):
     torch.set_num_threads(2)
     _machine(monkeypatch, idle=2.0)  # quiet: the command line picks 2 threads
+    monkeypatch.setattr(train_module, "PROGRESS_INTERVAL_S", 0.0)  # progress every batch: the cut lands mid-epoch
     lab = Lab(workspace)
     cfg = make_config("mlp", dataset="digits", hidden_sizes=(32,), epochs=3, early_stopping=False, batch_size=32)
     [whole] = lab.train(cfg)

@@ -11,6 +11,7 @@ sweep's pruner, which stays in the dashboard's process). Trainer listeners given
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import sys
 import threading
@@ -54,7 +55,7 @@ def run_isolated(
     `flag` is the job's StopFlag: setting it (Stop, shutdown) reaches the child at its next batch.
     """
     here, there = _CTX.Pipe()
-    args = (root, run_id, resume, leave_core, there, observer is not None, outside_modules())
+    args = (root, run_id, resume, leave_core, there, observer is not None, outside_modules(), operator_settings())
     proc = _CTX.Process(target=_child, args=args, name=f"nnlab-run-{run_id}")
     with _no_main_script():
         proc.start()
@@ -110,9 +111,30 @@ def _send(conn: Connection, message: tuple) -> bool:
     return True
 
 
+def operator_settings() -> dict[str, str]:
+    """The NNLAB_* settings as this process has them now (memory budget, data limits, quotas, ...)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("NNLAB_")}
+
+
+def _take_settings(settings: dict[str, str]) -> None:
+    """The parent's NNLAB_* settings in this child: a forkserver child inherits the environment the server had
+    when its fork server started, not the one a run is started under."""
+    for key in [k for k in os.environ if k.startswith("NNLAB_") and k not in settings]:
+        del os.environ[key]
+    os.environ.update(settings)
+
+
 def _child(
-    root: str, run_id: str, resume: bool, leave_core: bool, conn: Connection, observed: bool, outside: str
+    root: str,
+    run_id: str,
+    resume: bool,
+    leave_core: bool,
+    conn: Connection,
+    observed: bool,
+    outside: str,
+    settings: dict[str, str],
 ) -> None:
+    _take_settings(settings)
     load_outside(outside)  # architectures registered from outside nnlab in the parent (forked from a preloaded server)
     flag, verdicts = StopFlag(), queue.Queue()
     threading.Thread(target=_listen, args=(conn, flag, verdicts), daemon=True, name="nnlab-pipe").start()

@@ -21,7 +21,7 @@ def executor_picker() -> tuple[Placement | None, str]:
         format_func=WHERE.get,
         horizontal=True,
         key=KEY_WHERE,
-        help="This machine trains in the dashboard's process. A Ray cluster trains on its workers; progress and "
+        help="This machine trains each run in a process of its own beside the dashboard. A Ray cluster trains on its workers; progress and "
         "results come back here. Runs on a cluster keep training when the dashboard restarts.",
     )
     if kind != "ray":
