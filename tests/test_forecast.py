@@ -90,3 +90,27 @@ def test_a_run_whose_steps_outrun_its_own_budget_still_measures_two(tmp_path, mo
     (rec,) = Lab(tmp_path).train(make_config("mlp", hidden_sizes=(32,), epochs=1, threads=1))
     forecast = Forecast.of(rec.summary)
     assert forecast is not None and forecast.seconds_per_epoch > 0  # an LSTM step outran 2 s and got none
+
+
+@pytest.mark.parametrize(("one_thread", "kept"), [(0.005, 1), (0.0095, 2)])
+def test_quick_steps_keep_one_thread_only_where_it_measured_faster(monkeypatch, one_thread, kept):
+    import torch
+
+    from nnlab.engine import forecasting
+    from nnlab.engine.preflight import Estimate
+
+    def timed(step: float) -> Estimate:
+        return Estimate(1, 1, 1.0, 1.0, 2.0, "cpu", step_seconds=step)
+
+    monkeypatch.setattr(forecasting, "estimate", lambda *a, **k: timed(one_thread))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        cfg = make_config("mlp", threads=0)
+        got = forecasting.fewer_threads_if_faster(cfg, None, None, timed(0.01))
+        assert torch.get_num_threads() == kept and got.step_seconds == (one_thread if kept == 1 else 0.01)
+        torch.set_num_threads(2)
+        pinned = forecasting.fewer_threads_if_faster(cfg.replace(threads=2), None, None, timed(0.01))
+        assert torch.get_num_threads() == 2 and pinned.step_seconds == 0.01  # --threads given: left alone
+    finally:
+        torch.set_num_threads(before)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+LARGE_PRODUCT = 4_000_000  # multiply-adds: the first layer of an MNIST MLP at batch 64 has 12.8 million
 Trainer = Any  # nnlab.engine.train.Trainer, which builds this step (not imported: it imports this module)
 
 
@@ -85,6 +86,10 @@ class MLPStep:
         self.linears, self.rates = layers
         self.params = [p for lin in self.linears for p in (lin.weight, lin.bias)]
         self.steps: list[torch.Tensor] = []
+        # the run's threads go to the large products only; the small ones and the elementwise work run on one
+        # thread, where a team of two would wait at every fork and join (read again at every step: the run's
+        # setting, which its pre-flight may lower)
+        self.threads = 1
         self._bind()
 
     def _bind(self) -> None:
@@ -118,18 +123,32 @@ class MLPStep:
         """One step on a batch of inputs (already transformed) and labels; the batch's mean loss (a tensor)."""
         if not self._bound():
             self._bind()
-        outs = self._forward(x.flatten(1))
-        loss, grad = self._loss_and_grad(outs[-1], y)
-        self._backward(outs, grad)
-        self._adam()
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            outs = self._forward(x.flatten(1))
+            loss, grad = self._loss_and_grad(outs[-1], y)
+            self._backward(outs, grad)
+            self._adam()
+        finally:
+            torch.set_num_threads(self.threads)
         return loss
+
+    def _large(self, rows: int, lin: nn.Linear) -> bool:
+        """Whether a product with this layer is worth the run's whole team of threads (a million multiply-adds)."""
+        return self.threads > 1 and rows * lin.in_features * lin.out_features >= LARGE_PRODUCT
+
+    def _team(self, large: bool) -> None:
+        torch.set_num_threads(self.threads if large else 1)
 
     def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The input and each layer's output; a hidden layer's after ReLU and dropout (CPUDropout's mask)."""
         gen = self.trainer.rng
         outs = [x]
         for i, lin in enumerate(self.linears):
+            self._team(self._large(len(x), lin))
             z = torch.addmm(lin.bias, outs[-1], lin.weight.t())  # (B, out)
+            self._team(False)
             if i < len(self.rates):
                 z.relu_()
                 p = self.rates[i]
@@ -156,11 +175,16 @@ class MLPStep:
         """Each layer's weight and bias gradients into the flat buffer, back to front."""
         for i in range(len(self.linears) - 1, -1, -1):
             inp, lin = outs[i], self.linears[i]
+            large = self._large(len(inp), lin)
+            self._team(large)
             torch.mm(grad.t(), inp, out=self.g_views[2 * i])
+            self._team(False)
             torch.sum(grad, 0, out=self.g_views[2 * i + 1])
             if i == 0:
                 break
+            self._team(large)
             grad = grad.mm(lin.weight)  # (B, in)
+            self._team(False)
             p = self.rates[i - 1]
             scale = 1 / (1 - p) if p > 0 else 1.0
             grad.mul_(inp.gt(0)).mul_(scale)  # zero where ReLU was off or dropout dropped; kept ones scaled

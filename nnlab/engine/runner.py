@@ -170,6 +170,9 @@ def _train(
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
     for record in trainer.history:
         store.add_epoch(run_id, record, best=None)
+    forecast = forecast_for(store, run_id, trainer.cfg, data, resume)  # may keep fewer threads (measured faster)
+    if device.type == "cpu" and torch.get_num_threads() != used.threads:
+        used = replace(used, threads=torch.get_num_threads())
     store.set_started(
         run_id,
         device_label(device),
@@ -187,7 +190,6 @@ def _train(
             **arithmetic_summary(before, used, cause, len(trainer.history)),
         },
     )
-    forecast = forecast_for(store, run_id, trainer.cfg, data, resume)
     if forecast is not None:
         trainer.emit("on_estimate", forecast)  # the command line prints it before the first epoch
         if forecast.took is None:
