@@ -43,6 +43,7 @@ def test_the_estimate_is_measured_in_the_background_and_shown_in_the_preview():
     assert not at.button(key="tr_start").disabled and not any("not fit" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_a_run_whose_measured_memory_is_over_its_budget_cannot_start(monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, "1.2")  # the digits MLP's weights and Adam state fit (1.1 MB), a batch more not
     at = _estimate_on_the_page()

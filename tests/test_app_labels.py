@@ -33,6 +33,7 @@ def test_a_classifier_shows_its_test_label_errors_and_offers_the_training_check(
     assert any(b.label == "Check the training labels" for b in at.button)
 
 
+@pytest.mark.slow
 def test_a_checked_run_shows_its_training_rows_and_retrains_without_them(trained, workspace, monkeypatch):
     monkeypatch.setenv("NNLAB_ISOLATE", "0")  # the retrained run trains in a thread of this test's process
     run_id = trained["digits"]

@@ -114,6 +114,7 @@ def test_start_a_small_sweep_watch_it_and_open_a_trial():
     assert at.query_params["run"] in (first, [first])
 
 
+@pytest.mark.slow
 def test_the_sweep_preview_measures_corners_of_the_space_and_gives_the_sweeps_time_and_peak_memory():
     at = small_form(sweep_page())
     assert not any(m.label == "Estimated time" for m in at.metric)  # measured on request, off the page's thread

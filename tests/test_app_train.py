@@ -59,6 +59,7 @@ def test_form_offers_fitting_architectures_and_previews_parameters():
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_the_architecture_follows_the_dataset_visibly_and_comes_back_where_it_fits():
     at = train_page()
     at.radio("tr_arch").set_value("cnn").run()
@@ -199,6 +200,7 @@ def test_unknown_run_in_the_url_says_so():
     assert "not in the store" in at.warning[0].value
 
 
+@pytest.mark.slow
 def test_live_view_of_a_finished_regressor(workspace):
     jobs = JobManager(RunStore(workspace))
     run_id = jobs.submit(tiny_config("ts-lstm"))

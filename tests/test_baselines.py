@@ -77,6 +77,7 @@ def test_verdict_says_plainly_when_a_classical_model_wins():
     )
 
 
+@pytest.mark.slow
 def test_every_series_run_reports_baselines_on_its_own_test_steps(trained, workspace):
     store = RunStore(workspace)
     run_id = trained["series"]
@@ -117,6 +118,7 @@ def test_a_classical_base_is_corrected_and_its_levels_come_back_exactly():
     assert np.isfinite(predictor.forecast(data.display["series"][:600], 3)).all()
 
 
+@pytest.mark.slow
 def test_the_residual_base_is_the_one_that_validates_better_than_the_last_value():
     data = load_dataset(make_config("ts-lstm", classical="residual", window=16))
     base = [f.sentence for f in data.info.findings if f.kind == "base"]
@@ -132,6 +134,7 @@ def test_a_residual_is_one_step_only():
     assert not field_problems(make_config("ts-lstm", horizon=3))  # a blend at horizon 3: the network alone
 
 
+@pytest.mark.slow
 def test_a_run_on_a_base_is_refused_by_export_in_one_sentence(tmp_path):
     from nnlab.engine.runner import execute
 

@@ -52,6 +52,7 @@ def test_the_largest_batch_of_a_real_model_is_the_last_that_fits_its_budget():
     assert fit.sentence().startswith(f"Batch size {fit.batch_size:,} fits:")
 
 
+@pytest.mark.slow
 def test_batch_size_max_on_the_command_line_finds_it_and_trains_with_it(tmp_path, capsys, monkeypatch):
     from nnlab.cli.main import main
 
@@ -66,6 +67,7 @@ def test_batch_size_max_on_the_command_line_finds_it_and_trains_with_it(tmp_path
     assert RunStore(tmp_path).get(run_id).config.batch_size == 256
 
 
+@pytest.mark.slow
 def test_the_form_offers_the_largest_batch_and_puts_it_in_the_batch_size_field():
     import streamlit as st
 

@@ -73,6 +73,7 @@ def test_cell_moves_explain_the_confusion_difference(trained, store):
             assert np.all(mb.results.predictions.y_pred[into] == p) and np.all(ma.results.predictions.y_pred[out] == p)
 
 
+@pytest.mark.slow
 def test_forecasters_are_compared_by_rmse_and_the_error_gap_runs_along_the_series(trained, store):
     a = trained["series"]
     b = _train(store, store.get(a).config.replace(epochs=1, hidden=32, lr=3e-3))
@@ -118,6 +119,7 @@ def test_cli_compare_prints_the_verdict_and_ends_with_the_json_object(workspace,
     assert "A nope is neither a run id nor a group id" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_train_seeds_creates_one_group_and_prints_its_summary(workspace, capsys):
     args = ["train", "--arch", "mlp", "--dataset", "digits", "--epochs", "1", "--hidden-sizes", "32"]
     assert main([*args, "--seeds", "2", "--seed", "5", "--json", "--store", str(workspace)]) == 0

@@ -265,6 +265,7 @@ def test_a_folder_given_as_a_csv_is_refused(tmp_path):
 # --- text CSV ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_text_csv_trains_an_lstm_from_the_command_line(tmp_path, capsys):
     path = write_text_csv(tmp_path / "reviews.csv")
     s = train(
@@ -305,6 +306,7 @@ def test_text_csv_keeps_class_names_lengths_and_names_a_missing_text_column(tmp_
 # --- series CSV ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_series_csv_trains_and_reports_rmse_beside_the_naive_one(tmp_path, capsys):
     path = write_series_csv(tmp_path / "load.csv")
     s = train(
@@ -362,6 +364,7 @@ def test_a_series_shorter_than_a_few_windows_is_refused(tmp_path):
 # --- image folders -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_zip_of_class_folders_trains_a_cnn_from_the_command_line(tmp_path, capsys, workspace):
     path = write_image_zip(tmp_path / "photos.zip", per_class=40)
     s = train(
@@ -457,6 +460,7 @@ def test_an_image_path_walks_a_bounded_number_of_files_and_folders(tmp_path, mon
     assert images.image_files(dirs, "root") == [[], [], []]
 
 
+@pytest.mark.slow
 def test_a_csv_is_read_without_whole_copies_of_it_in_memory(tmp_path):
     """Issue 21 item 3: a 150 MB upload peaked near 2.5 GB in the server; reading held the file's bytes, its
     decoded text, a 4-bytes-a-character StringIO of it and every class name matched as a possible number."""

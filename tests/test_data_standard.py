@@ -329,6 +329,7 @@ def test_pretrained_resnet_on_mnist_uses_imagenet_normalisation_at_224(tmp_path)
 # --- IMDB ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_aclimdb_folder_trains_an_lstm_from_the_command_line(tmp_path, capsys):
     write_aclimdb(tmp_path / "data")
     s = train(

@@ -49,6 +49,7 @@ def test_a_store_that_never_used_ray_has_no_ray_table_and_no_ray_runs(store):
     assert not backend.is_active("x") and backend.stop("x", Cause.USER, "") is None
 
 
+@pytest.mark.slow
 def test_the_lifeline_calls_on_lost_once_when_the_head_stops_answering():
     from nnlab.jobs.ray.lifeline import Lifeline, answers, host_port
 

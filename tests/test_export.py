@@ -102,6 +102,7 @@ def test_the_series_script_prepares_changes_as_the_run_did_and_reaches_its_rmse(
     assert abs(script - run) <= 0.05 * run  # trained on levels (as the script once did): 29% worse
 
 
+@pytest.mark.slow
 def test_generated_data_is_saved_beside_the_script(trained, store, tmp_path):
     _script(store, trained["reviews"], tmp_path / "text")
     _script(store, trained["shapes"], tmp_path / "images")

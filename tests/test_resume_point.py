@@ -4,6 +4,8 @@ the run continues from epoch 1's checkpoint and the message says so, on the Trai
 
 from __future__ import annotations
 
+import pytest
+
 from nnlab.cli.main import main
 from nnlab.engine.runner import execute
 from nnlab.engine.train import Callback
@@ -65,6 +67,7 @@ def test_resume_point_names_a_checkpoint_never_saved_and_a_whole_one(store):
     )
 
 
+@pytest.mark.slow
 def test_train_page_resume_says_what_happened(workspace):
     store = RunStore(workspace)
     run_id = killed_while_saving_epoch_2(store)
@@ -78,6 +81,7 @@ def test_train_page_resume_says_what_happened(workspace):
     store.close()
 
 
+@pytest.mark.slow
 def test_the_command_line_says_it_too(store, capsys):
     run_id = killed_while_saving_epoch_2(store)
     assert main(["resume", run_id, "--store", str(store.root)]) == 0

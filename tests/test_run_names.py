@@ -80,6 +80,7 @@ def _save(at: AppTest, run_id: str, name: str, note: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_rename_and_note_on_the_results_page_show_in_the_tables_and_pickers(trained, workspace):
     run_id = trained["iris"]
@@ -104,6 +105,7 @@ def test_rename_and_note_on_the_results_page_show_in_the_tables_and_pickers(trai
     assert run_name(RunStore(workspace).get(run_id)) == "MLP on iris.csv"
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_a_run_is_renamed_from_its_live_view_and_from_compare(trained, workspace):
     run_id = trained["digits"]

@@ -23,6 +23,7 @@ def test_the_split_rows_are_scikit_learns(seed, n, classes, test_size):
         assert [a.tolist() for a in got] == [a.tolist() for a in want]
 
 
+@pytest.mark.slow
 def test_splitting_a_dataset_imports_no_scikit_learn():
     code = (
         "import sys; import numpy as np; from nnlab.data.splits import train_test_indices;"

@@ -19,6 +19,7 @@ def test_a_digits_run_from_the_command_line_loads_no_heavy_module(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_compiling_and_exporting_still_work_after_training_without_the_compiler():
     code = """
 import sys, torch
@@ -39,6 +40,7 @@ print(before, lean.deferred(), torch.allclose(exported, compiled))
     assert out.stdout.split() == ["True", "False", "True"], out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_scan_of_every_module_does_not_load_the_compiler_in_the_middle_of_an_import():
     code = """
 import inspect, sys, torch

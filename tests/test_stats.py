@@ -109,6 +109,7 @@ def _seeds(rng, k: int, n: int = 400, shift: float = 0.0) -> list[np.ndarray]:
     return [(rng.random(n) < np.clip(ease + rng.normal(shift, 0.03), 0, 1)).astype(float) for _ in range(k)]
 
 
+@pytest.mark.slow
 def test_seed_noise_does_not_pass_for_a_difference_between_groups_on_shared_rows():
     false_alarms = 0
     for i in range(40):  # two groups of one config: every difference is seed noise

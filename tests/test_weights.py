@@ -63,6 +63,7 @@ def test_an_nnlab_model_file_fits_as_weights(tmp_path, weights):
     assert torch.equal(model.backbone.conv1.weight, own["backbone.conv1.weight"])
 
 
+@pytest.mark.slow
 def test_weights_file_trains_from_the_command_line(tmp_path, capsys, weights):
     data = write_image_zip(tmp_path / "photos.zip", per_class=30)
     args = "train --arch resnet18 --dataset image-folder --image-size 32 --hidden 32 --epochs 2 --threads 1 --json"
@@ -141,6 +142,7 @@ def test_no_network_and_no_cache_says_to_give_a_file_or_train_from_scratch(monke
     assert "--weights FILE" in str(err.value) and "--no-pretrained" in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_train_form_checks_a_weights_file_when_it_is_given(tmp_path, state):
     """Issue 21: an uploaded (or typed) weights file was read only when its run started, and the run failed; now
     the form says what does not fit at once, and Start stays off."""
