@@ -3,11 +3,11 @@ start, and listing runs must stay light)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from nnlab.core.errors import NNLabError
+from nnlab.core.liveness import pid_alive
 from nnlab.core.records import RunRecord
 from nnlab.core.text import format_duration, plural
 from nnlab.store.runs import RunStore
@@ -30,7 +30,7 @@ class CheckState:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckState:
         state = cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-        if state.status == "running" and not _alive(state.pid):
+        if state.status == "running" and not pid_alive(state.pid):
             return CheckState(**{**asdict(state), "status": "interrupted", "reason": "Its process ended early."})
         return state
 
@@ -53,18 +53,6 @@ class CheckState:
                 f"Training labels checked with {plural(self.folds, 'fold model')} in {format_duration(self.elapsed_s)}."
             )
         return f"The training-label check {self.status}: {self.reason or 'start it again.'}"
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def check_state(store: RunStore, run_id: str) -> CheckState | None:
