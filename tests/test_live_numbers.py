@@ -34,6 +34,11 @@ def test_a_cosine_run_ends_showing_the_rate_its_last_epoch_used_and_a_steady_eta
 
 def test_durations_under_ten_seconds_keep_a_decimal():
     assert [format_duration(s) for s in (0.42, 3.0, 42, 185)] == ["0.4 s", "3.0 s", "42 s", "3 min 05 s"]
+    assert [format_duration(s) for s in (0.0, 0.04, 0.0012)] == [
+        "0.0 s",
+        "40 ms",
+        "1.2 ms",
+    ]  # never "0.0 s" for time spent
 
 
 def test_running_time_counts_the_epoch_under_way(store):

@@ -9,11 +9,12 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
 
 
 def format_duration(seconds: float | None, fine: bool = False) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown; a sub-second run is '0.4 s', not '0 s'.
+    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown; a sub-second run is '0.4 s', not '0 s', and one
+    under 0.05 s '40 ms', not '0.0 s'.
     fine: milliseconds and two significant digits below 10 s ('4.7 ms', '0.11 s'), for steps and short epochs."""
     if seconds is None or seconds != seconds or seconds < 0:
         return "–"
-    if fine and seconds < 0.1:
+    if 0 < seconds < 0.05 or (fine and seconds < 0.1):  # a 40 ms trial is not "0.0 s"
         return f"{seconds * 1000:.2g} ms"
     if seconds < 9.95:
         return f"{seconds:.2g} s" if fine else f"{seconds:.1f} s"
