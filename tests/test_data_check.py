@@ -266,6 +266,25 @@ def test_nnlab_check_tells_a_series_and_texts_from_a_table(tmp_path, capsys):
     assert code == 2 and "neither a file, a folder nor a dataset name" in err
 
 
+def test_train_and_sweep_read_the_label_column_check_reads(tmp_path, capsys):
+    """A table whose label column has no usual name: `check` guessed it and `train` refused the same file."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    table_ = pd.DataFrame(x, columns=["a", "b", "c"]).assign(outcome=np.where(x[:, 0] > 0, "up", "down"))
+    path = tmp_path / "table.csv"
+    table_.to_csv(path, index=False)
+    store = ["--store", str(tmp_path / "ws")]
+    code, _, err = cli(capsys, "check", str(path), *store)
+    assert code == 0 and "'outcome' as the label" in err
+    code, out, err = cli(capsys, "train", "--arch", "mlp", "--dataset", "csv", "--data", str(path), "--epochs", "2",
+                         "--json", *store)  # fmt: skip
+    assert code == 0 and "'outcome' as the label" in err, err
+    assert json.loads(out.strip().splitlines()[-1])["status"] == "finished"
+    code, out, err = cli(capsys, "sweep", "--arch", "mlp", "--dataset", "csv", "--data", str(path), "--epochs", "2",
+                         "--vary", "lr=0.001,0.01", "--trials", "2", "--dry-run", "--json", *store)  # fmt: skip
+    assert code == 0 and "'outcome' as the label" in err, err
+
+
 # --- images, texts, rows, classes ---------------------------------------------------------------------------------
 
 

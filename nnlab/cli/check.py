@@ -51,7 +51,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     dataset, arch = _what(args, given)
     cfg = check(make_config(arch, **{**given, "dataset": dataset}))
-    cfg = _guess_columns(cfg, "label_column" in given, "text_column" in given)
+    cfg = guess_columns(cfg, "label_column" in given, "text_column" in given)
     data = read_checked(cfg)
     findings = data_findings(data.info, cfg, len(data.train))
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
@@ -154,9 +154,10 @@ def _file_kind(path: Path, arch: str | None) -> str:
     return "csv"
 
 
-def _guess_columns(cfg: RunConfig, label_given: bool, text_given: bool) -> RunConfig:
+def guess_columns(cfg: RunConfig, label_given: bool, text_given: bool) -> RunConfig:
     """cfg with the label (and text) column guessed from a CSV's header where none was given and the default is
-    not one of its columns; said on stderr."""
+    not one of its columns, as the Train form guesses it; said on stderr. `check`, `train` and `sweep` read a
+    file the same way."""
     from nnlab.data import DATASETS
     from nnlab.data.csvfile import likely_column, peek_csv
 

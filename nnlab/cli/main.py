@@ -224,6 +224,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     largest = given.get("batch_size") == "max"
     cfg = check(make_config(args.arch, **(given | ({"batch_size": 0} if largest else {}))))
+    cfg = check_cli.guess_columns(cfg, "label_column" in given, "text_column" in given)
     bf16_before_run(cfg)
     if largest:
         cfg = largest_batch_config(cfg, args)

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from nnlab.cli.check import guess_columns
 from nnlab.cli.flags import add_executor_options
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import MAX_CONFIRMED, MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
@@ -103,7 +104,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
     if given.get("batch_size") == "max":
         raise NNLabError("--batch-size max finds one run's batch size; give a number, or vary batch_size, in a sweep.")
-    base = make_config(args.arch, seed=args.seed, **given)
+    base = guess_columns(
+        make_config(args.arch, seed=args.seed, **given), "label_column" in given, "text_column" in given
+    )
     dims = [parse_dim(name, spec) for name, spec in args.vary]
     options = {"strategy": args.strategy, "pruner": args.pruner, "objective": args.objective, "seed": args.seed}
     options |= {"parallel": args.parallel, "seeds": args.seeds, "time_limit": args.time_limit}
