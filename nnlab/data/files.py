@@ -7,7 +7,6 @@ column position, count and what the user typed.
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +34,6 @@ from nnlab.data.prep import series_bounds, series_dataset, tabular_dataset, text
 if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets register (a second on 2 cores)
     import pandas as pd
 
-log = logging.getLogger("nnlab.data")
 MAX_CLASSES = 200
 MIN_SCORED = 30  # rows a test split needs at least for its score to mean something (--missing drop is refused below)
 DROP_SHARE = 0.8  # ... unless it keeps this share of the test rows filling would give (a small file stays small)
@@ -79,7 +77,6 @@ def drop_missing(
     if dropped:
         sentence = f"{plural(dropped, 'row')} of {len(df)} in {shown_name(path)} had {what}; nnlab dropped them"
         found.append(info("missing", sentence + _dropped_how(what)))
-        log.warning(sentence)
     return df[keep]
 
 

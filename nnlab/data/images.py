@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from nnlab.data.csvfile import user_path
 from nnlab.data.prep import image_dataset
 from nnlab.models import inputs_of
 
-log = logging.getLogger("nnlab.data")
 MIN_PER_CLASS = 5
 MAX_IMAGES = 200_000
 MAX_LISTED = MAX_IMAGES + 10_000  # files and folders looked through for a data folder's images (a path of / once
@@ -212,7 +210,6 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
             f"skipped {'it' if one else 'them'}"
         )
         found.append(warning("files", f"{sentence}; remove them or save them as PNG or JPEG to use them."))
-        log.warning(sentence)
     data = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
     found.append(size_finding(cfg, sizes, size, data.info.image_size, path.name))
     return data.found(found, path.name)
