@@ -57,7 +57,7 @@ if rec.status == "stopped":
 
 metric_row(res)
 arithmetic_note(rec)
-findings_ui(run_findings(rec, res.info))
+findings_ui(run_findings(rec, res.facts))
 
 if res.task == "regression":
     p, e = res.predictions, res.examples

@@ -50,7 +50,7 @@ def test_form_offers_fitting_architectures_and_previews_parameters():
     assert at.selectbox("tr_dataset").value == "digits"
     assert at.radio("tr_arch").options == ["MLP", "CNN", "ResNet-18 (transfer)"]
     cfg = tiny_config("mlp", hidden_sizes=(256, 128, 64), epochs=20)
-    expected = count_parameters(build_model(cfg, load_dataset(cfg).info))
+    expected = count_parameters(build_model(cfg, load_dataset(cfg).facts))
     assert {m.label: m.value for m in at.metric}["Parameters"] == f"{expected:,}"
     assert not at.button("tr_start").disabled
 

@@ -78,8 +78,8 @@ def test_non_image_data_passes_through():
 
 def test_pretrained_resnet_gets_imagenet_statistics_and_224_pixels_from_grey_8x8_digits():
     ds = load_dataset(make_config("resnet18", dataset="digits"))
-    assert ds.info.scaler.mean == IMAGENET_MEAN and ds.info.scaler.std == IMAGENET_STD
-    out = make_transform(ds.info, ("flip",), CPU)(ds.test.x[:4], False)
+    assert ds.facts.scaler.mean == IMAGENET_MEAN and ds.facts.scaler.std == IMAGENET_STD
+    out = make_transform(ds.facts, ("flip",), CPU)(ds.test.x[:4], False)
     assert out.shape == (4, 3, 224, 224)
     back = out * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     assert back.min() >= -1e-4 and back.max() <= 1 + 1e-4
@@ -87,8 +87,8 @@ def test_pretrained_resnet_gets_imagenet_statistics_and_224_pixels_from_grey_8x8
 
 def test_resnet_from_scratch_uses_the_datasets_own_statistics():
     ds = load_dataset(make_config("resnet18", dataset="digits", pretrained=False))
-    assert ds.info.image_size == 8 and len(ds.info.scaler.mean) == 3
-    assert ds.info.scaler.mean[0] == pytest.approx(float(ds.train.x.float().mean() / 255), rel=1e-4)
+    assert ds.facts.image_size == 8 and len(ds.facts.scaler.mean) == 3
+    assert ds.facts.scaler.mean[0] == pytest.approx(float(ds.train.x.float().mean() / 255), rel=1e-4)
 
 
 @pytest.mark.slow
@@ -103,7 +103,7 @@ def test_the_trainer_augments_training_batches_only(monkeypatch):
     cfg = make_config("cnn", dataset="digits", augment=("crop", "flip"), hidden=32, epochs=1, batch_size=256)
     ds = load_dataset(cfg)
     ds.train, ds.val = ds.train.subset(torch.arange(300)), ds.val.subset(torch.arange(50))  # seconds, not tens
-    trainer = Trainer(cfg, build_model(cfg, ds.info), ds, CPU)
+    trainer = Trainer(cfg, build_model(cfg, ds.facts), ds, CPU)
     trainer.train_one_epoch(1)
     assert sum(calls) == len(ds.train)
     calls.clear()

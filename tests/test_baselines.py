@@ -106,26 +106,26 @@ def test_train_json_holds_baselines_and_stderr_the_verdict(workspace, capsys):
 def test_a_classical_base_is_corrected_and_its_levels_come_back_exactly():
     cfg = make_config("ts-lstm", classical="residual", window=16, hidden=32, epochs=1)
     data = load_dataset(cfg)
-    assert data.info.base in ("holt_winters", "arima") and data.info.input_shape == (16, 3)
-    assert any(f.kind == "base" for f in data.info.findings)
+    assert data.facts.base in ("holt_winters", "arima") and data.facts.input_shape == (16, 3)
+    assert any(f.kind == "base" for f in data.facts.findings)
     y_true, _, naive = series_levels(data, data.test.y.numpy(), np.zeros_like(data.test.y.numpy()))
     steps = data.display["t"]
     assert np.allclose(y_true[:, 0], data.display["series"][steps])  # targets minus the base, added back
-    model = build_model(cfg, data.info)
+    model = build_model(cfg, data.facts)
     with torch.no_grad():
         assert model(data.test.x[:4]).shape == (4, 1)
-    predictor = Predictor(cfg, data.info, model.state_dict())
+    predictor = Predictor(cfg, data.facts, model.state_dict())
     assert np.isfinite(predictor.forecast(data.display["series"][:600], 3)).all()
 
 
 @pytest.mark.slow
 def test_the_residual_base_is_the_one_that_validates_better_than_the_last_value():
     data = load_dataset(make_config("ts-lstm", classical="residual", window=16))
-    base = [f.sentence for f in data.info.findings if f.kind == "base"]
-    assert data.info.base == "arima" and "validation steps with RMSE 0.5139 against 0.5408" in base[0]
+    base = [f.sentence for f in data.facts.findings if f.kind == "base"]
+    assert data.facts.base == "arima" and "validation steps with RMSE 0.5139 against 0.5408" in base[0]
     for other in ("blend", "none"):
         plain = load_dataset(make_config("ts-lstm", classical=other, window=16))
-        assert plain.info.base == "" and plain.info.input_shape == (16, 1)
+        assert plain.facts.base == "" and plain.facts.input_shape == (16, 1)
 
 
 def test_a_residual_is_one_step_only():
@@ -171,7 +171,7 @@ def test_a_blended_run_blends_as_its_validation_says_and_the_playground_follows(
     assert said["with"] in ("holt_winters", "arima") and 0.0 <= said["weight"] <= 1.0
     p = res.predictions
     assert res.report["rmse"] == pytest.approx(np.sqrt(np.mean((p.y_pred - p.y_true) ** 2)))
-    assert res.info.blend == said["with"] and res.info.blend_weight == said["weight"]
+    assert res.facts.blend == said["with"] and res.facts.blend_weight == said["weight"]
     predictor = Predictor.from_run(store.folder(run_id), store.get(run_id).config)
     first = res.examples.t[0]  # the classical part is fit again on the history given: close, not equal
     assert predictor.predict_window(res.examples.series[:first])[0] == pytest.approx(p.y_pred[0, 0], rel=0.05)

@@ -42,7 +42,7 @@ def test_the_largest_batch_of_a_real_model_is_the_last_that_fits_its_budget():
     cfg = make_config("mlp", hidden_sizes=(2048,), expert=True, epochs=1, threads=1, early_stopping=False)
     from nnlab.data import load_dataset
 
-    fixed = planned_mb(static_memory(cfg, load_dataset(cfg).info))
+    fixed = planned_mb(static_memory(cfg, load_dataset(cfg).facts))
     budget = MemoryBudget(fixed + 4.0, "operator")  # room for a few hundred samples' activations
     fit = largest_batch(cfg, budget)
     assert 16 < fit.batch_size < 1347 and fit.capped_by == ""

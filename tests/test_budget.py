@@ -43,10 +43,10 @@ def test_a_model_over_the_budget_is_refused_from_its_shapes_alone():
     cfg = make_config("mlp", hidden_sizes=(8192,) * 40, expert=True)
     from nnlab.data import load_dataset
 
-    refused = memory_problem(cfg, load_dataset(cfg).info, MemoryBudget(11 * 1024, "default"))
+    refused = memory_problem(cfg, load_dataset(cfg).facts, MemoryBudget(11 * 1024, "default"))
     assert refused.startswith("This run needs 48.8 GB for the model's weights, gradients and optimizer state alone")
     assert refused.endswith("use fewer or smaller layers.") and refused.count(". ") == 0
-    assert memory_problem(make_config("mlp"), load_dataset(cfg).info, MemoryBudget(100, "default")) is None
+    assert memory_problem(make_config("mlp"), load_dataset(cfg).facts, MemoryBudget(100, "default")) is None
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ def test_builtins_load_offline_with_three_disjoint_splits(name):
     assert min(sizes) > 0 and sizes[0] > sizes[1]
     assert DATASETS[name].builtin and ARCH[name] in DATASETS[name].archs
     if data.task == "classification":
-        assert data.info.num_classes == len(data.classes) >= 2
+        assert data.facts.num_classes == len(data.classes) >= 2
 
 
 @pytest.mark.parametrize("name", list(ARCH))

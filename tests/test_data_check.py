@@ -74,11 +74,11 @@ def series(path: Path, **cfg):
 
 
 def kinds(ds) -> list[str]:
-    return [f.kind for f in ds.info.findings]
+    return [f.kind for f in ds.facts.findings]
 
 
 def said(ds, kind: str) -> str:
-    return " ".join(f.sentence for f in ds.info.findings if f.kind == kind)
+    return " ".join(f.sentence for f in ds.facts.findings if f.kind == kind)
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -92,10 +92,10 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_an_id_column_is_left_out_whatever_the_row_order_and_kept_on_request(tmp_path):
     shuffled = table(shuffled_id_noise_csv(tmp_path / "noise.csv"))
-    assert "id" not in shuffled.info.columns and shuffled.info.input_shape == (5,)
+    assert "id" not in shuffled.facts.columns and shuffled.facts.input_shape == (5,)
     assert "'id'" in said(shuffled, "id_column") and "--keep-ids" in said(shuffled, "id_column")
     kept = table(tmp_path / "noise.csv", keep_ids=True)
-    assert "id" in kept.info.columns and [f.warns for f in kept.info.findings if f.kind == "id_column"] == [True]
+    assert "id" in kept.facts.columns and [f.warns for f in kept.facts.findings if f.kind == "id_column"] == [True]
 
 
 def test_text_ids_are_left_out_and_honest_whole_numbers_kept(tmp_path):
@@ -106,7 +106,7 @@ def test_text_ids_are_left_out_and_honest_whole_numbers_kept(tmp_path):
     df["label"] = rng.integers(0, 2, n)
     df.to_csv(tmp_path / "clinic.csv", index=False)
     ds = table(tmp_path / "clinic.csv")
-    assert ds.info.columns == ("age", "income") and "'patient'" in said(ds, "id_column")
+    assert ds.facts.columns == ("age", "income") and "'patient'" in said(ds, "id_column")
 
 
 # --- numbers ---------------------------------------------------------------------------------------------------
@@ -116,8 +116,8 @@ def test_a_decimal_comma_file_with_thousands_dots_reads_equal_to_the_plain_file(
     plain_path, german_path = wine_files(tmp_path)
     assert "1.065;" in german_path.read_text() and "14,23;" in german_path.read_text()  # proline and alcohol
     plain, read = table(plain_path, label_column="target"), table(german_path, label_column="target")
-    assert read.info.columns == plain.info.columns
-    assert np.allclose(read.info.scaler.mean, plain.info.scaler.mean, rtol=1e-6)
+    assert read.facts.columns == plain.facts.columns
+    assert np.allclose(read.facts.scaler.mean, plain.facts.scaler.mean, rtol=1e-6)
     assert np.array_equal(read.train.x.numpy(), plain.train.x.numpy())
     assert "proline" in said(read, "numbers") and "thousands dots" in said(read, "numbers")
 
@@ -143,7 +143,7 @@ def test_thousands_commas_with_decimal_points_are_read(tmp_path):
     rows = [f"{'ab'[i % 2]};{1000 + 37 * i:,}.5;{i}" for i in range(60)]
     (tmp_path / "us.csv").write_text("label;amount;k\n" + "\n".join(rows) + "\n")
     ds = table(tmp_path / "us.csv", keep_ids=True)
-    raw = ds.info.scaler.unscale(ds.train.x.numpy()[:, 0].astype(np.float64), 0)
+    raw = ds.facts.scaler.unscale(ds.train.x.numpy()[:, 0].astype(np.float64), 0)
     assert set(np.round(raw, 1)) <= {1000.5 + 37 * i for i in range(60)}  # 1,037.5 read as 1037.5
     assert "thousands commas" in said(ds, "numbers")
 
@@ -308,12 +308,12 @@ def small_png_zip(path: Path, side: int = 8, per_class: int = 20) -> Path:
 def test_small_images_train_near_their_own_size_with_a_finding(tmp_path):
     path = small_png_zip(tmp_path / "digits.zip")
     cnn = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(path)))
-    assert cnn.info.image_size == 8 and cnn.train.x.shape[-1] == 8  # not upscaled to 64
+    assert cnn.facts.image_size == 8 and cnn.train.x.shape[-1] == 8  # not upscaled to 64
     assert "are 8x8 pixels, grey; nnlab trains them at 8x8, their own size" in said(cnn, "images")
     resnet = load_dataset(make_config("resnet18", dataset="image-folder", data_path=str(path), pretrained=False))
-    assert resnet.info.image_size == 32 and "smallest size the architecture uses well" in said(resnet, "images")
+    assert resnet.facts.image_size == 32 and "smallest size the architecture uses well" in said(resnet, "images")
     pretrained = load_dataset(make_config("resnet18", dataset="image-folder", data_path=str(path)))
-    assert pretrained.info.image_size == 224 and "pretrained ImageNet weights expect" in said(pretrained, "images")
+    assert pretrained.facts.image_size == 224 and "pretrained ImageNet weights expect" in said(pretrained, "images")
 
 
 def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
@@ -324,7 +324,7 @@ def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     ds = load_dataset(make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "t.csv"), max_len=20))
     assert "have 30 to 30 tokens (median 30); nnlab cut 100% of them at 20 tokens" in said(ds, "text")
     assert "100 examples of t.csv are exact copies" in said(ds, "duplicates")
-    leak = [f for f in ds.info.findings if f.kind == "leakage"]
+    leak = [f for f in ds.facts.findings if f.kind == "leakage"]
     assert leak and leak[0].warns and "also appear in the training split" in leak[0].sentence
 
 
@@ -347,8 +347,8 @@ def test_strong_imbalance_turns_class_weights_on_visibly_and_off_on_request(tmp_
     for setting, on in (("auto", True), ("off", False), ("on", True)):
         cfg = make_config("mlp", dataset="csv", data_path=str(tmp_path / "rare.csv"), class_weights=setting)
         ds = load_dataset(cfg)
-        assert Trainer(cfg, build_model(cfg, ds.info), ds, torch.device("cpu")).weighted is on, setting
-        (finding,) = [f for f in ds.info.findings if f.kind == "imbalance"]
+        assert Trainer(cfg, build_model(cfg, ds.facts), ds, torch.device("cpu")).weighted is on, setting
+        (finding,) = [f for f in ds.facts.findings if f.kind == "imbalance"]
         assert ("nnlab weighs each class's loss" in finding.sentence) is on and finding.warns is not on
     balanced = tmp_path / "even.csv"
     pd.DataFrame({"x": rng.normal(size=400), "label": [0, 1] * 200}).to_csv(balanced, index=False)

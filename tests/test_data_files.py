@@ -188,18 +188,18 @@ def test_tabular_csv_drops_missing_rows_with_a_count_and_standardises_on_train(t
     cfg = make_config("mlp", dataset="csv", data_path=str(path), label_column="species", missing="drop")
     ds = load_dataset(cfg)
     assert ds.classes == ["setosa", "versicolor", "virginica"]
-    (dropped,) = [f.sentence for f in ds.info.findings if f.kind == "missing"]
+    (dropped,) = [f.sentence for f in ds.facts.findings if f.kind == "missing"]
     assert dropped.startswith("6 rows of 300 in iris.csv had a missing value; nnlab dropped them (--missing drop)")
     assert len(ds.train) + len(ds.val) + len(ds.test) == 294
     assert torch.allclose(ds.train.x.mean(0), torch.zeros(4), atol=1e-4)
-    assert ds.info.columns == ("sepal length", "sepal width", "petal length", "petal width")
+    assert ds.facts.columns == ("sepal length", "sepal width", "petal length", "petal width")
 
 
 @pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8-sig"), ("\t", "utf-8"), (",", "utf-16")])
 def test_tabular_csv_accepts_common_separators_and_encodings(tmp_path, sep, encoding):
     path = write_table_csv(tmp_path / "iris.csv", n=90, sep=sep, encoding=encoding)
     ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="species"))
-    assert ds.info.input_shape == (4,)
+    assert ds.facts.input_shape == (4,)
 
 
 def test_label_column_is_found_ignoring_case(tmp_path):
@@ -336,14 +336,14 @@ def test_series_csv_splits_in_time_order_and_scales_on_the_training_part(tmp_pat
     path = write_series_csv(tmp_path / "load.csv", steps=400)
     cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=10)
     ds = load_dataset(cfg)
-    assert ds.info.columns == ("temperature", "load") and ds.info.target == "load"
-    assert ds.info.findings[0].sentence.startswith(
+    assert ds.facts.columns == ("temperature", "load") and ds.facts.target == "load"
+    assert ds.facts.findings[0].sentence.startswith(
         "Forecasting 'load'; 'date' is the time axis, not an input; inputs: 'temperature', 'load'"
     )
     values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=2)
     train_end = len(ds.train) + 10 + 1 - 1  # time steps the training windows reach
-    assert ds.info.scaler.mean[1] == pytest.approx(values[:train_end].mean(), rel=1e-6)
-    assert ds.info.scaler.mean[1] < values.mean()  # the trend: later values are larger and unseen
+    assert ds.facts.scaler.mean[1] == pytest.approx(values[:train_end].mean(), rel=1e-6)
+    assert ds.facts.scaler.mean[1] < values.mean()  # the trend: later values are larger and unseen
 
 
 def test_series_target_must_be_named_among_several_numeric_columns(tmp_path):
@@ -404,7 +404,7 @@ def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(
     path = write_image_zip(tmp_path / "photos.zip", per_class=10, extra={"photos/red/broken.jpg": b"not a jpeg"})
     ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(path), image_size=24))
     assert ds.classes == ["blue", "green", "red"]
-    (skipped,) = [f for f in ds.info.findings if f.kind == "files"]
+    (skipped,) = [f for f in ds.facts.findings if f.kind == "files"]
     assert skipped.warns and skipped.sentence.startswith("1 file in photos.zip could not be read as an image")
     assert tuple(ds.train.x.shape[1:]) == (3, 24, 24) and ds.train.x.dtype == torch.uint8
     assert len(list((workspace / "data" / "extracted").glob("*/photos/red/*.png"))) == 10
@@ -413,7 +413,7 @@ def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(
 def test_an_image_directory_works_as_well(tmp_path):
     root = write_image_dir(tmp_path / "src", per_class=8)
     ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(root)))
-    assert ds.classes == ["blue", "green", "red"] and ds.info.image_size == 40  # their own size (CNN: 8 to 64)
+    assert ds.classes == ["blue", "green", "red"] and ds.facts.image_size == 40  # their own size (CNN: 8 to 64)
 
 
 def test_too_few_images_in_a_class_are_refused_by_folder_name(tmp_path):

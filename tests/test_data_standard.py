@@ -170,7 +170,7 @@ def test_mnist_uses_its_own_test_split_and_digit_class_names(tmp_path, monkeypat
     ds = load_dataset(make_config("cnn", dataset="mnist", data_root=str(tmp_path)))
     assert len(ds.test) == 120 and len(ds.train) + len(ds.val) == 300
     assert ds.classes == [str(d) for d in range(10)]
-    assert tuple(ds.train.x.shape[1:]) == (1, 28, 28) and ds.info.input_shape == (1, 28, 28)
+    assert tuple(ds.train.x.shape[1:]) == (1, 28, 28) and ds.facts.input_shape == (1, 28, 28)
 
 
 @pytest.mark.slow
@@ -322,8 +322,8 @@ def test_an_incomplete_cifar_folder_names_what_is_missing(tmp_path):
 def test_pretrained_resnet_on_mnist_uses_imagenet_normalisation_at_224(tmp_path):
     write_mnist(tmp_path, n_train=100, n_test=30)
     ds = load_dataset(make_config("resnet18", dataset="mnist", data_root=str(tmp_path)))
-    assert ds.info.scaler.mean == IMAGENET_MEAN and ds.info.image_size == 224
-    assert ds.info.input_shape == (3, 224, 224)
+    assert ds.facts.scaler.mean == IMAGENET_MEAN and ds.facts.image_size == 224
+    assert ds.facts.input_shape == (3, 224, 224)
 
 
 # --- IMDB ----------------------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ def test_aclimdb_folder_trains_an_lstm_from_the_command_line(tmp_path, capsys):
 def test_imdb_vocabulary_comes_from_the_training_half_only(tmp_path):
     write_aclimdb(tmp_path, per_side=20, test_only_word="zanzibar")
     ds = load_dataset(make_config("lstm", dataset="imdb", data_root=str(tmp_path), max_len=30))
-    vocab = ds.info.vocab
+    vocab = ds.facts.vocab
     assert "zanzibar" not in vocab and vocab[:2] == ("<pad>", "<unk>")
     assert "br" not in vocab and "!" in vocab  # HTML breaks dropped, punctuation split off
     assert len(ds.test) == 40 and ds.test.lengths is not None

@@ -19,7 +19,7 @@ CPU = torch.device("cpu")
 
 def _fit(cfg, callbacks=(), state=None):
     data = small(load_dataset(cfg), 600)
-    trainer = Trainer(cfg, build_model(cfg, data.info), data, CPU, callbacks)
+    trainer = Trainer(cfg, build_model(cfg, data.facts), data, CPU, callbacks)
     if state is not None:
         trainer.load_state_dict(state)
     result = trainer.fit()
@@ -46,10 +46,10 @@ def test_other_threads_drawing_random_numbers_do_not_change_a_run():
 
     def disturb():
         other = tiny_config("mlp", seed=7)
-        info = TabularFacts(classes=tuple("0123456789"), features=64)
+        facts = TabularFacts(classes=tuple("0123456789"), features=64)
         while not done.is_set():
             torch.rand(1000)
-            build_model(other, info)
+            build_model(other, facts)
 
     thread = threading.Thread(target=disturb, daemon=True)
     thread.start()

@@ -153,7 +153,7 @@ def _test_inputs(predictor: Predictor, cfg) -> list[np.ndarray]:
     """The run's test split, preprocessed as the Playground preprocesses (model inputs, in order)."""
     test = load_dataset(cfg).test
     if predictor.kind == "image":
-        return [make_transform(predictor.info, (), torch.device("cpu"))(test.x, False).numpy()]
+        return [make_transform(predictor.facts, (), torch.device("cpu"))(test.x, False).numpy()]
     if predictor.kind == "text":  # padded to max_len, as predict.py pads them (a torch.export program's length)
         return [test.x.numpy(), test.lengths.numpy()]
     return [test.x.numpy()]
@@ -183,10 +183,10 @@ def test_the_model_predicts_like_the_run_in_a_fresh_process(trained, store, tmp_
     else:
         data = load_dataset(rec.config)
         y = data.test.y.numpy()
-        if predictor.info.relative:  # scaled changes from each window's last value, as the runner reads them
+        if predictor.facts.relative:  # scaled changes from each window's last value, as the runner reads them
             forecast = series_levels(data, y, scripted)[1]
         else:
-            forecast = predictor.info.scaler.unscale(scripted, predictor.info.target_index)
+            forecast = predictor.facts.scaler.unscale(scripted, predictor.facts.target_index)
         np.testing.assert_allclose(forecast, stored["y_pred"], rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(scripted, eager, atol=1e-5)
 
@@ -284,7 +284,7 @@ def test_preprocessing_json_says_the_raw_range_the_run_read(trained, store, tmp_
 
     rec = store.get(trained["digits"])
     folder = store.folder(rec.run_id)
-    folder.write_info(replace(folder.read_info(), raw_range=None, pixel_scale=1.0))  # as older nnlab wrote it
+    folder.write_facts(replace(folder.read_facts(), raw_range=None, pixel_scale=1.0))  # as older nnlab wrote it
     export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
     facts = json.loads((tmp_path / "ts" / FACTS).read_text())
     assert facts["raw"]["range"] == [0, 16] and facts["raw"]["pixel_scale"] == 16

@@ -51,7 +51,7 @@ def test_the_info_json_of_an_earlier_version_still_loads(tmp_path):
         "task": "regression",
     }
     (tmp_path / "info.json").write_text(json.dumps(old))
-    facts = RunFolder(tmp_path).read_info()
+    facts = RunFolder(tmp_path).read_facts()
     assert isinstance(facts, SeriesFacts) and facts.target == "value" and facts.input_shape == (32, 1)
     assert facts.scaler.unscale(1.0, 0) == 7.0
     image = {"num_classes": 2, "classes": ["a", "b"], "input_shape": [3, 8, 8], "source_channels": 1}
@@ -62,8 +62,8 @@ def test_the_info_json_of_an_earlier_version_still_loads(tmp_path):
 def test_a_saved_run_rebuilds_its_facts(tmp_path):
     data = load_dataset(tiny_config("mlp"))
     folder = RunFolder(tmp_path)
-    folder.write_info(data.info)
-    assert folder.read_info() == data.info and data.kind == "image" and data.task == "classification"
+    folder.write_facts(data.facts)
+    assert folder.read_facts() == data.facts and data.kind == "image" and data.task == "classification"
 
 
 def test_the_notes_and_warnings_of_an_earlier_version_read_as_findings(tmp_path):
@@ -79,7 +79,7 @@ def test_the_notes_and_warnings_of_an_earlier_version_read_as_findings(tmp_path)
         "warnings": ["The classes are imbalanced: 'a' has 270 examples, 'b' only 30; read the balanced accuracy."],
     }
     (tmp_path / "info.json").write_text(json.dumps(old))
-    facts = RunFolder(tmp_path).read_info()
+    facts = RunFolder(tmp_path).read_facts()
     assert facts.findings == (
         Finding("note", WARNING, old["warnings"][0]),
         Finding("note", INFO, old["notes"][0]),

@@ -16,7 +16,7 @@ def _trainer(fast: bool, **changes) -> Trainer:
     cfg = make_config("mlp", epochs=2, threads=1, early_stopping=False, schedule="none", **changes)
     data = load_dataset(cfg)
     torch.manual_seed(0)
-    trainer = Trainer(cfg, build_model(cfg, data.info), data, torch.device("cpu"))
+    trainer = Trainer(cfg, build_model(cfg, data.facts), data, torch.device("cpu"))
     if not fast:
         trainer._fast = None
     return trainer

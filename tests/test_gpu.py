@@ -17,7 +17,7 @@ CUDA = torch.device("cuda")
 
 def _trainer(arch, data, **cfg):
     cfg = make_config(arch, epochs=1, early_stopping=False, batch_size=32, **cfg)
-    return Trainer(cfg, build_model(cfg, data.info), data, CUDA)
+    return Trainer(cfg, build_model(cfg, data.facts), data, CUDA)
 
 
 def test_data_stays_on_the_gpu_and_batches_are_gathered_there():

@@ -27,7 +27,7 @@ FRONT_ENDS = [NNLAB / "ui", NNLAB / "cli", ROOT / "pages", ROOT / "app.py"]
 MUTATIONS = {"create", "update", "delete", "rename", "set_status", "claim_queued", "set_progress", "add_epoch"}
 MUTATIONS |= {"truncate_metrics", "bulk_insert", "recover", "adopt_orphans", "beat", "claim", "heartbeat"}
 MUTATIONS |= {"finish_session", "add_retried", "request", "write_json", "write_file", "save_checkpoint"}
-MUTATIONS |= {"save_weights", "write_results", "write_info", "remove"}
+MUTATIONS |= {"save_weights", "write_results", "write_facts", "remove"}
 STORES = ("store", "sweeps", "folder", "RunStore", "SweepStore", "RunFolder")
 
 

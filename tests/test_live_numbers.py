@@ -22,7 +22,7 @@ def test_a_cosine_run_ends_showing_the_rate_its_last_epoch_used_and_a_steady_eta
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     data = small(load_dataset(cfg))
-    trainer = Trainer(cfg, build_model(cfg, data.info), data, torch.device("cpu"), [StoreListener(store, run_id)])
+    trainer = Trainer(cfg, build_model(cfg, data.facts), data, torch.device("cpu"), [StoreListener(store, run_id)])
     history = trainer.fit().history
     assert trainer.optimizer.param_groups[0]["lr"] == 0  # where cosine annealing ends
     shown = store.get(run_id).progress

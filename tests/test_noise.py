@@ -29,7 +29,7 @@ def _stored_run(store: RunStore, cfg, y_true: np.ndarray, right: np.ndarray, ind
     y_pred = np.where(right, y_true, 1 - y_true)
     probs = np.stack([1 - y_pred * 0.8 - 0.1, y_pred * 0.8 + 0.1], axis=1)
     folder = store.folder(run_id)
-    folder.write_info(TabularFacts(classes=CLASSES, features=2))
+    folder.write_facts(TabularFacts(classes=CLASSES, features=2))
     report = {"task": "classification", "classes": list(CLASSES), "confusion": [[0, 0], [0, 0]]}
     folder.write_results(report, Predictions(y_true, y_pred, probs=probs, index=index), {"rows": np.zeros((N, 2))})
     store.update(run_id, test_metric="accuracy", test_value=float(right.mean()))

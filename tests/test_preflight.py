@@ -31,7 +31,7 @@ def _cli(*args: str, home: os.PathLike) -> subprocess.CompletedProcess:
 def test_sizes_are_those_of_the_model_the_run_builds():
     cfg = make_config("mlp", hidden_sizes=(64, 32), epochs=2, threads=1)
     est = estimate(cfg, budget=Budget(max_seconds=0.3))
-    model = build_model(cfg, load_dataset(cfg).info)
+    model = build_model(cfg, load_dataset(cfg).facts)
     assert est.params == count_parameters(model) == est.trainable_params
     assert est.weights_mb == pytest.approx(est.params * 4 / 2**20)
     assert est.optimizer_mb == pytest.approx(2 * est.weights_mb)  # Adam: two moments per weight

@@ -70,7 +70,7 @@ def table(path: Path, **cfg):
 
 def said(ds, kind: str) -> list[str]:
     """The sentences of the data's findings of one kind."""
-    return [f.sentence for f in ds.info.findings if f.kind == kind]
+    return [f.sentence for f in ds.facts.findings if f.kind == kind]
 
 
 def series(path: Path, **cfg):
@@ -89,7 +89,7 @@ def train_json(tmp_path: Path, capsys, *args: str) -> dict:
 
 def test_pandas_saved_index_is_dropped_with_a_note(tmp_path):
     ds = table(sorted_noise_csv(tmp_path / "noise.csv"))
-    assert ds.info.columns == ("f0", "f1", "f2", "f3", "f4") and ds.info.input_shape == (5,)
+    assert ds.facts.columns == ("f0", "f1", "f2", "f3", "f4") and ds.facts.input_shape == (5,)
     assert any("'Unnamed: 0'" in n and "row index pandas saves" in n for n in said(ds, "columns"))
 
 
@@ -99,17 +99,17 @@ def test_id_like_columns_are_left_out_and_label_copying_columns_flagged(tmp_path
     df["group"] = df["label"].map({0: 17, 1: 4, 2: 9})  # a code of the label
     df.to_csv(tmp_path / "leaky.csv", index=False)
     ds = table(tmp_path / "leaky.csv")
-    assert "id" not in ds.info.columns and "group" in ds.info.columns
+    assert "id" not in ds.facts.columns and "group" in ds.facts.columns
     (ids,), (copy,) = said(ds, "id_column"), said(ds, "label_copy")
     assert "'id'" in ids and "row ID" in ids and "--keep-ids" in ids
     assert "'group'" in copy and "predicts the label 'label'" in copy
-    assert [f.kind for f in ds.info.findings if f.warns] == ["label_copy"]
-    assert "id" in table(tmp_path / "leaky.csv", keep_ids=True).info.columns
+    assert [f.kind for f in ds.facts.findings if f.warns] == ["label_copy"]
+    assert "id" in table(tmp_path / "leaky.csv", keep_ids=True).facts.columns
 
 
 def test_honest_columns_are_not_flagged(tmp_path):
     ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target")
-    assert [f for f in ds.info.findings if f.warns] == []
+    assert [f for f in ds.facts.findings if f.warns] == []
 
 
 def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_path):
@@ -120,7 +120,7 @@ def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_pa
 
     ds = table(digits_csv(tmp_path / "digits.csv"), label_column="target", split_seed=3)
     raw = pd.read_csv(tmp_path / "digits.csv", index_col=0).drop(columns="target").to_numpy(np.float32)
-    constant = np.flatnonzero(np.asarray(ds.info.scaler.std) == 1.0)
+    constant = np.flatnonzero(np.asarray(ds.facts.scaler.std) == 1.0)
     assert len(constant) >= 2  # pixel_0_0 is always 0; split seed 3 leaves more pixels constant in training
     rows = {tuple(r) for r in raw[:, constant]}
     assert len(rows) > 1  # ...which are not constant in the whole file: the old scale blew them up 1e6-fold
@@ -128,8 +128,8 @@ def test_a_feature_constant_in_training_gets_scale_one_as_in_scikit_learn(tmp_pa
         assert split.x[:, constant].abs().max() <= 16
     train_rows, _, _ = split_indices(load_digits().target, make_config("mlp", split_seed=3))
     expected = StandardScaler().fit(raw[train_rows])
-    assert np.allclose(ds.info.scaler.std, expected.scale_, rtol=1e-5)
-    assert np.allclose(ds.info.scaler.mean, expected.mean_, rtol=1e-5, atol=1e-6)
+    assert np.allclose(ds.facts.scaler.std, expected.scale_, rtol=1e-5)
+    assert np.allclose(ds.facts.scaler.mean, expected.mean_, rtol=1e-5, atol=1e-6)
 
 
 def test_blank_cells_are_filled_with_the_training_median_and_counted(tmp_path):
@@ -152,9 +152,9 @@ def test_semicolons_with_decimal_commas_are_read_as_numbers(tmp_path):
     first_row = (tmp_path / "export.csv").read_text().splitlines()[1]
     assert first_row.count(";") == 3 and first_row.count(",") == 3  # 5,126;3,4;...
     ds = table(tmp_path / "export.csv", label_column="sorte")
-    assert ds.info.input_shape == (3,)
+    assert ds.facts.input_shape == (3,)
     assert any("decimal commas" in n for n in said(ds, "numbers"))
-    mean = np.asarray(ds.info.scaler.mean)
+    mean = np.asarray(ds.facts.scaler.mean)
     assert np.all((mean > 4) & (mean < 6))  # 5,123 read as 5.123, not 5123 or text
 
 
@@ -163,7 +163,7 @@ def test_thousands_dots_with_decimal_commas(tmp_path):
         "betrag;klasse\n" + "".join(f"{1 + i % 9}.{100 + i:03d}.000,5;{'ab'[i % 2]}\n" for i in range(60))
     )
     ds = table(tmp_path / "money.csv", label_column="klasse")
-    assert ds.info.scaler.mean[0] > 1_000_000  # 1.000.000,5 style: dots group thousands
+    assert ds.facts.scaler.mean[0] > 1_000_000  # 1.000.000,5 style: dots group thousands
 
 
 def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_path):
@@ -186,9 +186,9 @@ def test_imbalanced_classes_are_flagged_and_class_weights_balance_the_loss(tmp_p
 
 def test_a_numeric_year_column_is_the_time_axis_not_an_input(tmp_path):
     ds = series(year_value_csv(tmp_path / "yearly.csv", trend_season_series(300)))
-    assert ds.info.columns == ("value",) and ds.info.input_shape == (32, 1)
-    assert ds.info.time == "year"
-    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.info.findings[0].sentence
+    assert ds.facts.columns == ("value",) and ds.facts.input_shape == (32, 1)
+    assert ds.facts.time == "year"
+    assert "'year' is the time axis, not an input; inputs: 'value'" in ds.facts.findings[0].sentence
 
 
 def test_a_newest_first_date_column_orders_the_rows(tmp_path):
@@ -202,7 +202,7 @@ def test_a_newest_first_date_column_orders_the_rows(tmp_path):
 
 def test_a_single_evenly_stepped_column_is_still_the_series(tmp_path):
     pd.DataFrame({"count": np.arange(200) * 3.0}).to_csv(tmp_path / "ramp.csv", index=False)
-    assert series(tmp_path / "ramp.csv", window=8).info.columns == ("count",)
+    assert series(tmp_path / "ramp.csv", window=8).facts.columns == ("count",)
 
 
 def test_missing_series_values_are_interpolated_in_time(tmp_path):
@@ -244,7 +244,7 @@ def test_small_data_gets_a_smaller_batch_and_enough_steps_large_data_the_referen
 def test_the_fitted_values_are_told_and_the_config_keeps_what_was_given(tmp_path):
     cfg = make_config("mlp", dataset="csv", data_path=str(sorted_noise_csv(tmp_path / "n.csv")))
     assert (cfg.batch_size, cfg.epochs) == (0, 0)  # "fit to the data", as given
-    facts = load_dataset(cfg).info
+    facts = load_dataset(cfg).facts
     notes = [f.sentence for f in data_findings(facts, cfg, 225) if f.kind == "fitted"]
     assert any(n.startswith("Batch size fitted to the data: 16") for n in notes)
     assert any(n.startswith("Epochs fitted to the data: up to 67") for n in notes)

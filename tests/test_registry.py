@@ -34,5 +34,5 @@ def test_image_preparation_reads_the_input_spec_not_the_name(monkeypatch):
     rgb = replace(MODELS["cnn"], name="rgb-cnn", inputs=InputSpec(("image",), channels=3, load_size=64))
     monkeypatch.setitem(MODELS, "rgb-cnn", rgb)
     data = load_dataset(make_config("rgb-cnn", dataset="digits"))
-    assert data.info.input_shape == (3, 8, 8) and len(data.info.scaler.mean) == 3
-    assert load_dataset(make_config("cnn", dataset="digits")).info.input_shape == (1, 8, 8)
+    assert data.facts.input_shape == (3, 8, 8) and len(data.facts.scaler.mean) == 3
+    assert load_dataset(make_config("cnn", dataset="digits")).facts.input_shape == (1, 8, 8)

@@ -21,10 +21,10 @@ def _fake_results(run_id: str) -> Results:
     y_true, y_pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
     classes = [EVIL, "b & c"]
     probs = np.eye(2)[y_pred] * 0.8 + 0.1
-    info = TabularFacts(classes=tuple(classes), features=1, columns=('<img src=x onerror="x">',))
+    facts = TabularFacts(classes=tuple(classes), features=1, columns=('<img src=x onerror="x">',))
     return Results(
         run_id,
-        info,
+        facts,
         classification_metrics(y_true, y_pred, classes),
         Predictions(y_true, y_pred, probs),
         Examples(rows=np.zeros((5, 1))),
@@ -103,7 +103,7 @@ def test_config_table_says_what_the_run_used_for_values_fitted_to_the_data(train
     res = store.folder(rec.run_id).read_results()
     rows = _config_rows(build_report(rec, res, store.metrics(rec.run_id)))
     assert rows["Batch size"] == f"{rec.summary['batch_size']} (fit to the data)" and rec.summary["batch_size"] > 0
-    assert rows["Epochs"] == "1" and rows["Image size"].startswith(f"{res.info.image_size} (")
+    assert rows["Epochs"] == "1" and rows["Image size"].startswith(f"{res.facts.image_size} (")
     assert re.fullmatch(r"\d+ \(automatic\)", rows["Threads"]) and rows["Device"].startswith("cpu (")
     assert rows["Architecture"] == "CNN" and rows["Dataset"] == "shapes"  # the user's folder, by its name
     assert not [k for k, v in rows.items() if v == "0" and k in ("Batch size", "Epochs", "Image size", "Threads")]
@@ -211,10 +211,10 @@ def test_ten_classes_with_twenty_thumbnails_a_cell_stay_under_15_mb(store):
     y_true, y_pred = np.arange(2200) % 10, (np.arange(2200) // 10) % 10  # 22 examples in every one of 100 cells
     classes = [f"class {k}" for k in range(10)]
     probs = rng.dirichlet(np.ones(10), size=2200)
-    info = ImageFacts(
+    facts = ImageFacts(
         classes=tuple(classes), channels=3, source_channels=3, image_size=32, scaler=Scaler.of([0] * 3, [1] * 3)
     )
-    res = Results("x", info, classification_metrics(y_true, y_pred, classes), Predictions(y_true, y_pred, probs),
+    res = Results("x", facts, classification_metrics(y_true, y_pred, classes), Predictions(y_true, y_pred, probs),
                   Examples(images=images.transpose(0, 2, 3, 1).copy()))  # fmt: skip
     rec = store.get(store.create(make_config("cnn", dataset="shapes")))
     html = build_report(rec, res, [])
@@ -293,14 +293,14 @@ def test_data_check_findings_show_under_their_kind_and_a_warning_tempers_the_sco
     run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/t.csv"))
     res = _fake_results(run_id)
     found = (warning("imbalance", "Class <b> has 9 times the rows of b & c."), info("missing", "Filled 3 blanks."))
-    res = replace(res, info=replace(res.info, findings=found))
+    res = replace(res, facts=replace(res.facts, findings=found))
     html = build_report(store.get(run_id), res, [])
     assert "<li><b>Class imbalance</b>: Class &lt;b&gt; has 9 times the rows of b &amp; c.</li>" in html
     assert "<li><b>Missing values</b>: Filled 3 blanks.</li>" in html
     assert html.index("Read these numbers with the data check in mind: it found class imbalance") < html.index(
         "<h2>Where it fails</h2>"
     )
-    calm = build_report(store.get(run_id), replace(res, info=replace(res.info, findings=found[1:])), [])
+    calm = build_report(store.get(run_id), replace(res, facts=replace(res.facts, findings=found[1:])), [])
     assert "Read these numbers" not in calm
 
 

@@ -39,7 +39,7 @@ class OnlyEpochs:
 
 def _trainer(cfg, callbacks=(), stop=None):
     data = small(load_dataset(cfg), 600)
-    return Trainer(cfg, build_model(cfg, data.info), data, torch.device("cpu"), callbacks, stop)
+    return Trainer(cfg, build_model(cfg, data.facts), data, torch.device("cpu"), callbacks, stop)
 
 
 def test_fit_emits_named_events_and_learns():

@@ -20,7 +20,7 @@ from nnlab.models import TextLSTM, build_model
 def _trainer(arch="mlp", data=None, **cfg):
     cfg = make_config(arch, epochs=1, early_stopping=False, batch_size=16, **cfg)
     data = data or mnist_like(800, 64)
-    return Trainer(cfg, build_model(cfg, data.info), data, torch.device("cpu"))
+    return Trainer(cfg, build_model(cfg, data.facts), data, torch.device("cpu"))
 
 
 def test_batches_come_from_a_fresh_permutation_each_epoch():

@@ -41,8 +41,8 @@ def plain_inputs(data: Dataset) -> torch.Tensor:
     """What a practitioner feeds the plain loop: floats normalised once up front; token ids as they are."""
     if data.kind != "image":
         return data.train.x
-    mean = torch.tensor(data.info.scaler.mean).view(1, -1, 1, 1)
-    std = torch.tensor(data.info.scaler.std).view(1, -1, 1, 1)
+    mean = torch.tensor(data.facts.scaler.mean).view(1, -1, 1, 1)
+    std = torch.tensor(data.facts.scaler.std).view(1, -1, 1, 1)
     return (data.train.x.float() / 255 - mean) / std
 
 

@@ -153,7 +153,7 @@ def nnlab_fit(
 # -- cases and measurements ---------------------------------------------------------------------------------
 def _model(cfg: RunConfig, data: Dataset, seed: int) -> nn.Module:
     torch.manual_seed(seed)  # the same initial weights for both paths
-    return build_model(cfg, data.info)
+    return build_model(cfg, data.facts)
 
 
 def measure_case(

@@ -53,7 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = check(make_config(arch, **{**given, "dataset": dataset}))
     cfg = guess_columns(cfg, "label_column" in given, "text_column" in given)
     data = read_checked(cfg)
-    findings = data_findings(data.info, cfg, len(data.train))
+    findings = data_findings(data.facts, cfg, len(data.train))
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
     if args.json:
         out = {"dataset": cfg.dataset, "arch": cfg.arch, "data": cfg.data_path or None, "rows": sizes}
@@ -61,7 +61,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0
     classes = f"; {plural(len(data.classes), 'class', 'classes')}" if data.classes else ""
     print(
-        f"{data.info.source or data.name}: {cfg.dataset} for {cfg.arch}; {sizes['train']:,} training, "
+        f"{data.facts.source or data.name}: {cfg.dataset} for {cfg.arch}; {sizes['train']:,} training, "
         f"{sizes['val']:,} validation and {sizes['test']:,} test examples{classes}"
     )
     print(findings_text(findings) or "No findings.")
@@ -81,7 +81,7 @@ def refuse_unbuildable(cfg: RunConfig, data: Dataset) -> None:
     from nnlab.models import MODELS, build_model
 
     if MODELS[cfg.arch].inputs.pretrained_size and cfg.pretrained:
-        build_model(cfg, data.info)  # reads the weights (the file, or torchvision's cache) and checks they fit
+        build_model(cfg, data.facts)  # reads the weights (the file, or torchvision's cache) and checks they fit
 
 
 def findings_text(findings: tuple[Finding, ...]) -> str:

@@ -210,7 +210,7 @@ def run_findings_of(store: RunStore, rec: RunRecord) -> tuple[Finding, ...]:
     from nnlab.core.notes import run_findings
 
     try:
-        return run_findings(rec, store.folder(rec.run_id).read_info())
+        return run_findings(rec, store.folder(rec.run_id).read_facts())
     except NNLabError:
         return ()
 
@@ -236,11 +236,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     lab = Lab(args.store)
     lab.prepare(cfg, args.seeds)  # the bounds, before anything is recorded
     data = check_cli.read_checked(cfg)  # a refused input leaves no run behind; the findings come before training
-    refused = lab.memory_problem(cfg, data.info, args.memory_budget)  # counted on the meta device: none allocated
+    refused = lab.memory_problem(cfg, data.facts, args.memory_budget)  # counted on the meta device: none allocated
     if refused:
         raise NNLabError(refused)
     check_cli.refuse_unbuildable(cfg, data)
-    check_cli.say_findings(data.info.source or data.name, data_findings(data.info, cfg, len(data.train)))
+    check_cli.say_findings(data.facts.source or data.name, data_findings(data.facts, cfg, len(data.train)))
     on_run = None if args.seeds == 1 else (lambda rec: None if args.json else print(seed_line(rec)))
     say_raised_budget(args)
     with _interruptible(lab):
@@ -248,7 +248,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             cfg, args.seeds, placement, args.name or "", args.note or "", (ProgressBar(),), _epoch_printer(cfg),
             on_run, _say, data=data, memory_budget_mb=args.memory_budget,  # data: where it trains here
         )  # fmt: skip
-    findings = run_findings_of(lab.store, records[0]) or data_findings(data.info, cfg, len(data.train))
+    findings = run_findings_of(lab.store, records[0]) or data_findings(data.facts, cfg, len(data.train))
     say_baselines(lab.store, records, _say)
     if args.seeds == 1:
         return report(records[0], args.json, findings)

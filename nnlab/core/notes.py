@@ -11,12 +11,12 @@ from nnlab.core.fitted import fit_findings
 from nnlab.core.records import RunRecord
 
 
-def run_findings(rec: RunRecord, info: DataFacts) -> tuple[Finding, ...]:
+def run_findings(rec: RunRecord, facts: DataFacts) -> tuple[Finding, ...]:
     """A run's findings: its data's, and those of the values fitted to its training split; warnings first."""
-    return data_findings(info, rec.config, rec.summary.get("train_size"))
+    return data_findings(facts, rec.config, rec.summary.get("train_size"))
 
 
-def data_findings(info: DataFacts, cfg: RunConfig, train_size: int | None) -> tuple[Finding, ...]:
+def data_findings(facts: DataFacts, cfg: RunConfig, train_size: int | None) -> tuple[Finding, ...]:
     """A dataset's findings and those of the values fitted to its training size for cfg; warnings first."""
     fitted = fit_findings(cfg, train_size) if train_size else []
-    return ordered((*info.findings, *fitted))
+    return ordered((*facts.findings, *fitted))

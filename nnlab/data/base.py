@@ -61,25 +61,25 @@ class Dataset:
     train: Split
     val: Split
     test: Split
-    info: DataFacts
+    facts: DataFacts
     display: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
-        return self.info.kind
+        return self.facts.kind
 
     @property
     def task(self) -> str:
-        return self.info.task
+        return self.facts.task
 
     @property
     def classes(self) -> list[str]:
-        return list(self.info.classes)
+        return list(self.facts.classes)
 
     def found(self, findings: list[Finding], source: str, **facts: Any) -> Dataset:
         """The dataset with what loading the user's file `source` found (before the preparation's own findings);
         facts: further fields of its facts."""
-        self.info = replace(self.info, findings=(*findings, *self.info.findings), source=source, **facts)
+        self.facts = replace(self.facts, findings=(*findings, *self.facts.findings), source=source, **facts)
         return self
 
 
@@ -130,7 +130,7 @@ def without_rows(data: Dataset, rows: tuple[int, ...]) -> Dataset:
     data.train, data.val = data.train.subset(kept["train"]), data.val.subset(kept["val"])
     said = f"Left out {gone:,} of the {len(rows):,} rows given (--exclude-rows) from training and validation"
     said += f"; {in_test:,} of them are test rows and stay there." if in_test else "; the test rows are unchanged."
-    data.info = replace(data.info, findings=(*data.info.findings, Finding("excluded", INFO, said)))
+    data.facts = replace(data.facts, findings=(*data.facts.findings, Finding("excluded", INFO, said)))
     return data
 
 

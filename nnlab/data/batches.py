@@ -64,18 +64,18 @@ def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
 
 
 def make_transform(
-    info: DataFacts,
+    facts: DataFacts,
     augment: tuple[str, ...],
     device: torch.device,
     generator: torch.Generator | None = None,
 ) -> Transform:
     """The per-batch input transform: for images uint8 -> float, augment (train only, drawing from
     `generator`), resize, normalise."""
-    if not isinstance(info, ImageFacts):
+    if not isinstance(facts, ImageFacts):
         return identity
-    mean = torch.tensor(info.scaler.mean, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(info.scaler.std, device=device).view(1, -1, 1, 1)
-    size, channels = info.image_size, info.channels
+    mean = torch.tensor(facts.scaler.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(facts.scaler.std, device=device).view(1, -1, 1, 1)
+    size, channels = facts.image_size, facts.channels
 
     def transform(x: torch.Tensor, train: bool) -> torch.Tensor:
         x = x.float().div_(255)  # (B, C, H, W) in [0, 1]

@@ -36,18 +36,18 @@ def check_dataset(data: Dataset, cfg: RunConfig) -> Dataset:
         found += label_copies(data, cfg.label_column) + constant_columns(data)
     if data.kind in ("tabular", "image", "text"):
         found += duplicates(data)
-    if data.kind == "image" and not any(f.kind == "images" for f in data.info.findings):
+    if data.kind == "image" and not any(f.kind == "images" for f in data.facts.findings):
         found.append(image_finding(data))
     if data.task == "classification":
         found += imbalance(data, cfg)
     if data.kind == "series":
         found += season(data, cfg)
-    data.info = replace(data.info, findings=(*data.info.findings, *found))
+    data.facts = replace(data.facts, findings=(*data.facts.findings, *found))
     return data
 
 
 def _source(data: Dataset) -> str:
-    return data.info.source or data.name
+    return data.facts.source or data.name
 
 
 def _all(split_x: list[torch.Tensor]) -> np.ndarray:
@@ -58,12 +58,12 @@ def _all(split_x: list[torch.Tensor]) -> np.ndarray:
 def label_copies(data: Dataset, label: str) -> list[Finding]:
     """Columns that predict the label almost perfectly on their own: a tree on the column alone, fitted on training
     rows, scored (balanced accuracy) on validation and test rows; or a column whose every value goes with one class."""
-    columns = data.info.column_names
+    columns = data.facts.column_names
     train_x, train_y = _sample(data.train, COPY_ROWS, 0)
     held = Split(torch.cat([data.val.x, data.test.x]), torch.cat([data.val.y, data.test.y]))
     held_x, held_y = _sample(held, COPY_ROWS, 1)
     all_x, all_y = _all([data.train.x, data.val.x, data.test.x]), _all([data.train.y, data.val.y, data.test.y])
-    scores, k = {}, data.info.num_classes
+    scores, k = {}, data.facts.num_classes
     for j, name in enumerate(columns):
         score = 0.0
         if _binned_score(train_x[:, j], train_y, held_x[:, j], held_y, k) >= SCREEN_SCORE:  # trees only where it may
@@ -133,7 +133,7 @@ def _determines(x: np.ndarray, y: np.ndarray) -> bool:
 def constant_columns(data: Dataset) -> list[Finding]:
     """Columns that hold one value on every row (after blanks were filled)."""
     x = _all([data.train.x, data.val.x, data.test.x])
-    same = [data.info.column_names[j] for j in np.flatnonzero((x == x[:1]).all(0))]
+    same = [data.facts.column_names[j] for j in np.flatnonzero((x == x[:1]).all(0))]
     if not same:
         return []
     many = len(same) > 1
@@ -208,7 +208,7 @@ def duplicates(data: Dataset) -> list[Finding]:
 def image_finding(data: Dataset) -> Finding:
     """The images' size and channels as loaded, and the size and channels nnlab trains them at."""
     _, c, h, w = data.train.x.shape
-    size, channels = data.info.image_size, data.info.channels
+    size, channels = data.facts.image_size, data.facts.channels
     shape = f"{h}x{w} pixels, {plural(c, 'channel')}"
     if size > h:
         how = f"upscaled to {size}x{size}, the size the architecture's pretrained weights expect"
@@ -245,7 +245,7 @@ def text_finding(tokens: list[list[str]], vocab: list[str], test: np.ndarray, ma
 def imbalance(data: Dataset, cfg: RunConfig) -> list[Finding]:
     """Strongly imbalanced classes, and whether class weights are on (automatic: on there); or weights asked for
     on balanced classes."""
-    train = np.bincount(data.train.y.cpu().numpy(), minlength=data.info.num_classes)
+    train = np.bincount(data.train.y.cpu().numpy(), minlength=data.facts.num_classes)
     ratio = imbalance_ratio(train)
     on = weights_on(cfg.class_weights, train)
     if ratio < IMBALANCE_RATIO:
@@ -258,7 +258,7 @@ def imbalance(data: Dataset, cfg: RunConfig) -> list[Finding]:
                 )
             ]
         return []
-    counts = np.bincount(_all([data.train.y, data.val.y, data.test.y]), minlength=data.info.num_classes)
+    counts = np.bincount(_all([data.train.y, data.val.y, data.test.y]), minlength=data.facts.num_classes)
     big, small = int(counts.argmax()), int(counts.argmin())
     seen = (
         f"The classes of {_source(data)} are imbalanced: {data.classes[big]!r} has {counts[big]:,} examples, "
@@ -293,7 +293,7 @@ def season(data: Dataset, cfg: RunConfig) -> list[Finding]:
     SEASON_ACF), and whether the window covers it."""
     values = np.asarray(data.display.get("series", []), dtype=np.float64)
     lag, acf = find_season(values)
-    target = data.info.target if hasattr(data.info, "target") else ""
+    target = data.facts.target if hasattr(data.facts, "target") else ""
     if not lag:
         return [
             info(

@@ -211,7 +211,7 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
         )
         found.append(warning("files", f"{sentence}; remove them or save them as PNG or JPEG to use them."))
     data = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
-    found.append(size_finding(cfg, sizes, size, data.info.image_size, path.name))
+    found.append(size_finding(cfg, sizes, size, data.facts.image_size, path.name))
     return data.found(found, path.name)
 
 

@@ -81,7 +81,7 @@ def image_dataset(
         mean, std = pixel_mean_std(train.x)
         if channels != images.shape[1]:
             mean, std = mean * channels, std * channels
-    info = ImageFacts(
+    facts = ImageFacts(
         classes=tuple(classes),
         channels=channels,
         source_channels=int(images.shape[1]),
@@ -90,7 +90,7 @@ def image_dataset(
         raw_range=(float(raw_range[0]), float(raw_range[1])),
         pixel_scale=float(pixel_scale),
     )
-    return Dataset(name, train, val, test, info, {"images": display_images(test.x)})
+    return Dataset(name, train, val, test, facts, {"images": display_images(test.x)})
 
 
 def display_images(x: torch.Tensor) -> np.ndarray:
@@ -122,7 +122,7 @@ def tabular_dataset(
         return Split(torch.from_numpy(x), torch.from_numpy(labels[i].astype(np.int64))).indexed(rows[i])
 
     scaler = prep.named_steps["standardscaler"]  # scale 1 where a column is constant in the training split
-    info = TabularFacts(
+    facts = TabularFacts(
         classes=tuple(classes),
         features=raw.shape[1],
         columns=tuple(columns),
@@ -130,7 +130,7 @@ def tabular_dataset(
         fill=tuple(float(v) for v in prep.named_steps["simpleimputer"].statistics_),
         findings=_fill_findings(raw, columns, name),
     )
-    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, {"rows": raw[te]})
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), facts, {"rows": raw[te]})
 
 
 def table_prep():
@@ -222,10 +222,10 @@ def text_dataset(
         return Split(ids[torch.as_tensor(i)], y[torch.as_tensor(i)], lengths[torch.as_tensor(i)]).indexed(rows[i])
 
     checked = text_finding(all_tokens, vocab, te, cfg.max_len, name)
-    info = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len, findings=(checked,))
+    facts = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len, findings=(checked,))
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
-    return Dataset(name, split_of(tr), split_of(va), split_of(te), info, display)
+    return Dataset(name, split_of(tr), split_of(va), split_of(te), facts, display)
 
 
 def _two_way(labels: np.ndarray, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -305,7 +305,7 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         i = torch.from_numpy(np.flatnonzero(keep))
         return Split(x[i].contiguous(), y[i].contiguous()).indexed(first[keep])  # index: the first target's step
 
-    info = SeriesFacts(
+    facts = SeriesFacts(
         columns=tuple(columns),
         target_index=target,
         window=cfg.window,
@@ -319,7 +319,7 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         findings=(Finding("base", INFO, note),) if note else (),
     )
     train, val = split_of(ends <= val_start), split_of((first >= val_start) & (ends <= test_start))
-    return Dataset(name, train, val, split_of(first >= test_start), info, display)
+    return Dataset(name, train, val, split_of(first >= test_start), facts, display)
 
 
 def choose_base(target: np.ndarray, val_start: int, test_start: int, cfg: RunConfig):  # noqa: ANN201
@@ -361,17 +361,17 @@ def base_inputs(
 def val_levels(data: Dataset, out: np.ndarray) -> np.ndarray:
     """The model's validation forecasts (N, horizon) in the data's units, from its scaled changes (runs without a
     classical base: the changes are from the last value)."""
-    series, t = data.display["series"], data.info.target_index
+    series, t = data.display["series"], data.facts.target_index
     last = series[data.val.index - 1][:, None]
-    return data.info.scaler.unscale_spread(out, t) + last
+    return data.facts.scaler.unscale_spread(out, t) + last
 
 
 def series_levels(data: Dataset, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, ...]:
     """Test targets, forecasts and the naive forecast (N, horizon) in the data's units, from scaled changes (from the
     last value, or from the classical base's forecast)."""
-    t = data.info.target_index
+    t = data.facts.target_index
     last = data.display["series"][data.display["t"] - 1][:, None]  # (N, 1) the last value each window saw
     naive = np.repeat(last, y.shape[1], axis=1)
     anchor = data.display["base"][:, None] if "base" in data.display else last
-    spread = data.info.scaler.unscale_spread
+    spread = data.facts.scaler.unscale_spread
     return spread(y, t) + anchor, spread(out, t) + anchor, naive

@@ -35,7 +35,7 @@ def sample_of(data: Dataset, cfg: RunConfig, per_class: int = 4) -> DataSample:
     """What the form shows of a loaded dataset: its class counts and a few examples of each, or its series."""
     if data.task == "regression":
         series = np.asarray(data.display["series"], dtype=np.float64)
-        name = data.info.columns[data.info.target_index]
+        name = data.facts.columns[data.facts.target_index]
         return DataSample(series=series, series_name=name, bounds=series_bounds(len(series), cfg))
     y = torch.cat([data.train.y, data.val.y, data.test.y]).numpy()
     counts = np.bincount(y, minlength=len(data.classes))

@@ -31,8 +31,8 @@ def mnist_like(n: int, val: int, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, n + val)
     x = _centres(rng, 10, (784,))[y] * 0.5 + rng.normal(0, 1, (n + val, 784)).astype(np.float32)
-    info = TabularFacts(classes=tuple(str(c) for c in range(10)), features=784)
-    return _dataset("mnist-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+    facts = TabularFacts(classes=tuple(str(c) for c in range(10)), features=784)
+    return _dataset("mnist-like", torch.from_numpy(x), torch.from_numpy(y), None, n, facts)
 
 
 def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
@@ -45,14 +45,14 @@ def cifar_like(n: int, val: int, seed: int = 0) -> Dataset:
         part = centres[y[start : start + 1000]] * 40 + 128
         x[start : start + 1000] = np.clip(part + rng.normal(0, 40, part.shape), 0, 255)
     flat = torch.from_numpy(x[:n]).float().div_(255).transpose(0, 1).reshape(3, -1)
-    info = ImageFacts(
+    facts = ImageFacts(
         classes=tuple(str(c) for c in range(10)),
         channels=3,
         source_channels=3,
         image_size=32,
         scaler=Scaler.of(flat.mean(1).tolist(), flat.std(1).tolist()),
     )
-    return _dataset("cifar-like", torch.from_numpy(x), torch.from_numpy(y), None, n, info)
+    return _dataset("cifar-like", torch.from_numpy(x), torch.from_numpy(y), None, n, facts)
 
 
 def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int = 10_000) -> Dataset:
@@ -66,8 +66,8 @@ def reviews_like(n: int, val: int, seed: int = 0, max_len: int = 256, vocab: int
     ids = np.where(cue, 2 + y[:, None] * words + rng.integers(0, words, (n + val, max_len)), ids)
     ids[np.arange(max_len)[None, :] >= lengths[:, None]] = 0  # padding
     words = ("<pad>", "<unk>", *(f"w{i}" for i in range(2, vocab)))
-    info = TextFacts(classes=("negative", "positive"), vocab=words, max_len=max_len)
-    return _dataset("reviews-like", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, info)
+    facts = TextFacts(classes=("negative", "positive"), vocab=words, max_len=max_len)
+    return _dataset("reviews-like", torch.from_numpy(ids), torch.from_numpy(y), torch.from_numpy(lengths), n, facts)
 
 
 def mnist_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -103,13 +103,13 @@ def write_mnist_folder(root: Path, n_train: int = 60_000, n_test: int = 10_000, 
 
 
 def _dataset(
-    name: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, info: DataFacts
+    name: str, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, n: int, facts: DataFacts
 ) -> Dataset:
     def part(sl: slice) -> Split:
         return Split(x[sl], y[sl], None if lengths is None else lengths[sl])
 
     val = part(slice(n, None))
-    return Dataset(name, part(slice(0, n)), val, val, info)
+    return Dataset(name, part(slice(0, n)), val, val, facts)
 
 
 # -- runs: what a store holds after months of use ----------------------------------------------------------

@@ -23,7 +23,7 @@ def blend(
     trainer: Trainer, data: Dataset, cfg: RunConfig, y_true: np.ndarray, y_pred: np.ndarray
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
     """The test forecasts (N, 1) blended as the validation steps say, and what was done (None: not blended)."""
-    if cfg.classical != "blend" or cfg.horizon != 1 or getattr(data.info, "base", "") or data.val.index is None:
+    if cfg.classical != "blend" or cfg.horizon != 1 or getattr(data.facts, "base", "") or data.val.index is None:
         return y_pred, None
     series = data.display["series"]
     fitted = baselines(series, series_bounds(len(series), cfg)[0])
@@ -47,4 +47,4 @@ def blend(
 
 def blended_facts(data: Dataset, said: dict[str, Any]) -> Any:
     """The run's data facts with the blend it forecasts with (the Playground blends the same way)."""
-    return replace(data.info, blend=said["with"], blend_weight=said["weight"], season=said["season"])
+    return replace(data.facts, blend=said["with"], blend_weight=said["weight"], season=said["season"])

@@ -108,7 +108,7 @@ def out_of_sample(
     pool, codes, index = pooled(data)
     labels = pool.y.numpy().astype(np.int64)
     which = fold_ids(labels, folds, cfg.seed)
-    probs = np.zeros((len(labels), data.info.num_classes), dtype=np.float32)
+    probs = np.zeros((len(labels), data.facts.num_classes), dtype=np.float32)
     start, device = time.perf_counter(), resolve_device(cfg.device)
 
     def tell(done: int, within: float) -> None:
@@ -148,25 +148,25 @@ def _fit_fold(
     share = cfg.val_fraction / (1 - cfg.test_fraction)
     strat = labels if np.bincount(labels)[np.bincount(labels) > 0].min() >= 2 else None
     fit, val = train_test_split(rest, test_size=share, random_state=cfg.seed + k, stratify=strat)
-    fold = Dataset(data.name, pool.subset(fit), pool.subset(val), pool.subset(held), data.info)
+    fold = Dataset(data.name, pool.subset(fit), pool.subset(val), pool.subset(held), data.facts)
     seed_everything(cfg.seed + k)
-    trainer = Trainer(cfg, build_model(cfg, data.info), fold, device, (listener,), stop)
+    trainer = Trainer(cfg, build_model(cfg, data.facts), fold, device, (listener,), stop)
     result = trainer.fit()
     if result.status == "stopped":
         return None
     return torch.softmax(trainer.predict(fold.test.to(device)).float(), dim=1).numpy()
 
 
-def viewable(split: Split, rows: np.ndarray, info: DataFacts) -> dict[str, np.ndarray]:
+def viewable(split: Split, rows: np.ndarray, facts: DataFacts) -> dict[str, np.ndarray]:
     """Rows of a split as the Results page shows examples: thumbnails, the words the model read, feature values."""
     x = split.x[torch.as_tensor(rows, dtype=torch.long)]
-    if info.kind == "image":
+    if facts.kind == "image":
         return {"images": display_images(x)}
-    if info.kind == "text":
-        vocab = info.vocab
+    if facts.kind == "text":
+        vocab = facts.vocab
         texts = [" ".join(vocab[int(t)] for t in seq if int(t)) for seq in x]
         return {"texts": np.array(texts, dtype=str)}
-    if info.kind == "tabular":
-        mean, std = np.asarray(info.scaler.mean), np.asarray(info.scaler.std)
+    if facts.kind == "tabular":
+        mean, std = np.asarray(facts.scaler.mean), np.asarray(facts.scaler.std)
         return {"rows": (x.numpy() * std + mean).astype(np.float32)}
     return {}

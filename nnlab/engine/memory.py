@@ -31,11 +31,11 @@ def optimizer_state_floats(cfg: RunConfig, trainable: int) -> int:
     return per_param * trainable
 
 
-def static_memory(cfg: RunConfig, info: DataFacts) -> dict[str, float]:
+def static_memory(cfg: RunConfig, facts: DataFacts) -> dict[str, float]:
     """Parameter counts, and weights, gradients, optimizer state and the best-weights copy in MB, from the model
     built on the meta device (shapes only: nothing is allocated)."""
     with torch.device("meta"):
-        model = build_model(cfg.replace(pretrained=False, weights_path=""), info)
+        model = build_model(cfg.replace(pretrained=False, weights_path=""), facts)
     total, trainable = count_parameters(model), count_parameters(model, trainable_only=True)
     per = next(model.parameters()).element_size()
     weights = total * per + tensor_bytes(model.buffers())
@@ -70,9 +70,9 @@ def over_budget(needed: float, budget: MemoryBudget, measured: bool = False) -> 
     )
 
 
-def memory_problem(cfg: RunConfig, info: DataFacts, budget: MemoryBudget) -> str | None:
+def memory_problem(cfg: RunConfig, facts: DataFacts, budget: MemoryBudget) -> str | None:
     """Why cfg cannot start within the budget (one sentence), or None; nothing is allocated to find out."""
-    return over_budget(planned_mb(static_memory(cfg, info)), budget)
+    return over_budget(planned_mb(static_memory(cfg, facts)), budget)
 
 
 def grew_past(budget: MemoryBudget) -> str:

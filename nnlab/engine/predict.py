@@ -58,11 +58,11 @@ def fit_to_ink(image: np.ndarray, margin: float = 0.1, threshold: int = 30) -> n
 class Predictor:
     """A finished run's model on the CPU, with the preprocessing its data had in training."""
 
-    def __init__(self, cfg: RunConfig, info: DataFacts, state: dict[str, torch.Tensor]):
-        self.cfg, self.info = cfg, info
-        self.kind, self.task = info.kind, info.task
+    def __init__(self, cfg: RunConfig, facts: DataFacts, state: dict[str, torch.Tensor]):
+        self.cfg, self.facts = cfg, facts
+        self.kind, self.task = facts.kind, facts.task
         # the trained weights replace any pretrained ones, so never fetch ImageNet weights here
-        self.model = build_model(cfg.replace(pretrained=False, weights_path=""), info)
+        self.model = build_model(cfg.replace(pretrained=False, weights_path=""), facts)
         try:
             self.model.load_state_dict(state)
         except RuntimeError as exc:
@@ -72,11 +72,11 @@ class Predictor:
     @classmethod
     def from_run(cls, folder: RunFolder, cfg: RunConfig) -> Predictor:
         """The model of the run stored in this folder."""
-        return cls(cfg, folder.read_info(), folder.load_weights())
+        return cls(cfg, folder.read_facts(), folder.load_weights())
 
     @property
     def classes(self) -> list[str]:
-        return list(self.info.classes)
+        return list(self.facts.classes)
 
     def _expect(self, *kinds: str) -> None:
         if self.kind not in kinds:
@@ -90,11 +90,11 @@ class Predictor:
     # -- images -----------------------------------------------------------------------------------
     def image_tensor(self, images: Sequence[Image.Image | np.ndarray]) -> torch.Tensor:
         """Images -> (B, C, size, size) normalised like the training batches (one size per call)."""
-        arrays = [to_uint8_image(img, self.info.source_channels) for img in images]
+        arrays = [to_uint8_image(img, self.facts.source_channels) for img in images]
         if len({a.shape for a in arrays}) > 1:
             return torch.cat([self.image_tensor([a]) for a in arrays])
         x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # (B, C, H, W) uint8
-        transform = make_transform(self.info, (), torch.device("cpu"))
+        transform = make_transform(self.facts, (), torch.device("cpu"))
         return transform(x, False)
 
     def predict_images(self, images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
@@ -110,7 +110,7 @@ class Predictor:
     def predict_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities (B, classes), tokenised and encoded with the run's vocabulary."""
         self._expect("text")
-        ids, lengths = encode([tokenize(t) for t in texts], list(self.info.vocab), self.info.max_len)
+        ids, lengths = encode([tokenize(t) for t in texts], list(self.facts.vocab), self.facts.max_len)
         return self._probs(ids[:, : int(lengths.max())], lengths)
 
     def predict_text(self, text: str) -> np.ndarray:
@@ -121,22 +121,22 @@ class Predictor:
 
     def known_words(self, text: str) -> tuple[int, int]:
         """(words in the vocabulary, words) of a text, to warn about unknown words."""
-        vocab, tokens = set(self.info.vocab), tokenize(text)
+        vocab, tokens = set(self.facts.vocab), tokenize(text)
         return sum(t in vocab for t in tokens), len(tokens)
 
     # -- feature rows -----------------------------------------------------------------------------
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities (B, classes) of raw feature rows (B, F), standardised like training."""
         self._expect("tabular")
-        x = np.asarray(rows, dtype=np.float32).reshape(-1, self.info.features)
+        x = np.asarray(rows, dtype=np.float32).reshape(-1, self.facts.features)
         if not np.isfinite(x).all():
             raise NNLabError("Every feature needs a number; fill the empty cells.")
-        return self._probs(torch.from_numpy(self.info.scaler.scale(x) if self.info.scaler else x))
+        return self._probs(torch.from_numpy(self.facts.scaler.scale(x) if self.facts.scaler else x))
 
     # -- series -----------------------------------------------------------------------------------
     @property
     def window(self) -> int:
-        return self.info.window
+        return self.facts.window
 
     def predict_window(self, values: np.ndarray, base: Forecaster | None = None) -> np.ndarray:
         """The next `horizon` target values after the last `window` rows of values (T, F) or (T,). A run with a
@@ -144,7 +144,7 @@ class Predictor:
         self._expect("series")
         v = np.asarray(values, dtype=np.float64)
         v = v[:, None] if v.ndim == 1 else v
-        features = len(self.info.columns)
+        features = len(self.facts.columns)
         if v.shape[1] != features or len(v) < self.window:
             raise NNLabError(
                 f"The series needs at least {self.window} time steps of {features} column(s); "
@@ -152,23 +152,23 @@ class Predictor:
             )
         if not np.isfinite(v).all():
             raise NNLabError("The series has empty or non-numeric values; fill them first.")
-        scaler, t, recent = self.info.scaler, self.info.target_index, v[-self.window :]
-        if self.info.relative:  # changes from the window's last value, over the scaler's std
+        scaler, t, recent = self.facts.scaler, self.facts.target_index, v[-self.window :]
+        if self.facts.relative:  # changes from the window's last value, over the scaler's std
             x = relative_windows(recent[None], scaler, self.window)
         else:  # runs trained before changes were forecast: standardised levels
             x = scaler.scale(recent).astype(np.float32)[None]
         anchor = recent[-1, t]
-        if self.info.base:  # its past errors and its forecast of the next step: two more inputs
+        if self.facts.base:  # its past errors and its forecast of the next step: two more inputs
             forecasts = (base or self.fit_base(v[:, t])).one_step(v[:, t])  # (T + 1,)
             extra, _ = base_inputs(v[:, t], forecasts, scaler.std[t], np.array([len(v)]), self.window)
             x, anchor = np.concatenate([x, extra], axis=2), forecasts[-1]
         with torch.no_grad():
             out = self.model(torch.from_numpy(x))[0].double().numpy()  # (horizon,) scaled
-        if not self.info.relative:
+        if not self.facts.relative:
             return scaler.unscale(out, t)
         forecast = scaler.unscale_spread(out, t) + anchor
-        w = self.info.blend_weight
-        if self.info.blend and w < 1:  # blended with a classical forecaster, as the run was
+        w = self.facts.blend_weight
+        if self.facts.blend and w < 1:  # blended with a classical forecaster, as the run was
             partner = (base or self.fit_base(v[:, t])).one_step(v[:, t])[-1]
             forecast = w * forecast + (1 - w) * partner
         return forecast
@@ -176,14 +176,14 @@ class Predictor:
     @property
     def classical(self) -> str:
         """The classical forecaster the run's forecasts use ("" when none): its base, or its blend's partner."""
-        return self.info.base or (self.info.blend if self.info.blend_weight < 1 else "")
+        return self.facts.base or (self.facts.blend if self.facts.blend_weight < 1 else "")
 
     def fit_base(self, target: np.ndarray) -> Forecaster:
         """The run's kind of classical forecaster, fit on this series' target (its own level and phase)."""
         from nnlab.data.classical import refit
 
         try:
-            return refit(self.classical, np.asarray(target, dtype=np.float64), self.info.season)
+            return refit(self.classical, np.asarray(target, dtype=np.float64), self.facts.season)
         except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
             raise NNLabError(
                 f"The classical base of this run could not be fit on {len(target)} steps ({type(exc).__name__}); "
@@ -195,7 +195,7 @@ class Predictor:
         once, on the values given)."""
         v = np.asarray(values, dtype=np.float64)
         v = v[:, None] if v.ndim == 1 else v
-        base = self.fit_base(v[:, self.info.target_index]) if self.classical else None
+        base = self.fit_base(v[:, self.facts.target_index]) if self.classical else None
         out = list(self.predict_window(v, base))
         if v.shape[1] == 1:
             while len(out) < steps:
@@ -226,8 +226,8 @@ def model_view(predictor: Predictor, image: Image.Image | np.ndarray) -> np.ndar
     """What the model sees, for display: the image in the run's channels and size, (size, size, C) uint8."""
     import torch.nn.functional as F
 
-    x = torch.from_numpy(to_uint8_image(image, predictor.info.source_channels)).permute(2, 0, 1)[None].float()
-    size = predictor.info.image_size  # x: (1, C, H, W)
+    x = torch.from_numpy(to_uint8_image(image, predictor.facts.source_channels)).permute(2, 0, 1)[None].float()
+    size = predictor.facts.image_size  # x: (1, C, H, W)
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return x[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()

@@ -263,7 +263,7 @@ def estimate(
     t0 = time.perf_counter()  # no global seeding: the dashboard's runs draw from streams of their own
     data = data if data is not None else load_dataset(cfg)
     cfg = fit_to_data(cfg, len(data.train))  # batch size and epochs given as 0: as the run will fit them
-    sizes, avail = static_memory(cfg, data.info), available_mb(device)
+    sizes, avail = static_memory(cfg, data.facts), available_mb(device)
     limit, named = memory_limit(device, budget)
     planned = planned_mb(sizes)
     on_device = data_mb(data) if device.type != "cpu" else 0.0  # on the CPU the data is loaded already
@@ -313,7 +313,7 @@ def _measure(
     budget: Budget,
     t0: float,
 ) -> Estimate:
-    trainer = Trainer(cfg, build_model(cfg, data.info), data, device)
+    trainer = Trainer(cfg, build_model(cfg, data.facts), data, device)
     setup = time.perf_counter() - t0
     try:
         activations = measure_activations(trainer)

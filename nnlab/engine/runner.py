@@ -158,11 +158,11 @@ def _train(
     refuse_unrunnable_precision(cfg.replace(precision=used.precision), device)
     seed_everything(cfg.seed)
     data = data if data is not None else load_dataset(cfg)  # loading draws from no global random state
-    refused = memory_problem(cfg, data.info, budget)  # counted on the meta device: nothing allocated yet
+    refused = memory_problem(cfg, data.facts, budget)  # counted on the meta device: nothing allocated yet
     if refused:
         raise NNLabError(refused)
-    model = build_model(cfg, data.info)
-    folder.write_info(data.info)
+    model = build_model(cfg, data.facts)
+    folder.write_facts(data.facts)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
     trainer = Trainer(cfg.replace(precision=used.precision), model, data, device, listeners, stop)
     if resume and folder.has_checkpoint():
@@ -267,7 +267,7 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         metrics.update(series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0]))
         if mixed is not None:  # the Playground blends as the run did
             metrics["blend"] = mixed
-            folder.write_info(blended_facts(data, mixed))
+            folder.write_facts(blended_facts(data, mixed))
         predictions = Predictions(y_true, y_pred, naive=naive)
     predictions = replace(predictions, index=data.test.index, val_index=data.val.index)
     folder.write_results(metrics, predictions, data.display)

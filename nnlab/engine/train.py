@@ -173,8 +173,8 @@ class Trainer:
         if device.type == "cpu":
             fast_dropout(self.model, self.rng)
         self.train_split, self.val_split = data.train.to(device), data.val.to(device)
-        self.transform = make_transform(data.info, cfg.augment, device, self.rng)
-        weights = balanced_weights(data.train.y, data.info.num_classes) if self.weighted else None
+        self.transform = make_transform(data.facts, cfg.augment, device, self.rng)
+        weights = balanced_weights(data.train.y, data.facts.num_classes) if self.weighted else None
         self.loss_fn = nn.MSELoss() if self.regression else nn.CrossEntropyLoss(weight=_to(weights, device))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.steps_per_epoch = num_batches(len(data.train), cfg.batch_size)
@@ -293,8 +293,8 @@ class Trainer:
         y = split.y.cpu()
         loss = float(self.loss_fn(out, y))
         if self.regression:
-            info = self.data.info
-            return loss, info.scaler.unscale_spread(float(torch.sqrt(((out - y) ** 2).mean())), info.target_index)
+            facts = self.data.facts
+            return loss, facts.scaler.unscale_spread(float(torch.sqrt(((out - y) ** 2).mean())), facts.target_index)
         return loss, float((out.argmax(1) == y).float().mean())
 
     # -- the loop -------------------------------------------------------------------------------

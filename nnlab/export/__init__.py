@@ -44,8 +44,8 @@ def export_problem(store: Any, run_id: str, fmt: str) -> str | None:
 def _base_problem(store: Any, run_id: str) -> str | None:
     """A series run whose forecasts use a classical forecaster (a base or a blend): an export does not carry it yet."""
     folder = store.folder(run_id)
-    info = folder.read_info() if (folder.path / "info.json").is_file() else None
-    if getattr(info, "base", "") or (getattr(info, "blend", "") and info.blend_weight < 1):
+    facts = folder.read_facts() if (folder.path / "info.json").is_file() else None
+    if getattr(facts, "base", "") or (getattr(facts, "blend", "") and facts.blend_weight < 1):
         return f"Run {run_id} forecasts with a classical forecaster, not exported yet; train it with --classical none."
     return None
 

@@ -27,7 +27,7 @@ def recorded_raw_range(data: DataFacts, cfg: RunConfig) -> DataFacts:
 
     spec = DATASETS.get(cfg.dataset)
     if spec is not None and spec.builtin:
-        fresh = load_dataset(cfg).info
+        fresh = load_dataset(cfg).facts
         if isinstance(fresh, ImageFacts) and fresh.raw_range is not None:
             return replace(data, raw_range=fresh.raw_range, pixel_scale=fresh.pixel_scale)
     return replace(data, raw_range=(0.0, 255.0), pixel_scale=1.0)

@@ -41,14 +41,14 @@ def model_problem(arch: str, fmt: str, has_weights: bool) -> str | None:
     return None
 
 
-def example_input(info: DataFacts, batch: int = 3) -> tuple[torch.Tensor, ...]:
+def example_input(facts: DataFacts, batch: int = 3) -> tuple[torch.Tensor, ...]:
     """Model inputs of batch rows shaped like the run's: text ids padded to max_len with their lengths."""
     gen = torch.Generator().manual_seed(0)
-    if info.kind == "text":
-        ids = torch.randint(1, max(info.vocab_size, 2), (batch, info.max_len), generator=gen)
-        lengths = torch.tensor([info.max_len, max(1, info.max_len // 2), 1][:batch] + [1] * max(0, batch - 3))
+    if facts.kind == "text":
+        ids = torch.randint(1, max(facts.vocab_size, 2), (batch, facts.max_len), generator=gen)
+        lengths = torch.tensor([facts.max_len, max(1, facts.max_len // 2), 1][:batch] + [1] * max(0, batch - 3))
         return ids, lengths
-    return (torch.randn(batch, *info.input_shape, generator=gen),)
+    return (torch.randn(batch, *facts.input_shape, generator=gen),)
 
 
 def _capture(fmt: str, spec: ArchSpec, model: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
@@ -74,12 +74,12 @@ def _runnable(fmt: str, captured: Any) -> Any:
     return captured.module() if fmt == "torch-export" else captured
 
 
-def _check(run_id: str, fmt: str, captured: Any, model: torch.nn.Module, info: DataFacts) -> None:
+def _check(run_id: str, fmt: str, captured: Any, model: torch.nn.Module, facts: DataFacts) -> None:
     """The captured model answers like the run's on inputs of several batch sizes, or export stops."""
     runnable = _runnable(fmt, captured)
     with torch.no_grad():
         for batch in (3, 1, 5):
-            x = example_input(info, batch)
+            x = example_input(facts, batch)
             gap = (runnable(*x).float() - model(*x).float()).abs().max().item()
             if not gap <= MAX_GAP:
                 raise NNLabError(f"The {TITLES[fmt]} model of run {run_id} differs from the run's model by {gap:.2g}.")
@@ -101,14 +101,14 @@ def export_model(store: Any, run_id: str, fmt: str, out: Path) -> list[Path]:
     out = empty_folder(out)  # a folder that cannot be had is said before the model is captured
     predictor = Predictor.from_run(store.folder(run_id), rec.config)
     try:
-        captured = _capture(fmt, spec, predictor.model, example_input(predictor.info))
-        _check(run_id, fmt, captured, predictor.model, predictor.info)
+        captured = _capture(fmt, spec, predictor.model, example_input(predictor.facts))
+        _check(run_id, fmt, captured, predictor.model, predictor.facts)
     except NNLabError:
         out.rmdir()  # nothing was written into it
         raise
     _save(fmt, captured, out / MODEL_FILES[fmt])
     model = {"file": MODEL_FILES[fmt], "format": fmt, "load": LOADERS[fmt]}
-    facts = preprocessing_facts(predictor.info, rec.config, model)
+    facts = preprocessing_facts(predictor.facts, rec.config, model)
     (out / FACTS).write_text(json.dumps(facts, indent=1) + "\n")
     shutil.copyfile(PREDICT_TEMPLATE, out / PREDICT)
     (out / "README.md").write_text(_readme(rec, fmt, facts))

@@ -60,7 +60,7 @@ class ForegroundActions(RunActions):
         and before any run is recorded."""
         configs = self.prepare(cfg, seeds)
         self.check_space()
-        refused = self.memory_problem(cfg, data.info if data is not None else None, memory_budget_mb)
+        refused = self.memory_problem(cfg, data.facts if data is not None else None, memory_budget_mb)
         if refused:
             raise NNLabError(refused)
         name, note = clean(name, note)

@@ -99,7 +99,7 @@ class LabelActions:
             "probs": oos.probs,
             "indexed": np.asarray(oos.indexed),
             "shown": shown,
-            **viewable(pooled(data)[0], shown, data.info),
+            **viewable(pooled(data)[0], shown, data.facts),
         }
         elapsed = time.time() - state.started
         done = CheckState("finished", state.folds, state.epochs, 1.0, elapsed, started=state.started)

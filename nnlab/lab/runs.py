@@ -63,7 +63,7 @@ class RunActions:
         return seed_configs(cfg, check_seeds(seeds))
 
     def memory_problem(
-        self, cfg: RunConfig, info: DataFacts | None = None, override_mb: float | None = None
+        self, cfg: RunConfig, facts: DataFacts | None = None, override_mb: float | None = None
     ) -> str | None:
         """Why cfg cannot start within the run memory budget (one sentence), or None: counted on the meta device
         from the data's facts (info, or the data loaded now), so nothing of the model is allocated to find out.
@@ -71,7 +71,7 @@ class RunActions:
         from nnlab.data import load_dataset
         from nnlab.engine.memory import memory_problem
 
-        return memory_problem(cfg, info or load_dataset(cfg).info, run_memory_budget(override_mb))
+        return memory_problem(cfg, facts or load_dataset(cfg).facts, run_memory_budget(override_mb))
 
     def start(
         self,

@@ -41,9 +41,9 @@ class CNN(nn.Module):
         return self.head(self.features(x))  # (B, C, H, W) -> (B, classes)
 
 
-def build(cfg: RunConfig, info: DataFacts) -> CNN:
+def build(cfg: RunConfig, facts: DataFacts) -> CNN:
     """The CNN for the data's channels and classes."""
-    return CNN(info.input_shape[0], info.num_classes, cfg.dropout, cfg.hidden)
+    return CNN(facts.input_shape[0], facts.num_classes, cfg.dropout, cfg.hidden)
 
 
 SPEC = register(

@@ -66,9 +66,9 @@ class TextLSTM(nn.Module):
         return torch.lstm(inp, (h0, h0), weights, True, 1, 0.0, self.training, False, True)[0]
 
 
-def build(cfg: RunConfig, info: DataFacts) -> TextLSTM:
+def build(cfg: RunConfig, facts: DataFacts) -> TextLSTM:
     """The LSTM over the run's vocabulary."""
-    return TextLSTM(info.vocab_size, info.num_classes, cfg.dropout, cfg.hidden)
+    return TextLSTM(facts.vocab_size, facts.num_classes, cfg.dropout, cfg.hidden)
 
 
 SPEC = register(

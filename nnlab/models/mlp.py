@@ -35,9 +35,9 @@ class MLP(nn.Module):
         return self.net(x)  # (B, ...) -> (B, classes)
 
 
-def build(cfg: RunConfig, info: DataFacts) -> MLP:
+def build(cfg: RunConfig, facts: DataFacts) -> MLP:
     """The MLP sized by the data: every input value (pixel or feature) is one input unit."""
-    return MLP(math.prod(info.input_shape), cfg.hidden_sizes, info.num_classes, cfg.dropout, cfg.batchnorm)
+    return MLP(math.prod(facts.input_shape), cfg.hidden_sizes, facts.num_classes, cfg.dropout, cfg.batchnorm)
 
 
 SPEC = register(

@@ -83,7 +83,7 @@ def inputs_of(arch: str) -> InputSpec:
 _INIT_LOCK = threading.Lock()
 
 
-def build_model(cfg: RunConfig, info: DataFacts) -> nn.Module:
+def build_model(cfg: RunConfig, facts: DataFacts) -> nn.Module:
     """The module for cfg.arch sized by facts from the data (classes, input shape, vocabulary).
 
     Its initial weights depend on cfg.seed only: they are drawn from torch's global generator, seeded and
@@ -92,7 +92,7 @@ def build_model(cfg: RunConfig, info: DataFacts) -> nn.Module:
     """
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return MODELS[cfg.arch].build(cfg, info)
+        return MODELS[cfg.arch].build(cfg, facts)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -153,9 +153,9 @@ def _more(keys: list[str]) -> str:
     return f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
 
 
-def build(cfg: RunConfig, info: DataFacts) -> nn.Module:
+def build(cfg: RunConfig, facts: DataFacts) -> nn.Module:
     """The ResNet with its ImageNet (or a file's) weights when pretrained."""
-    model = ResNet18Transfer(info.num_classes, cfg.dropout, cfg.hidden, cfg.freeze_backbone)
+    model = ResNet18Transfer(facts.num_classes, cfg.dropout, cfg.hidden, cfg.freeze_backbone)
     if cfg.pretrained:
         source = f"Weights file {Path(cfg.weights_path).name}" if cfg.weights_path else "The ImageNet weights"
         load_backbone(model.backbone, load_imagenet_weights(cfg.weights_path), source)

@@ -25,9 +25,9 @@ class SeriesLSTM(nn.Module):
         return self.fc(out[:, -1])  # (B, horizon)
 
 
-def build(cfg: RunConfig, info: DataFacts) -> SeriesLSTM:
+def build(cfg: RunConfig, facts: DataFacts) -> SeriesLSTM:
     """The forecaster over the series' columns, `horizon` values ahead."""
-    return SeriesLSTM(info.input_shape[1], cfg.horizon, cfg.hidden, cfg.dropout)
+    return SeriesLSTM(facts.input_shape[1], cfg.horizon, cfg.hidden, cfg.dropout)
 
 
 SPEC = register(

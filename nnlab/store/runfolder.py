@@ -71,22 +71,22 @@ class Results:
     """Everything the Results page and the report show about one run's test set."""
 
     run_id: str
-    info: DataFacts
+    facts: DataFacts
     report: dict[str, Any]
     predictions: Predictions
     examples: Examples = field(default_factory=Examples)
 
     @property
     def task(self) -> str:
-        return self.report.get("task", self.info.task)
+        return self.report.get("task", self.facts.task)
 
     @property
     def kind(self) -> str:
-        return self.info.kind
+        return self.facts.kind
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.report.get("classes", self.info.classes)]
+        return [str(c) for c in self.report.get("classes", self.facts.classes)]
 
 
 def _pick(cls: type, arrays: dict[str, Any]) -> Any:
@@ -281,11 +281,11 @@ class RunFolder:
         return self._existing(WEIGHTS).read_bytes()
 
     # -- data facts and test outputs ------------------------------------------------------------
-    def write_info(self, info: DataFacts) -> None:
+    def write_facts(self, facts: DataFacts) -> None:
         """Facts learned from the data (classes, input shape, scaler, vocabulary, window)."""
-        self.write_json(INFO, info.to_json_dict())
+        self.write_json(INFO, facts.to_json_dict())
 
-    def read_info(self) -> DataFacts:
+    def read_facts(self) -> DataFacts:
         """The facts a run saved (by this version or an earlier one); one sentence when they are not readable."""
         from nnlab.core.facts import facts_from_json_dict
 
@@ -345,7 +345,7 @@ class RunFolder:
     def read_results(self) -> Results:
         """Report, predictions and examples of a finished run; NNLabError naming what is missing."""
         examples = _pick(Examples, self.read_arrays(EXAMPLES)) if (self.path / EXAMPLES).is_file() else Examples()
-        info, report = self.read_info(), self.read_json(REPORT)
+        info, report = self.read_facts(), self.read_json(REPORT)
         try:
             predictions = _pick(Predictions, self.read_arrays(PREDICTIONS))
         except TypeError as exc:  # a readable file without y_true or y_pred

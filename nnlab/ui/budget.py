@@ -25,15 +25,15 @@ KEY_FIND_BATCH, KEY_USE_BATCH = "tr_find_batch", "tr_use_batch"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def model_memory_mb(cfg_json: str, info: DataFacts) -> float:
+def model_memory_mb(cfg_json: str, facts: DataFacts) -> float:
     """MB of the model's weights, gradients, optimizer state and best copy, counted on the meta device."""
-    return planned_mb(static_memory(RunConfig.from_json(cfg_json), info))
+    return planned_mb(static_memory(RunConfig.from_json(cfg_json), facts))
 
 
-def memory_gate(cfg: RunConfig, info: DataFacts, est: Estimate | None) -> tuple[str | None, float | None]:
+def memory_gate(cfg: RunConfig, facts: DataFacts, est: Estimate | None) -> tuple[str | None, float | None]:
     """(why Start is disabled: the run over its memory budget, or None; the budget the local operator raised for
     this run, or None). Offers the largest batch that fits, too."""
-    needed = model_memory_mb(cfg.to_json(), info)
+    needed = model_memory_mb(cfg.to_json(), facts)
     batch_finder(cfg)
     measured = est is not None and est.seconds_per_epoch is not None and est.memory_mb > needed
     needed = est.memory_mb if measured else needed  # measured: one batch's activations included

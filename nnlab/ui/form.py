@@ -286,7 +286,7 @@ def data_facts(key: str) -> dict[str, Any]:
     data = load_dataset(cfg)
     return {
         "sample": sample_of(data, cfg),  # what the form shows of the user's data
-        "info": data.info,
+        "info": data.facts,
         "kind": data.kind,
         "train": len(data.train),
         "val": len(data.val),
@@ -295,10 +295,10 @@ def data_facts(key: str) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def parameter_count(cfg_json: str, info: DataFacts) -> tuple[int, int]:
+def parameter_count(cfg_json: str, facts: DataFacts) -> tuple[int, int]:
     """(all, trainable) parameters of the model cfg builds on the data; pretrained weights are not loaded."""
     with torch.device("meta"):  # shapes only: a huge model is counted without allocating its weights
-        model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), info)
+        model = build_model(RunConfig.from_json(cfg_json).replace(pretrained=False), facts)
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 

@@ -98,7 +98,7 @@ def text_input(predictor: Predictor, res: Results | None) -> None:
 
 def rows_input(predictor: Predictor, res: Results | None) -> None:
     """An editable table of feature rows; the predicted class and probabilities of each row."""
-    columns = predictor.info.column_names
+    columns = predictor.facts.column_names
     start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else np.zeros((1, len(columns)))
     st.caption(
         "This table is yours to edit: double-click a cell and type a value, add a row at its foot (+), or paste rows "
@@ -136,13 +136,13 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
 
 def series_input(predictor: Predictor, res: Results | None) -> None:
     """Recent values (edited or from a CSV) and the model's forecast after them."""
-    window, columns = predictor.window, list(predictor.info.columns)
+    window, columns = predictor.window, list(predictor.facts.columns)
     file = st.file_uploader("Series CSV (rows in time order, the training columns)", type=["csv"], key=KEY_UPLOAD)
     values = _series_from_csv(file, columns) if file is not None else None
     if values is None:
         st.caption(f"The last {window} values the model sees; edit any of them.")
         edited = st.data_editor(
-            _start_series(res, window, columns, predictor.info),
+            _start_series(res, window, columns, predictor.facts),
             key=KEY_SERIES,
             width="stretch",
             num_rows="dynamic",
@@ -164,19 +164,19 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
     except NNLabError as exc:
         show_error(exc)
         return
-    target = predictor.info.target_index
+    target = predictor.facts.target_index
     st.plotly_chart(forecast_figure(values[-window:, target], forecast), key="playground_forecast")
     st.dataframe(pd.DataFrame({"step": np.arange(1, len(forecast) + 1), "forecast": forecast}), hide_index=True)
 
 
-def _start_series(res: Results | None, window: int, columns: list[str], info: SeriesFacts) -> pd.DataFrame:
+def _start_series(res: Results | None, window: int, columns: list[str], facts: SeriesFacts) -> pd.DataFrame:
     series = res.examples.series if res is not None and res.examples.series is not None else None
     df = pd.DataFrame(np.full((window, len(columns)), np.nan), columns=columns)
-    target = info.target_index
+    target = facts.target_index
     if series is not None and len(series) >= window:
         df.iloc[:, target] = series[-window:]
     else:
-        df.iloc[:, target] = info.scaler.unscale(0.0, target)  # the training mean
+        df.iloc[:, target] = facts.scaler.unscale(0.0, target)  # the training mean
     return df
 
 

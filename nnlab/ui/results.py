@@ -263,7 +263,7 @@ def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray
     elif ex.texts is not None:
         text_examples(res, shown, t, p, flags)
     elif ex.rows is not None:
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.info, "columns", None), flags[shown])
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.facts, "columns", None), flags[shown])
     else:
         st.info("This run kept no viewable examples.")
 

@@ -78,7 +78,7 @@ def live_view(run_id: str) -> None:
 def run_data_check(rec: RunRecord) -> None:
     """The data check's findings of the run, once its data is loaded (the runner writes its facts before training)."""
     try:
-        facts = store().folder(rec.run_id).read_info()
+        facts = store().folder(rec.run_id).read_facts()
     except NNLabError:
         return
     findings_ui(run_findings(rec, facts))

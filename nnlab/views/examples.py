@@ -120,7 +120,7 @@ def _row_text(cols: list[str], row: np.ndarray) -> str:
 def feature_names(res: Results) -> list[str]:
     """The names of a table's feature columns (x0, x1, ... where the data had none)."""
     width = res.examples.rows.shape[1] if res.examples.rows is not None else 0
-    names = list(getattr(res.info, "column_names", None) or [])
+    names = list(getattr(res.facts, "column_names", None) or [])
     return names if len(names) == width else [f"x{k}" for k in range(width)]
 
 

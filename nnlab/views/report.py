@@ -118,7 +118,7 @@ def matrix_for_report(fig: go.Figure, classes: Sequence[str]) -> go.Figure:
 def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -> str:
     """The whole report as one HTML document; every user string escaped, nothing fetched."""
     title = run_name(rec)
-    findings = run_findings(rec, res.info)
+    findings = run_findings(rec, res.facts)
     doc = Document(f"{title} · nnlab run {rec.run_id}")
     doc.add(
         f"<p class='muted'>nnlab run report · {esc(rec.run_id)} · {esc(rec.status)} · created {esc(rec.created_iso)}"
@@ -139,7 +139,7 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     doc.add("<h2>How it trained</h2>", paragraphs([training_sentence(rec, history)]))
     if history:
         doc.add(doc.figure(for_report(curves_figure(history, res.task, rec.epochs_planned))))
-    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.info)), findings_html(findings))
+    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.facts)), findings_html(findings))
     doc.add(
         "<h2>Config</h2><p class='muted'>The values this run used (where it was asked to fit a value to the data, "
         "the value fitted).</p>",

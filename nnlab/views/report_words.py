@@ -49,7 +49,7 @@ def model_sentence(rec: RunRecord, res: Results) -> str:
     data, _ = data_words(rec.config)
     model = f"{article(title)} {title} network{about}{size}"
     if res.task == "regression":
-        target = getattr(res.info, "target", "")
+        target = getattr(res.facts, "target", "")
         return f"{model}, trained to forecast {target!r} in {data}." if target else f"{model}, trained on {data}."
     return f"{model}, trained to tell {plural(len(res.classes), 'class', 'classes')} of {data} apart."
 
@@ -131,8 +131,8 @@ def used_value(rec: RunRecord, res: Results, name: str) -> str:
     if name in ("batch_size", "epochs") and not value:
         used = s.get(name)
         return f"{used} ({AUTO})" if used else f"chosen when training starts ({AUTO})"
-    if name == "image_size" and not value and isinstance(res.info, ImageFacts):
-        return f"{res.info.image_size} (chosen for the data and the model)"
+    if name == "image_size" and not value and isinstance(res.facts, ImageFacts):
+        return f"{res.facts.image_size} (chosen for the data and the model)"
     if name == "class_weights" and value == "auto" and "class_weights" in s:
         return f"{'on' if s['class_weights'] else 'off'} (automatic: on where the classes are strongly imbalanced)"
     if name == "threads" and not value:
@@ -167,10 +167,10 @@ def config_rows(rec: RunRecord, res: Results) -> list[tuple[str, str]]:
     return [(FIELDS[n].label, used_value(rec, res, n)) for n in fields_that_apply(rec.config)]
 
 
-def data_rows(rec: RunRecord, info: DataFacts) -> list[tuple[str, str]]:
+def data_rows(rec: RunRecord, facts: DataFacts) -> list[tuple[str, str]]:
     """A few facts learned from the data, labelled for a reader (no raw keys, no vocabulary dumps)."""
     title, about = data_words(rec.config)
-    rows = [("Data", title + (f": {about}" if about else "")), ("Kind", KIND_WORDS.get(info.kind, info.kind))]
+    rows = [("Data", title + (f": {about}" if about else "")), ("Kind", KIND_WORDS.get(facts.kind, facts.kind))]
     s = rec.summary
     if s.get("train_size"):
         rows.append(
@@ -180,31 +180,31 @@ def data_rows(rec: RunRecord, info: DataFacts) -> list[tuple[str, str]]:
                 f"{s.get('test_size', 0):,} to test (this report)",
             )
         )
-    if info.classes:
-        names = ", ".join(map(str, info.classes[:20])) + (" …" if len(info.classes) > 20 else "")
-        rows.append(("Classes", f"{len(info.classes)}: {names}"))
-    rows += _kind_rows(info)
-    if info.source:
-        rows.append(("File", info.source))
+    if facts.classes:
+        names = ", ".join(map(str, facts.classes[:20])) + (" …" if len(facts.classes) > 20 else "")
+        rows.append(("Classes", f"{len(facts.classes)}: {names}"))
+    rows += _kind_rows(facts)
+    if facts.source:
+        rows.append(("File", facts.source))
     return rows
 
 
-def _kind_rows(info: DataFacts) -> list[tuple[str, str]]:
-    if isinstance(info, ImageFacts):
-        colour = "grey" if info.channels == 1 else f"{info.channels} channels"
-        return [("Model input", f"{info.image_size} × {info.image_size} pixels, {colour}, scaled per channel")]
-    if isinstance(info, TabularFacts):
-        cols = info.column_names
+def _kind_rows(facts: DataFacts) -> list[tuple[str, str]]:
+    if isinstance(facts, ImageFacts):
+        colour = "grey" if facts.channels == 1 else f"{facts.channels} channels"
+        return [("Model input", f"{facts.image_size} × {facts.image_size} pixels, {colour}, scaled per channel")]
+    if isinstance(facts, TabularFacts):
+        cols = facts.column_names
         shown = ", ".join(cols[:30]) + (f" … and {len(cols) - 30} more" if len(cols) > 30 else "")
-        return [("Model input", f"{plural(info.features, 'number')} per row"), ("Feature columns", shown)]
-    if isinstance(info, TextFacts):
-        return [("Model input", f"up to {info.max_len} words per text, from a vocabulary of {info.vocab_size:,}")]
-    if isinstance(info, SeriesFacts):
+        return [("Model input", f"{plural(facts.features, 'number')} per row"), ("Feature columns", shown)]
+    if isinstance(facts, TextFacts):
+        return [("Model input", f"up to {facts.max_len} words per text, from a vocabulary of {facts.vocab_size:,}")]
+    if isinstance(facts, SeriesFacts):
         rows = [
-            ("Forecast", f"the next {plural(info.horizon, 'value')} of {info.target!r}"),
-            ("Model input", f"the last {info.window} steps of {plural(len(info.columns), 'column')}"),
+            ("Forecast", f"the next {plural(facts.horizon, 'value')} of {facts.target!r}"),
+            ("Model input", f"the last {facts.window} steps of {plural(len(facts.columns), 'column')}"),
         ]
-        return rows + ([("Ordered by", info.time)] if info.time else [])
+        return rows + ([("Ordered by", facts.time)] if facts.time else [])
     return []
 
 
