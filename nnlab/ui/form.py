@@ -281,12 +281,12 @@ def data_key(cfg: RunConfig) -> str:
 
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=16)
 def data_facts(key: str) -> dict[str, Any]:
-    """What the preview needs from a dataset: its info, split sizes and a sample (the tensors are not kept)."""
+    """What the preview needs from a dataset: its facts, split sizes and a sample (the tensors are not kept)."""
     cfg = RunConfig.from_json(key)
     data = load_dataset(cfg)
     return {
         "sample": sample_of(data, cfg),  # what the form shows of the user's data
-        "info": data.facts,
+        "facts": data.facts,
         "kind": data.kind,
         "train": len(data.train),
         "val": len(data.val),
@@ -313,7 +313,7 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
         facts, more = _preview_or_offer(spec, cfg)
         errors += more
         estimate = preflight_panel(cfg) if facts and not errors else None  # measures only data at hand
-        refused, raised = memory_gate(cfg, facts["info"], estimate) if facts and not errors else (None, None)
+        refused, raised = memory_gate(cfg, facts["facts"], estimate) if facts and not errors else (None, None)
         errors += [refused] if refused else []
     for text in todo:
         st.info(md(text), icon=":material/upload_file:")
@@ -345,7 +345,7 @@ def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[dict[str, Any]
 
 def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
-    total, trainable = parameter_count(cfg.to_json(), facts["info"])
+    total, trainable = parameter_count(cfg.to_json(), facts["facts"])
     fitted = fit_to_data(cfg, facts["train"])  # batch size and epochs given as 0: fitted to the data
     steps = math.ceil(facts["train"] / fitted.batch_size)
     a, b = st.columns(2)
@@ -355,7 +355,7 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     )
     frozen = f" · {trainable:,} trainable (backbone frozen)" if trainable != total else ""
     st.caption(f"Data: {facts['train']:,} train · {facts['val']:,} validation · {facts['test']:,} test{frozen}")
-    findings_ui(data_findings(facts["info"], cfg, facts["train"]))
+    findings_ui(data_findings(facts["facts"], cfg, facts["train"]))
     lrs = lr_preview(fitted, steps)
     fig = lr_figure(lrs, cfg.schedule).update_layout(title="Learning rate per epoch", height=200)
     fig.update_yaxes(dtick=1, tickformat="~g")  # one tick per decade: 0.0001, 0.001, 0.01
