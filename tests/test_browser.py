@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,22 @@ def chromium_or_skip() -> str:
             "Chromium is not installed (/usr/bin/chromium); install it with `apt-get install chromium` or `make browser`."
         )
     return path
+
+
+@contextmanager
+def headless_chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright (see missing() when either is absent)."""
+    executable = chromium_or_skip()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright for Python is not installed; run `pip install -r requirements-dev.txt`.")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port() -> int:
@@ -119,17 +136,10 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 9
 @pytest.fixture
 def page():
     """A fresh headless Chromium page, 1400x1000 (checked before the server starts: no Chromium, no server)."""
-    executable = chromium_or_skip()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python is not installed; run `pip install -r requirements-dev.txt`.")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+    with headless_chromium() as browser:
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(60_000)
         yield pg
-        browser.close()
 
 
 class Steps:

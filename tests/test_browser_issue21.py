@@ -15,7 +15,7 @@ import pytest
 
 from nnlab.store.runs import RunStore
 from tests.helpers import fill_store, wait_until
-from tests.test_browser import CHROMIUM_FLAGS, ROOT, chromium_or_skip, free_port, missing, settle, wait_healthy
+from tests.test_browser import ROOT, chromium_or_skip, free_port, headless_chromium, settle, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "issue21"
@@ -54,15 +54,8 @@ def server(home: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless Chromium for the module."""
-    executable = chromium_or_skip()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python is not installed; run `pip install -r requirements-dev.txt`.")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from nnlab.cli.main import main
 from nnlab.store.runs import RunStore
-from tests.test_browser import CHROMIUM_FLAGS, SHOTS, chromium_or_skip, missing
+from tests.test_browser import SHOTS, headless_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +22,8 @@ EVIL = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def chromium():
     """A headless Chromium (see tests.test_browser for what happens without one)."""
-    executable = chromium_or_skip()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python is not installed; run `pip install -r requirements-dev.txt`.")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Opened:
