@@ -77,6 +77,20 @@ def test_a_raised_budget_is_recorded_with_the_run_and_said(tmp_path, monkeypatch
     assert rec.status == "finished" and rec.summary["memory_budget_mb"] == 500
 
 
+def test_the_lab_refuses_a_background_start_over_the_budget_as_it_refuses_a_foreground_one(tmp_path, monkeypatch):
+    """The bound lives in the service: a front end that skips the form's gate (a script, a later REST API) is
+    refused the same, before any run is queued; a raised budget lets it start."""
+    monkeypatch.setenv(MEMORY_ENV, "1")
+    lab = Lab(tmp_path)
+    cfg = make_config("mlp", epochs=1, threads=1)
+    with pytest.raises(NNLabError, match=r"needs 1\.1 MB .* more than 1\.0 MB"):
+        lab.start(cfg, seeds=2)
+    assert lab.store.list() == []
+    started = lab.start(cfg, memory_budget_mb=500)
+    assert lab.store.get(started.run_id).summary["memory_budget_mb"] == 500
+    lab.stop(started.run_id)
+
+
 def test_the_train_page_disables_start_with_the_reason_for_forty_layers_of_8192():
     at = app_at("pages/1_Train.py").run()
     at.toggle("tr_expert").set_value(True).run()

@@ -66,7 +66,7 @@ class RunActions:
         self, cfg: RunConfig, facts: DataFacts | None = None, override_mb: float | None = None
     ) -> str | None:
         """Why cfg cannot start within the run memory budget (one sentence), or None: counted on the meta device
-        from the data's facts (info, or the data loaded now), so nothing of the model is allocated to find out.
+        from the data's facts (given, or the data loaded now), so nothing of the model is allocated to find out.
         override_mb: the local operator's budget for this run (never a password visitor's)."""
         from nnlab.data import load_dataset
         from nnlab.engine.memory import memory_problem
@@ -83,14 +83,20 @@ class RunActions:
         memory_budget_mb: float | None = None,
         forecast: Forecast | None = None,
         visitor: str = "",
+        data_facts: DataFacts | None = None,
     ) -> Started:
         """Queue cfg (K seeds of it: one group) to train in the background, here or where `placement` says; a
         raised memory budget (the local operator's) and the pre-flight measured before Start stay with each run.
         Refused in one sentence, before any run exists, when the workspace is at its disk quota or (visitor: one
-        visitor of a shared dashboard) the visitor's seeds or runs at once would pass their bounds."""
+        visitor of a shared dashboard) the visitor's seeds or runs at once would pass their bounds, or over the run
+        memory budget (counted from data_facts, the facts of the data the caller has at hand, else the data loaded
+        now), as `train` refuses it."""
         configs = self.prepare(cfg, seeds)
         self.check_space()
         self.check_visitor(visitor, seeds)
+        refused = self.memory_problem(cfg, data_facts, memory_budget_mb)
+        if refused:
+            raise NNLabError(refused)
         name, note = clean(name, note)
         facts = start_facts(memory_budget_mb, forecast)
         ids = tuple(self._queue(c, placement, name, note, facts) for c in configs)

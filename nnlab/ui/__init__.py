@@ -18,6 +18,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from nnlab.analysis.naming import run_name
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.facts import DataFacts
 from nnlab.core.findings import Finding
 from nnlab.core.forecast import Forecast
 from nnlab.core.placement import Placement
@@ -273,12 +274,13 @@ def start_runs(
     message: str = "",
     memory_budget_mb: float | None = None,
     forecast: Forecast | None = None,
+    data_facts: DataFacts | None = None,
 ) -> str | None:
     """Start cfg (K seeds of it) through the lab and leave its sentence for the next page run (`message`, with
     {run_id}, instead when the run starts at once); the first run's id, or None after showing why not. A budget
     the local operator raised, and the estimate measured before Start, stay with the run."""
     try:
-        started = lab().start(cfg, seeds, placement, name, note, memory_budget_mb, forecast, visitor())
+        started = lab().start(cfg, seeds, placement, name, note, memory_budget_mb, forecast, visitor(), data_facts)
     except NNLabError as exc:
         show_error(exc)
         return None

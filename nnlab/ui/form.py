@@ -306,7 +306,7 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
     st.markdown("#### Preview")
     todo = [p.text for p in problems if p.hint]
     errors = [p.text for p in problems if not p.hint]
-    estimate, raised = None, None
+    estimate, raised, at_hand = None, None, None
     if problems and cfg.data_path:
         data_read_ui(spec, cfg, None)  # the file's first rows, while another field needs fixing
     if not problems:
@@ -314,12 +314,13 @@ def _preview_and_start(spec: DatasetSpec, cfg: RunConfig, problems: list[Problem
         errors += more
         estimate = preflight_panel(cfg) if facts and not errors else None  # measures only data at hand
         refused, raised = memory_gate(cfg, facts["facts"], estimate) if facts and not errors else (None, None)
+        at_hand = facts["facts"] if facts else None
         errors += [refused] if refused else []
     for text in todo:
         st.info(md(text), icon=":material/upload_file:")
     for text in errors:
         show_error(text)
-    start_box(cfg, blocked=bool(problems or errors), raised=raised, estimate=estimate)
+    start_box(cfg, blocked=bool(problems or errors), raised=raised, estimate=estimate, facts=at_hand)
 
 
 def _preview_or_offer(spec: DatasetSpec, cfg: RunConfig) -> tuple[dict[str, Any] | None, list[str]]:

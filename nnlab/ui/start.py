@@ -6,6 +6,7 @@ import streamlit as st
 
 from nnlab.analysis.naming import default_name
 from nnlab.core.config import RunConfig
+from nnlab.core.facts import DataFacts
 from nnlab.core.limits import MAX_SEEDS
 from nnlab.core.naming import MAX_NAME, MAX_NOTE
 from nnlab.core.placement import Placement
@@ -15,8 +16,11 @@ from nnlab.ui.cluster import executor_picker
 from nnlab.ui.keys import KEY_NEW_NAME, KEY_NEW_NOTE, KEY_SEEDS, KEY_START
 
 
-def start_box(cfg: RunConfig, blocked: bool, raised: float | None, estimate: Estimate | None) -> None:
-    """Seeds, name and note, where to train, and Start (disabled while `blocked`: a problem is shown above)."""
+def start_box(
+    cfg: RunConfig, blocked: bool, raised: float | None, estimate: Estimate | None, facts: DataFacts | None = None
+) -> None:
+    """Seeds, name and note, where to train, and Start (disabled while `blocked`: a problem is shown above);
+    facts: the data's, as the preview loaded them (the lab counts the run's memory from them)."""
     seeds = st.number_input(
         "Seeds",
         min_value=1,
@@ -41,7 +45,7 @@ def start_box(cfg: RunConfig, blocked: bool, raised: float | None, estimate: Est
         width="stretch",
         help="Fix the problems above first." if blocked else "Queue the run; training starts at once.",
     ):
-        start_run(cfg, seeds, executor, raised, estimate, name, note)
+        start_run(cfg, seeds, executor, raised, estimate, name, note, facts)
 
 
 def name_and_note(cfg: RunConfig) -> tuple[str, str]:
@@ -73,11 +77,12 @@ def start_run(
     est: Estimate | None,
     name: str = "",
     note: str = "",
+    facts: DataFacts | None = None,
 ) -> None:
     """Start the run (or one run per seed, a group), here or on Ray, named and noted, with the budget the local
     operator raised and the estimate measured before; show the first one's live view (its id goes in the URL)."""
     forecast = forecast_of(est) if est else None
-    run_id = start_runs(cfg, seeds, placement, name, note, memory_budget_mb=raised, forecast=forecast)
+    run_id = start_runs(cfg, seeds, placement, name, note, memory_budget_mb=raised, forecast=forecast, data_facts=facts)
     if run_id:
         st.session_state.pop(KEY_NEW_NAME, None)  # the next run is another one: its own name, if any
         st.session_state.pop(KEY_NEW_NOTE, None)
