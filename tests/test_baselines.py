@@ -175,5 +175,36 @@ def test_a_blended_run_blends_as_its_validation_says_and_the_playground_follows(
     predictor = Predictor.from_run(store.folder(run_id), store.get(run_id).config)
     first = res.examples.t[0]  # the classical part is fit again on the history given: close, not equal
     assert predictor.predict_window(res.examples.series[:first])[0] == pytest.approx(p.y_pred[0, 0], rel=0.05)
-    if said["weight"] < 1:
-        assert "--classical none" in export_problem(store, run_id, "torchscript")
+    assert said["weight"] < 1  # two epochs of a small network: the classical forecaster takes a share
+    assert "--classical none" in export_problem(store, run_id, "script")  # the training script trains the network alone
+
+
+@pytest.mark.slow
+def test_a_blended_runs_exported_model_forecasts_like_the_playground(tmp_path):
+    """Series runs blend by default: the model export carries the blend (preprocessing.json says it, predict.py
+    fits the classical forecaster with statsmodels as the Playground does) instead of a refusal."""
+    import pandas as pd
+
+    from nnlab.engine.runner import execute
+    from nnlab.export import export_run
+    from tests.helpers import isolated
+
+    store = RunStore(tmp_path / "ws")
+    cfg = make_config("ts-lstm", window=8, hidden=32, epochs=2, threads=1)
+    assert cfg.classical == "blend"  # the default
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    res = store.folder(run_id).read_results()
+    weight = res.report["blend"]["weight"]
+    assert weight < 1
+    export_run(store, run_id, "torch-export", tmp_path / "model")
+    facts = json.loads((tmp_path / "model" / "preprocessing.json").read_text())
+    assert facts["blend"]["with"] == res.facts.blend and facts["blend"]["weight"] == weight
+    assert "statsmodels" in (tmp_path / "model" / "README.md").read_text()
+    history = res.examples.series[: res.examples.t[0]]  # the series up to the first test step
+    pd.DataFrame({"value": history}).to_csv(tmp_path / "history.csv", index=False)
+    out = isolated(["predict.py", str(tmp_path / "history.csv")], tmp_path / "model")
+    assert out.returncode == 0, out.stderr[-2000:]
+    playground = Predictor.from_run(store.folder(run_id), cfg).predict_window(history)
+    np.testing.assert_allclose(json.loads(out.stdout), playground, rtol=1e-6)

@@ -156,12 +156,11 @@ class RunConfig:
         flag_help="rows of the data to leave out of training and validation, like 3,17,250 (label-issues' indices)",
     )  # fmt: skip
     classical: str = _f(
-        "none", "Classical forecaster", widget="select", section="advanced", kinds=("series",), loads_data=True,
+        "blend", "Classical forecaster", widget="select", section="advanced", kinds=("series",), loads_data=True,
         hint="The classical forecaster (exponential smoothing or ARIMA) that forecasts the validation part best, fit on "
         "the training part, and what the network does with it: blend the two forecasts at the weight that validates "
-        "best (1: the network alone), or learn what the classical fit leaves over (residual, as ES-RNN did), or "
-        "ignore it (the network alone: the default, which the Playground and the exports reproduce exactly). "
-        "Horizon 1 only.",
+        "best (the default: weight 1 is the network alone, kept where nothing validates better), or learn what the "
+        "classical fit leaves over (residual, as ES-RNN did), or ignore it (the network alone). Horizon 1 only.",
         options=(("blend", "Blend, weighted on validation"), ("residual", "Residual: the network corrects it"),
                  ("none", "None: the network alone")),
     )  # fmt: skip
@@ -332,9 +331,12 @@ class RunConfig:
     @classmethod
     def from_saved(cls, data: dict[str, Any]) -> RunConfig:
         """A config as to_json saved it, by this version or an earlier one: one saved before the split had a seed
-        of its own drew its split from its seed, and keeps doing so (split_seed -1)."""
+        of its own drew its split from its seed, and keeps doing so (split_seed -1); one saved before series runs
+        blended with a classical forecaster by default forecasts with the network alone."""
         if "seed" in data and "split_seed" not in data:
             data = {**data, "split_seed": FOLLOWS_SEED}
+        if "seed" in data and "classical" not in data:  # saved before a series blended by default: the network alone
+            data = {**data, "classical": "none"}
         return cls.from_dict(data)
 
     @property

@@ -34,19 +34,28 @@ def export_problem(store: Any, run_id: str, fmt: str) -> str | None:
         return (
             f"Architecture {cfg.arch} is not registered here; import the module that registers it (see NNLAB_MODELS)."
         )
-    if (problem := _base_problem(store, run_id)) is not None:
+    if (problem := _classical_problem(store, run_id, fmt)) is not None:
         return problem
     if fmt == "script":
         return script_problem(cfg)
     return model_problem(cfg.arch, fmt, store.folder(run_id).has_weights())
 
 
-def _base_problem(store: Any, run_id: str) -> str | None:
-    """A series run whose forecasts use a classical forecaster (a base or a blend): an export does not carry it yet."""
+def _classical_problem(store: Any, run_id: str, fmt: str) -> str | None:
+    """A series run whose forecasts use a classical forecaster: a model export carries a blend (preprocessing.json
+    says it, predict.py fits the forecaster with statsmodels), not a residual base; the training script trains
+    the network alone, so it is not the run's forecasts."""
     folder = store.folder(run_id)
     facts = folder.read_facts() if (folder.path / "info.json").is_file() else None
-    if getattr(facts, "base", "") or (getattr(facts, "blend", "") and facts.blend_weight < 1):
-        return f"Run {run_id} forecasts with a classical forecaster, not exported yet; train it with --classical none."
+    if getattr(facts, "base", ""):
+        return (
+            f"Run {run_id} corrects a classical forecaster, not exported yet; train it with --classical none or blend."
+        )
+    if fmt == "script" and getattr(facts, "blend", "") and facts.blend_weight < 1:
+        return (
+            f"Run {run_id} blends its forecasts with a classical forecaster, which the training script leaves out; "
+            "export the model (TorchScript or torch.export), or train it with --classical none."
+        )
     return None
 
 

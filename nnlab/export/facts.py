@@ -8,6 +8,7 @@ from typing import Any
 
 from nnlab.core.config import RunConfig
 from nnlab.core.facts import DataFacts, ImageFacts
+from nnlab.data.classical import ARIMA_ORDERS, FOURIER_PAIRS, NAMES
 from nnlab.data.prep import HTML_BREAK, TOKEN
 
 _KEYS = {
@@ -46,6 +47,8 @@ def preprocessing_facts(data: DataFacts, cfg: RunConfig, model: dict[str, str]) 
             "float (B, window, features): the last window rows minus the window's last row, / std per column",
             "scaled changes (B, horizon): value * std[target_index] + the window's last target value",
         )
+    if info.get("blend") and info.get("blend_weight", 1.0) < 1:  # forecasts blended with a classical forecaster
+        facts["blend"] = blend_facts(info)
     if kind == "text":
         facts["tokenizer"] = {
             "html_break": HTML_BREAK.pattern,  # replaced by a space, ignoring case, before anything else
@@ -55,6 +58,24 @@ def preprocessing_facts(data: DataFacts, cfg: RunConfig, model: dict[str, str]) 
             "unknown": 1,
         }
     return facts
+
+
+def blend_facts(info: dict[str, Any]) -> dict[str, Any]:
+    """How a blended run's forecast is made: weight * the network's + (1 - weight) * the classical forecaster's of
+    the same step, that forecaster fit on the whole target column given (as the Playground fits it)."""
+    name, season = info["blend"], info.get("season", 0)
+    return {
+        "with": name,
+        "label": NAMES[name],
+        "weight": info["blend_weight"],
+        "season": season,
+        "orders": [list(o) for o in ARIMA_ORDERS],
+        "fourier_pairs": FOURIER_PAIRS,
+        "how": "forecast = weight * the network's + (1 - weight) * the classical forecaster's next value, fit with "
+        "statsmodels on the whole target column given: holt_winters is damped-trend exponential smoothing (an additive "
+        "season when the column holds two of them); arima is the best by AIC of the orders on the differences with a "
+        "drift, Fourier terms carrying the season",
+    }
 
 
 def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:

@@ -124,7 +124,19 @@ def _readme(rec: Any, fmt: str, facts: dict[str, Any]) -> str:
   {facts["raw"]["as"]}. Model input: {facts["input"]}. Output: {facts["output"]}.
 - `{PREDICT}`: `python {PREDICT} INPUT ...` reads raw inputs (an .npy array as the dataset gives them, or image,
   CSV or text files), follows `{FACTS}` and prints one JSON list of the predicted {answer}. It needs torch and
-  numpy (and Pillow for image files).
+  numpy (and Pillow for image files).{_blend_words(facts)}
 
 {score_line(rec)}
 """
+
+
+def _blend_words(facts: dict[str, Any]) -> str:
+    """What a blended series run's README adds: the forecasts are not the model's alone."""
+    blend = facts.get("blend")
+    if not blend:
+        return ""
+    return (
+        f"\n- The run's forecasts blend the model's ({blend['weight']:.0%}) with {blend['label']} "
+        f"({1 - blend['weight']:.0%}), the mix that forecast its validation steps best; `{PREDICT}` fits that "
+        "forecaster on the series it is given, as nnlab's Playground does, and needs statsmodels for it."
+    )
