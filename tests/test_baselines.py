@@ -208,3 +208,13 @@ def test_a_blended_runs_exported_model_forecasts_like_the_playground(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     playground = Predictor.from_run(store.folder(run_id), cfg).predict_window(history)
     np.testing.assert_allclose(json.loads(out.stdout), playground, rtol=1e-6)
+
+
+def test_a_config_saved_before_blending_was_the_default_keeps_the_network_alone():
+    from nnlab.core.config import RunConfig
+
+    cfg = make_config("ts-lstm")
+    assert RunConfig.from_json(cfg.to_json()).classical == "blend"  # saved now: the default, kept
+    old = json.loads(cfg.to_json())
+    del old["classical"]  # as a workspace from before the field wrote it
+    assert RunConfig.from_json(json.dumps(old)).classical == "none"  # resumed, it forecasts as it did
