@@ -94,3 +94,30 @@ def test_a_link_to_a_run_without_a_model_says_so_and_shows_no_other_model(traine
         at = open_page(PAGE, run_id)
         assert "no trained model" in at.warning[0].value and run_id not in at.warning[0].value
         assert at.selectbox(key="playground_run").value is None and not at.get("plotly_chart")
+
+
+@pytest.mark.slow
+def test_a_blended_series_run_fits_its_classical_forecaster_on_the_whole_series_before_the_window(workspace):
+    """The editable window is 8 values: a classical forecaster fit on those alone finds no season and forecasts
+    far from the run's saved forecasts; the Playground fits it on the run's series before the window and on it."""
+
+    from nnlab.data.registry import make_config
+    from nnlab.engine.predict import Predictor
+    from nnlab.engine.runner import execute
+
+    store = RunStore(workspace)
+    cfg = make_config("ts-lstm", window=8, hidden=32, epochs=2, threads=1)  # blends by default
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    res = store.folder(run_id).read_results()
+    assert res.report["blend"]["weight"] < 1
+    at = _open(run_id)
+    at.slider(key="playground_steps").set_value(1).run()
+    assert not at.error and not at.exception
+    assert any("fit on the run's" in c.value for c in at.caption)
+    shown = at.dataframe[-1].value["forecast"].iloc[0]
+    predictor = Predictor.from_run(store.folder(run_id), cfg)
+    series = res.examples.series
+    assert shown == pytest.approx(predictor.predict_window(series)[0], rel=1e-9)
+    assert shown != pytest.approx(predictor.predict_window(series[-8:])[0], rel=1e-6)  # not the window alone

@@ -149,6 +149,7 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
             height=min(36 * (window + 1) + 3, 320),
         )
         values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        values = _after_history(predictor, res, values)
     single = len(columns) == 1
     steps = st.slider(
         "Steps to forecast",
@@ -167,6 +168,19 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
     target = predictor.facts.target_index
     st.plotly_chart(forecast_figure(values[-window:, target], forecast), key="playground_forecast")
     st.dataframe(pd.DataFrame({"step": np.arange(1, len(forecast) + 1), "forecast": forecast}), hide_index=True)
+
+
+def _after_history(predictor: Predictor, res: Results | None, window_values: np.ndarray) -> np.ndarray:
+    """The edited window after the run's own series before it, for a run that blends with a classical forecaster:
+    that forecaster is fit on the values given, and 32 of them are too few to find a season in."""
+    series = res.examples.series if res is not None else None
+    if not predictor.classical or series is None or window_values.shape[1] != 1 or len(series) <= len(window_values):
+        return window_values
+    st.caption(
+        f"The classical forecaster in this run's forecasts is fit on the run's {len(series) - len(window_values):,} "
+        "values before these and on these, as it would be on an uploaded CSV's whole series."
+    )
+    return np.concatenate([series[: -len(window_values), None], window_values])
 
 
 def _start_series(res: Results | None, window: int, columns: list[str], facts: SeriesFacts) -> pd.DataFrame:
