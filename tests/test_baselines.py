@@ -218,3 +218,16 @@ def test_a_config_saved_before_blending_was_the_default_keeps_the_network_alone(
     old = json.loads(cfg.to_json())
     del old["classical"]  # as a workspace from before the field wrote it
     assert RunConfig.from_json(json.dumps(old)).classical == "none"  # resumed, it forecasts as it did
+
+
+def test_a_refit_on_the_same_values_is_kept_and_other_values_fit_again():
+    """The Playground refits a blended run's forecaster on every rerun (a slider move): the same values, one fit."""
+    from nnlab.data.classical import refit
+
+    values = _seasonal(300, 12)
+    first = refit("arima", values, 12)
+    assert refit("arima", values.copy(), 12) is first
+    other = refit("arima", values + 1.0, 12)
+    assert other is not first and other.one_step(values + 1.0)[-1] == pytest.approx(
+        first.one_step(values)[-1] + 1, abs=0.5
+    )

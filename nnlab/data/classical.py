@@ -138,12 +138,22 @@ def _arima_run(f: Forecaster, values: np.ndarray) -> np.ndarray:
     return np.r_[np.nan, values[:-1] + changes, values[-1] + after]
 
 
+_REFITS: dict[tuple[str, int, str], Forecaster] = {}  # the Playground refits on every rerun, mostly the same values
+
+
 def refit(name: str, train: np.ndarray, season: int) -> Forecaster:
-    """A forecaster of the kind `name` with this season, fit on another series (a forecast's own history)."""
+    """A forecaster of the kind `name` with this season, fit on another series (a forecast's own history); the
+    last few fits are kept (an ARIMA on a few thousand steps takes a second or two)."""
     fits = {"holt_winters": fit_holt_winters, "arima": fit_arima}
-    if name in fits:
-        return fits[name](np.asarray(train, dtype=np.float64), season)
-    return Forecaster(name, season)
+    if name not in fits:
+        return Forecaster(name, season)
+    train = np.asarray(train, dtype=np.float64)
+    key = (name, season, hashlib.sha1(train.tobytes()).hexdigest())
+    if key not in _REFITS:
+        if len(_REFITS) >= 8:
+            _REFITS.pop(next(iter(_REFITS)))
+        _REFITS[key] = fits[name](train, season)
+    return _REFITS[key]
 
 
 def fit_all(train: np.ndarray) -> list[Forecaster]:
