@@ -121,3 +121,18 @@ def test_a_blended_series_run_fits_its_classical_forecaster_on_the_whole_series_
     series = res.examples.series
     assert shown == pytest.approx(predictor.predict_window(series)[0], rel=1e-9)
     assert shown != pytest.approx(predictor.predict_window(series[-8:])[0], rel=1e-6)  # not the window alone
+
+    downloads = AppTest.from_function(_downloads, args=(run_id,), default_timeout=60).run()  # on its Results page
+    buttons = {b.key: b for b in downloads.get("download_button")}
+    assert not buttons["dl_export_torch-export"].disabled and not buttons["dl_export_torchscript"].disabled
+    code = buttons["dl_export_script"]  # the training script trains the network alone: said in the form's words
+    assert code.disabled and '"Classical forecaster" set to "None: the network alone"' in code.help
+    assert "--" not in code.help
+
+
+def _downloads(run_id: str) -> None:
+    """The Results page's export downloads of one run, alone (an AppTest script)."""
+    from nnlab.ui import store
+    from nnlab.ui.downloads import export_downloads
+
+    export_downloads(store().get(run_id))

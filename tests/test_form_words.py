@@ -21,6 +21,14 @@ def test_flags_become_the_forms_labels():
     assert '"Data folder (optional)", "Path to your data".' in words
 
 
+def test_a_flag_with_one_of_its_choices_becomes_the_label_set_to_that_choice():
+    words = in_form_words("Export the model, or train it with --classical none; --missing drop left too few rows.")
+    assert words == (
+        'Export the model, or train it with "Classical forecaster" set to "None: the network alone"; '
+        '"Missing values" set to "Drop the rows" left too few rows.'
+    )
+
+
 def test_an_upload_keeps_the_name_it_was_uploaded_with(tmp_path: Path):
     import io
 

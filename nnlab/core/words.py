@@ -27,6 +27,8 @@ def in_form_words(message: str) -> str:
             words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
         else:
             words = f'"{info.label}"'
+        for value, label in info.options:  # --classical none -> "Classical forecaster" set to "None: ..."
+            message = re.sub(rf"{re.escape(flag)} {re.escape(value)}(?![\w-])", f'{words} set to "{label}"', message)
         message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
     for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields
         message = re.sub(rf"{re.escape(flag)}(?![\w-])", f'"{label}"', message)

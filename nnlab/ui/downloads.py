@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.core.records import RunRecord
+from nnlab.core.words import in_form_words
 from nnlab.ui import lab
 
 EXPORTS = (  # format, button label, what it holds
@@ -38,5 +39,5 @@ def export_downloads(rec: RunRecord) -> None:
             key=f"dl_export_{fmt}",
             on_click="ignore",
             disabled=problem is not None,
-            help=problem or help_text,
+            help=in_form_words(problem) if problem else help_text,
         )
