@@ -126,7 +126,7 @@ def test_a_blended_series_run_fits_its_classical_forecaster_on_the_whole_series_
     buttons = {b.key: b for b in downloads.get("download_button")}
     assert not buttons["dl_export_torch-export"].disabled and not buttons["dl_export_torchscript"].disabled
     code = buttons["dl_export_script"]  # the training script trains the network alone: said in the form's words
-    assert code.disabled and '"Classical forecaster" set to "None: the network alone"' in code.help
+    assert code.disabled and '"Classical forecaster" set to "None: network alone"' in code.help
     assert "--" not in code.help
 
 

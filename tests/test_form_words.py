@@ -24,7 +24,7 @@ def test_flags_become_the_forms_labels():
 def test_a_flag_with_one_of_its_choices_becomes_the_label_set_to_that_choice():
     words = in_form_words("Export the model, or train it with --classical none; --missing drop left too few rows.")
     assert words == (
-        'Export the model, or train it with "Classical forecaster" set to "None: the network alone"; '
+        'Export the model, or train it with "Classical forecaster" set to "None: network alone"; '
         '"Missing values" set to "Drop the rows" left too few rows.'
     )
 

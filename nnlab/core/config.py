@@ -161,8 +161,8 @@ class RunConfig:
         "the training part, and what the network does with it: blend the two forecasts at the weight that validates "
         "best (the default: weight 1 is the network alone, kept where nothing validates better), or learn what the "
         "classical fit leaves over (residual, as ES-RNN did), or ignore it (the network alone). Horizon 1 only.",
-        options=(("blend", "Blend, weighted on validation"), ("residual", "Residual: the network corrects it"),
-                 ("none", "None: the network alone")),
+        options=(("blend", "Blend (as validated)"), ("residual", "Residual correction"),
+                 ("none", "None: network alone")),
     )  # fmt: skip
     missing: str = _f(
         "fill", "Missing values", widget="select", section="data", kinds=("tabular", "series"), loads_data=True,
