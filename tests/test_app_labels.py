@@ -60,6 +60,7 @@ def test_a_series_shows_the_classical_forecasters_beside_it(trained):
     table = next(d.value for d in at.dataframe if "forecaster" in d.value.columns)
     assert table["forecaster"].iloc[0] == "this run (nnlab)" and len(table) >= 4
     assert any("classical" in s.value or "This run forecasts" in s.value for s in [*at.success, *at.warning])
+    assert not any("--" in s.value for s in [*at.success, *at.warning])  # the form's words, not the flags
 
 
 def test_compare_opens_on_the_pair_a_link_names(trained):

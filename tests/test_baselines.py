@@ -70,7 +70,10 @@ def test_verdict_says_plainly_when_a_classical_model_wins():
     assert classical_wins(report)
     said = baseline_verdict(report)
     assert said.startswith("The classical ARIMA(1, 1, 1) forecasts these test steps better than this run")
+    assert said.endswith("use it, or train with --classical blend or --classical residual, which use it.")
     assert [r.name for r in baseline_rows(report)] == ["arima", "naive"]
+    blended = {**report, "blend": {"with": "arima", "weight": 0.6}}  # the default: it already blends, say so
+    assert "--classical" not in baseline_verdict(blended) and "(the network's weight 60%)" in baseline_verdict(blended)
     report["rmse"] = 0.5
     assert not classical_wins(report) and baseline_verdict(report).startswith(
         "This run forecasts the test steps better"

@@ -70,10 +70,16 @@ def baseline_verdict(report: dict[str, Any]) -> str:
         return ""
     best, mine = rows[0], model_rmse(report)
     if best.rmse < mine:
+        blend = report.get("blend")
+        advice = (
+            f"this run already mixed in a classical forecaster as its validation steps said (the network's weight "
+            f"{blend['weight']:.0%}), so prefer the classical one where its lead holds on new data"
+            if blend
+            else "use it, or train with --classical blend or --classical residual, which use it"
+        )
         return (
             f"The classical {best.label} forecasts these test steps better than this run: RMSE {best.rmse:.4g} "
-            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower); use it, or train with --classical "
-            "blend or residual, which use it."
+            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower); {advice}."
         )
     gain = 1 - mine / best.rmse if best.rmse else 0.0
     return (

@@ -22,6 +22,7 @@ from nnlab.core.arithmetic import changes, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
+from nnlab.core.words import in_form_words
 from nnlab.engine.metrics import cell_examples, normalize_confusion
 from nnlab.engine.predict import Predictor
 from nnlab.store.runfolder import Results, RunFolder
@@ -146,7 +147,9 @@ def baselines_section(res: Results) -> None:
     if not has_baselines(report):
         return
     st.subheader("Against classical forecasters", anchor=False)
-    (st.warning if classical_wins(report) else st.success)(md(baseline_verdict(report)), icon=":material/balance:")
+    (st.warning if classical_wins(report) else st.success)(
+        md(in_form_words(baseline_verdict(report))), icon=":material/balance:"
+    )
     if said := blend_sentence(report):
         st.caption(md(said))
     rows = [("this run (nnlab)", model_rmse(report), 1.0)] + [(r.label, r.rmse, r.ratio) for r in baseline_rows(report)]

@@ -24,6 +24,7 @@ from nnlab.core.findings import KINDS, Finding
 from nnlab.core.forecast import Forecast
 from nnlab.core.notes import run_findings
 from nnlab.core.records import EpochRecord, RunRecord
+from nnlab.core.words import in_form_words
 from nnlab.engine.metrics import per_class_f1
 from nnlab.store.runfolder import Results
 from nnlab.views.cells import run_cell_key, run_cells, worst_cell
@@ -198,7 +199,7 @@ def baselines_html(report: dict) -> str:
     rows += [(r.label, f"{r.rmse:.4g} (this run's is {r.ratio:.2f} of it)") for r in baseline_rows(report)]
     cls = " class='warn'" if classical_wins(report) else ""
     return (
-        f"<h2>Against classical forecasters</h2><p{cls}>{esc(baseline_verdict(report))}</p>"
+        f"<h2>Against classical forecasters</h2><p{cls}>{esc(in_form_words(baseline_verdict(report)))}</p>"
         + paragraphs([blend_sentence(report)])
         + rows_table(rows)
         + "<p class='muted'>Test RMSE one step ahead. Each forecaster is fit on the run's training part and forecasts "
