@@ -136,3 +136,27 @@ def _downloads(run_id: str) -> None:
     from nnlab.ui.downloads import export_downloads
 
     export_downloads(store().get(run_id))
+
+
+@pytest.mark.slow
+def test_a_series_of_several_columns_asks_for_the_other_columns_instead_of_an_error(workspace, tmp_path):
+    """Only the target's recent values are kept with a run: the Playground opened on an error ("empty values")
+    before the user could type anything; it now says which columns to fill, or to upload the CSV."""
+    import numpy as np
+    import pandas as pd
+
+    from nnlab.data.registry import make_config
+    from nnlab.engine.runner import execute
+
+    rng, t = np.random.default_rng(0), np.arange(300)
+    temp = 10 + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.5, 300)
+    sales = 50 + 0.1 * t + 0.5 * temp + rng.normal(0, 1, 300)
+    pd.DataFrame({"temp": temp, "sales": sales}).to_csv(tmp_path / "two.csv", index=False)
+    store = RunStore(workspace)
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "two.csv"), target="sales")
+    run_id = store.create(cfg.replace(window=8, hidden=32, epochs=1, threads=1))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    at = _open(run_id)
+    assert not at.error
+    assert any("also reads temp" in i.value and "upload the series" in i.value for i in at.info)

@@ -150,6 +150,14 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
         )
         values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
         values = _after_history(predictor, res, values)
+        others = [c for i, c in enumerate(columns) if i != predictor.facts.target_index]
+        if others and np.isnan(values[:, [columns.index(c) for c in others]]).all():  # only the target is known
+            st.info(
+                f"This model also reads {', '.join(others)}: fill {'it' if len(others) == 1 else 'them'} in for the "
+                f"last {window} rows above, or upload the series as a CSV with its columns.",
+                icon=":material/edit_note:",
+            )
+            return
     single = len(columns) == 1
     steps = st.slider(
         "Steps to forecast",
