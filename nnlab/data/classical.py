@@ -138,6 +138,11 @@ def _arima_run(f: Forecaster, values: np.ndarray) -> np.ndarray:
     return np.r_[np.nan, values[:-1] + changes, values[-1] + after]
 
 
+def _digest(values: np.ndarray) -> str:
+    """A key for a series in the caches below (float64 values)."""
+    return hashlib.sha1(values.tobytes()).hexdigest()
+
+
 _REFITS: dict[tuple[str, int, str], Forecaster] = {}  # the Playground refits on every rerun, mostly the same values
 
 
@@ -148,7 +153,7 @@ def refit(name: str, train: np.ndarray, season: int) -> Forecaster:
     if name not in fits:
         return Forecaster(name, season)
     train = np.asarray(train, dtype=np.float64)
-    key = (name, season, hashlib.sha1(train.tobytes()).hexdigest())
+    key = (name, season, _digest(train))
     if key not in _REFITS:
         if len(_REFITS) >= 8:
             _REFITS.pop(next(iter(_REFITS)))
@@ -205,7 +210,7 @@ _CACHE: dict[tuple[str, int], Baselines] = {}  # the preview, the pre-flight and
 def baselines(values: np.ndarray, train_end: int) -> Baselines:
     """Every classical forecaster fit on values[:train_end] (the 1-d target) and run over all of values."""
     values = np.asarray(values, dtype=np.float64)
-    key = (hashlib.sha1(values.tobytes()).hexdigest(), train_end)
+    key = (_digest(values), train_end)
     if key not in _CACHE:
         fitted = {f.name: f for f in fit_all(values[:train_end])}
         forecasts = {name: f.one_step(values) for name, f in fitted.items()}

@@ -186,7 +186,7 @@ class Predictor:
             return refit(self.classical, np.asarray(target, dtype=np.float64), self.facts.season)
         except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
             raise NNLabError(
-                f"The classical base of this run could not be fit on {len(target)} steps ({type(exc).__name__}); "
+                f"The classical forecaster of this run could not be fit on {len(target)} steps ({type(exc).__name__}); "
                 "give a longer series."
             ) from exc
 
