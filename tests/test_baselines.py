@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.analysis.baselines import baseline_rows, baseline_verdict, classical_wins
+from nnlab.analysis.baselines import baseline_rows, baseline_test, baseline_verdict, classical_wins
 from nnlab.cli.main import main
 from nnlab.core.checks import field_problems
 from nnlab.core.errors import NNLabError
+from nnlab.core.facts import DataFacts
 from nnlab.data import load_dataset
 from nnlab.data.classical import baselines, blend_weight, fit_arima, fit_holt_winters, season_of
 from nnlab.data.prep import series_levels
@@ -20,6 +21,7 @@ from nnlab.data.registry import make_config
 from nnlab.engine.predict import Predictor
 from nnlab.export import export_problem
 from nnlab.models import build_model
+from nnlab.store.runfolder import Predictions, Results
 from nnlab.store.runs import RunStore
 
 
@@ -72,12 +74,50 @@ def test_verdict_says_plainly_when_a_classical_model_wins():
     assert said.startswith("The classical ARIMA(1, 1, 1) forecasts these test steps better than this run")
     assert said.endswith("use it, or train with --classical blend or --classical residual, which use it.")
     assert [r.name for r in baseline_rows(report)] == ["arima", "naive"]
-    blended = {**report, "blend": {"with": "arima", "weight": 0.6}}  # the default: it already blends, say so
-    assert "--classical" not in baseline_verdict(blended) and "(the network's weight 60%)" in baseline_verdict(blended)
+    blended = {**report, "blend": {"with": "arima", "label": "ARIMA(1, 1, 1)", "weight": 0.6}}  # the default: say so
+    assert "--classical" not in baseline_verdict(blended)
+    assert "already mixes ARIMA(1, 1, 1) in at the weight its validation steps chose (the network's 60%)" in (
+        baseline_verdict(blended)
+    )
     report["rmse"] = 0.5
     assert not classical_wins(report) and baseline_verdict(report).startswith(
         "This run forecasts the test steps better"
     )
+
+
+def test_a_blend_that_kept_the_network_alone_is_not_told_it_mixed_a_classical_forecaster_in():
+    report = {
+        "rmse": 1.0,
+        "baselines": {"holt_winters": 0.8},
+        "baseline_names": {"holt_winters": "exponential smoothing (Holt-Winters)"},
+        "blend": {"with": "holt_winters", "label": "exponential smoothing (Holt-Winters)", "weight": 1.0},
+    }
+    said = baseline_verdict(report)
+    assert "mix" not in said and "kept the network alone" in said
+
+
+def _series_results(actual: np.ndarray, mine: np.ndarray, theirs: np.ndarray | None) -> Results:
+    rmse = float(np.sqrt(np.mean((mine - actual) ** 2)))
+    theirs_rmse = float(np.sqrt(np.mean((theirs - actual) ** 2))) if theirs is not None else 1.0
+    report = {"rmse": rmse, "rmse_one_step": rmse, "baselines": {"arima": theirs_rmse}}
+    return Results("r", DataFacts(), report, Predictions(actual[:, None], mine[:, None], classical=theirs))
+
+
+def test_the_verdict_says_whether_the_gap_to_the_best_classical_forecaster_is_beyond_chance():
+    rng = np.random.default_rng(0)
+    actual = np.cumsum(rng.normal(size=200))
+    theirs = actual + rng.normal(0, 1.0, 200)
+    clear = _series_results(actual, actual + rng.normal(0, 2.0, 200), theirs)  # twice the classical error: beyond
+    test = baseline_test(clear)
+    assert test is not None and test.steps == 200 and test.beyond_chance
+    assert "a gap beyond chance over these 200 steps (paired permutation test, p = " in baseline_verdict(
+        clear.report, test
+    )
+    close = _series_results(actual, actual + rng.normal(0, 1.03, 200), theirs)  # about the same error: within
+    test = baseline_test(close)
+    assert test is not None and not test.beyond_chance
+    assert "a gap within chance over these 200 steps" in baseline_verdict(close.report, test)
+    assert baseline_test(_series_results(actual, actual, None)) is None  # runs saved before the forecasts were kept
 
 
 @pytest.mark.slow
@@ -92,6 +132,9 @@ def test_every_series_run_reports_baselines_on_its_own_test_steps(trained, works
     b = baselines(series, len(series) - round(len(series) * cfg.test_fraction) - round(len(series) * cfg.val_fraction))
     naive = np.sqrt(np.mean((b.forecasts["naive"][steps] - series[steps]) ** 2))
     assert report["baselines"]["naive"] == pytest.approx(naive) == pytest.approx(report["naive_rmse"])
+    best = baseline_rows(report)[0].name  # its test steps' forecasts are kept for the verdict's test
+    np.testing.assert_allclose(res.predictions.classical, b.forecasts[best][steps])
+    assert baseline_test(res) is not None
     assert store.get(run_id).summary["baselines"] == report["baselines"]
 
 
@@ -103,6 +146,7 @@ def test_train_json_holds_baselines_and_stderr_the_verdict(workspace, capsys):
     said = json.loads(out.strip().splitlines()[-1])
     assert set(said["baselines"]) >= {"naive", "seasonal_naive", "holt_winters", "arima"}
     assert "classical" in err and ("better than this run" in err or "better than every classical" in err)
+    assert "chance over these" in err  # the gap's test over the run's test steps
 
 
 @pytest.mark.slow

@@ -6,7 +6,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from nnlab.analysis.stats import ALPHA, permutation_p
+from nnlab.store.runfolder import Results
+
 MODEL = "nnlab"
+
+
+@dataclass(frozen=True)
+class BaselineTest:
+    """nnlab against the best classical forecaster step by step: a paired permutation test of their squared errors
+    over the test steps, each step's two errors swapped at random."""
+
+    steps: int
+    p_value: float
+
+    @property
+    def beyond_chance(self) -> bool:
+        """Whether the gap is larger than swapping the two forecasts' errors step by step gives (p below ALPHA)."""
+        return self.p_value < ALPHA
 
 
 @dataclass(frozen=True)
@@ -63,26 +82,58 @@ def blend_sentence(report: dict[str, Any]) -> str:
     )
 
 
-def baseline_verdict(report: dict[str, Any]) -> str:
-    """One sentence: which is better on the test steps, nnlab or the best classical forecaster, and by how much."""
+def baseline_test(res: Results) -> BaselineTest | None:
+    """The test of nnlab's gap to the best classical forecaster on the run's test steps (None for runs saved before
+    the forecaster's steps were kept, or when they do not line up with the run's)."""
+    pred = res.predictions
+    if pred.classical is None or not has_baselines(res.report):
+        return None
+    actual = np.asarray(pred.y_true, dtype=np.float64).reshape(len(pred.y_true), -1)[:, 0]
+    mine = np.asarray(pred.y_pred, dtype=np.float64).reshape(len(pred.y_pred), -1)[:, 0]
+    theirs = np.asarray(pred.classical, dtype=np.float64)
+    if theirs.shape != actual.shape or not np.isfinite(theirs).all():
+        return None
+    return BaselineTest(len(actual), permutation_p("rmse", (theirs - actual) ** 2, (mine - actual) ** 2, paired=True))
+
+
+def _chance(test: BaselineTest | None) -> str:
+    """The clause that says whether the gap is beyond chance over the test steps ("" without a test)."""
+    if test is None:
+        return ""
+    within = "beyond" if test.beyond_chance else "within"
+    return f", a gap {within} chance over these {test.steps} steps (paired permutation test, p = {test.p_value:.2g})"
+
+
+def _advice(report: dict[str, Any]) -> str:
+    """What to do where a classical forecaster beat the run, given what the run did with one."""
+    blend = report.get("blend")
+    if not blend:
+        return "use it, or train with --classical blend or --classical residual, which use it"
+    if blend["weight"] >= 1:
+        return (
+            "this run's validation steps kept the network alone (it forecast them best), so prefer the classical "
+            "one where its lead holds on new data"
+        )
+    return (
+        f"this run already mixes {blend['label']} in at the weight its validation steps chose (the network's "
+        f"{blend['weight']:.0%}), so prefer the classical one where its lead holds on new data"
+    )
+
+
+def baseline_verdict(report: dict[str, Any], test: BaselineTest | None = None) -> str:
+    """One sentence: which is better on the test steps, nnlab or the best classical forecaster, by how much, and
+    (given the test of the two forecasts step by step) whether that gap is beyond chance."""
     rows = baseline_rows(report)
     if not rows:
         return ""
     best, mine = rows[0], model_rmse(report)
     if best.rmse < mine:
-        blend = report.get("blend")
-        advice = (
-            f"this run already mixed in a classical forecaster as its validation steps said (the network's weight "
-            f"{blend['weight']:.0%}), so prefer the classical one where its lead holds on new data"
-            if blend
-            else "use it, or train with --classical blend or --classical residual, which use it"
-        )
         return (
             f"The classical {best.label} forecasts these test steps better than this run: RMSE {best.rmse:.4g} "
-            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower); {advice}."
+            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower){_chance(test)}; {_advice(report)}."
         )
     gain = 1 - mine / best.rmse if best.rmse else 0.0
     return (
         f"This run forecasts the test steps better than every classical forecaster tried: RMSE {mine:.4g} against "
-        f"{best.rmse:.4g} for the best, {best.label} ({gain:.1%} lower)."
+        f"{best.rmse:.4g} for the best, {best.label} ({gain:.1%} lower){_chance(test)}."
     )

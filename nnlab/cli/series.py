@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from nnlab.core.records import RunRecord
-from nnlab.store.runfolder import REPORT
 from nnlab.store.runs import RunStore
 
 
@@ -17,12 +16,14 @@ def series_summary(rec: RunRecord) -> dict[str, Any]:
 
 def say_baselines(store: RunStore, records: list[RunRecord], say: Callable[[str], None]) -> None:
     """Each series run's verdict against the classical forecasters fit on its training part, through say (stderr)."""
-    from nnlab.analysis.baselines import baseline_verdict, blend_sentence, has_baselines
+    from nnlab.analysis.baselines import baseline_test, baseline_verdict, blend_sentence, has_baselines
 
     for rec in records:
         folder = store.folder(rec.run_id)
         if "baselines" in rec.summary and folder.has_results():
-            report = folder.read_json(REPORT)
-            for said in (blend_sentence(report), baseline_verdict(report) if has_baselines(report) else ""):
+            res = folder.read_results()
+            report = res.report
+            verdict = baseline_verdict(report, baseline_test(res)) if has_baselines(report) else ""
+            for said in (blend_sentence(report), verdict):
                 if said:
                     say(said)

@@ -234,5 +234,14 @@ def scored(values: np.ndarray, train_end: int, steps: np.ndarray, actual: np.nda
     }
 
 
+def best_one_step(values: np.ndarray, train_end: int, steps: np.ndarray, actual: np.ndarray) -> np.ndarray | None:
+    """(N,) the one-step forecasts at `steps` of the baseline with the lowest RMSE on them (the one `scored` puts
+    first), for a test of nnlab's lead or lag over it step by step; None when no baseline forecast them all."""
+    forecasts = {name: f[steps] for name, f in baselines(values, train_end).forecasts.items()}
+    rmse = {name: _rmse(f, actual) for name, f in forecasts.items()}
+    rmse = {name: value for name, value in rmse.items() if np.isfinite(value)}
+    return forecasts[min(rmse, key=rmse.get)].astype(np.float64) if rmse else None
+
+
 def _rmse(forecast: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(forecast, dtype=np.float64) - actual) ** 2)))

@@ -45,7 +45,9 @@ def _run_file(name: str) -> str:
 class Predictions:
     """Test-set outputs: classes (y_true, y_pred (N,), probs (N, classes)) or forecasts (N, horizon) with naive;
     index (N,): each test example's original row in the data (a forecast: its first target's time step), and
-    val_index the validation rows'. Runs saved before the split was stored have neither (None)."""
+    val_index the validation rows'. Runs saved before the split was stored have neither (None). classical (N,): a
+    series run's one-step forecasts of its first target steps by the classical forecaster with the lowest test RMSE
+    (None for other runs and series runs saved before it was kept)."""
 
     y_true: np.ndarray
     y_pred: np.ndarray
@@ -53,6 +55,7 @@ class Predictions:
     naive: np.ndarray | None = None
     index: np.ndarray | None = None
     val_index: np.ndarray | None = None
+    classical: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

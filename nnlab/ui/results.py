@@ -12,6 +12,7 @@ import streamlit as st
 
 from nnlab.analysis.baselines import (
     baseline_rows,
+    baseline_test,
     baseline_verdict,
     blend_sentence,
     classical_wins,
@@ -148,15 +149,18 @@ def baselines_section(res: Results) -> None:
         return
     st.subheader("Against classical forecasters", anchor=False)
     (st.warning if classical_wins(report) else st.success)(
-        md(in_form_words(baseline_verdict(report))), icon=":material/balance:"
+        md(in_form_words(baseline_verdict(report, baseline_test(res)))), icon=":material/balance:"
     )
     if said := blend_sentence(report):
         st.caption(md(said))
     rows = [("this run (nnlab)", model_rmse(report), 1.0)] + [(r.label, r.rmse, r.ratio) for r in baseline_rows(report)]
-    df = pd.DataFrame(rows, columns=["forecaster", "test RMSE, one step ahead", "this run's RMSE over it"])
+    df = pd.DataFrame(rows, columns=["forecaster", "test RMSE", "this run ÷ it"])
     st.dataframe(df, hide_index=True, width="content", key="results_baselines")
     season = f" (season {report['season']} steps)" if report.get("season") else " (no season found)"
-    st.caption(f"Each is fit on the run's training part{season} and forecasts every test step from the steps before.")
+    st.caption(
+        f"Each is fit on the run's training part{season} and forecasts every test step from the steps before (one "
+        "step ahead); below 1, this run's RMSE is the lower."
+    )
 
 
 def live_view_link(run_id: str) -> None:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from nnlab.analysis.baselines import (
     baseline_rows,
+    baseline_test,
     baseline_verdict,
     blend_sentence,
     classical_wins,
@@ -187,19 +188,20 @@ def _forecasts(doc: Document, res: Results) -> None:
         doc.figure(for_report(forecast_vs_actual_figure(t, p.y_true, p.y_pred, p.naive, e.series))),
         "<h2>Where it misses</h2>",
         doc.figure(for_report(residuals_figure(t, p.y_true, p.y_pred, p.naive))),
-        baselines_html(res.report),
+        baselines_html(res),
     )
 
 
-def baselines_html(report: dict) -> str:
+def baselines_html(res: Results) -> str:
     """The classical forecasters fit on the run's training part beside it, on the same test steps, and the verdict."""
+    report = res.report
     if not has_baselines(report):
         return ""
     rows = [("this run (nnlab)", f"{model_rmse(report):.4g}")]
     rows += [(r.label, f"{r.rmse:.4g} (this run's is {r.ratio:.2f} of it)") for r in baseline_rows(report)]
     cls = " class='warn'" if classical_wins(report) else ""
     return (
-        f"<h2>Against classical forecasters</h2><p{cls}>{esc(in_form_words(baseline_verdict(report)))}</p>"
+        f"<h2>Against classical forecasters</h2><p{cls}>{esc(in_form_words(baseline_verdict(report, baseline_test(res))))}</p>"
         + paragraphs([blend_sentence(report)])
         + rows_table(rows)
         + "<p class='muted'>Test RMSE one step ahead. Each forecaster is fit on the run's training part and forecasts "
