@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab.analysis.baselines import baseline_rows, baseline_test, baseline_verdict, classical_wins
+from nnlab.analysis.baselines import (
+    baseline_rows,
+    baseline_test,
+    baseline_verdict,
+    blend_sentence,
+    classical_wins,
+)
 from nnlab.cli.main import main
 from nnlab.core.checks import field_problems
 from nnlab.core.errors import NNLabError
@@ -94,6 +100,22 @@ def test_a_blend_that_kept_the_network_alone_is_not_told_it_mixed_a_classical_fo
     }
     said = baseline_verdict(report)
     assert "mix" not in said and "kept the network alone" in said
+
+
+def test_a_blend_that_gave_the_network_no_weight_and_a_tie_are_said_as_they_are():
+    # a flat validation part: the classical forecaster alone is best, weight 0 (once shown as "-0%")
+    assert str(blend_weight(np.array([1.0, 2.0]), np.array([0.0, 0.0]), np.array([0.0, 0.0]))) == "0.0"
+    label = "ARIMA(1, 1, 0)"
+    blend = {"with": "arima", "label": label, "weight": 0.0, "val_rmse": {"network": 1.13, "arima": 1.129}}
+    report = {"rmse": 0.8612, "baselines": {"arima": 0.8612}, "baseline_names": {"arima": label}}
+    said = blend_sentence({**report, "blend": {**blend, "network_rmse": 0.8555}})
+    assert said.startswith("The classical ARIMA(1, 1, 0) forecast the validation steps better than the network")
+    assert "are ARIMA(1, 1, 0)'s" in said and "0%" not in said
+    tie = baseline_verdict({**report, "blend": blend})  # the run's forecasts are the classical one's: not "better"
+    assert (
+        tie
+        == "This run forecasts the test steps as well as the best classical forecaster tried, ARIMA(1, 1, 0): RMSE 0.8612 each."
+    )
 
 
 def _series_results(actual: np.ndarray, mine: np.ndarray, theirs: np.ndarray | None) -> Results:

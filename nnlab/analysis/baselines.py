@@ -3,6 +3,7 @@ Results page, the report and the command line show, and the verdict in one plain
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,12 @@ def blend_sentence(report: dict[str, Any]) -> str:
     if not said:
         return ""
     w, v = said["weight"], said["val_rmse"]
+    if w <= 0:
+        return (
+            f"The classical {said['label']} forecast the validation steps better than the network and than any mix of the two "
+            f"(RMSE {v[said['with']]:.4g} against {v['network']:.4g} for the network alone), so this run's forecasts "
+            f"are {said['label']}'s; the network alone scored {said['network_rmse']:.4g} on the test steps."
+        )
     if w >= 1:
         return (
             f"The network alone forecast the validation steps best (RMSE {v['network']:.4g} against "
@@ -131,6 +138,11 @@ def baseline_verdict(report: dict[str, Any], test: BaselineTest | None = None) -
         return (
             f"The classical {best.label} forecasts these test steps better than this run: RMSE {best.rmse:.4g} "
             f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower){_chance(test)}; {_advice(report)}."
+        )
+    if math.isclose(mine, best.rmse, rel_tol=1e-9, abs_tol=1e-12):
+        return (
+            f"This run forecasts the test steps as well as the best classical forecaster tried, {best.label}: RMSE "
+            f"{mine:.4g} each."
         )
     gain = 1 - mine / best.rmse if best.rmse else 0.0
     return (

@@ -199,7 +199,7 @@ def best_on(rmse: dict[str, float]) -> str | None:
 def blend_weight(model: np.ndarray, classical: np.ndarray, actual: np.ndarray, step: float = 0.05) -> float:
     """The weight w in [0, 1] of the model in w * model + (1 - w) * classical with the lowest RMSE against actual
     (1 where they tie: the model alone)."""
-    weights = np.round(np.arange(1.0, -step / 2, -step), 10)
+    weights = np.round(np.arange(1.0, -step / 2, -step), 10) + 0.0  # + 0.0: the last is 0, not -0 (shown "-0%")
     errors = np.array([_rmse(w * model + (1 - w) * classical, actual) for w in weights])
     return float(weights[int(np.flatnonzero(errors <= errors.min() * (1 + 1e-9) + 1e-12)[0])])
 
