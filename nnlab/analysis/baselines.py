@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.analysis.stats import ALPHA, permutation_p
 from nnlab.store.runfolder import Results
 
 MODEL = "nnlab"
@@ -26,6 +25,8 @@ class BaselineTest:
     @property
     def beyond_chance(self) -> bool:
         """Whether the gap is larger than swapping the two forecasts' errors step by step gives (p below ALPHA)."""
+        from nnlab.analysis.stats import ALPHA
+
         return self.p_value < ALPHA
 
 
@@ -100,6 +101,8 @@ def baseline_test(res: Results) -> BaselineTest | None:
     theirs = np.asarray(pred.classical, dtype=np.float64)
     if theirs.shape != actual.shape or not np.isfinite(theirs).all():
         return None
+    from nnlab.analysis.stats import permutation_p  # scipy: loaded where a series run is shown, not by every command
+
     return BaselineTest(len(actual), permutation_p("rmse", (theirs - actual) ** 2, (mine - actual) ** 2, paired=True))
 
 
