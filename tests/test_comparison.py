@@ -32,6 +32,18 @@ def _train(store, cfg):
     return run_id
 
 
+@pytest.mark.slow
+def test_series_runs_that_differ_in_how_they_use_a_classical_forecaster_are_compared_step_by_step(store):
+    # a residual run rebuilds its true values from the classical base, a blended one from the last value: their
+    # last bits differ, and the Compare page called the same test steps "different test rows"
+    cfg = make_config("ts-lstm", epochs=2, hidden=32, window=16)
+    a, b = _train(store, cfg.replace(classical="blend")), _train(store, cfg.replace(classical="residual"))
+    ya, yb = (store.folder(r).read_results().predictions.y_true for r in (a, b))
+    assert np.allclose(ya, yb)
+    tw = compare(store, a, b)
+    assert tw.verdict.pairing == PAIRED_EXAMPLES and tw.pair is not None
+
+
 def test_two_runs_on_one_split_are_compared_paired_with_mcnemar_and_the_flips_add_up(trained, store):
     a, b = trained["digits"], trained["digits_b"]
     tw = compare(store, a, b)

@@ -64,9 +64,14 @@ def metric_of_results(res: Results) -> str:
 
 def test_fingerprint(res: Results) -> str:
     """A hash of the test set a run scored (true values and the viewable examples): equal means paired. It reads
-    the content, not the stored index, so a run made before the index existed pairs with one made after."""
+    the content, not the stored index, so a run made before the index existed pairs with one made after.
+
+    A forecaster's test set is its series and the time steps it forecast (examples `series` and `t`); its true
+    values are left out, since a run rebuilds them from scaled changes and their last bits differ with what the
+    changes were taken from (the last value, or a classical base)."""
     h = hashlib.sha1()
-    arrays = {"y_true": res.predictions.y_true} | {
+    forecast = res.examples.series is not None and res.examples.t is not None
+    arrays = ({} if forecast else {"y_true": res.predictions.y_true}) | {
         f.name: getattr(res.examples, f.name) for f in dataclasses.fields(res.examples)
     }
     for name, arr in sorted(arrays.items()):
