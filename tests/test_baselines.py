@@ -91,6 +91,13 @@ def test_verdict_says_plainly_when_a_classical_model_wins():
     )
 
 
+def test_a_run_forecasting_several_steps_is_not_told_to_blend_which_works_one_step_ahead_only():
+    report = {"rmse": 1.0, "baselines": {"arima": 0.8}, "baseline_names": {"arima": "ARIMA(1, 1, 1)"}, "horizon": 4}
+    said = baseline_verdict(report)
+    assert "train with --classical blend" not in said and "only where a run forecasts one step ahead" in said
+    assert "(--horizon 1)" in said and "forecasts are its network's alone" in said
+
+
 def test_a_blend_that_kept_the_network_alone_is_not_told_it_mixed_a_classical_forecaster_in():
     report = {
         "rmse": 1.0,

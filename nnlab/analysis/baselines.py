@@ -117,6 +117,11 @@ def _chance(test: BaselineTest | None) -> str:
 def _advice(report: dict[str, Any]) -> str:
     """What to do where a classical forecaster beat the run, given what the run did with one."""
     blend = report.get("blend")
+    if report.get("horizon", 1) > 1:  # blend and residual work on one-step forecasts; this run's are its network's
+        return (
+            "nnlab mixes a classical forecaster in only where a run forecasts one step ahead (--horizon 1), so this "
+            "run's forecasts are its network's alone; use the classical one, or forecast one step ahead to mix it in"
+        )
     if not blend:
         return "use it, or train with --classical blend or --classical residual, which use it"
     if blend["weight"] >= 1:

@@ -270,7 +270,7 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
         y_pred, mixed = blend(trainer, data, trainer.cfg, y_true, y_pred)
         metrics = regression_metrics(y_true, y_pred, naive)
-        metrics.update(series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0]))
+        metrics.update(series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0]), horizon=trainer.cfg.horizon)
         if mixed is not None:  # the Playground blends as the run did
             metrics["blend"] = mixed
             folder.write_facts(blended_facts(data, mixed))
