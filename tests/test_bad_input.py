@@ -302,3 +302,12 @@ def test_workspace_files_are_not_world_writable_and_inputs_are_untouched(tmp_pat
     assert f.read_bytes() == before
     assert not any(p.stat().st_mode & stat.S_IWOTH for p in workspace.rglob("*") if not p.is_symlink())
     os.stat(workspace / "nnlab.db")
+
+
+def test_a_one_column_csv_read_as_a_table_points_to_the_series_forecaster(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("value\n" + "\n".join(str(v) for v in range(60)) + "\n")
+    with pytest.raises(
+        NNLabError, match=r"has only the label column .* give --arch ts-lstm to forecast it as a series"
+    ):
+        load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="value"))

@@ -98,6 +98,12 @@ def test_a_run_forecasting_several_steps_is_not_told_to_blend_which_works_one_st
     assert "(--horizon 1)" in said and "forecasts are its network's alone" in said
 
 
+def test_a_run_forecasting_several_steps_is_told_before_training_that_it_will_not_blend():
+    said = [f.sentence for f in load_dataset(make_config("ts-lstm", horizon=4)).facts.findings]
+    assert any("this run's forecasts will be its network's alone" in s and "--horizon 1" in s for s in said)
+    assert not any("alone" in f.sentence for f in load_dataset(make_config("ts-lstm")).facts.findings)
+
+
 def test_a_blend_that_kept_the_network_alone_is_not_told_it_mixed_a_classical_forecaster_in():
     report = {
         "rmse": 1.0,

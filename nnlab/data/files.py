@@ -95,7 +95,10 @@ def load_csv(cfg: RunConfig) -> Dataset:
     df = drop_empty_columns(df, label, shown_name(path), found)
     features = [c for c in df.columns if c != label]
     if not features:
-        raise DataError(f"{shown_name(path)} has only the label column ({cfg.label_column!r}); add feature columns.")
+        raise DataError(
+            f"{shown_name(path)} has only the label column ({cfg.label_column!r}); add feature columns, or give "
+            "--arch ts-lstm to forecast it as a series."
+        )
     features = leave_out_ids(df, features, shown_name(path), cfg.keep_ids, found)
     if not features:
         raise DataError(

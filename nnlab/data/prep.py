@@ -316,10 +316,21 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         base=base.name if base is not None else "",
         season=base.season if base is not None else 0,
         base_order=tuple(base.order) if base is not None else (),
-        findings=(Finding("base", INFO, note),) if note else (),
+        findings=tuple(Finding("base", INFO, said) for said in (note, _unblended(cfg)) if said),
     )
     train, val = split_of(ends <= val_start), split_of((first >= val_start) & (ends <= test_start))
     return Dataset(name, train, val, split_of(first >= test_start), facts, display)
+
+
+def _unblended(cfg: RunConfig) -> str:
+    """What --classical blend does to a run forecasting several steps ("" where it blends): nothing (engine/blend.py
+    blends one-step forecasts)."""
+    if cfg.classical != "blend" or cfg.horizon == 1:
+        return ""
+    return (
+        f"Forecasting {cfg.horizon} steps ahead, this run's forecasts will be its network's alone: nnlab blends a "
+        "classical forecaster in only where a run forecasts one step ahead; give --horizon 1 to blend."
+    )
 
 
 def choose_base(target: np.ndarray, val_start: int, test_start: int, cfg: RunConfig):  # noqa: ANN201
