@@ -311,3 +311,10 @@ def test_a_one_column_csv_read_as_a_table_points_to_the_series_forecaster(tmp_pa
         NNLabError, match=r"has only the label column .* give --arch ts-lstm to forecast it as a series"
     ):
         load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="value"))
+
+
+def test_a_table_whose_label_is_a_quantity_is_refused_saying_nnlab_classifies_rows(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("rooms,price\n" + "\n".join(f"{i % 7},{1000 + 3 * i}" for i in range(400)) + "\n")
+    with pytest.raises(NNLabError, match=r"400 different values, .*a quantity to predict.* it classifies rows\)"):
+        load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="price"))

@@ -54,9 +54,15 @@ def encode_labels(values: pd.Series, column: str, path: Path) -> tuple[np.ndarra
         uniques, labels = np.unique(values.astype(str).str.strip().to_numpy(), return_inverse=True)
         classes = [str(u) for u in uniques]
     if len(classes) > MAX_CLASSES:
+        number = (
+            " (whole numbers like these are a quantity to predict, which nnlab does not do from a table: it "
+            "classifies rows)"
+            if is_number_column(values)
+            else ""
+        )
         raise DataError(
             f"Label column {column!r} of {shown_name(path)} has {len(classes)} different values, more than "
-            f"{MAX_CLASSES} classes; name the column that holds the class with --label-column."
+            f"{MAX_CLASSES} classes{number}; name the column that holds the class with --label-column."
         )
     return labels.astype(np.int64), classes
 
