@@ -209,7 +209,12 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
             f"{plural(skipped, 'file')} in {path.name} could not be read as {'an image' if one else 'images'}; nnlab "
             f"skipped {'it' if one else 'them'}"
         )
-        found.append(warning("files", f"{sentence}; remove them or save them as PNG or JPEG to use them."))
+        fix = (
+            "remove it or save it as PNG or JPEG to use it"
+            if one
+            else "remove them or save them as PNG or JPEG to use them"
+        )
+        found.append(warning("files", f"{sentence}; {fix}."))
     data = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
     found.append(size_finding(cfg, sizes, size, data.facts.image_size, path.name))
     return data.found(found, path.name)
