@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnlab.bench.job import format_whole_job, whole_job
@@ -90,3 +91,26 @@ def test_the_startup_benchmark_times_a_small_train_against_importing_torch():
     out = startup(rounds=1)
     assert out["train_s"] > out["import_torch_s"] > 0 and len(out["rounds"]) == 1
     assert out["extra_s"] == pytest.approx(out["train_s"] - out["import_torch_s"], abs=0.02)
+
+
+@pytest.mark.slow
+def test_the_series_benchmark_prints_each_runs_ratio_to_the_best_classical_forecaster(tmp_path):
+    t = np.arange(160)
+    rng = np.random.default_rng(0)
+    (tmp_path / "waves.csv").write_text(
+        "value\n" + "\n".join(f"{v:.4f}" for v in 10 + np.sin(t / 5) + rng.normal(0, 0.1, 160)) + "\n"
+    )
+    (tmp_path / "short.csv").write_text("value\n" + "\n".join(str(v) for v in range(12)) + "\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "nnlab", "bench", "--series", str(tmp_path / "waves.csv"), str(tmp_path / "short.csv"),
+         "--seeds", "1", "--json"],  # fmt: skip
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    said = json.loads(lines[-1])
+    (run, failed) = said["series"]
+    assert run["series"] == "waves" and run["ratio"] > 0 and 0 < run["p_value"] <= 1 and run["best"]
+    assert failed["series"] == "short" and "short.csv" in failed["error"]  # the one-sentence refusal, not a traceback
+    assert said["summary"]["runs"] == 1 and said["summary"]["worst"] == run["ratio"]
+    assert lines[0].startswith(f"waves, seed 0: {run['ratio']:.3f} of ") and "short, seed 0: did not train" in lines[1]

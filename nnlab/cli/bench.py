@@ -32,11 +32,25 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--whole-job", action="store_true", help="the whole MNIST job: `nnlab train` against plain scripts")
     b.add_argument("--threads", type=int, default=0, help="with --whole-job: pin every side to this many threads")
     b.add_argument("--startup", action="store_true", help="a small `nnlab train` against `import torch`, as processes")
+    b.add_argument(
+        "--series",
+        nargs="*",
+        metavar="FILE",
+        help="each series CSV's default run against the classical forecasters: the RMSE ratio, its p-value "
+        "(no FILE: the built-in series)",
+    )
+    b.add_argument("--seeds", type=int, default=3, help="with --series: seeds 0 to N-1 of each (default 3)")
+    b.add_argument("--classical", choices=("blend", "residual", "none"), help="with --series: instead of the default")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """The side-by-side benchmark (see nnlab.bench.loop), the whole job, the Ray executor's overhead, or what watching
     costs."""
+    if args.series is not None:
+        from nnlab.bench.series import main as series
+
+        extra = ["--classical", args.classical] if args.classical else []
+        return series(args.series, list(range(max(1, args.seeds))), extra, args.json)
     if args.live:
         from nnlab.bench.live import main as live
 
