@@ -20,6 +20,7 @@ from nnlab.core.causes import SHUTDOWN_REASON, Cause
 from nnlab.core.liveness import LEASE_S
 from nnlab.data.registry import make_config
 from nnlab.jobs.manager import JobManager
+from nnlab.jobs.process import SERVER_GONE_REASON
 from nnlab.store.runs import LOST_REASON, RunStore
 from nnlab.ui.keys import KEY_RESUME_ALL
 from tests.helpers import app_at, wait_until
@@ -83,7 +84,10 @@ def test_the_dashboard_as_pid_1_killed_and_restarted_leaves_the_run_interrupted_
         page.wait_for_selector(IDLE)
         wait_until(lambda: store.get(run_id).status == "interrupted", "the lost run marked", timeout=LEASE_S + 30)
         rec = store.get(run_id)
-        assert (rec.cause, rec.reason) == (Cause.LOST, LOST_REASON) and store.folder(run_id).has_checkpoint()
+        # who marks it races: the next server finding the owner dead, or (on a loaded machine) the training process
+        # itself, which saw the server's pipe close before the kernel ended the namespace
+        assert rec.cause == Cause.LOST and rec.reason in (LOST_REASON, SERVER_GONE_REASON)
+        assert store.folder(run_id).has_checkpoint()
         page.goto(f"{url}/Train?run={run_id}")
         page.wait_for_selector(IDLE)
         page.get_by_role("button", name="Resume", exact=True).click()

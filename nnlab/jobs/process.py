@@ -31,6 +31,7 @@ from nnlab.store.runs import RunStore
 
 Observer = Callable[[str, EpochRecord], bool]
 LOST_CHILD = "The training process ended unexpectedly ({why}); resume the run to continue."
+SERVER_GONE_REASON = "The server stopped while this run trained; resume it to continue."  # its pipe closed
 _POLL_S = 0.1  # how often the supervisor forwards a stop request and checks the child
 _CTX = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
 if sys.platform.startswith("linux"):
@@ -148,7 +149,7 @@ def _listen(conn: Connection, flag: StopFlag, verdicts: queue.Queue) -> None:
         try:
             kind, *rest = conn.recv()
         except (EOFError, OSError):
-            flag.request(Cause.LOST, "The server stopped while this run trained; resume it to continue.")
+            flag.request(Cause.LOST, SERVER_GONE_REASON)
             verdicts.put(False)
             return
         if kind == "stop":
