@@ -219,28 +219,24 @@ def baselines(values: np.ndarray, train_end: int) -> Baselines:
     return _CACHE[key]
 
 
-def scored(values: np.ndarray, train_end: int, steps: np.ndarray, actual: np.ndarray, model: np.ndarray) -> dict:
+def scored(
+    values: np.ndarray, train_end: int, steps: np.ndarray, actual: np.ndarray, model: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray | None]:
     """The baselines fit on values[:train_end] scored one step ahead at the time steps `steps` (the model's test
     targets): {"baselines": name -> RMSE, "baseline_names": name -> label, "season": ..., "rmse_one_step": the
-    model's RMSE on the same first steps}. actual, model: (N,) the true and forecast values at those steps."""
+    model's RMSE on the same first steps}, and (N,) the forecasts at `steps` of the one with the lowest RMSE (for a
+    test of the model's gap to it step by step; None when none forecast them all). actual, model: (N,) the true and
+    forecast values at those steps."""
     b = baselines(values, train_end)
     rmse = {name: _rmse(f[steps], actual) for name, f in b.forecasts.items()}
     rmse = {name: value for name, value in rmse.items() if np.isfinite(value)}
-    return {
+    said = {
         "baselines": rmse,
         "baseline_names": {name: b.forecasters[name].label for name in rmse},
         "season": b.season,
         "rmse_one_step": _rmse(model, actual),
     }
-
-
-def best_one_step(values: np.ndarray, train_end: int, steps: np.ndarray, actual: np.ndarray) -> np.ndarray | None:
-    """(N,) the one-step forecasts at `steps` of the baseline with the lowest RMSE on them (the one `scored` puts
-    first), for a test of nnlab's lead or lag over it step by step; None when no baseline forecast them all."""
-    forecasts = {name: f[steps] for name, f in baselines(values, train_end).forecasts.items()}
-    rmse = {name: _rmse(f, actual) for name, f in forecasts.items()}
-    rmse = {name: value for name, value in rmse.items() if np.isfinite(value)}
-    return forecasts[min(rmse, key=rmse.get)].astype(np.float64) if rmse else None
+    return said, (b.forecasts[min(rmse, key=rmse.get)][steps].astype(np.float64) if rmse else None)
 
 
 def _rmse(forecast: np.ndarray, actual: np.ndarray) -> float:

@@ -18,7 +18,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.limits import BUDGET_KEY, MemoryBudget, run_memory_budget
 from nnlab.core.records import EpochRecord, Outcome, Progress, RunRecord
 from nnlab.data import DATASETS, Dataset, load_dataset
-from nnlab.data.classical import best_one_step, scored
+from nnlab.data.classical import scored
 from nnlab.data.prep import series_bounds, series_levels
 from nnlab.data.registry import check
 from nnlab.engine.arithmetic import settle
@@ -244,16 +244,13 @@ def _record_outcome(
     store.set_outcome(run_id, ended)
 
 
-def series_baselines(data: Dataset, cfg: RunConfig, actual: np.ndarray, forecast: np.ndarray) -> dict[str, Any]:
-    """The classical forecasters fit on the run's training part, scored one step ahead on its test steps."""
+def series_baselines(
+    data: Dataset, cfg: RunConfig, actual: np.ndarray, forecast: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The classical forecasters fit on the run's training part, scored one step ahead on its test steps, and the
+    test steps' forecasts of the one that scored best (kept for the verdict's test)."""
     series, steps = data.display["series"], data.display["t"]
     return scored(series, series_bounds(len(series), cfg)[0], steps, actual, forecast)
-
-
-def best_baseline_forecasts(data: Dataset, cfg: RunConfig, actual: np.ndarray) -> np.ndarray | None:
-    """The test steps' forecasts of the classical forecaster that scored best on them (kept for the verdict's test)."""
-    series, steps = data.display["series"], data.display["t"]
-    return best_one_step(series, series_bounds(len(series), cfg)[0], steps, actual)
 
 
 def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> dict[str, Any]:
@@ -270,11 +267,11 @@ def write_test_outputs(trainer: Trainer, data: Dataset, folder: RunFolder) -> di
         y_true, y_pred, naive = series_levels(data, y.numpy(), out.numpy())
         y_pred, mixed = blend(trainer, data, trainer.cfg, y_true, y_pred)
         metrics = regression_metrics(y_true, y_pred, naive)
-        metrics.update(series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0]), horizon=trainer.cfg.horizon)
+        said, classical = series_baselines(data, trainer.cfg, y_true[:, 0], y_pred[:, 0])
+        metrics.update(said, horizon=trainer.cfg.horizon)
         if mixed is not None:  # the Playground blends as the run did
             metrics["blend"] = mixed
             folder.write_facts(blended_facts(data, mixed))
-        classical = best_baseline_forecasts(data, trainer.cfg, y_true[:, 0])
         predictions = Predictions(y_true, y_pred, naive=naive, classical=classical)
     predictions = replace(predictions, index=data.test.index, val_index=data.val.index)
     folder.write_results(metrics, predictions, data.display)
