@@ -72,7 +72,7 @@ def job_commands(data: Path, work: Path, epochs: int, batch_size: int, threads: 
     return out
 
 
-def _env(threads: int = 0) -> dict[str, str]:
+def child_env(threads: int = 0) -> dict[str, str]:
     """The caller's environment, with this nnlab first on the path (the plain scripts do not look at it), and the
     scripts' threads pinned when asked."""
     path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -83,7 +83,7 @@ def run_job(side: str, cmd: list[str], work: Path, threads: int = 0) -> tuple[fl
     """Seconds from process start to exit, and the test accuracy; NNLabError when the job did not finish
     or wrote no report."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads), cwd=PACKAGE_ROOT, timeout=3600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(threads), cwd=PACKAGE_ROOT, timeout=3600)
     seconds = time.perf_counter() - start
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+from nnlab.bench.job import PACKAGE_ROOT, child_env
 
 
 def train_command(data: str | None, seed: int, store: Path, extra: list[str]) -> list[str]:
@@ -33,12 +32,13 @@ def one_run(data: str | None, seed: int, store: Path, extra: list[str]) -> dict[
     from nnlab.analysis.baselines import baseline_rows, baseline_test
     from nnlab.store.runs import RunStore
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
-    }
     out = subprocess.run(
-        train_command(data, seed, store, extra), capture_output=True, text=True, env=env, cwd=PACKAGE_ROOT, timeout=3600
+        train_command(data, seed, store, extra),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=PACKAGE_ROOT,
+        timeout=3600,
     )
     name = Path(data).stem if data else "built-in series"
     if out.returncode != 0:

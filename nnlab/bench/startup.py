@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+from nnlab.bench.job import PACKAGE_ROOT, child_env
+
 TORCH = [sys.executable, "-c", "import torch"]
 
 
@@ -32,12 +33,8 @@ def train_command(store: Path) -> list[str]:
 
 def timed(cmd: list[str]) -> float:
     """Seconds from process start to exit (a failure raises)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
-    }
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=PACKAGE_ROOT, timeout=600)
+    subprocess.run(cmd, check=True, capture_output=True, env=child_env(), cwd=PACKAGE_ROOT, timeout=600)
     return time.perf_counter() - start
 
 
