@@ -66,7 +66,7 @@ if res.task == "regression":
     st.plotly_chart(forecast_vs_actual_figure(t, p.y_true, p.y_pred, p.naive, e.series), key="results_forecast")
     st.subheader("Residuals", anchor=False)
     st.plotly_chart(residuals_figure(t, p.y_true, p.y_pred, p.naive), key="results_residuals")
-    baselines_section(res)
+    baselines_section(rec, res)
 else:
     # side by side where they fit, one under the other on narrow windows (the matrix keeps its size)
     with st.container(horizontal=True, gap="large"):

@@ -63,6 +63,18 @@ def test_a_series_shows_the_classical_forecasters_beside_it(trained):
     assert not any("--" in s.value for s in [*at.success, *at.warning])  # the form's words, not the flags
 
 
+def test_the_series_verdicts_test_runs_once_however_often_the_page_reruns(trained, monkeypatch):
+    import nnlab.ui.results as results_ui
+
+    calls = []
+    test_once = results_ui.baseline_test
+    monkeypatch.setattr(results_ui, "baseline_test", lambda res: calls.append(1) or test_once(res))
+    at = open_page(RESULTS, trained["series"])
+    at.run()  # a click anywhere reruns the page: the permutation test over the test steps is not redone
+    assert len(calls) == 1
+    assert any("chance over these" in s.value for s in [*at.success, *at.warning])
+
+
 def test_compare_opens_on_the_pair_a_link_names(trained):
     a, b = trained["digits"], trained["digits_b"]
     at = app_at(COMPARE)

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from nnlab.analysis.baselines import (
+    BaselineTest,
     baseline_rows,
     baseline_test,
     baseline_verdict,
@@ -141,15 +142,23 @@ def downloads(rec: RunRecord, res: Results) -> None:
     export_downloads(rec)
 
 
-def baselines_section(res: Results) -> None:
+@st.cache_data(show_spinner="Testing the gap to the classical forecasters…", max_entries=16)
+def _baseline_test(run_dir: str, stamp: float) -> BaselineTest | None:
+    """The run's test against the best classical forecaster, once per run: a permutation test over its test steps
+    takes a second at 3,000 steps, and the page reruns on every click."""
+    return baseline_test(_results(run_dir, stamp))
+
+
+def baselines_section(rec: RunRecord, res: Results) -> None:
     """The classical forecasters fit on the run's training part, scored on the same test steps, beside this run, and
     the verdict in a sentence."""
     report = res.report
     if not has_baselines(report):
         return
     st.subheader("Against classical forecasters", anchor=False)
+    test = _baseline_test(str(store().folder(rec.run_id).path), _stamp(rec))
     (st.warning if classical_wins(report) else st.success)(
-        md(in_form_words(baseline_verdict(report, baseline_test(res)))), icon=":material/balance:"
+        md(in_form_words(baseline_verdict(report, test))), icon=":material/balance:"
     )
     if said := blend_sentence(report):
         st.caption(md(said))
