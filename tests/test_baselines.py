@@ -4,6 +4,7 @@ scored on the run's own test steps, in its report, --json and verdict; and the c
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -131,6 +132,28 @@ def test_a_blend_that_gave_the_network_no_weight_and_a_tie_are_said_as_they_are(
     )
 
 
+def test_a_blend_says_it_chose_its_weight_on_the_steps_early_stopping_did_not_watch():
+    v = {"network": 0.21, "holt_winters": 0.19}
+    blend = {"with": "holt_winters", "label": "exponential smoothing (Holt-Winters)", "weight": 0.35, "val_rmse": v}
+    said = blend_sentence({"blend": {**blend, "network_rmse": 0.3, "weight_steps": 10}})
+    assert said.startswith("Forecasts blend the network (35%) with exponential smoothing (Holt-Winters) (65%), the mix")
+    assert "forecast the validation steps (the last 10, which early stopping did not watch) best, where" in said
+
+
+def test_a_blended_run_early_stops_on_the_first_half_of_validation_only():
+    from nnlab.engine.blend import for_training
+
+    cfg = make_config("ts-lstm", window=8)
+    data = load_dataset(cfg)
+    watched = for_training(data, cfg).val
+    n = len(data.val)
+    assert n >= 4 and len(watched) == n // 2
+    assert np.array_equal(watched.index, data.val.index[: n // 2])  # the first steps: the weight is chosen on the last
+    assert torch.equal(watched.y, data.val.y[: n // 2])
+    for alone in (cfg.replace(classical="none"), cfg.replace(horizon=3)):  # no blend: every validation step
+        assert for_training(data, alone) is data
+
+
 def _series_results(actual: np.ndarray, mine: np.ndarray, theirs: np.ndarray | None) -> Results:
     rmse = float(np.sqrt(np.mean((mine - actual) ** 2)))
     theirs_rmse = float(np.sqrt(np.mean((theirs - actual) ** 2))) if theirs is not None else 1.0
@@ -180,8 +203,14 @@ def test_train_json_holds_baselines_and_stderr_the_verdict(workspace, capsys):
     out, err = capsys.readouterr()
     said = json.loads(out.strip().splitlines()[-1])
     assert set(said["baselines"]) >= {"naive", "seasonal_naive", "holt_winters", "arima"}
-    assert "classical" in err and ("better than this run" in err or "better than every classical" in err)
-    assert "chance over these" in err  # the gap's test over the run's test steps
+    assert "classical" in err and re.search(r"\(the last \d+, which early stopping did not watch\)", err)  # the blend
+    # one epoch of the network alone: the classical forecasters' lead, and whether it is beyond chance
+    assert (
+        main(["train", "--arch", "ts-lstm", "--epochs", "1", "--hidden", "32", "--window", "8", "--classical", "none"])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "better than this run" in err and "chance over these" in err  # the gap's test over the run's test steps
 
 
 @pytest.mark.slow
@@ -251,6 +280,8 @@ def test_a_blended_run_blends_as_its_validation_says_and_the_playground_follows(
     res = store.folder(run_id).read_results()
     said = res.report["blend"]
     assert said["with"] in ("holt_winters", "arima") and 0.0 <= said["weight"] <= 1.0
+    n_val = store.get(run_id).summary["val_size"]  # every validation step stays the run's; the weight saw the last half
+    assert said["weight_steps"] == n_val - n_val // 2 and len(res.predictions.val_index) == n_val
     p = res.predictions
     assert res.report["rmse"] == pytest.approx(np.sqrt(np.mean((p.y_pred - p.y_true) ** 2)))
     assert res.facts.blend == said["with"] and res.facts.blend_weight == said["weight"]

@@ -111,6 +111,7 @@ def test_the_series_benchmark_prints_each_runs_ratio_to_the_best_classical_forec
     said = json.loads(lines[-1])
     (run, failed) = said["series"]
     assert run["series"] == "waves" and run["ratio"] > 0 and 0 < run["p_value"] <= 1 and run["best"]
+    assert 0 <= run["blend_weight"] <= 1  # the default blends
     assert failed["series"] == "short" and "short.csv" in failed["error"]  # the one-sentence refusal, not a traceback
     assert said["summary"]["runs"] == 1 and said["summary"]["worst"] == run["ratio"]
     assert lines[0].startswith(f"waves, seed 0: {run['ratio']:.3f} of ") and "short, seed 0: did not train" in lines[1]

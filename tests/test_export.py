@@ -74,9 +74,9 @@ def test_the_exported_script_trains_without_nnlab(trained, store, tmp_path, name
     assert np.isfinite(score) and (tmp_path / "out" / "model.pt").is_file()
 
 
-def _run_then_its_script(store, cfg, folder: Path) -> tuple[float, float]:
-    """Train cfg as a run, then its exported script in a clean process: (the run's test score, the script's).
-    The script reports the same split sizes as the run's."""
+def _run_then_its_script(store, cfg, folder: Path) -> tuple[float, float, str]:
+    """Train cfg as a run, then its exported script in a clean process: (the run's test score, the script's, what
+    the script printed). The script reports the same split sizes as the run's."""
     run_id = store.create(cfg)
     store.claim_queued(run_id)
     assert execute(store, run_id).status == "finished"
@@ -85,21 +85,25 @@ def _run_then_its_script(store, cfg, folder: Path) -> tuple[float, float]:
     assert out.returncode == 0, out.stderr[-2000:]
     sizes = store.get(run_id).summary
     assert f"{sizes['train_size']} train, {sizes['val_size']} validation, {sizes['test_size']} test" in out.stdout
-    return store.get(run_id).test_value, float(re.search(r"test (?:accuracy|rmse) ([\d.]+)", out.stdout).group(1))
+    score = float(re.search(r"test (?:accuracy|rmse) ([\d.]+)", out.stdout).group(1))
+    return store.get(run_id).test_value, score, out.stdout
 
 
 @pytest.mark.slow
 def test_the_default_digits_mlp_script_reaches_the_runs_accuracy(store, tmp_path):
     cfg = make_config("mlp", dataset="digits", threads=1)  # the default digits MLP (one thread: a shared CPU)
-    run, script = _run_then_its_script(store, cfg, tmp_path / "digits-script")
+    run, script, _ = _run_then_its_script(store, cfg, tmp_path / "digits-script")
     assert script >= 0.95 and abs(script - run) <= 0.03  # within the noise of a rerun (540 test digits)
 
 
 @pytest.mark.slow
 def test_the_series_script_prepares_changes_as_the_run_did_and_reaches_its_rmse(store, tmp_path):
     cfg = make_config("ts-lstm", dataset="series", threads=1, seed=0)
-    run, script = _run_then_its_script(store, cfg, tmp_path / "series-script")
+    run, script, printed = _run_then_its_script(store, cfg, tmp_path / "series-script")
     assert abs(script - run) <= 0.05 * run  # trained on levels (as the script once did): 29% worse
+    n_val = int(re.search(r"(\d+) validation", printed).group(1))  # the run's, asserted above
+    # a blended run's early stopping watched the first half of them, and so does its script (the network alone here)
+    assert f"early stopping watches the first {n_val // 2} validation examples, as the run did" in printed
 
 
 @pytest.mark.slow

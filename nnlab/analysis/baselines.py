@@ -71,22 +71,24 @@ def blend_sentence(report: dict[str, Any]) -> str:
     said = report.get("blend")
     if not said:
         return ""
-    w, v = said["weight"], said["val_rmse"]
+    w, v, label = said["weight"], said["val_rmse"], said["label"]
+    n = said.get("weight_steps")  # runs saved before chose the weight on every validation step
+    steps = f"the validation steps (the last {n}, which early stopping did not watch)" if n else "the validation steps"
     if w <= 0:
         return (
-            f"The classical {said['label']} forecast the validation steps better than the network and than any mix of the two "
+            f"The classical {label} forecast {steps} better than the network and than any mix of the two "
             f"(RMSE {v[said['with']]:.4g} against {v['network']:.4g} for the network alone), so this run's forecasts "
-            f"are {said['label']}'s; the network alone scored {said['network_rmse']:.4g} on the test steps."
+            f"are {label}'s; the network alone scored {said['network_rmse']:.4g} on the test steps."
         )
     if w >= 1:
         return (
-            f"The network alone forecast the validation steps best (RMSE {v['network']:.4g} against "
-            f"{v[said['with']]:.4g} for {said['label']}), so its forecasts are not blended."
+            f"The network alone forecast {steps} best, with RMSE {v['network']:.4g} against "
+            f"{v[said['with']]:.4g} for {label}, so its forecasts are not blended."
         )
     return (
-        f"Forecasts blend the network ({w:.0%}) with {said['label']} ({1 - w:.0%}), the mix that forecast the "
-        f"validation steps best (the network alone: RMSE {v['network']:.4g}; {said['label']}: "
-        f"{v[said['with']]:.4g}); the network alone scored {said['network_rmse']:.4g} on the test steps."
+        f"Forecasts blend the network ({w:.0%}) with {label} ({1 - w:.0%}), the mix that forecast {steps} best, "
+        f"where the network alone scored RMSE {v['network']:.4g} and {label} {v[said['with']]:.4g}; on the test "
+        f"steps the network alone scored {said['network_rmse']:.4g}."
     )
 
 

@@ -28,7 +28,8 @@ def train_command(data: str | None, seed: int, store: Path, extra: list[str]) ->
 
 
 def one_run(data: str | None, seed: int, store: Path, extra: list[str]) -> dict[str, Any]:
-    """Train once and read the run back: {series, seed, ratio, p_value, best, run_id}."""
+    """Train once and read the run back: {series, seed, ratio, p_value, best, blend_weight, run_id} (blend_weight:
+    the network's share of a blended run's forecasts, None where the run did not blend)."""
     from nnlab.analysis.baselines import baseline_rows, baseline_test
     from nnlab.store.runs import RunStore
 
@@ -48,12 +49,14 @@ def one_run(data: str | None, seed: int, store: Path, extra: list[str]) -> dict[
     res = RunStore(store).folder(run_id).read_results()
     best = baseline_rows(res.report)[0]
     test = baseline_test(res)
+    blend = res.report.get("blend")
     return {
         "series": name,
         "seed": seed,
         "ratio": round(best.ratio, 4),
         "p_value": None if test is None else round(test.p_value, 4),
         "best": best.label,
+        "blend_weight": blend["weight"] if blend else None,
         "run_id": run_id,
     }
 
@@ -83,7 +86,8 @@ def main(files: list[str], seeds: list[int], extra: list[str], as_json: bool) ->
                     print(f"{row['series']}, seed {seed}: did not train: {row['error']}", flush=True)
                     continue
                 p = "" if row["p_value"] is None else f", p = {row['p_value']:.2g}"
-                print(f"{row['series']}, seed {seed}: {row['ratio']:.3f} of {row['best']}'s RMSE{p}", flush=True)
+                w = "" if row["blend_weight"] is None else f", the network's blend weight {row['blend_weight']:.2f}"
+                print(f"{row['series']}, seed {seed}: {row['ratio']:.3f} of {row['best']}'s RMSE{p}{w}", flush=True)
     s = summary(rows)
     if s["runs"]:
         print(

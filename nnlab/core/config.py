@@ -158,8 +158,9 @@ class RunConfig:
     classical: str = _f(
         "blend", "Classical forecaster", widget="select", section="advanced", kinds=("series",), loads_data=True,
         hint="The classical forecaster (exponential smoothing or ARIMA) that forecasts the validation part best, fit on "
-        "the training part, and what the network does with it: blend the two forecasts at the weight that validates "
-        "best (the default: weight 1 is the network alone, kept where nothing validates better), or learn what the "
+        "the training part, and what the network does with it: blend the two forecasts at the weight that forecasts the "
+        "last half of the validation part best, which early stopping does not watch (the default: weight 1 is the "
+        "network alone, kept where nothing validates better), or learn what the "
         "classical fit leaves over (residual, as ES-RNN did), or ignore it (the network alone). Horizon 1 only.",
         options=(("blend", "Blend (as validated)"), ("residual", "Residual correction"),
                  ("none", "None: network alone")),

@@ -22,7 +22,7 @@ from nnlab.data.classical import scored
 from nnlab.data.prep import series_bounds, series_levels
 from nnlab.data.registry import check
 from nnlab.engine.arithmetic import settle
-from nnlab.engine.blend import blend, blended_facts
+from nnlab.engine.blend import blend, blended_facts, for_training
 from nnlab.engine.forecasting import ForecastListener, forecast_for
 from nnlab.engine.memory import capped, grew_past, memory_problem, out_of_budget
 from nnlab.engine.metrics import classification_metrics, regression_metrics, test_metric_of
@@ -164,7 +164,7 @@ def _train(
     model = build_model(cfg, data.facts)
     folder.write_facts(data.facts)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
-    trainer = Trainer(cfg.replace(precision=used.precision), model, data, device, listeners, stop)
+    trainer = Trainer(cfg.replace(precision=used.precision), model, for_training(data, cfg), device, listeners, stop)
     if resume and folder.has_checkpoint():
         trainer.load_state_dict(folder.load_checkpoint())
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
