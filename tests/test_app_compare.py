@@ -62,10 +62,10 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
     assert any("2 more seeds of each" in x.value for x in at.info)  # offered, with the pre-flight time
     assert any(f"A {a}: test accuracy" in m.value.replace("\\", "") for m in at.markdown)
     diff = at.dataframe[1].value  # who won first, then the fields that differ
-    assert list(diff.columns) == ["field", "A", "B"] and diff["field"].iloc[0] == "test accuracy"
+    assert list(diff.columns) == ["setting", "A", "B"] and diff["setting"].iloc[0] == "test accuracy"
     scores = {r.run_id: r.test_value for r in RunStore().list()}
     assert [float(x.split()[0]) for x in diff.iloc[0, 1:]] == [round(scores[a], 3), round(scores[b], 3)]
-    assert set(diff["field"].iloc[1:]) == {"hidden_sizes", "dropout", "lr"}
+    assert set(diff["setting"].iloc[1:]) == {"Hidden layer sizes", "Dropout", "Learning rate"}  # the form's labels
     assert len(at.get("plotly_chart")) == 4  # curves, parallel coordinates, F1 change, the difference matrix
     tabs = [t.label for t in at.tabs]
     assert tabs[0].startswith("A right, B wrong (") and tabs[1].startswith("B right, A wrong (")
@@ -134,7 +134,8 @@ def test_three_runs_show_each_test_score_above_their_config_differences(trained)
     assert "Test score and config differences" in [s.value for s in at.subheader]
     diff = next(d.value for d in at.dataframe if d.value.index[0] == "test accuracy")
     runs = {r.run_id: r for r in RunStore().list()}
-    assert set(diff.columns) == set(ids) and "hidden_sizes" in diff.index and "dataset" in diff.index
+    assert set(diff.columns) == set(ids) and "Hidden layer sizes" in diff.index and "Dataset" in diff.index
+    assert "hidden_sizes" not in diff.index  # the form's labels, not the fields' names
     values = [runs[i].test_value for i in ids]
     for run_id in ids:
         best = runs[run_id].test_value == max(values) and values.count(max(values)) == 1

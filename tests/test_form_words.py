@@ -29,6 +29,16 @@ def test_a_flag_with_one_of_its_choices_becomes_the_label_set_to_that_choice():
     )
 
 
+def test_an_architecture_or_dataset_named_on_the_command_line_is_said_by_its_title():
+    from nnlab.views.report_words import form_words
+
+    words = form_words(
+        "wine.csv has only the label column; add feature columns, or give --arch ts-lstm to forecast it."
+    )
+    assert words.endswith('or give "Architecture" set to "LSTM (time series)" to forecast it.')
+    assert form_words("try --dataset digits") == 'try "Dataset" set to "Handwritten digits (scikit-learn)"'
+
+
 def test_an_upload_keeps_the_name_it_was_uploaded_with(tmp_path: Path):
     import io
 

@@ -5,6 +5,7 @@ descriptions, so one sentence serves every front end."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from nnlab.core.config import FIELDS
 
@@ -16,9 +17,11 @@ def flag_of(name: str) -> str:
     return FIELDS[name].flag or "--" + name.replace("_", "-")
 
 
-def in_form_words(message: str) -> str:
+def in_form_words(message: str, choices: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """A message written for the command line, in the dashboard's words: each flag becomes the form's label
-    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off)."""
+    (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off). choices: the
+    form's words for the values of fields whose choices are registered above this package (name -> value ->
+    label: --arch ts-lstm -> "Architecture" set to "LSTM (time series)")."""
     for name, info in sorted(FIELDS.items(), key=lambda item: -len(flag_of(item[0]))):  # --data-root before --data
         flag = flag_of(name)
         if info.widget == "toggle" and flag.startswith("--no-"):
@@ -27,7 +30,8 @@ def in_form_words(message: str) -> str:
             words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
         else:
             words = f'"{info.label}"'
-        for value, label in info.options:  # --classical none -> "Classical forecaster" set to "None: ..."
+        options = (*info.options, *(choices or {}).get(name, {}).items())
+        for value, label in options:  # --classical none -> "Classical forecaster" set to "None: network alone"
             message = re.sub(rf"{re.escape(flag)} {re.escape(value)}(?![\w-])", f'{words} set to "{label}"', message)
         message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
     for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields

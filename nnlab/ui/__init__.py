@@ -23,12 +23,12 @@ from nnlab.core.findings import Finding
 from nnlab.core.forecast import Forecast
 from nnlab.core.placement import Placement
 from nnlab.core.records import RunRecord
-from nnlab.core.words import in_form_words
 from nnlab.lab import Lab
 from nnlab.store.runs import RunStore
 from nnlab.ui.auth import require_password, visitor
 from nnlab.ui.keys import KEY_FLASH, KEY_LOST_LINK, KEY_RUN_PICKER, QUERY_RUN
 from nnlab.ui.server import keep, served_home, take
+from nnlab.views.report_words import form_words
 
 FLASH_S = 4.0  # how long a flash message stays through reruns of the page that showed it
 # md(): markdown's syntax characters (':' too: :emoji: and :red[...]) are escaped; bare URLs, www. and e-mail
@@ -249,7 +249,7 @@ def findings_ui(findings: tuple[Finding, ...]) -> None:
     with st.container(border=True, key="data_check"):
         st.markdown("**Data check**")
         for warns, box, icon in ((True, st.warning, ":material/report:"), (False, st.info, ":material/checklist:")):
-            shown = [f"- {md(in_form_words(f.sentence))}" for f in findings if f.warns == warns]
+            shown = [f"- {md(form_words(f.sentence))}" for f in findings if f.warns == warns]
             if shown:
                 box("\n\n".join(shown), icon=icon)
 
@@ -262,7 +262,7 @@ def md(text: object) -> str:
 
 def show_error(exc: NNLabError | str) -> None:
     """A user's mistake as one sentence in an error box (never a traceback); names in it are shown as typed."""
-    st.error(md(in_form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
+    st.error(md(form_words(str(exc))), icon=":material/error:")  # the form's labels, not the flags
 
 
 def start_runs(

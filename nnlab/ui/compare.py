@@ -18,6 +18,7 @@ from nnlab.ui.manage import delete_selected
 from nnlab.ui.rename import rename_popover
 from nnlab.ui.runs_table import filters, group_toggle, groups_table_ui, rerun_ui, runs_table_ui, score_pool
 from nnlab.views.comparison_plots import f1_change_figure, group_curves_figure
+from nnlab.views.comparison_report import labelled_diff
 from nnlab.views.runs_plots import parallel_figure
 
 Members = dict[str, list[RunRecord]]  # a ticked run or group -> its runs
@@ -123,7 +124,7 @@ def hyperparameters(members: Members, visible: list[RunRecord], grouped: bool) -
 def config_differences(runs: list[RunRecord]) -> None:
     """The test score and the settings that differ, one row per ticked run."""
     st.subheader("Test score and config differences", anchor=False)
-    diff = scored_config_diff(runs)
+    diff = labelled_diff(scored_config_diff(runs), runs)
     st.dataframe(diff, width="stretch")
     if len(diff) == 1:
         st.caption("The selected runs share every setting (only the random outcome differs).")

@@ -13,9 +13,7 @@ from nnlab.analysis.comparison import (
     cell_moves,
     compare,
     describe,
-    diff_rows,
     error_gap_along_series,
-    score_row,
     wants_more_seeds,
 )
 from nnlab.analysis.noise import ONE_SEED, SEED_NOISE, STABLE, TAG_ORDER, ExampleNoise
@@ -30,7 +28,7 @@ from nnlab.ui.labels import test_flags
 from nnlab.ui.preflight import estimates
 from nnlab.ui.results import LABEL_BADGE, badge, clicked_cell, example_cards, results_of
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure
-from nnlab.views.comparison_report import build_comparison_report, comparison_filename
+from nnlab.views.comparison_report import build_comparison_report, comparison_filename, differs_rows
 from nnlab.views.examples import feature_names
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
@@ -65,11 +63,11 @@ def verdict_section(tw: TwoWay) -> None:
         for line in lines[1:]:
             st.markdown(f"- {md(line)}")
     with right:  # the score first, so the fields that differ sit beside who won
-        rows = diff_rows(tw)
+        rows = differs_rows(tw)  # the form's labels and values, as the comparison's HTML report has them
         st.markdown("**Test score and the config fields that differ**")
-        df = pd.DataFrame([score_row(tw), *rows], columns=["field", "A", "B"])
+        df = pd.DataFrame(rows, columns=["setting", "A", "B"])
         st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300))
-        if not rows:
+        if len(rows) == 1:
             st.caption("The configs are the same: only the seed's randomness differs.")
     if wants_more_seeds(tw):
         more_seeds_offer(tw)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.core.records import RunRecord
-from nnlab.core.words import in_form_words
 from nnlab.ui import lab
+from nnlab.views.report_words import form_words
 
 EXPORTS = (  # format, button label, what it holds
     ("script", "Code (train.py folder, zip)", "train.py, config.json and the data: trains without nnlab."),
@@ -39,5 +39,5 @@ def export_downloads(rec: RunRecord) -> None:
             key=f"dl_export_{fmt}",
             on_click="ignore",
             disabled=problem is not None,
-            help=in_form_words(problem) if problem else help_text,
+            help=form_words(problem) if problem else help_text,
         )

@@ -24,7 +24,6 @@ from nnlab.core.arithmetic import changes, recorded
 from nnlab.core.config import RunConfig
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
-from nnlab.core.words import in_form_words
 from nnlab.engine.metrics import cell_examples, normalize_confusion
 from nnlab.engine.predict import Predictor
 from nnlab.store.runfolder import Results, RunFolder
@@ -42,6 +41,7 @@ from nnlab.ui.keys import (
 from nnlab.views.examples import EXAMPLES_CSS, examples_html
 from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
+from nnlab.views.report_words import form_words
 
 LABEL_BADGE = "⚠ label?"  # an example whose given label looks wrong (confident learning)
 MODES = ("counts", "share of true class")
@@ -158,7 +158,7 @@ def baselines_section(rec: RunRecord, res: Results) -> None:
     st.subheader("Against classical forecasters", anchor=False)
     test = _baseline_test(str(store().folder(rec.run_id).path), _stamp(rec))
     (st.warning if classical_wins(report) else st.success)(
-        md(in_form_words(baseline_verdict(report, test))), icon=":material/balance:"
+        md(form_words(baseline_verdict(report, test))), icon=":material/balance:"
     )
     if said := blend_sentence(report):
         st.caption(md(said))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
+
 from nnlab.analysis.comparison import (
     Member,
     Side,
@@ -19,7 +21,7 @@ from nnlab.analysis.naming import run_name
 from nnlab.analysis.noise import ONE_SEED, SEED_NOISE, STABLE
 from nnlab.analysis.stats import A_BETTER, B_BETTER
 from nnlab.core.config import FIELDS
-from nnlab.core.records import EpochRecord
+from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.engine.metrics import per_class_f1
 from nnlab.views.cells import busiest_flip_cell, flip_cell_key, flip_cells, flipped_items
 from nnlab.views.comparison_plots import error_gap_figure, f1_change_figure, flip_matrix_figure, group_curves_figure
@@ -68,10 +70,11 @@ def last_epoch(curves: Mapping[str, Sequence[Sequence[EpochRecord]]]) -> int:
     return max((r.epoch for runs in curves.values() for h in runs for r in h), default=1)
 
 
-def differs_table(tw: TwoWay) -> str:
-    """The test score, then each config field that differs, with the value each side used."""
+def differs_rows(tw: TwoWay) -> list[tuple[str, str, str]]:
+    """(label, A's, B's): the test score, then each config field that differs, in the form's words, with the value
+    each side used (the dashboard's table and this report's)."""
     a, b = tw.a.members[0], tw.b.members[0]
-    rows = [score_row(tw)] + [
+    return [score_row(tw)] + [
         (
             FIELDS[k].label if k in FIELDS else k,
             used_value(a.record, a.results, k),
@@ -79,6 +82,21 @@ def differs_table(tw: TwoWay) -> str:
         )
         for k in tw.config_diff
     ]
+
+
+def labelled_diff(diff: pd.DataFrame, runs: Sequence[RunRecord]) -> pd.DataFrame:
+    """analysis.runs_table.scored_config_diff in the form's words: each field by its label, each run's value as it
+    used it (the score's row stays first)."""
+    by_id = {r.run_id: r for r in runs}
+    out = diff.copy()
+    for name in diff.index[1:]:
+        out.loc[name] = [used_value(by_id[run_id], None, name) for run_id in diff.columns]
+    return out.rename(index=lambda name: FIELDS[name].label if name in FIELDS else name)
+
+
+def differs_table(tw: TwoWay) -> str:
+    """The test score, then each config field that differs, with the value each side used."""
+    rows = differs_rows(tw)
     head = "<tr><th></th><th>A</th><th>B</th></tr>"
     body = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{esc(x)}</td><td>{esc(y)}</td></tr>" for k, x, y in rows)
     table = f"<div class='table-wrap'><table class='kv'><thead>{head}</thead><tbody>{body}</tbody></table></div>"

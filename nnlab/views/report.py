@@ -25,7 +25,6 @@ from nnlab.core.findings import KINDS, Finding
 from nnlab.core.forecast import Forecast
 from nnlab.core.notes import run_findings
 from nnlab.core.records import EpochRecord, RunRecord
-from nnlab.core.words import in_form_words
 from nnlab.engine.metrics import per_class_f1
 from nnlab.store.runfolder import Results
 from nnlab.views.cells import run_cell_key, run_cells, worst_cell
@@ -35,6 +34,7 @@ from nnlab.views.plots import LABEL_CHARS, confusion_figure, curves_figure, f1_f
 from nnlab.views.report_words import (
     config_rows,
     data_rows,
+    form_words,
     model_sentence,
     quality_sentences,
     training_sentence,
@@ -201,7 +201,7 @@ def baselines_html(res: Results) -> str:
     rows += [(r.label, f"{r.rmse:.4g} (this run's is {r.ratio:.2f} of it)") for r in baseline_rows(report)]
     cls = " class='warn'" if classical_wins(report) else ""
     return (
-        f"<h2>Against classical forecasters</h2><p{cls}>{esc(in_form_words(baseline_verdict(report, baseline_test(res))))}</p>"
+        f"<h2>Against classical forecasters</h2><p{cls}>{esc(form_words(baseline_verdict(report, baseline_test(res))))}</p>"
         + paragraphs([blend_sentence(report)])
         + rows_table(rows)
         + "<p class='muted'>Test RMSE one step ahead. Each forecaster is fit on the run's training part and forecasts "

@@ -15,6 +15,7 @@ from nnlab.core.facts import DataFacts, ImageFacts, SeriesFacts, TabularFacts, T
 from nnlab.core.naming import file_name
 from nnlab.core.records import EpochRecord, RunRecord
 from nnlab.core.text import format_duration, plural
+from nnlab.core.words import in_form_words
 from nnlab.engine.metrics import per_class_f1
 from nnlab.store.runfolder import Results
 from nnlab.views.htmldoc import fmt
@@ -29,6 +30,15 @@ def arch_words(arch: str) -> tuple[str, str]:
 
     spec = MODELS.get(arch)
     return (spec.title, spec.description) if spec else (arch, "")
+
+
+def form_words(message: str) -> str:
+    """core.words.in_form_words, with the architectures' and the datasets' titles for their flags' values."""
+    from nnlab.data import DATASETS
+    from nnlab.models import MODELS
+
+    titles = {"arch": {n: s.title for n, s in MODELS.items()}, "dataset": {n: s.title for n, s in DATASETS.items()}}
+    return in_form_words(message, titles)
 
 
 def data_words(cfg: Any) -> tuple[str, str]:
@@ -124,15 +134,16 @@ def training_sentence(rec: RunRecord, history: Sequence[EpochRecord]) -> str:
     return line + "."
 
 
-def used_value(rec: RunRecord, res: Results, name: str) -> str:
+def used_value(rec: RunRecord, res: Results | None, name: str) -> str:
     """A config value as the run used it: fitted batch size and epochs, the image size fed, threads and device
-    chosen automatically; other values as the form shows them."""
+    chosen automatically; other values as the form shows them (res: the run's results, None where not read)."""
     value, s = getattr(rec.config, name), rec.summary
     if name in ("batch_size", "epochs") and not value:
         used = s.get(name)
         return f"{used} ({AUTO})" if used else f"chosen when training starts ({AUTO})"
-    if name == "image_size" and not value and isinstance(res.facts, ImageFacts):
-        return f"{res.facts.image_size} (chosen for the data and the model)"
+    if name == "image_size" and not value:
+        fed = res.facts.image_size if res is not None and isinstance(res.facts, ImageFacts) else ""
+        return f"{fed} (chosen for the data and the model)" if fed else "chosen for the data and the model"
     if name == "class_weights" and value == "auto" and "class_weights" in s:
         return f"{'on' if s['class_weights'] else 'off'} (automatic: on where the classes are strongly imbalanced)"
     if name == "threads" and not value:
