@@ -282,6 +282,13 @@ def test_a_blended_run_blends_as_its_validation_says_and_the_playground_follows(
     assert said["with"] in ("holt_winters", "arima") and 0.0 <= said["weight"] <= 1.0
     n_val = store.get(run_id).summary["val_size"]  # every validation step stays the run's; the weight saw the last half
     assert said["weight_steps"] == n_val - n_val // 2 and len(res.predictions.val_index) == n_val
+    from nnlab.views.report import build_report
+
+    html = build_report(store.get(run_id), res, store.metrics(run_id))  # the report says what each part did
+    assert (
+        f"the first {n_val // 2} for early stopping, learning rate, the last {said['weight_steps']} for the blend"
+        in html
+    )
     p = res.predictions
     assert res.report["rmse"] == pytest.approx(np.sqrt(np.mean((p.y_pred - p.y_true) ** 2)))
     assert res.facts.blend == said["with"] and res.facts.blend_weight == said["weight"]

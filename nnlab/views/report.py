@@ -141,7 +141,11 @@ def build_report(rec: RunRecord, res: Results, history: Sequence[EpochRecord]) -
     doc.add("<h2>How it trained</h2>", paragraphs([training_sentence(rec, history)]))
     if history:
         doc.add(doc.figure(for_report(curves_figure(history, res.task, rec.epochs_planned))))
-    doc.add("<h2>The data</h2>", rows_table(data_rows(rec, res.facts)), findings_html(findings))
+    doc.add(
+        "<h2>The data</h2>",
+        rows_table(data_rows(rec, res.facts, (res.report.get("blend") or {}).get("weight_steps", 0))),
+        findings_html(findings),
+    )
     doc.add(
         "<h2>Config</h2><p class='muted'>The values this run used (where it was asked to fit a value to the data, "
         "the value fitted).</p>",

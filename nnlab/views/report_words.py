@@ -178,16 +178,21 @@ def config_rows(rec: RunRecord, res: Results) -> list[tuple[str, str]]:
     return [(FIELDS[n].label, used_value(rec, res, n)) for n in fields_that_apply(rec.config)]
 
 
-def data_rows(rec: RunRecord, facts: DataFacts) -> list[tuple[str, str]]:
-    """A few facts learned from the data, labelled for a reader (no raw keys, no vocabulary dumps)."""
+def data_rows(rec: RunRecord, facts: DataFacts, weight_steps: int = 0) -> list[tuple[str, str]]:
+    """A few facts learned from the data, labelled for a reader (no raw keys, no vocabulary dumps). weight_steps: the
+    last validation steps a blended series run chose its weight on (early stopping watched the others)."""
     title, about = data_words(rec.config)
     rows = [("Data", title + (f": {about}" if about else "")), ("Kind", KIND_WORDS.get(facts.kind, facts.kind))]
     s = rec.summary
     if s.get("train_size"):
+        n_val = s.get("val_size", 0)
+        uses = "early stopping, learning rate"
+        if weight_steps and weight_steps < n_val:
+            uses = f"the first {n_val - weight_steps:,} for {uses}, the last {weight_steps:,} for the blend's weight"
         rows.append(
             (
                 "Examples",
-                f"{s['train_size']:,} to train, {s.get('val_size', 0):,} to validate (early stopping, learning rate), "
+                f"{s['train_size']:,} to train, {n_val:,} to validate ({uses}), "
                 f"{s.get('test_size', 0):,} to test (this report)",
             )
         )
