@@ -349,6 +349,30 @@ def test_predict_py_reads_raw_inputs_like_the_playground(trained, store, tmp_pat
         assert got[: len(want)] == want
 
 
+def _european(value: float) -> str:
+    """1234.5 as 1.234,50: decimal comma, thousands dots."""
+    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def test_predict_py_reads_numbers_written_with_decimal_commas_as_nnlab_does(trained, store, tmp_path):
+    """A series saved the European way (`;`, decimal commas, thousands dots) trains in nnlab; its predict.py read
+    the same file with a traceback (float('1.230,62')). Thousands commas (1,234.5) are read too, and a blank written n/a is a blank."""
+    rec = store.get(trained["series"])
+    export_run(store, rec.run_id, "torchscript", tmp_path / "model")
+    values = np.round(np.loadtxt(rec.config.data_path, skiprows=1) * 1000 + 500, 2)  # cells above a thousand
+    want = Predictor.from_run(store.folder(rec.run_id), rec.config).predict_window(values[:, None])
+    written = {
+        "comma.csv": "Datum;value\n" + "".join(f"{i};{_european(v)}\n" for i, v in enumerate(values)),
+        "thousands.csv": "t,value\n" + "".join(f'{i},"{v:,.2f}"\n' for i, v in enumerate(values)),
+        "n_a.csv": "value\nn/a\n" + "".join(f"{v}\n" for v in values),  # pandas' blank, before the window
+    }
+    for name, text in written.items():
+        (tmp_path / name).write_text(text)
+        out = isolated([PREDICT, str(tmp_path / name)], tmp_path / "model")
+        assert out.returncode == 0, out.stderr[-2000:]
+        np.testing.assert_allclose(json.loads(out.stdout), want, rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.slow
 def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
     """The must-show: the default digits MLP's predict.py on load_digits().images saved as .npy (8x8, 0..16)."""
