@@ -137,3 +137,15 @@ def test_out_of_range_sentences_read_well():
     ]
     fitted = " ".join(f.sentence for f in fit_findings(RunConfig(arch="mlp", batch_size=0, epochs=0), 10))
     assert "1 step an epoch" in fitted and "1 steps" not in fitted and "10 training examples" in fitted
+
+
+def test_fitted_epochs_capped_on_tiny_data_do_not_promise_a_thousand_steps():
+    """A 60-step series (31 training windows, 2 steps an epoch) read 'up to 200, 400 optimiser steps (room for at
+    least 20 epochs and 1,000 steps ...)': the cap of 200 epochs is said instead of steps it does not reach."""
+    from nnlab.core.fitted import MAX_AUTO_EPOCHS, MIN_STEPS, fit_findings
+
+    capped = fit_findings(RunConfig(arch="ts-lstm", batch_size=0, epochs=0), 31)[1].sentence
+    assert f"up to {MAX_AUTO_EPOCHS}, 400 optimiser steps" in capped and "room for" not in capped
+    assert f"at most {MAX_AUTO_EPOCHS} epochs" in capped
+    room = fit_findings(RunConfig(arch="ts-lstm", batch_size=0, epochs=0), 268)[1].sentence
+    assert f"room for at least 20 epochs and {MIN_STEPS:,} steps" in room  # not capped: as before

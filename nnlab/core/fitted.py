@@ -43,11 +43,16 @@ def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
             f"{plural(steps, 'step')} an epoch); give a batch size to choose your own."
         )
     if not given.epochs:
+        total = fitted.epochs * steps
+        why = (
+            f"room for at least {AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so the epoch count does not cut small "
+            "data short"
+            if total >= MIN_STEPS
+            else f"at most {MAX_AUTO_EPOCHS} epochs, so data this small gets fewer than {MIN_STEPS:,} steps"
+        )
         notes.append(
-            f"Epochs fitted to the data: up to {fitted.epochs}, {plural(fitted.epochs * steps, 'optimiser step')} (room for "
-            f"at least {AUTO_EPOCHS} epochs and {MIN_STEPS:,} steps, so the epoch count does not cut small data "
-            "short); early stopping usually ends the run sooner, once validation stops improving; give epochs to "
-            "choose your own."
+            f"Epochs fitted to the data: up to {fitted.epochs}, {plural(total, 'optimiser step')} ({why}); early "
+            "stopping usually ends the run sooner, once validation stops improving; give epochs to choose your own."
         )
     return [info("fitted", n) for n in notes]
 
