@@ -99,6 +99,23 @@ def test_a_run_forecasting_several_steps_is_not_told_to_blend_which_works_one_st
     assert "(--horizon 1)" in said and "forecasts are its network's alone" in said
 
 
+def test_a_run_forecasting_several_steps_says_its_rmse_in_the_verdict_is_one_step_ahead():
+    """--horizon 3 printed 'RMSE 0.9975 against this run's 4.232' beside a test_rmse of 4.743: the classical
+    forecasters are scored one step ahead, so the run's first forecast step is; the sentence now says so."""
+    names = {"arima": "ARIMA(0, 1, 1)"}
+    report = {"rmse": 4.743, "rmse_one_step": 4.232, "baselines": {"arima": 0.9975}, "baseline_names": names}
+    said = baseline_verdict({**report, "horizon": 3})
+    assert "RMSE 0.9975 against this run's 4.232 one step ahead (76.4% lower; 4.743 over all 3 forecast steps)" in (
+        said
+    )
+    better = baseline_verdict({**report, "rmse_one_step": 0.5, "horizon": 3})
+    assert (
+        "RMSE 0.5 one step ahead against 0.9975 for the best, ARIMA(0, 1, 1) (49.9% lower; this run's 4.743 over"
+        in (better)
+    )
+    assert "one step ahead" not in baseline_verdict({**report, "rmse_one_step": 4.743, "horizon": 1})
+
+
 def test_a_run_forecasting_several_steps_is_told_before_training_that_it_will_not_blend():
     said = [f.sentence for f in load_dataset(make_config("ts-lstm", horizon=4)).facts.findings]
     assert any("this run's forecasts will be its network's alone" in s and "--horizon 1" in s for s in said)

@@ -108,6 +108,15 @@ def baseline_test(res: Results) -> BaselineTest | None:
     return BaselineTest(len(actual), permutation_p("rmse", (theirs - actual) ** 2, (mine - actual) ** 2, paired=True))
 
 
+def _one_step(report: dict[str, Any]) -> tuple[str, str]:
+    """(" one step ahead", "; its RMSE over all 3 forecast steps") where the run forecasts several steps: the
+    classical forecasters are scored one step ahead, on the run's first forecast step ("", "" for one)."""
+    horizon = report.get("horizon", 1)
+    if horizon <= 1 or "rmse_one_step" not in report:
+        return "", ""
+    return " one step ahead", f"; {float(report['rmse']):.4g} over all {horizon} forecast steps"
+
+
 def _chance(test: BaselineTest | None) -> str:
     """The clause that says whether the gap is beyond chance over the test steps ("" without a test)."""
     if test is None:
@@ -144,18 +153,21 @@ def baseline_verdict(report: dict[str, Any], test: BaselineTest | None = None) -
     if not rows:
         return ""
     best, mine = rows[0], model_rmse(report)
+    ahead, overall = _one_step(report)
     if best.rmse < mine:
         return (
             f"The classical {best.label} forecasts these test steps better than this run: RMSE {best.rmse:.4g} "
-            f"against this run's {mine:.4g} ({1 - best.rmse / mine:.1%} lower){_chance(test)}; {_advice(report)}."
+            f"against this run's {mine:.4g}{ahead} ({1 - best.rmse / mine:.1%} lower{overall}){_chance(test)}; "
+            f"{_advice(report)}."
         )
     if math.isclose(mine, best.rmse, rel_tol=1e-9, abs_tol=1e-12):
         return (
             f"This run forecasts the test steps as well as the best classical forecaster tried, {best.label}: RMSE "
-            f"{mine:.4g} each."
+            f"{mine:.4g} each{ahead}."
         )
     gain = 1 - mine / best.rmse if best.rmse else 0.0
+    overall = overall.replace("; ", "; this run's ", 1)
     return (
-        f"This run forecasts the test steps better than every classical forecaster tried: RMSE {mine:.4g} against "
-        f"{best.rmse:.4g} for the best, {best.label} ({gain:.1%} lower){_chance(test)}."
+        f"This run forecasts the test steps better than every classical forecaster tried: RMSE {mine:.4g}{ahead} against "
+        f"{best.rmse:.4g} for the best, {best.label} ({gain:.1%} lower{overall}){_chance(test)}."
     )
