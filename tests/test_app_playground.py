@@ -160,3 +160,24 @@ def test_a_series_of_several_columns_asks_for_the_other_columns_instead_of_an_er
     at = _open(run_id)
     assert not at.error
     assert any("also reads temp" in i.value and "upload the series" in i.value for i in at.info)
+
+
+def test_a_series_csv_is_read_as_the_run_read_its_data(trained, workspace, tmp_path):
+    """The series CSV a run trained on, saved the European way (`;`, decimal commas) with its rows newest first,
+    was refused on upload ('lacks the column(s) value the model was trained on'): pandas read it with commas. It is
+    read as training reads a file, and forecasts as the run's own values do."""
+    import numpy as np
+    import pandas as pd
+
+    from nnlab.engine.predict import Predictor
+
+    rec = RunStore(workspace).get(trained["series"])
+    values = pd.read_csv(rec.config.data_path)["value"].to_numpy()
+    lines = [f"{i};{v:.6f}".replace(".", ",") for i, v in enumerate(values)]
+    text = "\n".join(["day;value", *reversed(lines)]) + "\n"
+    at = _open(rec.run_id)
+    at.get("file_uploader")[0].upload("european.csv", text.encode(), "text/csv").run()
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    shown = at.dataframe[-1].value["forecast"].to_numpy()
+    predictor = Predictor.from_run(RunStore(workspace).folder(rec.run_id), rec.config)
+    np.testing.assert_allclose(shown, predictor.forecast(np.round(values, 6), len(shown)), rtol=1e-6)

@@ -496,3 +496,23 @@ def test_a_csv_is_read_without_whole_copies_of_it_in_memory(tmp_path):
         tracemalloc.stop()
     assert len(read) == len(table)
     assert peak < 3 * path.stat().st_size, f"{peak / path.stat().st_size:.1f} times the file"
+
+
+def test_series_rows_reads_an_upload_as_training_reads_the_file(tmp_path):
+    """The Playground's series upload: missing days inserted and blanks interpolated as training does, columns
+    matched ignoring case; a CSV without a training column is refused naming it."""
+    import pandas as pd
+
+    from nnlab.data.files import series_rows
+
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-01-01", periods=120, freq="D").strftime("%Y-%m-%d")
+    df = pd.DataFrame({"date": days, "Sales": np.round(rng.normal(50, 5, 120), 2)}).drop(index=[30, 31, 90])
+    df.loc[60, "Sales"] = np.nan
+    df.to_csv(tmp_path / "gaps.csv", index=False)
+    trained = load_dataset(make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "gaps.csv")))
+    got = series_rows(tmp_path / "gaps.csv", ["sales"], "sales")
+    assert got.shape == (120, 1)
+    np.testing.assert_allclose(got[:, 0], trained.display["series"])
+    with pytest.raises(DataError, match=r"^gaps\.csv lacks the column 'temp' the model was trained on"):
+        series_rows(tmp_path / "gaps.csv", ["temp", "sales"], "sales")

@@ -8,6 +8,7 @@ column position, count and what the user typed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -191,9 +192,7 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
     target = _series_target(df, given, numeric, path)
     blanks = int(df[numeric].replace([np.inf, -np.inf], np.nan).isna().sum().sum())
     if time:
-        df = order_by_time(df, time, shown_name(path), found)
-        place = positions(df, [time])
-        df = regular_steps(df, time, shown_name(path), cfg.missing != "drop", found, place)
+        df = _in_time(df, time, path, cfg.missing != "drop", found)
     ignored = [c for c in df.columns if c not in numeric and c != time]
     found.insert(0, info("series", _inputs_note(time, numeric, target, ignored)))
     if cfg.missing == "drop":
@@ -207,6 +206,46 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
     values = df[numeric].to_numpy(dtype=np.float64)
     ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
     return ds.found(found, shown_name(path), time=time or "")
+
+
+def _in_time(df: pd.DataFrame, time: str, path: Path, insert: bool, found: list[Finding]) -> pd.DataFrame:
+    """The rows in time order, the steps they skip inserted as blank rows (insert) or joined."""
+    df = order_by_time(df, time, shown_name(path), found)
+    return regular_steps(df, time, shown_name(path), insert, found, positions(df, [time]))
+
+
+def series_rows(path: Path, columns: Sequence[str], target: str, missing: str = "fill") -> np.ndarray:
+    """The named columns (T, len(columns)) of a series CSV read as a run reads its data: separator and number style
+    as written, rows ordered by the time column with the steps it skips inserted, blanks interpolated in time (or
+    their rows dropped, missing="drop"). The Playground's upload of recent values."""
+    import pandas as pd
+
+    found: list[Finding] = []
+    df = drop_saved_index(read_csv(path, found), shown_name(path), found)
+    folded = {str(c).lower(): c for c in df.columns}
+    absent = [c for c in columns if c not in df.columns and c.lower() not in folded]
+    if absent:
+        raise DataError(
+            f"{shown_name(path)} lacks the column{'s' if len(absent) > 1 else ''} {', '.join(map(repr, absent))} the "
+            f"model was trained on; give a CSV with its columns {', '.join(map(repr, columns))}."
+        )
+    names = [c if c in df.columns else folded[c.lower()] for c in columns]
+    time = _time_axis(df, names[list(columns).index(target)])
+    if time and time not in names:
+        df = _in_time(df, time, path, missing != "drop", found)
+    part = df[names].apply(pd.to_numeric, errors="coerce")
+    part = part.dropna() if missing == "drop" else interpolate_gaps(part, names, shown_name(path), found)
+    return part.to_numpy(dtype=np.float64)
+
+
+def series_upload(data: bytes, name: str, columns: Sequence[str], target: str, missing: str = "fill") -> np.ndarray:
+    """series_rows of an uploaded file's bytes (saved for the read under its own name, which messages give)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nnlab-upload-") as folder:
+        path = Path(folder) / (Path(name).name or "upload.csv")
+        path.write_bytes(data)
+        return series_rows(path, columns, target, missing)
 
 
 def _refuse_short_test(before: int, steps: int, cfg: RunConfig, path: Path) -> None:

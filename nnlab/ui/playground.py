@@ -8,6 +8,7 @@ import streamlit as st
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import SeriesFacts
+from nnlab.data.files import series_upload
 from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.store.runfolder import Results
 from nnlab.ui import md, show_error
@@ -138,7 +139,7 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
     """Recent values (edited or from a CSV) and the model's forecast after them."""
     window, columns = predictor.window, list(predictor.facts.columns)
     file = st.file_uploader("Series CSV (rows in time order, the training columns)", type=["csv"], key=KEY_UPLOAD)
-    values = _series_from_csv(file, columns) if file is not None else None
+    values = _series_from_csv(file, predictor) if file is not None else None
     if values is None:
         st.caption(f"The last {window} values the model sees; edit any of them.")
         edited = st.data_editor(
@@ -202,14 +203,12 @@ def _start_series(res: Results | None, window: int, columns: list[str], facts: S
     return df
 
 
-def _series_from_csv(file: object, columns: list[str]) -> np.ndarray | None:
+def _series_from_csv(file: object, predictor: Predictor) -> np.ndarray | None:
+    """The uploaded CSV's training columns, read as the run read its data (separator, decimal commas, time order,
+    missing steps and blanks interpolated)."""
+    facts = predictor.facts
     try:
-        df = pd.read_csv(file)
-    except Exception:  # pandas raises many types for a file that is not a CSV
-        show_error(f"{file.name} is not a CSV pandas can read; save it as comma-separated text.")
+        return series_upload(file.getvalue(), file.name, list(facts.columns), facts.target, predictor.cfg.missing)
+    except NNLabError as exc:
+        show_error(exc)
         return None
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        show_error(f"{file.name} lacks the column(s) {', '.join(missing)} the model was trained on.")
-        return None
-    return df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
