@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -84,6 +86,25 @@ def test_too_short_a_series_is_refused():
 
     with pytest.raises(DataError, match="needs at least"):
         series_dataset("tiny", np.arange(50.0)[:, None], ["v"], 0, make_config("ts-lstm"))
+
+
+def test_a_short_series_is_told_the_largest_window_that_fits():
+    """60 daily rows at the default window of 32: 'use a longer series or a smaller window' left the user to guess
+    how small; the sentence now gives the largest window that trains, and that window does."""
+    from nnlab.data.prep import series_dataset
+
+    values, cfg = np.sin(np.arange(60.0))[:, None], make_config("ts-lstm")
+    with pytest.raises(DataError) as refused:
+        series_dataset("short.csv", values, ["v"], 0, cfg)
+    said = str(refused.value)
+    largest = int(re.search(r"--window (\d+)", said).group(1))
+    assert said.endswith(f"use a longer series or a window of {largest} steps or fewer (--window {largest}).")
+    assert len(series_dataset("short.csv", values, ["v"], 0, cfg.replace(window=largest)).train) > 0
+    with pytest.raises(DataError):
+        series_dataset("short.csv", values, ["v"], 0, cfg.replace(window=largest + 1))
+    with pytest.raises(DataError) as hopeless:  # no window fits: only a longer series helps
+        series_dataset("tiny", np.arange(12.0)[:, None], ["v"], 0, cfg)
+    assert str(hopeless.value).endswith("use a longer series.")
 
 
 def test_each_architecture_has_a_builtin_dataset():

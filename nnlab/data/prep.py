@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.core.config import RunConfig
+from nnlab.core.config import RANGES, RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
 from nnlab.core.findings import INFO, Finding
@@ -244,6 +244,15 @@ def series_bounds(steps: int, cfg: RunConfig) -> tuple[int, int]:
     return steps - n_test - n_val, steps - n_test
 
 
+def _shorter_window(steps: int, cfg: RunConfig) -> str:
+    """The advice for a series too short for its window: the largest window that fits, where one does."""
+    low = RANGES["window"].bounds(cfg.expert)[0]
+    fits = next((w for w in range(cfg.window - 1, int(low) - 1, -1) if _enough_steps(steps, cfg.replace(window=w))), 0)
+    if not fits:
+        return "use a longer series"
+    return f"use a longer series or a window of {fits} steps or fewer (--window {fits})"
+
+
 def _enough_steps(steps: int, cfg: RunConfig) -> bool:
     """At least as many training windows as validation and test steps together (and 8)."""
     val_start, _ = series_bounds(steps, cfg)
@@ -285,7 +294,7 @@ def series_dataset(name: str, values: np.ndarray, columns: list[str], target: in
         raise DataError(
             f"Series {name} has {steps} time steps; with window {cfg.window} and horizon {cfg.horizon} it needs "
             f"at least {need} (the training windows end before the validation and test parts); "
-            "use a longer series or a smaller window."
+            f"{_shorter_window(steps, cfg)}."
         )
     scaler = Scaler.of(values[:val_start].mean(0), series_scale(values[:val_start]))
     windows = sliding_window_view(values.astype(np.float64), width, axis=0).transpose(0, 2, 1)  # (n, width, F)
