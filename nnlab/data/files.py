@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,8 +183,26 @@ def load_text_csv(cfg: RunConfig) -> Dataset:
 def load_series_csv(cfg: RunConfig) -> Dataset:
     """A CSV of numeric columns over time; a time column orders the rows, is not an input, and has its skipped
     steps inserted and interpolated."""
+    path, found = user_path(cfg, "CSV file"), []
+    table = read_series_table(cfg, found)
+    ds = series_dataset(shown_name(path), table.values, table.columns, table.columns.index(table.target), cfg)
+    return ds.found(found, shown_name(path), time=table.time)
+
+
+@dataclass(frozen=True)
+class SeriesTable:
+    """A series CSV as a run reads it: values (T, F) of its numeric columns in time order, their names, the one
+    forecast and the time column ("" where the rows are taken as evenly spaced)."""
+
+    values: np.ndarray
+    columns: list[str]
+    target: str
+    time: str
+
+
+def read_series_table(cfg: RunConfig, found: list[Finding]) -> SeriesTable:
+    """The series CSV of cfg read as training reads it (the exported script gets the same); findings to found."""
     path = user_path(cfg, "CSV file")
-    found: list[Finding] = []
     df = drop_saved_index(read_csv(path, found), shown_name(path), found)
     given = find_column(df, cfg.target, "target", "--target", path) if cfg.target else ""
     df = drop_empty_columns(df, given, shown_name(path), found)
@@ -203,9 +222,7 @@ def load_series_csv(cfg: RunConfig) -> Dataset:
             _refuse_short_test(steps, len(df), cfg, path)
     else:
         df = interpolate_gaps(df, numeric, shown_name(path), found, blanks)
-    values = df[numeric].to_numpy(dtype=np.float64)
-    ds = series_dataset(shown_name(path), values, numeric, numeric.index(target), cfg)
-    return ds.found(found, shown_name(path), time=time or "")
+    return SeriesTable(df[numeric].to_numpy(dtype=np.float64), numeric, target, time or "")
 
 
 def _in_time(df: pd.DataFrame, time: str, path: Path, insert: bool, found: list[Finding]) -> pd.DataFrame:

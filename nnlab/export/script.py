@@ -108,6 +108,24 @@ def _builtin(cfg: RunConfig) -> DataPlan:
     return DataPlan("data_series", note, {"data.csv": lambda p: table.to_csv(p, index=False)})
 
 
+def _series_csv(cfg: RunConfig) -> DataPlan:
+    """The series as the run read it (separator and number style, time order, missing steps and blanks filled),
+    not the file: the script would have to repeat nnlab's reading to get the same steps."""
+    import pandas as pd
+
+    from nnlab.data.files import read_series_table
+
+    table = read_series_table(cfg, [])
+    frame = pd.DataFrame(table.values, columns=table.columns)
+    order = f" in time order by `{table.time}`" if table.time else ""
+    gaps = "rows with a blank dropped" if cfg.missing == "drop" else "missing steps and blanks interpolated"
+    note = (
+        f"`data.csv` holds the {len(frame):,} steps of `{Path(cfg.data_path).name}` as the run read them{order}: "
+        f"its numeric columns, {gaps}."
+    )
+    return DataPlan("data_series", note, {"data.csv": lambda p: frame.to_csv(p, index=False)})
+
+
 def data_plan(cfg: RunConfig) -> DataPlan:
     """Where the exported script's data comes from, for every dataset nnlab registers."""
     from nnlab.data.standard import data_root
@@ -122,6 +140,8 @@ def data_plan(cfg: RunConfig) -> DataPlan:
         return DataPlan("data_torchvision", note, values={"cls": cls})
     if cfg.dataset == "imdb":
         return DataPlan("data_imdb", f"The aclImdb folder is read from `data_root` in config.json: `{data_root(cfg)}`.")
+    if cfg.dataset == "series-csv":
+        return _series_csv(cfg)
     if cfg.dataset in SCRIPT_DATA:
         files, note = _copy_file(cfg)
         return DataPlan(SCRIPT_DATA[cfg.dataset], note, files)
