@@ -396,6 +396,29 @@ def test_predict_py_reads_numbers_written_with_decimal_commas_as_nnlab_does(trai
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dates", ["%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%d %H:%M"])
+def test_predict_py_orders_a_newest_first_series_by_its_time_column_as_the_run_did(store, tmp_path, dates):
+    """Prices downloaded newest first train in nnlab (the rows sorted by their dates, with a finding); predict.py
+    read the same file's last rows, the oldest, and forecast from them without a word."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    values = np.round(100 + rng.normal(0, 1, 120).cumsum(), 2)
+    days = pd.date_range("2024-01-01", periods=120, freq="D").strftime(dates)
+    frame = pd.DataFrame({"date": days, "close": values}).iloc[::-1]
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "prices.csv"), threads=1)
+    run_id = store.create(cfg.replace(window=8, hidden=32, epochs=1, classical="none"))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    export_run(store, run_id, "torchscript", tmp_path / "model")
+    want = Predictor.from_run(store.folder(run_id), store.get(run_id).config).predict_window(values[:, None])
+    out = isolated([PREDICT, str(tmp_path / "prices.csv")], tmp_path / "model")
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(out.stdout), want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.slow
 def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
     """The must-show: the default digits MLP's predict.py on load_digits().images saved as .npy (8x8, 0..16)."""
     from sklearn.datasets import load_digits
