@@ -193,6 +193,15 @@ def test_a_season_is_found_and_compared_with_the_window(tmp_path):
     assert "repeats every 24 steps" in said(ds, "series") and "--window 24 or more" in said(ds, "series")
 
 
+def test_no_season_says_how_many_steps_the_model_sees(tmp_path):
+    """'the model sees the last --window steps' read as a flag where a number belongs (in the dashboard: 'the last
+    "Window" steps'); it gives the window's steps and names the flag after them."""
+    noise = np.random.default_rng(0).normal(0, 1, 300).cumsum()
+    ds = series(year_value_csv(tmp_path / "walk.csv", noise), window=16)
+    assert "No season was found" in said(ds, "series")
+    assert "the model sees the last 16 steps (--window)." in said(ds, "series")
+
+
 # --- --missing drop and refusals that leave no run behind -----------------------------------------------------
 
 

@@ -299,7 +299,7 @@ def season(data: Dataset, cfg: RunConfig) -> list[Finding]:
             info(
                 "series",
                 f"No season was found in {target!r} of {_source(data)} (no repeating pattern after its "
-                "trend); the model sees the last --window steps.",
+                f"trend); the model sees the last {cfg.window} steps (--window).",
             )
         ]
     cover = (
