@@ -129,6 +129,24 @@ def test_a_series_csv_script_reads_the_series_as_the_run_did(store, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_table_with_decimal_commas_trains_in_its_script(store, tmp_path):
+    """A `;` table with decimal commas trains in nnlab; its train.py stopped on "could not convert string to float:
+    '5,1'" reading the copied file. The script now gets the table with its numbers as nnlab read them."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    rows = [
+        ";".join([*(f"{v:.1f}".replace(".", ",") for v in x), str(y)])
+        for x, y in zip(iris.data, iris.target, strict=True)
+    ]
+    (tmp_path / "iris.csv").write_text("sl;sw;pl;pw;label\n" + "\n".join(rows) + "\n")
+    cfg = make_config("mlp", dataset="csv", data_path=str(tmp_path / "iris.csv"), threads=1, hidden_sizes=(32,))
+    run, script, _ = _run_then_its_script(store, cfg.replace(epochs=5), tmp_path / "script")  # the same splits
+    assert abs(script - run) <= 0.1
+    assert "as nnlab read them" in (tmp_path / "script" / "README.md").read_text()
+
+
+@pytest.mark.slow
 def test_generated_data_is_saved_beside_the_script(trained, store, tmp_path):
     _script(store, trained["reviews"], tmp_path / "text")
     _script(store, trained["shapes"], tmp_path / "images")

@@ -16,6 +16,7 @@ from typing import Any
 from nnlab.analysis.naming import default_name, run_name
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
+from nnlab.core.findings import Finding
 from nnlab.core.fitted import fit_to_data
 from nnlab.export.folder import empty_folder, score_line
 from nnlab.models import MODELS, ArchSpec
@@ -70,6 +71,19 @@ def _copy_file(cfg: RunConfig) -> tuple[dict[str, Callable[[Path], None]], str]:
     if src.stat().st_size > MAX_COPY_BYTES:
         return {}, f"`train.py` reads your file where the run read it: `{src}` (too big to copy)."
     return {"data.csv": lambda path: shutil.copyfile(src, path)}, f"`data.csv` is a copy of your file `{src.name}`."
+
+
+def _read_numbers(cfg: RunConfig) -> tuple[dict[str, Callable[[Path], None]], str]:
+    """A table whose numbers nnlab read from decimal commas or thousands separators is saved as nnlab read it (the
+    script reads CSVs with pandas' defaults); any other is copied."""
+    from nnlab.data.csvfile import read_csv, user_path
+
+    found: list[Finding] = []
+    table = read_csv(user_path(cfg, "CSV file"), found)
+    if not any(f.kind == "numbers" for f in found):
+        return _copy_file(cfg)
+    note = f"`data.csv` holds `{Path(cfg.data_path).name}` with its numbers as nnlab read them (written plainly)."
+    return {"data.csv": lambda path: table.to_csv(path, index=False)}, note
 
 
 def _image_folder(cfg: RunConfig) -> DataPlan:
@@ -143,7 +157,7 @@ def data_plan(cfg: RunConfig) -> DataPlan:
     if cfg.dataset == "series-csv":
         return _series_csv(cfg)
     if cfg.dataset in SCRIPT_DATA:
-        files, note = _copy_file(cfg)
+        files, note = _read_numbers(cfg) if cfg.dataset == "csv" else _copy_file(cfg)
         return DataPlan(SCRIPT_DATA[cfg.dataset], note, files)
     raise NNLabError(f"Dataset {cfg.dataset} cannot be exported as a script yet; export the TorchScript model.")
 
