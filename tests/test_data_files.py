@@ -360,7 +360,7 @@ def test_series_target_must_be_named_among_several_numeric_columns(tmp_path):
 def test_a_series_shorter_than_a_few_windows_is_refused(tmp_path):
     path = write_series_csv(tmp_path / "short.csv", steps=60)
     msg = refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=32)
-    assert "60 time steps" in msg and "smaller window" in msg
+    assert "60 time steps" in msg and "a window of 30 steps or fewer (--window 30)" in msg  # one that trains
 
 
 # --- image folders -------------------------------------------------------------------------------------
