@@ -194,3 +194,20 @@ def test_seeds_that_vary_the_split_are_compared_unpaired_and_say_so(store):
     out = tw.to_json()
     assert tw.verdict.pairing == UNPAIRED and out["paired"] is False and out["stable_a_to_b"] is None
     assert "the sides scored different test rows" in out["sentence"] and tw.pair is None
+
+
+def test_runs_on_two_files_are_refused_naming_the_files():
+    """A user comparing runs on two CSVs read 'was tested on csv and ... on csv': the refusal names the files."""
+    from types import SimpleNamespace
+
+    from nnlab.analysis.comparison import _check_comparable
+
+    def side(name: str, path: str) -> SimpleNamespace:
+        cfg = make_config("mlp", dataset="csv", data_path=path, label_column="y")
+        member = SimpleNamespace(results=SimpleNamespace(task="classification"), record=SimpleNamespace(run_id=name))
+        return SimpleNamespace(name=name, config=cfg, members=(member,))
+
+    with pytest.raises(NNLabError, match=r"A was tested on wine\.csv and B on iris\.csv;"):
+        _check_comparable(side("A", "/tmp/wine.csv"), side("B", "/tmp/iris.csv"))
+    with pytest.raises(NNLabError, match=r"on /a/data\.csv and B on /b/data\.csv;"):
+        _check_comparable(side("A", "/a/data.csv"), side("B", "/b/data.csv"))

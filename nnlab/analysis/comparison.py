@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.analysis.groups import NOT_IN_GROUP_KEY
+from nnlab.analysis.naming import data_title
 from nnlab.analysis.noise import TAG_ORDER, TOWARD_A, TOWARD_B, ExampleNoise, example_noise
 from nnlab.analysis.sides import (  # noqa: F401  (resolve and the member helpers are read from here too)
     Member,
@@ -147,8 +148,10 @@ def _check_comparable(a: Side, b: Side) -> None:
         raise NNLabError(
             f"{a.name} is a {_task_word(ra)} and {b.name} a {_task_word(rb)}; compare two runs of one kind."
         )
-    da, db = a.config.dataset, b.config.dataset
-    if da != db or a.config.data_path != b.config.data_path:
+    if a.config.dataset != b.config.dataset or a.config.data_path != b.config.data_path:
+        da, db = data_title(a.config), data_title(b.config)
+        if da == db:  # one file name in two folders: the folders tell them apart
+            da, db = a.config.data_path or da, b.config.data_path or db
         raise NNLabError(
             f"{a.name} was tested on {da} and {b.name} on {db}; a verdict needs runs tested on the same data."
         )
