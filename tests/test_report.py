@@ -330,3 +330,16 @@ def test_a_comparison_of_seed_groups_tags_each_flip_stable_or_seed_noise(store):
         if tag and i in tw.flips.b_better[:24]:
             said = f"{TAG_WORDS[tag]}; A right in {noise.a_share[i]:.0%} of its seeds, B in {noise.b_share[i]:.0%}"
             assert f"· #{i} · {said}</figcaption>" in html
+
+
+def test_a_blank_cell_of_a_test_row_reads_blank_not_nan():
+    """A CSV with blank cells showed 'mean texture nan' under its test examples; the cell reads 'blank'."""
+    from nnlab.views.examples import example_items
+
+    facts = TabularFacts(classes=("0", "1"), features=2, columns=("radius", "texture"))
+    y = np.array([0, 1])
+    res = Results("x", facts, classification_metrics(y, y, ["0", "1"]), Predictions(y, y, np.eye(2)),
+                  Examples(rows=np.array([[1.5, np.nan], [2.0, 3.25]])))  # fmt: skip
+    first, second = example_items(res, [0, 1], ["a", "b"])
+    assert "radius 1.5, texture blank" in first and "nan" not in first
+    assert "radius 2, texture 3.25" in second

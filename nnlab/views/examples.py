@@ -112,7 +112,9 @@ def _cut(text: str, max_chars: int | None) -> str:
 
 
 def _row_text(cols: list[str], row: np.ndarray) -> str:
-    shown = ", ".join(f"{_esc(n)} {v:.4g}" for n, v in zip(cols[:ROW_FEATURES], row[:ROW_FEATURES], strict=False))
+    """A table row as 'name value, ...': the features as given, a cell left blank in the file as 'blank' (not nan)."""
+    values = ["blank" if v != v else f"{v:.4g}" for v in row[:ROW_FEATURES]]
+    shown = ", ".join(f"{_esc(n)} {v}" for n, v in zip(cols[:ROW_FEATURES], values, strict=False))
     more = len(row) - ROW_FEATURES
     return shown + (f" … and {more} more" if more > 0 else "")
 
