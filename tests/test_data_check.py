@@ -420,3 +420,16 @@ def test_a_95_to_5_table_reaches_balanced_accuracy_095_with_defaults(tmp_path, c
     lr.fit(ds.train.x.numpy(), ds.train.y.numpy())
     reference = balanced_accuracy_score(ds.test.y.numpy(), lr.predict(ds.test.x.numpy()))
     assert summary["test_balanced_accuracy"] >= reference - 0.03
+
+
+def test_nnlab_check_reads_a_table_with_a_date_as_the_label_flag_says(tmp_path, capsys):
+    """A table with a date column and --label-column rain was read as a series: 'name the one to forecast with
+    --target'. The column flags say what the file is: --label-column a table, --target a series."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-01", periods=120, freq="D").strftime("%Y-%m-%d")
+    table_ = pd.DataFrame({"date": days, "temp": rng.normal(15, 5, 120), "humidity": rng.uniform(30, 90, 120)})
+    table_.assign(rain=(table_.humidity > 60).astype(int)).to_csv(tmp_path / "weather.csv", index=False)
+    code, out, err = cli(capsys, "check", str(tmp_path / "weather.csv"), "--label-column", "rain", "--json")
+    assert code == 0 and json.loads(out)["dataset"] == "csv", err
+    code, out, err = cli(capsys, "check", str(tmp_path / "weather.csv"), "--target", "temp", "--json")
+    assert code == 0 and json.loads(out)["dataset"] == "series-csv", err

@@ -116,7 +116,7 @@ def _what(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str]:
                 f"DATA {source or given['data_path']} is neither a file, a folder nor a dataset name; check the path "
                 f"or name one of {', '.join(DATASETS)}."
             )
-        dataset = given.get("dataset") or _file_kind(Path(given["data_path"]), args.arch)
+        dataset = given.get("dataset") or _file_kind(Path(given["data_path"]), args.arch, given)
     else:
         dataset = given.get("dataset") or ""
         if not dataset:
@@ -127,9 +127,10 @@ def _what(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str]:
     return dataset, args.arch or DATASETS[dataset].archs[0]
 
 
-def _file_kind(path: Path, arch: str | None) -> str:
+def _file_kind(path: Path, arch: str | None, given: dict[str, Any]) -> str:
     """The dataset that reads the user's file: the one that fits --arch, else images for a folder or an archive,
-    else what the CSV holds (a time column: a series; a column of long texts: texts; else a table)."""
+    else the one the column flags name (--target: a series; --text-column: texts; --label-column: a table or
+    texts), else what the CSV holds (a time column: a series; a column of long texts: texts; else a table)."""
     from nnlab.data import DATASETS
     from nnlab.data.csvfile import LABEL_NAMES, peek_csv
     from nnlab.data.layout import TIME_NAMES, drop_saved_index, find_time_column, is_number_column
@@ -141,12 +142,16 @@ def _file_kind(path: Path, arch: str | None) -> str:
             return fits[0]
     if path.is_dir() or path.suffix.lower() in (".zip", ".tar", ".gz", ".tgz"):
         return "image-folder"
+    if "target" in given:
+        return "series-csv"
+    if "text_column" in given:
+        return "text-csv"
     peek = peek_csv(path, rows=200)
     head = drop_saved_index(peek.head, "", [])
     numbers = set(peek.numeric)
-    labels = [c for c in head.columns if c.lower() in LABEL_NAMES]
+    labelled = "label_column" in given or any(c.lower() in LABEL_NAMES for c in head.columns)
     time = find_time_column(head, "")
-    if time is not None and not labels and (not is_number_column(head[time]) or TIME_NAMES.match(time)):
+    if time is not None and not labelled and (not is_number_column(head[time]) or TIME_NAMES.match(time)):
         return "series-csv"  # a date or a time-named column (an evenly stepped one may be a row ID)
     texts = [c for c in head.columns if c not in numbers]
     if any(head[c].astype(str).str.len().mean() >= TEXT_CHARS for c in texts):
