@@ -433,3 +433,26 @@ def test_nnlab_check_reads_a_table_with_a_date_as_the_label_flag_says(tmp_path, 
     assert code == 0 and json.loads(out)["dataset"] == "csv", err
     code, out, err = cli(capsys, "check", str(tmp_path / "weather.csv"), "--target", "temp", "--json")
     assert code == 0 and json.loads(out)["dataset"] == "series-csv", err
+
+
+def test_train_and_sweep_given_a_file_without_a_dataset_read_the_file(tmp_path, capsys):
+    """`train --arch mlp --data table.csv` without --dataset trained the built-in digits and said nothing."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=(x[:, 0] > 0).astype(int)).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    store = ["--store", str(tmp_path / "ws")]
+    code, out, err = cli(capsys, "train", "--arch", "mlp", "--data", str(tmp_path / "t.csv"), "--epochs", "1", "--json",
+                         *store)  # fmt: skip
+    assert code == 0, err
+    ran = json.loads(out.strip().splitlines()[-1])
+    assert ran["dataset"] == "csv" and RunStore(tmp_path / "ws").get(ran["run_id"]).config.data_path.endswith("t.csv")
+    sweep = ["sweep", "--arch", "mlp", "--data", str(tmp_path / "t.csv"), "--epochs", "1", "--vary", "lr=0.001,0.01",
+             "--trials", "2", "--dry-run", "--json", *store]  # fmt: skip
+    peaks = []
+    for dataset in ([], ["--dataset", "csv"]):
+        code, out, err = cli(capsys, *sweep, *dataset)
+        assert code == 0, err
+        peaks.append(json.loads(out.strip().splitlines()[-1])["peak_memory_mb"])
+    assert peaks[0] == peaks[1]  # the model of 3 inputs, not of digits' 64

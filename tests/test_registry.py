@@ -36,3 +36,15 @@ def test_image_preparation_reads_the_input_spec_not_the_name(monkeypatch):
     data = load_dataset(make_config("rgb-cnn", dataset="digits"))
     assert data.facts.input_shape == (3, 8, 8) and len(data.facts.scaler.mean) == 3
     assert load_dataset(make_config("cnn", dataset="digits")).facts.input_shape == (1, 8, 8)
+
+
+def test_a_file_given_to_a_dataset_that_reads_none_is_refused(tmp_path):
+    """`train --arch mlp --dataset digits --data leak.csv` trained digits and never read the file."""
+    path = tmp_path / "leak.csv"
+    path.write_text("a,label\n1,0\n2,1\n")
+    problems = validate(make_config("mlp", dataset="digits", data_path=str(path)))
+    assert problems == [
+        "Dataset digits reads no file of yours, yet --data leak.csv was given; give --dataset csv to train on the "
+        "file, or leave --data out."
+    ]
+    assert validate(make_config("mlp", dataset="csv", data_path=str(path))) == []

@@ -23,7 +23,6 @@ from nnlab.core.text import plural
 if TYPE_CHECKING:
     from nnlab.data.base import Dataset
 
-TEXT_CHARS = 40  # mean characters of a column's first cells from which it holds texts, not labels
 _NOT_CONFIG = {"command", "json", "store", "source", "arch"}
 
 
@@ -103,6 +102,7 @@ def say_findings(source: str, findings: tuple[Finding, ...]) -> None:
 def _what(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str]:
     """(dataset, architecture) for DATA: a dataset's name, or a file whose kind is read from it (sets data_path)."""
     from nnlab.data import DATASETS
+    from nnlab.data.registry import file_dataset
 
     source = args.source
     if source and source in DATASETS and not Path(source).exists():
@@ -116,7 +116,7 @@ def _what(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str]:
                 f"DATA {source or given['data_path']} is neither a file, a folder nor a dataset name; check the path "
                 f"or name one of {', '.join(DATASETS)}."
             )
-        dataset = given.get("dataset") or _file_kind(Path(given["data_path"]), args.arch, given)
+        dataset = given.get("dataset") or file_dataset(Path(given["data_path"]), args.arch, given)
     else:
         dataset = given.get("dataset") or ""
         if not dataset:
@@ -127,36 +127,14 @@ def _what(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str]:
     return dataset, args.arch or DATASETS[dataset].archs[0]
 
 
-def _file_kind(path: Path, arch: str | None, given: dict[str, Any]) -> str:
-    """The dataset that reads the user's file: the one that fits --arch, else images for a folder or an archive,
-    else the one the column flags name (--target: a series; --text-column: texts; --label-column: a table or
-    texts), else what the CSV holds (a time column: a series; a column of long texts: texts; else a table)."""
-    from nnlab.data import DATASETS
-    from nnlab.data.csvfile import LABEL_NAMES, peek_csv
-    from nnlab.data.layout import TIME_NAMES, drop_saved_index, find_time_column, is_number_column
+def with_file_dataset(given: dict[str, Any], arch: str) -> dict[str, Any]:
+    """The options given, with the dataset that reads --data where --data came without --dataset (else the
+    architecture's built-in set would train, not the user's file)."""
+    from nnlab.data.registry import file_dataset
 
-    own = [name for name, spec in DATASETS.items() if spec.needs == "data_path"]
-    if arch:
-        fits = [name for name in own if arch in DATASETS[name].archs]
-        if fits:
-            return fits[0]
-    if path.is_dir() or path.suffix.lower() in (".zip", ".tar", ".gz", ".tgz"):
-        return "image-folder"
-    if "target" in given:
-        return "series-csv"
-    if "text_column" in given:
-        return "text-csv"
-    peek = peek_csv(path, rows=200)
-    head = drop_saved_index(peek.head, "", [])
-    numbers = set(peek.numeric)
-    labelled = "label_column" in given or any(c.lower() in LABEL_NAMES for c in head.columns)
-    time = find_time_column(head, "")
-    if time is not None and not labelled and (not is_number_column(head[time]) or TIME_NAMES.match(time)):
-        return "series-csv"  # a date or a time-named column (an evenly stepped one may be a row ID)
-    texts = [c for c in head.columns if c not in numbers]
-    if any(head[c].astype(str).str.len().mean() >= TEXT_CHARS for c in texts):
-        return "text-csv"
-    return "csv"
+    if "data_path" not in given or "dataset" in given:
+        return given
+    return given | {"dataset": file_dataset(Path(given["data_path"]), arch, given)}
 
 
 def guess_columns(cfg: RunConfig, label_given: bool, text_given: bool) -> RunConfig:

@@ -222,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from nnlab.data.registry import check, make_config
 
     given = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
+    given = check_cli.with_file_dataset(given, args.arch)
     largest = given.get("batch_size") == "max"
     cfg = check(make_config(args.arch, **(given | ({"batch_size": 0} if largest else {}))))
     cfg = check_cli.guess_columns(cfg, "label_column" in given, "text_column" in given)

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from nnlab.cli.check import guess_columns
+from nnlab.cli.check import guess_columns, with_file_dataset
 from nnlab.cli.flags import add_executor_options
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import MAX_CONFIRMED, MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
@@ -101,7 +101,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _drive(lab, args.action[1], args.json, args.rerun_failed)
     if not args.arch:
         raise NNLabError("Give the architecture with --arch to start a sweep (or `sweep resume SWEEP_ID`).")
-    given = {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}
+    given = with_file_dataset(
+        {k: v for k, v in vars(args).items() if k not in _SWEEP_ONLY and v is not None}, args.arch
+    )
     if given.get("batch_size") == "max":
         raise NNLabError("--batch-size max finds one run's batch size; give a number, or vary batch_size, in a sweep.")
     base = guess_columns(

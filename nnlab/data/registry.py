@@ -7,6 +7,7 @@ architectures fit which datasets follows from the architectures' input specs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,13 @@ from nnlab.core.checks import field_problems
 from nnlab.core.config import FIELDS, FieldInfo, RunConfig
 from nnlab.core.errors import ConfigError
 from nnlab.data import DATASETS, datasets_for
+from nnlab.data.csvfile import LABEL_NAMES, peek_csv
+from nnlab.data.layout import TIME_NAMES, drop_saved_index, find_time_column, is_number_column
 from nnlab.models import MODELS
 
-__all__ = ["DATASETS", "MODELS", "arch_defaults", "check", "datasets_for", "make_config", "validate"]
+__all__ = ["DATASETS", "MODELS", "arch_defaults", "check", "datasets_for", "file_dataset", "make_config", "validate"]
+
+TEXT_CHARS = 40  # mean characters of a column's first cells from which it holds texts, not labels
 
 
 def arch_defaults(arch: str) -> dict[str, Any]:
@@ -77,6 +82,12 @@ def _check_pairing(cfg: RunConfig, paths: bool = True) -> list[str]:
 
 def _check_paths(cfg: RunConfig, needs: str) -> list[str]:
     problems = []
+    if cfg.data_path and needs != "data_path":  # else the built-in set trains and the file is never read
+        reads = [name for name, spec in DATASETS.items() if spec.needs == "data_path" and cfg.arch in spec.archs]
+        problems.append(
+            f"Dataset {cfg.dataset} reads no file of yours, yet --data {Path(cfg.data_path).name} was given; "
+            f"give --dataset {' or '.join(reads)} to train on the file, or leave --data out."
+        )
     if needs == "data_path" and not cfg.data_path:
         problems.append(f"Dataset {cfg.dataset} reads your own file; give its path with --data FILE (or upload it).")
     elif needs == "data_path" and not Path(cfg.data_path).exists():
@@ -121,3 +132,31 @@ def fields_that_apply(cfg: RunConfig) -> list[str]:
         return bool(info.section) or name in ("dataset", "arch") or name in options
 
     return [name for name, info in FIELDS.items() if applies(name, info)]
+
+
+def file_dataset(path: Path, arch: str | None, given: Mapping[str, Any]) -> str:
+    """The dataset that reads the user's file: the one that fits --arch, else images for a folder or an archive,
+    else the one the column flags name (--target: a series; --text-column: texts; --label-column: a table or
+    texts), else what the CSV holds (a time column: a series; a column of long texts: texts; else a table)."""
+    own = [name for name, spec in DATASETS.items() if spec.needs == "data_path"]
+    if arch:
+        fits = [name for name in own if arch in DATASETS[name].archs]
+        if fits:
+            return fits[0]
+    if path.is_dir() or path.suffix.lower() in (".zip", ".tar", ".gz", ".tgz"):
+        return "image-folder"
+    if "target" in given:
+        return "series-csv"
+    if "text_column" in given:
+        return "text-csv"
+    peek = peek_csv(path, rows=200)
+    head = drop_saved_index(peek.head, "", [])
+    numbers = set(peek.numeric)
+    labelled = "label_column" in given or any(c.lower() in LABEL_NAMES for c in head.columns)
+    time = find_time_column(head, "")
+    if time is not None and not labelled and (not is_number_column(head[time]) or TIME_NAMES.match(time)):
+        return "series-csv"  # a date or a time-named column (an evenly stepped one may be a row ID)
+    texts = [c for c in head.columns if c not in numbers]
+    if any(head[c].astype(str).str.len().mean() >= TEXT_CHARS for c in texts):
+        return "text-csv"
+    return "csv"
