@@ -126,6 +126,7 @@ def test_cli_compare_prints_the_verdict_and_ends_with_the_json_object(workspace,
     assert lines[0].split(":")[0] in {"B is better", "A is better", "No difference the test rows can show"}
     assert lines[1].startswith("p = ") and "McNemar" in lines[1]
     assert any(line.startswith("Config fields that differ") for line in lines)
+    assert "  --hidden-sizes  32 → 64" in lines and not any("hidden_sizes" in line for line in lines[:-1])  # flags
     assert tuple(json.loads(lines[-1])) == JSON_KEYS
     assert main(["compare", "nope", trained["digits"], "--store", str(workspace)]) == 2
     assert "A nope is neither a run id nor a group id" in capsys.readouterr().err

@@ -59,3 +59,14 @@ def test_the_form_states_the_missing_file_itself():
     cfg = make_config("mlp", dataset="csv")
     assert any("reads your own file" in p for p in validate(cfg))
     assert validate(cfg, paths=False) == []
+
+
+def test_a_setting_in_the_command_lines_words():
+    """`compare` listed differing settings by their field names (class_weights, early_stopping True → False)."""
+    from nnlab.core.words import as_flag
+
+    assert as_flag("class_weights", "auto") == ("--class-weights", "auto")
+    assert as_flag("hidden_sizes", "256,128") == ("--hidden-sizes", "256,128")
+    assert as_flag("batchnorm", "True") == ("--batchnorm", "on")
+    assert as_flag("early_stopping", "False") == ("--no-early-stopping", "on")  # the flag was given
+    assert as_flag("freeze_backbone", "True") == ("--unfreeze", "off")

@@ -54,6 +54,7 @@ def add_compare_parser(sub: Any) -> argparse.ArgumentParser:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print the verdict of B against A, its evidence, the differing config fields; --json ends with one object."""
     from nnlab.analysis.comparison import compare, describe, diff_rows, wants_more_seeds
+    from nnlab.core.words import as_flag
     from nnlab.lab import Lab
 
     lab = Lab(args.store)
@@ -65,7 +66,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(line)
     if wants_more_seeds(tw) and args.more_seeds is None:
         print(_offer(lab, tw))
-    rows = diff_rows(tw)
+    rows = [(as_flag(k, x)[0], as_flag(k, x)[1], as_flag(k, y)[1]) for k, x, y in diff_rows(tw)]
     if rows:
         width = max(len(k) for k, _, _ in rows)
         print("Config fields that differ (A → B):")

@@ -17,6 +17,16 @@ def flag_of(name: str) -> str:
     return FIELDS[name].flag or "--" + name.replace("_", "-")
 
 
+def as_flag(name: str, value: str) -> tuple[str, str]:
+    """A config field and its value (as text) in the command line's words: (--hidden-sizes, 32); a toggle by
+    whether its flag was given: early_stopping False -> (--no-early-stopping, on)."""
+    flag, info = flag_of(name), FIELDS[name]
+    if info.widget != "toggle" or value not in ("True", "False"):
+        return flag, value
+    inverted = flag != "--" + name.replace("_", "-")  # --no-pretrained, --unfreeze: the flag turns the field off
+    return flag, "on" if (value == "True") != inverted else "off"
+
+
 def in_form_words(message: str, choices: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """A message written for the command line, in the dashboard's words: each flag becomes the form's label
     (--label-column -> "Label column", --no-pretrained -> "Start from ImageNet weights" turned off). choices: the
