@@ -505,3 +505,61 @@ def test_the_exported_script_sets_its_threads_as_nnlab_does(trained, store, tmp_
             assert torch.get_num_threads() == want, (given, run, idle)
     finally:
         torch.set_num_threads(before)
+
+
+def _decimal_comma_run(store: RunStore, tmp_path: Path) -> tuple[str, Path]:
+    """A run on iris written as many European spreadsheets save it: semicolons, decimal commas."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    table = iris.data.assign(species=iris.target.map(dict(enumerate(iris.target_names))))
+    path = tmp_path / "iris_eu.csv"
+    table.to_csv(path, sep=";", decimal=",", index=False)
+    assert "5,1;3,5" in path.read_text() and len(pd.read_csv(path, sep=";").columns) == 5
+    cfg = make_config("mlp", dataset="csv", data_path=str(path), label_column="species", hidden_sizes=(32,), epochs=2)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    return run_id, path
+
+
+def test_exports_read_a_decimal_comma_csv_as_the_run_did(store, tmp_path):
+    """A semicolon CSV with decimal commas trained in nnlab, but the exported train.py and predict.py stopped on it
+    with a traceback (could not convert string to float: '5,1')."""
+    import pandas as pd
+
+    run_id, path = _decimal_comma_run(store, tmp_path)
+    export_run(store, run_id, "torchscript", tmp_path / "ts")
+    out = isolated([PREDICT, str(path)], tmp_path / "ts")
+    assert out.returncode == 0, out.stderr[-2000:]
+    predictor = Predictor.from_run(store.folder(run_id), store.get(run_id).config)
+    rows = pd.read_csv(path, sep=";", decimal=",").drop(columns="species").to_numpy()
+    assert json.loads(out.stdout) == [predictor.classes[i] for i in predictor.predict_rows(rows).argmax(1)]
+    script = _script(store, run_id, tmp_path / "script")
+    reader = script.read_text().split("# ---- data:")[0] + "print(read_csv(DATA_FILE).iloc[0, :4].tolist())\n"
+    (tmp_path / "script" / "reader.py").write_text(reader)
+    out = isolated(["reader.py"], tmp_path / "script")
+    assert out.returncode == 0 and json.loads(out.stdout) == [5.1, 3.5, 1.4, 0.2], out.stderr[-2000:]
+
+
+def test_predict_py_says_its_usage_and_a_missing_file_in_one_sentence(trained, store, tmp_path):
+    """`python predict.py --help` and a mistyped file name ended in a FileNotFoundError traceback."""
+    export_run(store, trained["iris"], "torchscript", tmp_path / "ts")
+    out = isolated([PREDICT, "--help"], tmp_path / "ts")
+    assert out.returncode == 0 and "python predict.py INPUT" in out.stdout and not out.stderr
+    out = isolated([PREDICT, "nothere.csv"], tmp_path / "ts")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert (
+        out.stderr.strip() == "nothere.csv does not exist; give files to predict (python predict.py --help says which)."
+    )
+
+
+def test_the_exports_tell_number_styles_with_nnlabs_patterns(trained, store, tmp_path):
+    """predict.py and train.py carry copies of the patterns nnlab/data/numbers.py reads a file's numbers with."""
+    from nnlab.data.numbers import _NUMBER_LIKE, _ONLY_COMMA, _ONLY_POINT
+
+    export_run(store, trained["iris"], "torchscript", tmp_path / "ts")
+    for text in ((tmp_path / "ts" / PREDICT).read_text(), _script(store, trained["iris"], tmp_path / "s").read_text()):
+        for name, pattern in (("ONLY_COMMA", _ONLY_COMMA), ("ONLY_POINT", _ONLY_POINT), ("NUMBER_LIKE", _NUMBER_LIKE)):
+            assert f'{name} = re.compile(r"{pattern.pattern}")' in text

@@ -199,7 +199,7 @@ def _imports(kind: str, template: str, extra: list[str]) -> tuple[str, str]:
     if kind == "text":
         lines |= {"import re", "from collections import Counter"}
     if template in _CSV_TEMPLATES:
-        lines |= {"import csv", "import io", "import pandas as pd"}
+        lines |= {"import csv", "import io", "import re", "import pandas as pd"}
     if template == "data_torchvision":
         lines.add("from torchvision import datasets")
 
