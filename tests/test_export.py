@@ -563,3 +563,23 @@ def test_the_exports_tell_number_styles_with_nnlabs_patterns(trained, store, tmp
     for text in ((tmp_path / "ts" / PREDICT).read_text(), _script(store, trained["iris"], tmp_path / "s").read_text()):
         for name, pattern in (("ONLY_COMMA", _ONLY_COMMA), ("ONLY_POINT", _ONLY_POINT), ("NUMBER_LIKE", _NUMBER_LIKE)):
             assert f'{name} = re.compile(r"{pattern.pattern}")' in text
+
+
+def test_the_script_reads_the_columns_the_run_read(store, tmp_path):
+    """A table with a date column trained in nnlab (the date left out as ID-like), but its train.py took every
+    column as a feature and stopped: could not convert string to float: '2023-01-01'."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-01", periods=150, freq="D").strftime("%Y-%m-%d")
+    table = pd.DataFrame({"date": days, "temp": rng.normal(15, 5, 150), "humidity": rng.uniform(30, 90, 150)})
+    table.assign(rain=(table.humidity > 60).astype(int)).to_csv(tmp_path / "weather.csv", index=False)
+    cfg = make_config("mlp", dataset="csv", data_path=str(tmp_path / "weather.csv"), label_column="rain", epochs=1)
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    script = _script(store, run_id, tmp_path / "script")
+    reader = script.read_text().split("# ---- preprocessing")[0] + "x, y, classes, features = load_table()\n"
+    (tmp_path / "script" / "reader.py").write_text(reader + "print(json.dumps([features, list(x.shape)]))\n")
+    out = isolated(["reader.py"], tmp_path / "script")
+    assert out.returncode == 0 and json.loads(out.stdout) == [["temp", "humidity"], [150, 2]], out.stderr[-2000:]
