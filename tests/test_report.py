@@ -343,3 +343,18 @@ def test_a_blank_cell_of_a_test_row_reads_blank_not_nan():
     first, second = example_items(res, [0, 1], ["a", "b"])
     assert "radius 1.5, texture blank" in first and "nan" not in first
     assert "radius 2, texture 3.25" in second
+
+
+def test_the_reports_data_check_says_settings_in_the_forms_words(store):
+    """The report said 'use --missing drop to drop those rows' where the Results page says the form's labels."""
+    from dataclasses import replace
+
+    from nnlab.core.findings import info
+
+    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/cancer.csv"))
+    res = _fake_results(run_id)
+    said = "3 cells were blank; nnlab filled them; use --missing drop to drop those rows instead."
+    res = replace(res, facts=replace(res.facts, findings=(info("missing", said),)))
+    html = build_report(store.get(run_id), res, [])
+    assert "--missing" not in html
+    assert "use &quot;Missing values&quot; set to &quot;Drop the rows&quot; to drop those rows instead." in html

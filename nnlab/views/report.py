@@ -232,7 +232,7 @@ def findings_html(findings: tuple[Finding, ...]) -> str:
 def _finding(f: Finding) -> str:
     kind = KINDS.get(f.kind, "") if f.kind != "note" else ""
     head = f"<b>{esc(kind[:1].upper() + kind[1:])}</b>: " if kind else ""
-    return f"<li>{head}{esc(f.sentence)}</li>"
+    return f"<li>{head}{esc(form_words(f.sentence))}</li>"  # a report is read beside the form, not the flags
 
 
 def caution(findings: tuple[Finding, ...]) -> str:
