@@ -144,3 +144,16 @@ def test_the_train_form_names_and_notes_the_run_it_starts(workspace, fresh_cache
     from nnlab.ui import lab
 
     lab().jobs.wait(rec.run_id, timeout=120)
+
+
+def test_runs_on_two_csv_files_are_listed_by_their_files(workspace, capsys):
+    """`runs` and `runs --groups` listed every CSV run as 'csv' ([mlp on csv]): runs on two files looked alike."""
+    from nnlab.cli.groups import records_label
+
+    store = RunStore(workspace)
+    ids = [store.create(make_config("mlp", dataset="csv", data_path=f"/data/{f}")) for f in ("wine.csv", "iris.csv")]
+    ids.append(store.create(tiny_config()))
+    assert main(["runs"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert sorted(line.split()[3] for line in listed[1:]) == ["digits", "iris.csv", "wine.csv"]
+    assert records_label(store.list(), ids[0]) == "mlp on wine.csv"

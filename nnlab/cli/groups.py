@@ -79,9 +79,19 @@ def print_groups(records: list[RunRecord], as_json: bool) -> int:
 
 
 def records_label(records: list[RunRecord], run_id: str) -> str:
-    """'mlp on digits' for the run's group line."""
+    """'mlp on digits', 'mlp on wine.csv' for the run's group line."""
     rec = next(r for r in records if r.run_id == run_id)
-    return f"{rec.arch} on {rec.dataset}"
+    return f"{rec.arch} on {data_label(rec.config)}"
+
+
+def data_label(cfg: RunConfig) -> str:
+    """A run's data in the command line's words: the --dataset name, a file of the user's by its name (runs on
+    several CSVs all read 'csv' otherwise)."""
+    from nnlab.core.naming import file_name
+    from nnlab.data import DATASETS
+
+    spec = DATASETS.get(cfg.dataset)
+    return file_name(cfg.data_path) if cfg.data_path and spec is not None and spec.needs == "data_path" else cfg.dataset
 
 
 def _runs(n: int) -> str:

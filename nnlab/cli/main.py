@@ -22,7 +22,7 @@ from nnlab.cli.comparison import add_compare_parser, cmd_compare
 from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
-from nnlab.cli.groups import add_seeds_option, print_group, print_groups, seed_line
+from nnlab.cli.groups import add_seeds_option, data_label, print_group, print_groups, seed_line
 from nnlab.cli.preflight import (
     add_memory_budget_option,
     estimate_line,
@@ -334,13 +334,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json_dict() for r in runs]))
         return 0
+    data = [data_label(r.config) for r in runs]
+    wide = max([14, *map(len, data)])
     print(
-        f"{'run id':22} {'status':11} {'arch':9} {'dataset':14} {'epochs':>6} {'test metric':>16}  {'created':19}  name"
+        f"{'run id':22} {'status':11} {'arch':9} {'dataset':{wide}} {'epochs':>6} {'test metric':>16}  {'created':19}  "
+        "name"
     )
-    for r in runs:
+    for r, d in zip(runs, data, strict=True):
         value = f"{r.test_metric} {r.test_value:.4f}" if r.test_value is not None else "-"
         print(
-            f"{r.run_id:22} {r.status:11} {r.arch:9} {r.dataset:14} {r.epochs_done:>6} {value:>16}  {r.created_iso}  "
+            f"{r.run_id:22} {r.status:11} {r.arch:9} {d:{wide}} {r.epochs_done:>6} {value:>16}  {r.created_iso}  "
             f"{r.name or '-'}"
         )
     return 0
