@@ -145,3 +145,18 @@ def test_cli_refuses_a_forecaster_in_one_sentence(trained, workspace, capsys):
     assert main(["label-issues", trained["series"], "--store", str(workspace)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nnlab: ") and "classifiers only" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_row_to_leave_out_that_the_data_lacks_is_said():
+    """`--exclude-rows 9999` on a table of 300 rows said 'Left out 0 of the 1 rows given' and nothing of why."""
+    cfg = make_config("mlp", dataset="digits")
+    whole = load_dataset(cfg)
+    row = int(whole.train.index[0])
+    fewer = load_dataset(cfg.replace(exclude_rows=(row, 9999, 10000)))
+    (said,) = [f.sentence for f in fewer.facts.findings if f.kind == "excluded"]
+    assert said.startswith("Left out 1 of the 3 rows given (--exclude-rows) from training and validation")
+    assert "; rows 9999 and 10000 are not among the data's rows (rows count from 0 after the header" in said
+    (said,) = [
+        f.sentence for f in load_dataset(cfg.replace(exclude_rows=(9999,))).facts.findings if f.kind == "excluded"
+    ]
+    assert "Left out 0 of the 1 row given" in said and "; row 9999 is not among the data's rows" in said

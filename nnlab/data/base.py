@@ -13,6 +13,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import DataFacts
 from nnlab.core.findings import INFO, Finding
+from nnlab.core.text import plural
 from nnlab.data.splits import train_test_indices
 from nnlab.models import MODELS
 
@@ -127,11 +128,28 @@ def without_rows(data: Dataset, rows: tuple[int, ...]) -> Dataset:
         kept[name] = np.flatnonzero(~np.isin(split.index, drop))
     gone = len(data.train) + len(data.val) - sum(len(k) for k in kept.values())
     in_test = int(np.isin(data.test.index, drop).sum()) if data.test.index is not None else 0
+    known = np.concatenate([s.index for s in (data.train, data.val, data.test) if s.index is not None])
+    unknown = np.setdiff1d(drop, known)  # a typo (9999 of 300 rows), or a row the loader dropped (no label)
     data.train, data.val = data.train.subset(kept["train"]), data.val.subset(kept["val"])
-    said = f"Left out {gone:,} of the {len(rows):,} rows given (--exclude-rows) from training and validation"
-    said += f"; {in_test:,} of them are test rows and stay there." if in_test else "; the test rows are unchanged."
+    said = (
+        f"Left out {gone:,} of the {plural(len(set(rows)), 'row')} given (--exclude-rows) from training and validation"
+    )
+    said += f"; {in_test:,} of them are test rows and stay there" if in_test else "; the test rows are unchanged"
+    if len(unknown):
+        said += (
+            f"; {_listed(unknown)} {'is' if len(unknown) == 1 else 'are'} not among the data's rows (rows count from 0 "
+            "after the header, as label-issues numbers them)"
+        )
+    said += "."
     data.facts = replace(data.facts, findings=(*data.facts.findings, Finding("excluded", INFO, said)))
     return data
+
+
+def _listed(rows: np.ndarray, shown: int = 5) -> str:
+    """'row 9999', 'rows 400 and 401', 'rows 400, 401, 402, 403, 404 and 3 more'."""
+    said = [str(int(r)) for r in rows[:shown]] + ([f"{len(rows) - shown} more"] if len(rows) > shown else [])
+    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"row{'s' if len(rows) > 1 else ''} {listed}"
 
 
 def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple[np.ndarray, ...]:
