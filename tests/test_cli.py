@@ -1,6 +1,7 @@
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -238,3 +239,14 @@ def test_every_help_text_reads_as_written(capsys):
         text = command.format_help()
         assert "%%" not in text, f"{name} --help: {text[text.index('%%') - 60 : text.index('%%') + 20]}"
     assert "95% bootstrap interval" in " ".join(sub.choices["compare"].format_help().split())
+
+
+def test_train_without_json_ends_with_a_line_a_person_reads(workspace, capsys):
+    """Without --json the summary line printed the pre-flight as a Python dict (estimate={'seconds_per_epoch': ...})
+    and samples/s as 3.294e+04."""
+    args = ["train", "--arch", "mlp", "--dataset", "digits", "--epochs", "1", "--hidden-sizes", "32"]
+    assert main([*args, "--store", str(workspace)]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("run_id=") and "status=finished" in line
+    assert "{" not in line and "e+0" not in line
+    assert re.search(r"  estimate='estimated [^']+ an epoch, took [^']+'", line), line

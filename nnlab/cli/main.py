@@ -201,8 +201,20 @@ def report(rec: RunRecord, as_json: bool, findings: tuple[Finding, ...] = ()) ->
         print(json.dumps(s))
     else:
         s.pop("findings")  # on stderr before training
-        print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
+        print("  ".join(f"{k}={_plain(v)}" for k, v in s.items()))
     return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
+
+
+def _plain(value: Any) -> str:
+    """A summary value for the line a person reads: 4 digits, the pre-flight as its sentence, a dict as 'name value'."""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"  # 32,940 samples/s, not 3.294e+04
+    if isinstance(value, dict) and "seconds_per_epoch" in value:
+        forecast = Forecast.from_json(value)
+        return f"'{forecast.sentence()}'" if forecast else ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    return str(value)
 
 
 def run_findings_of(store: RunStore, rec: RunRecord) -> tuple[Finding, ...]:
