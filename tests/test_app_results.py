@@ -97,7 +97,7 @@ def test_cell_picker_and_biggest_mistake_for_keyboard_users(trained):
     shown = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)[:24]
     body = " ".join(h.proto.body for h in at.get("html"))
     assert len(shown) and not any("review" in d.value.columns for d in at.dataframe)  # no clipped table cells
-    places = [body.index(f"<b>#{i} · P({res.classes[p]})") for i in shown]
+    places = [body.index(f"<b>row {pr.index[i]} · P({res.classes[p]})") for i in shown]  # its row in the data
     assert places == sorted(places)  # most confident first
     for i in shown:  # each review whole, wrapped by the page, not cut at a cell's edge
         assert html.escape(str(res.examples.texts[i]), quote=True) in body

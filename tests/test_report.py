@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -190,7 +191,8 @@ def test_every_confusion_cell_carries_its_examples_most_confident_first(trained,
         for attrs, caption in items:
             assert attrs == {"true": str(t), "pred": str(p)}
             assert caption.startswith(f"true {res.classes[t]} · predicted {res.classes[p]} (")
-        ids = [int(c.rsplit("#", 1)[1]) for _, c in items]
+        place = {int(row): i for i, row in enumerate(pr.index)}  # each caption names its row in the data
+        ids = [place[int(c.rsplit(" · row ", 1)[1])] for _, c in items]
         assert ids == sorted(ids, key=lambda i: -pr.probs[i, p])  # most confident first
         shown += len(items)
     box = html.split("id='examples'", 1)[1].split("<h2>", 1)[0]  # the worst cell, shown before any click
@@ -325,11 +327,11 @@ def test_a_comparison_of_seed_groups_tags_each_flip_stable_or_seed_noise(store):
     html = build_comparison_report(tw, {})
     assert {t for t in tags if t} - {"one seed"}  # two seeds a side: stable or seed noise, not "one seed"
     assert f"Toward B ({len(tw.flips.b_better)})" in html  # over seeds, examples lean to a side
-    noise = tw.noise
+    noise, rows = tw.noise, tw.pair[0].results.predictions.index  # each example named by its row in the data
     for i, tag in enumerate(tags):
         if tag and i in tw.flips.b_better[:24]:
             said = f"{TAG_WORDS[tag]}; A right in {noise.a_share[i]:.0%} of its seeds, B in {noise.b_share[i]:.0%}"
-            assert f"· #{i} · {said}</figcaption>" in html
+            assert f"· row {rows[i]} · {said}</figcaption>" in html
 
 
 def test_a_blank_cell_of_a_test_row_reads_blank_not_nan():
@@ -358,3 +360,19 @@ def test_the_reports_data_check_says_settings_in_the_forms_words(store):
     html = build_report(store.get(run_id), res, [])
     assert "--missing" not in html
     assert "use &quot;Missing values&quot; set to &quot;Drop the rows&quot; to drop those rows instead." in html
+
+
+def test_a_test_example_is_named_by_its_row_in_the_data():
+    """The report named a CSV's test example '#37' (its place in the test split) while label-issues and
+    --exclude-rows call the same example row 270; the report says 'row 270' too."""
+    from nnlab.views.cells import run_cell
+
+    facts = TabularFacts(classes=("a", "b"), features=1, columns=("x",))
+    y_true, y_pred = np.array([0, 1, 1]), np.array([1, 1, 1])
+    probs = np.array([[0.2, 0.8], [0.1, 0.9], [0.3, 0.7]])
+    predictions = Predictions(y_true, y_pred, probs, index=np.array([270, 4, 12]))
+    res = Results("x", facts, classification_metrics(y_true, y_pred, ["a", "b"]), predictions,
+                  Examples(rows=np.zeros((3, 1))))  # fmt: skip
+    assert "true a · predicted b (80% sure) · row 270</b>" in run_cell(res, 0, 1)
+    old = replace(res, predictions=replace(predictions, index=None))  # a run saved before the rows were kept
+    assert "true a · predicted b (80% sure) · #0</b>" in run_cell(old, 0, 1)

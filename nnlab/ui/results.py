@@ -38,7 +38,7 @@ from nnlab.ui.keys import (
     KEY_CM_TRUE,
     QUERY_RUN,
 )
-from nnlab.views.examples import EXAMPLES_CSS, examples_html
+from nnlab.views.examples import EXAMPLES_CSS, example_number, examples_html
 from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
 from nnlab.views.report_words import form_words
@@ -275,7 +275,9 @@ def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray
         st.caption(f"{LABEL_BADGE}: the given label looks wrong (Possible label errors, below).")
     ex = res.examples
     if ex.images is not None:
-        image_grid(ex.images[shown], [f"#{i} · p={pr.probs[i, p]:.0%}{badge(flags[i])}" for i in shown])
+        image_grid(
+            ex.images[shown], [f"{example_number(res, i)} · p={pr.probs[i, p]:.0%}{badge(flags[i])}" for i in shown]
+        )
     elif ex.texts is not None:
         text_examples(res, shown, t, p, flags)
     elif ex.rows is not None:
@@ -306,7 +308,10 @@ def text_examples(res: Results, idx: np.ndarray, t: int, p: int, flags: np.ndarr
     a long list scrolls in its own box."""
     probs, names = res.predictions.probs, res.classes
     pair = (p,) if t == p else (p, t)
-    said = [f"#{i} · " + " · ".join(f"P({names[c]}) {probs[i, c]:.0%}" for c in pair) + badge(flags[i]) for i in idx]
+    said = [
+        f"{example_number(res, i)} · " + " · ".join(f"P({names[c]}) {probs[i, c]:.0%}" for c in pair) + badge(flags[i])
+        for i in idx
+    ]
     example_cards(res, idx, said)
 
 

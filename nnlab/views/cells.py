@@ -13,7 +13,7 @@ from nnlab.analysis.comparison import Member, cell_moves
 from nnlab.core.text import plural
 from nnlab.engine.metrics import cell_examples, normalize_confusion
 from nnlab.store.runfolder import Results
-from nnlab.views.examples import example_items
+from nnlab.views.examples import example_items, example_number
 from nnlab.views.htmldoc import esc
 
 CELL_SHOWN = 20  # examples kept in the file per confusion-matrix cell (a comparison: half into, half out of it)
@@ -65,7 +65,9 @@ def run_cell(res: Results, t: int, p: int, shown: int = CELL_SHOWN) -> str:
         return head + f"<p class='muted'>No test example of {esc(classes[t])} was predicted as {esc(classes[p])}.</p>"
     count = f"{plural(len(idx), 'test example')}, {share:.1%} of true {classes[t]} ({what}); most confident first"
     keep = idx[:shown]
-    captions = [f"true {classes[t]} · predicted {classes[p]}{_sure(probs, i, p)} · #{i}" for i in keep]
+    captions = [
+        f"true {classes[t]} · predicted {classes[p]}{_sure(probs, i, p)} · {example_number(res, i)}" for i in keep
+    ]
     attrs = [f" data-true='{t}' data-pred='{p}'"] * len(keep)
     items = example_items(res, keep, captions, TEXT_CHARS, attrs)
     kept = _kept(len(idx), shown) if items else "; this run kept no viewable examples"
@@ -92,8 +94,8 @@ def flipped_items(
     classes, y = ma.results.classes, ma.results.predictions.y_true
     pa, pb = ma.results.predictions.y_pred, mb.results.predictions.y_pred
     captions = [
-        f"true {classes[int(y[i])]} · A predicted {_said(ma, i)} · B predicted {_said(mb, i)} · #{i}"
-        + (f" · {tags[int(i)]}" if tags and int(i) in tags else "")
+        f"true {classes[int(y[i])]} · A predicted {_said(ma, i)} · B predicted {_said(mb, i)} · "
+        f"{example_number(ma.results, i)}" + (f" · {tags[int(i)]}" if tags and int(i) in tags else "")
         for i in keep
     ]
     attrs = [f" data-true='{int(y[i])}' data-pred-a='{int(pa[i])}' data-pred-b='{int(pb[i])}'" for i in keep]

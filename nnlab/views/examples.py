@@ -119,6 +119,13 @@ def _row_text(cols: list[str], row: np.ndarray) -> str:
     return shown + (f" … and {more} more" if more > 0 else "")
 
 
+def example_number(res: Results, i: int) -> str:
+    """How test example i is named to a reader: 'row 270', its row in the data as label-issues and --exclude-rows
+    number it (a CSV's row from 0 after the header), or '#i', its place in the test split, for runs saved without."""
+    index = res.predictions.index
+    return f"row {int(index[i])}" if index is not None and i < len(index) else f"#{i}"
+
+
 def feature_names(res: Results) -> list[str]:
     """The names of a table's feature columns (x0, x1, ... where the data had none)."""
     width = res.examples.rows.shape[1] if res.examples.rows is not None else 0
