@@ -476,3 +476,17 @@ def test_a_good_feature_of_a_small_table_is_not_called_a_copy_of_the_label(tmp_p
     found = load_dataset(make_config("mlp", dataset="csv", data_path=str(tmp_path / "leak.csv"))).facts.findings
     (copy,) = [f for f in found if f.kind == "label_copy"]
     assert "Column 'score' of leak.csv predicts the label 'label' almost perfectly" in copy.sentence
+
+
+def test_a_text_column_left_out_as_an_id_is_not_offered_back_with_keep_ids(tmp_path):
+    """A table's date column was left out as ID-like with 'give --keep-ids to keep it'; --keep-ids then refused the
+    file (text where the MLP reads numbers only). The finding says what would work instead."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-01", periods=120, freq="D").strftime("%Y-%m-%d")
+    table_ = pd.DataFrame({"date": days, "temp": rng.normal(15, 5, 120), "humidity": rng.uniform(30, 90, 120)})
+    table_.assign(rain=(table_.humidity > 60).astype(int)).to_csv(tmp_path / "weather.csv", index=False)
+    cfg = make_config("mlp", dataset="csv", data_path=str(tmp_path / "weather.csv"), label_column="rain")
+    ds = load_dataset(cfg)
+    sentence = said(ds, "id_column")
+    assert "'date'" in sentence and "--keep-ids" not in sentence
+    assert sentence.endswith("the model reads numbers only, so encode it as numbers if it means something.")

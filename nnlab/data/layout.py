@@ -133,11 +133,18 @@ def leave_out_ids(df: pd.DataFrame, features: list[str], source: str, keep: bool
             )
         )
         return features
+    texts = all(is_text(df[c]) for c in ids)  # a text column cannot be a feature: --keep-ids would be refused
+    it, means = ("them", "they mean") if many else ("it", "it means")
+    then = (
+        f"the model reads numbers only, so encode {it} as numbers if {means} something"
+        if texts
+        else "give --keep-ids to keep it if it means something"
+    )
     found.append(
         info(
             "id_column",
             f"{seen}; nnlab left {'them' if many else 'it'} out of the features (an ID says nothing about a new row, "
-            "and sorted by class it gives the label away); give --keep-ids to keep it if it means something.",
+            f"and sorted by class it gives the label away); {then}.",
         )
     )
     return [c for c in features if c not in ids]
