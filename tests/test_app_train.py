@@ -13,7 +13,7 @@ from nnlab.data import DATASETS, load_dataset
 from nnlab.jobs.manager import JobManager
 from nnlab.models import build_model, count_parameters
 from nnlab.store.runs import RunStore
-from tests.helpers import app_at, tiny_config, wait_until
+from tests.helpers import app_at, tiny_config, visible, wait_until
 
 TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Train.py")
 
@@ -31,7 +31,8 @@ def train_page(run_id: str | None = None) -> AppTest:
 
 
 def texts(elements) -> list[str]:
-    return [e.value for e in elements]
+    """What each element shows (its markdown's escapes resolved)."""
+    return [visible(e.value) for e in elements]
 
 
 def wait_for(at: AppTest, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> str:
@@ -111,7 +112,9 @@ def test_out_of_range_value_names_the_field_and_expert_mode_widens():
     at = train_page()
     at.text_input("tr_mlp_hidden_sizes").set_value("5000,64").run()
     errors = texts(at.error)
-    assert errors == ["Hidden layer size 5000 is outside 32 to 1024; pick a value in range or turn on expert mode."]
+    assert errors == [
+        'Hidden layer size 5000 is outside 32 to 1024; pick a value in range or turn on "Expert mode: wider ranges".'
+    ]
     assert at.button("tr_start").disabled
 
     at.toggle("tr_expert").set_value(True).run()
@@ -122,7 +125,7 @@ def test_out_of_range_value_names_the_field_and_expert_mode_widens():
     at.select_slider("tr_lr").set_value(1e-5).run()  # expert-only, then expert mode off: kept, and refused
     at.toggle("tr_expert").set_value(False).run()
     assert texts(at.error) == [
-        "Learning rate 1e-05 is outside 0.0001 to 0.01; pick a value in range or turn on expert mode."
+        'Learning rate 1e-05 is outside 0.0001 to 0.01; pick a value in range or turn on "Expert mode: wider ranges".'
     ]
     assert at.select_slider("tr_lr").value == 1e-5
     at.select_slider("tr_lr").set_value(1e-3).run()

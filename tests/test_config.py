@@ -127,11 +127,9 @@ def test_out_of_range_sentences_read_well():
     from nnlab.core.fitted import fit_findings
 
     forty = field_problems(RunConfig(arch="mlp", hidden_sizes=(4096,) * 40))
-    assert forty == ["Hidden layer size 4096 is outside 32 to 1024; pick a value in range or turn on expert mode."]
+    assert forty == ["Hidden layer size 4096 is outside 32 to 1024; pick a value in range or give --expert."]
     mixed = field_problems(RunConfig(arch="mlp", hidden_sizes=(4096, 8, 4096, 64)))
-    assert mixed == [
-        "Hidden layer sizes 4096 and 8 are outside 32 to 1024; pick values in range or turn on expert mode."
-    ]
+    assert mixed == ["Hidden layer sizes 4096 and 8 are outside 32 to 1024; pick values in range or give --expert."]
     assert field_problems(RunConfig(arch="mlp", seed=10**20)) == [
         "Seed 100000000000000000000 is outside 0 to 2147483647; pick a value in range."
     ]

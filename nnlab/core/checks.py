@@ -20,7 +20,7 @@ def _check_number(name: str, value: Any, expert: bool) -> str | None:
 def _outside(subject: str, rng: Range, expert: bool, values: str = "a value") -> str:
     lo, hi = rng.bounds(expert)
     zero = " (or 0)" if rng.zero_ok else ""
-    wider = " or turn on expert mode" if not expert and rng.bounds(True) != (lo, hi) else ""
+    wider = " or give --expert" if not expert and rng.bounds(True) != (lo, hi) else ""  # the dashboard: turn it on
     return f"{subject} outside {number_text(lo)} to {number_text(hi)}{zero}; pick {values} in range{wider}."
 
 

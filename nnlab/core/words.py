@@ -40,6 +40,8 @@ def in_form_words(message: str, choices: Mapping[str, Mapping[str, str]] | None 
             words = f'"{info.label}" turned off'  # --unfreeze: the toggle of freezing, off
         else:
             words = f'"{info.label}"'
+            if info.widget == "toggle":  # a flag that turns a toggle on: "give --expert" -> turn on "Expert mode"
+                message = re.sub(rf"\bgive {re.escape(flag)}(?![\w-])", f"turn on {words}", message)
         options = (*info.options, *(choices or {}).get(name, {}).items())
         for value, label in options:  # --classical none -> "Classical forecaster" set to "None: network alone"
             message = re.sub(rf"{re.escape(flag)} {re.escape(value)}(?![\w-])", f'{words} set to "{label}"', message)
