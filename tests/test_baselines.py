@@ -141,7 +141,7 @@ def test_a_blend_that_gave_the_network_no_weight_and_a_tie_are_said_as_they_are(
     report = {"rmse": 0.8612, "baselines": {"arima": 0.8612}, "baseline_names": {"arima": label}}
     said = blend_sentence({**report, "blend": {**blend, "network_rmse": 0.8555}})
     assert said.startswith("The classical ARIMA(1, 1, 0) forecast the validation steps better than the network")
-    assert "are ARIMA(1, 1, 0)'s" in said and "0%" not in said
+    assert "are those of ARIMA(1, 1, 0);" in said and "0%" not in said
     tie = baseline_verdict({**report, "blend": blend})  # the run's forecasts are the classical one's: not "better"
     assert (
         tie

@@ -74,7 +74,7 @@ def test_excluded_rows_leave_training_and_validation_but_not_the_test_split():
     assert not set(drop) & (set(fewer.train.index.tolist()) | set(fewer.val.index.tolist()))
     assert np.array_equal(fewer.test.index, whole.test.index)  # the comparison pairs the same test rows
     said = [f.sentence for f in fewer.facts.findings if f.kind == "excluded"]
-    assert said and "Left out 7 of the 8 rows" in said[0] and "1 of them are test rows" in said[0]
+    assert said and "Left out 7 of the 8 rows" in said[0] and "1 of them is a test row and stays there" in said[0]
 
 
 @pytest.fixture

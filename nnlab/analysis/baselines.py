@@ -78,7 +78,7 @@ def blend_sentence(report: dict[str, Any]) -> str:
         return (
             f"The classical {label} forecast {steps} better than the network and than any mix of the two "
             f"(RMSE {v[said['with']]:.4g} against {v['network']:.4g} for the network alone), so this run's forecasts "
-            f"are {label}'s; the network alone scored {said['network_rmse']:.4g} on the test steps."
+            f"are those of {label}; the network alone scored {said['network_rmse']:.4g} on the test steps."
         )
     if w >= 1:
         return (

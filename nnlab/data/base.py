@@ -134,7 +134,8 @@ def without_rows(data: Dataset, rows: tuple[int, ...]) -> Dataset:
     said = (
         f"Left out {gone:,} of the {plural(len(set(rows)), 'row')} given (--exclude-rows) from training and validation"
     )
-    said += f"; {in_test:,} of them are test rows and stay there" if in_test else "; the test rows are unchanged"
+    test_rows = "1 of them is a test row and stays" if in_test == 1 else f"{in_test:,} of them are test rows and stay"
+    said += f"; {test_rows} there" if in_test else "; the test rows are unchanged"
     if len(unknown):
         said += (
             f"; {_listed(unknown)} {'is' if len(unknown) == 1 else 'are'} not among the data's rows (rows count from 0 "
