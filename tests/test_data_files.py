@@ -429,7 +429,17 @@ def test_a_zip_without_class_folders_is_refused(tmp_path):
         for i in range(6):
             zf.writestr(f"img{i}.png", png(0, np.random.default_rng(i)))
     msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "flat.zip"))
-    assert "one folder per class" in msg
+    assert "flat.zip holds 6 files and no class folder; it needs one folder per class" in msg
+
+
+def test_a_folder_with_one_class_folder_is_refused_by_that_folder_name(tmp_path):
+    # it once said "it has 0 folders at its top" of a folder that held one, the lone class read as a wrapper
+    for i in range(6):
+        (tmp_path / "mine" / "cats").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mine" / "cats" / f"{i}.png").write_bytes(png(0, np.random.default_rng(i)))
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "mine"))
+    assert msg.startswith("mine holds one class folder, cats; a classifier needs one folder per class")
+    assert "two classes at least" in msg and "0 folders" not in msg
 
 
 def test_a_file_that_is_no_archive_is_refused(tmp_path):

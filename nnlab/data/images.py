@@ -99,6 +99,7 @@ def _visible(name: str) -> bool:
 
 def class_folders(root: Path, source: str) -> list[Path]:
     """The class folders: root's sub-folders, descending through a lone wrapping folder (photos/cats, ...)."""
+    top = root
     while True:
         entries = [p for p in root.iterdir() if _visible(p.name)]
         dirs = [p for p in entries if p.is_dir()]
@@ -107,11 +108,22 @@ def class_folders(root: Path, source: str) -> list[Path]:
             continue
         break
     if len(dirs) < 2:
-        raise DataError(
-            f"{source} needs one folder per class (like cats/ and dogs/) holding that class's "
-            f"images; it has {len(dirs)} folder{'s' if len(dirs) != 1 else ''} at its top."
-        )
+        raise DataError(_too_few_folders(source, root if root != top else None, dirs, len(entries) - len(dirs)))
     return sorted(dirs, key=lambda p: p.name)
+
+
+def _too_few_folders(source: str, lone: Path | None, dirs: list[Path], files: int) -> str:
+    """Why there are no classes, said of what is there: a lone folder of files is one class (not '0 folders')."""
+    need = "one folder per class (like cats/ and dogs/), two classes at least"
+    if dirs or (lone is not None and files):
+        name = dirs[0].name if dirs else lone.name
+        return f"{source} holds one class folder, {name}; a classifier needs {need}: add a folder for each other class."
+    if files:
+        return (
+            f"{source} holds {plural(files, 'file')} and no class folder; it needs {need}: put each class's images "
+            "in a folder named after the class."
+        )
+    return f"{source} holds no images; it needs {need}, each holding that class's images."
 
 
 def image_files(dirs: list[Path], source: str) -> list[list[Path]]:
