@@ -116,3 +116,21 @@ def test_artifacts_refuse_pickles_and_name_missing_files(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"garbage")
     with pytest.raises(NNLabError, match="model.pt of run .* is damaged"):
         RunFolder(tmp_path).load_weights()
+
+
+def test_a_wide_transparent_photo_is_seen_as_training_read_it(trained, workspace, tmp_path):
+    """A photo not square was squeezed whole into the square to predict, where training had cut its centre, and
+    its transparent corner was black to predict but the white hidden under it in training."""
+    from nnlab.data.images import read_image
+
+    predictor, _ = _load(workspace, trained["shapes"])
+    size = predictor.facts.image_size
+    rgba = np.zeros((2 * size, 3 * size, 4), dtype=np.uint8)  # (H, W, RGBA): red | green | blue thirds
+    for i in range(3):
+        rgba[:, i * size : (i + 1) * size, i] = 255
+    rgba[..., 3] = 255
+    rgba[: size // 2, size : 2 * size] = (255, 255, 255, 0)  # clear, white beneath
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "wide.png")
+    trained_on = read_image(tmp_path / "wide.png", size).transpose(1, 2, 0).astype(int)  # (size, size, 3)
+    seen = model_view(predictor, Image.open(tmp_path / "wide.png")).astype(int)
+    assert seen.shape == trained_on.shape and np.abs(seen - trained_on).mean() < 3

@@ -6,6 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -145,6 +146,25 @@ def image_files(dirs: list[Path], source: str) -> list[list[Path]]:
     return out
 
 
+def centre_square(image: np.ndarray) -> np.ndarray:
+    """(H, W, ...) cut to its centred square, the part of an image the loader keeps (ImageOps.fit): prediction
+    cuts a photo as training did, not squeezed whole into the square."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[top : top + side, left : left + side]
+
+
+def _over_black(im: Any) -> Any:
+    """An RGB PIL image; transparency laid over black, as prediction lays it (not the colours hidden under it)."""
+    from PIL import Image
+
+    if im.mode not in ("RGBA", "LA", "PA", "P") or (im.mode == "P" and "transparency" not in im.info):
+        return im.convert("RGB")
+    rgba = im.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("RGB")
+
+
 def read_image(path: Path, size: int) -> np.ndarray | None:
     """uint8 (3, size, size) RGB, centre-cropped to a square; None when PIL cannot read the file."""
     from PIL import Image, ImageOps
@@ -152,7 +172,7 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-            im = ImageOps.exif_transpose(im).convert("RGB")
+            im = _over_black(ImageOps.exif_transpose(im))
             im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
             return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
     except Exception:  # any decoder failure (truncated, not an image, a decompression bomb) skips the file

@@ -13,6 +13,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.facts import DataFacts
 from nnlab.data.batches import make_transform
 from nnlab.data.classical import Forecaster
+from nnlab.data.images import centre_square
 from nnlab.data.prep import base_inputs, encode, relative_windows, tokenize
 from nnlab.models import build_model
 from nnlab.store.runfolder import RunFolder
@@ -21,8 +22,12 @@ MAX_IMAGE_SIDE = 4096
 
 
 def to_uint8_image(image: Image.Image | np.ndarray, channels: int) -> np.ndarray:
-    """A PIL image or an (H, W[, C]) array as uint8 (H, W, channels); transparency is laid over black."""
-    src = np.asarray(image.convert("RGBA") if isinstance(image, Image.Image) else image)
+    """A PIL image (turned upright by its EXIF orientation, as the loader turns it) or an (H, W[, C]) array as uint8
+    (H, W, channels); transparency is laid over black."""
+    from PIL import ImageOps
+
+    upright = ImageOps.exif_transpose(image) if isinstance(image, Image.Image) else image
+    src = np.asarray(upright.convert("RGBA") if isinstance(upright, Image.Image) else upright)
     if src.ndim not in (2, 3) or src.size == 0:
         raise NNLabError(f"The image has shape {src.shape}; give a picture of height x width (x colours).")
     if max(src.shape[:2]) > MAX_IMAGE_SIDE:
@@ -90,7 +95,7 @@ class Predictor:
     # -- images -----------------------------------------------------------------------------------
     def image_tensor(self, images: Sequence[Image.Image | np.ndarray]) -> torch.Tensor:
         """Images -> (B, C, size, size) normalised like the training batches (one size per call)."""
-        arrays = [to_uint8_image(img, self.facts.source_channels) for img in images]
+        arrays = [centre_square(to_uint8_image(img, self.facts.source_channels)) for img in images]
         if len({a.shape for a in arrays}) > 1:
             return torch.cat([self.image_tensor([a]) for a in arrays])
         x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # (B, C, H, W) uint8
@@ -226,7 +231,8 @@ def model_view(predictor: Predictor, image: Image.Image | np.ndarray) -> np.ndar
     """What the model sees, for display: the image in the run's channels and size, (size, size, C) uint8."""
     import torch.nn.functional as F
 
-    x = torch.from_numpy(to_uint8_image(image, predictor.facts.source_channels)).permute(2, 0, 1)[None].float()
+    pixels = centre_square(to_uint8_image(image, predictor.facts.source_channels))
+    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
     size = predictor.facts.image_size  # x: (1, C, H, W)
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
