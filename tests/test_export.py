@@ -458,6 +458,34 @@ def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
         assert (got == probs.argmax(1)).all()  # like the Playground, digit for digit
 
 
+def test_predict_py_reads_a_wide_photo_as_the_run_read_it_and_refuses_a_bad_file_in_one_sentence(
+    trained, store, tmp_path
+):
+    """predict.py squeezed a photo not square whole into the square, where nnlab had cut its centre in training
+    and to predict; a text file, a truncated JPEG or a wrong path gave a traceback."""
+    from PIL import Image
+
+    from nnlab.engine.predict import to_uint8_image
+
+    rec = store.get(trained["shapes"])
+    export_run(store, rec.run_id, "torchscript", tmp_path / "ts")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)).save(tmp_path / "wide.png")  # (H, W, C)
+    read = "import sys; sys.path.insert(0, '.'); import predict, numpy as np; from pathlib import Path; "
+    read += "np.save('seen.npy', predict.image_file(Path({!r})))"
+    out = isolated(["-c", read.format(str(tmp_path / "wide.png"))], tmp_path / "ts")
+    assert out.returncode == 0, out.stderr[-2000:]
+    want = to_uint8_image(Image.open(tmp_path / "wide.png"), 3)[:, 10:40]  # the centred 30x30
+    np.testing.assert_array_equal(np.load(tmp_path / "ts" / "seen.npy"), want)
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(200)))
+    for bad, says in [("notes.txt", "notes.txt could not be read as an image; give a PNG or JPEG file."),
+                      ("broken.jpg", "broken.jpg could not be read as an image; give a PNG or JPEG file."),
+                      ("gone.png", "gone.png does not exist; give files to predict (python predict.py --help says which).")]:  # fmt: skip
+        out = isolated([PREDICT, str(tmp_path / bad)], tmp_path / "ts")
+        assert out.returncode == 1 and "Traceback" not in out.stderr and out.stderr.strip().endswith(says)
+
+
 def test_predict_py_is_plain_and_lint_clean(trained, store, tmp_path):
     export_run(store, trained["iris"], "torchscript", tmp_path / "ts")
     text = (tmp_path / "ts" / PREDICT).read_text()

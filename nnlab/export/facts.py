@@ -87,7 +87,8 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
             "pixel_scale": info["pixel_scale"],
             "as": (
                 f"an array (N, H, W) or (N, H, W, C) of values from {low:g} to {high:g} as the dataset gives them, "
-                "made uint8 pixels as clip(value * pixel_scale, 0, 255); or image files (transparency over black)"
+                "made uint8 pixels as clip(value * pixel_scale, 0, 255); or image files (turned upright by their EXIF "
+                "orientation, transparency over black)"
             ),
         }
     if kind == "tabular":
@@ -110,8 +111,8 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
 def _io_words(kind: str) -> tuple[str, str]:
     return {
         "image": (
-            "float (B, C, image_size, image_size): pixels / 255 (grey images repeated to C channels), resized "
-            "bilinearly (antialiased), then (x - mean[c]) / std[c]",
+            "float (B, C, image_size, image_size): pixels / 255 (grey images repeated to C channels), cut to their "
+            "centred square, resized bilinearly (antialiased), then (x - mean[c]) / std[c]",
             "logits (B, classes); softmax gives the probabilities",
         ),
         "tabular": ("float (B, features) in the order of columns: (x - mean) / std", "logits (B, classes)"),
