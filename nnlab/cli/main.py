@@ -137,7 +137,8 @@ class ProgressBar:
                 desc=f"epoch {epoch}/{trainer.cfg.epochs}",
                 file=sys.stderr,
                 leave=False,
-            )
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+            )  # the trainer's rate, not tqdm's: the bar starts at the first report, its n set, not counted up
         return self.bar
 
     @_display
@@ -148,7 +149,7 @@ class ProgressBar:
     def on_progress(self, trainer: Trainer, p: Progress) -> None:
         bar = self._bar(trainer, p.epoch)
         bar.n = int(p.fraction * len(trainer.data.train))
-        bar.set_postfix(loss=f"{p.train_loss:.4f}", refresh=True)
+        bar.set_postfix_str(f"loss {p.train_loss:.4f}, {p.samples_per_s:,.0f} samples/s", refresh=True)
 
     @_display
     def on_epoch_end(self, trainer: Trainer, r: EpochRecord, improved: bool) -> None:
