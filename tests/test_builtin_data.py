@@ -68,6 +68,30 @@ def test_tokeniser_lowercases_and_splits_punctuation_and_html_breaks():
     assert tokenize("Great film!<br /><br />Didn't LOVE it.") == ["great", "film", "!", "didn't", "love", "it", "."]
 
 
+def test_words_of_any_script_are_one_token_each():
+    """Russian, German or Hindi texts were cut letter by letter outside a-z ('Это' three tokens, 'größe' four), so a
+    vocabulary of letters and texts cut at --max-len letters; runs saved so ('ascii') still cut the same."""
+    assert tokenize("Это тест, очень хороший!") == ["это", "тест", ",", "очень", "хороший", "!"]
+    assert tokenize("Größe café naïve cafe\u0301") == ["größe", "café", "naïve", "cafe\u0301"]
+    assert tokenize("नमस्ते दुनिया Ελληνικά") == ["नमस्ते", "दुनिया", "ελληνικά"]
+    assert tokenize("我喜欢 テスト") == ["我", "喜", "欢", "テ", "ス", "ト"]  # written without spaces: characters
+    assert tokenize("rock'n'roll o'100 _x_ 10/10") == [
+        "rock'n",
+        "'",
+        "roll",
+        "o",
+        "'",
+        "100",
+        "_",
+        "x",
+        "_",
+        "10",
+        "/",
+        "10",
+    ]
+    assert tokenize("Это", "ascii") == ["э", "т", "о"]
+
+
 def test_vocabulary_keeps_padding_and_unknown_and_lengths():
     vocab = build_vocab([["a", "b", "a"], ["c"]], size=3)
     assert vocab == ["<pad>", "<unk>", "a"]

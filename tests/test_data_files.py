@@ -305,6 +305,30 @@ def test_text_csv_keeps_class_names_lengths_and_names_a_missing_text_column(tmp_
     assert "no column 'text'" in msg and msg.count("review") == 1 and "--text-column" in msg  # the file name only
 
 
+def test_texts_in_other_scripts_keep_their_words_and_an_old_run_its_letters(tmp_path):
+    import re
+
+    import pandas as pd
+
+    from nnlab.core.facts import facts_from_json_dict
+    from nnlab.export.facts import preprocessing_facts
+
+    texts = ["очень хороший фильм", "ужасный плохой фильм"] * 30
+    pd.DataFrame({"text": texts, "label": ["pos", "neg"] * 30}).to_csv(tmp_path / "ru.csv", index=False)
+    cfg = make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "ru.csv"))
+    ds = load_dataset(cfg)
+    assert ds.facts.tokens == "words" and {"хороший", "ужасный", "фильм"} <= set(ds.facts.vocab)
+    assert "have 3 to 3 tokens" in next(f.sentence for f in ds.facts.findings if f.kind == "text")
+    rule = preprocessing_facts(ds.facts, cfg, {})["tokenizer"]["pattern"]  # what an exported predict.py cuts by
+    assert re.findall(rule, "очень хороший") == ["очень", "хороший"]
+    old = ds.facts.to_json_dict()
+    del old["tokens"]  # an info.json written before words of any script: its run cut letters, and still does
+    assert facts_from_json_dict(old).tokens == "ascii"
+    assert (
+        len(re.findall(preprocessing_facts(facts_from_json_dict(old), cfg, {})["tokenizer"]["pattern"], "фильм")) == 5
+    )
+
+
 # --- series CSV ----------------------------------------------------------------------------------------
 
 

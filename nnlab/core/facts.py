@@ -127,6 +127,7 @@ class TextFacts(DataFacts):
     derived: ClassVar[tuple[str, ...]] = ("input_shape", "vocab_size")
     vocab: tuple[str, ...]
     max_len: int
+    tokens: str = "words"  # how texts were cut (nnlab.data.prep.TOKENS); an info.json without it: "ascii"
 
     @property
     def vocab_size(self) -> int:
@@ -190,6 +191,8 @@ def facts_from_json_dict(d: dict[str, Any]) -> DataFacts:
         values.setdefault("channels", d["input_shape"][0])
     if cls is TabularFacts:
         values.setdefault("features", d["input_shape"][0])
+    if cls is TextFacts:  # written before texts were cut into words of any script
+        values.setdefault("tokens", "ascii")
     return cls(**values)
 
 

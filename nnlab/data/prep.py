@@ -23,7 +23,13 @@ from nnlab.models import inputs_of
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PAD, UNK = "<pad>", "<unk>"
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"  # kana, Han, Thai: no spaces between words
+_MARKS = r"\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0dff"  # accents, Indic signs
+_LETTER, _ALPHA = rf"(?:[^\W_{_CJK}]|[{_MARKS}])", rf"(?:[^\W\d_{_CJK}]|[{_MARKS}])"
+TOKENS = {  # how a run cut its texts (TextFacts.tokens); "ascii" cut every letter outside a-z off as a token alone
+    "words": re.compile(rf"[{_CJK}]|{_LETTER}+(?:'{_ALPHA}+)?|[^\w\s]|_"),  # words of any script; CJK, Thai: characters
+    "ascii": re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]"),  # runs before 'words': English text cuts the same
+}
 HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 DISPLAY_MAX_SIDE = 64
 DISPLAY_MAX_CHARS = 1000  # characters of a text kept for viewing
@@ -162,9 +168,10 @@ def _fill_findings(raw: np.ndarray, columns: list[str], name: str) -> tuple[Find
     )
 
 
-def tokenize(text: str) -> list[str]:
-    """Lowercase words and punctuation marks; HTML line breaks become spaces."""
-    return TOKEN.findall(HTML_BREAK.sub(" ", text).lower())
+def tokenize(text: str, tokens: str = "words") -> list[str]:
+    """Lowercase words (of any script; CJK and Thai characters one by one) and punctuation marks; HTML line breaks
+    become spaces. tokens: the run's TOKENS rule."""
+    return TOKENS[tokens].findall(HTML_BREAK.sub(" ", text).lower())
 
 
 def build_vocab(token_lists: list[list[str]], size: int) -> list[str]:
@@ -222,7 +229,9 @@ def text_dataset(
         return Split(ids[torch.as_tensor(i)], y[torch.as_tensor(i)], lengths[torch.as_tensor(i)]).indexed(rows[i])
 
     checked = text_finding(all_tokens, vocab, te, cfg.max_len, name)
-    facts = TextFacts(classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len, findings=(checked,))
+    facts = TextFacts(
+        classes=tuple(classes), vocab=tuple(vocab), max_len=cfg.max_len, findings=(checked,), tokens="words"
+    )
     # capped: numpy stores strings at the longest one's width (IMDB's longest review is ~14k characters)
     display = {"texts": np.array([all_texts[i][:DISPLAY_MAX_CHARS] for i in te], dtype=str)}
     return Dataset(name, split_of(tr), split_of(va), split_of(te), facts, display)

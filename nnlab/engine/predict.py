@@ -115,7 +115,9 @@ class Predictor:
     def predict_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities (B, classes), tokenised and encoded with the run's vocabulary."""
         self._expect("text")
-        ids, lengths = encode([tokenize(t) for t in texts], list(self.facts.vocab), self.facts.max_len)
+        ids, lengths = encode(
+            [tokenize(t, self.facts.tokens) for t in texts], list(self.facts.vocab), self.facts.max_len
+        )
         return self._probs(ids[:, : int(lengths.max())], lengths)
 
     def predict_text(self, text: str) -> np.ndarray:
@@ -126,7 +128,7 @@ class Predictor:
 
     def known_words(self, text: str) -> tuple[int, int]:
         """(words in the vocabulary, words) of a text, to warn about unknown words."""
-        vocab, tokens = set(self.facts.vocab), tokenize(text)
+        vocab, tokens = set(self.facts.vocab), tokenize(text, self.facts.tokens)
         return sum(t in vocab for t in tokens), len(tokens)
 
     # -- feature rows -----------------------------------------------------------------------------

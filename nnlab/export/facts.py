@@ -9,7 +9,7 @@ from typing import Any
 from nnlab.core.config import RunConfig
 from nnlab.core.facts import DataFacts, ImageFacts
 from nnlab.data.classical import ARIMA_ORDERS, FOURIER_PAIRS, NAMES
-from nnlab.data.prep import HTML_BREAK, TOKEN
+from nnlab.data.prep import HTML_BREAK, TOKENS
 
 _KEYS = {
     "image": ("classes", "input_shape", "channels", "source_channels", "image_size", "mean", "std"),
@@ -53,7 +53,7 @@ def preprocessing_facts(data: DataFacts, cfg: RunConfig, model: dict[str, str]) 
         facts["tokenizer"] = {
             "html_break": HTML_BREAK.pattern,  # replaced by a space, ignoring case, before anything else
             "lowercase": True,
-            "pattern": TOKEN.pattern,  # the tokens are its matches, in order
+            "pattern": TOKENS[info.get("tokens", "ascii")].pattern,  # the tokens are its matches, in order
             "pad": 0,
             "unknown": 1,
         }

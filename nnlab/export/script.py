@@ -18,6 +18,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
 from nnlab.core.fitted import fit_to_data
+from nnlab.data.prep import TOKENS
 from nnlab.export.folder import empty_folder, score_line
 from nnlab.models import MODELS, ArchSpec
 
@@ -219,8 +220,11 @@ def _read(name: str, values: dict[str, str]) -> str:
     return string.Template((TEMPLATES / f"{name}.tmpl").read_text()).substitute(values)
 
 
-def render_script(cfg: RunConfig, plan: DataPlan, run_id: str, title: str, run_threads: int = 0) -> str:
-    """train.py: header and imports, data loading, splits, preprocessing, the model class, the loop."""
+def render_script(
+    cfg: RunConfig, plan: DataPlan, run_id: str, title: str, run_threads: int = 0, tokens: str = "words"
+) -> str:
+    """train.py: header and imports, data loading, splits, preprocessing, the model class, the loop; tokens: how the
+    run cut its texts (nnlab.data.prep.TOKENS)."""
     spec = MODELS[cfg.arch]
     kind = _KIND_OF_TEMPLATE[plan.template]
     model_imports, model_code = model_part(spec)
@@ -232,6 +236,7 @@ def render_script(cfg: RunConfig, plan: DataPlan, run_id: str, title: str, run_t
         "imports": imports,
         "channels": str(spec.inputs.channels),
         "pretrained_size": str(spec.inputs.pretrained_size),
+        "token_pattern": TOKENS[tokens].pattern,
         **plan.values,
     }
     reader = ["read_csv"] if plan.template in _CSV_TEMPLATES else []
@@ -279,7 +284,10 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
         cfg = cfg.replace(class_weights="on" if rec.summary["class_weights"] else "off")
     (out / "config.json").write_text(json.dumps(json.loads(_exported_config(cfg).to_json()), indent=2) + "\n")
     threads = int(rec.summary.get("threads") or 0)
-    (out / "train.py").write_text(render_script(cfg, plan, run_id, _docstring_safe(default_name(cfg)), threads))
+    folder = store.folder(run_id)
+    tokens = getattr(folder.read_facts(), "tokens", "words") if (folder.path / "info.json").is_file() else "words"
+    text = render_script(cfg, plan, run_id, _docstring_safe(default_name(cfg)), threads, tokens)
+    (out / "train.py").write_text(text)
     for name, write in plan.files.items():
         write(out / name)
     (out / "README.md").write_text(_script_readme(rec, plan))
