@@ -430,6 +430,7 @@ def test_image_zip_is_extracted_inside_the_workspace_with_class_names_and_skips(
     assert ds.classes == ["blue", "green", "red"]
     (skipped,) = [f for f in ds.facts.findings if f.kind == "files"]
     assert skipped.warns and skipped.sentence.startswith("1 file in photos.zip could not be read as an image")
+    assert "as an image (red/broken.jpg); nnlab skipped it" in skipped.sentence  # the file, to find and fix it
     assert skipped.sentence.endswith("; remove it or save it as PNG or JPEG to use it.")  # one file: "it", not "them"
     assert tuple(ds.train.x.shape[1:]) == (3, 24, 24) and ds.train.x.dtype == torch.uint8
     assert len(list((workspace / "data" / "extracted").glob("*/photos/red/*.png"))) == 10

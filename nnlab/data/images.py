@@ -179,8 +179,8 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
         return None
 
 
-def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Images (N, 3, size, size) and labels (N,) of the class folders, and how many files were unreadable."""
+def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Images (N, 3, size, size) and labels (N,) of the class folders, and the files that were unreadable."""
     files = [(f, label) for label, listed in enumerate(image_files(dirs, source)) for f in listed]
     if len(files) > MAX_IMAGES:
         raise DataError(
@@ -199,7 +199,7 @@ def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.nda
     kept = [i for i, im in enumerate(images) if im is not None]
     labels = np.array([files[i][1] for i in kept], dtype=np.int64)
     x = np.stack([images[i] for i in kept]) if kept else np.zeros((0, 3, size, size), np.uint8)
-    return x, labels, len(files) - len(kept)
+    return x, labels, [f for (f, _), im in zip(files, images, strict=True) if im is None]
 
 
 def _check_counts(labels: np.ndarray, dirs: list[Path], source: str) -> None:
@@ -236,10 +236,12 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
     _check_counts(labels, dirs, path.name)
     found: list[Finding] = []
     if skipped:
-        one = skipped == 1
+        one = len(skipped) == 1
+        names = ", ".join(f.relative_to(dirs[0].parent).as_posix() for f in skipped[:3])  # class/file: findable
+        names += f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
         sentence = (
-            f"{plural(skipped, 'file')} in {path.name} could not be read as {'an image' if one else 'images'}; nnlab "
-            f"skipped {'it' if one else 'them'}"
+            f"{plural(len(skipped), 'file')} in {path.name} could not be read as {'an image' if one else 'images'} "
+            f"({names}); nnlab skipped {'it' if one else 'them'}"
         )
         fix = (
             "remove it or save it as PNG or JPEG to use it"
