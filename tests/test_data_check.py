@@ -337,6 +337,18 @@ def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     assert leak and leak[0].warns and "also appear in the training split" in leak[0].sentence
 
 
+def test_one_test_example_seen_in_training_appears_in_the_singular(tmp_path):
+    texts = [f"text number {i}" for i in range(60)] + ["the same words"] * 4
+    pd.DataFrame({"text": texts, "label": ["a", "b"] * 32}).to_csv(tmp_path / "t.csv", index=False)
+    for seed in range(20):  # a split with one of the repeats in the test part and another in training
+        ds = load_dataset(make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "t.csv"), split_seed=seed))
+        leak = [f.sentence for f in ds.facts.findings if f.kind == "leakage"]
+        if leak and leak[0].startswith("1 of the"):
+            assert "also appears in the training split" in leak[0], leak[0]
+            return
+    pytest.fail("no split put one repeat in the test part")
+
+
 def test_constant_columns_are_said(tmp_path):
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=100), "unit": 1.0, "label": rng.integers(0, 2, 100)})

@@ -216,7 +216,7 @@ def duplicates(data: Dataset) -> list[Finding]:
         found.append(
             make(
                 "leakage",
-                f"{shared} of the {len(test)} test {what} of {_source(data)} ({share:.0%}) also appear in the "
+                f"{shared} of the {len(test)} test {what} of {_source(data)} ({share:.0%}) also {'appears' if shared == 1 else 'appear'} in the "
                 f"training split with the same input, so part of the test score measures memory, not generalisation; "
                 "nnlab kept the split as drawn; remove repeated rows from the data for an honest score.",
             )
