@@ -138,7 +138,9 @@ def rows_input(predictor: Predictor, res: Results | None) -> None:
 def series_input(predictor: Predictor, res: Results | None) -> None:
     """Recent values (edited or from a CSV) and the model's forecast after them."""
     window, columns = predictor.window, list(predictor.facts.columns)
-    file = st.file_uploader("Series CSV (rows in time order, the training columns)", type=["csv"], key=KEY_UPLOAD)
+    file = st.file_uploader(
+        "Series CSV (the training columns; with a time column or in time order)", type=["csv"], key=KEY_UPLOAD
+    )
     values = _series_from_csv(file, predictor) if file is not None else None
     if values is None:
         st.caption(f"The last {window} values the model sees; edit any of them.")
