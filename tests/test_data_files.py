@@ -202,6 +202,21 @@ def test_tabular_csv_accepts_common_separators_and_encodings(tmp_path, sep, enco
     assert ds.facts.input_shape == (4,)
 
 
+def test_a_separator_ending_every_line_makes_no_label(tmp_path, capsys):
+    """Spreadsheets that end every line with a comma give an empty column without a name last: nnlab took it as
+    the label and refused the file ("has text in column 5"), the real label being a feature."""
+    from nnlab.data.csvfile import likely_column, peek_csv
+
+    plain = write_table_csv(tmp_path / "plain.csv", n=90)
+    path = tmp_path / "iris.csv"
+    path.write_text("".join(line + ",,\n" for line in plain.read_text().splitlines()))
+    assert likely_column(peek_csv(path), "label_column", "label") == "species"
+    assert main(["check", str(path)]) == 0
+    said = capsys.readouterr()
+    assert "reading column 'species' as the label" in said.err
+    assert "Columns 6 to 7 of iris.csv hold no value at all; nnlab left them out." in said.out
+
+
 def test_label_column_is_found_ignoring_case(tmp_path):
     path = write_table_csv(tmp_path / "iris.csv", n=90)
     ds = load_dataset(make_config("mlp", dataset="csv", data_path=str(path), label_column="Species"))

@@ -34,12 +34,14 @@ def shown_name(path: Path) -> str:
 
 @dataclass(frozen=True)
 class CsvPeek:
-    """A CSV as the loaders read it, for the form: its size, its columns, which hold numbers, its first rows."""
+    """A CSV as the loaders read it, for the form: its size, its columns, which hold numbers, its first rows, and
+    which hold no value at all (a separator at the end of every line makes one; the loaders leave them out)."""
 
     rows: int
     columns: tuple[str, ...]
     numeric: tuple[str, ...]
     head: pd.DataFrame
+    empty: tuple[str, ...] = ()
 
 
 LABEL_NAMES = ("label", "labels", "class", "target", "y", "category", "species", "sentiment", "outcome")
@@ -49,7 +51,8 @@ def peek_csv(path: Path, rows: int = 5) -> CsvPeek:
     """The CSV read as every loader reads it (read_csv): its row count, columns, columns of numbers, first rows."""
     df = read_csv(path)
     numeric = tuple(c for c in df.columns if is_number_column(df[c]))
-    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True))
+    empty = tuple(c for c in df.columns if df[c].isna().all())
+    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True), empty)
 
 
 def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> str:
@@ -58,7 +61,7 @@ def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> s
     folded = {c.lower(): c for c in peek.columns}
     if current.strip().lower() in folded:
         return folded[current.strip().lower()]
-    free = [c for c in peek.columns if c != taken] or list(peek.columns)
+    free = [c for c in peek.columns if c != taken and c not in peek.empty] or list(peek.columns)
     if field == "target":
         return ""
     if field == "text_column":  # the column of the longest words, in the first rows

@@ -72,15 +72,26 @@ def drop_saved_index(df: pd.DataFrame, source: str, found: list[Finding]) -> pd.
 def drop_empty_columns(df: pd.DataFrame, keep: str, source: str, found: list[Finding]) -> pd.DataFrame:
     """Without columns that hold no value at all (a trailing separator makes one), keep excepted."""
     empty = [c for c in df.columns if c != keep and df[c].isna().all()]
-    if empty:
+    if len(empty) == 1:
+        place, name = list(df.columns).index(empty[0]) + 1, empty[0]
+        said = "no name" if _SAVED_INDEX.match(name) else repr(name)
+        found.append(info("columns", f"Column {place} of {source} ({said}) holds no value at all; nnlab left it out."))
+    elif empty:
         found.append(
-            info(
-                "columns",
-                f"Column{'s' if len(empty) > 1 else ''} {names(empty)} of {source} hold{'s' if len(empty) == 1 else ''}"
-                " no value at all; nnlab left them out.",
-            )
+            info("columns", f"{_places(df, empty).capitalize()} of {source} hold no value at all; nnlab left them out.")
         )
     return df.drop(columns=empty)
+
+
+def _places(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
+    """'columns 5 to 15' for a run of neighbours, else 'columns 2, 5 and 7' (at most `most`, then 'and N more')."""
+    places = [list(df.columns).index(c) + 1 for c in columns]
+    if places == list(range(places[0], places[0] + len(places))):
+        return f"columns {places[0]} to {places[-1]}"
+    shown, more = [str(p) for p in places[:most]], len(places) - most
+    return "columns " + (
+        ", ".join(shown) + f" and {more} more" if more > 0 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    )
 
 
 def _unique_integers(values: pd.Series) -> bool:
