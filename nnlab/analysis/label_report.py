@@ -36,6 +36,7 @@ class LabelReport:
     where: np.ndarray | None = None  # (N,) 0 training, 1 validation (split "train" only)
     examples: dict[str, np.ndarray] = field(default_factory=dict)  # viewable rows (split "train": some only)
     shown: np.ndarray | None = None  # (M,) positions the examples belong to (split "train"); None: all, in order
+    files: np.ndarray | None = None  # (N,) each example's file, for a folder of images ("cat/img_017.jpg")
 
     @property
     def flagged_rows(self) -> np.ndarray:
@@ -49,12 +50,18 @@ class LabelReport:
         hit = np.flatnonzero(self.shown == position)
         return int(hit[0]) if len(hit) else None
 
+    def name(self, position: int) -> str:
+        """How example `position` is named to a reader: its file in a folder of images, else 'row 17'."""
+        return str(self.files[position]) if self.files is not None else f"row {int(self.index[position])}"
+
     def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The flagged examples as plain records, most likely wrong first."""
+        """The flagged examples as plain records (index: the original row; file: an image's file), most likely
+        wrong first."""
         iss, out = self.issues, []
         for pos in iss.order[:limit]:
             row = {
                 "index": int(self.index[pos]),
+                **({"file": str(self.files[pos])} if self.files is not None else {}),
                 "given": self.classes[int(iss.labels[pos])],
                 "suggested": self.classes[int(iss.suggested[pos])],
                 "self_confidence": round(float(iss.self_confidence[pos]), 4),
@@ -92,7 +99,7 @@ def test_report(store: RunStore, run_id: str, rank_by: str = "self_confidence") 
     issues = find_label_issues(p.y_true, p.probs, rank_by)
     ex = res.examples
     examples = {k: getattr(ex, k) for k in ("images", "texts", "rows") if getattr(ex, k) is not None}
-    return LabelReport(run_id, "test", res.classes, issues, rows, index is not None, examples=examples)
+    return LabelReport(run_id, "test", res.classes, issues, rows, index is not None, examples=examples, files=ex.files)
 
 
 def train_report(store: RunStore, run_id: str, rank_by: str = "self_confidence") -> LabelReport:
@@ -115,6 +122,7 @@ def train_report(store: RunStore, run_id: str, rank_by: str = "self_confidence")
         arrays["split"],
         examples,
         arrays["shown"],
+        arrays.get("files"),
     )
 
 

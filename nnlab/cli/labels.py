@@ -84,11 +84,13 @@ def _print(report: Any, limit: int | None) -> None:
     rows = report.rows(limit)
     if not rows:
         return
-    where = "split" in rows[0]
-    print(f"{'index':>8}  {'given':>12}  {'suggested':>12}  {'p(given)':>8}" + ("  split" if where else ""))
+    where, files = "split" in rows[0], "file" in rows[0]
+    head = f"{'index':>8}  {'given':>12}  {'suggested':>12}  {'p(given)':>8}" + ("  split     " if where else "")
+    print(head + ("  file" if files else ""))
     for r in rows:
-        tail = f"  {r['split']}" if where else ""
-        print(f"{r['index']:>8}  {r['given']:>12}  {r['suggested']:>12}  {r['self_confidence']:>8.3f}{tail}")
+        tail = f"  {r['split']:<10}" if where else ""
+        tail += f"  {r['file']}" if files else ""
+        print(f"{r['index']:>8}  {r['given']:>12}  {r['suggested']:>12}  {r['self_confidence']:>8.3f}{tail}".rstrip())
     if limit is not None and len(report.issues.order) > limit:
         print(f"... and {len(report.issues.order) - limit} more (--all lists them, --json gives every index).")
     if not report.indexed:

@@ -55,7 +55,8 @@ class Dataset:
     """A dataset ready to train on: three splits and the facts learned from the data.
 
     `info` (typed per kind, saved with the run) is all the model and the Playground need: classes, input
-    shape, vocabulary, the scaler; `display` holds the test split in viewable form (images, texts, rows).
+    shape, vocabulary, the scaler; `display` holds the test split in viewable form (images, texts, rows, and the
+    file of each test image of a folder); `files`, where the data is files, names each original row's file.
     """
 
     name: str
@@ -64,6 +65,7 @@ class Dataset:
     test: Split
     facts: DataFacts
     display: dict[str, np.ndarray] = field(default_factory=dict)
+    files: np.ndarray | None = None  # (rows,) str: the file of each original row, for a folder of images
 
     @property
     def kind(self) -> str:

@@ -179,8 +179,11 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
         return None
 
 
-def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Images (N, 3, size, size) and labels (N,) of the class folders, and the files that were unreadable."""
+def read_folder_images(
+    dirs: list[Path], size: int, source: str
+) -> tuple[np.ndarray, np.ndarray, list[Path], list[Path]]:
+    """Images (N, 3, size, size) and labels (N,) of the class folders, the files that were unreadable, and the file
+    each image was read from (N,)."""
     files = [(f, label) for label, listed in enumerate(image_files(dirs, source)) for f in listed]
     if len(files) > MAX_IMAGES:
         raise DataError(
@@ -199,7 +202,8 @@ def read_folder_images(dirs: list[Path], size: int, source: str) -> tuple[np.nda
     kept = [i for i, im in enumerate(images) if im is not None]
     labels = np.array([files[i][1] for i in kept], dtype=np.int64)
     x = np.stack([images[i] for i in kept]) if kept else np.zeros((0, 3, size, size), np.uint8)
-    return x, labels, [f for (f, _), im in zip(files, images, strict=True) if im is None]
+    skipped = [f for (f, _), im in zip(files, images, strict=True) if im is None]
+    return x, labels, skipped, [files[i][0] for i in kept]
 
 
 def _check_counts(labels: np.ndarray, dirs: list[Path], source: str) -> None:
@@ -226,18 +230,23 @@ def image_root(path: Path) -> Path:
     return extract_cached(path, default_home() / "data" / "extracted")
 
 
+def _findable(file: Path, dirs: list[Path]) -> str:
+    """How a user finds an image in the data they gave: its class folder and file name ("cat/img_017.jpg")."""
+    return file.relative_to(dirs[0].parent).as_posix()
+
+
 def load_image_folder(cfg: RunConfig) -> Dataset:
     """One folder per class (folder names are the class names); images resized to a common square size."""
     path = user_path(cfg, "zip or folder of images")
     dirs = class_folders(image_root(path), path.name)
     sizes = image_sizes(dirs)
     size = load_size(cfg, sizes)
-    x, labels, skipped = read_folder_images(dirs, size, path.name)
+    x, labels, skipped, read = read_folder_images(dirs, size, path.name)
     _check_counts(labels, dirs, path.name)
     found: list[Finding] = []
     if skipped:
         one = len(skipped) == 1
-        names = ", ".join(f.relative_to(dirs[0].parent).as_posix() for f in skipped[:3])  # class/file: findable
+        names = ", ".join(_findable(f, dirs) for f in skipped[:3])
         names += f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
         sentence = (
             f"{plural(len(skipped), 'file')} in {path.name} could not be read as {'an image' if one else 'images'} "
@@ -250,6 +259,8 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
         )
         found.append(warning("files", f"{sentence}; {fix}."))
     data = image_dataset(path.name, x, labels, [d.name for d in dirs], cfg)
+    data.files = np.array([_findable(f, dirs) for f in read], dtype=str)
+    data.display["files"] = data.files[data.test.index]
     found.append(size_finding(cfg, sizes, size, data.facts.image_size, path.name))
     return data.found(found, path.name)
 

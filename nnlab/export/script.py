@@ -94,7 +94,7 @@ def _image_folder(cfg: RunConfig) -> DataPlan:
     path = user_path(cfg, "zip or folder of images")
     dirs = class_folders(image_root(path), path.name)
     size = load_size(cfg, image_sizes(dirs))
-    images, labels, _ = read_folder_images(dirs, size, path.name)
+    images, labels, *_ = read_folder_images(dirs, size, path.name)
     note = f"`data.npz` holds the images of `{path.name}` as the run read them ({size} px squares)."
     return DataPlan("data_npz", note, {"data.npz": _save_images(images, labels, [d.name for d in dirs])})
 

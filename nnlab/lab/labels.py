@@ -101,6 +101,8 @@ class LabelActions:
             "shown": shown,
             **viewable(pooled(data)[0], shown, data.facts),
         }
+        if data.files is not None and oos.indexed:  # a folder of images: each row's file, as the user finds it
+            arrays["files"] = data.files[oos.index]
         elapsed = time.time() - state.started
         done = CheckState("finished", state.folds, state.epochs, 1.0, elapsed, started=state.started)
         folder.write_label_check(done.to_dict(), arrays)

@@ -67,6 +67,7 @@ class Examples:
     rows: np.ndarray | None = None  # (N, F) features as the user gave them
     t: np.ndarray | None = None  # (N,) time step of each forecast's first value
     series: np.ndarray | None = None  # (T,) the whole target series
+    files: np.ndarray | None = None  # (N,) str: each test image's file in a folder of images ("cat/img_017.jpg")
 
 
 @dataclass(frozen=True)

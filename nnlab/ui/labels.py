@@ -53,7 +53,7 @@ def label_errors_section(rec: RunRecord, res: Results, records: list[RunRecord])
 def _captions(report: LabelReport, positions: np.ndarray) -> list[str]:
     iss, names = report.issues, report.classes
     return [
-        f"row {int(report.index[p])} · labelled {names[int(iss.labels[p])]} · model: {names[int(iss.suggested[p])]} "
+        f"{report.name(int(p))} · labelled {names[int(iss.labels[p])]} · model: {names[int(iss.suggested[p])]} "
         f"(p(label) {iss.self_confidence[p]:.0%})"
         for p in positions
     ]

@@ -17,7 +17,7 @@ from nnlab.store.runfolder import Results
 
 EXAMPLES_CSS = """
 .examples{display:flex;flex-wrap:wrap;gap:.6rem;margin:.4rem 0 1rem}
-.example{width:112px;margin:0;font-size:.75rem;color:#374151} .example img{width:96px;height:96px;
+.example{width:112px;margin:0;font-size:.75rem;color:#374151;overflow-wrap:anywhere} .example img{width:96px;height:96px;
 image-rendering:pixelated;border:1px solid #E5E7EB;display:block;object-fit:contain;background:#fff}
 .example img.smooth{image-rendering:auto}
 .text-example{max-width:100%;width:100%;font-size:.85rem;border-left:3px solid #E5E7EB;padding:.2rem .6rem}
@@ -120,9 +120,12 @@ def _row_text(cols: list[str], row: np.ndarray) -> str:
 
 
 def example_number(res: Results, i: int) -> str:
-    """How test example i is named to a reader: 'row 270', its row in the data as label-issues and --exclude-rows
-    number it (a CSV's row from 0 after the header), or '#i', its place in the test split, for runs saved without."""
-    index = res.predictions.index
+    """How test example i is named to a reader: its file in a folder of images ('cat/img_017.jpg'), else 'row 270',
+    its row in the data as label-issues and --exclude-rows number it (a CSV's row from 0 after the header), or '#i',
+    its place in the test split, for runs saved without."""
+    files, index = res.examples.files, res.predictions.index
+    if files is not None and i < len(files):
+        return str(files[i])
     return f"row {int(index[i])}" if index is not None and i < len(index) else f"#{i}"
 
 
