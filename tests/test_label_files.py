@@ -84,3 +84,20 @@ def test_training_label_errors_of_images_name_their_files(image_run, capsys):
     files = load_dataset(cfg).files
     assert report.files.tolist() == files[report.index].tolist()
     assert [r["file"] for r in report.rows()] == [report.name(int(p)) for p in report.issues.order]
+
+
+def test_the_training_checks_bar_gives_one_time_left(capsys):
+    """The bar showed tqdm's estimate from its share of 100 ('16/100 [00:05<00:23') beside the check's own
+    ('about 8 s left'): two times left that disagreed; it now shows the check's alone."""
+    from nnlab.cli.labels import _check_here
+    from nnlab.engine.kfold import CheckProgress
+
+    class Checking:
+        def check_labels(self, run_id, folds, show, stop):
+            show(CheckProgress(2, folds, 0.46, 5.0, 75.0))  # the bar draws it as it closes
+            return "ended"
+
+    assert _check_here(Checking(), "r", 5, quiet=False) == "ended"
+    err = capsys.readouterr().err
+    assert "about 1 min 15 s left" in err and "fold 3/5" in err
+    assert "<" not in err and "/100" not in err and "%/s" not in err  # no second estimate, no count of a share
