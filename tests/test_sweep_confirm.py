@@ -4,12 +4,13 @@ says whether the winner is really ahead or tied within seed noise."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from nnlab.cli.main import main
 from nnlab.store.runs import RunStore
-from nnlab.sweeps.confirm import Confirmed, headline
+from nnlab.sweeps.confirm import Confirmed, _scored, headline
 from nnlab.sweeps.store import SweepStore
 from nnlab.sweeps.trials import is_confirmation
 from tests.helpers import app_at, visible
@@ -32,6 +33,29 @@ def test_the_headline_names_the_best_and_what_it_beats_or_the_tie_and_which_is_f
     )
     third = _trial(4, 0.978, tied_with_best=True, seconds_per_epoch=1.15)
     assert headline("accuracy", (best, tied, third)).startswith("Tie between 17, 9 and 4 within seed noise: 9 is 2.3")
+
+
+def _seeds_of(trial: int, per_epoch: list[float]):
+    """Stand-ins for a confirmed trial's runs, 5 epochs each, with these seconds per epoch."""
+    from types import SimpleNamespace as Run
+
+    return [
+        Run(run_id=f"t{trial}s{i}", config=Run(seed=i), test_value=0.95, seconds=5 * t, epochs_done=5, test_metric=None)
+        for i, t in enumerate(per_epoch)
+    ]
+
+
+def test_a_tie_names_a_faster_trial_only_where_every_seed_of_the_slower_took_longer():
+    # seen: two MLPs alike but for lr and dropout; trial 0's first seed was the process's first run (0.045 s an
+    # epoch with its start-up, its other seeds 0.007): "2 is 2.1 times faster per epoch", though 0 was faster
+    first = replace(_scored(0, _seeds_of(0, [0.045, 0.0068, 0.0070])).trial, best=True)
+    second = replace(_scored(2, _seeds_of(2, [0.0092, 0.0093, 0.0091])).trial, tied_with_best=True)
+    assert first.seconds_per_epoch == pytest.approx(0.0070)  # the median: the start-up does not move it
+    assert headline("accuracy", (first, second)).endswith(": 0 is 1.3 times faster per epoch.")
+    # seen: two LSTMs alike but for lr, timed on a busy machine: "3 is 1.2 times faster per epoch"
+    lstm = replace(_scored(2, _seeds_of(2, [0.064, 0.2, 0.081])).trial, best=True)
+    twin = replace(_scored(3, _seeds_of(3, [0.071, 0.094, 0.118])).trial, tied_with_best=True)
+    assert headline("accuracy", (lstm, twin)).endswith("within seed noise: they train about as fast per epoch.")
 
 
 @pytest.mark.slow

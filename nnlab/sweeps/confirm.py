@@ -39,11 +39,12 @@ class Confirmed:
     mean: float
     interval: tuple[float, float]
     sd: float | None
-    seconds_per_epoch: float | None
+    seconds_per_epoch: float | None  # the median over its seeds: a run's one-off start-up cost does not move it
     best: bool = False
     tied_with_best: bool = False
     diff: float | None = None  # this trial's mean minus the best's
     p_value: float | None = None
+    epoch_seconds: tuple[float, ...] = ()  # each seed's seconds per epoch
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,7 +135,8 @@ def _scored(number: int, runs: list[RunRecord]) -> _Scored:
         mean,
         (mean, mean),  # the bootstrap interval comes with the comparison
         statistics.stdev(values) if len(values) > 1 else None,
-        statistics.fmean(per_epoch) if per_epoch else None,
+        statistics.median(per_epoch) if per_epoch else None,
+        epoch_seconds=tuple(per_epoch),
     )
     return _Scored(confirmed, runs[0].test_metric or "accuracy")
 
@@ -183,13 +185,27 @@ def _listing(trials: list[Confirmed]) -> str:
 
 
 def _speed(trials: list[Confirmed]) -> str:
-    """Which of the tied trials trains fastest per epoch, and by how much against the slowest."""
-    timed = sorted((t for t in trials if t.seconds_per_epoch), key=lambda t: t.seconds_per_epoch)
-    if len(timed) < 2 or timed[-1].seconds_per_epoch < 1.05 * timed[0].seconds_per_epoch:
+    """Which of the tied trials trains fastest per epoch (by the median over its seeds), and by how much against the
+    slowest: said only where every seed of the slowest took longer than the fastest's median (a machine's load or a
+    process's first run moves single seeds)."""
+    timed = sorted((t for t in trials if _epoch_times(t)), key=lambda t: t.seconds_per_epoch or min(_epoch_times(t)))
+    if len(timed) < 2:
         return "they train about as fast per epoch."
-    ratio = timed[-1].seconds_per_epoch / timed[0].seconds_per_epoch
-    than = "" if len(trials) == 2 else f" than {timed[-1].trial}"
-    return f"{timed[0].trial} is {ratio:.1f} times faster per epoch{than}."
+    fast, slow = timed[0], timed[-1]
+    ratio = _median(slow) / _median(fast)
+    if ratio < 1.05 or min(_epoch_times(slow)) <= _median(fast):
+        return "they train about as fast per epoch."
+    than = "" if len(trials) == 2 else f" than {slow.trial}"
+    return f"{fast.trial} is {ratio:.1f} times faster per epoch{than}."
+
+
+def _epoch_times(t: Confirmed) -> tuple[float, ...]:
+    """Each seed's seconds per epoch (the median alone where only that is known)."""
+    return t.epoch_seconds or ((t.seconds_per_epoch,) if t.seconds_per_epoch else ())
+
+
+def _median(t: Confirmed) -> float:
+    return t.seconds_per_epoch or statistics.median(_epoch_times(t))
 
 
 def confirm_fields(store: RunStore, rec: SweepRecord) -> dict[str, Any]:
