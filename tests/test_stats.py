@@ -130,3 +130,19 @@ def test_a_steady_gain_smaller_than_the_seed_spread_is_a_tie_and_a_one_seed_side
     _, p_one, _ = stats.seed_t_test([0.90, 0.80, 0.85], [0.99])  # the one seed takes the three's spread
     assert p_one == pytest.approx(2 * sp.t.sf(0.14 / np.sqrt(0.0025 * (1 / 3 + 1)), 2))
     assert stats.seed_t_test([0.9, 0.9], [0.9, 0.9])[1] == 1.0
+
+
+def test_a_side_has_one_interval_wherever_it_is_shown():
+    # seen: one seed group's 95% interval was [0.911, 0.989] as A of `compare`, [0.9167, 0.9944] as B on the
+    # Sweep page's confirmation and [0.9167, 0.9889] as that page's best: the draws followed the other side
+    rng = np.random.default_rng(5)
+    g1, g2, g3 = _seeds(rng, 3, n=90), _seeds(rng, 3, n=90, shift=0.05), _seeds(rng, 2, n=90)
+    own = stats.side_interval("accuracy", g2)
+    assert stats.compare_shared("accuracy", g1, g2).b_ci == own == stats.compare_shared("accuracy", g2, g1).a_ci
+    assert stats.compare_shared("accuracy", g3, g2).b_ci == own
+    assert stats.compare_groups("accuracy", g2, g3).a_ci == own == stats.compare_groups("accuracy", g1, g2).b_ci
+    run = g1[0]
+    alone = stats.side_interval("accuracy", [run])
+    assert stats.compare_runs("accuracy", run, g2[0], paired=True).a_ci == alone
+    assert stats.compare_runs("accuracy", g3[0], run, paired=True).b_ci == alone
+    assert stats.compare_shared("accuracy", [run], g2).a_ci == alone

@@ -176,7 +176,7 @@ def compare_runs(metric: str, a: np.ndarray, b: np.ndarray, paired: bool, seed: 
         av,
         example_interval(metric, a, seed),
         bv,
-        example_interval(metric, b, seed + 3),
+        example_interval(metric, b, seed),  # the same draws as A's: a run's interval is the same on either side
         bv - av,
         difference_interval(metric, a, b, paired, seed),
         test,
@@ -255,9 +255,9 @@ def compare_groups(
     return Verdict(
         metric,
         float(np.mean(a_vals)),
-        _interval(a_reps),
+        side_interval(metric, a, seed),
         float(np.mean(b_vals)),
-        _interval(b_reps),
+        side_interval(metric, b, seed),
         diff,
         _interval(diff_reps),
         test,
@@ -319,7 +319,6 @@ def compare_shared(metric: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray]
     interval and p-value come from a t-test over seeds (see seed_t_test), so the verdict is about the configs,
     not the luck of their seeds, on these rows. Each side's own interval is a
     bootstrap over its seeds and the test rows."""
-    rng = np.random.default_rng(seed)
     va, vb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)  # (k, N)
     a_vals, b_vals = [float(metric_of(metric, v)) for v in va], [float(metric_of(metric, v)) for v in vb]
     test, p, interval = seed_t_test(a_vals, b_vals)
@@ -327,9 +326,9 @@ def compare_shared(metric: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray]
     return Verdict(
         metric,
         float(np.mean(a_vals)),
-        _interval(group_replicates(metric, va, rng)),
+        side_interval(metric, va, seed),
         float(np.mean(b_vals)),
-        _interval(group_replicates(metric, vb, rng)),
+        side_interval(metric, vb, seed),
         diff,
         interval,
         test + " (each seed's score on the shared test rows)",
@@ -344,3 +343,11 @@ def group_interval(metric: str, members: Sequence[np.ndarray], seed: int = 0) ->
     """The 95% bootstrap interval of a group's mean metric, over its seeds and each one's test examples."""
     members = [np.asarray(m, dtype=np.float64) for m in members]
     return _interval(group_replicates(metric, members, np.random.default_rng(seed)))
+
+
+def side_interval(metric: str, members: Sequence[np.ndarray], seed: int = 0) -> tuple[float, float]:
+    """The 95% interval of a side's metric (one run, or a group's mean over its seeds), drawn the same way wherever
+    the side is shown: as A or as B, against any other side, in a sweep's confirmation."""
+    if len(members) == 1:
+        return example_interval(metric, members[0], seed)
+    return group_interval(metric, members, seed)

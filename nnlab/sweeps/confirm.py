@@ -18,7 +18,7 @@ from typing import Any
 
 from nnlab.analysis.comparison import compare
 from nnlab.analysis.sides import metric_of_results, resolve
-from nnlab.analysis.stats import NO_DIFFERENCE, group_interval
+from nnlab.analysis.stats import NO_DIFFERENCE, side_interval
 from nnlab.analysis.wording import p_text
 from nnlab.core.config import RunConfig
 from nnlab.core.records import ACTIVE, RunRecord, higher_is_better
@@ -150,7 +150,7 @@ def _against(store: RunStore, best: Confirmed, other: Confirmed) -> Confirmed:
 def _interval_of(store: RunStore, trial: Confirmed) -> tuple[float, float]:
     """A trial's 95% interval over its seeds and test examples."""
     side = resolve(store, ",".join(trial.run_ids))
-    return group_interval(metric_of_results(side.members[0].results), [m.values for m in side.members])
+    return side_interval(metric_of_results(side.members[0].results), [m.values for m in side.members])
 
 
 def _names(numbers: list[int]) -> str:
