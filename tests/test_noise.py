@@ -140,3 +140,21 @@ def test_more_seeds_trains_them_and_compares_with_every_seed(trained, workspace,
     store = RunStore(workspace)
     assert [store.get(s[1]).config.seed for s in sides] == [1, 1]  # the seed after the group's own
     assert out["paired"] is True and isinstance(out["noise_floor"], float) and "in every seed" in out["sentence"]
+
+
+def test_the_sentence_counts_one_flip_in_the_singular_and_writes_no_minus_zero():
+    # seen: "−0.0 points [−2.2, 2.2]" for two groups with equal means, "1 examples flip toward B in every seed",
+    # and "B − A: −0.000 [-0.022, 0.022]" with two kinds of minus on one line
+    from types import SimpleNamespace
+
+    from nnlab.analysis.stats import NO_DIFFERENCE, PAIRED_ROWS, Verdict
+    from nnlab.analysis.wording import sentence, signed
+
+    v = Verdict("accuracy", 0.956, (0.91, 0.99), 0.956, (0.91, 0.99), -1e-17, (-0.022, 0.022), "t", 1.0,
+                NO_DIFFERENCE, PAIRED_ROWS, 0.01)  # fmt: skip
+    noise = SimpleNamespace(one_seed=False, stable_b_to_a=[7], stable_a_to_b=[], seed_noise=[3])
+    assert sentence(v, noise) == (
+        "No difference the test rows can show: +0.0 points [−2.2, 2.2], within the seed spread (1.0); "
+        "1 example flips toward B in every seed, 0 toward A; 1 other flips with the seed alone."
+    )
+    assert signed(lambda x: f"{x:.3f}", -0.0004) == "+0.000" and signed(lambda x: f"{x:.3f}", -0.022, "") == "−0.022"

@@ -37,7 +37,7 @@ from nnlab.analysis.stats import (
     compare_runs,
     compare_shared,
 )
-from nnlab.analysis.wording import arithmetic_notes, noise_line, p_text, sentence
+from nnlab.analysis.wording import arithmetic_notes, noise_line, p_text, sentence, signed
 from nnlab.core.errors import NNLabError
 from nnlab.core.records import RunRecord
 from nnlab.store.runfolder import Results
@@ -256,13 +256,13 @@ def describe(tw: TwoWay) -> list[str]:
     show them)."""
     v = tw.verdict
     unit, fmt = _unit(v.metric), _formatter(v.metric)
-    ci = lambda c: f"[{fmt(c[0])}, {fmt(c[1])}]"  # noqa: E731
+    ci = lambda c: f"[{signed(fmt, c[0], plus='')}, {signed(fmt, c[1], plus='')}]"  # noqa: E731
     return [
         tw.sentence,
         f"p = {p_text(v.p_value)} ({v.test}; {v.pairing}).",
         f"A {tw.a.name}: {unit} {fmt(v.a_value)} {ci(v.a_ci)}{_seeds(tw.a)}.",
         f"B {tw.b.name}: {unit} {fmt(v.b_value)} {ci(v.b_ci)}{_seeds(tw.b)}.",
-        f"B − A: {'+' if v.diff >= 0 else '−'}{fmt(abs(v.diff))} {ci(v.diff_ci)} (95% intervals).",
+        f"B − A: {signed(fmt, v.diff)} {ci(v.diff_ci)} (95% intervals).",
         noise_line(v.metric, tw.noise),
         *arithmetic_notes([m.record for m in tw.a.members], [m.record for m in tw.b.members]),
     ]

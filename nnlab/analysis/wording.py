@@ -3,12 +3,13 @@ where the runs compared did not compute alike. Pieces only; nnlab.analysis.compa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nnlab.analysis.noise import ExampleNoise
 from nnlab.analysis.stats import A_BETTER, B_BETTER, Verdict
 from nnlab.core.arithmetic import changes, recorded
 from nnlab.core.records import RunRecord
+from nnlab.core.text import plural
 
 HEADS = {B_BETTER: "B is better", A_BETTER: "A is better"}
 NO_DIFFERENCE_HEAD = "No difference the test rows can show"
@@ -24,8 +25,19 @@ def _size(metric: str, x: float) -> str:
     return f"{x * 100:.1f}" if metric == "accuracy" else f"{x:.4g}"
 
 
+def signed(fmt: Callable[[float], str], x: float, plus: str = "+") -> str:
+    """x with its sign as written: "+2.1", "−0.4"; a value that rounds to zero takes `plus` ("+0.0", never "−0.0")."""
+    text = fmt(abs(x))
+    return (plus if x >= 0 or float(text) == 0 else "−") + text
+
+
 def _signed(metric: str, x: float, plus: str = "+") -> str:
-    return (plus if x >= 0 else "−") + _size(metric, abs(x))
+    return signed(lambda v: _size(metric, v), x, plus)
+
+
+def _flip(n: int, thing: str) -> str:
+    """'1 example flips', '3 examples flip'."""
+    return plural(n, thing) + (" flips" if n == 1 else " flip")
 
 
 def _difference(v: Verdict) -> str:
@@ -41,9 +53,9 @@ def _difference(v: Verdict) -> str:
 
 def _flips(metric: str, noise: ExampleNoise | None) -> str:
     """How many examples flip toward each side, and with the seed alone (or why that is not known)."""
-    things = "test steps" if metric == "rmse" else "examples"
+    thing = "test step" if metric == "rmse" else "example"
     if noise is None:
-        return f"the sides scored different test rows (their splits differ), so no {things[:-1]} is compared one to one"
+        return f"the sides scored different test rows (their splits differ), so no {thing} is compared one to one"
     if noise.one_seed:
         toward = [int(((noise.toward == d) & (noise.tag != "")).sum()) for d in (1, -1)]
         floor = (
@@ -51,9 +63,9 @@ def _flips(metric: str, noise: ExampleNoise | None) -> str:
             if noise.noise_floor is None
             else f"with one seed on a side no flip can be told from seed noise (floor {noise.noise_floor:.1f})"
         )
-        return f"{toward[0]} {things} flip toward B, {toward[1]} toward A; {floor}"
+        return f"{_flip(toward[0], thing)} toward B, {toward[1]} toward A; {floor}"
     b, a, k = len(noise.stable_b_to_a), len(noise.stable_a_to_b), len(noise.seed_noise)
-    return f"{b} {things} flip toward B in every seed, {a} toward A; {k} others flip with the seed alone"
+    return f"{_flip(b, thing)} toward B in every seed, {a} toward A; {_flip(k, 'other')} with the seed alone"
 
 
 def sentence(v: Verdict, noise: ExampleNoise | None) -> str:
