@@ -374,3 +374,22 @@ def test_a_refit_on_the_same_values_is_kept_and_other_values_fit_again():
     assert other is not first and other.one_step(values + 1.0)[-1] == pytest.approx(
         first.one_step(values)[-1] + 1, abs=0.5
     )
+
+
+@pytest.mark.parametrize("arch", ["mlp", "lstm"])
+def test_a_classifier_early_stops_on_its_whole_validation_split(store, arch):
+    """A blend is a series run's: a classifier (whose config keeps the default --classical blend) watches every
+    validation example, as its report and exported train.py say (it watched the first half)."""
+    from nnlab.engine.runner import execute
+    from nnlab.engine.train import Callback
+    from tests.helpers import tiny_config
+
+    class Watched(Callback):
+        def on_fit_start(self, trainer) -> None:
+            self.seen = len(trainer.val_split)
+
+    run_id = store.create(tiny_config(arch, epochs=1))
+    assert store.claim_queued(run_id)
+    watched = Watched()
+    assert execute(store, run_id, callbacks=(watched,)).status == "finished"
+    assert watched.seen == store.get(run_id).summary["val_size"] >= 4
