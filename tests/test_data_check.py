@@ -325,6 +325,25 @@ def test_small_images_train_near_their_own_size_with_a_finding(tmp_path):
     assert pretrained.facts.image_size == 224 and "pretrained ImageNet weights expect" in said(pretrained, "images")
 
 
+def test_wide_images_are_said_to_be_wide_and_cut_to_their_centred_square(tmp_path):
+    """40x28 photos were said to be '28x28 pixels ... their own size' while the loader cut a third off each."""
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(tmp_path / "wide.zip", "w") as zf:
+        for label in ("a", "b"):
+            for k in range(12):
+                buf = io.BytesIO()
+                Image.new("RGB", (40, 28), (200 * (label == "a"), 90, k)).save(buf, format="PNG")
+                zf.writestr(f"{label}/{k}.png", buf.getvalue())
+    cnn = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(tmp_path / "wide.zip")))
+    sentence = said(cnn, "images")
+    assert cnn.facts.image_size == 28
+    assert "are 40x28 pixels (width by height), in colour" in sentence, sentence
+    assert "cuts each to its centred square and trains it at 28x28, the length of their short side" in sentence
+
+
 def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(50)]

@@ -33,12 +33,16 @@ SIZE_SAMPLE = 200  # files whose headers tell the images' own size
 
 @dataclass(frozen=True)
 class Sizes:
-    """What the headers of a sample of the files say: the median short side, its range, and whether all are grey."""
+    """What the headers of a sample of the files say: the median short side, its range, whether all are grey, and
+    the median width and height (the loader keeps each image's centred square)."""
 
     side: int
     low: int
     high: int
     grey: bool
+    width: int = 0
+    height: int = 0
+    square: bool = True  # every file sampled is square
 
 
 def image_sizes(dirs: list[Path]) -> Sizes | None:
@@ -47,17 +51,20 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
     from PIL import Image
 
     files = [f for listed in image_files(dirs, "The data folder") for f in listed]
-    sides, grey = [], True
+    sides, shapes, grey = [], [], True
     for f in files[:: max(1, len(files) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
         try:
             with Image.open(f) as im:
                 sides.append(min(im.size))
+                shapes.append(im.size)  # (width, height)
                 grey = grey and im.mode in ("1", "L", "LA", "I", "I;16", "F")
         except Exception:  # not an image: the loader skips and counts it
             continue
     if not sides:
         return None
-    return Sizes(int(np.median(sides)), min(sides), max(sides), grey)
+    width, height = np.median(np.array(shapes), axis=0).astype(int)
+    square = all(w == h for w, h in shapes)
+    return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square)
 
 
 def load_size(cfg: RunConfig, sizes: Sizes | None = None) -> int:
@@ -75,23 +82,31 @@ def size_finding(cfg: RunConfig, sizes: Sizes | None, loaded: int, trained: int,
     if sizes is None:
         return info("images", f"nnlab trains the images of {source} at {trained}x{trained} pixels.")
     spread = f" ({sizes.low} to {sizes.high} on the short side)" if sizes.low != sizes.high else ""
-    seen = (
-        f"The images of {source} are {sizes.side}x{sizes.side} pixels{spread}, {'grey' if sizes.grey else 'in colour'}"
+    shape = (
+        f"{sizes.side}x{sizes.side} pixels"
+        if sizes.square
+        else f"{sizes.width}x{sizes.height} pixels (width by height)"
     )
-    inputs = inputs_of(cfg.arch)
-    if cfg.image_size:
-        why = "as --image-size asks"
-    elif trained != loaded:
-        why = f"the size the architecture's pretrained ImageNet weights expect (--no-pretrained trains at {loaded})"
-    elif loaded == sizes.side:
-        why = "their own size"
-    elif loaded < sizes.side:
-        why = f"the architecture's largest load size (scaled down from {sizes.side})"
-    else:
-        why = f"the smallest size the architecture uses well ({inputs.min_size})"
+    seen = f"The images of {source} are {shape}{spread}, {'grey' if sizes.grey else 'in colour'}"
+    # the loader keeps each image's centred square (ImageOps.fit): the ends of a longer side never reach the model
+    does = "nnlab trains them" if sizes.square else "nnlab cuts each to its centred square and trains it"
     return info(
-        "images", f"{seen}; nnlab trains them at {trained}x{trained}, {why}; give --image-size to choose another."
+        "images",
+        f"{seen}; {does} at {trained}x{trained}, {_why(cfg, sizes, loaded, trained)}; give --image-size to choose another.",
     )
+
+
+def _why(cfg: RunConfig, sizes: Sizes, loaded: int, trained: int) -> str:
+    """Why the images train at that size."""
+    if cfg.image_size:
+        return "as --image-size asks"
+    if trained != loaded:
+        return f"the size the architecture's pretrained ImageNet weights expect (--no-pretrained trains at {loaded})"
+    if loaded == sizes.side:
+        return "their own size" if sizes.square else "the length of their short side"
+    if loaded < sizes.side:
+        return f"the architecture's largest load size (scaled down from {sizes.side})"
+    return f"the smallest size the architecture uses well ({inputs_of(cfg.arch).min_size})"
 
 
 def _visible(name: str) -> bool:
