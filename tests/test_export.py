@@ -611,3 +611,26 @@ def test_the_script_reads_the_columns_the_run_read(store, tmp_path):
     (tmp_path / "script" / "reader.py").write_text(reader + "print(json.dumps([features, list(x.shape)]))\n")
     out = isolated(["reader.py"], tmp_path / "script")
     assert out.returncode == 0 and json.loads(out.stdout) == [["temp", "humidity"], [150, 2]], out.stderr[-2000:]
+
+
+def test_a_column_of_true_and_false_trains_and_predicts_as_ones_and_zeros(store, tmp_path):
+    """A table with a True/False column (a member flag) was refused: "has text in column 2 ... where the MLP reads
+    numbers only". It is read as 1 and 0 (said in a finding), and the exports read it the same way."""
+    rng = np.random.default_rng(0)
+    x, member = rng.normal(size=120), rng.random(120) > 0.5
+    rows = [f"{a:.3f},{bool(b)},{'yes' if a + b > 0.5 else 'no'}" for a, b in zip(x, member, strict=True)]
+    path = tmp_path / "members.csv"
+    path.write_text("x,member,label\n" + "\n".join(rows) + "\n")
+    cfg = make_config("mlp", dataset="csv", data_path=str(path), hidden_sizes=(32,), epochs=3, threads=1)
+    data = load_dataset(cfg)
+    assert data.facts.columns == ("x", "member")
+    said = [f.sentence for f in data.facts.findings]
+    assert "Column 'member' of members.csv holds True and False; nnlab read them as 1 and 0." in said
+    _, _, printed = _run_then_its_script(store, cfg, tmp_path / "script")
+    run_id = store.list()[0].run_id
+    export_run(store, run_id, "torchscript", tmp_path / "ts")
+    out = isolated([PREDICT, str(path)], tmp_path / "ts")
+    assert out.returncode == 0, out.stderr[-2000:]
+    predictor = Predictor.from_run(store.folder(run_id), store.get(run_id).config)
+    table = np.column_stack([x, member.astype(float)])
+    assert json.loads(out.stdout) == [predictor.classes[i] for i in predictor.predict_rows(table).argmax(1)]

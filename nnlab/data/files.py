@@ -31,6 +31,7 @@ from nnlab.data.layout import (
     order_by_time,
     regular_steps,
 )
+from nnlab.data.numbers import read_booleans
 from nnlab.data.prep import series_bounds, series_dataset, tabular_dataset, text_dataset
 
 if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets register (a second on 2 cores)
@@ -113,6 +114,7 @@ def load_csv(cfg: RunConfig) -> Dataset:
             f"Every feature column of {shown_name(path)} holds a different value on every row, like a row ID; add "
             "feature columns, or give --keep-ids to use them."
         )
+    df = read_booleans(df, features, shown_name(path), found)
     _refuse_text_features(df, features, path)
     df = drop_missing(df, [label], path, found, "no label")
     before, kept = len(df), len(encode_labels(df[label], label, path)[1])

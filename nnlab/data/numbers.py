@@ -131,3 +131,22 @@ def _convert(values: pd.Series, style: str) -> pd.Series:
     else:
         text = text.str.replace(",", "", regex=False)
     return pd.to_numeric(text).astype(np.float64)
+
+
+def read_booleans(df: pd.DataFrame, columns: list[str], source: str, found: list[Finding]) -> pd.DataFrame:
+    """df with its columns of True and False (blanks aside) read as 1 and 0, which a model reads as numbers; a
+    finding names them."""
+    read, done = df, []
+    for c in columns:
+        values = df[c].dropna()
+        if values.dtype == bool or (len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all()):
+            if read is df:
+                read = df.copy()
+            read[c] = df[c].map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else np.nan).astype(float)
+            done.append(c)
+    if done:
+        said = (
+            f"Column {names(done)} of {source} holds" if len(done) == 1 else f"Columns {names(done)} of {source} hold"
+        )
+        found.append(info("numbers", f"{said} True and False; nnlab read them as 1 and 0."))
+    return read
