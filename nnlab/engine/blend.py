@@ -29,9 +29,11 @@ STOP_SHARE_MIN = 4  # validation steps below which early stopping and the weight
 
 
 def blends(cfg: RunConfig, data: Dataset) -> bool:
-    """Whether the run's test forecasts are blended: --classical blend, one step ahead, no base (not a residual)."""
+    """Whether the run's test forecasts are blended: a series run (a classifier keeps --classical's default too, but
+    has nothing to blend), --classical blend, one step ahead, no base (not a residual)."""
     base = getattr(data.facts, "base", "")
-    return cfg.classical == "blend" and cfg.horizon == 1 and not base and data.val.index is not None
+    series = data.task == "regression"
+    return series and cfg.classical == "blend" and cfg.horizon == 1 and not base and data.val.index is not None
 
 
 def stopping_steps(n_val: int) -> int:

@@ -164,10 +164,7 @@ def _train(
     model = build_model(cfg, data.facts)
     folder.write_facts(data.facts)
     listeners = (StoreListener(store, run_id), CheckpointListener(folder), *callbacks)
-    # a series run that blends early-stops on part of its validation steps; a classifier keeps --classical's
-    # default too, but has no blend and watches every validation example
-    watched = for_training(data, cfg) if data.task == "regression" else data
-    trainer = Trainer(cfg.replace(precision=used.precision), model, watched, device, listeners, stop)
+    trainer = Trainer(cfg.replace(precision=used.precision), model, for_training(data, cfg), device, listeners, stop)
     if resume and folder.has_checkpoint():
         trainer.load_state_dict(folder.load_checkpoint())
     store.truncate_metrics(run_id, 0)  # the checkpoint's history is the truth a resumed run continues from
