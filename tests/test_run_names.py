@@ -157,3 +157,22 @@ def test_runs_on_two_csv_files_are_listed_by_their_files(workspace, capsys):
     listed = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[3] for line in listed[1:]) == ["digits", "iris.csv", "wine.csv"]
     assert records_label(store.list(), ids[0]) == "mlp on wine.csv"
+
+
+def test_the_dashboard_names_runs_and_sweeps_on_two_csv_files_by_their_files(workspace):
+    """The Compare page's runs table and its Dataset filter listed every upload as 'csv', its parallel coordinates
+    put runs on animals.csv and fraud.csv on one score axis ('14 runs on csv'), and the Sweep page read 'Sweep of
+    lstm on text-csv'."""
+    from nnlab.analysis.runs_table import runs_table
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import SweepSpec
+
+    store = RunStore(workspace)
+    for f in ("animals.csv", "fraud.csv"):
+        store.create(make_config("mlp", dataset="csv", data_path=f"/data/{f}"))
+    store.create(tiny_config())
+    assert sorted(runs_table(store.list())["dataset"]) == ["animals.csv", "digits", "fraud.csv"]
+    base = make_config("lstm", dataset="text-csv", data_path="/data/reviews.csv", text_column="review")
+    spec = SweepSpec(base=base, dims=(parse_dim("lr", "0.001:0.01:log"),), trials=4)
+    assert spec.title == "Sweep of LSTM (text) on reviews.csv"
+    assert SweepSpec(base=base, dims=spec.dims, trials=4, name="my sweep").title == "my sweep"

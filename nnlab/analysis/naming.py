@@ -18,6 +18,15 @@ def data_title(cfg: RunConfig) -> str:
     return spec.title if spec else cfg.dataset
 
 
+def data_label(cfg: RunConfig) -> str:
+    """A run's data in a word, as tables and filters list it: the --dataset name ("digits"), a file of the user's by
+    its name ("wine.csv"; runs on several CSVs all read "csv" otherwise)."""
+    from nnlab.data import DATASETS
+
+    spec = DATASETS.get(cfg.dataset)
+    return file_name(cfg.data_path) if cfg.data_path and spec is not None and spec.needs == "data_path" else cfg.dataset
+
+
 def default_name(cfg: RunConfig) -> str:
     """'MLP on Handwritten digits (scikit-learn)', 'MLP on wine.csv': the architecture on the data."""
     from nnlab.models import MODELS

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from nnlab.analysis.naming import run_name
+from nnlab.analysis.naming import data_label, run_name
 from nnlab.core.config import FIELDS
 from nnlab.core.records import RunRecord
 
@@ -55,7 +55,7 @@ def _row(rec: RunRecord) -> dict[str, Any]:
         "name": run_name(rec),
         "status": rec.status,
         "arch": rec.arch,
-        "dataset": rec.dataset,
+        "dataset": data_label(rec.config),  # wine.csv, not "csv" for every upload
         **{name: _setting(rec, name) for name in KEY_HYPERPARAMETERS},
         "best_val_metric": rec.best_val_metric,
         "test_metric": rec.test_metric or "",

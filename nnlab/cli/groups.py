@@ -8,6 +8,7 @@ import statistics
 from typing import Any
 
 from nnlab.analysis.groups import group_id, groups_of
+from nnlab.analysis.naming import data_label
 from nnlab.core.config import RunConfig
 from nnlab.core.findings import Finding
 from nnlab.core.limits import MAX_SEEDS
@@ -82,16 +83,6 @@ def records_label(records: list[RunRecord], run_id: str) -> str:
     """'mlp on digits', 'mlp on wine.csv' for the run's group line."""
     rec = next(r for r in records if r.run_id == run_id)
     return f"{rec.arch} on {data_label(rec.config)}"
-
-
-def data_label(cfg: RunConfig) -> str:
-    """A run's data in the command line's words: the --dataset name, a file of the user's by its name (runs on
-    several CSVs all read 'csv' otherwise)."""
-    from nnlab.core.naming import file_name
-    from nnlab.data import DATASETS
-
-    spec = DATASETS.get(cfg.dataset)
-    return file_name(cfg.data_path) if cfg.data_path and spec is not None and spec.needs == "data_path" else cfg.dataset
 
 
 def _runs(n: int) -> str:

@@ -58,6 +58,13 @@ class SweepSpec:
     confirm_seeds: int = CONFIRM_SEEDS  # how many more seeds each of them gets
 
     @property
+    def title(self) -> str:
+        """What the sweep is called: its name, else "Sweep of MLP on wine.csv" (the architecture on its data)."""
+        from nnlab.analysis.naming import default_name
+
+        return self.name or f"Sweep of {default_name(self.base)}"
+
+    @property
     def direction(self) -> str:
         """Optuna's word for the objective's direction, from the metrics' one table."""
         return "maximize" if higher_is_better(OBJECTIVES[self.objective]) else "minimize"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnlab.analysis.comparison import TwoWay
 from nnlab.analysis.groups import group_hyperparameter_frame, groups_of, groups_table
+from nnlab.analysis.naming import data_label
 from nnlab.analysis.runs_table import common_metric, hyperparameter_frame, runs_table, scored_config_diff, task_of
 from nnlab.core.records import RunRecord, higher_is_better
 from nnlab.core.text import plural
@@ -115,7 +116,7 @@ def hyperparameters(members: Members, visible: list[RunRecord], grouped: bool) -
     unit = "groups (mean over seeds)" if grouped else "runs"
     better = "higher" if higher_is_better(metric) else "lower"
     st.caption(
-        f"{len(hp)} {unit} on {pool[0].dataset}, scored by test {metric} ({better} is better); "
+        f"{len(hp)} {unit} on {data_label(pool[0].config)}, scored by test {metric} ({better} is better); "
         "drag along an axis to highlight a range."
     )
     st.plotly_chart(parallel_figure(hp, "test_value", f"test {metric}"), key="compare_parallel")

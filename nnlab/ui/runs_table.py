@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from nnlab.analysis.naming import data_label, run_name
 from nnlab.analysis.runs_table import filter_runs
 from nnlab.core.records import RunRecord
 from nnlab.core.text import plural
@@ -74,7 +75,7 @@ def rerun_ui(rec: RunRecord) -> None:
             st.rerun()
         return
     st.warning(
-        f"Queue a new run with the config of {rec.run_id} ({rec.arch} on {rec.dataset}, {plural(rec.epochs_planned, 'epoch')})?"
+        f"Queue a new run with the config of {rec.run_id} ({run_name(rec)}, {plural(rec.epochs_planned, 'epoch')})?"
     )
     yes, no = st.columns([1, 4])
     if no.button("Cancel", key="compare_rerun_cancel"):
@@ -125,14 +126,14 @@ def groups_table_ui(df: pd.DataFrame) -> list[str]:
 def score_pool(records: list[RunRecord]) -> list[RunRecord]:
     """The scored runs of one dataset (asked for when several): one score axis never mixes datasets."""
     scored = [r for r in records if r.test_value is not None]
-    datasets = pd.Series([r.dataset for r in scored]).value_counts()
+    datasets = pd.Series([data_label(r.config) for r in scored]).value_counts()
     if len(datasets) > 1:
         chosen = st.selectbox(
             "Score axis for the runs on",
             list(datasets.index),
             key=KEY_SCORE_DATASET,
-            format_func=lambda d: f"{d} ({datasets[d]} runs)",
+            format_func=lambda d: f"{d} ({plural(int(datasets[d]), 'run')})",
             help="Test values of different datasets are not comparable, so the plot shows one dataset at a time.",
         )
-        scored = [r for r in scored if r.dataset == chosen]
+        scored = [r for r in scored if data_label(r.config) == chosen]
     return scored

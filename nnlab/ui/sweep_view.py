@@ -56,9 +56,8 @@ def sweep_view(sweep_id: str) -> None:
         st.warning("The sweep in this link is not in the store; it may have been deleted.", icon=":material/link_off:")
         new_sweep_button()
         return
-    base = rec.spec.base
     with st.container(horizontal=True, vertical_alignment="center"):  # the badge wraps below on narrow screens
-        st.subheader(f"Sweep of {base.arch} on {base.dataset}", anchor=False, width="content")
+        st.subheader(rec.spec.title, anchor=False, width="content")
         status_badge(rec.status)
     space = " · ".join(f"{d.label} {d.spec()}" for d in rec.spec.dims)
     where = "" if rec.spec.runs_on.is_local else f" · on {rec.spec.runs_on.where}"
@@ -283,7 +282,7 @@ def sweep_list() -> None:
         s = summary(store(), rec)
         done = ended(s)
         best = f" · best {s['best_value']:.4f}" if s["best_value"] is not None else ""
-        label = f"{rec.sweep_id} · {rec.spec.base.arch} on {rec.spec.base.dataset} · {rec.status} · {done}/{rec.spec.trials}{best}"
+        label = f"{rec.sweep_id} · {rec.spec.title} · {rec.status} · {done}/{rec.spec.trials}{best}"
         if st.button(label, key=f"sw_open_{rec.sweep_id}", type="tertiary", icon=":material/tune:"):
             st.query_params[QUERY_SWEEP] = rec.sweep_id
             st.rerun()

@@ -176,7 +176,7 @@ def build_sweep_report(store: RunStore, sweep_id: str) -> str:
     trials = trials_of(store, rec)
     states = [t.state for t in trials]
     best = best_trial(rec, trials)
-    name = rec.spec.name or f"Sweep of {arch_words(rec.spec.base.arch)[0]} on {data_title(rec.spec.base)}"
+    name = rec.spec.title
     doc = Document(f"{name} · nnlab sweep {sweep_id}")
     doc.add(
         f"<p class='muted'>nnlab sweep report · {esc(sweep_id)} · {esc(rec.status)} · created {esc(rec.created_iso)}"
