@@ -21,41 +21,48 @@ def _trial(number: int, mean: float, **kw) -> Confirmed:
     return Confirmed(number, mean=mean, **(defaults | {"sd": 0.004, "seconds_per_epoch": 1.0} | kw))
 
 
+def _epochs(median: float) -> tuple[float, ...]:
+    return tuple(median * f for f in (0.97, 1.0, 1.03, 0.99, 1.01, 1.02, 0.98))
+
+
 def test_the_headline_names_the_best_and_what_it_beats_or_the_tie_and_which_is_faster():
-    best = _trial(17, 0.981, best=True, seconds_per_epoch=2.3)
+    best = _trial(17, 0.981, best=True, seconds_per_epoch=2.3, epoch_seconds=_epochs(2.3))
     behind = _trial(9, 0.975, diff=-0.006, p_value=0.01)
     assert headline("accuracy", (best, behind)) == (
         "Best: trial 17, 0.981 ± 0.004 over 3 seeds, better than trial 9 by 0.006 (p = 0.010)."
     )
-    tied = _trial(9, 0.979, tied_with_best=True, diff=-0.002, p_value=0.4)
+    tied = _trial(9, 0.979, tied_with_best=True, diff=-0.002, p_value=0.4, epoch_seconds=_epochs(1.0))
     assert (
         headline("accuracy", (best, tied)) == "Tie between 17 and 9 within seed noise: 9 is 2.3 times faster per epoch."
     )
-    third = _trial(4, 0.978, tied_with_best=True, seconds_per_epoch=1.15)
+    third = _trial(4, 0.978, tied_with_best=True, seconds_per_epoch=1.15, epoch_seconds=_epochs(1.15))
     assert headline("accuracy", (best, tied, third)).startswith("Tie between 17, 9 and 4 within seed noise: 9 is 2.3")
 
 
-def _seeds_of(trial: int, per_epoch: list[float]):
-    """Stand-ins for a confirmed trial's runs, 5 epochs each, with these seconds per epoch."""
-    from types import SimpleNamespace as Run
+def _confirmed(trial: int, epochs: list[list[float]], **kw) -> Confirmed:
+    """A confirmed trial from stand-ins of its runs (one a seed) and their epochs' seconds, as the store has them."""
+    from types import SimpleNamespace as Rec
 
-    return [
-        Run(run_id=f"t{trial}s{i}", config=Run(seed=i), test_value=0.95, seconds=5 * t, epochs_done=5, test_metric=None)
-        for i, t in enumerate(per_epoch)
-    ]
+    runs = [
+        Rec(run_id=f"t{trial}s{i}", config=Rec(seed=i), test_value=0.95, seconds=sum(e), epochs_done=len(e),
+            test_metric=None)
+        for i, e in enumerate(epochs)
+    ]  # fmt: skip
+    records = {r.run_id: [Rec(seconds=t) for t in e] for r, e in zip(runs, epochs, strict=True)}
+    return replace(_scored(trial, runs, records).trial, **kw)
 
 
-def test_a_tie_names_a_faster_trial_only_where_every_seed_of_the_slower_took_longer():
-    # seen: two MLPs alike but for lr and dropout; trial 0's first seed was the process's first run (0.045 s an
-    # epoch with its start-up, its other seeds 0.007): "2 is 2.1 times faster per epoch", though 0 was faster
-    first = replace(_scored(0, _seeds_of(0, [0.045, 0.0068, 0.0070])).trial, best=True)
-    second = replace(_scored(2, _seeds_of(2, [0.0092, 0.0093, 0.0091])).trial, tied_with_best=True)
-    assert first.seconds_per_epoch == pytest.approx(0.0070)  # the median: the start-up does not move it
-    assert headline("accuracy", (first, second)).endswith(": 0 is 1.3 times faster per epoch.")
-    # seen: two LSTMs alike but for lr, timed on a busy machine: "3 is 1.2 times faster per epoch"
-    lstm = replace(_scored(2, _seeds_of(2, [0.064, 0.2, 0.081])).trial, best=True)
-    twin = replace(_scored(3, _seeds_of(3, [0.071, 0.094, 0.118])).trial, tied_with_best=True)
-    assert headline("accuracy", (lstm, twin)).endswith("within seed noise: they train about as fast per epoch.")
+def test_a_tie_names_a_faster_trial_only_where_its_epochs_are_faster_beyond_a_busy_machine():
+    # seen: two series LSTMs alike but for lr (window 16 both) on a busy machine: "2 is 1.8 times faster per
+    # epoch", from each run's seconds over its epochs; these are their epochs as the store held them
+    two = _confirmed(2, [[2.341, 1.794, 2.05, 0.904], [2.208, 0.636, 0.968, 1.539]], best=True)
+    four = _confirmed(4, [[5.663, 2.286, 1.677, 1.416], [3.038, 1.603, 2.016, 4.27]], tied_with_best=True)
+    assert headline("rmse", (two, four)).endswith("within seed noise: they train about as fast per epoch.")
+    # a process's first run carries its start-up in its first epoch; that epoch does not count
+    first = _confirmed(0, [[0.2, 0.0068, 0.007, 0.0069], [0.007, 0.0071, 0.0069, 0.0072]], best=True)
+    wide = _confirmed(2, [[0.021, 0.0205, 0.022, 0.0215], [0.02, 0.021, 0.022, 0.0212]], tied_with_best=True)
+    assert first.seconds_per_epoch == pytest.approx(0.00695)  # the median epoch, the start-up left out
+    assert headline("accuracy", (first, wide)).endswith(": 0 is 3.1 times faster per epoch.")
 
 
 @pytest.mark.slow

@@ -13,15 +13,18 @@ per epoch".
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from scipy.stats import mannwhitneyu
+
 from nnlab.analysis.comparison import compare
 from nnlab.analysis.sides import metric_of_results, resolve
-from nnlab.analysis.stats import NO_DIFFERENCE, side_interval
+from nnlab.analysis.stats import ALPHA, NO_DIFFERENCE, side_interval
 from nnlab.analysis.wording import p_text
 from nnlab.core.config import RunConfig
-from nnlab.core.records import ACTIVE, RunRecord, higher_is_better
+from nnlab.core.records import ACTIVE, EpochRecord, RunRecord, higher_is_better
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.results import Trial, trials_of
 from nnlab.sweeps.store import SweepRecord
@@ -39,12 +42,12 @@ class Confirmed:
     mean: float
     interval: tuple[float, float]
     sd: float | None
-    seconds_per_epoch: float | None  # the median over its seeds: a run's one-off start-up cost does not move it
+    seconds_per_epoch: float | None  # the median of epoch_seconds
     best: bool = False
     tied_with_best: bool = False
     diff: float | None = None  # this trial's mean minus the best's
     p_value: float | None = None
-    epoch_seconds: tuple[float, ...] = ()  # each seed's seconds per epoch
+    epoch_seconds: tuple[float, ...] = ()  # each epoch's seconds over its seeds, each run's first (start-up) left out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,7 +110,9 @@ def confirmation(store: RunStore, rec: SweepRecord) -> Confirmation | None:
         done, names = len(extra) - len(pending), _names(numbers)
         return Confirmation("", (), f"Confirming {names} with more seeds: {done} of {len(extra)} runs done.", False)
     own = store.list(sweep_id=rec.sweep_id)
-    scored = [_scored(n, rs) for n in numbers if (rs := [r for r in own if r.trial == n and r.test_value is not None])]
+    scored_runs = {n: rs for n in numbers if (rs := [r for r in own if r.trial == n and r.test_value is not None])}
+    epochs = store.metrics_many([r.run_id for rs in scored_runs.values() for r in rs])
+    scored = [_scored(n, rs, epochs) for n, rs in scored_runs.items()]
     if not scored:
         return Confirmation("", (), "No confirmation run finished with a test score.", True)
     metric = scored[0].metric
@@ -123,10 +128,10 @@ class _Scored:
     metric: str
 
 
-def _scored(number: int, runs: list[RunRecord]) -> _Scored:
+def _scored(number: int, runs: list[RunRecord], epochs: Mapping[str, list[EpochRecord]]) -> _Scored:
     runs = sorted(runs, key=lambda r: r.config.seed)
     values = [r.test_value for r in runs]
-    per_epoch = [r.seconds / r.epochs_done for r in runs if r.epochs_done]
+    per_epoch = [t for r in runs for t in _run_epoch_seconds(r, epochs.get(r.run_id, []))]
     mean = statistics.fmean(values)
     confirmed = Confirmed(
         number,
@@ -139,6 +144,13 @@ def _scored(number: int, runs: list[RunRecord]) -> _Scored:
         epoch_seconds=tuple(per_epoch),
     )
     return _Scored(confirmed, runs[0].test_metric or "accuracy")
+
+
+def _run_epoch_seconds(run: RunRecord, epochs: list[EpochRecord]) -> list[float]:
+    """A run's seconds per epoch, its first epoch (the process's and the data's start-up) left out where it has more."""
+    if epochs:
+        return [e.seconds for e in (epochs[1:] if len(epochs) > 1 else epochs)]
+    return [run.seconds / run.epochs_done] if run.epochs_done else []
 
 
 def _against(store: RunStore, best: Confirmed, other: Confirmed) -> Confirmed:
@@ -185,27 +197,19 @@ def _listing(trials: list[Confirmed]) -> str:
 
 
 def _speed(trials: list[Confirmed]) -> str:
-    """Which of the tied trials trains fastest per epoch (by the median over its seeds), and by how much against the
-    slowest: said only where every seed of the slowest took longer than the fastest's median (a machine's load or a
-    process's first run moves single seeds)."""
-    timed = sorted((t for t in trials if _epoch_times(t)), key=lambda t: t.seconds_per_epoch or min(_epoch_times(t)))
+    """Which of the tied trials trains fastest per epoch (by its median epoch), and by how much against the slowest:
+    said only where its epochs are faster by a one-sided Mann-Whitney test over every epoch of every seed (p < 0.05)
+    and by 10% or more; a busy machine makes epochs of one config differ by more than that."""
+    timed = sorted((t for t in trials if t.epoch_seconds), key=lambda t: statistics.median(t.epoch_seconds))
     if len(timed) < 2:
         return "they train about as fast per epoch."
     fast, slow = timed[0], timed[-1]
-    ratio = _median(slow) / _median(fast)
-    if ratio < 1.05 or min(_epoch_times(slow)) <= _median(fast):
+    ratio = statistics.median(slow.epoch_seconds) / statistics.median(fast.epoch_seconds)
+    faster = mannwhitneyu(fast.epoch_seconds, slow.epoch_seconds, alternative="less").pvalue < ALPHA
+    if ratio < 1.1 or not faster:
         return "they train about as fast per epoch."
     than = "" if len(trials) == 2 else f" than {slow.trial}"
     return f"{fast.trial} is {ratio:.1f} times faster per epoch{than}."
-
-
-def _epoch_times(t: Confirmed) -> tuple[float, ...]:
-    """Each seed's seconds per epoch (the median alone where only that is known)."""
-    return t.epoch_seconds or ((t.seconds_per_epoch,) if t.seconds_per_epoch else ())
-
-
-def _median(t: Confirmed) -> float:
-    return t.seconds_per_epoch or statistics.median(_epoch_times(t))
 
 
 def confirm_fields(store: RunStore, rec: SweepRecord) -> dict[str, Any]:
