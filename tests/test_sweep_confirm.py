@@ -10,7 +10,7 @@ import pytest
 
 from nnlab.cli.main import main
 from nnlab.store.runs import RunStore
-from nnlab.sweeps.confirm import Confirmed, _scored, headline
+from nnlab.sweeps.confirm import Confirmed, _scored, headline, ranked_trials
 from nnlab.sweeps.store import SweepStore
 from nnlab.sweeps.trials import is_confirmation
 from tests.helpers import app_at, visible
@@ -63,6 +63,14 @@ def test_a_tie_names_a_faster_trial_only_where_its_epochs_are_faster_beyond_a_bu
     wide = _confirmed(2, [[0.021, 0.0205, 0.022, 0.0215], [0.02, 0.021, 0.022, 0.0212]], tied_with_best=True)
     assert first.seconds_per_epoch == pytest.approx(0.00695)  # the median epoch, the start-up left out
     assert headline("accuracy", (first, wide)).endswith(": 0 is 3.1 times faster per epoch.")
+
+
+def test_trials_that_confirm_to_the_same_score_keep_the_sweeps_order():
+    # seen: an LSTM sweep whose best_run_id was trial 3's run confirmed trials 2 and 3 at 1.000 each and marked
+    # trial 2 "best" ("Tie between 2 and 3"), by its smaller number
+    two, three, one = _trial(2, 1.0), _trial(3, 1.0), _trial(1, 0.99)
+    assert [t.trial for t in ranked_trials("accuracy", [one, two, three], [3, 2, 1])] == [3, 2, 1]
+    assert [t.trial for t in ranked_trials("rmse", [one, two, three], [3, 2, 1])] == [1, 3, 2]  # lower is better
 
 
 @pytest.mark.slow

@@ -116,10 +116,18 @@ def confirmation(store: RunStore, rec: SweepRecord) -> Confirmation | None:
     if not scored:
         return Confirmation("", (), "No confirmation run finished with a test score.", True)
     metric = scored[0].metric
-    ranked = sorted((c.trial for c in scored), key=lambda c: -c.mean if higher_is_better(metric) else c.mean)
+    order = [t.number for t in top_trials(rec, trials_of(store, rec), len(own))]
+    ranked = ranked_trials(metric, [c.trial for c in scored], order)
     best = replace(ranked[0], best=True, interval=_interval_of(store, ranked[0]))
     trials = (best, *(_against(store, best, c) for c in ranked[1:]))
     return Confirmation(metric, trials, headline(metric, trials), True)
+
+
+def ranked_trials(metric: str, trials: list[Confirmed], order: list[int]) -> list[Confirmed]:
+    """Confirmed trials best first by their mean test score; equal scores keep the sweep's order (`order`: trial
+    numbers by objective, best first), so the sweep's best trial, its best_run_id's, stays first in a tie."""
+    sign, rank = (-1 if higher_is_better(metric) else 1), {n: i for i, n in enumerate(order)}
+    return sorted(trials, key=lambda c: (sign * c.mean, rank.get(c.trial, len(rank))))
 
 
 @dataclass(frozen=True)
