@@ -3,10 +3,15 @@ classical baselines for a series, and a Compare page opened on a pair by link.""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import nnlab.ui.labels as labels_ui
 from nnlab.analysis.label_report import label_report
+from nnlab.engine.metrics import cell_examples
 from nnlab.lab import Lab
 from nnlab.lab.labels import RETRAINED_FROM
 from nnlab.store.runs import RunStore
@@ -82,3 +87,26 @@ def test_compare_opens_on_the_pair_a_link_names(trained):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert f"B {b} against A {a}" in _subheaders(at)
+
+
+def test_a_table_cells_flagged_rows_show_their_row_and_keep_the_probability_bar(trained, workspace, monkeypatch):
+    """A table's cell examples said '⚠ label?' with no row a user could find in their CSV, and the badge column took
+    the probability's bar (the column config went to the first column, the badge's)."""
+    run_id = trained["iris"]
+    res = RunStore(workspace).folder(run_id).read_results()
+    pr = res.predictions
+    t = p = int(pr.y_true[0])
+    shown = cell_examples(pr.y_true, pr.y_pred, pr.probs, t, p)
+    flags = np.zeros(len(pr.y_true), dtype=bool)
+    flags[shown[0]] = True
+    monkeypatch.setattr(labels_ui, "test_flags", lambda res, rec: flags)
+    at = app_at(RESULTS, run_id)
+    at.run()
+    at.selectbox(key=f"results_cell_true_{run_id}").set_value(t)
+    at.selectbox(key=f"results_cell_pred_{run_id}").set_value(p).run()
+    table = at.dataframe[-1]
+    assert list(table.value["example"][:3]) == [f"row {pr.index[i]}" for i in shown[:3]]  # as label-issues numbers
+    assert table.value["label"].iloc[0] == "⚠ label?"
+    config = json.loads(table.proto.columns)
+    bar = f"P({res.classes[p]})"
+    assert config[bar]["type_config"]["type"] == "progress" and "label" not in config

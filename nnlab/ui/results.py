@@ -38,7 +38,7 @@ from nnlab.ui.keys import (
     KEY_CM_TRUE,
     QUERY_RUN,
 )
-from nnlab.views.examples import EXAMPLES_CSS, example_number, examples_html
+from nnlab.views.examples import EXAMPLES_CSS, example_number, examples_html, feature_names
 from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
 from nnlab.views.report_words import form_words
@@ -281,7 +281,8 @@ def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray
     elif ex.texts is not None:
         text_examples(res, shown, t, p, flags)
     elif ex.rows is not None:
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, getattr(res.facts, "columns", None), flags[shown])
+        rows = [example_number(res, i) for i in shown]  # which row of their file each is, as label-issues says
+        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, feature_names(res), flags[shown], rows)
     else:
         st.info("This run kept no viewable examples.")
 
@@ -329,19 +330,20 @@ def _row_table(
     t: int,
     p: int,
     classes: list[str],
-    columns: list[str] | None,
+    columns: list[str],
     flags: np.ndarray,
+    numbers: list[str],
 ) -> None:
-    names = columns if columns and len(columns) == rows.shape[1] else [f"x{i}" for i in range(rows.shape[1])]
-    df = pd.DataFrame(rows, columns=names)
-    df.insert(0, f"P({classes[p]})", probs[:, p])
+    df, sure = pd.DataFrame(rows, columns=columns), f"P({classes[p]})"
+    df.insert(0, sure, probs[:, p])
     if flags.any():
         df.insert(0, "label", [LABEL_BADGE if f else "" for f in flags])
+    df.insert(0, "example", numbers)
     st.dataframe(
         df,
         hide_index=True,
         width="stretch",
-        column_config={df.columns[0]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent")},
+        column_config={sure: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent")},
     )
 
 
