@@ -56,7 +56,7 @@ def test_a_checked_run_shows_its_training_rows_and_retrains_without_them(trained
     wait_until(lambda: store.get(new.run_id).status == "finished", "the retrained run to finish")
     at = open_page(RESULTS, new.run_id)
     links = [link.label for link in at.get("page_link")]
-    assert any(f"Compare {new.run_id}" in str(label) for label in links)
+    assert any(f"Compare with {run_id}" in str(label) for label in links)  # the run it was retrained from
 
 
 def test_a_series_shows_the_classical_forecasters_beside_it(trained):

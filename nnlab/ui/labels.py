@@ -138,10 +138,7 @@ def _retrained_links(rec: RunRecord, records: list[RunRecord]) -> None:
     """A link to the comparison with the run this one was retrained from, or with the runs retrained from it."""
     parent = rec.summary.get(RETRAINED_FROM)
     children = [r for r in records if r.summary.get(RETRAINED_FROM) == rec.run_id and r.test_value is not None]
-    for a, b in ([(parent, rec.run_id)] if parent else []) + [(rec.run_id, c.run_id) for c in children]:
-        st.page_link(
-            COMPARE_PAGE,
-            label=f"Compare {b} (without the doubtful labels) against {a}",
-            icon=":material/balance:",
-            query_params={QUERY_A: a, QUERY_B: b},
-        )
+    links = [(parent, rec.run_id, f"Compare with {parent}, the run before it")] if parent else []
+    links += [(rec.run_id, c.run_id, f"Compare with {c.run_id}, without the doubtful labels") for c in children]
+    for a, b, label in links:  # one run id each: two and the words did not fit a link at 820 px
+        st.page_link(COMPARE_PAGE, label=label, icon=":material/balance:", query_params={QUERY_A: a, QUERY_B: b})
