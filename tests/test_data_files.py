@@ -396,6 +396,23 @@ def test_series_target_must_be_named_among_several_numeric_columns(tmp_path):
     )
 
 
+def test_a_series_with_a_date_on_two_rows_is_refused_by_line(tmp_path):
+    """A series whose date column repeated two dates was taken as evenly spaced rows, its dates ignored as text and
+    the repeats trained on as steps of their own, without a word."""
+    from nnlab.data.files import series_rows
+
+    path = write_series_csv(tmp_path / "load.csv", steps=200)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:51], lines[50], *lines[51:]]) + "\n")  # line 51's date again on line 52
+    msg = refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="load")
+    assert msg == (
+        "1 date in column 1 of load.csv appears on more than one row (the first repeat on line 52); give one row per "
+        "time step (sum or average the rows of each first)."
+    )
+    with pytest.raises(DataError, match="appears on more than one row"):  # the Playground's upload, as training
+        series_rows(path, ["temperature", "load"], "load")
+
+
 def test_a_series_shorter_than_a_few_windows_is_refused(tmp_path):
     path = write_series_csv(tmp_path / "short.csv", steps=60)
     msg = refused(None, arch="ts-lstm", dataset="series-csv", data_path=str(path), target="load", window=32)

@@ -29,6 +29,7 @@ from nnlab.data.layout import (
     is_number_column,
     leave_out_ids,
     order_by_time,
+    refuse_repeated_times,
     regular_steps,
 )
 from nnlab.data.numbers import read_booleans
@@ -228,7 +229,9 @@ def read_series_table(cfg: RunConfig, found: list[Finding]) -> SeriesTable:
 
 
 def _in_time(df: pd.DataFrame, time: str, path: Path, insert: bool, found: list[Finding]) -> pd.DataFrame:
-    """The rows in time order, the steps they skip inserted as blank rows (insert) or joined."""
+    """The rows in time order, the steps they skip inserted as blank rows (insert) or joined; a time on two rows is
+    refused."""
+    refuse_repeated_times(df, time, shown_name(path), positions(df, [time]))
     df = order_by_time(df, time, shown_name(path), found)
     return regular_steps(df, time, shown_name(path), insert, found, positions(df, [time]))
 
@@ -281,7 +284,7 @@ def _refuse_short_test(before: int, steps: int, cfg: RunConfig, path: Path) -> N
 
 def _time_axis(df: pd.DataFrame, target: str) -> str | None:
     """The time column, unless it is the only column of numbers (then it is the series itself)."""
-    time = find_time_column(df, target)
+    time = find_time_column(df, target, repeats=True)
     numbers = [c for c in df.columns if is_number_column(df[c])]
     return None if time is not None and numbers == [time] else time
 

@@ -161,10 +161,13 @@ def leave_out_ids(df: pd.DataFrame, features: list[str], source: str, keep: bool
     return [c for c in features if c not in ids]
 
 
-def find_time_column(df: pd.DataFrame, target: str) -> str | None:
-    """The column that is the time axis: a date column, or a time-named or evenly stepped increasing number."""
+def find_time_column(df: pd.DataFrame, target: str, repeats: bool = False) -> str | None:
+    """The column that is the time axis: a date column, or a time-named or evenly stepped increasing number. A
+    column of dates some of which repeat is one where repeats (a series' loader refuses it, saying so)."""
     for c in df.columns:
-        if c == target or df[c].isna().any() or df[c].nunique() < len(df):
+        if c == target or df[c].isna().any():
+            continue
+        if df[c].nunique() < len(df) and not (repeats and is_text(df[c])):
             continue
         values = df[c]
         if is_number_column(values):
@@ -199,6 +202,20 @@ def _day_first(values: pd.Series) -> bool:
 def time_key(df: pd.DataFrame, time: str) -> pd.Series:
     """The time column as numbers or dates."""
     return df[time] if is_number_column(df[time]) else _dates(df[time])
+
+
+def refuse_repeated_times(df: pd.DataFrame, time: str, source: str, place: str) -> None:
+    """DataError where a time appears on more than one row: which of them is the step is not for nnlab to guess."""
+    key = time_key(df, time)
+    again = key.duplicated(keep="first").to_numpy()
+    if again.any():
+        times = int(key[again].nunique())
+        line = int(np.argmax(again)) + 2  # the header is line 1
+        what = "date" if not is_number_column(df[time]) else "time"
+        raise DataError(
+            f"{plural(times, what)} in {place} of {source} appear{'s' if times == 1 else ''} on more than one row "
+            f"(the first repeat on line {line}); give one row per time step (sum or average the rows of each first)."
+        )
 
 
 def order_by_time(df: pd.DataFrame, time: str, source: str, found: list[Finding]) -> pd.DataFrame:
