@@ -437,6 +437,34 @@ def test_predict_py_orders_a_newest_first_series_by_its_time_column_as_the_run_d
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("freq", ["D", "MS", "B"])
+def test_predict_py_inserts_the_steps_a_series_skips_as_the_playground_does(store, tmp_path, freq):
+    """Daily sales with deleted days (and a blank): the Playground inserted the missing days and interpolated, as
+    training did, and forecast 149.05; the exported predict.py read the rows as they stood and said 152.76."""
+    import pandas as pd
+
+    from nnlab.data.files import series_rows
+
+    rng = np.random.default_rng(2)
+    values = np.round(100 + 0.8 * np.arange(90) + 10 * np.sin(np.arange(90) / 2) + rng.normal(0, 1, 90), 2)
+    frame = pd.DataFrame({"date": pd.date_range("2021-01-01", periods=90, freq=freq), "sales": values})
+    frame = frame.drop(index=[20, 41, 42, 70, 84, 86]).astype({"sales": object})
+    frame.loc[88, "sales"] = ""  # a blank cell in the last window
+    frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "sales.csv", index=False)
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "sales.csv"), threads=1)
+    run_id = store.create(cfg.replace(window=8, hidden=32, epochs=1, classical="none"))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    export_run(store, run_id, "torchscript", tmp_path / "model")
+    read = series_rows(tmp_path / "sales.csv", ["sales"], "sales")  # the Playground's reading of an upload
+    assert len(read) == 90 and np.isfinite(read).all()
+    want = Predictor.from_run(store.folder(run_id), store.get(run_id).config).predict_window(read)
+    out = isolated([PREDICT, str(tmp_path / "sales.csv")], tmp_path / "model")
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(out.stdout), want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.slow
 def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
     """The must-show: the default digits MLP's predict.py on load_digits().images saved as .npy (8x8, 0..16)."""
     from sklearn.datasets import load_digits

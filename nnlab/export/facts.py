@@ -103,6 +103,7 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
         }
     return {
         "time": info.get("time", ""),
+        "missing": cfg.missing,
         "as": "the series' rows in time order, numbers in the units of the columns (a CSV with these columns, or "
         "an array (T, features)); the last window rows are read",
     }
