@@ -235,6 +235,16 @@ def test_non_numeric_feature_columns_are_refused_by_position(tmp_path):
     path.write_text("age,city,income,label\n" + "".join(f"{20 + i},Paris,{i * 3},{i % 2}\n" for i in range(30)))
     msg = refused(None, arch="mlp", dataset="csv", data_path=str(path))
     assert "has text in column 2 of its header row" in msg and "city" not in msg and "Paris" not in msg
+    assert "--arch lstm" not in msg  # a city is a category, not a text to classify
+
+
+def test_a_table_of_short_texts_is_told_to_train_the_text_lstm(tmp_path):
+    """Short reviews (under 40 characters) make a CSV read as a table, which was refused with "remove those columns
+    or encode them as numbers" and nothing of the text model that reads them."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("id,review,sentiment\n" + "".join(f"{i},great film number {i},pos\n" for i in range(40)))
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path), label_column="sentiment")
+    assert msg.endswith("or encode them as numbers; or, to classify the texts of column 2, train with --arch lstm.")
 
 
 def test_numeric_labels_become_sorted_class_names(tmp_path):

@@ -35,7 +35,8 @@ def test_an_architecture_or_dataset_named_on_the_command_line_is_said_by_its_tit
     words = form_words(
         "wine.csv has only the label column; add feature columns, or give --arch ts-lstm to forecast it."
     )
-    assert words.endswith('or give "Architecture" set to "LSTM (time series)" to forecast it.')
+    assert words.endswith('or set "Architecture" to "LSTM (time series)" to forecast it.')  # was 'give "..." set to'
+    assert form_words("to classify them, train with --arch lstm.").endswith('with "Architecture" set to "LSTM (text)".')
     assert form_words("try --dataset digits") == 'try "Dataset" set to "Handwritten digits (scikit-learn)"'
 
 

@@ -44,7 +44,9 @@ def in_form_words(message: str, choices: Mapping[str, Mapping[str, str]] | None 
                 message = re.sub(rf"\bgive {re.escape(flag)}(?![\w-])", f"turn on {words}", message)
         options = (*info.options, *(choices or {}).get(name, {}).items())
         for value, label in options:  # --classical none -> "Classical forecaster" set to "None: network alone"
-            message = re.sub(rf"{re.escape(flag)} {re.escape(value)}(?![\w-])", f'{words} set to "{label}"', message)
+            given = rf"{re.escape(flag)} {re.escape(value)}(?![\w-])"
+            message = re.sub(rf"\bgive {given}", f'set {words} to "{label}"', message)  # "give --arch X" -> set it
+            message = re.sub(given, f'{words} set to "{label}"', message)
         message = re.sub(rf"{re.escape(flag)}(?: [A-Z]+)?(?![\w-])", words, message)
     for flag, label in ACTION_FLAGS.items():  # the flags of actions, not of config fields
         message = re.sub(rf"{re.escape(flag)}(?![\w-])", f'"{label}"', message)

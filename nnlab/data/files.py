@@ -159,9 +159,11 @@ def _refuse_unscorable(
 def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
     text_cols = [c for c in features if not is_number_column(df[c])]
     if text_cols:
+        worded = [c for c in text_cols if df[c].dropna().astype(str).str.strip().str.contains(" ").mean() > 0.5]
+        texts = f"; or, to classify the texts of {positions(df, worded[:1])}, train with --arch lstm" if worded else ""
         raise DataError(
             f"{shown_name(path)} has text in {positions(df, text_cols)} of its header row, where the MLP reads "
-            "numbers only; remove those columns or encode them as numbers."
+            f"numbers only; remove those columns or encode them as numbers{texts}."
         )
 
 
