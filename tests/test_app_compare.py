@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -18,6 +19,7 @@ from nnlab.core.records import ACTIVE
 from nnlab.data.registry import make_config
 from nnlab.engine.runner import execute
 from nnlab.store.runs import RunStore
+from nnlab.ui.comparison import DIFF_WIDTH
 from tests.helpers import app_at, visible, wait_until
 
 PAGE = "../pages/3_Compare.py"
@@ -64,6 +66,10 @@ def test_two_runs_get_a_verdict_with_the_differing_config_and_a_clickable_differ
     assert any(f"A {a}: test accuracy" in m.value.replace("\\", "") for m in at.markdown)
     diff = at.dataframe[1].value  # who won first, then the fields that differ
     assert list(diff.columns) == ["setting", "A", "B"] and diff["setting"].iloc[0] == "test accuracy"
+    # seen: "on (automatic: on where the classes are strongly imbalanced)" widened A's column until B's score sat
+    # out of sight in the 400-px table, at 1400 px as at 820: A and B now have one fixed width each
+    widths = {k: v.get("width") for k, v in json.loads(at.dataframe[1].proto.columns).items()}
+    assert widths["A"] == widths["B"] and widths["setting"] + widths["A"] + widths["B"] <= DIFF_WIDTH
     scores = {r.run_id: r.test_value for r in RunStore().list()}
     assert [float(x.split()[0]) for x in diff.iloc[0, 1:]] == [round(scores[a], 3), round(scores[b], 3)]
     assert set(diff["setting"].iloc[1:]) == {"Hidden layer sizes", "Dropout", "Learning rate"}  # the form's labels

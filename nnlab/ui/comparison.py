@@ -34,6 +34,7 @@ from nnlab.views.examples import feature_names
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
 VERDICT_WIDTH, DIFF_WIDTH = 460, 400  # pixels of the verdict's evidence and of the score-and-diff table beside it
+SETTING_WIDTH = 120  # pixels of that table's first column (the form's labels)
 
 
 @st.cache_resource(show_spinner="Comparing on the test set…", max_entries=8)
@@ -66,7 +67,12 @@ def verdict_section(tw: TwoWay) -> None:
         rows = differs_rows(tw)  # the form's labels and values, as the comparison's HTML report has them
         st.markdown("**Test score and the config fields that differ**")
         df = pd.DataFrame(rows, columns=["setting", "A", "B"])
-        st.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300))
+        side = (DIFF_WIDTH - SETTING_WIDTH) // 2 - 5  # A and B alike: a long value never pushes B's out of sight
+        widths = {"setting": SETTING_WIDTH, "A": side, "B": side}
+        config = {k: st.column_config.TextColumn(k, width=w) for k, w in widths.items()}
+        st.dataframe(
+            df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 300), column_config=config
+        )
         if len(rows) == 1:
             st.caption("The configs are the same: only the seed's randomness differs.")
     if wants_more_seeds(tw):
