@@ -105,3 +105,14 @@ def test_must_show_a_sweep_ends_with_its_top_three_confirmed_over_seeds_and_a_he
     page.query_params["sweep"] = rec.sweep_id
     page.run()
     assert not page.exception and any(again["headline"] in visible(x.value) for x in (*page.success, *page.info))
+    # the confirmed trials as the sweep's HTML report lists them, in a table that wraps on a narrow window (the
+    # grid it was cut its 's per epoch' column at 820 px and wrote [0.342, 0.4775] beside the report's figures)
+    from nnlab.sweeps.confirm import confirmation
+    from nnlab.views.sweep_report import confirmed_cells, confirmed_columns
+
+    found = confirmation(runs, SweepStore(runs).get(rec.sweep_id))
+    shown = page.table[0].value
+    assert list(shown.columns) == confirmed_columns(found.metric)[1:]
+    assert [list(row) for row in shown.itertuples(index=False)] == [
+        [text for text, _ in confirmed_cells(found.metric, t)] for t in found.trials
+    ]

@@ -12,6 +12,7 @@ from nnlab.sweeps.confirm import Confirmation, confirmation
 from nnlab.sweeps.store import ACTIVE_SWEEPS, RESUMABLE_SWEEPS, SweepRecord
 from nnlab.ui import flash, lab, md, show_error, store
 from nnlab.ui.preflight import estimates
+from nnlab.views.sweep_report import confirmed_cells, confirmed_columns
 
 KEY_CONFIRM = "sw_confirm"
 
@@ -32,18 +33,9 @@ def headline(found: Confirmation) -> None:
         return
     tie = any(t.tied_with_best for t in found.trials)
     (st.info if tie else st.success)(f"**{md(found.headline)}**", icon=":material/verified:")
-    rows = [
-        {
-            "trial": t.trial,
-            "seeds": len(t.seeds),
-            f"mean test {found.metric}": t.mean,
-            "95% interval": f"[{t.interval[0]:.4g}, {t.interval[1]:.4g}]",
-            "against the best": "best" if t.best else ("tie (seed noise)" if t.tied_with_best else "behind"),
-            "s per epoch": t.seconds_per_epoch,
-        }
-        for t in found.trials
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    rows = [[str(t.trial), *(text for text, _ in confirmed_cells(found.metric, t))] for t in found.trials]
+    table = pd.DataFrame(rows, columns=confirmed_columns(found.metric))  # as the sweep's HTML report has it
+    st.table(table.set_index("trial"))  # a few rows that wrap on a narrow window, never cut at its edge
 
 
 def confirm_offer(rec: SweepRecord) -> None:

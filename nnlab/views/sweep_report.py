@@ -144,13 +144,20 @@ def confirmation_html(store: RunStore, rec: SweepRecord) -> str:
             "<p class='muted'>The top trials were not re-run with more seeds, so the best value may partly be its "
             f"seed's luck (`python -m nnlab sweep confirm {esc(rec.sweep_id)}` re-runs them).</p>"
         )
-    rows = [[(f"trial {c.trial}", c.trial), *_confirmed_cells(found.metric, c)] for c in found.trials]
-    columns = ["trial", "seeds", f"test {found.metric}", "95% interval", "against the best", "s / epoch"]
+    rows = [[(f"trial {c.trial}", c.trial), *confirmed_cells(found.metric, c)] for c in found.trials]
+    columns = confirmed_columns(found.metric)
     table = sortable_table(columns, rows) if rows else ""
     return f"<p class='lead'>{esc(found.headline)}</p>{table}"
 
 
-def _confirmed_cells(metric: str, c: Any) -> list[tuple[str, Any]]:
+def confirmed_columns(metric: str) -> list[str]:
+    """The confirmed trials' table's columns (this report's and the Sweep page's)."""
+    return ["trial", "seeds", f"test {metric}", "95% interval", "against the best", "s / epoch"]
+
+
+def confirmed_cells(metric: str, c: Any) -> list[tuple[str, Any]]:
+    """A confirmed trial's cells after its number, each (text, value to sort by): its seeds, mean ± sd, interval,
+    how it stands against the best, and its median epoch's seconds."""
     fmt = (lambda x: f"{x:.4g}") if metric == "rmse" else (lambda x: f"{x:.3f}")  # noqa: E731
     spread = f" ± {fmt(c.sd)}" if c.sd is not None else ""
     if c.best:
