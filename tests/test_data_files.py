@@ -260,6 +260,19 @@ def test_fractional_labels_are_refused(tmp_path):
     assert "fractional numbers" in refused(None, arch="mlp", dataset="csv", data_path=str(path))
 
 
+def test_a_spreadsheet_workbook_is_told_to_be_saved_as_csv(tmp_path):
+    """An Excel workbook given as data was read as text: "has a header but no data rows" (or "not a text file")."""
+    path = tmp_path / "sales.xlsx"
+    with zipfile.ZipFile(path, "w") as z:  # a workbook is a zip of XML parts
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path))
+    assert msg == (
+        "sales.xlsx is a spreadsheet workbook, not a CSV; save its sheet as CSV UTF-8 from the spreadsheet "
+        "(File > Save As) and give that file."
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets regi
     import pandas as pd
 
 _SEPARATORS = ",;\t|"
+_WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers")
 
 
 def shown_name(path: Path) -> str:
@@ -93,6 +94,11 @@ def read_csv(path: Path, found: list[Finding] | None = None) -> pd.DataFrame:
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file itself.")
     if not path.is_file():  # a named pipe, a device, a socket: reading one could wait forever
         raise DataError(f"{path} is not a regular file (a pipe, a device or a socket); give the path of a CSV file.")
+    if path.suffix.lower() in _WORKBOOKS:  # a workbook is a zip of XML (or a binary file): no CSV reader reads it
+        raise DataError(
+            f"{shown_name(path)} is a spreadsheet workbook, not a CSV; save its sheet as CSV UTF-8 from the "
+            "spreadsheet (File > Save As) and give that file."
+        )
     size, most = path.stat().st_size, max_data_bytes()
     if size > most:  # refused before reading: the preview and the estimate read the file too
         raise DataError(
