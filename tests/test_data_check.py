@@ -350,7 +350,7 @@ def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     texts = [" ".join(rng.choice(words, 30)) for _ in range(100)] * 2  # every text twice
     pd.DataFrame({"text": texts, "label": ["a", "b"] * 100}).to_csv(tmp_path / "t.csv", index=False)
     ds = load_dataset(make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "t.csv"), max_len=20))
-    assert "have 30 to 30 tokens (median 30); nnlab cut 100% of them at 20 tokens" in said(ds, "text")
+    assert "have 30 tokens each; nnlab cut 100% of them at 20 tokens" in said(ds, "text")
     assert "100 examples of t.csv are exact copies" in said(ds, "duplicates")
     leak = [f for f in ds.facts.findings if f.kind == "leakage"]
     assert leak and leak[0].warns and "also appear in the training split" in leak[0].sentence

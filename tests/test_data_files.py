@@ -356,7 +356,7 @@ def test_texts_in_other_scripts_keep_their_words_and_an_old_run_its_letters(tmp_
     cfg = make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "ru.csv"))
     ds = load_dataset(cfg)
     assert ds.facts.tokens == "words" and {"хороший", "ужасный", "фильм"} <= set(ds.facts.vocab)
-    assert "have 3 to 3 tokens" in next(f.sentence for f in ds.facts.findings if f.kind == "text")
+    assert "have 3 tokens each;" in next(f.sentence for f in ds.facts.findings if f.kind == "text")
     rule = preprocessing_facts(ds.facts, cfg, {})["tokenizer"]["pattern"]  # what an exported predict.py cuts by
     assert re.findall(rule, "очень хороший") == ["очень", "хороший"]
     old = ds.facts.to_json_dict()

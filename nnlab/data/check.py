@@ -252,10 +252,13 @@ def text_finding(tokens: list[list[str]], vocab: list[str], test: np.ndarray, ma
     unknown = sum(w not in known for w in test_tokens) / max(len(test_tokens), 1)
     make = warning if cut > 0.2 or unknown > 0.2 else info
     cutting = f"cut {cut:.0%} of them at {max_len} tokens" if cut else f"cut none (at most {max_len} tokens are read)"
+    low, high = int(lengths.min()), int(lengths.max())
+    have = (
+        f"{plural(low, 'token')} each" if low == high else f"{low} to {high} tokens (median {int(np.median(lengths))})"
+    )
     return make(
         "text",
-        f"The texts of {source} have {int(lengths.min())} to {int(lengths.max())} tokens (median "
-        f"{int(np.median(lengths))}); nnlab {cutting} and read {unknown:.1%} of the test tokens as unknown (not in the "
+        f"The texts of {source} have {have}; nnlab {cutting} and read {unknown:.1%} of the test tokens as unknown (not in the "
         f"vocabulary of {len(vocab):,} built on the training split); give --max-len and --vocab-size to change that.",
     )
 
