@@ -162,6 +162,32 @@ def test_a_series_of_several_columns_asks_for_the_other_columns_instead_of_an_er
     assert any("also reads temp" in i.value and "upload the series" in i.value for i in at.info)
 
 
+def test_a_series_of_several_columns_forecasts_its_horizon_without_a_slider_it_cannot_follow(workspace, tmp_path):
+    """Sales with a temperature column: the Playground showed 'Steps to forecast' at 12, greyed out, above a
+    forecast of 1 step; with a horizon of 3 it still showed 1. It now says the model forecasts its horizon, and
+    shows all of it."""
+    import numpy as np
+    import pandas as pd
+
+    from nnlab.data.registry import make_config
+    from nnlab.engine.runner import execute
+
+    rng, t = np.random.default_rng(0), np.arange(200)
+    frame = pd.DataFrame({"sales": 50 + 0.1 * t + rng.normal(0, 1, 200), "temp": 10 + rng.normal(0, 1, 200)})
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    store = RunStore(workspace)
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "two.csv"), target="sales")
+    run_id = store.create(cfg.replace(window=8, horizon=3, hidden=32, epochs=1, threads=1, classical="none"))
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    at = _open(run_id)
+    at.get("file_uploader")[0].upload("two.csv", (tmp_path / "two.csv").read_bytes(), "text/csv").run()
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    assert not [s for s in at.slider if s.label == "Steps to forecast"]
+    assert any("forecasts its horizon: the next 3 steps" in c.value for c in at.caption)
+    assert len(at.dataframe[-1].value) == 3
+
+
 def test_a_series_csv_is_read_as_the_run_read_its_data(trained, workspace, tmp_path):
     """The series CSV a run trained on, saved the European way (`;`, decimal commas) with its rows newest first,
     was refused on upload ('lacks the column(s) value the model was trained on'): pandas read it with commas. It is

@@ -8,6 +8,7 @@ import streamlit as st
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import SeriesFacts
+from nnlab.core.text import plural
 from nnlab.data.files import series_upload
 from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.store.runfolder import Results
@@ -161,18 +162,14 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
                 icon=":material/edit_note:",
             )
             return
-    single = len(columns) == 1
-    steps = st.slider(
-        "Steps to forecast",
-        1,
-        3 * window,
-        min(window, 12),
-        key=KEY_STEPS,
-        disabled=not single,
-        help=None if single else "A series of several columns forecasts one horizon.",
-    )
+    single, horizon = len(columns) == 1, predictor.facts.horizon
+    if single:  # its forecasts feed back in as inputs, as far ahead as asked
+        steps = st.slider("Steps to forecast", 1, 3 * window, min(window, 12), key=KEY_STEPS)
+    else:  # the other columns' future is unknown: the model's own horizon, not a slider it cannot follow
+        steps = horizon
+        st.caption(f"A model that reads several columns forecasts its horizon: the next {plural(horizon, 'step')}.")
     try:
-        forecast = predictor.forecast(values, steps if single else 1)
+        forecast = predictor.forecast(values, steps)
     except NNLabError as exc:
         show_error(exc)
         return
