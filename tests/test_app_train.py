@@ -108,6 +108,29 @@ def test_uploaded_csv_is_saved_in_the_workspace_and_previewed(workspace):
     assert not at.error and not at.button("tr_start").disabled
 
 
+def test_a_series_of_two_columns_opens_on_one_to_forecast_not_on_a_false_automatic(workspace):
+    """date,sales,temp: 'Column to forecast' offered 'Automatic (the only column of numbers besides time)', false for
+    this file, and the form opened on the error it caused. The form now picks its first column to forecast, offers
+    only the two, and keeps the automatic choice for a file with one (year,value)."""
+    from datetime import date, timedelta
+
+    from nnlab.ui.fields import field_key
+
+    days = [date(2024, 1, 1) + timedelta(days=i) for i in range(150)]
+    rows = ["date,sales,temp"] + [f"{d},{100 + i % 7 * 3},{10 + i % 5}" for i, d in enumerate(days)]
+    at = train_page()
+    at.selectbox("tr_dataset").set_value("series-csv").run()
+    at.file_uploader[0].upload("sales.csv", "\n".join(rows).encode(), "text/csv").run()
+    target = at.selectbox(field_key("target", "ts-lstm", "series-csv"))
+    assert target.value == "sales" and target.options == ["sales", "temp"]
+    assert not at.error and not at.exception and not at.button("tr_start").disabled, [e.value for e in at.error]
+    at.file_uploader[0].upload(
+        "yearly.csv", "\n".join(["year,value"] + [f"{1900 + i},{i % 9}" for i in range(80)]).encode(), "text/csv"
+    ).run()
+    target = at.selectbox(field_key("target", "ts-lstm", "series-csv"))
+    assert target.value == "" and not at.error
+
+
 def test_out_of_range_value_names_the_field_and_expert_mode_widens():
     at = train_page()
     at.text_input("tr_mlp_hidden_sizes").set_value("5000,64").run()

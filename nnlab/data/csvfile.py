@@ -18,7 +18,7 @@ from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding
 from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
 from nnlab.core.naming import file_name
-from nnlab.data.layout import is_number_column
+from nnlab.data.layout import find_time_column, is_number_column
 from nnlab.data.numbers import read_numbers
 
 if TYPE_CHECKING:  # pandas loads when a CSV is read, not when the datasets register (a second on 2 cores)
@@ -43,6 +43,7 @@ class CsvPeek:
     numeric: tuple[str, ...]
     head: pd.DataFrame
     empty: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()  # the columns of numbers a series could forecast: all but a time axis of numbers
 
 
 LABEL_NAMES = ("label", "labels", "class", "target", "y", "category", "species", "sentiment", "outcome")
@@ -53,18 +54,21 @@ def peek_csv(path: Path, rows: int = 5) -> CsvPeek:
     df = read_csv(path)
     numeric = tuple(c for c in df.columns if is_number_column(df[c]))
     empty = tuple(c for c in df.columns if df[c].isna().all())
-    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True), empty)
+    time = find_time_column(df[list(numeric)], "") if len(numeric) > 1 else None  # a year column; dates are text
+    targets = tuple(c for c in numeric if c != time)
+    return CsvPeek(len(df), tuple(df.columns), numeric, df.head(rows).reset_index(drop=True), empty, targets)
 
 
 def likely_column(peek: CsvPeek, field: str, current: str, taken: str = "") -> str:
     """The column a field (label_column, text_column, target) names: current where the CSV has it (case aside),
-    else a usual name or a guess, never `taken` (the other column of a text CSV); "" for an automatic target."""
+    else a usual name or a guess, never `taken` (the other column of a text CSV); "" for an automatic target (a
+    series with one column of numbers besides its time)."""
     folded = {c.lower(): c for c in peek.columns}
     if current.strip().lower() in folded:
         return folded[current.strip().lower()]
     free = [c for c in peek.columns if c != taken and c not in peek.empty] or list(peek.columns)
-    if field == "target":
-        return ""
+    if field == "target":  # automatic where the file has one column to forecast; else its first, to be changed
+        return "" if len(peek.targets) <= 1 else peek.targets[0]
     if field == "text_column":  # the column of the longest words, in the first rows
         words = [c for c in free if c not in peek.numeric] or free
         return max(words, key=lambda c: peek.head[c].astype(str).str.len().mean())

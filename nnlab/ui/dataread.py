@@ -58,7 +58,9 @@ def column_field(name: str, key: str, peek: CsvPeek | None, current: str, taken:
     if peek is None:
         st.selectbox(info.label, [], key=f"{key}_waiting", disabled=True, placeholder="Upload the file first")
         return current
-    options = ["", *peek.numeric] if name == "target" else list(peek.columns)
+    options = list(peek.columns)
+    if name == "target":  # "automatic" only where it can work: one column of numbers besides the time
+        options = ["", *peek.numeric] if len(peek.targets) <= 1 else list(peek.targets)
     chosen = likely_column(peek, name, current, taken)
     st.session_state[key] = chosen if chosen in options else options[0]  # a target must be a column of numbers
     auto = "Automatic (the only column of numbers besides time)"
