@@ -176,3 +176,13 @@ def test_the_dashboard_names_runs_and_sweeps_on_two_csv_files_by_their_files(wor
     spec = SweepSpec(base=base, dims=(parse_dim("lr", "0.001:0.01:log"),), trials=4)
     assert spec.title == "Sweep of LSTM (text) on reviews.csv"
     assert SweepSpec(base=base, dims=spec.dims, trials=4, name="my sweep").title == "my sweep"
+
+
+def test_a_group_of_one_scored_run_is_not_said_to_be_a_mean_and_sd():
+    """`runs --groups` wrote 'test accuracy 0.9667 (mean ± sd over seeds)' for a group of one run."""
+    from nnlab.cli.groups import group_line
+
+    one = {"group": "g-1", "runs": ["r"], "seeds": [0], "test_metric": "accuracy", "mean": 0.9667, "sd": None}
+    assert group_line(one) == "group g-1: 1 run (seed 0), test accuracy 0.9667"
+    three = one | {"runs": ["r", "s", "t"], "seeds": [0, 1, 2], "sd": 0.0096}
+    assert group_line(three).endswith("test accuracy 0.9667 ± 0.0096 (mean ± sd over seeds)")

@@ -61,10 +61,10 @@ def group_line(s: dict[str, Any]) -> str:
     """'group g-… : 3 runs, test accuracy 0.972 ± 0.002 (mean ± sd over seeds)'."""
     if s["mean"] is None:
         return f"group {s['group']}: {_runs(len(s['runs']))}, none scored"
-    sd = f" ± {s['sd']:.4f}" if s["sd"] is not None else ""
+    spread = f" ± {s['sd']:.4f} (mean ± sd over seeds)" if s["sd"] is not None else ""  # one score has no sd
     return (
         f"group {s['group']}: {_runs(len(s['runs']))} (seed{'s' if len(s['seeds']) > 1 else ''} {', '.join(map(str, s['seeds']))}), "
-        f"test {s['test_metric']} {s['mean']:.4f}{sd} (mean ± sd over seeds)"
+        f"test {s['test_metric']} {s['mean']:.4f}{spread}"
     )
 
 
