@@ -212,3 +212,18 @@ def test_runs_on_two_files_are_refused_naming_the_files():
         _check_comparable(side("A", "/tmp/wine.csv"), side("B", "/tmp/iris.csv"))
     with pytest.raises(NNLabError, match=r"on /a/data\.csv and B on /b/data\.csv;"):
         _check_comparable(side("A", "/a/data.csv"), side("B", "/b/data.csv"))
+
+
+def test_the_cli_writes_the_differing_config_values_as_the_compare_page_does():
+    """`compare` printed '--lr 0.0007447144904083078 → 0.0012520653814999472' (a sweep's drawn learning rates) where
+    the Compare page shows 0.000744714 → 0.00125207."""
+    from types import SimpleNamespace
+
+    from nnlab.analysis.comparison import diff_rows
+    from nnlab.views.report_words import config_value
+
+    tw = SimpleNamespace(config_diff={"lr": (0.0007447144904083078, 0.0012520653814999472), "dropout": (0.2, 0.0)})
+    assert diff_rows(tw) == [("lr", "0.000744714", "0.00125207"), ("dropout", "0.2", "0")]
+    assert [(config_value(k, x), config_value(k, y)) for k, (x, y) in tw.config_diff.items()] == [
+        (a, b) for _, a, b in diff_rows(tw)
+    ]

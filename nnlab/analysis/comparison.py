@@ -294,4 +294,7 @@ def diff_rows(tw: TwoWay) -> list[tuple[str, str, str]]:
 
 
 def _text(value: Any) -> str:
+    """A config value as a flag takes it; a float as the form shows it (0.000744714, not 0.0007447144904083078)."""
+    if isinstance(value, float):
+        return f"{value:g}"
     return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
