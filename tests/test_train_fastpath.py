@@ -168,3 +168,21 @@ def test_the_command_line_trains_with_no_more_threads_than_idle_cpus(monkeypatch
             assert cpu_threads.threads_for_idle_cpus() == threads, seen
     finally:
         torch.set_num_threads(before)
+
+
+def test_batch_normalisation_trains_where_the_last_batch_would_hold_one_example():
+    # seen: a sweep varying batchnorm on a 600-row table (449 training rows, batches of 16) failed both batchnorm
+    # trials: "Expected more than 1 value per channel when training, got input size torch.Size([1, 256])"
+    from nnlab.data.batches import num_batches
+
+    for n, lengths in ((449, None), (2049, torch.randint(1, 30, (2049,)))):
+        x = torch.zeros(n, 30, dtype=torch.long) if lengths is not None else torch.zeros(n, 3)
+        split = Split(x, torch.arange(n), lengths)
+        batches = list(iterate_batches(split, 16, shuffle=True, generator=torch.Generator().manual_seed(0)))
+        assert min(len(y) for _, y, _ in batches) > 1 and len(batches) == num_batches(n, 16)
+        assert sorted(torch.cat([y for _, y, _ in batches]).tolist()) == list(range(n))  # every row still once
+    assert [num_batches(n, 16) for n in (0, 1, 2, 16, 17, 18, 449)] == [0, 1, 1, 1, 1, 2, 28]
+    trainer = _trainer(data=mnist_like(449, 64), batchnorm=True)  # the data as given is the training split here
+    assert len(trainer.data.train) % 16 == 1
+    fit = trainer.fit()
+    assert fit.status == "finished" and len(fit.history) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -23,7 +22,7 @@ def iterate_batches(
     if not shuffle:
         batches: list[torch.Tensor | slice] = [slice(s, s + batch_size) for s in range(0, n, batch_size)]
     elif split.lengths is None:
-        batches = list(torch.randperm(n, generator=generator).to(split.y.device).split(batch_size))
+        batches = cut(torch.randperm(n, generator=generator).to(split.y.device), batch_size)
     else:
         batches = bucketed_batches(split.lengths.cpu(), batch_size, generator)
     for idx in batches:
@@ -46,16 +45,27 @@ def bucketed_batches(
     batches, each pool sorted by length and cut into batches, then all batches shuffled. An LSTM step
     costs batch x longest text, so this skips most padding while every text is still seen once an epoch."""
     order = torch.randperm(len(lengths), generator=generator)
-    batches = []
-    for pool in order.split(batch_size * pool_batches):
+    pools, batches = list(order.split(batch_size * pool_batches)), []
+    if len(pools) > 1 and len(pools[-1]) == 1:  # one text left over joins the pool before it (see cut)
+        pools[-2:] = [torch.cat(pools[-2:])]
+    for pool in pools:
         pool = pool[torch.argsort(lengths[pool], stable=True)]
-        batches += list(pool.split(batch_size))
+        batches += cut(pool, batch_size)
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+def cut(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """A shuffled index cut into training batches; a last batch of one example joins the one before it (BatchNorm
+    cannot train on a batch of one: 449 rows in batches of 16 failed every trial with batch normalisation)."""
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
 def num_batches(n: int, batch_size: int) -> int:
-    """Batches per epoch for n samples."""
-    return math.ceil(n / batch_size)
+    """Training batches per epoch for n samples (see cut)."""
+    return n if n < 2 else n // batch_size + (n % batch_size > 1)
 
 
 def identity(x: torch.Tensor, train: bool) -> torch.Tensor:
