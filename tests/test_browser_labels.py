@@ -4,6 +4,8 @@ and opens their comparison."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nnlab.lab.labels import RETRAINED_FROM
@@ -29,3 +31,16 @@ def test_retrained_links_are_whole_at_820_px_and_open_the_comparison(page, train
         assert page.evaluate(CUT) == [], f"cut off at 820 px on {run_id}'s page: {page.evaluate(CUT)}"
     link.click()
     settle(page, f"text=B {retrained} against A {first}")
+
+
+def test_the_training_check_keeps_its_tab_open_for_its_progress_and_its_gallery(page, trained, server):
+    """Check the training labels reran the page onto the Test examples tab: the progress and the time left were in
+    a tab the user had just left, and the gallery when it ended too."""
+    page.goto(f"{server}/Results?run={trained['digits']}")
+    settle(page, "text=Possible label errors")
+    page.get_by_role("tab", name="Training and validation rows").click()
+    page.get_by_role("button", name="Check the training labels").click()
+    shown = page.get_by_text(re.compile(r"^Checking the training labels: .* left\.$|^Training labels checked with"))
+    shown.first.wait_for(state="visible", timeout=120_000)  # the progress, or the end of a quick check, in view
+    page.get_by_text("Training labels checked with").wait_for(state="visible", timeout=300_000)
+    assert page.get_by_text(re.compile(r"training and validation rows\.$")).first.is_visible()

@@ -44,6 +44,7 @@ KEY_CM_TRUE = "results_cell_true_{run}"  # the fallback picker, which also holds
 KEY_CM_PRED = "results_cell_pred_{run}"
 KEY_CM_LAST_CLICK = "results_cm_last_click_{run}"
 KEY_CM_LIMIT = "results_examples_limit"
+KEY_LABEL_TABS = "results_label_tabs_{run}"  # the open tab of Possible label errors (test or training rows)
 
 # Compare
 QUERY_A, QUERY_B = "a", "b"  # st.query_params keys of a pair to compare, from a link (a retrained run's Results)

@@ -16,11 +16,12 @@ from nnlab.core.text import format_duration, plural
 from nnlab.lab.labels import DEFAULT_FOLDS, RETRAINED_FROM
 from nnlab.store.runfolder import Examples, Results
 from nnlab.ui import COMPARE_PAGE, TRAIN_PAGE, flash, go, lab, md, show_error, store
-from nnlab.ui.keys import QUERY_A, QUERY_B
+from nnlab.ui.keys import KEY_LABEL_TABS, QUERY_A, QUERY_B
 from nnlab.ui.results import example_cards
 
 SHOWN = 48  # examples per gallery
 POLL_S = 2.0  # how often a running check's progress is read
+TABS = ("Test examples", "Training and validation rows")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -43,7 +44,9 @@ def label_errors_section(rec: RunRecord, res: Results, records: list[RunRecord])
         "learning): worth a look before trusting the label, or the score."
     )
     _retrained_links(rec, records)
-    test_tab, train_tab = st.tabs(["Test examples", "Training and validation rows"])
+    # tracked, so the tab stays open over reruns: the check's button, its progress and its end each rerun the page
+    key = KEY_LABEL_TABS.format(run=rec.run_id)
+    test_tab, train_tab = st.tabs(list(TABS), key=key, on_change="rerun")
     with test_tab:
         _gallery(res, _report(rec.run_id, "test", rec.updated))
     with train_tab:
@@ -98,13 +101,24 @@ def _start_button(rec: RunRecord) -> None:
         f"The training rows have no out-of-sample predictions yet: the check trains {DEFAULT_FOLDS} models with this "
         f"run's config, each on the other folds, for {plural(epochs, 'epoch')} (about {format_duration(eta)} here)."
     )
-    if st.button("Check the training labels", icon=":material/fact_check:", key=f"label_check_{rec.run_id}"):
+    if st.button(
+        "Check the training labels",
+        icon=":material/fact_check:",
+        key=f"label_check_{rec.run_id}",
+        on_click=_open_training_tab,
+        args=(rec.run_id,),
+    ):
         try:
             flash(lab().start_label_check(rec.run_id), kind="info")
         except NNLabError as exc:
             show_error(exc)
             return
         st.rerun()
+
+
+def _open_training_tab(run_id: str) -> None:
+    """Keep the training rows' tab open for the check just started: its progress and then its gallery are there."""
+    st.session_state[KEY_LABEL_TABS.format(run=run_id)] = TABS[1]
 
 
 @st.fragment(run_every=POLL_S)
