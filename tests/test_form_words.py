@@ -71,3 +71,16 @@ def test_a_setting_in_the_command_lines_words():
     assert as_flag("batchnorm", "True") == ("--batchnorm", "on")
     assert as_flag("early_stopping", "False") == ("--no-early-stopping", "on")  # the flag was given
     assert as_flag("freeze_backbone", "True") == ("--unfreeze", "off")
+
+
+def test_the_fitted_batch_size_and_epochs_name_the_fields_that_change_them():
+    """The data check said 'give a batch size to choose your own' and 'give epochs to choose your own': the CLI
+    user was not told the flag, nor the dashboard user the field; both now are."""
+    from nnlab.core.fitted import fit_findings
+
+    batch, epochs = (f.sentence for f in fit_findings(make_config("mlp", dataset="digits"), 1_000))
+    assert batch.endswith("give --batch-size to choose your own.") and epochs.endswith(
+        "give --epochs to choose your own."
+    )
+    assert in_form_words(batch).endswith('give "Batch size" to choose your own.')
+    assert in_form_words(epochs).endswith('give "Epochs" to choose your own.')

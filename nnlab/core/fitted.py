@@ -40,7 +40,7 @@ def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
     if not given.batch_size:
         notes.append(
             f"Batch size fitted to the data: {fitted.batch_size} ({plural(train_size, 'training example')}, "
-            f"{plural(steps, 'step')} an epoch); give a batch size to choose your own."
+            f"{plural(steps, 'step')} an epoch); give --batch-size to choose your own."
         )
     if not given.epochs:
         total = fitted.epochs * steps
@@ -52,7 +52,7 @@ def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
         )
         notes.append(
             f"Epochs fitted to the data: up to {fitted.epochs}, {plural(total, 'optimiser step')} ({why}); early "
-            "stopping usually ends the run sooner, once validation stops improving; give epochs to choose your own."
+            "stopping usually ends the run sooner, once validation stops improving; give --epochs to choose your own."
         )
     return [info("fitted", n) for n in notes]
 
