@@ -110,3 +110,16 @@ def test_a_table_cells_flagged_rows_show_their_row_and_keep_the_probability_bar(
     config = json.loads(table.proto.columns)
     bar = f"P({res.classes[p]})"
     assert config[bar]["type_config"]["type"] == "progress" and "label" not in config
+
+
+def test_a_failed_training_check_says_why_in_the_forms_words(trained, workspace):
+    """A check whose data file had gone said '... check the path given with --data.' on the page: a flag, where the
+    page has a form field."""
+    run_id = trained["iris"]
+    reason = "Data file /data/iris.csv does not exist; check the path given with --data."
+    failed = {"status": "failed", "folds": 5, "epochs": 3, "fraction": 0.0, "reason": reason, "started": 1.0}
+    RunStore(workspace).folder(run_id).write_label_check(failed)  # as Lab.check_labels leaves a failed check
+    at = open_page(RESULTS, run_id)
+    (said,) = [w.value for w in at.warning if "training-label check failed" in w.value]
+    assert "--" not in said and "Path to your data" in said
+    assert any(b.label == "Check the training labels" for b in at.button)  # and it can be started again

@@ -18,6 +18,7 @@ from nnlab.store.runfolder import Examples, Results
 from nnlab.ui import COMPARE_PAGE, TRAIN_PAGE, flash, go, lab, md, show_error, store
 from nnlab.ui.keys import KEY_LABEL_TABS, QUERY_A, QUERY_B
 from nnlab.ui.results import example_cards
+from nnlab.views.report_words import form_words
 
 SHOWN = 48  # examples per gallery
 POLL_S = 2.0  # how often a running check's progress is read
@@ -84,8 +85,8 @@ def _training(rec: RunRecord, res: Results) -> None:
         _progress(rec.run_id)
         return
     if state is None or state.status != "finished":
-        if state is not None:
-            st.warning(md(state.sentence()))
+        if state is not None:  # how the last check ended, its reason in the form's words (not --data)
+            st.warning(md(form_words(state.sentence())))
         _start_button(rec)
         return
     st.caption(md(state.sentence()))
