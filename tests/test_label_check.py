@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from nnlab.analysis.label_report import check_state, label_report
+from nnlab.analysis.naming import run_name
 from nnlab.cli.main import main
 from nnlab.core.errors import NNLabError
 from nnlab.data import load_dataset
@@ -160,3 +161,18 @@ def test_a_row_to_leave_out_that_the_data_lacks_is_said():
         f.sentence for f in load_dataset(cfg.replace(exclude_rows=(9999,))).facts.findings if f.kind == "excluded"
     ]
     assert "Left out 0 of the 1 row given" in said and "; row 9999 is not among the data's rows" in said
+
+
+def test_retraining_a_retrained_run_is_named_after_the_first_with_every_row_left_out(trained, workspace):
+    """Leaving doubtful labels out of a run that was itself retrained without some named it 'MLP on digits without
+    3 doubtful labels without 5 doubtful labels'."""
+    lab = Lab(workspace)
+    try:
+        first = lab.store.get(trained["digits"])
+        once = lab.store.get(lab.retrain_without(first.run_id, [1, 2, 3]).run_id)
+        twice = lab.store.get(lab.retrain_without(once.run_id, [3, 4, 5]).run_id)
+    finally:
+        lab.shutdown()
+    assert once.name == f"{run_name(first)} without 3 doubtful labels"
+    assert twice.name == f"{run_name(first)} without 5 doubtful labels"  # rows 1 to 5, each counted once
+    assert twice.config.exclude_rows == (1, 2, 3, 4, 5) and twice.summary[RETRAINED_FROM] == once.run_id

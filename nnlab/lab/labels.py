@@ -20,6 +20,7 @@ from nnlab.core.text import plural
 from nnlab.lab.runs import Started
 
 if TYPE_CHECKING:
+    from nnlab.core.records import RunRecord
     from nnlab.engine.kfold import CheckProgress
     from nnlab.store.runfolder import RunFolder
     from nnlab.store.runs import RunStore
@@ -146,10 +147,22 @@ class LabelActions:
         rows = sorted({int(r) for r in rows} | set(rec.config.exclude_rows))
         cfg = rec.config.replace(exclude_rows=tuple(rows))
         checked = self.prepare(cfg)[0]
-        name = f"{run_name(rec)} without {plural(len(rows), 'doubtful label')}"
+        name = f"{run_name(self._first_of(rec))} without {plural(len(rows), 'doubtful label')}"
         note = f"Retrained from run {run_id} with {plural(len(rows), 'row')} whose labels look wrong left out."
         new = self._queue(checked, None, name, note, {RETRAINED_FROM: run_id})
         return Started((new,), self.start_message(cfg, (new,), None), self.queue_place(new))
+
+    def _first_of(self, rec: RunRecord) -> RunRecord:
+        """The run a chain of retraining without doubtful labels began with (rec itself when it was not retrained,
+        or when the runs before it were deleted): the new run is named after it, not 'X without 29 ... without 33'."""
+        seen = {rec.run_id}
+        while (before := rec.summary.get(RETRAINED_FROM)) and before not in seen:
+            found = self.store.find(before)
+            if found is None:
+                break
+            seen.add(before)
+            rec = found
+        return rec
 
 
 RETRAINED_FROM = "retrained_from"  # a run summary's key: the run it was retrained from, without doubtful labels
