@@ -61,3 +61,25 @@ def test_a_driver_that_fails_leaves_a_reason_without_the_servers_folders(store, 
     assert rec.status == "interrupted" and "RuntimeError" in rec.reason, rec.reason
     assert str(store.root) not in rec.reason and f"sweeps/{sweep_id}.log" in rec.reason
     assert "a bug" in (store.root / "sweeps" / f"{sweep_id}.log").read_text()
+
+
+def test_a_resumed_sweep_is_queued_at_once_so_its_page_polls_it_and_offers_stop(workspace, monkeypatch):
+    """Resume on the Sweep page redrew the page before the driver's thread claimed the sweep: it read 'paused', so
+    the page stopped polling and kept Stop disabled while the sweep trained its trials to the end."""
+    from nnlab.lab import Lab
+    from nnlab.sweeps import driver
+    from nnlab.sweeps.space import parse_dim
+    from nnlab.sweeps.store import ACTIVE_SWEEPS
+
+    started = []
+    monkeypatch.setattr(driver, "start_in_thread", lambda jobs, sweep_id: started.append(sweep_id))
+    lab = Lab(workspace)
+    for status in ("paused", "finished"):
+        sweep_id = lab.sweeps.create(driver.make_spec(tiny_config("mlp"), [parse_dim("lr", "1e-3,1e-2")], 2))
+        lab.sweeps.finish_session(sweep_id, status, "Paused by the user.")
+        if status == "paused":
+            lab.resume_sweep(sweep_id)
+        else:
+            lab.confirm_sweep(sweep_id, top=1, seeds=1)
+        rec = lab.sweeps.get(sweep_id)
+        assert started[-1] == sweep_id and rec.status in ACTIVE_SWEEPS and rec.reason == "", rec.status

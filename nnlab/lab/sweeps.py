@@ -69,11 +69,16 @@ class SweepActions:
     def resume_sweep(self, sweep_id: str, rerun_failed: bool = False) -> str:
         """Drive a paused, stopped or interrupted sweep again in the background (its failed trials queued again as
         new trials when asked); says what was done."""
+        said = self._prepare_resume(sweep_id, rerun_failed)
+        self._in_background(sweep_id)
+        return said or f"Sweep {sweep_id} resumed."
+
+    def _in_background(self, sweep_id: str) -> None:
+        """Drive the sweep in a thread of this process, queued until that thread claims it."""
         from nnlab.sweeps.driver import start_in_thread
 
-        said = self._prepare_resume(sweep_id, rerun_failed)
+        self.sweeps.requeue(sweep_id)
         start_in_thread(self.jobs, sweep_id)
-        return said or f"Sweep {sweep_id} resumed."
 
     def drive_sweep(
         self,
@@ -112,10 +117,9 @@ class SweepActions:
     def confirm_sweep(self, sweep_id: str, top: int | None = None, seeds: int | None = None) -> str:
         """Re-run the sweep's top trials with more seeds in the background (a finished sweep; a running one does
         it at its end); says what was queued."""
-        from nnlab.sweeps.driver import start_in_thread
 
         self._set_confirm(sweep_id, top, seeds)
-        start_in_thread(self.jobs, sweep_id)
+        self._in_background(sweep_id)
         return f"Sweep {sweep_id} is confirming its top trials with more seeds."
 
     def drive_confirmation(

@@ -180,6 +180,16 @@ class SweepStore:
         rows = self._conn().execute("SELECT * FROM sweeps ORDER BY created DESC, sweep_id DESC")
         return [_record(r) for r in rows]
 
+    def requeue(self, sweep_id: str) -> None:
+        """A sweep about to be driven again in this process is queued, as a new one is, until its driver claims it:
+        a page drawn in between polls it (and offers Stop) rather than showing it paused; a running one is left."""
+        now = time.time()
+        self._write(
+            "UPDATE sweeps SET status='queued', reason='', pid=?, owner=?, beat=?, updated=? "
+            "WHERE sweep_id=? AND status != 'running'",
+            (os.getpid(), identity(), now, now, sweep_id),
+        )
+
     def claim(self, sweep_id: str) -> bool:
         """Atomically make this process the sweep's driver; False when a live process drives it already (judged as
         runs are: a reused process id does not pass for the driver that died)."""
