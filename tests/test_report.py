@@ -376,3 +376,25 @@ def test_a_test_example_is_named_by_its_row_in_the_data():
     assert "true a · predicted b (80% sure) · row 270</b>" in run_cell(res, 0, 1)
     old = replace(res, predictions=replace(predictions, index=None))  # a run saved before the rows were kept
     assert "true a · predicted b (80% sure) · #0</b>" in run_cell(old, 0, 1)
+
+
+def test_a_seed_groups_id_given_for_a_run_is_told_apart_from_a_missing_run(trained, workspace, tmp_path, capsys):
+    """`report g-...` and `export g-...` with an id `runs --groups` lists said 'Run g-... is not in the store': they
+    now say it is a group, name its runs, and say what to give instead."""
+    from nnlab.analysis.groups import group_id
+    from nnlab.cli.main import main
+
+    store = RunStore(workspace)
+    run_id = trained["iris"]
+    gid = group_id(store.get(run_id).config)
+    members = sorted((r.created, r.run_id) for r in store.list() if group_id(r.config) == gid)
+    members = [m[1] for m in members]
+    assert main(["report", gid, "--out", str(tmp_path / "r.html"), "--store", str(workspace)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith(f"nnlab: {gid} is a group of ") and run_id in said and "not in the store" not in said
+    assert said.endswith(f"report one of its runs, or compare the group with another: `report {gid} OTHER`.")
+    assert main(["export", gid, "--format", "script", "--out", str(tmp_path / "e"), "--store", str(workspace)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.endswith("; export one of its runs.") and all(m in said for m in members[:1])
+    assert main(["report", "nope", "--out", str(tmp_path / "r.html"), "--store", str(workspace)]) == 2
+    assert "Run nope is not in the store" in capsys.readouterr().err

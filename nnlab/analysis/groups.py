@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from nnlab.core.config import RunConfig
 from nnlab.core.records import RunRecord
+from nnlab.core.text import plural
 
 if TYPE_CHECKING:  # pandas (and numpy) load only where a table is built: `nnlab runs` stays light
     import pandas as pd
@@ -79,6 +80,16 @@ def find_group(records: Sequence[RunRecord], name: str) -> Group | None:
         return None
     found = [g for g in groups_of(records) if g.group_id.startswith(name)]
     return found[0] if len(found) == 1 else None
+
+
+def no_such_run(records: Sequence[RunRecord], name: str, instead: str) -> str:
+    """Why `name` is no run, in one sentence; a seed group's id (which `runs --groups` lists) is told apart and its
+    runs named. instead: what to give, "{group}" standing for the group's id, e.g. "export one of its runs"."""
+    group = find_group(records, name)
+    if group is None:
+        return f"Run {name} is not in the store; `python -m nnlab runs` lists the runs."
+    ids = ", ".join(r.run_id for r in group.runs[:3]) + (", …" if len(group.runs) > 3 else "")
+    return f"{group.group_id} is a group of {plural(len(group.runs), 'seed')} ({ids}); {instead.format(group=group.group_id)}."
 
 
 def group_stats(group: Group) -> tuple[float | None, float | None, int]:

@@ -20,10 +20,11 @@ class HandoverActions:
 
     def export(self, run_id: str, fmt: str, out: str | Path) -> list[Path]:
         """Write the run in format `fmt` into the empty or new folder `out`; returns the files written."""
+        from nnlab.analysis.groups import no_such_run
         from nnlab.export import export_run
 
         if self.store.find(run_id) is None:
-            raise NNLabError(f"Run {run_id} is not in the store; `python -m nnlab runs` lists the runs.")
+            raise NNLabError(no_such_run(self.store.list(), run_id, "export one of its runs"))
         return export_run(self.store, run_id, fmt, Path(out))
 
     def export_zip(self, run_id: str, fmt: str) -> bytes:

@@ -9,11 +9,13 @@ from nnlab.store.runs import RunStore
 
 def run_report(store: RunStore, run_id: str) -> tuple[str, str]:
     """The report of one run that has test results."""
+    from nnlab.analysis.groups import no_such_run
     from nnlab.views.report import build_report, report_filename
 
     rec = store.find(run_id)
     if rec is None:
-        raise NNLabError(f"Run {run_id} is not in the store; `python -m nnlab runs` lists the runs.")
+        instead = "report one of its runs, or compare the group with another: `report {group} OTHER`"
+        raise NNLabError(no_such_run(store.list(), run_id, instead))
     folder = store.folder(run_id)
     if not folder.has_results():
         raise NNLabError(
