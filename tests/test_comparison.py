@@ -214,6 +214,35 @@ def test_runs_on_two_files_are_refused_naming_the_files():
         _check_comparable(side("A", "/a/data.csv"), side("B", "/b/data.csv"))
 
 
+def test_runs_on_a_file_and_on_its_upload_are_compared(tmp_path):
+    """sales.csv trained in the dashboard (kept as uploads/58f12ac11200/sales.csv) and on the command line
+    (/data/sales.csv): Compare refused them, 'tested on /tmp/ws/uploads/58f12ac11200/sales.csv and ... on
+    /data/sales.csv; a verdict needs runs tested on the same data'. The same bytes are the same data."""
+    from io import BytesIO
+
+    from nnlab.analysis.comparison import _check_comparable
+    from nnlab.store.space import keep_upload
+
+    given = tmp_path / "data" / "sales.csv"
+    given.parent.mkdir()
+    given.write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    kept = keep_upload(RunStore(tmp_path / "ws"), "sales.csv", BytesIO(given.read_bytes()))
+    _check_comparable(_side("A", str(kept)), _side("B", str(given)))  # no refusal
+    given.write_text(given.read_text() + "40,0\n")  # edited since: other data
+    with pytest.raises(NNLabError, match="a verdict needs runs tested on the same data"):
+        _check_comparable(_side("A", str(kept)), _side("B", str(given)))
+
+
+def _side(name: str, path: str):
+    from types import SimpleNamespace
+
+    cfg = make_config("mlp", dataset="csv", data_path=path, label_column="y")
+    member = SimpleNamespace(
+        results=SimpleNamespace(task="classification", classes=("0", "1")), record=SimpleNamespace(run_id=name)
+    )
+    return SimpleNamespace(name=name, config=cfg, members=(member,))
+
+
 def test_the_cli_writes_the_differing_config_values_as_the_compare_page_does():
     """`compare` printed '--lr 0.0007447144904083078 → 0.0012520653814999472' (a sweep's drawn learning rates) where
     the Compare page shows 0.000744714 → 0.00125207."""

@@ -10,8 +10,10 @@ where some of their runs share rows.
 from __future__ import annotations
 
 import dataclasses
+import filecmp
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,7 +150,7 @@ def _check_comparable(a: Side, b: Side) -> None:
         raise NNLabError(
             f"{a.name} is a {_task_word(ra)} and {b.name} a {_task_word(rb)}; compare two runs of one kind."
         )
-    if a.config.dataset != b.config.dataset or a.config.data_path != b.config.data_path:
+    if a.config.dataset != b.config.dataset or not _same_data(a.config.data_path, b.config.data_path):
         da, db = data_title(a.config), data_title(b.config)
         if da == db:  # one file name in two folders: the folders tell them apart
             da, db = a.config.data_path or da, b.config.data_path or db
@@ -160,6 +162,15 @@ def _check_comparable(a: Side, b: Side) -> None:
     both = {m.record.run_id for m in a.members} & {m.record.run_id for m in b.members}
     if both:
         raise NNLabError(f"Run {sorted(both)[0]} is on both sides; give A and B runs of their own.")
+
+
+def _same_data(a: str, b: str) -> bool:
+    """Whether two data paths hold the same data: one path, or two files of the same bytes (a file uploaded to the
+    dashboard is kept in the workspace, so its runs name another path than the CLI's runs on the file itself)."""
+    if a == b:
+        return True
+    fa, fb = Path(a).expanduser(), Path(b).expanduser()
+    return fa.is_file() and fb.is_file() and filecmp.cmp(fa, fb, shallow=False)
 
 
 def _task_word(res: Results) -> str:
