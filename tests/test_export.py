@@ -714,3 +714,19 @@ def test_the_script_splits_fills_and_leaves_out_rows_as_the_run_did(store, tmp_p
     prepared = _prepared_by_the_script(store, run_id, tmp_path / "script")
     assert [prepared[s] for s in ("train", "val", "test")] == [len(data.train), len(data.val), len(data.test)]
     assert np.allclose(prepared["x"], data.test.x.numpy(), atol=1e-5)  # blanks filled and scaled as the run did
+
+
+def test_the_series_script_leaves_out_the_steps_the_run_left_out(store, tmp_path):
+    """A series run given --exclude-rows left those steps' windows out of training and validation; its train.py
+    trained on them all."""
+    values = 10 + np.sin(np.arange(300) / 3) + np.random.default_rng(0).normal(0, 0.1, 300)
+    (tmp_path / "level.csv").write_text("level\n" + "\n".join(f"{v:.4f}" for v in values) + "\n")
+    cfg = make_config("ts-lstm", dataset="series-csv", data_path=str(tmp_path / "level.csv"), window=8, epochs=1)
+    cfg = cfg.replace(classical="none", exclude_rows=(20, 21, 22, 250))
+    run_id = store.create(cfg)
+    store.claim_queued(run_id)
+    assert execute(store, run_id).status == "finished"
+    data = load_dataset(cfg)
+    prepared = _prepared_by_the_script(store, run_id, tmp_path / "script")
+    assert [prepared[s] for s in ("train", "val", "test")] == [len(data.train), len(data.val), len(data.test)]
+    assert np.allclose(prepared["x"], data.test.x.numpy(), atol=1e-5)
