@@ -342,6 +342,9 @@ def test_wide_images_are_said_to_be_wide_and_cut_to_their_centred_square(tmp_pat
     assert cnn.facts.image_size == 28
     assert "are 40x28 pixels (width by height), in colour" in sentence, sentence
     assert "cuts each to its centred square and trains it at 28x28, the length of their short side" in sentence
+    from nnlab.data import DATASETS
+
+    assert "cut to its centred square" in DATASETS["image-folder"].description  # the form's and the report's words
 
 
 def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):

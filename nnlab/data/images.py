@@ -251,7 +251,7 @@ def _findable(file: Path, dirs: list[Path]) -> str:
 
 
 def load_image_folder(cfg: RunConfig) -> Dataset:
-    """One folder per class (folder names are the class names); images resized to a common square size."""
+    """One folder per class (folder names are the class names); each image cut to its centred square and resized."""
     path = user_path(cfg, "zip or folder of images")
     dirs = class_folders(image_root(path), path.name)
     sizes = image_sizes(dirs)
@@ -286,7 +286,7 @@ register(
         "Your images (zip or folder)",
         "image",
         load_image_folder,
-        "One folder per class, named after it; images are resized to a common square size.",
+        "One folder per class, named after it; each image is cut to its centred square and resized to a common size.",
         needs="data_path",
         options=("image_size",),
         any_size=True,
