@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -74,9 +75,10 @@ def test_clicking_a_cell_shows_its_image_examples_most_confident_first(trained, 
     res = RunStore(workspace).folder(run_id).read_results()
     at = _select_cell(_open(run_id), run_id, 3, 3, 10)
     assert _examples_header(at) == "Test examples: true 3, predicted 3"
-    images = at.get("image")
+    body = " ".join(h.proto.body for h in at.get("html"))
     n = int(((res.predictions.y_true == 3) & (res.predictions.y_pred == 3)).sum())
-    assert len(images) == min(n, 24)
+    cards = re.findall(r"<img[^>]*><figcaption>[^<]* · p=\d+%", body)  # a thumbnail over its caption, in cards
+    assert len(cards) == min(n, 24)  # that wrap (the label errors' gallery has no p=)
     assert at.selectbox(key=f"results_cell_true_{run_id}").value == 3  # the picker follows the click
     captions = [c.value for c in at.caption]
     assert any(c.startswith(f"{n} test example{'' if n == 1 else 's'},") for c in captions)

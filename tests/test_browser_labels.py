@@ -44,3 +44,26 @@ def test_the_training_check_keeps_its_tab_open_for_its_progress_and_its_gallery(
     shown.first.wait_for(state="visible", timeout=120_000)  # the progress, or the end of a quick check, in view
     page.get_by_text("Training labels checked with").wait_for(state="visible", timeout=300_000)
     assert page.get_by_text(re.compile(r"training and validation rows\.$")).first.is_visible()
+
+
+def test_a_cells_images_wrap_whole_at_820_px(page, trained, server):
+    """A confusion-matrix cell's images sat in 8 columns narrower than a thumbnail at 820 px: thumbnails and their
+    captions (now the file names) ran over each other and off the window. They now wrap, each card clear of the
+    next."""
+    run_id = trained["shapes"]
+    page.set_viewport_size({"width": 820, "height": 1400})
+    page.goto(f"{server}/Results?run={run_id}")
+    settle(page, "text=Possible label errors")
+    page.locator("[data-testid=stSelectbox]", has_text="True class").first.click()
+    page.get_by_role("option").first.click()
+    settle(page)
+    page.locator("[data-testid=stSelectbox]", has_text="Predicted class").first.click()
+    page.get_by_role("option").first.click()
+    settle(page, "text=Test examples: true")
+    thumbs = page.locator("[data-testid=stMain] img").all()  # the cell's, then the label errors' gallery's
+    assert len(thumbs) > 1, "the cell's examples are shown"
+    boxes = [t.bounding_box() for t in thumbs]
+    assert all(b["x"] + b["width"] <= 820 for b in boxes), "a thumbnail runs off the window"
+    for a, b in zip(boxes, boxes[1:], strict=False):  # the next one is to the right, or on a row below
+        assert b["x"] >= a["x"] + a["width"] - 1 or b["y"] >= a["y"] + a["height"] - 1, (a, b)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 820

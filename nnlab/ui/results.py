@@ -274,9 +274,9 @@ def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray
     if flags[shown].any():
         st.caption(f"{LABEL_BADGE}: the given label looks wrong (Possible label errors, below).")
     ex = res.examples
-    if ex.images is not None:
-        image_grid(
-            ex.images[shown], [f"{example_number(res, i)} · p={pr.probs[i, p]:.0%}{badge(flags[i])}" for i in shown]
+    if ex.images is not None:  # cards that wrap: a grid of 8 columns overlapped its thumbnails at 820 px
+        example_cards(
+            res, shown, [f"{example_number(res, i)} · p={pr.probs[i, p]:.0%}{badge(flags[i])}" for i in shown]
         )
     elif ex.texts is not None:
         text_examples(res, shown, t, p, flags)
@@ -292,16 +292,6 @@ def upscale(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
     k = max(1, side // max(image.shape[:2]))
     big = image.repeat(k, axis=0).repeat(k, axis=1)
     return big[:, :, 0] if big.shape[2] == 1 else big
-
-
-def image_grid(images: np.ndarray, captions: list[str], per_row: int = 8) -> None:
-    """Thumbnails in rows of per_row, each with its caption."""
-    for start in range(0, len(images), per_row):
-        cols = st.columns(per_row)
-        for col, img, cap in zip(
-            cols, images[start : start + per_row], captions[start : start + per_row], strict=False
-        ):
-            col.image(upscale(img), caption=cap, width=THUMB_SIDE)
 
 
 def text_examples(res: Results, idx: np.ndarray, t: int, p: int, flags: np.ndarray) -> None:
