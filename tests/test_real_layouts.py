@@ -247,7 +247,9 @@ def test_the_fitted_values_are_told_and_the_config_keeps_what_was_given(tmp_path
     facts = load_dataset(cfg).facts
     notes = [f.sentence for f in data_findings(facts, cfg, 225) if f.kind == "fitted"]
     assert any(n.startswith("Batch size fitted to the data: 16") for n in notes)
-    assert any(n.startswith("Epochs fitted to the data: up to 67") for n in notes)
+    assert any(
+        n.startswith("Epochs fitted to the data: up to 72") for n in notes
+    )  # 1,000 steps of 14 (225 = 14 x 16 + 1)
     assert not [f for f in data_findings(facts, cfg.replace(batch_size=32, epochs=10), 225) if f.kind == "fitted"]
 
 
@@ -355,3 +357,22 @@ def test_fitted_epochs_are_a_ceiling_that_early_stopping_ends_sooner_as_the_read
     ceiling = fit_to_data(make_config("mlp"), 112).epochs
     assert f"up to {ceiling}," in epochs and "usually ends the run sooner" in epochs
     assert s["epochs"] < ceiling  # early stopping ended it (iris trained 19 of 143 epochs with seed 1)
+
+
+def test_the_preview_counts_the_steps_training_takes_where_one_example_would_be_left_over(fresh_caches):
+    """600 rows leave 449 to train on in batches of 16: training takes 28 steps (a last batch of one joins the one
+    before, for BatchNorm's sake) where the preview and the batch-size note said 29."""
+    from streamlit.testing.v1 import AppTest
+
+    from nnlab.data.batches import num_batches
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame(rng.normal(size=(600, 3)), columns=["x1", "x2", "x3"])
+    table["fraud"] = np.where(table["x1"] > 1.6, "yes", "no")
+    at = AppTest.from_file(str(PAGES / "1_Train.py"), default_timeout=60).run()
+    at.selectbox("tr_dataset").set_value("csv").run()
+    at.file_uploader[0].upload("fraud.csv", table.to_csv(index=False).encode(), "text/csv").run()
+    assert not at.exception
+    train, steps = map(int, re.search(r"\((\d+) training examples, (\d+) steps", _boxes(at)).groups())
+    assert train % 16 == 1 and steps == num_batches(train, 16) == train // 16
+    assert {m.label: m.value for m in at.metric}["Steps per epoch"] == str(steps)

@@ -58,4 +58,10 @@ def fit_findings(given: RunConfig, train_size: int) -> list[Finding]:
 
 
 def _batches(n: int, batch_size: int) -> int:
-    return math.ceil(n / batch_size)
+    return batches_per_epoch(n, batch_size)
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    """Training batches an epoch of n examples takes: a last batch of one joins the one before (BatchNorm cannot
+    train on one example; nnlab.data.batches.cut)."""
+    return n if n < 2 else n // batch_size + (n % batch_size > 1)

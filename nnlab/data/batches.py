@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from nnlab.core.facts import DataFacts, ImageFacts
+from nnlab.core.fitted import batches_per_epoch
 from nnlab.data.base import Split
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
@@ -65,7 +66,7 @@ def cut(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
 
 def num_batches(n: int, batch_size: int) -> int:
     """Training batches per epoch for n samples (see cut)."""
-    return n if n < 2 else n // batch_size + (n % batch_size > 1)
+    return batches_per_epoch(n, batch_size)
 
 
 def identity(x: torch.Tensor, train: bool) -> torch.Tensor:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import torch
 from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.facts import DataFacts
-from nnlab.core.fitted import fit_to_data
+from nnlab.core.fitted import batches_per_epoch, fit_to_data
 from nnlab.core.notes import data_findings
 from nnlab.core.text import plural
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
@@ -348,7 +347,7 @@ def preview(cfg: RunConfig, facts: dict[str, Any]) -> None:
     """Parameter count, split sizes and the learning-rate schedule of the run cfg would start."""
     total, trainable = parameter_count(cfg.to_json(), facts["facts"])
     fitted = fit_to_data(cfg, facts["train"])  # batch size and epochs given as 0: fitted to the data
-    steps = math.ceil(facts["train"] / fitted.batch_size)
+    steps = batches_per_epoch(facts["train"], fitted.batch_size)  # as training cuts them (a lone last example joins)
     a, b = st.columns(2)
     a.metric("Parameters", f"{total:,}", help="Weights and biases the model will learn.")
     b.metric(
