@@ -107,6 +107,16 @@ def test_parallel_coordinates_print_scores_with_three_decimals():
     assert dims[1].tickformat == ".3f" and dims[0].tickformat == ".4~g"
 
 
+def test_parallel_coordinates_leave_room_for_the_first_axis_names():
+    """Compare's parallel coordinates of a run and its retrain without 14 doubtful rows cut the first axis's
+    '1,2,4,5,35,60,61,…' to '5,35,60,61,…' at the figure's left edge."""
+    table = pd.DataFrame({"exclude_rows": ["", "1,2,4,5,35,60,61,62"], "test_value": [0.81, 0.82]})
+    fig = parallel_figure(table, "test_value", "test accuracy")
+    longest = max(len(t) for t in fig.data[0].dimensions[0].ticktext)
+    assert fig.layout.margin.l >= 7 * longest
+    assert parallel_figure(table[["test_value"]].assign(lr=[1e-3, 1e-2]), "test_value", "x").layout.margin.l == 60
+
+
 def test_a_seed_bands_outline_has_no_markers():
     from nnlab.views.comparison_plots import group_curves_figure
 

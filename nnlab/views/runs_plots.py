@@ -42,5 +42,12 @@ def parallel_figure(table: pd.DataFrame, score: str, score_label: str) -> go.Fig
             ),
         )
     )
-    fig.update_layout(height=380, margin=dict(l=60, r=40, t=50, b=20))
+    fig.update_layout(height=380, margin=dict(l=_left_room(dims[0]) if dims else 60, r=40, t=50, b=20))
     return fig
+
+
+def _left_room(first: dict) -> int:
+    """The left margin: the first axis writes its category names to its left ('1, 2, 4, 5, 35, 60, 6…', the rows a
+    retrained run left out, was cut to '5,35,60,61,…' by a fixed 60 px)."""
+    names = first.get("ticktext") or []
+    return max(60, 12 + 7 * max((len(n) for n in names), default=0))  # about 7 px a character at plotly's 12 px
