@@ -10,6 +10,7 @@ import pytest
 
 from nnlab.lab.labels import RETRAINED_FROM
 from nnlab.store.runs import RunStore
+from tests.helpers import wait_until
 from tests.test_browser import page as page  # noqa: F401, PLC0414  (fixtures shared with the main-path test)
 from tests.test_browser import server as server  # noqa: F401, PLC0414
 from tests.test_browser import settle
@@ -54,11 +55,8 @@ def test_a_cells_images_wrap_whole_at_820_px(page, trained, server):
     page.set_viewport_size({"width": 820, "height": 1400})
     page.goto(f"{server}/Results?run={run_id}")
     settle(page, "text=Possible label errors")
-    page.locator("[data-testid=stSelectbox]", has_text="True class").first.click()
-    page.get_by_role("option").first.click()
-    settle(page)
-    page.locator("[data-testid=stSelectbox]", has_text="Predicted class").first.click()
-    page.get_by_role("option").first.click()
+    for label in ("True class", "Predicted class"):
+        _pick_first(page, label)
     settle(page, "text=Test examples: true")
     thumbs = page.locator("[data-testid=stMain] img").all()  # the cell's, then the label errors' gallery's
     assert len(thumbs) > 1, "the cell's examples are shown"
@@ -67,3 +65,11 @@ def test_a_cells_images_wrap_whole_at_820_px(page, trained, server):
     for a, b in zip(boxes, boxes[1:], strict=False):  # the next one is to the right, or on a row below
         assert b["x"] >= a["x"] + a["width"] - 1 or b["y"] >= a["y"] + a["height"] - 1, (a, b)
     assert page.evaluate("document.documentElement.scrollWidth") <= 820
+
+
+def _pick_first(page, label: str) -> None:
+    """Open the selectbox labelled `label` (again, if a rerun closed it) and pick its first option."""
+    box = page.locator("[data-testid=stSelectbox]", has_text=label).first
+    wait_until(lambda: box.click() or page.get_by_role("option").count() > 0, f"the options of {label}", 60, every=1.0)
+    page.get_by_role("option").first.click()
+    settle(page)
