@@ -238,6 +238,17 @@ def test_non_numeric_feature_columns_are_refused_by_position(tmp_path):
     assert "--arch lstm" not in msg  # a city is a category, not a text to classify
 
 
+def test_a_label_left_of_the_last_column_is_told_to_be_named(tmp_path):
+    """With the labels in column 2 and no --label-column, the last column (a measurement) was taken as the label and
+    the file refused with "remove those columns or encode them as numbers", nothing of --label-column."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    path = tmp_path / "grades.csv"
+    path.write_text("f1,grade,f2,f3\n" + "".join(f"{a},{'good' if a > 0 else 'bad'},{b},{c}\n" for a, b, c in x))
+    msg = refused(None, arch="mlp", dataset="csv", data_path=str(path), label_column="f3")
+    assert msg.endswith("encode them as numbers; or, if column 2 holds the labels, name it with --label-column.")
+
+
 def test_a_table_of_short_texts_is_told_to_train_the_text_lstm(tmp_path):
     """Short reviews (under 40 characters) make a CSV read as a table, which was refused with "remove those columns
     or encode them as numbers" and nothing of the text model that reads them."""

@@ -116,7 +116,7 @@ def load_csv(cfg: RunConfig) -> Dataset:
             "feature columns, or give --keep-ids to use them."
         )
     df = read_booleans(df, features, shown_name(path), found)
-    _refuse_text_features(df, features, path)
+    _refuse_text_features(df, features, label, path)
     df = drop_missing(df, [label], path, found, "no label")
     before, kept = len(df), len(encode_labels(df[label], label, path)[1])
     if cfg.missing == "drop":
@@ -156,11 +156,17 @@ def _refuse_unscorable(
     )
 
 
-def _refuse_text_features(df: pd.DataFrame, features: list[str], path: Path) -> None:
+def _refuse_text_features(df: pd.DataFrame, features: list[str], label: str, path: Path) -> None:
+    """DataError where a feature holds text, saying what that text may be: texts to classify, or the labels (where
+    a column of numbers was taken as the label)."""
     text_cols = [c for c in features if not is_number_column(df[c])]
     if text_cols:
         worded = [c for c in text_cols if df[c].dropna().astype(str).str.strip().str.contains(" ").mean() > 0.5]
         texts = f"; or, to classify the texts of {positions(df, worded[:1])}, train with --arch lstm" if worded else ""
+        few = min(MAX_CLASSES, len(df) // 5)  # at most this many values: classes, not measurements
+        named = [c for c in text_cols if c not in worded and df[c].nunique() <= few]
+        if named and not worded and df[label].nunique() > few:  # a measurement was taken as the label
+            texts = f"; or, if {positions(df, named[:1])} holds the labels, name it with --label-column"
         raise DataError(
             f"{shown_name(path)} has text in {positions(df, text_cols)} of its header row, where the MLP reads "
             f"numbers only; remove those columns or encode them as numbers{texts}."
