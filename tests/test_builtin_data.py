@@ -7,8 +7,8 @@ import torch
 from nnlab.core.errors import DataError
 from nnlab.data import DATASETS, datasets_for, load_dataset
 from nnlab.data.builtin import make_reviews
-from nnlab.data.prep import build_vocab, encode, tokenize
 from nnlab.data.registry import make_config
+from nnlab.data.tokens import build_vocab, encode, tokenize
 
 ARCH = {"digits": "mlp", "shapes": "cnn", "reviews": "lstm", "series": "ts-lstm"}
 

@@ -127,7 +127,7 @@ class TextFacts(DataFacts):
     derived: ClassVar[tuple[str, ...]] = ("input_shape", "vocab_size")
     vocab: tuple[str, ...]
     max_len: int
-    tokens: str = "words"  # how texts were cut (nnlab.data.prep.TOKENS); an info.json without it: "ascii"
+    tokens: str = "words"  # how texts were cut (nnlab.data.tokens.TOKENS); an info.json without it: "ascii"
 
     @property
     def vocab_size(self) -> int:

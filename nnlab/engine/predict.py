@@ -14,7 +14,8 @@ from nnlab.core.facts import DataFacts
 from nnlab.data.batches import make_transform
 from nnlab.data.classical import Forecaster
 from nnlab.data.images import centre_square
-from nnlab.data.prep import base_inputs, encode, relative_windows, tokenize
+from nnlab.data.prep import base_inputs, relative_windows
+from nnlab.data.tokens import encode, tokenize
 from nnlab.models import build_model
 from nnlab.store.runfolder import RunFolder
 

@@ -9,7 +9,7 @@ from typing import Any
 from nnlab.core.config import RunConfig
 from nnlab.core.facts import DataFacts, ImageFacts
 from nnlab.data.classical import ARIMA_ORDERS, FOURIER_PAIRS, NAMES
-from nnlab.data.prep import HTML_BREAK, TOKENS
+from nnlab.data.tokens import HTML_BREAK, TOKENS
 
 _KEYS = {
     "image": ("classes", "input_shape", "channels", "source_channels", "image_size", "mean", "std"),

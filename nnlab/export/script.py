@@ -18,7 +18,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
 from nnlab.core.fitted import fit_to_data
-from nnlab.data.prep import TOKENS
+from nnlab.data.tokens import TOKENS
 from nnlab.export.folder import empty_folder, score_line
 from nnlab.models import MODELS, ArchSpec
 
@@ -224,7 +224,7 @@ def render_script(
     cfg: RunConfig, plan: DataPlan, run_id: str, title: str, run_threads: int = 0, tokens: str = "words"
 ) -> str:
     """train.py: header and imports, data loading, splits, preprocessing, the model class, the loop; tokens: how the
-    run cut its texts (nnlab.data.prep.TOKENS)."""
+    run cut its texts (nnlab.data.tokens.TOKENS)."""
     spec = MODELS[cfg.arch]
     kind = _KIND_OF_TEMPLATE[plan.template]
     model_imports, model_code = model_part(spec)
