@@ -271,7 +271,7 @@ def find_misclassified_examples(page, steps: Steps, workspace: Path, run_id: str
     settle(page, "text=/^Test examples: true /")
     assert heading.first.inner_text().startswith(f"Test examples: true {t}, predicted {p}")
     heading.first.scroll_into_view_if_needed()
-    assert page.locator("[data-testid=stImage] img, [data-testid=stImage]").count() > 0 or t == p
+    assert page.locator("figure.example img").count() > 0 or t == p  # the cell's examples, as cards that wrap
     steps.shot("results-cell-examples")
 
 
