@@ -394,6 +394,7 @@ def _european(value: float) -> str:
     return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+@pytest.mark.slow
 def test_predict_py_reads_numbers_written_with_decimal_commas_as_nnlab_does(trained, store, tmp_path):
     """A series saved the European way (`;`, decimal commas, thousands dots) trains in nnlab; its predict.py read
     the same file with a traceback (float('1.230,62')). Thousands commas (1,234.5) are read too, and a blank written n/a is a blank."""
@@ -486,6 +487,7 @@ def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
         assert (got == probs.argmax(1)).all()  # like the Playground, digit for digit
 
 
+@pytest.mark.slow
 def test_predict_py_reads_a_wide_photo_as_the_run_read_it_and_refuses_a_bad_file_in_one_sentence(
     trained, store, tmp_path
 ):
@@ -580,6 +582,7 @@ def _decimal_comma_run(store: RunStore, tmp_path: Path) -> tuple[str, Path]:
     return run_id, path
 
 
+@pytest.mark.slow
 def test_exports_read_a_decimal_comma_csv_as_the_run_did(store, tmp_path):
     """A semicolon CSV with decimal commas trained in nnlab, but the exported train.py and predict.py stopped on it
     with a traceback (could not convert string to float: '5,1')."""
@@ -599,6 +602,7 @@ def test_exports_read_a_decimal_comma_csv_as_the_run_did(store, tmp_path):
     assert out.returncode == 0 and json.loads(out.stdout) == [5.1, 3.5, 1.4, 0.2], out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_predict_py_says_its_usage_and_a_missing_file_in_one_sentence(trained, store, tmp_path):
     """`python predict.py --help` and a mistyped file name ended in a FileNotFoundError traceback."""
     export_run(store, trained["iris"], "torchscript", tmp_path / "ts")
@@ -621,6 +625,7 @@ def test_the_exports_tell_number_styles_with_nnlabs_patterns(trained, store, tmp
             assert f'{name} = re.compile(r"{pattern.pattern}")' in text
 
 
+@pytest.mark.slow
 def test_the_script_reads_the_columns_the_run_read(store, tmp_path):
     """A table with a date column trained in nnlab (the date left out as ID-like), but its train.py took every
     column as a feature and stopped: could not convert string to float: '2023-01-01'."""
@@ -641,6 +646,7 @@ def test_the_script_reads_the_columns_the_run_read(store, tmp_path):
     assert out.returncode == 0 and json.loads(out.stdout) == [["temp", "humidity"], [150, 2]], out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_column_of_true_and_false_trains_and_predicts_as_ones_and_zeros(store, tmp_path):
     """A table with a True/False column (a member flag) was refused: "has text in column 2 ... where the MLP reads
     numbers only". It is read as 1 and 0 (said in a finding), and the exports read it the same way."""
@@ -695,6 +701,7 @@ def _rows_file(tmp_path: Path, kind: str) -> Path:
     return tmp_path / "rows.csv"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["table", "text"])
 def test_the_script_splits_fills_and_leaves_out_rows_as_the_run_did(store, tmp_path, kind):
     """train.py dropped every table row with a blank cell, where the run filled them with the training medians (a
@@ -716,6 +723,7 @@ def test_the_script_splits_fills_and_leaves_out_rows_as_the_run_did(store, tmp_p
     assert np.allclose(prepared["x"], data.test.x.numpy(), atol=1e-5)  # blanks filled and scaled as the run did
 
 
+@pytest.mark.slow
 def test_the_series_script_leaves_out_the_steps_the_run_left_out(store, tmp_path):
     """A series run given --exclude-rows left those steps' windows out of training and validation; its train.py
     trained on them all."""
