@@ -354,9 +354,21 @@ def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     pd.DataFrame({"text": texts, "label": ["a", "b"] * 100}).to_csv(tmp_path / "t.csv", index=False)
     ds = load_dataset(make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "t.csv"), max_len=20))
     assert "have 30 tokens each; nnlab cut 100% of them at 20 tokens" in said(ds, "text")
-    assert "100 examples of t.csv are exact copies" in said(ds, "duplicates")
+    assert "100 examples of t.csv read the same as another to the model, label included (the same first 20" in said(
+        ds, "duplicates"
+    )
     leak = [f for f in ds.facts.findings if f.kind == "leakage"]
     assert leak and leak[0].warns and "also appear in the training split" in leak[0].sentence
+
+
+def test_texts_that_differ_in_rare_words_alone_are_not_called_exact_copies(tmp_path):
+    """Reviews alike but for a number each ('great film #12') were '55 examples ... are exact copies of another':
+    the check compares the token ids the model reads, where an unseen word is one unknown word."""
+    texts = [f"{'great film' if i % 2 else 'awful plot'} number {i}" for i in range(200)]
+    pd.DataFrame({"text": texts, "label": ["good", "bad"] * 100}).to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(make_config("lstm", dataset="text-csv", data_path=str(tmp_path / "t.csv")))
+    sentence = said(ds, "duplicates")
+    assert "exact cop" not in sentence and "read the same as another to the model" in sentence, sentence
 
 
 def test_one_test_example_seen_in_training_appears_in_the_singular(tmp_path):

@@ -202,12 +202,18 @@ def duplicates(data: Dataset) -> list[Finding]:
     shared = int(np.isin(test, digests[0]).sum())
     found, what = [], "rows" if data.kind == "tabular" else "examples"
     if copies:
+        one = copies == 1
+        same = (
+            f"{'reads' if one else 'read'} the same as another to the model, label included (the same first "
+            f"{data.facts.max_len} tokens, a word outside the vocabulary read as unknown)"
+            if data.kind == "text"  # the check sees the token ids: texts that differ in rare words alone look alike
+            else f"{'is an exact copy' if one else 'are exact copies'} of another (input and label)"
+        )
         found.append(
             info(
                 "duplicates",
-                f"{plural(copies, what[:-1])} of {_source(data)} {'is an exact copy' if copies == 1 else 'are exact copies'}"
-                f" of another (input and label); nnlab kept them, as they were given; remove repeats from the data if "
-                "they were not measured twice.",
+                f"{plural(copies, what[:-1])} of {_source(data)} {same}; nnlab kept them, as they were given; remove "
+                "repeats from the data if they were not measured twice.",
             )
         )
     if shared:
