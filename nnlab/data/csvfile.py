@@ -189,16 +189,6 @@ def _parser_detail(exc: Exception) -> str:
     return f" (line {line} has {seen} fields, the header {header})"
 
 
-def positions(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
-    """Columns told by their place in the header row ("column 3", "columns 2, 5 and 7"), not by their names."""
-    places = [str(list(df.columns).index(c) + 1) for c in columns[:most]]
-    more = f" and {len(columns) - most} more" if len(columns) > most else ""
-    if len(places) == 1 and not more:
-        return f"column {places[0]}"
-    shown = ", ".join(places[:-1]) + (f", {places[-1]}" if more else f" and {places[-1]}")
-    return f"columns {shown}{more}"
-
-
 def _separator(text: str) -> str:
     """The field separator, sniffed from the text's first lines; a comma when unsure."""
     head = "\n".join(text.splitlines()[:20])

@@ -20,7 +20,7 @@ from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info
 from nnlab.core.text import plural
 from nnlab.data.base import Dataset, DatasetSpec, register, split_indices
-from nnlab.data.csvfile import find_column, positions, read_csv, shown_name, user_path
+from nnlab.data.csvfile import find_column, read_csv, shown_name, user_path
 from nnlab.data.layout import (
     drop_empty_columns,
     drop_saved_index,
@@ -29,6 +29,7 @@ from nnlab.data.layout import (
     is_number_column,
     leave_out_ids,
     order_by_time,
+    positions,
     refuse_repeated_times,
     regular_steps,
 )

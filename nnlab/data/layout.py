@@ -42,6 +42,16 @@ def is_number_column(values: pd.Series) -> bool:
     return is_numeric_dtype(values) and values.dtype != bool
 
 
+def positions(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
+    """Columns told by their place in the header row ("column 3", "columns 2, 5 and 7"), not by their names."""
+    places = [str(list(df.columns).index(c) + 1) for c in columns[:most]]
+    more = f" and {len(columns) - most} more" if len(columns) > most else ""
+    if len(places) == 1 and not more:
+        return f"column {places[0]}"
+    shown = ", ".join(places[:-1]) + (f", {places[-1]}" if more else f" and {places[-1]}")
+    return f"columns {shown}{more}"
+
+
 def is_text(values: pd.Series) -> bool:
     """Text (pandas' string or object columns)."""
     from pandas.api.types import is_string_dtype
@@ -83,15 +93,12 @@ def drop_empty_columns(df: pd.DataFrame, keep: str, source: str, found: list[Fin
     return df.drop(columns=empty)
 
 
-def _places(df: pd.DataFrame, columns: list[str], most: int = 8) -> str:
-    """'columns 5 to 15' for a run of neighbours, else 'columns 2, 5 and 7' (at most `most`, then 'and N more')."""
+def _places(df: pd.DataFrame, columns: list[str]) -> str:
+    """'columns 5 to 15' for a run of neighbours, else positions()' 'columns 2, 5 and 7'."""
     places = [list(df.columns).index(c) + 1 for c in columns]
     if places == list(range(places[0], places[0] + len(places))):
         return f"columns {places[0]} to {places[-1]}"
-    shown, more = [str(p) for p in places[:most]], len(places) - most
-    return "columns " + (
-        ", ".join(shown) + f" and {more} more" if more > 0 else ", ".join(shown[:-1]) + " and " + shown[-1]
-    )
+    return positions(df, columns)
 
 
 def _unique_integers(values: pd.Series) -> bool:
