@@ -8,23 +8,26 @@ from nnlab.core.naming import file_name
 from nnlab.core.records import RunRecord
 
 
-def data_title(cfg: RunConfig) -> str:
-    """The data of cfg as the user knows it: their file's name, else the dataset's title in the form."""
+def _own_file(cfg: RunConfig) -> str:
+    """The name of the user's file a run read ("" for a built-in or downloaded dataset)."""
     from nnlab.data import DATASETS  # the registries import torch; reading the store does not
 
     spec = DATASETS.get(cfg.dataset)
-    if cfg.data_path and (spec is None or spec.needs == "data_path"):
-        return file_name(cfg.data_path)
-    return spec.title if spec else cfg.dataset
+    return file_name(cfg.data_path) if cfg.data_path and (spec is None or spec.needs == "data_path") else ""
+
+
+def data_title(cfg: RunConfig) -> str:
+    """The data of cfg as the user knows it: their file's name, else the dataset's title in the form."""
+    from nnlab.data import DATASETS
+
+    spec = DATASETS.get(cfg.dataset)
+    return _own_file(cfg) or (spec.title if spec else cfg.dataset)
 
 
 def data_label(cfg: RunConfig) -> str:
     """A run's data in a word, as tables and filters list it: the --dataset name ("digits"), a file of the user's by
     its name ("wine.csv"; runs on several CSVs all read "csv" otherwise)."""
-    from nnlab.data import DATASETS
-
-    spec = DATASETS.get(cfg.dataset)
-    return file_name(cfg.data_path) if cfg.data_path and spec is not None and spec.needs == "data_path" else cfg.dataset
+    return _own_file(cfg) or cfg.dataset
 
 
 def default_name(cfg: RunConfig) -> str:
