@@ -170,6 +170,21 @@ def centre_square(image: np.ndarray) -> np.ndarray:
     return image[top : top + side, left : left + side]
 
 
+def eight_bit(im: Any) -> Any:
+    """A PIL image of 16-bit or float pixels (a 16-bit PNG or TIFF scan) as 8-bit grey scaled from its depth (65535
+    -> 255; floats up to 1 -> 255, as arrays are read); PIL's convert clips them at 255, so a scan read all white."""
+    from PIL import Image
+
+    if im.mode.startswith("I;16"):
+        arr = np.asarray(im, dtype=np.float32) / 257
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float32)
+        arr = arr * 255 if arr.max(initial=0) <= 1.0 else arr
+    else:
+        return im
+    return Image.fromarray(np.clip(arr.round(), 0, 255).astype(np.uint8), "L")
+
+
 def _over_black(im: Any) -> Any:
     """An RGB PIL image; transparency laid over black, as prediction lays it (not the colours hidden under it)."""
     from PIL import Image
@@ -187,7 +202,7 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-            im = _over_black(ImageOps.exif_transpose(im))
+            im = _over_black(eight_bit(ImageOps.exif_transpose(im)))
             im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
             return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
     except Exception:  # any decoder failure (truncated, not an image, a decompression bomb) skips the file
