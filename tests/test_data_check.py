@@ -347,6 +347,22 @@ def test_wide_images_are_said_to_be_wide_and_cut_to_their_centred_square(tmp_pat
     assert "cut to its centred square" in DATASETS["image-folder"].description  # the form's and the report's words
 
 
+def test_portrait_photos_stored_on_their_side_are_said_to_be_upright(tmp_path):
+    """A phone stores a portrait photo 40x28 with EXIF orientation 6; the loader turns it upright, but the data check
+    called the photos '40x28 pixels (width by height)', the way no viewer shows them."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "phone" / label).mkdir(parents=True)
+        for k in range(6):
+            im = Image.new("RGB", (40, 28), (200 * (label == "a"), 90, k))
+            exif = im.getexif()
+            exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+            im.save(tmp_path / "phone" / label / f"IMG_{k}.JPG", exif=exif)
+    cnn = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(tmp_path / "phone")))
+    assert "are 28x40 pixels (width by height), in colour" in said(cnn, "images")
+
+
 def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(50)]

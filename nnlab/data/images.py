@@ -55,8 +55,8 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
     for f in files[:: max(1, len(files) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
         try:
             with Image.open(f) as im:
+                shapes.append(_upright_size(im))  # (width, height)
                 sides.append(min(im.size))
-                shapes.append(im.size)  # (width, height)
                 grey = grey and im.mode in ("1", "L", "LA", "I", "I;16", "F")
         except Exception:  # not an image: the loader skips and counts it
             continue
@@ -65,6 +65,14 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
     width, height = np.median(np.array(shapes), axis=0).astype(int)
     square = all(w == h for w, h in shapes)
     return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square)
+
+
+def _upright_size(im: Any) -> tuple[int, int]:
+    """(width, height) as the loader sees the image, turned upright by its EXIF orientation (a phone's portrait photo
+    is stored 4000x3000 with orientation 6); read from the header (a PNG's EXIF only where it precedes the pixels)."""
+    exif = im.getexif() if im.format != "PNG" or "exif" in im.info else {}
+    width, height = im.size
+    return (height, width) if exif.get(0x0112) in (5, 6, 7, 8) else (width, height)
 
 
 def load_size(cfg: RunConfig, sizes: Sizes | None = None) -> int:
