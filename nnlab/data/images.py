@@ -43,6 +43,7 @@ class Sizes:
     width: int = 0
     height: int = 0
     square: bool = True  # every file sampled is square
+    alike: bool = True  # every file sampled has one size (width and height)
 
 
 def image_sizes(dirs: list[Path]) -> Sizes | None:
@@ -64,7 +65,8 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
         return None
     width, height = np.median(np.array(shapes), axis=0).astype(int)
     square = all(w == h for w, h in shapes)
-    return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square)
+    alike = len(set(shapes)) == 1
+    return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square, alike)
 
 
 def _upright_size(im: Any) -> tuple[int, int]:
@@ -89,19 +91,22 @@ def size_finding(cfg: RunConfig, sizes: Sizes | None, loaded: int, trained: int,
     """What the images are and the size nnlab trains them at, and why."""
     if sizes is None:
         return info("images", f"nnlab trains the images of {source} at {trained}x{trained} pixels.")
-    spread = f" ({sizes.low} to {sizes.high} on the short side)" if sizes.low != sizes.high else ""
-    shape = (
-        f"{sizes.side}x{sizes.side} pixels"
-        if sizes.square
-        else f"{sizes.width}x{sizes.height} pixels (width by height)"
-    )
-    seen = f"The images of {source} are {shape}{spread}, {'grey' if sizes.grey else 'in colour'}"
+    seen = f"The images of {source} {_shapes(sizes)}, {'grey' if sizes.grey else 'in colour'}"
     # the loader keeps each image's centred square (ImageOps.fit): the ends of a longer side never reach the model
     does = "nnlab trains them" if sizes.square else "nnlab cuts each to its centred square and trains it"
     return info(
         "images",
         f"{seen}; {does} at {trained}x{trained}, {_why(cfg, sizes, loaded, trained)}; give --image-size to choose another.",
     )
+
+
+def _shapes(sizes: Sizes) -> str:
+    """Their size: one (width by height where not square), or, where they differ, the range of their short sides
+    (a median width and height would name a size no image has)."""
+    if sizes.alike:
+        return f"are {sizes.width}x{sizes.height} pixels" + ("" if sizes.square else " (width by height)")
+    spread = f"{sizes.low} to {sizes.high} pixels" if sizes.low != sizes.high else f"{sizes.low} pixels"
+    return f"have several sizes, {spread} on the short side (median {sizes.side}){'' if sizes.square else ', not all square'}"
 
 
 def _why(cfg: RunConfig, sizes: Sizes, loaded: int, trained: int) -> str:
@@ -111,6 +116,8 @@ def _why(cfg: RunConfig, sizes: Sizes, loaded: int, trained: int) -> str:
     if trained != loaded:
         return f"the size the architecture's pretrained ImageNet weights expect (--no-pretrained trains at {loaded})"
     if loaded == sizes.side:
+        if not sizes.alike:
+            return "the median length of their short sides"
         return "their own size" if sizes.square else "the length of their short side"
     if loaded < sizes.side:
         return f"the architecture's largest load size (scaled down from {sizes.side})"
