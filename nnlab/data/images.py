@@ -29,6 +29,8 @@ _SKIP = ("__MACOSX", ".")
 
 
 SIZE_SAMPLE = 200  # files whose headers tell the images' own size
+IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff")  # the files a model is tried on: those
+# photos and scans come in (the loader reads whatever PIL reads), as the exported predict.py takes them
 
 
 @dataclass(frozen=True)
