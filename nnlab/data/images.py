@@ -142,7 +142,28 @@ def class_folders(root: Path, source: str) -> list[Path]:
         break
     if len(dirs) < 2:
         raise DataError(_too_few_folders(source, root if root != top else None, dirs, len(entries) - len(dirs)))
-    return sorted(dirs, key=lambda p: p.name)
+    dirs = sorted(dirs, key=lambda p: p.name)
+    _refuse_split_folders(dirs, source)
+    return dirs
+
+
+_SPLITS = {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
+
+
+def _refuse_split_folders(dirs: list[Path], source: str) -> None:
+    """DataError where the folders are a split's parts, each holding class folders (train/cats, test/cats): they
+    would be trained on as the classes 'train' and 'test'."""
+    inner = [[p.name for p in d.iterdir() if p.is_dir() and _visible(p.name)] for d in dirs]
+    if not all(d.name.lower() in _SPLITS and folders for d, folders in zip(dirs, inner, strict=True)):
+        return
+    names = ", ".join(d.name for d in dirs[:-1]) + f" and {dirs[-1].name}"
+    classes = ", ".join(sorted(inner[0])[:3]) + (", ..." if len(inner[0]) > 3 else "")
+    first = next((d.name for d in dirs if d.name.lower() in ("train", "training")), dirs[0].name)
+    raise DataError(
+        f"{source} holds the folders {names}, each with class folders inside ({classes}): those are the parts of a "
+        f"split, not classes; nnlab draws its own split, so give one folder per class holding all of its images, "
+        f"or the {first} folder alone."
+    )
 
 
 def _too_few_folders(source: str, lone: Path | None, dirs: list[Path], files: int) -> str:
