@@ -135,7 +135,9 @@ CASES = {
     "empty csv": _csv(""),
     "header only": _csv("a,b,label\n"),
     "missing label column": _csv("a,b,kind\n1,2,x\n3,4,y\n"),
-    "non-numeric features": _csv("a,colour,label\n" + "1,red,0\n2,blue,1\n" * 20),
+    "text features, too many values to be categories": _csv(
+        "note,label\n" + "".join(f"word {i % 20} here,{i % 2}\n" for i in range(40))
+    ),
     "one class": _csv("a,b,label\n" + "1,2,0\n3,4,0\n" * 20),
     "too few rows": _csv("a,b,label\n1,2,0\n3,4,1\n"),
     "wrong encoding": _csv(b"\xff\xfe\x00\x00garbage\x80\x81\x82" * 10),

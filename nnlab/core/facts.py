@@ -6,12 +6,22 @@ folder (the layout of the dicts earlier versions wrote, so old runs load).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
 
 from nnlab.core.findings import INFO, WARNING, Finding
+
+Categories = tuple[tuple[str, tuple[str, ...]], ...]  # (column, its values sorted), in the order of the columns
+
+
+def input_names(columns: Sequence[str], categories: Categories) -> list[str]:
+    """A table's model inputs, named: a number column by its name, each value of a category column as 'column =
+    value'."""
+    values = dict(categories)
+    return [n for c in columns for n in ([f"{c} = {v}" for v in values[c]] if c in values else [c])]
 
 
 @dataclass(frozen=True)
@@ -101,13 +111,15 @@ class ImageFacts(DataFacts):
 
 @dataclass(frozen=True, kw_only=True)
 class TabularFacts(DataFacts):
-    """Rows of numeric features, standardised by the scaler (none where the data came standardised)."""
+    """Rows of numeric inputs (a category column one-hot), standardised by the scaler (none where the data came
+    standardised)."""
 
     kind: ClassVar[str] = "tabular"
     features: int
     columns: tuple[str, ...] = ()
     scaler: Scaler | None = None
-    fill: tuple[float, ...] = ()  # each column's training median, for blank cells (SimpleImputer)
+    fill: tuple[float, ...] = ()  # each input's training median, for blank cells (SimpleImputer)
+    categories: Categories = ()  # the columns of categories, each with its values: one input per value (one-hot)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -115,8 +127,8 @@ class TabularFacts(DataFacts):
 
     @property
     def column_names(self) -> list[str]:
-        """The feature names, x0, x1, ... where the data had none."""
-        return list(self.columns) or [f"x{i}" for i in range(self.features)]
+        """The model's inputs named (x0, x1, ... where the data had none): a category's as 'column = value'."""
+        return input_names(self.columns, self.categories) or [f"x{i}" for i in range(self.features)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +197,8 @@ def facts_from_json_dict(d: dict[str, Any]) -> DataFacts:
             values["scaler"] = Scaler.of(d["mean"], d["std"]) if "mean" in d else None
         elif f.name == "findings":
             values["findings"] = _findings(d)
+        elif f.name == "categories" and f.name in d:
+            values["categories"] = tuple((str(c), tuple(map(str, v))) for c, v in d["categories"])
         elif f.name in d:
             values[f.name] = tuple(d[f.name]) if isinstance(d[f.name], list) else d[f.name]
     if cls is ImageFacts:  # written before the model's channels were a field of their own

@@ -20,6 +20,7 @@ from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info
 from nnlab.core.text import plural
 from nnlab.data.base import Dataset, DatasetSpec, register, split_indices
+from nnlab.data.categories import categories_of, category_findings, encode, text_columns
 from nnlab.data.csvfile import find_column, read_csv, shown_name, user_path
 from nnlab.data.layout import (
     drop_empty_columns,
@@ -98,7 +99,8 @@ def _dropped_how(what: str) -> str:
 
 
 def load_csv(cfg: RunConfig) -> Dataset:
-    """A table of numeric features and a label column; blanks filled and features scaled on the training split."""
+    """A table of feature columns (numbers, categories read one-hot) and a label column; blanks filled and features
+    scaled on the training split."""
     path = user_path(cfg, "CSV file")
     found: list[Finding] = []
     df = drop_saved_index(read_csv(path, found), shown_name(path), found)
@@ -117,7 +119,11 @@ def load_csv(cfg: RunConfig) -> Dataset:
             "feature columns, or give --keep-ids to use them."
         )
     df = read_booleans(df, features, shown_name(path), found)
-    _refuse_text_features(df, features, label, path)
+    few, many = text_columns(df, features)
+    if many and len(many) == len(features):
+        _refuse_text_features(df, many, path)
+    features = [c for c in features if c not in many]
+    found += category_findings(df, few, many, shown_name(path))
     df = drop_missing(df, [label], path, found, "no label")
     before, kept = len(df), len(encode_labels(df[label], label, path)[1])
     if cfg.missing == "drop":
@@ -126,8 +132,8 @@ def load_csv(cfg: RunConfig) -> Dataset:
     labels, classes = encode_labels(df[label], label, path)
     if len(df) < before:
         _refuse_unscorable(before, kept, labels, classes, cfg, path)
-    x = df[features].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float32)
-    ds = tabular_dataset(shown_name(path), x, labels, classes, features, cfg, place)
+    kinds = categories_of(df, few)
+    ds = tabular_dataset(shown_name(path), encode(df, features, kinds), labels, classes, features, cfg, place, kinds)
     return ds.found(found, shown_name(path))
 
 
@@ -157,21 +163,16 @@ def _refuse_unscorable(
     )
 
 
-def _refuse_text_features(df: pd.DataFrame, features: list[str], label: str, path: Path) -> None:
-    """DataError where a feature holds text, saying what that text may be: texts to classify, or the labels (where
-    a column of numbers was taken as the label)."""
-    text_cols = [c for c in features if not is_number_column(df[c])]
-    if text_cols:
-        worded = [c for c in text_cols if df[c].dropna().astype(str).str.strip().str.contains(" ").mean() > 0.5]
-        texts = f"; or, to classify the texts of {positions(df, worded[:1])}, train with --arch lstm" if worded else ""
-        few = min(MAX_CLASSES, len(df) // 5)  # at most this many values: classes, not measurements
-        named = [c for c in text_cols if c not in worded and df[c].nunique() <= few]
-        if named and not worded and df[label].nunique() > few:  # a measurement was taken as the label
-            texts = f"; or, if {positions(df, named[:1])} holds the labels, name it with --label-column"
-        raise DataError(
-            f"{shown_name(path)} has text in {positions(df, text_cols)} of its header row, where the MLP reads "
-            f"numbers only; remove those columns or encode them as numbers{texts}."
-        )
+def _refuse_text_features(df: pd.DataFrame, texts: list[str], path: Path) -> None:
+    """DataError for a table whose every feature holds text with too many values to be categories, saying what that
+    text may be: texts to classify."""
+    worded = [c for c in texts if df[c].dropna().astype(str).str.strip().str.contains(" ").mean() > 0.5]
+    hint = f"; or, to classify the texts of {positions(df, worded[:1])}, train with --arch lstm" if worded else ""
+    raise DataError(
+        f"{shown_name(path)} has text in {positions(df, texts)} of its header row, with too many different values "
+        f"to be categories, and no other feature column; encode {'it' if len(texts) == 1 else 'them'} as numbers"
+        f"{hint}."
+    )
 
 
 def load_text_csv(cfg: RunConfig) -> Dataset:
@@ -329,7 +330,7 @@ for _spec in [
         "Your CSV table",
         "tabular",
         load_csv,
-        "Numeric feature columns and a label column; blank cells take the column's training median.",
+        "Feature columns of numbers or categories and a label column; blank cells take the column's training median.",
         needs="data_path",
         options=("label_column", "missing", "keep_ids"),
     ),

@@ -124,48 +124,55 @@ def id_like(values: pd.Series, name: str) -> bool:
 
 
 def leave_out_ids(df: pd.DataFrame, features: list[str], source: str, keep: bool, found: list[Finding]) -> list[str]:
-    """The features without ID-like columns (unless keep), with a finding either way."""
+    """The features without ID-like columns (unless keep: those of numbers), with a finding either way."""
     ids = [c for c in features if id_like(df[c], c)]
     if not ids:
         return features
-    many = len(ids) > 1
-    seen = (
-        f"Column{'s' if many else ''} {names(ids)} of {source} hold{'' if many else 's'} a different value on every "
-        "row, like a row ID or a name"
-    )
     if len(ids) == len(features):  # nothing else to learn from: kept, and said
         found.append(
             warning(
                 "id_column",
-                f"{seen}; nnlab kept {'them' if many else 'it'}, as the file has no other "
-                "feature; check that such a column says something about the label.",
+                f"{_unique_rows(ids, source)}; nnlab kept {'them' if len(ids) > 1 else 'it'}, as the file has no "
+                "other feature; check that such a column says something about the label.",
             )
         )
         return features
     if keep:
-        found.append(
-            warning(
-                "id_column",
-                f"{seen}; nnlab kept {'them' if many else 'it'} as features (--keep-ids), "
-                "which lets a model learn rows by heart; drop --keep-ids to leave such columns out.",
+        numbers = [c for c in ids if not is_text(df[c])]
+        if numbers:
+            kept = "them as features" if len(numbers) > 1 else "it as a feature"
+            found.append(
+                warning(
+                    "id_column",
+                    f"{_unique_rows(numbers, source)}; nnlab kept {kept} (--keep-ids), which lets a model learn rows by heart; drop --keep-ids to leave such columns out.",
+                )
             )
-        )
-        return features
-    texts = all(is_text(df[c]) for c in ids)  # a text column cannot be a feature: --keep-ids would be refused
-    it, means = ("them", "they mean") if many else ("it", "it means")
+        ids = [c for c in ids if c not in numbers]  # a different text on every row is no input: left out, said
+        if not ids:
+            return features
+    texts = all(is_text(df[c]) for c in ids)  # --keep-ids keeps numbers only
+    it, means = ("them", "they mean") if len(ids) > 1 else ("it", "it means")
     then = (
-        f"the model reads numbers only, so encode {it} as numbers if {means} something"
+        f"a text on every row unlike the others is no category, so encode {it} as numbers if {means} something"
         if texts
-        else "give --keep-ids to keep it if it means something"
+        else f"give --keep-ids to keep {it} if {means} something"
     )
     found.append(
         info(
             "id_column",
-            f"{seen}; nnlab left {'them' if many else 'it'} out of the features (an ID says nothing about a new row, "
+            f"{_unique_rows(ids, source)}; nnlab left {it} out of the features (an ID says nothing about a new row, "
             f"and sorted by class it gives the label away); {then}.",
         )
     )
     return [c for c in features if c not in ids]
+
+
+def _unique_rows(ids: list[str], source: str) -> str:
+    many = len(ids) > 1
+    return (
+        f"Column{'s' if many else ''} {names(ids)} of {source} hold{'' if many else 's'} a different value on every "
+        "row, like a row ID or a name"
+    )
 
 
 def find_time_column(df: pd.DataFrame, target: str, repeats: bool = False) -> str | None:

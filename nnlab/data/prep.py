@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from nnlab.core.config import RANGES, RunConfig
 from nnlab.core.errors import DataError
-from nnlab.core.facts import ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts
+from nnlab.core.facts import Categories, ImageFacts, Scaler, SeriesFacts, TabularFacts, TextFacts, input_names
 from nnlab.core.findings import INFO, Finding
 from nnlab.core.text import plural
 from nnlab.data.base import Dataset, Split, check_classes, make_splits, split_indices
@@ -103,9 +103,11 @@ def tabular_dataset(
     columns: list[str],
     cfg: RunConfig,
     rows: np.ndarray | None = None,
+    categories: Categories = (),
 ) -> Dataset:
     """features: float (N, F) as the user gave them, NaN for blanks; filled and scaled on the training split.
-    rows: each row's place in the user's file (where rows were dropped); 0..N-1 when not given."""
+    rows: each row's place in the user's file (where rows were dropped); 0..N-1 when not given. columns: the file's
+    feature columns; categories: those read one-hot, with their values (F counts an input per value)."""
     check_classes(labels, classes, name)
     raw = features.astype(np.float32)
     rows = np.arange(len(raw)) if rows is None else np.asarray(rows)
@@ -123,7 +125,8 @@ def tabular_dataset(
         columns=tuple(columns),
         scaler=Scaler.of(scaler.mean_, scaler.scale_),
         fill=tuple(float(v) for v in prep.named_steps["simpleimputer"].statistics_),
-        findings=_fill_findings(raw, columns, name),
+        categories=categories,
+        findings=_fill_findings(raw, input_names(columns, categories), name),
     )
     return Dataset(name, split_of(tr), split_of(va), split_of(te), facts, {"rows": raw[te]})
 

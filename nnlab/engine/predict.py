@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,22 +13,26 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import DataFacts
 from nnlab.data.batches import make_transform
+from nnlab.data.categories import file_rows_as_inputs
 from nnlab.data.classical import Forecaster
-from nnlab.data.images import centre_square, eight_bit
+from nnlab.data.images import centre_square
 from nnlab.data.prep import base_inputs, relative_windows
 from nnlab.data.tokens import encode, tokenize
 from nnlab.models import build_model
 from nnlab.store.runfolder import RunFolder
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MAX_IMAGE_SIDE = 4096
 
 
 def to_uint8_image(image: Image.Image | np.ndarray, channels: int) -> np.ndarray:
-    """A PIL image (turned upright by its EXIF orientation and 16-bit pixels scaled to 8, as the loader reads it) or
-    an (H, W[, C]) array as uint8 (H, W, channels); transparency is laid over black."""
+    """A PIL image (turned upright by its EXIF orientation, as the loader turns it) or an (H, W[, C]) array as uint8
+    (H, W, channels); transparency is laid over black."""
     from PIL import ImageOps
 
-    upright = eight_bit(ImageOps.exif_transpose(image)) if isinstance(image, Image.Image) else image
+    upright = ImageOps.exif_transpose(image) if isinstance(image, Image.Image) else image
     src = np.asarray(upright.convert("RGBA") if isinstance(upright, Image.Image) else upright)
     if src.ndim not in (2, 3) or src.size == 0:
         raise NNLabError(f"The image has shape {src.shape}; give a picture of height x width (x colours).")
@@ -140,6 +145,11 @@ class Predictor:
         if not np.isfinite(x).all():
             raise NNLabError("Every feature needs a number; fill the empty cells.")
         return self._probs(torch.from_numpy(self.facts.scaler.scale(x) if self.facts.scaler else x))
+
+    def predict_table(self, table: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (B, classes) of rows with the run's file columns (numbers, a category's value)."""
+        self._expect("tabular")
+        return self.predict_rows(file_rows_as_inputs(table, self.facts))
 
     # -- series -----------------------------------------------------------------------------------
     @property

@@ -13,7 +13,7 @@ from nnlab.data.tokens import HTML_BREAK, TOKENS
 
 _KEYS = {
     "image": ("classes", "input_shape", "channels", "source_channels", "image_size", "mean", "std"),
-    "tabular": ("classes", "input_shape", "columns", "mean", "std", "fill"),
+    "tabular": ("classes", "input_shape", "columns", "mean", "std", "fill", "categories"),
     "text": ("classes", "vocab_size", "max_len", "vocab"),
     "series": ("input_shape", "columns", "target", "target_index", "mean", "std", "relative", "window", "horizon"),
 }
@@ -86,16 +86,21 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
             "range": [low, high],
             "pixel_scale": info["pixel_scale"],
             "as": (
-                f"an array (N, H, W) or (N, H, W, C) (grey images also flattened to rows, (N, H*W)) of values from {low:g} to "
-                f"{high:g} as the dataset gives them, "
+                f"an array (N, H, W) or (N, H, W, C) of values from {low:g} to {high:g} as the dataset gives them, "
                 "made uint8 pixels as clip(value * pixel_scale, 0, 255); or image files (turned upright by their EXIF "
-                "orientation, 16-bit pixels scaled to 8 bits (65535 -> 255), transparency over black)"
+                "orientation, transparency over black)"
             ),
         }
     if kind == "tabular":
+        onehot = (
+            "; a column named in categories holds one of its values, which the model reads as one 0/1 input per value "
+            "in that order (one-hot; a blank or another value sets none)"
+            if info.get("categories")
+            else ""
+        )
         return {
             "as": "rows of numbers in the units of the columns (a CSV with these columns, or an array (N, features)); "
-            "a blank cell takes its column's training median, fill",
+            f"a blank cell takes its column's training median, fill{onehot}",
         }
     if kind == "text":
         return {

@@ -277,7 +277,9 @@ def export_script(store: Any, run_id: str, out: Path) -> list[Path]:
     cfg = rec.config
     plan = data_plan(cfg)
     if plan.template == "data_table":  # the columns the run read: not those it left out (IDs, a date, an index)
-        plan.values["features"] = json.dumps(list(getattr(store.folder(run_id).read_facts(), "columns", ())))
+        facts = store.folder(run_id).read_facts()
+        plan.values["features"] = json.dumps(list(getattr(facts, "columns", ())))
+        plan.values["categories"] = json.dumps({c: list(v) for c, v in getattr(facts, "categories", ())})
     out = empty_folder(out)
     cfg = fit_to_data(cfg, rec.summary.get("train_size", 0))  # batch size and epochs 0: the values the run used
     if "class_weights" in rec.summary:  # automatic: whether the run weighed its classes

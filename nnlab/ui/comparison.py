@@ -29,7 +29,7 @@ from nnlab.ui.preflight import estimates
 from nnlab.ui.results import LABEL_BADGE, badge, clicked_cell, example_cards, results_of
 from nnlab.views.comparison_plots import error_gap_figure, flip_matrix_figure
 from nnlab.views.comparison_report import build_comparison_report, comparison_filename, differs_rows
-from nnlab.views.examples import feature_names
+from nnlab.views.examples import example_rows
 
 KEY_FLIP_CHART = "compare_flip_chart_{a}_{b}"
 SHOWN = 24  # examples per list
@@ -291,5 +291,5 @@ def examples(ma: Member, mb: Member, idx: np.ndarray, order: str, noise: Example
         df["tag"] = noise.tag[shown]
         df["A right (share of seeds)"], df["B right (share of seeds)"] = noise.a_share[shown], noise.b_share[shown]
     if ex.rows is not None:
-        df = pd.concat([df, pd.DataFrame(ex.rows[shown], columns=feature_names(ma.results))], axis=1)
+        df = pd.concat([df, example_rows(ma.results, np.asarray(shown))], axis=1)
     st.dataframe(df, hide_index=True, width="stretch")

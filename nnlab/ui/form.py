@@ -52,7 +52,7 @@ from nnlab.views.plots import lr_figure
 UPLOAD_LIMIT_MB = 200
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
 FILE_HINTS = {
-    "tabular": "a CSV of numeric features with a label column",
+    "tabular": "a CSV of feature columns (numbers or categories) with a label column",
     "image": "a zip with one folder per class",
     "text": "a CSV with a text column and a label column",
     "series": "a CSV of numeric columns over time",

@@ -9,8 +9,8 @@ import streamlit as st
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import SeriesFacts
 from nnlab.core.text import plural
+from nnlab.data.categories import rows_as_file
 from nnlab.data.files import series_upload
-from nnlab.data.images import IMAGE_TYPES
 from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.store.runfolder import Results
 from nnlab.ui import md, show_error
@@ -19,6 +19,8 @@ from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
 from nnlab.views.plots import probability_figure
 from nnlab.views.series_plots import forecast_figure
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
 
 def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str, label: str = "Prediction") -> None:
@@ -52,7 +54,7 @@ def image_input(predictor: Predictor, res: Results | None) -> None:
         if drawing is not None:
             _predict_image(predictor, fit_to_ink(_rgb(drawing)), "playground_probs_draw", "what the model sees")
     with upload:
-        file = st.file_uploader("Image file", type=list(IMAGE_TYPES), key=KEY_UPLOAD)
+        file = st.file_uploader("Image file", type=IMAGE_TYPES, key=KEY_UPLOAD)
         if file is not None:
             try:
                 image = open_image(file.getvalue(), file.name)
@@ -99,18 +101,25 @@ def text_input(predictor: Predictor, res: Results | None) -> None:
 
 def rows_input(predictor: Predictor, res: Results | None) -> None:
     """An editable table of feature rows; the predicted class and probabilities of each row."""
-    columns = predictor.facts.column_names
-    start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else np.zeros((1, len(columns)))
+    facts = predictor.facts
+    start = res.examples.rows[:3] if res is not None and res.examples.rows is not None else None
     st.caption(
         "This table is yours to edit: double-click a cell and type a value, add a row at its foot (+), or paste rows "
         "copied from a spreadsheet. It starts with the first test rows."
     )
-    edited = st.data_editor(pd.DataFrame(start, columns=columns), num_rows="dynamic", key=KEY_ROWS, width="stretch")
+    picks = {c: st.column_config.SelectboxColumn(c, options=list(v)) for c, v in facts.categories}
+    edited = st.data_editor(
+        rows_as_file(np.zeros((1, facts.features)) if start is None else start, facts),
+        num_rows="dynamic",
+        key=KEY_ROWS,
+        width="stretch",
+        column_config=picks,
+    )
     if edited.empty:
         st.caption("Add a row of feature values.")
         return
     try:
-        probs = predictor.predict_rows(edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64))
+        probs = predictor.predict_table(edited)
     except NNLabError as exc:
         show_error(exc)
         return

@@ -38,7 +38,7 @@ from nnlab.ui.keys import (
     KEY_CM_TRUE,
     QUERY_RUN,
 )
-from nnlab.views.examples import EXAMPLES_CSS, example_number, examples_html, feature_names
+from nnlab.views.examples import EXAMPLES_CSS, example_number, example_rows, examples_html
 from nnlab.views.plots import confusion_figure, confusion_frame, confusion_side
 from nnlab.views.report import build_report, headline, report_filename, report_table
 from nnlab.views.report_words import form_words
@@ -282,7 +282,7 @@ def cell_examples_section(res: Results, cell: tuple[int, int], flags: np.ndarray
         text_examples(res, shown, t, p, flags)
     elif ex.rows is not None:
         rows = [example_number(res, i) for i in shown]  # which row of their file each is, as label-issues says
-        _row_table(ex.rows[shown], pr.probs[shown], t, p, classes, feature_names(res), flags[shown], rows)
+        _row_table(example_rows(res, shown), pr.probs[shown], t, p, classes, flags[shown], rows)
     else:
         st.info("This run kept no viewable examples.")
 
@@ -315,16 +315,9 @@ def example_cards(res: Results, idx: np.ndarray, captions: list[str]) -> None:
 
 
 def _row_table(
-    rows: np.ndarray,
-    probs: np.ndarray,
-    t: int,
-    p: int,
-    classes: list[str],
-    columns: list[str],
-    flags: np.ndarray,
-    numbers: list[str],
+    rows: pd.DataFrame, probs: np.ndarray, t: int, p: int, classes: list[str], flags: np.ndarray, numbers: list[str]
 ) -> None:
-    df, sure = pd.DataFrame(rows, columns=columns), f"P({classes[p]})"
+    df, sure = rows.copy(), f"P({classes[p]})"
     df.insert(0, sure, probs[:, p])
     if flags.any():
         df.insert(0, "label", [LABEL_BADGE if f else "" for f in flags])

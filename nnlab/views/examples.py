@@ -12,7 +12,10 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
+from nnlab.core.facts import TabularFacts
+from nnlab.data.categories import rows_as_file
 from nnlab.store.runfolder import Results
 
 EXAMPLES_CSS = """
@@ -90,10 +93,10 @@ def example_items(
             for i, c, a in zip(idx, captions, extra, strict=True)
         ]
     if ex.rows is not None:
-        cols = feature_names(res)
+        rows = example_rows(res, np.asarray(idx, dtype=np.int64))
         return [
-            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_row_text(cols, ex.rows[i])}</div>"
-            for i, c, a in zip(idx, captions, extra, strict=True)
+            f"<div class='example text-example'{a}><b>{_esc(c)}</b><br>{_row_text(list(rows.columns), row)}</div>"
+            for row, c, a in zip(rows.itertuples(index=False), captions, extra, strict=True)
         ]
     return []
 
@@ -111,12 +114,27 @@ def _cut(text: str, max_chars: int | None) -> str:
     return text if max_chars is None or len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
 
 
-def _row_text(cols: list[str], row: np.ndarray) -> str:
+def _row_text(cols: list[str], row: Sequence[object]) -> str:
     """A table row as 'name value, ...': the features as given, a cell left blank in the file as 'blank' (not nan)."""
-    values = ["blank" if v != v else f"{v:.4g}" for v in row[:ROW_FEATURES]]
+    values = [_cell(v) for v in row[:ROW_FEATURES]]
     shown = ", ".join(f"{_esc(n)} {v}" for n, v in zip(cols[:ROW_FEATURES], values, strict=False))
     more = len(row) - ROW_FEATURES
     return shown + (f" … and {more} more" if more > 0 else "")
+
+
+def _cell(value: object) -> str:
+    """A table's cell as a reader sees it: a number to 4 figures, a category's value, 'blank'."""
+    if value is None or value != value:
+        return "blank"
+    return f"{value:.4g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def example_rows(res: Results, idx: np.ndarray) -> pd.DataFrame:
+    """Test rows idx of a table run as its file's columns: a category's value, not its one-hot inputs."""
+    rows, facts = res.examples.rows[idx], res.facts
+    if isinstance(facts, TabularFacts) and facts.columns and len(facts.column_names) == rows.shape[1]:
+        return rows_as_file(rows, facts)
+    return pd.DataFrame(rows, columns=feature_names(res))
 
 
 def example_number(res: Results, i: int) -> str:
