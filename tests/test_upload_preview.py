@@ -108,3 +108,17 @@ def test_a_series_csv_is_plotted_with_its_held_out_parts():
     assert [s["type"] for s in series[0]["shapes"]] == ["rect", "rect"]  # the validation and test parts
     assert "sales over 300 time steps; shaded: the validation part, then the test part" in _captions(at)
     assert list(_frames(at)[0].columns) == ["month", "sales"]  # the first rows too
+
+
+def test_a_csv_upload_is_bounded_by_what_nnlab_reads_and_says_so(monkeypatch):
+    """A shared demo with NNLAB_MAX_DATA_MB=2: the CSV uploader said 'At most 200 MB', took a 3 MB file, kept it in
+    the workspace and only then refused it; it now takes at most 2 MB (the browser refuses more before sending) and
+    says so. An archive of images is bounded by its unpacked pixels, not its size, and keeps 200 MB."""
+    monkeypatch.setenv("NNLAB_MAX_DATA_MB", "2")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox("tr_dataset").set_value("csv").run()
+    uploader = at.file_uploader[0].proto
+    assert uploader.max_upload_size_mb == 2
+    assert uploader.help.startswith("At most 2 MB")
+    at.selectbox("tr_dataset").set_value("image-folder").run()
+    assert at.file_uploader[0].proto.max_upload_size_mb == 200

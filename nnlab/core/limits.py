@@ -1,7 +1,8 @@
 """The operator's limits on what a user's data may cost the server, read from the environment when used (so a
 test or a restarted server sees the current value):
 
-- NNLAB_MAX_DATA_MB (default 1024): the largest data file read into memory (a CSV; the preview reads it too);
+- NNLAB_MAX_DATA_MB (default 1024): the largest data file read into memory (a CSV; the preview reads it too), and
+  the most a CSV upload to the dashboard may send (at most UPLOAD_MB);
 - NNLAB_ARCHIVE_QUOTA_MB (default 10240): what all archives unpacked into the workspace may take together;
 - NNLAB_RUN_MEMORY_MB (default: half of the machine's memory, or of the container's limit where lower): the
   memory budget of one run. A run whose model alone would need more is refused before anything is allocated
@@ -17,6 +18,7 @@ test or a restarted server sees the current value):
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ MAX_CONFIRMED = 10  # trials a sweep's finish re-runs with more seeds, at most
 DATA_ENV, QUOTA_ENV, MEMORY_ENV = "NNLAB_MAX_DATA_MB", "NNLAB_ARCHIVE_QUOTA_MB", "NNLAB_RUN_MEMORY_MB"
 DISK_ENV, VISITOR_RUNS_ENV = "NNLAB_DISK_QUOTA_MB", "NNLAB_VISITOR_RUNS"
 MAX_VISITOR_SEEDS = 3  # seeds one start of a password visitor may ask for
+UPLOAD_MB = 200  # the most one dashboard upload may send
 MEMORY_SHARE = 0.5  # of the machine's memory, the default budget of one run
 BUDGET_KEY = "memory_budget_mb"  # a run's summary holds the budget the local operator raised for it
 
@@ -46,6 +49,12 @@ def _megabytes(env: str, default: float) -> int:
 def max_data_bytes() -> int:
     """The largest data file nnlab reads into memory."""
     return _megabytes(DATA_ENV, 1024)
+
+
+def upload_mb(read_whole: bool = True) -> int:
+    """The most MB one dashboard upload may send: UPLOAD_MB, or for a file read whole into memory (a CSV) no more
+    than max_data_bytes() allows (rounded up), so the browser refuses a file nnlab would refuse once sent."""
+    return min(UPLOAD_MB, math.ceil(max_data_bytes() / MB)) if read_whole else UPLOAD_MB
 
 
 def archive_quota_bytes() -> int:

@@ -13,6 +13,7 @@ from nnlab.core.config import DATA_FIELDS, FIELDS, RunConfig
 from nnlab.core.errors import NNLabError, Problem
 from nnlab.core.facts import DataFacts
 from nnlab.core.fitted import batches_per_epoch, fit_to_data
+from nnlab.core.limits import upload_mb
 from nnlab.core.notes import data_findings
 from nnlab.core.text import plural
 from nnlab.data import DATASETS, DatasetSpec, load_dataset
@@ -49,7 +50,6 @@ from nnlab.ui.start import start_box
 from nnlab.ui.weights import weights_problem
 from nnlab.views.plots import lr_figure
 
-UPLOAD_LIMIT_MB = 200
 FILE_TYPES = {"tabular": ["csv"], "text": ["csv"], "series": ["csv"], "image": ["zip"]}
 FILE_HINTS = {
     "tabular": "a CSV of feature columns (numbers or categories) with a label column",
@@ -144,19 +144,18 @@ def _data_path_field(spec: DatasetSpec, arch: str) -> tuple[str, Problem | None]
         if not Path(path).expanduser().exists():
             return path, Problem(f"Data path {path} does not exist; check the spelling or upload the file.")
         return str(Path(path).expanduser()), None
+    most = upload_mb(read_whole=spec.kind != "image")  # a zip is bounded by what it unpacks to, not its size
     upload = st.file_uploader(
         f"Upload {hint}",
         type=FILE_TYPES.get(spec.kind),
         key=KEY_UPLOAD.format(dataset=spec.name),
-        max_upload_size=UPLOAD_LIMIT_MB,
-        help=f"At most {UPLOAD_LIMIT_MB} MB; saved in the workspace under uploads/.",
+        max_upload_size=most,
+        help=f"At most {most} MB; saved in the workspace under uploads/.",
     )
     if upload is None:
         return "", Problem(f"Upload {hint} to train on this dataset.", hint=True)
-    if upload.size > UPLOAD_LIMIT_MB * 2**20:
-        return "", Problem(
-            f"File {upload.name} is larger than {UPLOAD_LIMIT_MB} MB; use a path on this machine instead."
-        )
+    if upload.size > most * 2**20:
+        return "", Problem(f"File {upload.name} is larger than {most} MB; use a path on this machine instead.")
     path, refused = kept_upload(upload)
     return path, Problem(refused) if refused else None
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from nnlab.core.errors import NNLabError
 from nnlab.core.facts import SeriesFacts
+from nnlab.core.limits import upload_mb
 from nnlab.core.text import plural
 from nnlab.data.categories import rows_as_file
 from nnlab.data.files import series_upload
@@ -148,7 +149,10 @@ def series_input(predictor: Predictor, res: Results | None) -> None:
     """Recent values (edited or from a CSV) and the model's forecast after them."""
     window, columns = predictor.window, list(predictor.facts.columns)
     file = st.file_uploader(
-        "Series CSV (the training columns; with a time column or in time order)", type=["csv"], key=KEY_UPLOAD
+        "Series CSV (the training columns; with a time column or in time order)",
+        type=["csv"],
+        key=KEY_UPLOAD,
+        max_upload_size=upload_mb(),
     )
     values = _series_from_csv(file, predictor) if file is not None else None
     if values is None:
