@@ -518,7 +518,23 @@ def test_too_few_images_in_a_class_are_refused_by_folder_name(tmp_path):
     extra = {"photos/grey/a.png": png(0, np.random.default_rng(1)), "photos/grey/b.txt": b"notes"}
     path = write_image_zip(tmp_path / "photos.zip", per_class=8, extra=extra)
     msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(path))
-    assert "fewer than 5 readable images in class folder grey (1)" in msg
+    assert (
+        "fewer than 5 readable images in class folder grey (1; 1 file, b.txt, could not be read as an image); " in msg
+    )
+
+
+def test_a_class_folder_of_photos_nnlab_cannot_read_says_so_not_that_it_is_empty(tmp_path):
+    """A folder of iPhone .HEIC photos (which PIL does not read) was refused as holding '(0)' readable images and
+    told to 'add images there', to a user who saw 8 photos in it."""
+    root = write_image_dir(tmp_path, per_class=8)  # photos/red, photos/green, photos/blue
+    (root / "cats").mkdir()
+    for i in range(8):
+        (root / "cats" / f"IMG_{i:04d}.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(500))
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(root))
+    assert msg == (
+        "photos has fewer than 5 readable images in class folder cats (0; 8 files, such as IMG_0000.HEIC, could not be "
+        "read as images); save those files as PNG or JPEG, add images there or remove the folder."
+    )
 
 
 def test_a_zip_without_class_folders_is_refused(tmp_path):

@@ -221,14 +221,27 @@ def read_folder_images(
     return x, labels, skipped, [files[i][0] for i in kept]
 
 
-def _check_counts(labels: np.ndarray, dirs: list[Path], source: str) -> None:
+def _check_counts(labels: np.ndarray, dirs: list[Path], source: str, skipped: list[Path]) -> None:
+    """DataError naming the class folders with too few readable images, and the files there that could not be read
+    (a folder of iPhone .HEIC photos holds 0 readable images, not 0 files)."""
     counts = np.bincount(labels, minlength=len(dirs))
-    small = [f"{d.name} ({c})" for d, c in zip(dirs, counts, strict=True) if c < MIN_PER_CLASS]
+    small = [(d, c, [f for f in skipped if f.is_relative_to(d)]) for d, c in zip(dirs, counts, strict=True)]
+    small = [(d, c, bad) for d, c, bad in small if c < MIN_PER_CLASS]
     if small:
+        named = ", ".join(f"{d.name} ({c}{_unread(bad)})" for d, c, bad in small[:5])
+        fix = "save those files as PNG or JPEG, add images" if any(bad for _, _, bad in small) else "add images"
         raise DataError(
-            f"{source} has fewer than {MIN_PER_CLASS} readable images in class folder "
-            f"{', '.join(small[:5])}; add images there or remove the folder."
+            f"{source} has fewer than {MIN_PER_CLASS} readable images in class folder {named}; {fix} there or "
+            "remove the folder."
         )
+
+
+def _unread(bad: list[Path]) -> str:
+    """'; 8 files, such as IMG_0001.HEIC, could not be read as images' for the files of a folder left unread."""
+    if not bad:
+        return ""
+    one = len(bad) == 1
+    return f"; {plural(len(bad), 'file')}, {'' if one else 'such as '}{bad[0].name}, could not be read as {'an image' if one else 'images'}"
 
 
 def image_root(path: Path) -> Path:
@@ -257,7 +270,7 @@ def load_image_folder(cfg: RunConfig) -> Dataset:
     sizes = image_sizes(dirs)
     size = load_size(cfg, sizes)
     x, labels, skipped, read = read_folder_images(dirs, size, path.name)
-    _check_counts(labels, dirs, path.name)
+    _check_counts(labels, dirs, path.name, skipped)
     found: list[Finding] = []
     if skipped:
         one = len(skipped) == 1
