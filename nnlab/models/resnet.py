@@ -63,10 +63,15 @@ def load_imagenet_weights(weights_path: str = "") -> dict[str, torch.Tensor]:
     try:
         return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, weights_only=True)
     except (urllib.error.URLError, OSError) as exc:
+        host = urllib.parse.urlparse(ResNet18_Weights.IMAGENET1K_V1.url).hostname
+        why = (
+            f"{host} could not be reached to download them"
+            if isinstance(exc, urllib.error.URLError)
+            else f"they could not be saved there ({exc.strerror or type(exc).__name__})"
+        )
         raise NNLabError(
-            "Pretrained ResNet-18 weights are not in torchvision's cache and could not be downloaded "
-            f"({type(exc).__name__}); point at a weights file (--weights FILE) or train from "
-            "scratch (--no-pretrained)."
+            f"Pretrained ResNet-18 weights are not in torchvision's cache and {why}; point at a weights file "
+            "(--weights FILE) or train from scratch (--no-pretrained)."
         ) from exc
 
 
