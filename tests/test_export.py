@@ -488,6 +488,24 @@ def test_predict_py_on_every_digit_predicts_like_the_run(store, tmp_path):
 
 
 @pytest.mark.slow
+def test_predict_py_reads_grey_images_flattened_to_rows_as_images(trained, store, tmp_path):
+    """load_digits(return_X_y=True) gives the digits as rows of 64 values: predict.py read such an array (5, 64) as
+    one image 5 pixels high and printed one class for five digits; each row is now one 8x8 image, and a single
+    8x8 image is still one."""
+    from sklearn.datasets import load_digits
+
+    export_run(store, trained["digits"], "torchscript", tmp_path / "ts")
+    images = load_digits().images[:5]
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "rows.npy", images.reshape(5, 64))
+    np.save(tmp_path / "one.npy", images[3])
+    got = [isolated([PREDICT, str(tmp_path / f"{name}.npy")], tmp_path / "ts") for name in ("images", "rows", "one")]
+    assert all(out.returncode == 0 for out in got), [out.stderr[-2000:] for out in got]
+    by_image, by_row, one = (json.loads(out.stdout) for out in got)
+    assert len(by_image) == 5 and by_row == by_image and one == by_image[3:4]
+
+
+@pytest.mark.slow
 def test_predict_py_reads_a_wide_photo_as_the_run_read_it_and_refuses_a_bad_file_in_one_sentence(
     trained, store, tmp_path
 ):

@@ -86,7 +86,8 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
             "range": [low, high],
             "pixel_scale": info["pixel_scale"],
             "as": (
-                f"an array (N, H, W) or (N, H, W, C) of values from {low:g} to {high:g} as the dataset gives them, "
+                f"an array (N, H, W) or (N, H, W, C) (grey images also flattened to rows, (N, H*W)) of values from {low:g} to "
+                f"{high:g} as the dataset gives them, "
                 "made uint8 pixels as clip(value * pixel_scale, 0, 255); or image files (turned upright by their EXIF "
                 "orientation, transparency over black)"
             ),
