@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -147,3 +148,22 @@ def test_fitted_epochs_capped_on_tiny_data_do_not_promise_a_thousand_steps():
     assert f"at most {MAX_AUTO_EPOCHS} epochs" in capped
     room = fit_findings(RunConfig(arch="ts-lstm", batch_size=0, epochs=0), 268)[1].sentence
     assert f"room for at least 20 epochs and {MIN_STEPS:,} steps" in room  # not capped: as before
+
+
+def test_the_image_size_hint_says_what_zero_does():
+    """The hint said 'Resize images to this square size (0: keep)', while 0 scales a folder's 300-px photos down to
+    the architecture's largest load size (64 for the CNN) and trains pretrained ResNet-18 at 224: it now names the
+    bounds the loader applies."""
+    from nnlab.data.images import Sizes, load_size
+    from nnlab.models import MODELS
+
+    hint = FIELDS["image_size"].hint
+    assert "keep" not in hint
+    for arch, spec in MODELS.items():
+        if spec.inputs.load_size:  # the architectures that take a folder of images of any size
+            cfg = make_config(arch, image_size=0)
+            big, tiny = Sizes(300, 300, 300, False), Sizes(2, 2, 2, False)
+            bounds = f"{load_size(cfg, tiny)} to {load_size(cfg, big)}"
+            assert re.search(f"{bounds} for (the )?{re.escape(spec.title.split(' (')[0])}", hint), (arch, hint)
+        if spec.inputs.pretrained_size:
+            assert f"{spec.inputs.pretrained_size} with its ImageNet weights" in hint

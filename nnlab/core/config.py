@@ -118,8 +118,9 @@ class RunConfig:
         loads_data=True, flag_help="series CSV column to forecast",
     )  # fmt: skip
     image_size: int = _f(
-        0, "Image size", hint="Resize images to this square size (0: keep).", range=Range(0, 512, 0, zero_ok=True),
-        widget="number", section="advanced", kinds=("image",), loads_data=True,
+        0, "Image size", range=Range(0, 512, 0, zero_ok=True), widget="number", section="advanced", kinds=("image",),
+        hint="Side of the square the images are trained at (0: automatic: their own size, a folder's kept within 8 to "
+        "64 for the CNN and 32 to 128 for ResNet-18, or 224 with its ImageNet weights).", loads_data=True,
     )  # fmt: skip
     augment: tuple[str, ...] = _f(
         (), "Augmentation", hint="Random changes to training images, so the model sees more variety.",
