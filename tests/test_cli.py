@@ -267,3 +267,34 @@ def test_the_progress_bar_shows_the_trainers_rate(capsys):
     err = capsys.readouterr().err
     assert "124/141" in err and "loss 1.5368, 148 samples/s" in err
     assert "sample/s" not in err.replace("samples/s", "")
+
+
+def test_every_ranged_flag_names_its_range_in_help():
+    """The README says `--help` gives each flag's range; --hidden, --patience and --hidden-sizes gave none."""
+    from nnlab.core.config import FIELDS, RANGES, number_text
+    from nnlab.core.words import flag_of
+
+    helps = {s: " ".join((a.help or "").split()) for a in _train_parser()._actions for s in a.option_strings}
+    for name in RANGES:
+        if FIELDS[name].cli:
+            lo, hi = (number_text(v) for v in RANGES[name].bounds(False))
+            assert f"Range {lo} to {hi}" in helps[flag_of(name)], (name, helps[flag_of(name)])
+    lo, hi = (number_text(v) for v in RANGES["hidden"].bounds(False))
+    assert f"each {lo} to {hi}" in helps["--hidden-sizes"]
+
+
+def test_runs_refuses_a_status_that_does_not_exist(workspace, capsys):
+    """`runs --status finised` listed nothing and exited 0, as if no run had finished."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["runs", "--status", "finised", "--store", str(workspace)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "finised" in err and "finished" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_help_names_every_status_it_continues():
+    """`resume --help` said 'an interrupted or stopped run'; a failed run resumes too (core.records.RESUMABLE)."""
+    from nnlab.core.records import RESUMABLE
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    text = sub._choices_actions[[c.dest for c in sub._choices_actions].index("resume")].help
+    assert all(status in text for status in RESUMABLE), text

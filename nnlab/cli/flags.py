@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from nnlab.core.config import FIELDS, RANGES, FieldInfo, RunConfig, range_text
+from nnlab.core.config import FIELDS, RANGES, FieldInfo, RunConfig, number_text, range_text
 from nnlab.core.placement import PLACEMENTS
 from nnlab.core.words import flag_of
 
@@ -47,11 +47,19 @@ def choices_list(options: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+_BOUNDED_BY = {"hidden_sizes": ("hidden", "; each")}  # each layer size is bounded by the units' range
+
+
 def _help(name: str, info: FieldInfo) -> str:
-    if info.flag_help:
+    """A flag's help: the field's label and hint (or its own help), with the range in force without --expert."""
+    if not info.flag_help:
+        text = range_text(name, False) if name in RANGES else info.hint
+        return f"{info.label}. {text}".replace("%", "%%")
+    ranged, words = _BOUNDED_BY.get(name, (name, ". Range"))
+    if ranged not in RANGES:
         return info.flag_help.replace("%", "%%")
-    text = range_text(name, False) if name in RANGES else info.hint
-    return f"{info.label}. {text}".replace("%", "%%")
+    lo, hi = RANGES[ranged].bounds(False)
+    return f"{info.flag_help}{words} {number_text(lo)} to {number_text(hi)}.".replace("%", "%%")
 
 
 def _how(name: str, info: FieldInfo) -> dict[str, Any]:

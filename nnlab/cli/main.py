@@ -39,7 +39,7 @@ from nnlab.core.errors import NNLabError
 from nnlab.core.findings import Finding
 from nnlab.core.forecast import FORECAST_KEY, Forecast
 from nnlab.core.placement import make_placement
-from nnlab.core.records import EpochRecord, Progress, RunRecord
+from nnlab.core.records import STATUSES, EpochRecord, Progress, RunRecord
 from nnlab.lab import Lab
 from nnlab.store.runs import RunStore
 
@@ -80,11 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_memory_budget_option(t)
     add_executor_options(t)
     r = sub.add_parser("runs", help="list the runs in the store")
-    r.add_argument("--json", action="store_true")
-    r.add_argument("--status", help="only runs with this status")
+    r.add_argument("--json", action="store_true", help="print one JSON list of the runs")
+    r.add_argument("--status", choices=STATUSES, metavar="STATUS", help="only runs with this status: %(choices)s")
     r.add_argument("--groups", action="store_true", help="one line per group of seeds (mean ± sd of the test score)")
-    u = sub.add_parser("resume", help="continue an interrupted or stopped run")
-    u.add_argument("run_id", nargs="?")
+    u = sub.add_parser("resume", help="continue an interrupted, stopped or failed run from its last checkpoint")
+    u.add_argument("run_id", nargs="?", help="the run to continue (`runs` lists them)")
     u.add_argument("--all", action="store_true", help="every interrupted run (not a sweep's), oldest first")
     u.add_argument("--json", action="store_true")
     for s in (t, r, u, add_compare_parser(sub)):
