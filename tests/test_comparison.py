@@ -256,3 +256,28 @@ def test_the_cli_writes_the_differing_config_values_as_the_compare_page_does():
     assert [(config_value(k, x), config_value(k, y)) for k, (x, y) in tw.config_diff.items()] == [
         (a, b) for _, a, b in diff_rows(tw)
     ]
+
+
+@pytest.mark.slow
+def test_runs_on_the_same_test_rows_that_read_other_columns_are_compared_paired(store, tmp_path):
+    """With and without --keep-ids on one CSV, the same split: compare said 'the sides scored different test rows
+    (their splits differ)' and bootstrapped unpaired, since each side's test features (examples' rows) differed.
+    Runs are paired by their test rows' original indices where both kept them, by content where one did not."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    rows = ["id,f0,f1,label", *(f"{i},{rng.normal():.4f},{rng.normal() + c:.4f},{c}" for i, c in enumerate(y))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    cfg = tiny_config("mlp", dataset="csv", data_path=str(tmp_path / "t.csv"), epochs=2)
+    a, b = _train(store, cfg), _train(store, cfg.replace(keep_ids=True))
+    tw = compare(store, a, b)
+    assert tw.verdict.pairing == PAIRED_EXAMPLES and tw.pair is not None
+    assert "different test rows" not in tw.to_json()["sentence"]
+    # a run saved before the rows were kept pairs with one after it by what it scored, and only where that agrees
+    folder = store.folder(b)
+    res = folder.read_results()
+    examples = {k: v for k, v in vars(res.examples).items() if v is not None}
+    folder.write_results(res.report, replace(res.predictions, index=None, val_index=None), examples)
+    assert compare(store, a, b).verdict.pairing == UNPAIRED  # its features differ: nothing else tells its rows
+    assert compare(store, _train(store, cfg.replace(seed=1)), a).verdict.pairing == PAIRED_EXAMPLES

@@ -27,6 +27,7 @@ class Member:
     results: Results
     fingerprint: str  # equal for runs that scored the same test examples in the same order
     values: np.ndarray  # per test example: 1/0 correct, or squared error
+    rows: str | None = None  # a hash of the test rows' original indices and labels; None where none were kept
 
     @property
     def ranked(self) -> np.ndarray:
@@ -81,10 +82,24 @@ def test_fingerprint(res: Results) -> str:
     return h.hexdigest()
 
 
+def test_rows(res: Results) -> str | None:
+    """A hash of a classifier's test rows (their original indices in the data, and labels): equal on the same data
+    means the same test examples, whatever columns each run read (--keep-ids) or size it gave its images. None for a
+    forecaster, whose test steps its fingerprint tells, and for a run saved before the indices were kept."""
+    p = res.predictions
+    if p.index is None or res.task == "regression":
+        return None
+    h = hashlib.sha1()
+    for arr in (p.index, p.y_true):
+        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
 def member(rec: RunRecord, res: Results) -> Member:
     """A run with results as a side's member."""
     p = res.predictions
-    return Member(rec, res, test_fingerprint(res), per_example(metric_of_results(res), p.y_true, p.y_pred))
+    values = per_example(metric_of_results(res), p.y_true, p.y_pred)
+    return Member(rec, res, test_fingerprint(res), values, test_rows(res))
 
 
 def _stored_results(store: RunStore, rec: RunRecord) -> Results | None:
@@ -135,5 +150,8 @@ def resolve(
 
 def shared_rows(a: Side, b: Side) -> bool:
     """Whether every run of both sides scored the same test rows in the same order (a split seed of their own);
-    where the split followed the seed, or the sides' data differ, they did not."""
-    return len({m.fingerprint for m in (*a.members, *b.members)}) == 1
+    where the split followed the seed, or the sides' data differ, they did not. Told by the rows' original indices
+    where every run kept them (the data itself is checked apart), else by what the runs scored."""
+    members = (*a.members, *b.members)
+    rows = {m.rows for m in members}
+    return len(rows) == 1 if None not in rows else len({m.fingerprint for m in members}) == 1
