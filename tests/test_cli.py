@@ -298,3 +298,21 @@ def test_resume_help_names_every_status_it_continues():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     text = sub._choices_actions[[c.dest for c in sub._choices_actions].index("resume")].help
     assert all(status in text for status in RESUMABLE), text
+
+
+def test_every_option_of_every_command_says_what_it_does_and_its_default():
+    """`runs --json`, `sweeps --json`, `resume RUN_ID`, `sweep --strategy/--pruner/--objective` and others had no help
+    line, so `--help` named neither what they do nor the default a user gets."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing, no_default = [], []
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+                continue
+            flag = action.option_strings[0] if action.option_strings else action.dest
+            if not action.help:
+                missing.append(f"{name} {flag}")
+            elif action.choices is not None and action.default is not None and "default" not in action.help:
+                no_default.append(f"{name} {flag}")
+    assert not missing and not no_default, (missing, no_default)

@@ -13,7 +13,7 @@ def add_parser(sub: Any) -> None:
     e = sub.add_parser(
         "export", help="write a run as a plain PyTorch script folder, or its model for TorchScript or torch.export"
     )
-    e.add_argument("run_id")
+    e.add_argument("run_id", help="a finished run (`runs` lists them)")
     e.add_argument(
         "--format",
         choices=FORMATS,

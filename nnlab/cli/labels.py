@@ -26,11 +26,17 @@ def add_parser(sub: Any, store_option: Any) -> None:
         "Northcutt et al. 2021). test: the run's test examples, from its own predictions. train: the training and "
         "validation rows, from K models each trained with the run's config on the other folds.",
     )
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="a finished classifier run (`runs` lists them)")
     p.add_argument("--split", choices=SPLITS, default="test", help="test (default) or train (training + validation)")
     p.add_argument("--folds", type=int, default=5, help="fold models of the training check (2 to 10; default 5)")
     p.add_argument("--again", action="store_true", help="check the training labels again, even if checked before")
-    p.add_argument("--rank-by", choices=RANKINGS, default="self_confidence", help="how to rank the flagged examples")
+    p.add_argument(
+        "--rank-by",
+        choices=RANKINGS,
+        default="self_confidence",
+        help="how to rank the flagged examples: self_confidence (default: the given label's probability, lowest "
+        "first) or normalized_margin (that probability less the largest other's)",
+    )
     p.add_argument("--all", action="store_true", help="print every flagged example, not only the first 20")
     p.add_argument("--json", action="store_true", help="print one JSON object: indices (original rows), issues, ...")
     store_option(p)

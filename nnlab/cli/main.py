@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("resume", help="continue an interrupted, stopped or failed run from its last checkpoint")
     u.add_argument("run_id", nargs="?", help="the run to continue (`runs` lists them)")
     u.add_argument("--all", action="store_true", help="every interrupted run (not a sweep's), oldest first")
-    u.add_argument("--json", action="store_true")
+    u.add_argument("--json", action="store_true", help="print one JSON summary line last")
     for s in (t, r, u, add_compare_parser(sub)):
         _store_option(s)
     sweep_cli.add_parsers(sub, add_train_options, _store_option, _Architectures())

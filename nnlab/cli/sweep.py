@@ -45,9 +45,24 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     a = s.add_argument
     a("--vary", action="append", type=_vary, default=[], help="FIELD=LOW:HIGH, LOW:HIGH:log or V1,V2,V3 (repeatable)")
     a("--trials", type=int, help=f"number of trials, at most {MAX_TRIALS} (a grid's size by default)")
-    a("--strategy", choices=STRATEGIES, default="tpe")
-    a("--pruner", choices=PRUNERS, default="none")
-    a("--objective", choices=list(OBJECTIVES), default="val_loss")
+    a(
+        "--strategy",
+        choices=STRATEGIES,
+        default="tpe",
+        help="how trials are proposed: tpe (default) learns from the trials so far, random, or grid (every combination)",
+    )
+    a(
+        "--pruner",
+        choices=PRUNERS,
+        default="none",
+        help="stop hopeless trials early, judged on each epoch's validation value: none (default), median or hyperband",
+    )
+    a(
+        "--objective",
+        choices=list(OBJECTIVES),
+        default="val_loss",
+        help="what the trials are scored by: val_loss (default), val_accuracy (classifiers) or val_rmse (forecasters)",
+    )
     a(
         "--parallel",
         type=int,
@@ -77,7 +92,7 @@ def add_parsers(sub: Any, add_train_options: Any, store_option: Any, archs: Any)
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # a smoke test for the test suite
     bench.add_argument("--json", action="store_true", help="print one JSON line last")
     w = sub.add_parser("sweeps", help="list the sweeps in the store")
-    w.add_argument("--json", action="store_true")
+    w.add_argument("--json", action="store_true", help="print one JSON list of the sweeps")
     for p in (s, w):
         store_option(p)
 
