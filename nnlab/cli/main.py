@@ -53,16 +53,26 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+BUILT_IN_ARCHS = ("mlp", "cnn", "resnet18", "lstm", "ts-lstm")  # nnlab.models' built-ins, in its order (tested)
+
+
 class _Architectures:
-    """The registered architecture names, read from the model registry (and torch) only when argparse asks."""
+    """The registered architecture names, read from the model registry (and torch) only when a command is parsed:
+    `--help` lists the built-in names without importing torch, unless $NNLAB_MODELS registers more."""
 
     def __iter__(self) -> Iterator[str]:
-        from nnlab.models import MODELS
-
-        return iter(MODELS)
+        if os.environ.get("NNLAB_MODELS") or "nnlab.models" in sys.modules:
+            return iter(self.registered())
+        return iter(BUILT_IN_ARCHS)
 
     def __contains__(self, name: object) -> bool:
-        return name in list(self)
+        return name in self.registered()
+
+    @staticmethod
+    def registered() -> list[str]:
+        from nnlab.models import MODELS
+
+        return list(MODELS)
 
 
 def build_parser() -> argparse.ArgumentParser:
