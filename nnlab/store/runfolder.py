@@ -342,6 +342,12 @@ class RunFolder:
         """The finished check's arrays: index, split, labels, probs and the flagged rows' viewable examples."""
         return self.read_arrays(LABEL_PROBS)
 
+    def drop_results(self) -> None:
+        """Delete the test results and the weights they were of (the report first: it marks results complete),
+        and the label check made with them: a resumed run trains past that model and is tested again at its end."""
+        for name in (REPORT, PREDICTIONS, EXAMPLES, WEIGHTS, LABEL_CHECK, LABEL_PROBS):
+            (self.path / name).unlink(missing_ok=True)
+
     def has_results(self) -> bool:
         """Whether the run wrote its test report (finished, or stopped after at least one epoch)."""
         return (self.path / REPORT).is_file() and (self.path / PREDICTIONS).is_file()
