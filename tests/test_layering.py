@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import nnlab
+from nnlab.data.registry import make_config
+from nnlab.store.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +53,13 @@ def test_the_package_never_loads_a_checkpoint_with_plain_pickle():
                 assert owner != "pickle", f"{path.name}:{node.lineno}"
 
 
-def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
+@pytest.mark.parametrize("data_path", ["", "/data/wine.csv"])
+def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path, data_path):
+    # a store with a run in it: naming its data (a built-in set, or the user's file by its name) reads no registry
+    # that imports torch (an empty store passed while every listed run took torch's 2 s of import)
+    store = RunStore(tmp_path)
+    dataset = "csv" if data_path else "digits"
+    store.create(make_config("mlp", dataset=dataset, data_path=data_path, label_column="label"))
     code = (
         "import sys\n"
         "import nnlab.store.runs\n"
@@ -59,11 +67,14 @@ def test_reading_the_store_and_listing_runs_never_import_torch(tmp_path):
         "from nnlab.cli.main import main\n"
         f"main(['runs', '--store', {str(tmp_path)!r}])\n"
         "print('torch' in sys.modules, 'numpy' in sys.modules)\n"
+        f"main(['runs', '--groups', '--store', {str(tmp_path)!r}])\n"
+        "print('torch' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "False" and lines[-1] == "False False", out.stdout
+    assert lines[0] == "False" and lines[-3] == "False False" and lines[-1] == "False", out.stdout
+    assert ("wine.csv" if data_path else "digits") in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -9,19 +9,20 @@ from nnlab.core.records import RunRecord
 
 
 def _own_file(cfg: RunConfig) -> str:
-    """The name of the user's file a run read ("" for a built-in or downloaded dataset)."""
-    from nnlab.data import DATASETS  # the registries import torch; reading the store does not
-
-    spec = DATASETS.get(cfg.dataset)
-    return file_name(cfg.data_path) if cfg.data_path and (spec is None or spec.needs == "data_path") else ""
+    """The name of the user's file a run read ("" for a built-in or downloaded dataset). A config carries a path
+    only for data that reads one (the form asks for it there alone; validation refuses --data beside a built-in
+    set), so the path tells without the dataset registry, which imports torch: listing runs does not."""
+    return file_name(cfg.data_path) if cfg.data_path else ""
 
 
 def data_title(cfg: RunConfig) -> str:
     """The data of cfg as the user knows it: their file's name, else the dataset's title in the form."""
-    from nnlab.data import DATASETS
+    if own := _own_file(cfg):
+        return own
+    from nnlab.data import DATASETS  # the registries import torch; reading the store does not
 
     spec = DATASETS.get(cfg.dataset)
-    return _own_file(cfg) or (spec.title if spec else cfg.dataset)
+    return spec.title if spec else cfg.dataset
 
 
 def data_label(cfg: RunConfig) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +27,21 @@ METRICS |= {"rmse": False, "mae": False, "naive_rmse": False, "loss": False}
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of this metric is the better one (accuracy yes, RMSE no)."""
     return METRICS[metric]
+
+
+def improves(val_loss: float, best_loss: float, min_delta: float) -> bool:
+    """Whether an epoch is a new best: its validation loss below the best so far by more than min_delta (the rule
+    of the best checkpoint and early stopping, and of the command line's `*`)."""
+    return val_loss < best_loss - min_delta
+
+
+def best_loss(history: Iterable[EpochRecord], min_delta: float) -> float:
+    """The best validation loss of these epochs as the trainer counts it: each new best by improves()."""
+    best = math.inf
+    for record in history:
+        if improves(record.val_loss, best, min_delta):
+            best = record.val_loss
+    return best
 
 
 @dataclass(frozen=True)

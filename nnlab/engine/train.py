@@ -18,7 +18,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.findings import weights_on
 from nnlab.core.fitted import fit_to_data
-from nnlab.core.records import EpochRecord, Progress
+from nnlab.core.records import EpochRecord, Progress, improves
 from nnlab.data.base import Dataset, Split
 from nnlab.data.batches import iterate_batches, make_transform, num_batches
 from nnlab.engine import fastmlp, lean
@@ -334,7 +334,7 @@ class Trainer:
             epoch, train_loss, val_loss, val_metric, lr, time.perf_counter() - t0, self._last_epoch_rate
         )
         self.history.append(record)
-        improved = val_loss < self.best_loss - self.cfg.min_delta
+        improved = improves(val_loss, self.best_loss, self.cfg.min_delta)
         if improved:
             self.best_loss, self.best_epoch = val_loss, epoch
         self.emit("on_epoch_end", record, improved)

@@ -5,7 +5,6 @@ cluster), and the caller follows it until it ends, each epoch passed to `on_epoc
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import NNLabError
 from nnlab.core.naming import clean
 from nnlab.core.placement import Placement
-from nnlab.core.records import RESUMABLE, EpochRecord, RunRecord
+from nnlab.core.records import RESUMABLE, EpochRecord, RunRecord, best_loss, improves
 from nnlab.jobs.executor import EpochObserver, InProcess
 from nnlab.lab.runs import RunActions, start_facts
 
@@ -132,15 +131,19 @@ class ForegroundActions(RunActions):
 
     def _shown(self, on_epoch: EpochShown | None) -> EpochObserver | None:
         """An epoch observer that passes each epoch to on_epoch, with the epochs the run trains at most (as fitted
-        to its data when given as 0) and whether it improved; it never prunes."""
+        to its data when given as 0) and whether it is a new best as the trainer counts it (a resumed run's best
+        so far included); it never prunes."""
         if on_epoch is None:
             return None
-        best = [math.inf]
+        best: list[float] = []  # the best validation loss before the epoch observed, once read
 
         def observe(run_id: str, record: EpochRecord) -> bool:
             rec = self.store.get(run_id)
-            improved = record.val_loss < best[0] - rec.config.min_delta
-            best[0] = min(best[0], record.val_loss)
+            if not best:  # the epochs before the first observed one: a resumed run's, or none
+                earlier = [m for m in self.store.metrics(run_id) if m.epoch < record.epoch]
+                best.append(best_loss(earlier, rec.config.min_delta))
+            improved = improves(record.val_loss, best[0], rec.config.min_delta)
+            best[0] = record.val_loss if improved else best[0]
             on_epoch(record, rec.epochs_planned, improved)
             return False
 
