@@ -184,3 +184,21 @@ def test_a_malicious_image_zip_is_refused_in_one_sentence_and_writes_nothing_out
     assert RunStore(workspace).list() == []
     assert not list(tmp_path.rglob("evil.png"))
     assert not (workspace / "data" / "extracted").exists() or not any((workspace / "data" / "extracted").iterdir())
+
+
+def test_names_a_mac_zips_in_utf_8_without_saying_so_are_read_as_written(tmp_path, monkeypatch):
+    """macOS's Archive Utility writes names in UTF-8 without the zip's UTF-8 flag; zipfile read them as cp437, so a
+    class folder 'crêpe' (decomposed, as macOS writes it) became the class 'cre╠épe'."""
+    import unicodedata
+
+    def written_in(encoding: str, path: Path, name: str) -> None:
+        with monkeypatch.context() as m:  # the name's bytes in that encoding, the UTF-8 flag off
+            m.setattr(zipfile.ZipInfo, "_encodeFilenameFlags", lambda info: (info.filename.encode(encoding), 0))
+            make_zip(path, {name: b"x"})
+
+    written_in("utf-8", tmp_path / "mac.zip", unicodedata.normalize("NFD", "Desserts/crêpe/été.png"))
+    with zipfile.ZipFile(tmp_path / "mac.zip") as zf:
+        assert zf.infolist()[0].flag_bits & 0x800 == 0
+    assert unicodedata.normalize("NFC", check_archive(tmp_path / "mac.zip")[0].name) == "Desserts/crêpe/été.png"
+    written_in("cp437", tmp_path / "dos.zip", "café/a.png")  # an old Windows zip: é as 0x82, not valid UTF-8
+    assert check_archive(tmp_path / "dos.zip")[0].name == "café/a.png"

@@ -108,16 +108,27 @@ def _zip_members(path: Path) -> Iterator[Member]:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DataError(f"{path.name} is not a readable zip archive ({exc}); check the file or zip it again.") from None
     for info in infos:
-        name = clean_name(info.filename, path.name)
+        raw = _entry_name(info)
+        name = clean_name(raw, path.name)
         if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
             raise DataError(
-                f"Archive {path.name} has a link entry ({info.filename!r}); links are not "
-                "accepted, so zip the files themselves."
+                f"Archive {path.name} has a link entry ({raw!r}); links are not accepted, so zip the files themselves."
             )
         if info.flag_bits & 0x1:
-            raise DataError(f"Archive {path.name} is encrypted ({info.filename!r}); zip it without a password.")
+            raise DataError(f"Archive {path.name} is encrypted ({raw!r}); zip it without a password.")
         if name:
             yield Member(name, info.file_size, info.is_dir(), info)
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as its maker wrote it: a name without the UTF-8 flag that is valid UTF-8 (macOS's Archive
+    Utility writes them so) is read as UTF-8, not as the cp437 zipfile assumes ('crêpe', not 'cre╠épe')."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
 
 
 def _tar_member(info: tarfile.TarInfo, archive: str) -> Member:
