@@ -128,7 +128,7 @@ def _parse(path: Path, encoding: str, sep: str, **options: object) -> pd.DataFra
     import pandas as pd
 
     try:
-        return pd.read_csv(path, encoding=encoding, sep=sep, skipinitialspace=True, **options)
+        return pd.read_csv(path, encoding=encoding, sep=sep, skipinitialspace=True, na_values=BLANK_MARKS, **options)
     except pd.errors.EmptyDataError:
         raise DataError(f"{shown_name(path)} has no columns; give a CSV with a header row and data rows.") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -138,6 +138,7 @@ def _parse(path: Path, encoding: str, sep: str, **options: object) -> pd.DataFra
         ) from None
 
 
+BLANK_MARKS = ["?"]  # a missing value as many data sets write it (UCI's), blank like pandas' own NA, n/a, null
 HEAD_CHARS = 64 * 1024  # of the decoded text, enough to sniff the separator from its first lines
 _CHUNK = 4 * 2**20
 
