@@ -207,3 +207,16 @@ def test_a_series_csv_is_read_as_the_run_read_its_data(trained, workspace, tmp_p
     shown = at.dataframe[-1].value["forecast"].to_numpy()
     predictor = Predictor.from_run(RunStore(workspace).folder(rec.run_id), rec.config)
     np.testing.assert_allclose(shown, predictor.forecast(np.round(values, 6), len(shown)), rtol=1e-6)
+
+
+def test_a_tiff_scan_can_be_tried_as_the_run_could_train_on_one(trained):
+    """A folder of TIFF scans trains (the loader reads what PIL reads), but the Playground's uploader took only
+    png, jpg, jpeg, bmp, gif and webp: a user could not try one of their own scans, while predict.py took it."""
+    import numpy as np
+
+    at = _open(trained["shapes"])
+    buf = io.BytesIO()
+    Image.fromarray(np.linspace(0, 65535, 40 * 40).reshape(40, 40).astype(np.uint16)).save(buf, format="TIFF")
+    at.get("file_uploader")[0].upload("scan.TIF", buf.getvalue(), "image/tiff").run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value in ("circle", "square", "triangle", "cross")

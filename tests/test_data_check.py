@@ -347,6 +347,40 @@ def test_wide_images_are_said_to_be_wide_and_cut_to_their_centred_square(tmp_pat
     assert "cut to its centred square" in DATASETS["image-folder"].description  # the form's and the report's words
 
 
+def test_photos_of_several_sizes_are_said_to_differ_not_given_a_size_none_has(tmp_path):
+    """Photos of 64x64, 80x48 and 200x150 were said to be '72x64 pixels (width by height) (48 to 150 on the short
+    side)', the median width beside the median height: a size no photo had."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "mixed" / label).mkdir(parents=True)
+        for k, size in enumerate([(64, 64), (80, 48), (200, 150), (64, 64)] * 2):
+            Image.new("RGB", size, (200 * (label == "a"), 90, k)).save(tmp_path / "mixed" / label / f"{k}.png")
+    cnn = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(tmp_path / "mixed")))
+    sentence = said(cnn, "images")
+    assert sentence.startswith(
+        "The images of mixed have several sizes, 48 to 150 pixels on the short side (median 64), not all square, "
+        "in colour; nnlab cuts each to its centred square and trains it at 64x64, the median length of their short "
+        "sides;"
+    ), sentence
+
+
+def test_portrait_photos_stored_on_their_side_are_said_to_be_upright(tmp_path):
+    """A phone stores a portrait photo 40x28 with EXIF orientation 6; the loader turns it upright, but the data check
+    called the photos '40x28 pixels (width by height)', the way no viewer shows them."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "phone" / label).mkdir(parents=True)
+        for k in range(6):
+            im = Image.new("RGB", (40, 28), (200 * (label == "a"), 90, k))
+            exif = im.getexif()
+            exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+            im.save(tmp_path / "phone" / label / f"IMG_{k}.JPG", exif=exif)
+    cnn = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(tmp_path / "phone")))
+    assert "are 28x40 pixels (width by height), in colour" in said(cnn, "images")
+
+
 def test_texts_are_measured_and_repeats_and_shared_rows_counted(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(50)]

@@ -555,6 +555,28 @@ def test_a_folder_with_one_class_folder_is_refused_by_that_folder_name(tmp_path)
     assert "two classes at least" in msg and "0 folders" not in msg
 
 
+def test_a_download_split_into_train_and_test_folders_is_not_trained_as_two_classes(tmp_path):
+    """A dataset as downloaded (dataset/train/cats, dataset/test/cats, ...) trained a classifier of 'train' against
+    'test', its data check calling them imbalanced classes; it is refused, saying what to give instead."""
+    with zipfile.ZipFile(tmp_path / "kaggle.zip", "w") as zf:
+        for split, n in (("train", 8), ("test", 3), ("valid", 3)):
+            for label in ("cats", "dogs"):
+                for i in range(n):
+                    zf.writestr(f"dataset/{split}/{label}/{i}.png", png(0, np.random.default_rng(i)))
+    msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "kaggle.zip"))
+    assert msg == (
+        "kaggle.zip holds the folders test, train and valid, each with class folders inside (cats, dogs): those are "
+        "the parts of a split, not classes; nnlab draws its own split, so give one folder per class holding all of "
+        "its images, or the train folder alone."
+    )
+    for label in ("train", "bus"):  # a class named train, with its photos in sub-folders, is still a class
+        for i in range(6):
+            (tmp_path / "vehicles" / label / "2019").mkdir(parents=True, exist_ok=True)
+            (tmp_path / "vehicles" / label / "2019" / f"{i}.png").write_bytes(png(0, np.random.default_rng(i)))
+    ds = load_dataset(make_config("cnn", dataset="image-folder", data_path=str(tmp_path / "vehicles")))
+    assert ds.classes == ["bus", "train"]
+
+
 def test_a_file_that_is_no_archive_is_refused(tmp_path):
     (tmp_path / "photo.png").write_bytes(png(0, np.random.default_rng(0)))
     msg = refused(None, arch="cnn", dataset="image-folder", data_path=str(tmp_path / "photo.png"))

@@ -525,6 +525,12 @@ def test_predict_py_reads_a_wide_photo_as_the_run_read_it_and_refuses_a_bad_file
     assert out.returncode == 0, out.stderr[-2000:]
     want = to_uint8_image(Image.open(tmp_path / "wide.png"), 3)[:, 10:40]  # the centred 30x30
     np.testing.assert_array_equal(np.load(tmp_path / "ts" / "seen.npy"), want)
+    ramp = np.linspace(0, 65535, 30 * 30).reshape(30, 30).astype(np.uint16)  # a 16-bit scan, read by its depth
+    Image.fromarray(ramp).save(tmp_path / "scan.png")
+    out = isolated(["-c", read.format(str(tmp_path / "scan.png"))], tmp_path / "ts")
+    seen, want = np.load(tmp_path / "ts" / "seen.npy"), to_uint8_image(Image.open(tmp_path / "scan.png"), 3)
+    np.testing.assert_array_equal(seen, want)
+    assert seen[0].mean() < 10 and seen[-1].mean() > 245  # not clipped white as PIL's convert clips it
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(200)))
     for bad, says in [("notes.txt", "notes.txt could not be read as an image; give a PNG or JPEG file."),

@@ -134,3 +134,19 @@ def test_a_wide_transparent_photo_is_seen_as_training_read_it(trained, workspace
     trained_on = read_image(tmp_path / "wide.png", size).transpose(1, 2, 0).astype(int)  # (size, size, 3)
     seen = model_view(predictor, Image.open(tmp_path / "wide.png")).astype(int)
     assert seen.shape == trained_on.shape and np.abs(seen - trained_on).mean() < 3
+
+
+def test_a_16_bit_scan_is_read_by_its_depth_in_training_and_to_predict(trained, workspace, tmp_path):
+    """A 16-bit grey PNG (a scan, a microscope image) was clipped at 255 by PIL's convert: training and the
+    Playground both read it all white, so a folder of them trained on blank images without a word."""
+    from nnlab.data.images import read_image
+
+    predictor, _ = _load(workspace, trained["shapes"])
+    size = predictor.facts.image_size
+    ramp = np.linspace(0, 65535, size * size).reshape(size, size).astype(np.uint16)  # dark top to bright bottom
+    Image.fromarray(ramp).save(tmp_path / "scan.png")
+    assert Image.open(tmp_path / "scan.png").mode == "I;16"
+    trained_on = read_image(tmp_path / "scan.png", size).transpose(1, 2, 0).astype(int)  # (size, size, 3)
+    assert abs(trained_on.mean() - 127.5) < 3 and trained_on[0].mean() < 10 and trained_on[-1].mean() > 245
+    seen = model_view(predictor, Image.open(tmp_path / "scan.png")).astype(int)
+    assert np.abs(seen - trained_on).mean() < 1

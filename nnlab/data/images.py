@@ -29,6 +29,8 @@ _SKIP = ("__MACOSX", ".")
 
 
 SIZE_SAMPLE = 200  # files whose headers tell the images' own size
+IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff")  # the files a model is tried on: those
+# photos and scans come in (the loader reads whatever PIL reads), as the exported predict.py takes them
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Sizes:
     width: int = 0
     height: int = 0
     square: bool = True  # every file sampled is square
+    alike: bool = True  # every file sampled has one size (width and height)
 
 
 def image_sizes(dirs: list[Path]) -> Sizes | None:
@@ -55,8 +58,8 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
     for f in files[:: max(1, len(files) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
         try:
             with Image.open(f) as im:
+                shapes.append(_upright_size(im))  # (width, height)
                 sides.append(min(im.size))
-                shapes.append(im.size)  # (width, height)
                 grey = grey and im.mode in ("1", "L", "LA", "I", "I;16", "F")
         except Exception:  # not an image: the loader skips and counts it
             continue
@@ -64,7 +67,16 @@ def image_sizes(dirs: list[Path]) -> Sizes | None:
         return None
     width, height = np.median(np.array(shapes), axis=0).astype(int)
     square = all(w == h for w, h in shapes)
-    return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square)
+    alike = len(set(shapes)) == 1
+    return Sizes(int(np.median(sides)), min(sides), max(sides), grey, int(width), int(height), square, alike)
+
+
+def _upright_size(im: Any) -> tuple[int, int]:
+    """(width, height) as the loader sees the image, turned upright by its EXIF orientation (a phone's portrait photo
+    is stored 4000x3000 with orientation 6); read from the header (a PNG's EXIF only where it precedes the pixels)."""
+    exif = im.getexif() if im.format != "PNG" or "exif" in im.info else {}
+    width, height = im.size
+    return (height, width) if exif.get(0x0112) in (5, 6, 7, 8) else (width, height)
 
 
 def load_size(cfg: RunConfig, sizes: Sizes | None = None) -> int:
@@ -81,19 +93,22 @@ def size_finding(cfg: RunConfig, sizes: Sizes | None, loaded: int, trained: int,
     """What the images are and the size nnlab trains them at, and why."""
     if sizes is None:
         return info("images", f"nnlab trains the images of {source} at {trained}x{trained} pixels.")
-    spread = f" ({sizes.low} to {sizes.high} on the short side)" if sizes.low != sizes.high else ""
-    shape = (
-        f"{sizes.side}x{sizes.side} pixels"
-        if sizes.square
-        else f"{sizes.width}x{sizes.height} pixels (width by height)"
-    )
-    seen = f"The images of {source} are {shape}{spread}, {'grey' if sizes.grey else 'in colour'}"
+    seen = f"The images of {source} {_shapes(sizes)}, {'grey' if sizes.grey else 'in colour'}"
     # the loader keeps each image's centred square (ImageOps.fit): the ends of a longer side never reach the model
     does = "nnlab trains them" if sizes.square else "nnlab cuts each to its centred square and trains it"
     return info(
         "images",
         f"{seen}; {does} at {trained}x{trained}, {_why(cfg, sizes, loaded, trained)}; give --image-size to choose another.",
     )
+
+
+def _shapes(sizes: Sizes) -> str:
+    """Their size: one (width by height where not square), or, where they differ, the range of their short sides
+    (a median width and height would name a size no image has)."""
+    if sizes.alike:
+        return f"are {sizes.width}x{sizes.height} pixels" + ("" if sizes.square else " (width by height)")
+    spread = f"{sizes.low} to {sizes.high} pixels" if sizes.low != sizes.high else f"{sizes.low} pixels"
+    return f"have several sizes, {spread} on the short side (median {sizes.side}){'' if sizes.square else ', not all square'}"
 
 
 def _why(cfg: RunConfig, sizes: Sizes, loaded: int, trained: int) -> str:
@@ -103,6 +118,8 @@ def _why(cfg: RunConfig, sizes: Sizes, loaded: int, trained: int) -> str:
     if trained != loaded:
         return f"the size the architecture's pretrained ImageNet weights expect (--no-pretrained trains at {loaded})"
     if loaded == sizes.side:
+        if not sizes.alike:
+            return "the median length of their short sides"
         return "their own size" if sizes.square else "the length of their short side"
     if loaded < sizes.side:
         return f"the architecture's largest load size (scaled down from {sizes.side})"
@@ -125,7 +142,28 @@ def class_folders(root: Path, source: str) -> list[Path]:
         break
     if len(dirs) < 2:
         raise DataError(_too_few_folders(source, root if root != top else None, dirs, len(entries) - len(dirs)))
-    return sorted(dirs, key=lambda p: p.name)
+    dirs = sorted(dirs, key=lambda p: p.name)
+    _refuse_split_folders(dirs, source)
+    return dirs
+
+
+_SPLITS = {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
+
+
+def _refuse_split_folders(dirs: list[Path], source: str) -> None:
+    """DataError where the folders are a split's parts, each holding class folders (train/cats, test/cats): they
+    would be trained on as the classes 'train' and 'test'."""
+    inner = [[p.name for p in d.iterdir() if p.is_dir() and _visible(p.name)] for d in dirs]
+    if not all(d.name.lower() in _SPLITS and folders for d, folders in zip(dirs, inner, strict=True)):
+        return
+    names = ", ".join(d.name for d in dirs[:-1]) + f" and {dirs[-1].name}"
+    classes = ", ".join(sorted(inner[0])[:3]) + (", ..." if len(inner[0]) > 3 else "")
+    first = next((d.name for d in dirs if d.name.lower() in ("train", "training")), dirs[0].name)
+    raise DataError(
+        f"{source} holds the folders {names}, each with class folders inside ({classes}): those are the parts of a "
+        f"split, not classes; nnlab draws its own split, so give one folder per class holding all of its images, "
+        f"or the {first} folder alone."
+    )
 
 
 def _too_few_folders(source: str, lone: Path | None, dirs: list[Path], files: int) -> str:
@@ -170,6 +208,21 @@ def centre_square(image: np.ndarray) -> np.ndarray:
     return image[top : top + side, left : left + side]
 
 
+def eight_bit(im: Any) -> Any:
+    """A PIL image of 16-bit or float pixels (a 16-bit PNG or TIFF scan) as 8-bit grey scaled from its depth (65535
+    -> 255; floats up to 1 -> 255, as arrays are read); PIL's convert clips them at 255, so a scan read all white."""
+    from PIL import Image
+
+    if im.mode.startswith("I;16"):
+        arr = np.asarray(im, dtype=np.float32) / 257
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float32)
+        arr = arr * 255 if arr.max(initial=0) <= 1.0 else arr
+    else:
+        return im
+    return Image.fromarray(np.clip(arr.round(), 0, 255).astype(np.uint8), "L")
+
+
 def _over_black(im: Any) -> Any:
     """An RGB PIL image; transparency laid over black, as prediction lays it (not the colours hidden under it)."""
     from PIL import Image
@@ -187,7 +240,7 @@ def read_image(path: Path, size: int) -> np.ndarray | None:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-            im = _over_black(ImageOps.exif_transpose(im))
+            im = _over_black(eight_bit(ImageOps.exif_transpose(im)))
             im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
             return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
     except Exception:  # any decoder failure (truncated, not an image, a decompression bomb) skips the file

@@ -15,7 +15,7 @@ from nnlab.core.facts import DataFacts
 from nnlab.data.batches import make_transform
 from nnlab.data.categories import file_rows_as_inputs
 from nnlab.data.classical import Forecaster
-from nnlab.data.images import centre_square
+from nnlab.data.images import centre_square, eight_bit
 from nnlab.data.prep import base_inputs, relative_windows
 from nnlab.data.tokens import encode, tokenize
 from nnlab.models import build_model
@@ -28,11 +28,11 @@ MAX_IMAGE_SIDE = 4096
 
 
 def to_uint8_image(image: Image.Image | np.ndarray, channels: int) -> np.ndarray:
-    """A PIL image (turned upright by its EXIF orientation, as the loader turns it) or an (H, W[, C]) array as uint8
-    (H, W, channels); transparency is laid over black."""
+    """A PIL image (turned upright by its EXIF orientation and 16-bit pixels scaled to 8, as the loader reads it) or
+    an (H, W[, C]) array as uint8 (H, W, channels); transparency is laid over black."""
     from PIL import ImageOps
 
-    upright = ImageOps.exif_transpose(image) if isinstance(image, Image.Image) else image
+    upright = eight_bit(ImageOps.exif_transpose(image)) if isinstance(image, Image.Image) else image
     src = np.asarray(upright.convert("RGBA") if isinstance(upright, Image.Image) else upright)
     if src.ndim not in (2, 3) or src.size == 0:
         raise NNLabError(f"The image has shape {src.shape}; give a picture of height x width (x colours).")

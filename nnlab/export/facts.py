@@ -89,7 +89,7 @@ def _raw(kind: str, info: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
                 f"an array (N, H, W) or (N, H, W, C) (grey images also flattened to rows, (N, H*W)) of values from {low:g} to "
                 f"{high:g} as the dataset gives them, "
                 "made uint8 pixels as clip(value * pixel_scale, 0, 255); or image files (turned upright by their EXIF "
-                "orientation, transparency over black)"
+                "orientation, 16-bit pixels scaled to 8 bits (65535 -> 255), transparency over black)"
             ),
         }
     if kind == "tabular":

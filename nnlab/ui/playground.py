@@ -12,6 +12,7 @@ from nnlab.core.limits import upload_mb
 from nnlab.core.text import plural
 from nnlab.data.categories import rows_as_file
 from nnlab.data.files import series_upload
+from nnlab.data.images import IMAGE_TYPES
 from nnlab.engine.predict import Predictor, fit_to_ink, model_view, open_image
 from nnlab.store.runfolder import Results
 from nnlab.ui import md, show_error
@@ -20,8 +21,6 @@ from nnlab.ui.keys import KEY_PG_UPLOAD as KEY_UPLOAD
 from nnlab.ui.results import draw_digit, upscale
 from nnlab.views.plots import probability_figure
 from nnlab.views.series_plots import forecast_figure
-
-IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
 
 def show_probabilities(predictor: Predictor, probs: np.ndarray, key: str, label: str = "Prediction") -> None:
@@ -55,7 +54,7 @@ def image_input(predictor: Predictor, res: Results | None) -> None:
         if drawing is not None:
             _predict_image(predictor, fit_to_ink(_rgb(drawing)), "playground_probs_draw", "what the model sees")
     with upload:
-        file = st.file_uploader("Image file", type=IMAGE_TYPES, key=KEY_UPLOAD)
+        file = st.file_uploader("Image file", type=list(IMAGE_TYPES), key=KEY_UPLOAD)
         if file is not None:
             try:
                 image = open_image(file.getvalue(), file.name)
