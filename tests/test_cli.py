@@ -316,3 +316,10 @@ def test_every_option_of_every_command_says_what_it_does_and_its_default():
             elif action.choices is not None and action.default is not None and "default" not in action.help:
                 no_default.append(f"{name} {flag}")
     assert not missing and not no_default, (missing, no_default)
+
+
+def test_resume_all_with_nothing_to_resume_says_so(workspace, capsys):
+    """`resume --all` with no interrupted run printed nothing at all and exited 0: the user could not tell it from
+    a resume that did nothing by mistake."""
+    assert main(["resume", "--all", "--store", str(workspace)]) == 0
+    assert capsys.readouterr().err.strip().startswith("nnlab: No interrupted run to resume")

@@ -340,6 +340,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.all == bool(args.run_id):
         raise NNLabError("Give a run id or --all (every interrupted run), not both and not neither.")
     ids = [r.run_id for r in reversed(lab.store.list("interrupted")) if not r.sweep_id] if args.all else [args.run_id]
+    if not ids:
+        _say("No interrupted run to resume (a sweep's trials resume with `sweep resume SWEEP_ID`).")
     codes = []
     for run_id in ids:
         cfg = lab.store.get(run_id).config
