@@ -323,3 +323,12 @@ def test_resume_all_with_nothing_to_resume_says_so(workspace, capsys):
     a resume that did nothing by mistake."""
     assert main(["resume", "--all", "--store", str(workspace)]) == 0
     assert capsys.readouterr().err.strip().startswith("nnlab: No interrupted run to resume")
+
+
+def test_every_file_a_help_text_names_exists():
+    """`bench --help` sent readers to nnlab/bench_job.py, a file that is not there (it is nnlab/bench/job.py)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = " ".join(command.format_help() for command in sub.choices.values())
+    named = set(re.findall(r"\b(nnlab/[\w/]+\.\w+)", text))
+    assert named and all((ROOT / path).exists() for path in named), sorted(p for p in named if not (ROOT / p).exists())

@@ -14,7 +14,7 @@ apart under the same load, so that ratio is steadier on a shared machine).
   uint8 and are normalised batch by batch; Adam, lr 1e-3, no weight decay, no schedule, like the plain loop.
 - data: random but learnable, shaped like the real sets: 60,000 x 784 floats (MNIST), 10,000 x 3x32x32 uint8
   images (CIFAR-10), 5,000 token-id texts padded to 256 with IMDB-like lengths (median ~175 words, ~30% cut).
-- whole job: `nnlab train` against the handout's plain script as processes, MNIST layout (nnlab/bench_job.py).
+- whole job: `nnlab train` against the handout's plain script as processes, MNIST layout (nnlab/bench/job.py).
 - also measured: logging + live view overhead (with against without, and two identical fit()s for the noise
   floor), the dashboard's threads (cores - 1) against all cores, and a store of 1,000 runs (list, filter,
   the Compare page's work). A bfloat16 case this machine cannot run (oneDNN lacks the kernel) or runs only
