@@ -332,3 +332,17 @@ def test_every_file_a_help_text_names_exists():
     text = " ".join(command.format_help() for command in sub.choices.values())
     named = set(re.findall(r"\b(nnlab/[\w/]+\.\w+)", text))
     assert named and all((ROOT / path).exists() for path in named), sorted(p for p in named if not (ROOT / p).exists())
+
+
+def test_a_folder_of_images_given_to_a_table_model_names_the_architectures_that_read_it(workspace, tmp_path, capsys):
+    """train --arch mlp --data photos/ said 'photos is a folder, not a CSV file; give the path of the file itself',
+    and a zip of them 'is not a text file; give a CSV saved as text': as if the user had the wrong file, where they
+    had the wrong architecture for it."""
+    (tmp_path / "photos" / "cats").mkdir(parents=True)
+    (tmp_path / "photos.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip archive
+    for data in (tmp_path / "photos", tmp_path / "photos.zip"):
+        for command in ("train", "check"):
+            code = main([command, "--arch", "mlp", "--data", str(data), "--store", str(workspace)])
+            err = capsys.readouterr().err
+            assert code == 2 and len(err.strip().splitlines()) == 1, err
+            assert "--arch mlp reads a CSV" in err and "--arch cnn or resnet18" in err, err

@@ -21,6 +21,7 @@ from nnlab.models import MODELS
 
 __all__ = ["DATASETS", "MODELS", "arch_defaults", "check", "datasets_for", "file_dataset", "make_config", "validate"]
 
+ARCHIVES = (".zip", ".tar", ".gz", ".tgz")  # what a folder of images may come packed in
 TEXT_CHARS = 40  # mean characters of a column's first cells from which it holds texts, not labels
 
 
@@ -139,11 +140,19 @@ def file_dataset(path: Path, arch: str | None, given: Mapping[str, Any]) -> str:
     else the one the column flags name (--target: a series; --text-column: texts; --label-column: a table or
     texts), else what the CSV holds (a time column: a series; a column of long texts: texts; else a table)."""
     own = [name for name, spec in DATASETS.items() if spec.needs == "data_path"]
+    folder = path.is_dir() or path.suffix.lower() in ARCHIVES
     if arch:
         fits = [name for name in own if arch in DATASETS[name].archs]
+        if folder and fits and DATASETS[fits[0]].kind != "image":
+            images = [name for name in own if DATASETS[name].kind == "image"]
+            readers = " or ".join(DATASETS[images[0]].archs) if images else ""
+            raise ConfigError(
+                [f"{path.name} is {'a folder' if path.is_dir() else 'an archive'}, and --arch {arch} reads a CSV file; "
+                 f"train a folder or zip of images with --arch {readers}, or give --data the CSV."]
+            )  # fmt: skip
         if fits:
             return fits[0]
-    if path.is_dir() or path.suffix.lower() in (".zip", ".tar", ".gz", ".tgz"):
+    if folder:
         return "image-folder"
     if "target" in given:
         return "series-csv"
