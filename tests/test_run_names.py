@@ -183,6 +183,7 @@ def test_a_group_of_one_scored_run_is_not_said_to_be_a_mean_and_sd():
     from nnlab.cli.groups import group_line
 
     one = {"group": "g-1", "runs": ["r"], "seeds": [0], "test_metric": "accuracy", "mean": 0.9667, "sd": None}
+    one["scores"] = [0.9667]
     assert group_line(one) == "group g-1: 1 run (seed 0), test accuracy 0.9667"
-    three = one | {"runs": ["r", "s", "t"], "seeds": [0, 1, 2], "sd": 0.0096}
+    three = one | {"runs": ["r", "s", "t"], "seeds": [0, 1, 2], "sd": 0.0096, "scores": [0.96, 0.97, 0.97]}
     assert group_line(three).endswith("test accuracy 0.9667 ± 0.0096 (mean ± sd over seeds)")

@@ -62,8 +62,9 @@ class Group:
 
     @property
     def scored(self) -> tuple[RunRecord, ...]:
-        """The members with a test score."""
-        return tuple(r for r in self.runs if r.test_value is not None)
+        """The members that trained to their end with a test score: a seed stopped (or pruned) part way was tested
+        on a model cut short, which is no seed's spread."""
+        return tuple(r for r in self.runs if r.status == "finished" and r.test_value is not None)
 
 
 def groups_of(records: Sequence[RunRecord]) -> list[Group]:

@@ -126,13 +126,14 @@ def resolve(
     store: RunStore, name: str, results: Callable[[RunRecord], Results | None] | None = None, flag: str = "A"
 ) -> Side:
     """The run, group or list of runs called `name`, with the members that have test results (`results` may
-    cache). Every run of a list must have them; a group's unfinished seeds are left out."""
+    cache). Every run of a list must have them; a group's seeds that did not train to their end are left out (a
+    stopped seed's test score is of a model cut short)."""
     load = results or (lambda r: _stored_results(store, r))
     group = find_group(store.list(), name) if "," not in name else None
     if "," in name:
         runs = _listed(store, name, flag)
     elif group is not None:
-        runs = group.runs
+        runs = group.scored
     else:
         rec = store.find(name)
         if rec is None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from typing import Any
 
-from nnlab.analysis.groups import group_id, groups_of
+from nnlab.analysis.groups import Group, group_id, group_stats, groups_of
 from nnlab.analysis.naming import data_label
 from nnlab.core.config import RunConfig
 from nnlab.core.findings import Finding
@@ -42,26 +41,31 @@ def print_group(
 
 
 def group_summary(cfg: RunConfig, records: list[RunRecord]) -> dict[str, Any]:
-    """The group's id, runs and seeds, and the mean and standard deviation of their test score."""
-    scores = [r.test_value for r in records if r.test_value is not None]
-    metric = next((r.test_metric for r in records if r.test_metric), None)
+    """The group's id, runs and seeds, and the mean and standard deviation of the test scores of its seeds that
+    trained to their end (`scores`)."""
+    group = Group(group_id(cfg), tuple(records))
+    mean, sd, _ = group_stats(group)
     return {
-        "group": group_id(cfg),
+        "group": group.group_id,
         "runs": [r.run_id for r in records],
         "seeds": [r.config.seed for r in records],
         "statuses": [r.status for r in records],
-        "test_metric": metric,
-        "mean": statistics.fmean(scores) if scores else None,
-        "sd": statistics.stdev(scores) if len(scores) > 1 else None,
-        "scores": scores,
+        "test_metric": next((r.test_metric for r in group.scored), None),
+        "mean": mean,
+        "sd": sd,
+        "scores": [r.test_value for r in group.scored],
     }
 
 
 def group_line(s: dict[str, Any]) -> str:
-    """'group g-… : 3 runs, test accuracy 0.972 ± 0.002 (mean ± sd over seeds)'."""
+    """'group g-… : 3 runs, test accuracy 0.972 ± 0.002 (mean ± sd over seeds)'; over the finished seeds where
+    some did not finish."""
     if s["mean"] is None:
         return f"group {s['group']}: {_runs(len(s['runs']))}, none scored"
-    spread = f" ± {s['sd']:.4f} (mean ± sd over seeds)" if s["sd"] is not None else ""  # one score has no sd
+    n = len(s["scores"])
+    over = "seeds" if n == len(s["runs"]) else f"the {n} finished seeds"
+    spread = f" ± {s['sd']:.4f} (mean ± sd over {over})" if s["sd"] is not None else ""  # one score has no sd
+    spread = spread or ("" if n == len(s["runs"]) else " (the 1 finished seed)")
     return (
         f"group {s['group']}: {_runs(len(s['runs']))} (seed{'s' if len(s['seeds']) > 1 else ''} {', '.join(map(str, s['seeds']))}), "
         f"test {s['test_metric']} {s['mean']:.4f}{spread}"
