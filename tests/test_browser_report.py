@@ -12,6 +12,7 @@ import pytest
 
 from nnlab.cli.main import main
 from nnlab.store.runs import RunStore
+from tests.helpers import wait_until
 from tests.test_browser import SHOTS, headless_chromium
 
 pytestmark = pytest.mark.browser
@@ -217,4 +218,39 @@ def test_a_sortable_table_sorts_by_the_clicked_column_offline(chromium, tmp_path
     assert column(2) == ["0.15", "0.52", "–"]  # a trial without a value last
     page.get_by_role("button", name="value").click()
     assert column(2) == ["0.52", "0.15", "–"]  # descending on a second click, still last
+    opened.assert_offline_and_quiet()
+
+
+def test_charts_keep_their_height_when_the_window_is_resized(chromium, tmp_path):
+    """A stakeholder who narrows (or widens) the window: every chart redraws at the new width and keeps its height
+    (it collapsed to the figure's 60-px minimum, plotly.js logging 'Something went wrong with axis scaling')."""
+    import plotly.graph_objects as go
+
+    from nnlab.views.htmldoc import Document
+    from nnlab.views.plots import probability_figure
+
+    doc = Document("resize")
+    curve = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.9, 0.5, 0.3], line={"color": "#4F46E5"}))
+    doc.add(
+        doc.figure(curve.update_layout(height=300)), doc.figure(probability_figure(np.array([0.7, 0.3]), ["a", "b"]))
+    )
+    path = tmp_path / "r.html"
+    path.write_text(doc.render())
+    opened = Opened(chromium, path, 1400)
+    page = opened.page
+
+    def sizes() -> list[list[float]]:
+        return page.evaluate(
+            "[...document.querySelectorAll('.figure')].map(d => [d._fullLayout.width, d.offsetHeight])"
+        )
+
+    before = sizes()
+    assert min(h for _, h in before) > 100, before
+    heights = [h for _, h in before]
+    for width in (820, 1400):
+        page.set_viewport_size({"width": width, "height": 900})
+        wait_until(lambda b=before: sizes()[0][0] != b[0][0], f"the charts redrawn at {width} px")
+        page.wait_for_timeout(300)  # plotly.js redraws each figure once the resize settles
+        before = sizes()
+        assert [h for _, h in before] == heights, f"chart heights at {width} px: {before}"
     opened.assert_offline_and_quiet()

@@ -89,6 +89,9 @@ SCRIPT = r"""
     var div = document.getElementById(script.getAttribute("data-figure"));
     var fig = JSON.parse(script.textContent);
     if (fig.layout && fig.layout.width) div._natural = {w: fig.layout.width, h: fig.layout.height};
+    // a chart as wide as the page: on a resize plotly.js drops its layout's height and reads the div's, so the
+    // div holds it (without, every such chart fell to its 60-px minimum once the window changed size)
+    else if (fig.layout && fig.layout.height) div.style.height = fig.layout.height + "px";
     return Plotly.newPlot(div, fig.data, fig.layout, CONFIG).then(function () {
       div.on("plotly_afterplot", function () { printZoom(div); });
       return fit(div);
