@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
@@ -398,3 +399,24 @@ def test_a_seed_groups_id_given_for_a_run_is_told_apart_from_a_missing_run(train
     assert said.endswith("; export one of its runs.") and all(m in said for m in members[:1])
     assert main(["report", "nope", "--out", str(tmp_path / "r.html"), "--store", str(workspace)]) == 2
     assert "Run nope is not in the store" in capsys.readouterr().err
+
+
+def test_a_report_written_by_the_dashboard_is_the_file_the_cli_writes(store, monkeypatch):
+    """The dashboard's process has Streamlit's plotly template as its default (placeholder colours #000001...,
+    no plot background) and its downloads drew with it; the report's figures now look the same from both."""
+    import plotly.io as pio
+    import streamlit.elements.plotly_chart  # noqa: F401  (registers the "streamlit" template, as the dashboard does)
+
+    run_id = store.create(make_config("mlp", dataset="csv", data_path="/data/t.csv"))
+
+    def written(default: str) -> tuple[str, list[dict]]:
+        """The report's text without its date, and its figures as drawn (JSON parsed: key order aside)."""
+        monkeypatch.setattr(pio.templates, "default", default)
+        html = build_report(store.get(run_id), _fake_results(run_id), [])
+        figure = re.compile(r"(<script type='application/json' data-figure='[^']+'>)(.*?)</script>", re.S)
+        figures = [json.loads(m.group(2)) for m in figure.finditer(html)]
+        return re.sub(r"Written by nnlab on [^.]+\.", "", figure.sub(r"\1</script>", html)), figures
+
+    cli, dashboard = written("plotly"), written("streamlit")
+    assert dashboard[1] and "#000001" not in json.dumps(dashboard[1])
+    assert dashboard == cli

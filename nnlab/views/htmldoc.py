@@ -19,6 +19,7 @@ from nnlab.views.examples import EXAMPLES_CSS
 from nnlab.views.report_assets import CSP, CSS, SCRIPT
 
 EXAMPLES_ID = "examples"  # the container a clicked cell's examples appear in (tests and users rely on the id)
+REPORT_TEMPLATE = "plotly"  # a figure that picked no template draws with this one, whichever process writes it
 
 
 def esc(value: Any) -> str:
@@ -82,6 +83,20 @@ def show_button(key: str, label: str) -> str:
     return f"<button type='button' class='chip' data-show='{esc(key)}' aria-pressed='false'>{esc(label)}</button>"
 
 
+def _own_template(fig: go.Figure) -> go.Figure:
+    """The figure with the report's template where it took its process's default: Streamlit makes its own template
+    the default in the dashboard's process (colours that only its page fills in, no plot background), so a report
+    downloaded there drew otherwise than `nnlab report` wrote it. A template a figure chose stays."""
+    import plotly.io as pio
+
+    default = pio.templates.default
+    if default == REPORT_TEMPLATE or fig.layout.template != pio.templates[default]:
+        return fig
+    own = go.Figure(fig)
+    own.layout.template = pio.templates[REPORT_TEMPLATE]
+    return own
+
+
 class Document:
     """A report being written: its parts in order, its figures and its example templates."""
 
@@ -100,7 +115,7 @@ class Document:
         (customdata [true, predicted]) show template `<cells>-<true>-<predicted>` in #examples."""
         self.figures += 1
         fid = f"figure-{self.figures}"
-        data = f"<script type='application/json' data-figure='{fid}'>{safe_json(fig.to_json())}</script>"
+        data = f"<script type='application/json' data-figure='{fid}'>{safe_json(_own_template(fig).to_json())}</script>"
         attrs = f" data-cells='{esc(cells)}'" if cells else ""
         note = f"<p class='muted caption'>{esc(caption)}</p>" if caption else ""
         return f"<div class='figure-wrap'><div class='figure' id='{fid}'{attrs}></div>{data}</div>{note}"
