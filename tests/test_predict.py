@@ -150,3 +150,28 @@ def test_a_16_bit_scan_is_read_by_its_depth_in_training_and_to_predict(trained, 
     assert abs(trained_on.mean() - 127.5) < 3 and trained_on[0].mean() < 10 and trained_on[-1].mean() > 245
     seen = model_view(predictor, Image.open(tmp_path / "scan.png")).astype(int)
     assert np.abs(seen - trained_on).mean() < 1
+
+
+def test_a_phone_photo_over_4096_pixels_is_tried_as_training_read_it(trained, workspace, tmp_path):
+    """Training reads photos of any size, but the Playground refused a 24-megapixel phone photo (5712x4284, an
+    iPhone's default) with 'use an image under 4096 pixels a side'; it is now shrunk to fit and read as training
+    read it (turned upright by its EXIF orientation, cut to its centred square)."""
+    from nnlab.data.images import read_image
+
+    predictor, _ = _load(workspace, trained["shapes"])
+    h, w = 4284, 5712
+    yy, xx = np.mgrid[:h, :w]
+    rgb = np.dstack([xx * 255 // w, yy * 255 // h, (xx // 300 + yy // 300) % 2 * 255]).astype(np.uint8)
+    photo = Image.fromarray(rgb)
+    exif = photo.getexif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    photo.save(tmp_path / "IMG_0001.jpg", exif=exif, quality=90)
+    image = open_image((tmp_path / "IMG_0001.jpg").read_bytes(), "IMG_0001.jpg")
+    size = predictor.facts.image_size
+    trained_on = read_image(tmp_path / "IMG_0001.jpg", size).transpose(1, 2, 0).astype(int)  # (size, size, 3)
+    assert np.abs(model_view(predictor, image).astype(int) - trained_on).mean() < 3
+    assert predictor.predict_image(image).shape == (len(predictor.classes),)
+    with pytest.raises(NNLabError, match=r"^huge.png is 13000x20 pixels; use an image under 12,000 pixels a side\.$"):
+        buf = io.BytesIO()
+        Image.new("L", (13000, 20)).save(buf, format="PNG")
+        open_image(buf.getvalue(), "huge.png")

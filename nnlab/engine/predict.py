@@ -24,7 +24,8 @@ from nnlab.store.runfolder import RunFolder
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_SIDE = 4096  # what prediction reads at most a side; a larger photo file is first shrunk to it
+MAX_FILE_SIDE = 12_000  # a photo file's largest side (a 108-megapixel phone photo is 12000x9000)
 
 
 def to_uint8_image(image: Image.Image | np.ndarray, channels: int) -> np.ndarray:
@@ -231,13 +232,27 @@ def open_image(data: bytes, name: str = "the upload") -> Image.Image:
         width, height = img.size
     except Exception as exc:  # PIL raises several types for a file that is not an image
         raise NNLabError(f"{name} is not an image PIL can read; upload a PNG or JPEG.") from exc
-    if max(width, height) > MAX_IMAGE_SIDE:
-        raise NNLabError(f"{name} is {width}x{height} pixels; use an image under {MAX_IMAGE_SIDE} pixels a side.")
+    if max(width, height) > MAX_FILE_SIDE:
+        raise NNLabError(f"{name} is {width}x{height} pixels; use an image under {MAX_FILE_SIDE:,} pixels a side.")
+    factor = -(-max(width, height) // MAX_IMAGE_SIDE)  # ceil: 1 for most photos
     try:
+        if factor > 1:  # a JPEG decodes at a reduced scale, as training decodes it
+            img.draft("RGB", (-(-width // factor), -(-height // factor)))
         img.load()
     except Exception as exc:
         raise NNLabError(f"{name} is damaged or truncated; upload it again or try another image.") from exc
-    return img
+    return _shrunk(img) if max(img.size) > MAX_IMAGE_SIDE else img
+
+
+def _shrunk(img: Image.Image) -> Image.Image:
+    """A photo over MAX_IMAGE_SIDE a side (a 24-megapixel phone photo, 5712x4284), turned upright and shrunk by a
+    whole factor to fit: training reads photos of any size, so prediction takes them too."""
+    from PIL import ImageOps
+
+    img = eight_bit(ImageOps.exif_transpose(img))
+    if img.mode in ("1", "P"):  # modes Image.reduce does not take
+        img = img.convert("L" if img.mode == "1" else "RGBA")
+    return img.reduce(-(-max(img.size) // MAX_IMAGE_SIDE))
 
 
 def model_view(predictor: Predictor, image: Image.Image | np.ndarray) -> np.ndarray:
