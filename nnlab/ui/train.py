@@ -317,6 +317,9 @@ def curves(rec: RunRecord) -> None:
             last = max(rec.epochs_planned if rec.active else len(history), len(history), 2)
             cached = (signature, curves_figure(history, task, last), time.monotonic())  # the axis the curve will fill
             st.session_state[KEY_CURVES] = cached
+    if not cached[0][2] and not rec.active:  # diverged, failed or stopped in epoch 1: no epoch will end
+        st.caption("No epoch ended, so the run has no curves.")
+        return
     if not cached[0][2]:
         st.caption("The curves appear when the first epoch ends.")
     st.plotly_chart(cached[1], key=f"tr_curves_{rec.run_id}", height=CURVE_HEIGHT, config={"displayModeBar": False})
