@@ -1,6 +1,7 @@
 """Sweeps end to end on tiny digits MLPs: accounting, pruning, seeds, reproducibility, pause/stop/resume,
 re-running failed trials, and recovery from a crash between Optuna's proposal and the store."""
 
+import re
 import threading
 
 import pytest
@@ -222,3 +223,17 @@ def test_a_cli_sweep_ended_by_sigterm_is_interrupted_not_stopped_by_the_user(wor
     (run,) = store.list(sweep_id=rec.sweep_id)
     assert (run.status, run.cause) == ("interrupted", Cause.SHUTDOWN) and "Stopped by the user" not in run.reason
     assert [t.state for t in trials_of(store, rec)] == ["paused"]  # it resumes with the sweep
+
+
+@pytest.mark.slow
+def test_the_sweeps_closing_line_reads_as_trains_does(workspace, capsys):
+    """Without --json a sweep ended 'best_value=0.07361263781785965  best_params={'lr': 0.0035028614325694246,
+    ...}', a Python dict in full digits, where train's line gives 4 digits: it now reads 'best_params=lr 0.0001'."""
+    from nnlab.cli.main import main
+
+    args = ["sweep", "--arch", "mlp", "--dataset", "digits", "--hidden-sizes", "32", "--epochs", "1", "--trials", "2"]
+    args += ["--vary", "lr=1e-4,3.3333e-4", "--strategy", "grid", "--confirm-top", "0", "--store", str(workspace)]
+    assert main(args) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "{" not in line and "headline" not in line and re.search(r"best_params=lr 0\.000(1|3333)\b", line), line
+    assert re.search(r"best_value=\d\.\d{1,4}\b(?!\d)", line), line

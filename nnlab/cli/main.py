@@ -23,6 +23,7 @@ from nnlab.cli.export import add_parser as add_export_parser
 from nnlab.cli.export import cmd_export
 from nnlab.cli.flags import add_executor_options, add_train_options
 from nnlab.cli.groups import add_seeds_option, data_label, print_group, print_groups, seed_line
+from nnlab.cli.plain import summary_line
 from nnlab.cli.preflight import (
     add_memory_budget_option,
     estimate_line,
@@ -212,20 +213,8 @@ def report(rec: RunRecord, as_json: bool, findings: tuple[Finding, ...] = ()) ->
         print(json.dumps(s))
     else:
         s.pop("findings")  # on stderr before training
-        print("  ".join(f"{k}={_plain(v)}" for k, v in s.items()))
+        print(summary_line(s))
     return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
-
-
-def _plain(value: Any) -> str:
-    """A summary value for the line a person reads: 4 digits, the pre-flight as its sentence, a dict as 'name value'."""
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"  # 32,940 samples/s, not 3.294e+04
-    if isinstance(value, dict) and "seconds_per_epoch" in value:
-        forecast = Forecast.from_json(value)
-        return f"'{forecast.sentence()}'" if forecast else ""
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
-    return str(value)
 
 
 def run_findings_of(store: RunStore, rec: RunRecord) -> tuple[Finding, ...]:

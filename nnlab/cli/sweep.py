@@ -11,6 +11,7 @@ from typing import Any
 
 from nnlab.cli.check import guess_columns, with_file_dataset
 from nnlab.cli.flags import add_executor_options
+from nnlab.cli.plain import summary_line
 from nnlab.core.errors import NNLabError
 from nnlab.core.limits import MAX_CONFIRMED, MAX_PARALLEL, MAX_SEEDS, MAX_TRIALS
 from nnlab.core.placement import make_placement
@@ -194,7 +195,11 @@ def _drive(
     out = summary(lab.store, final) | confirm_fields(lab.store, final)
     if not as_json and out["headline"]:
         print(out["headline"])
-    print(json.dumps(out) if as_json else "  ".join(f"{k}={v}" for k, v in out.items() if k != "confirmed"))
+    print(
+        json.dumps(out)
+        if as_json
+        else summary_line({k: v for k, v in out.items() if k not in ("confirmed", "headline")})
+    )
     return 0 if final.status == "finished" else 130 if final.status in ("stopped", "paused") else 1
 
 
