@@ -159,9 +159,11 @@ def test_a_phone_photo_over_4096_pixels_is_tried_as_training_read_it(trained, wo
     from nnlab.data.images import read_image
 
     predictor, _ = _load(workspace, trained["shapes"])
-    h, w = 4284, 5712
-    yy, xx = np.mgrid[:h, :w]
-    rgb = np.dstack([xx * 255 // w, yy * 255 // h, (xx // 300 + yy // 300) % 2 * 255]).astype(np.uint8)
+    h, w = 3456, 4608  # a 16-megapixel photo, over 4096 a side
+    rgb = np.empty((h, w, 3), dtype=np.uint8)
+    rgb[..., 0] = (np.arange(w) * 255 // w).astype(np.uint8)[None, :]  # red grows to the right
+    rgb[..., 1] = (np.arange(h) * 255 // h).astype(np.uint8)[:, None]  # green grows downwards
+    rgb[..., 2] = np.where((np.arange(h)[:, None] // 300 + np.arange(w)[None, :] // 300) % 2, 255, 0)
     photo = Image.fromarray(rgb)
     exif = photo.getexif()
     exif[0x0112] = 6  # shown turned 90 degrees clockwise
