@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import re
 import tarfile
 import urllib.error
 import urllib.request
@@ -457,3 +458,14 @@ def test_a_damaged_cache_is_decoded_again_and_replaced(tmp_path):
     cache.write_bytes(cache.read_bytes()[:1000])
     assert torch.equal(load_dataset(cfg).test.y, expected)
     assert read_cache(cache, [cache.parent / "raw" / n for n in standard.MNIST_FILES]) is not None
+
+
+@pytest.mark.parametrize(("arch", "dataset"), [("mlp", "mnist"), ("cnn", "cifar10"), ("lstm", "imdb")])
+def test_a_failed_download_is_said_in_words_not_by_pythons_name_for_it(tmp_path, arch, dataset):
+    """Without network, MNIST said 'could not be downloaded (RuntimeError: Error downloading
+    train-images-idx3-ubyte.gz)', CIFAR-10 and IMDB '(URLError: <urlopen error no network in tests>)'."""
+    with pytest.raises(DataError) as err:
+        load_dataset(make_config(arch, dataset=dataset, data_root=str(tmp_path)))
+    msg = str(err.value)
+    assert "could not be downloaded (its server could not be reached)" in msg, msg
+    assert not re.search(r"\b[A-Z]\w*Error\b|urlopen", msg), msg

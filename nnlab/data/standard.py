@@ -133,9 +133,17 @@ def _unreadable(title: str, folder: Path, exc: Exception) -> DataError:
 
 
 def _short(exc: Exception) -> str:
-    """A download's error in a few words (never a file's: see _unreadable)."""
-    text = (str(exc).strip().splitlines() or [""])[0][:120].rstrip(":. ")
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """Why a download failed, in words (never a file's: see _unreadable), not by Python's name for the error."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"its server answered {exc.code} {exc.reason}".rstrip()
+    unreached = isinstance(exc, RuntimeError) and str(exc).startswith("Error downloading")  # torchvision's mirrors
+    if unreached or isinstance(exc, (urllib.error.URLError, TimeoutError)):
+        return "its server could not be reached"
+    if isinstance(exc, OSError):
+        return f"it could not be saved: {exc.strerror}" if exc.strerror else "it could not be saved"
+    if isinstance(exc, RuntimeError) and "corrupted" in str(exc):  # torchvision's md5 check
+        return "the file downloaded was not the one expected (its checksum differs)"
+    return (str(exc).strip().splitlines() or [""])[0][:120].rstrip(":. ") or "the download failed"
 
 
 def _check_pairs(arrays: list[np.ndarray], classes: int, title: str, where: str) -> None:
