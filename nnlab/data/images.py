@@ -153,8 +153,10 @@ _SPLITS = {"train", "training", "test", "testing", "val", "valid", "validation",
 def _refuse_split_folders(dirs: list[Path], source: str) -> None:
     """DataError where the folders are a split's parts, each holding class folders (train/cats, test/cats): they
     would be trained on as the classes 'train' and 'test'."""
+    if not all(d.name.lower() in _SPLITS for d in dirs):  # before listing them: a class folder may hold 100,000
+        return
     inner = [[p.name for p in d.iterdir() if p.is_dir() and _visible(p.name)] for d in dirs]
-    if not all(d.name.lower() in _SPLITS and folders for d, folders in zip(dirs, inner, strict=True)):
+    if not all(inner):
         return
     names = ", ".join(d.name for d in dirs[:-1]) + f" and {dirs[-1].name}"
     classes = ", ".join(sorted(inner[0])[:3]) + (", ..." if len(inner[0]) > 3 else "")
