@@ -27,9 +27,7 @@ ROWS_PER_CATEGORY = 5  # ... and at most one value per this many rows (30 values
 
 def cells(values: pd.Series) -> np.ndarray:
     """A column's cells as stripped strings, "" for a blank (what encoding reads as no category)."""
-    import pandas as pd
-
-    return np.array(["" if pd.isna(v) else str(v).strip() for v in values], dtype=object)
+    return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
 
 
 def text_columns(df: pd.DataFrame, columns: Sequence[str]) -> tuple[list[str], list[str]]:
