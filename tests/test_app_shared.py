@@ -140,3 +140,18 @@ def test_a_zip_with_a_file_and_a_folder_of_one_name_gives_one_sentence():
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "pets.zip has a file and a folder both named 'cats/extra'; rename one" in errors[0]
+
+
+def test_a_visitor_is_offered_only_the_seeds_a_visitor_may_start(workspace):
+    """Seeds went to 10 for a visitor of a shared dashboard, whose start takes 3 at most: 'Start 4 runs' was on and
+    refused only once clicked. The field now stops at 3 and says why; the local operator keeps 10."""
+    from nnlab.core.limits import MAX_SEEDS, MAX_VISITOR_SEEDS
+
+    at = app_at("pages/1_Train.py")
+    at.secrets["password"] = "s3cret"
+    at.run()
+    at.text_input[0].input("s3cret").run()
+    seeds = at.number_input("tr_seeds")
+    assert seeds.max == MAX_VISITOR_SEEDS
+    assert f"{MAX_VISITOR_SEEDS} at most" in seeds.help
+    assert app_at("pages/1_Train.py").run().number_input("tr_seeds").max == MAX_SEEDS

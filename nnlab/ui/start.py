@@ -7,11 +7,12 @@ import streamlit as st
 from nnlab.analysis.naming import default_name
 from nnlab.core.config import RunConfig
 from nnlab.core.facts import DataFacts
-from nnlab.core.limits import MAX_SEEDS
+from nnlab.core.limits import MAX_SEEDS, MAX_VISITOR_SEEDS
 from nnlab.core.naming import MAX_NAME, MAX_NOTE
 from nnlab.core.placement import Placement
 from nnlab.engine.preflight import Estimate, forecast_of
 from nnlab.ui import QUERY_RUN, lab, show_error, start_runs
+from nnlab.ui.auth import visitor
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.keys import KEY_NEW_NAME, KEY_NEW_NOTE, KEY_SEEDS, KEY_START
 
@@ -21,14 +22,16 @@ def start_box(
 ) -> None:
     """Seeds, name and note, where to train, and Start (disabled while `blocked`: a problem is shown above);
     facts: the data's, as the preview loaded them (the lab counts the run's memory from them)."""
+    shared = bool(visitor())  # the lab refuses a visitor's start of more seeds: the field offers no more
     seeds = st.number_input(
         "Seeds",
         min_value=1,
-        max_value=MAX_SEEDS,
+        max_value=MAX_VISITOR_SEEDS if shared else MAX_SEEDS,
         value=1,
         key=KEY_SEEDS,
         help="Run this config once per seed, from the Seed under Advanced upward: the runs form one group, "
-        "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed.",
+        "and Compare shows their mean with a 95% band, so a difference can be told from the noise of a seed."
+        + (f" A visitor of this shared dashboard starts {MAX_VISITOR_SEEDS} at most." if shared else ""),
     )
     name, note = name_and_note(cfg)
     executor, where_problem = executor_picker()
