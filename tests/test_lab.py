@@ -81,3 +81,16 @@ def test_a_parallel_sweep_resumed_by_a_fresh_dashboard_trains_its_trials_in_para
         fresh.stop_sweep(sweep_id)
         wait_until(lambda: fresh.sweeps.get(sweep_id).status != "running", "the sweep to stop")
         fresh.shutdown()
+
+
+def test_a_visitors_sweep_keeps_no_more_runs_at_once_than_a_visitor_may_have(lab, monkeypatch):
+    """A visitor of a shared dashboard may have NNLAB_VISITOR_RUNS runs queued or running, but a sweep had no such
+    bound: 16 trials at a time with 10 seeds each queued 160 runs. A visitor's sweep is refused, before anything is
+    recorded, where its trials at once times their seeds pass what the visitor may still start."""
+    monkeypatch.setenv("NNLAB_VISITOR_RUNS", "2")
+    spec = make_spec(tiny_config(), [parse_dim("lr", "1e-3,1e-2")], 4, parallel=2, seeds=2, confirm_top=0)
+    with pytest.raises(NNLabError, match=r"keeps 4 runs queued or running.* may have 2 at once"):
+        lab.start_sweep(spec, visitor="203.0.113.7 via -")
+    assert lab.sweeps.list() == [] and lab.store.list() == []
+    narrow = make_spec(tiny_config(), [parse_dim("lr", "1e-3,1e-2")], 4, parallel=1, seeds=2, confirm_top=0)
+    assert lab.create_sweep(narrow, visitor="203.0.113.7 via -")  # 2 at once: allowed

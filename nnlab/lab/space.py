@@ -91,6 +91,21 @@ class SpaceActions:
                 f"{VISITOR_RUNS_ENV})."
             )
 
+    def check_visitor_sweep(self, visitor: str, parallel: int, seeds: int) -> None:
+        """A visitor's sweep keeps `parallel` trials of `seeds` runs each queued or running: no more than the
+        visitor may still start (see check_visitor); none for the local operator."""
+        if not visitor:
+            return
+        mine = [i for i in self._visitors.get(visitor, []) if self.jobs.is_active(i)]
+        most, at_once = visitor_runs(), parallel * seeds
+        if len(mine) + at_once > most:
+            raise NNLabError(
+                f"A sweep of {plural(parallel, 'trial')} at a time with {plural(seeds, 'seed')} each keeps "
+                f"{plural(at_once, 'run')} queued or running, and a visitor of this shared dashboard may have {most} "
+                f"at once ({len(mine)} of yours now); lower Trials at once or Seeds per trial (the operator sets "
+                f"this with {VISITOR_RUNS_ENV})."
+            )
+
     def count_visitor(self, visitor: str, run_ids: tuple[str, ...]) -> None:
         """Remember the runs a visitor started (for check_visitor); the local operator's are not counted."""
         if visitor:

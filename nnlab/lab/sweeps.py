@@ -52,17 +52,19 @@ class SweepActions:
     sweeps: SweepStore
     jobs: JobManager
 
-    def create_sweep(self, spec: SweepSpec) -> str:
+    def create_sweep(self, spec: SweepSpec, visitor: str = "") -> str:
         """Record a checked sweep (see sweeps.driver.make_spec) without starting it; returns its id. Refused in one
-        sentence when the workspace is at its disk quota."""
+        sentence when the workspace is at its disk quota, or when a visitor of a shared dashboard (see
+        check_visitor) would have more runs at once than it may."""
         self.check_space(refused="New sweeps are refused")
+        self.check_visitor_sweep(visitor, spec.parallel, spec.seeds)
         return self.sweeps.create(spec)
 
-    def start_sweep(self, spec: SweepSpec) -> str:
+    def start_sweep(self, spec: SweepSpec, visitor: str = "") -> str:
         """Record the sweep and drive it in a background thread of this process; returns its id."""
         from nnlab.sweeps.driver import start_in_thread
 
-        sweep_id = self.create_sweep(spec)
+        sweep_id = self.create_sweep(spec, visitor)
         start_in_thread(self.jobs, sweep_id)
         return sweep_id
 

@@ -15,6 +15,7 @@ from nnlab.sweeps.preflight import SweepEstimate
 from nnlab.sweeps.space import Dim, applies, check_dim, grid_size, parse_dim, variable_fields
 from nnlab.sweeps.store import CONFIRM_SEEDS, CONFIRM_TOP, OBJECTIVES, PRUNERS, STRATEGIES, SweepSpec
 from nnlab.ui import lab, show_error
+from nnlab.ui.auth import visitor
 from nnlab.ui.cluster import executor_picker
 from nnlab.ui.form import form_inputs, side_by_side
 from nnlab.ui.keys import QUERY_SWEEP
@@ -202,8 +203,8 @@ def _sweep_help(est: SweepEstimate) -> str:
 def start_sweep(spec: SweepSpec) -> None:
     """Record the sweep, drive it in the server, and show it (its id goes into the URL)."""
     try:
-        sweep_id = lab().start_sweep(spec)  # its trials train `parallel` at a time in a queue of their own
-    except NNLabError as exc:  # the workspace is at its disk quota
+        sweep_id = lab().start_sweep(spec, visitor())  # its trials train `parallel` at a time in a queue of their own
+    except NNLabError as exc:  # the workspace is at its disk quota, or a visitor would have too many runs at once
         show_error(exc)
         return
     st.query_params[QUERY_SWEEP] = sweep_id
