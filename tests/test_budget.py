@@ -146,3 +146,11 @@ def test_a_child_process_run_that_grows_past_its_budget_fails_with_advice(tmp_pa
     assert rec.status == "failed"
     assert rec.reason.startswith("The run grew past its memory budget of 40 MB"), rec.reason
     assert "lower the batch size" in rec.reason
+
+
+def test_a_budget_set_below_the_default_is_said_lowered_not_raised(monkeypatch):
+    """`train --memory-budget 1` was refused with 'more than 1.0 MB (raised for this run by the local operator)',
+    where the operator had lowered it from the default."""
+    monkeypatch.setenv(MEMORY_ENV, "4096")
+    assert run_memory_budget(1).text == "1.0 MB (lowered for this run by the local operator)"
+    assert run_memory_budget(8192).text == "8.0 GB (raised for this run by the local operator)"

@@ -19,7 +19,7 @@ def add_memory_budget_option(p: argparse.ArgumentParser) -> None:
         "--memory-budget",
         type=float,
         metavar="MB",
-        help="raise this run's memory budget (default: $NNLAB_RUN_MEMORY_MB, else half of this machine's memory); "
+        help="set this run's memory budget (default: $NNLAB_RUN_MEMORY_MB, else half of this machine's memory); "
         "a run whose model needs more is refused before anything is allocated",
     )
 
@@ -49,4 +49,4 @@ def largest_batch_config(cfg: RunConfig, args: argparse.Namespace) -> RunConfig:
 def say_raised_budget(args: argparse.Namespace) -> None:
     """Say so when the local operator raised this run's memory budget."""
     if args.memory_budget:
-        sys.stderr.write(f"nnlab: this run's memory budget is raised to {run_memory_budget(args.memory_budget).text}\n")
+        sys.stderr.write(f"nnlab: this run's memory budget is {run_memory_budget(args.memory_budget).text}\n")

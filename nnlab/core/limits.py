@@ -115,8 +115,9 @@ class MemoryBudget:
     def text(self) -> str:
         """'12.0 GB (the run memory budget: half of this machine's 24.0 GB)' and the like."""
         size = size_text(self.mb * MB)
-        if self.source == "override":
-            return f"{size} (raised for this run by the local operator)"
+        if self.source == "override":  # --memory-budget may lower it, too
+            moved = "lowered" if self.mb < run_memory_budget().mb else "raised"
+            return f"{size} ({moved} for this run by the local operator)"
         if self.source == "operator":
             return f"{size} (the run memory budget the operator set in {MEMORY_ENV})"
         total = machine_memory_mb()
