@@ -33,7 +33,7 @@ def _markdown(at: AppTest) -> str:
 def test_a_classifier_shows_its_test_label_errors_and_offers_the_training_check(trained):
     at = open_page(RESULTS, trained["digits"])
     assert "Possible label errors" in _subheaders(at)
-    assert [t.label for t in at.tabs][-2:] == ["Test examples", "Training and validation rows"]
+    assert [t.label for t in at.tabs][-2:] == ["Test examples", "Training and validation examples"]
     assert "among 270 test examples" in _markdown(at)
     assert any(b.label == "Check the training labels" for b in at.button)
 

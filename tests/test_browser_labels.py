@@ -39,7 +39,7 @@ def test_the_training_check_keeps_its_tab_open_for_its_progress_and_its_gallery(
     a tab the user had just left, and the gallery when it ended too."""
     page.goto(f"{server}/Results?run={trained['digits']}")
     settle(page, "text=Possible label errors")
-    page.get_by_role("tab", name="Training and validation rows").click()
+    page.get_by_role("tab", name="Training and validation examples").click()
     page.get_by_role("button", name="Check the training labels").click()
     shown = page.get_by_text(re.compile(r"^Checking the training labels: .* left\.$|^Training labels checked with"))
     shown.first.wait_for(state="visible", timeout=120_000)  # the progress, or the end of a quick check, in view

@@ -22,7 +22,7 @@ from nnlab.views.report_words import form_words
 
 SHOWN = 48  # examples per gallery
 POLL_S = 2.0  # how often a running check's progress is read
-TABS = ("Test examples", "Training and validation rows")
+TABS = ("Test examples", "Training and validation examples")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -99,7 +99,7 @@ def _start_button(rec: RunRecord) -> None:
     epochs = max(1, rec.best_epoch or rec.epochs_done)
     eta = rec.seconds * epochs / max(rec.epochs_done, 1) * DEFAULT_FOLDS
     st.caption(
-        f"The training rows have no out-of-sample predictions yet: the check trains {DEFAULT_FOLDS} models with this "
+        f"The training examples have no out-of-sample predictions yet: the check trains {DEFAULT_FOLDS} models with this "
         f"run's config, each on the other folds, for {plural(epochs, 'epoch')} (about {format_duration(eta)} here)."
     )
     if st.button(
@@ -136,9 +136,9 @@ def _exclude_button(rec: RunRecord, report: LabelReport) -> None:
     if not rows:
         return
     if not report.indexed:
-        st.caption("This run kept no original row numbers, so its rows cannot be left out of a new run.")
+        st.caption("This run kept no original row numbers, so its examples cannot be left out of a new run.")
         return
-    label = f"Exclude these {plural(len(rows), 'row')} and retrain"
+    label = f"Exclude these {plural(len(rows), 'example')} and retrain"
     if st.button(label, icon=":material/cleaning_services:", key=f"label_exclude_{rec.run_id}"):
         try:
             started = lab().retrain_without(rec.run_id, rows)
