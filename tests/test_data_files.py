@@ -659,5 +659,8 @@ def test_series_rows_reads_an_upload_as_training_reads_the_file(tmp_path):
     got = series_rows(tmp_path / "gaps.csv", ["sales"], "sales")
     assert got.shape == (120, 1)
     np.testing.assert_allclose(got[:, 0], trained.display["series"])
-    with pytest.raises(DataError, match=r"^gaps\.csv lacks the column 'temp' the model was trained on"):
+    with pytest.raises(DataError, match=r"^gaps\.csv lacks the column 'temp' the model was trained on; give a CSV "):
         series_rows(tmp_path / "gaps.csv", ["temp", "sales"], "sales")
+    said = "lacks the column 'visitors' the model was trained on; give a CSV with a column 'visitors'.$"
+    with pytest.raises(DataError, match=said):  # was "with its columns 'visitors'", of one column
+        series_rows(tmp_path / "gaps.csv", ["visitors"], "visitors")

@@ -246,6 +246,13 @@ def _in_time(df: pd.DataFrame, time: str, path: Path, insert: bool, found: list[
     return regular_steps(df, time, shown_name(path), insert, found, positions(df, [time]))
 
 
+def _columns_named(columns: list[str]) -> str:
+    """ "a column 'visitors'", "the columns 'a' and 'b'"."""
+    if len(columns) == 1:
+        return f"a column {columns[0]!r}"
+    return f"the columns {', '.join(map(repr, columns[:-1]))} and {columns[-1]!r}"
+
+
 def series_rows(path: Path, columns: Sequence[str], target: str, missing: str = "fill") -> np.ndarray:
     """The named columns (T, len(columns)) of a series CSV read as a run reads its data: separator and number style
     as written, rows ordered by the time column with the steps it skips inserted, blanks interpolated in time (or
@@ -259,7 +266,7 @@ def series_rows(path: Path, columns: Sequence[str], target: str, missing: str = 
     if absent:
         raise DataError(
             f"{shown_name(path)} lacks the column{'s' if len(absent) > 1 else ''} {', '.join(map(repr, absent))} the "
-            f"model was trained on; give a CSV with its columns {', '.join(map(repr, columns))}."
+            f"model was trained on; give a CSV with {_columns_named(list(columns))}."
         )
     names = [c if c in df.columns else folded[c.lower()] for c in columns]
     time = _time_axis(df, names[list(columns).index(target)])
