@@ -346,3 +346,14 @@ def test_a_folder_of_images_given_to_a_table_model_names_the_architectures_that_
             err = capsys.readouterr().err
             assert code == 2 and len(err.strip().splitlines()) == 1, err
             assert "--arch mlp reads a CSV" in err and "--arch cnn or resnet18" in err, err
+
+
+def test_label_issues_refuses_a_fold_count_before_drawing_its_progress_bar(workspace, capsys):
+    """`label-issues RUN --split train --folds 1` drew an empty 'label check, 1 fold models: 0%' bar, twice, before
+    saying that --folds must be from 2 to 10."""
+    assert (
+        main(["label-issues", "20261207-000000-abcd", "--split", "train", "--folds", "1", "--store", str(workspace)])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err == "nnlab: --folds must be from 2 to 10 (got 1): each fold is a model.\n", err

@@ -46,9 +46,11 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
     """Print the run's possible label errors; for --split train, run the check first when it has none."""
     from nnlab.analysis.label_report import check_state, label_report
     from nnlab.lab import Lab
+    from nnlab.lab.labels import check_folds
 
     lab = Lab(args.store)
     if args.split == "train":
+        check_folds(args.folds)  # before the progress bar opens
         state = check_state(lab.store, args.run_id)
         if args.again or state is None or state.status != "finished" or state.folds != args.folds:
             ended = _check_here(lab, args.run_id, args.folds, quiet=args.json)
