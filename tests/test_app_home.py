@@ -123,3 +123,19 @@ def test_home_shows_the_disk_used_against_the_quota_and_reclaims_space(workspace
     assert not at.exception
     assert any(visible(s.value).startswith("Freed 3.0 MB: the last checkpoints of 1 finished run") for s in at.success)
     assert not store.folder(done).has_checkpoint() and not at.error
+
+
+def test_home_counts_the_archives_unpacked_into_the_workspace(workspace, monkeypatch):
+    """A 411 KB zip of a 400 MB file unpacked into the workspace, under the archives' own quota, while Home's disk
+    card read 101 MB of a 300 MB quota for a folder of 502 MB: the card now says what unpacked archives take."""
+    import json
+
+    from nnlab.core.limits import QUOTA_ENV
+
+    unpacked = workspace / "data" / "extracted"
+    (unpacked / "0123abcd").mkdir(parents=True)
+    (unpacked / "0123abcd.json").write_text(json.dumps({"bytes": 400 * 2**20, "archive": "big.zip"}))
+    monkeypatch.setenv(QUOTA_ENV, "1024")
+    at = home()
+    said = [c.value for c in at.caption if c.value.startswith("Uploads ")]
+    assert said and said[0].endswith("Unpacked archives take 400 MB more, of their own 1.0 GB."), said

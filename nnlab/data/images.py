@@ -20,6 +20,7 @@ from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.csvfile import user_path
 from nnlab.data.prep import image_dataset
 from nnlab.models import inputs_of
+from nnlab.store.space import UNPACKED
 
 MIN_PER_CLASS = 5
 MAX_IMAGES = 200_000
@@ -310,7 +311,7 @@ def image_root(path: Path) -> Path:
             f"{path.name} is neither a folder nor a zip or tar archive; give a zip of one "
             "folder per class, or the folder itself."
         )
-    return extract_cached(path, default_home() / "data" / "extracted")
+    return extract_cached(path, default_home() / UNPACKED)
 
 
 def _findable(file: Path, dirs: list[Path]) -> str:

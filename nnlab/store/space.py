@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from nnlab.core.limits import MB, disk_quota_bytes, size_text
+from nnlab.core.limits import MB, archive_quota_bytes, disk_quota_bytes, size_text
 from nnlab.core.text import plural
 from nnlab.store.runfolder import CHECKPOINT_LAST
 from nnlab.store.runs import RunStore
+from nnlab.store.unpacked import used_bytes
 
 UPLOADS = "uploads"
+UNPACKED = "data/extracted"  # where archives given as data are unpacked (nnlab.data.images)
 UNUSED_AFTER_S = 3600.0  # an upload no run names is kept this long: its form may be about to start a run
 CHUNK = 4 * MB  # an upload is copied to disk this much at a time (never held whole a second time)
 
@@ -46,6 +48,8 @@ class Usage:
     uploads: int
     runs: int
     quota: int
+    unpacked: int = 0  # archives unpacked into the workspace, under a quota of their own
+    unpacked_quota: int = 0
 
     @property
     def total(self) -> int:
@@ -66,7 +70,14 @@ class Usage:
 
 def usage(store: RunStore) -> Usage:
     """What the workspace takes now against its quota."""
-    return Usage(folder_bytes(store.root / UPLOADS), folder_bytes(store.root / "runs"), disk_quota_bytes())
+    unpacked = used_bytes(store.root / UNPACKED) if (store.root / UNPACKED).is_dir() else 0
+    return Usage(
+        folder_bytes(store.root / UPLOADS),
+        folder_bytes(store.root / "runs"),
+        disk_quota_bytes(),
+        unpacked,
+        archive_quota_bytes(),
+    )
 
 
 @dataclass(frozen=True)

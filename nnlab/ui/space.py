@@ -18,7 +18,12 @@ def space_card() -> None:
         st.markdown("**Workspace disk**")
         st.markdown(f"### :material/hard_drive: {size_text(used.total)} of {size_text(used.quota)}")
         st.progress(min(used.total / max(used.quota, 1), 1.0))
-        st.caption(f"Uploads {size_text(used.uploads)} · run folders {size_text(used.runs)}.")
+        unpacked = (
+            f" Unpacked archives take {size_text(used.unpacked)} more, of their own {size_text(used.unpacked_quota)}."
+            if used.unpacked
+            else ""
+        )
+        st.caption(f"Uploads {size_text(used.uploads)} · run folders {size_text(used.runs)}.{unpacked}")
         if used.full():
             st.error(lab().space_problem() or "", icon=":material/block:")
         if free.total:
