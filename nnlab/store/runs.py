@@ -211,9 +211,8 @@ class RunStore(RunSink):
         self.update(run_id, placement=placement)
 
     def requeue(self, run_id: str) -> None:
-        """A stopped, interrupted or failed run waits again, to continue from its checkpoint (this process holds it).
-        A stopped run's test score and results were of the model it stopped with: it trains past that model, so
-        they go (a run interrupted again has none, as any interrupted run; its end tests it again)."""
+        """A stopped, interrupted or failed run waits again, to continue from its checkpoint (this process holds it);
+        a stopped run's test score and results, of the model it trains past, go (its end tests it again)."""
         self.folder(run_id).drop_results()
         values = {"test_metric": None, "test_value": None}
         self.update(run_id, status="queued", cause=Cause.NONE, reason="", pid=os.getpid(), **values)
