@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nnlab.cli import bench as bench_cli
 from nnlab.cli import check as check_cli
 from nnlab.cli import labels as labels_cli
+from nnlab.cli import manage as manage_cli
 from nnlab.cli import sweep as sweep_cli
 from nnlab.cli.comparison import add_compare_parser, cmd_compare
 from nnlab.cli.export import add_parser as add_export_parser
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_report_parser(sub)
     labels_cli.add_parser(sub, _store_option)
+    manage_cli.add_parsers(sub, _store_option)
     bench_cli.add_parser(sub)
     return p
 
@@ -369,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "store", None):  # the default data folder and archive extractions follow the workspace
         os.environ["NNLAB_HOME"] = str(args.store)
     commands = {"train": cmd_train, "runs": cmd_runs, "resume": cmd_resume, "bench": bench_cli.cmd_bench}
-    commands |= sweep_cli.COMMANDS | labels_cli.COMMANDS
+    commands |= sweep_cli.COMMANDS | labels_cli.COMMANDS | manage_cli.COMMANDS
     commands["export"], commands["compare"], commands["report"] = cmd_export, cmd_compare, cmd_report
     commands["check"] = check_cli.cmd_check
     try:

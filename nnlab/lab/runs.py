@@ -18,6 +18,7 @@ from nnlab.core.text import plural
 
 if TYPE_CHECKING:
     from nnlab.core.facts import DataFacts
+    from nnlab.core.records import RunRecord
     from nnlab.jobs.manager import JobManager
     from nnlab.store.runs import RunStore
 
@@ -53,6 +54,7 @@ class RunActions:
 
     store: RunStore
     jobs: JobManager
+    _jobs: JobManager | None
 
     def prepare(self, cfg: RunConfig, seeds: int = 1) -> list[RunConfig]:
         """The configs a start would queue (one per seed), checked; ConfigError or NNLabError says why not.
@@ -177,21 +179,35 @@ class RunActions:
         """Empty the queue and stop every running run at its next batch; returns how many."""
         return self.jobs.stop_all()
 
-    def delete(self, run_ids: list[str]) -> str:
-        """Delete runs that are not queued or running, with their files; says how many (and which were kept)."""
-        gone, kept = [], []
-        for run_id in run_ids:
-            if self.jobs.is_active(run_id) or self.store.get(run_id).active:
-                kept.append(run_id)
-                continue
-            self.store.delete(run_id)
-            gone.append(run_id)
-        left = f"; {plural(len(kept), 'queued or running run')} left alone (stop it first)" if kept else ""
-        return f"Deleted {plural(len(gone), 'run')}{left}."
+    def deletable(self, run_ids: list[str]) -> list[RunRecord]:
+        """The runs a delete of run_ids would remove (not queued or running); NNLabError when one is not in the
+        store, or when every one of them is queued or running: nothing would be deleted."""
+        records = [self.store.get(run_id) for run_id in dict.fromkeys(run_ids)]  # unknown ids refused first
+        gone = [r for r in records if not self._active(r)]
+        if records and not gone:
+            busy = [f"{r.run_id} is {r.status}" for r in records]
+            them = "it" if len(records) == 1 else "them"
+            raise NNLabError(f"Run {', run '.join(busy)}; stop {them} before deleting {them} (nothing was deleted).")
+        return gone
 
-    def rename(self, run_id: str, name: str, note: str) -> str:
-        """Keep a typed name (the default name typed back means none) and note; says so."""
-        name, note = clean(name, note)
+    def _active(self, rec: RunRecord) -> bool:
+        """Queued or running, here or in another process (a job manager is asked only when this lab has one)."""
+        return rec.active or (self._jobs is not None and self._jobs.is_active(rec.run_id))
+
+    def delete(self, run_ids: list[str]) -> str:
+        """Delete runs that are not queued or running, with their files; says how many (and which were kept).
+        Nothing is deleted when a run id is unknown or every run is queued or running (NNLabError says why)."""
+        gone = self.deletable(run_ids)
+        kept = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in {r.run_id for r in gone}]
+        for rec in gone:
+            self.store.delete(rec.run_id)
+        left = f"; {plural(len(kept), 'queued or running run')} left alone (stop {'it' if len(kept) == 1 else 'them'} first: {', '.join(kept)})"
+        return f"Deleted {plural(len(gone), 'run')}{left if kept else ''}."
+
+    def rename(self, run_id: str, name: str | None, note: str | None) -> str:
+        """Keep a typed name (the default name typed back means none) and note, None keeping what the run has;
+        says so."""
         rec = self.store.get(run_id)
+        name, note = clean(rec.name if name is None else name, rec.note if note is None else note)
         self.store.rename(run_id, "" if name == default_name(rec.config) else name, note)
         return f"Saved the name and note of run {run_id}."
