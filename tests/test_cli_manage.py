@@ -104,3 +104,14 @@ def test_rename_changes_what_runs_and_the_results_title_show_and_keeps_what_is_n
 def test_rename_with_nothing_to_change_is_refused(store, capsys):
     assert main(["rename", _finished(store)]) == 2
     assert "--name" in capsys.readouterr().err
+
+
+def test_a_diverged_runs_plain_summary_prints_no_none(store, capsys):
+    from nnlab.cli.main import report
+
+    run_id = store.create(tiny_config())
+    store.update(run_id, status="diverged", reason="Training diverged in epoch 1: lower the learning rate.")
+    assert report(store.get(run_id), as_json=False) == 1
+    line = capsys.readouterr().out
+    assert "None" not in line and "samples_per_s" not in line and "status=diverged" in line
+

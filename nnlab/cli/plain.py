@@ -21,5 +21,6 @@ def plain(value: Any) -> str:
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """'run_id=...  status=finished  samples_per_s=32,940  ...': each key and its plain value."""
-    return "  ".join(f"{k}={plain(v)}" for k, v in summary.items())
+    """'run_id=...  status=finished  samples_per_s=32,940  ...': each key and its plain value; a key without one
+    (a diverged run's samples_per_s, the device of a run that never started) is left out, not 'None'."""
+    return "  ".join(f"{k}={plain(v)}" for k, v in summary.items() if v is not None and v != "")
