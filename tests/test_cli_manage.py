@@ -115,3 +115,13 @@ def test_a_diverged_runs_plain_summary_prints_no_none(store, capsys):
     line = capsys.readouterr().out
     assert "None" not in line and "samples_per_s" not in line and "status=diverged" in line
 
+
+def test_plain_summary_names_the_users_file_as_runs_does(store, capsys, tmp_path):
+    from nnlab.cli.main import report
+
+    run_id = store.create(tiny_config(dataset="csv", data_path=str(tmp_path / "plants.csv")))
+    store.update(run_id, status="finished")
+    report(store.get(run_id), as_json=False)
+    assert "dataset=plants.csv" in capsys.readouterr().out
+    report(store.get(run_id), as_json=True)
+    assert '"dataset": "csv"' in capsys.readouterr().out  # the JSON keeps the dataset's key

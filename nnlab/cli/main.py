@@ -215,7 +215,7 @@ def report(rec: RunRecord, as_json: bool, findings: tuple[Finding, ...] = ()) ->
         print(json.dumps(s))
     else:
         s.pop("findings")  # on stderr before training
-        print(summary_line(s))
+        print(summary_line(s | {"dataset": data_label(rec.config)}))  # the user's file by its name, as `runs` does
     return 0 if rec.status == "finished" else 130 if rec.status == "stopped" else 1
 
 
