@@ -39,7 +39,7 @@ test: setup browser lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # everything but the tests marked slow (real training, subprocesses) and the browser tests, in two worker
-# processes (pytest-xdist): about 45 s of pytest on 2 cores
+# processes (pytest-xdist): about 50 s of pytest on 2 cores
 test-fast: setup lint
 	$(PY) -m pytest -q -n 2 -m "not slow and not browser"
 
