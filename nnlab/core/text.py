@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
     """'1 epoch', '2 epochs', '1 thread', '0 runs'; `many` for irregular nouns."""
     return f"{n:,} {noun if n == 1 else many or noun + 's'}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def format_duration(seconds: float | None, fine: bool = False) -> str:

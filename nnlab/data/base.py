@@ -13,7 +13,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.facts import DataFacts
 from nnlab.core.findings import INFO, Finding
-from nnlab.core.text import plural
+from nnlab.core.text import and_list, plural
 from nnlab.data.splits import train_test_indices
 from nnlab.models import MODELS
 
@@ -151,8 +151,7 @@ def without_rows(data: Dataset, rows: tuple[int, ...]) -> Dataset:
 def _listed(rows: np.ndarray, shown: int = 5) -> str:
     """'row 9999', 'rows 400 and 401', 'rows 400, 401, 402, 403, 404 and 3 more'."""
     said = [str(int(r)) for r in rows[:shown]] + ([f"{len(rows) - shown} more"] if len(rows) > shown else [])
-    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
-    return f"row{'s' if len(rows) > 1 else ''} {listed}"
+    return f"row{'s' if len(rows) > 1 else ''} {and_list(said)}"
 
 
 def split_indices(y: np.ndarray, cfg: RunConfig, stratify: bool = True) -> tuple[np.ndarray, ...]:

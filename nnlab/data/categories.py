@@ -16,7 +16,8 @@ import numpy as np
 
 from nnlab.core.facts import Categories, TabularFacts
 from nnlab.core.findings import Finding, info, warning
-from nnlab.data.layout import is_number_column, names
+from nnlab.core.text import and_list
+from nnlab.data.layout import columns_hold, is_number_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,17 +31,22 @@ def cells(values: pd.Series) -> np.ndarray:
     return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
 
 
+def _values(values: pd.Series) -> set[str]:
+    """A column's different values, blanks aside."""
+    return set(cells(values)) - {""}
+
+
 def text_columns(df: pd.DataFrame, columns: Sequence[str]) -> tuple[list[str], list[str]]:
     """The columns of df that hold text: (those with few enough values to be categories, those with more)."""
     most = min(MAX_CATEGORIES, max(2, len(df) // ROWS_PER_CATEGORY))
     texts = [c for c in columns if not is_number_column(df[c])]
-    few = [c for c in texts if len(set(cells(df[c])) - {""}) <= most]
+    few = [c for c in texts if len(_values(df[c])) <= most]
     return few, [c for c in texts if c not in few]
 
 
 def categories_of(df: pd.DataFrame, columns: Sequence[str]) -> Categories:
     """Each category column's different values (blanks aside), sorted."""
-    return tuple((c, tuple(sorted(set(cells(df[c])) - {""}))) for c in columns)
+    return tuple((c, tuple(sorted(_values(df[c])))) for c in columns)
 
 
 def encode(df: pd.DataFrame, columns: Sequence[str], categories: Categories) -> np.ndarray:
@@ -81,41 +87,28 @@ def category_findings(df: pd.DataFrame, few: list[str], many: list[str], source:
     """What was done with a table's text columns: categories read one-hot, the others left out."""
     found = []
     if few:
-        counts = _and([str(len(set(cells(df[c])) - {""})) for c in few])
+        counts = and_list([str(len(_values(df[c]))) for c in few])
         found.append(
             info(
                 "categories",
-                f"{_columns(few, source)} categories ({counts} different values); nnlab gives the model one input per "
+                f"{columns_hold(few, source)} categories ({counts} different values); nnlab gives the model one input per "
                 "value, 1 where a row holds it and 0 elsewhere (one-hot); a blank, or a value the file did not hold, "
                 "sets none of them.",
             )
         )
     if many:
         them = "it" if len(many) == 1 else "them"
-        counts = _and([f"{len(set(cells(df[c])) - {''}):,}" for c in many])
+        counts = and_list([f"{len(_values(df[c])):,}" for c in many])
         found.append(
             warning(
                 "text_columns",
-                f"{_columns(many, source)} text with too many different values to be categories ({counts} different "
+                f"{columns_hold(many, source)} text with too many different values to be categories ({counts} different "
                 f"values, where nnlab reads at most {MAX_CATEGORIES} as categories, and one per {ROWS_PER_CATEGORY} "
                 "rows); nnlab left "
                 f"{them} out; encode {them} as numbers to use {them} as inputs.",
             )
         )
     return found
-
-
-def _and(items: list[str]) -> str:
-    """'2, 3 and 3'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _columns(columns: list[str], source: str) -> str:
-    return (
-        f"Column {names(columns)} of {source} holds"
-        if len(columns) == 1
-        else (f"Columns {names(columns)} of {source} hold")
-    )
 
 
 def file_columns(facts: TabularFacts) -> list[str]:

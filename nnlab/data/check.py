@@ -20,7 +20,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.findings import IMBALANCE_RATIO, Finding, imbalance_ratio, info, warning, weights_on
 from nnlab.core.text import plural
 from nnlab.data.base import Dataset, Split
-from nnlab.data.layout import names
+from nnlab.data.layout import columns_hold, names
 
 COPY_SCORE = 0.98  # balanced accuracy of one column alone, on rows its tree did not see, that calls it a copy
 COPY_ROWS = 2000  # rows a column's tree is fitted on (and scored on), at most
@@ -159,8 +159,7 @@ def constant_columns(data: Dataset) -> list[Finding]:
     return [
         info(
             "constant",
-            f"Column{'s' if many else ''} {names(same)} of {_source(data)} hold{'' if many else 's'} one value on every "
-            f"row, which tells a model nothing; nnlab kept {'them' if many else 'it'} (it changes nothing); remove "
+            f"{columns_hold(same, _source(data))} one value on every row, which tells a model nothing; nnlab kept {'them' if many else 'it'} (it changes nothing); remove "
             f"{'them' if many else 'it'} from the file to tidy it.",
         )
     ]

@@ -18,7 +18,7 @@ import numpy as np
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info
-from nnlab.core.text import plural
+from nnlab.core.text import and_list, plural
 from nnlab.data.base import Dataset, DatasetSpec, register, split_indices
 from nnlab.data.categories import categories_of, category_findings, encode, text_columns
 from nnlab.data.csvfile import find_column, read_csv, shown_name, user_path
@@ -250,7 +250,7 @@ def _columns_named(columns: list[str]) -> str:
     """ "a column 'visitors'", "the columns 'a' and 'b'"."""
     if len(columns) == 1:
         return f"a column {columns[0]!r}"
-    return f"the columns {', '.join(map(repr, columns[:-1]))} and {columns[-1]!r}"
+    return f"the columns {and_list([repr(c) for c in columns])}"
 
 
 def series_rows(path: Path, columns: Sequence[str], target: str, missing: str = "fill") -> np.ndarray:

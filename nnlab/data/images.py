@@ -14,7 +14,7 @@ from nnlab.core.config import RunConfig
 from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info, warning
 from nnlab.core.limits import DATA_ENV, max_data_bytes, size_text
-from nnlab.core.text import plural
+from nnlab.core.text import and_list, plural
 from nnlab.data.archive import extract_cached, is_archive
 from nnlab.data.base import Dataset, DatasetSpec, register
 from nnlab.data.csvfile import user_path
@@ -159,7 +159,7 @@ def _refuse_split_folders(dirs: list[Path], source: str) -> None:
     inner = [[p.name for p in d.iterdir() if p.is_dir() and _visible(p.name)] for d in dirs]
     if not all(inner):
         return
-    names = ", ".join(d.name for d in dirs[:-1]) + f" and {dirs[-1].name}"
+    names = and_list([d.name for d in dirs])
     classes = ", ".join(sorted(inner[0])[:3]) + (", ..." if len(inner[0]) > 3 else "")
     first = next((d.name for d in dirs if d.name.lower() in ("train", "training")), dirs[0].name)
     raise DataError(

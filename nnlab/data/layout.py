@@ -65,6 +65,12 @@ def names(columns: list[str], most: int = 8) -> str:
     return shown + (f" and {len(columns) - most} more" if len(columns) > most else "")
 
 
+def columns_hold(columns: list[str], source: str) -> str:
+    """ "Column 'a' of data.csv holds", "Columns 'a', 'b' of data.csv hold": a finding's subject."""
+    many = len(columns) > 1
+    return f"Column{'s' if many else ''} {names(columns)} of {source} hold{'' if many else 's'}"
+
+
 def drop_saved_index(df: pd.DataFrame, source: str, found: list[Finding]) -> pd.DataFrame:
     """Without pandas' saved row index: an unnamed column of unique whole numbers."""
     index = [c for c in df.columns if _SAVED_INDEX.match(c) and _unique_integers(df[c])]
@@ -168,11 +174,7 @@ def leave_out_ids(df: pd.DataFrame, features: list[str], source: str, keep: bool
 
 
 def _unique_rows(ids: list[str], source: str) -> str:
-    many = len(ids) > 1
-    return (
-        f"Column{'s' if many else ''} {names(ids)} of {source} hold{'' if many else 's'} a different value on every "
-        "row, like a row ID or a name"
-    )
+    return f"{columns_hold(ids, source)} a different value on every row, like a row ID or a name"
 
 
 def find_time_column(df: pd.DataFrame, target: str, repeats: bool = False) -> str | None:

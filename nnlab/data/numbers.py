@@ -16,7 +16,7 @@ import numpy as np
 from nnlab.core.errors import DataError
 from nnlab.core.findings import Finding, info
 from nnlab.core.text import plural
-from nnlab.data.layout import is_number_column, is_text, names
+from nnlab.data.layout import columns_hold, is_number_column, is_text, names
 
 if TYPE_CHECKING:  # the callers hand in pandas objects: pandas is loaded by then
     import pandas as pd
@@ -145,8 +145,5 @@ def read_booleans(df: pd.DataFrame, columns: list[str], source: str, found: list
             read[c] = df[c].map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else np.nan).astype(float)
             done.append(c)
     if done:
-        said = (
-            f"Column {names(done)} of {source} holds" if len(done) == 1 else f"Columns {names(done)} of {source} hold"
-        )
-        found.append(info("numbers", f"{said} True and False; nnlab read them as 1 and 0."))
+        found.append(info("numbers", f"{columns_hold(done, source)} True and False; nnlab read them as 1 and 0."))
     return read

@@ -25,6 +25,7 @@ from nnlab.analysis.stats import ALPHA, NO_DIFFERENCE, side_interval
 from nnlab.analysis.wording import p_text
 from nnlab.core.config import RunConfig
 from nnlab.core.records import ACTIVE, EpochRecord, RunRecord, higher_is_better
+from nnlab.core.text import and_list
 from nnlab.store.runs import RunStore
 from nnlab.sweeps.results import Trial, trials_of
 from nnlab.sweeps.store import SweepRecord
@@ -175,7 +176,7 @@ def _interval_of(store: RunStore, trial: Confirmed) -> tuple[float, float]:
 
 def _names(numbers: list[int]) -> str:
     words = [str(n) for n in numbers]
-    return "trial " + words[0] if len(words) == 1 else "trials " + ", ".join(words[:-1]) + " and " + words[-1]
+    return ("trial " if len(words) == 1 else "trials ") + and_list(words)
 
 
 def _value(metric: str, x: float) -> str:
@@ -200,8 +201,7 @@ def headline(metric: str, trials: tuple[Confirmed, ...]) -> str:
 
 
 def _listing(trials: list[Confirmed]) -> str:
-    words = [str(t.trial) for t in trials]
-    return " and ".join(words) if len(words) == 2 else ", ".join(words[:-1]) + " and " + words[-1]
+    return and_list([str(t.trial) for t in trials])
 
 
 def _speed(trials: list[Confirmed]) -> str:
